@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/**
+ * The AuditReport contract (ARCHITECTURE.md, "pve-dataplane audit JSON"): one shape for the CLI,
+ * the panel and the tests. Extra fields are welcome; the documented ones may not change meaning.
+ */
+import type { ConfigIssue, PendingDelete, StorageMap } from '../pve/types.js';
+
+/** Version as [major, minor, patch]; `11.0` is [11, 0, 0]. */
+export type Version = [number, number, number];
+
+export type AioMode = 'io_uring' | 'native' | 'threads';
+
+export type QemuDevice =
+  | 'scsi-hd'
+  | 'scsi-cd'
+  | 'scsi-block'
+  | 'scsi-generic'
+  | 'virtio-blk-pci'
+  | 'ide-hd'
+  | 'ide-cd';
+
+/**
+ * QEMU driver of the device a disk hangs on. `virtio-scsi-pci` for both virtio-scsi-pci and
+ * virtio-scsi-single; null for virtio-blk. A verbatim unknown scsihw value (PVE-FACTS §9.8) is
+ * reported as written, hence `string`.
+ */
+export type ControllerName =
+  | 'lsi'
+  | 'lsi53c810'
+  | 'megasas'
+  | 'pvscsi'
+  | 'virtio-scsi-pci'
+  | 'ahci'
+  | 'ich9-ahci'
+  | 'ide'
+  | (string & {})
+  | null;
+
+/** What QEMU really gets for one disk at one point in time (now, or after the next cold start). */
+export interface DiskFacts {
+  qemuDevice: QemuDevice | null;
+  controller: ControllerName;
+  /** QEMU device id of the controller (`scsihw1`, `virtioscsi3`, `ahci0`, `ide.2`); null for virtio-blk. */
+  controllerId: string | null;
+  iothread: { configured: boolean; effective: boolean };
+  aio: { configured: AioMode | null; effective: AioMode | null };
+  /** O_DIRECT (cache.direct); null when there is no medium. */
+  cacheDirect: boolean | null;
+  /** Human notes on why an effective value differs from what the config suggests. */
+  notes: string[];
+  /** Set when QEMU/qemu-server would refuse to start with this disk (e.g. aio=native without O_DIRECT). */
+  startError: string | null;
+}
+
+export interface DiskReport extends DiskFacts {
+  key: string;
+  bus: 'ide' | 'sata' | 'scsi' | 'virtio';
+  media: 'disk' | 'cdrom';
+  /** The `file` value (`local-lvm:vm-100-disk-0`, `none`, `/dev/...`). */
+  volume: string;
+  storage: string | null;
+  storageType: string | null;
+  cache: string | null;
+  /** Facts after the next cold start; absent when nothing changes; `{deleted: true}` when removed. */
+  pending?: DiskFacts | { deleted: true };
+  /** True when this disk exists only after the pending changes (current facts are then all null). */
+  onlyPending?: boolean;
+}
+
+export type RiskLevel = 'critical' | 'warning' | 'info' | 'ok' | 'unknown';
+
+export interface RiskEvidence {
+  /** What kind of fact: a config value, an effective value, a measurement, a log line. */
+  kind: 'config' | 'effective' | 'metric' | 'log' | 'missing';
+  /** e.g. `scsihw`, `scsi0.iothread`, `diskwrite` */
+  label: string;
+  value: string;
+}
+
+export interface RiskReason {
+  /** Stable code, documented in docs/risk-model.md. */
+  code: string;
+  severity: RiskLevel;
+  disk?: string;
+  message: string;
+  evidence: RiskEvidence[];
+  fix: string;
+}
+
+export interface VmRisk {
+  level: RiskLevel;
+  reasons: RiskReason[];
+  /** Evidence that could not be read (offline mode, missing privilege, API error). */
+  unavailable?: string[];
+}
+
+export interface VmReport {
+  vmid: number;
+  name: string | null;
+  node: string | null;
+  status: 'running' | 'stopped' | 'unknown' | (string & {});
+  /** `api`, or the config file path offline. */
+  source: string;
+  digest: string;
+  ostype: string | null;
+  template: boolean;
+  lock: string | null;
+  scsihw: { configured: string | null; effective: string; pending?: { configured: string | null; effective: string } };
+  machine: {
+    configured: string | null;
+    /** The machine version the disk layout was computed for, e.g. `11.0+pve0`. */
+    version: string;
+    type: 'i440fx' | 'q35' | 'virt';
+    blockdev: boolean;
+    /** Why this version (pinned, running, windows pin, installed QEMU). */
+    basis: string;
+  };
+  disks: DiskReport[];
+  /** True when the VM has pending changes that touch its disks or scsihw. */
+  pendingDataplaneChanges: boolean;
+  risk?: VmRisk;
+  issues: ConfigIssue[];
+}
+
+export interface AuditReport {
+  vms: VmReport[];
+  /** Assumptions made for the whole run (e.g. QEMU version not given). */
+  assumptions: string[];
+  /** Inputs that could not be audited at all (file unreadable, API error), by source. */
+  errors: ConfigIssue[];
+}
+
+/**
+ * Source-independent input of the analysis for one VM: what runs now (`current`) and what the
+ * [PENDING] section / the API's pending values change. Built from a config file offline and from
+ * `GET /nodes/{n}/qemu/{id}/pending` online, so both audits compute the same report.
+ */
+export interface VmInput {
+  vmid: number;
+  node: string | null;
+  source: string;
+  digest: string;
+  /** Main-section keys (raw values, as stored). */
+  current: Record<string, string>;
+  /** Pending values (raw), keyed by config key. */
+  pending: Record<string, string>;
+  deletes: PendingDelete[];
+  /** Snapshot sections' values (needed for the forced-delete rule, §9.11); may be empty online. */
+  snapshots?: Record<string, string>[];
+  runtime?: {
+    status: string;
+    /** `running-machine` of a running VM, e.g. `pc-i440fx-9.2+pve1`. */
+    runningMachine?: string;
+    /** `running-qemu`, e.g. `9.2.0`. */
+    runningQemu?: string;
+    name?: string;
+  };
+  issues: ConfigIssue[];
+}
+
+export interface AnalysisEnv {
+  storages: StorageMap;
+  /** Installed QEMU binary version (node's pve-qemu-kvm). */
+  installedQemu: Version;
+  /** True when installedQemu was assumed rather than given/read. */
+  installedQemuAssumed: boolean;
+}
