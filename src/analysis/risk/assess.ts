@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/**
+ * `assessRisk`: runs every rule family over one VM and combines the reasons into a level.
+ *
+ * Level = the worst severity among the reasons, in the order critical > warning > unknown > info >
+ * ok. A rule that needs a fact it could not get adds a NOT_CHECKED reason of severity `unknown`, so
+ * a VM is never `ok` while a part of it could not be checked; a known warning or critical still
+ * outranks the unknown part (the missing fact could only make it worse, not better).
+ */
+import type { RiskReason, VmReport, VmRisk } from '../types.js';
+import { aioNativeIothreadReasons, aioNativeNoDirectReasons, startErrorReasons } from './aio.js';
+import { backupReasons } from './backup.js';
+import { RISK_CODES, SEVERITY_RANK, milder, worse } from './codes.js';
+import type { RiskContext } from './context.js';
+import { disksInForce, runState } from './context.js';
+import { iothreadIgnoredReasons } from './iothread-ignored.js';
+import { mainLoopIoReasons, mainLoopLoadReasons, manyDisksReasons } from './main-loop.js';
+import { overcommitReasons } from './overcommit.js';
+import { pendingReasons } from './pending.js';
+import { qmpTimeoutReasons } from './qmp-timeouts.js';
+import { ramSnapshotReasons } from './snapshots.js';
+import { throttleIothreadReasons } from './throttle.js';
+import type { RiskEvidenceInput } from './types.js';
+
+type Rule = (ctx: RiskContext) => RiskReason[];
+
+/** Rules that look at the config (disk report) only. */
+const CONFIG_RULES: Rule[] = [
+  aioNativeNoDirectReasons,
+  startErrorReasons,
+  iothreadIgnoredReasons,
+  mainLoopIoReasons,
+  throttleIothreadReasons,
+  manyDisksReasons,
+  aioNativeIothreadReasons,
+];
+
+/** Rules about a VM that runs (or ran): they do not apply to templates, which never run a guest. */
+const RUNTIME_RULES: Rule[] = [
+  qmpTimeoutReasons,
+  mainLoopLoadReasons,
+  pendingReasons,
+  overcommitReasons,
+  backupReasons,
+  ramSnapshotReasons,
+];
+
+const CODE_ORDER = new Map<string, number>(RISK_CODES.map((c, i) => [c, i]));
+
+/** `scsi2` before `scsi10`. */
+function diskOrder(a: string | undefined, b: string | undefined): number {
+  return (a ?? '').localeCompare(b ?? '', 'en', { numeric: true });
+}
+
+/** Worst first; within a severity, by code (RISK_CODES order), then disk. */
+export function sortReasons(reasons: RiskReason[]): RiskReason[] {
+  return [...reasons].sort(
+    (a, b) =>
+      SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] ||
+      (CODE_ORDER.get(a.code) ?? 99) - (CODE_ORDER.get(b.code) ?? 99) ||
+      diskOrder(a.disk, b.disk),
+  );
+}
+
+/**
+ * Soft-lockup / freeze risk of one VM.
+ * @param vm the VM's effective disk report (src/analysis/audit.ts)
+ * @param evidence config facts (riskFactsFromConfig) and online facts (collectRiskEvidence);
+ *   a missing fact makes the part that needs it `unknown`
+ */
+export function assessRisk(vm: VmReport, evidence: RiskEvidenceInput): VmRisk {
+  const ctx: RiskContext = { vm, evidence, state: runState(vm), disks: disksInForce(vm) };
+  let reasons = CONFIG_RULES.flatMap((rule) => rule(ctx));
+  if (vm.template) {
+    // A template never runs; its clones inherit the config, so the config reasons stay as hints.
+    reasons = reasons.map((r) => ({ ...r, severity: milder(r.severity, 'info'), message: `${r.message} Clones of this template inherit it.` }));
+  } else {
+    reasons.push(...RUNTIME_RULES.flatMap((rule) => rule(ctx)));
+  }
+  reasons = sortReasons(reasons);
+  const level = reasons.reduce((lvl, r) => worse(lvl, r.severity), 'ok' as VmRisk['level']);
+  const unavailable = reasons
+    .filter((r) => r.code === 'NOT_CHECKED')
+    .map((r) => `${r.evidence[0]!.label}: ${r.evidence[0]!.value}`);
+  const risk: VmRisk = { level, reasons };
+  if (unavailable.length > 0) risk.unavailable = unavailable;
+  return risk;
+}

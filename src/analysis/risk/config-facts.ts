@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/**
+ * Risk facts that come from the config text but are not part of the disk report: throttle limits
+ * per disk, RAM snapshots and the QEMU version. Available offline and online alike.
+ */
+import type { AnalysisEnv, VmInput } from '../types.js';
+import { isThrottleKey } from './throttle.js';
+import { isNetworkStorage } from './snapshots.js';
+import type { RamSnapshot, RiskEvidenceInput, ThrottleLimits } from './types.js';
+import { unavailable } from './types.js';
+
+const DRIVE_KEY = /^(ide|sata|scsi|virtio)\d+$/;
+
+/** The keys that will be in force: the current ones, or for a stopped VM the pending-applied ones. */
+function configInForce(input: VmInput): Record<string, string> {
+  if (input.runtime?.status !== 'stopped') return input.current;
+  const merged = { ...input.current };
+  for (const del of input.deletes) delete merged[del.key];
+  Object.assign(merged, input.pending);
+  return merged;
+}
+
+/**
+ * Throttle options of one drive string (`local:vm-1-disk-0,iops_rd=500,mbps=100`). A drive string
+ * has no quoting: every comma separates parts (PVE-FACTS §2.2). Zero means "no limit" to QEMU.
+ */
+export function throttleLimits(driveValue: string): ThrottleLimits {
+  const out: ThrottleLimits = {};
+  for (const part of driveValue.split(',')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) continue;
+    const key = part.slice(0, eq).trim();
+    const value = part.slice(eq + 1).trim();
+    if (isThrottleKey(key) && Number(value) !== 0) out[key] = value;
+  }
+  return out;
+}
+
+function ramSnapshots(input: VmInput, env: AnalysisEnv): RamSnapshot[] {
+  const out: RamSnapshot[] = [];
+  for (const snap of input.snapshots ?? []) {
+    const vmstate = snap['vmstate'];
+    if (!vmstate) continue;
+    const colon = vmstate.indexOf(':');
+    const storage = colon > 0 ? vmstate.slice(0, colon) : null;
+    const entry = storage ? env.storages.get(storage) : undefined;
+    const shared = entry?.props['shared'] === '1';
+    const s: RamSnapshot = { vmstate, storage, storageType: entry?.type ?? null, network: isNetworkStorage(entry?.type ?? null, shared) };
+    // VmInput keeps no section names (and a snapshot's `name:` key is the VM's name); PVE names
+    // the state volume `vm-<vmid>-state-<snapname>`.
+    const name = /vm-\d+-state-(.+?)(?:\.(?:raw|qcow2|vmdk))?$/.exec(vmstate)?.[1];
+    if (name) s.name = name;
+    out.push(s);
+  }
+  return out;
+}
+
+/**
+ * The config part of a VM's risk evidence. `snapshots` undefined on the input (not read, as in
+ * an online audit that does not fetch them) makes `ramSnapshots` unavailable.
+ */
+export function riskFactsFromConfig(input: VmInput, env: AnalysisEnv): RiskEvidenceInput {
+  const conf = configInForce(input);
+  const throttles: Record<string, ThrottleLimits> = {};
+  for (const [key, value] of Object.entries(conf)) {
+    if (!DRIVE_KEY.test(key)) continue;
+    const limits = throttleLimits(value);
+    if (Object.keys(limits).length > 0) throttles[key] = limits;
+  }
+  const running = input.runtime?.status === 'running';
+  const qemuVersion = running && input.runtime?.runningQemu ? input.runtime.runningQemu : env.installedQemu.join('.');
+  return {
+    throttles,
+    ramSnapshots: input.snapshots === undefined ? unavailable('snapshot sections not read', 'not-collected') : ramSnapshots(input, env),
+    qemuVersion,
+  };
+}

@@ -1,0 +1,18 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/** Soft-lockup / freeze risk: reasons with evidence, levels and fixes. See docs/risk-model.md. */
+export { assessRisk, sortReasons } from './assess.js';
+export { RISK_CODES, SEVERITY_RANK, type RiskCode } from './codes.js';
+export { riskFactsFromConfig, throttleLimits } from './config-facts.js';
+export { countQmpTimeouts, noQmpTimeouts } from './qmp-timeouts.js';
+export { summariseRrd } from './io-load.js';
+export {
+  type BackupJob,
+  type BackupSubject,
+  backupJobFromApi,
+  jobsCovering,
+  parseFleecing,
+  parseJobsCfg,
+  parsePoolsFromUserCfg,
+} from './backup-jobs.js';
+export { isNetworkStorage } from './snapshots.js';
+export * from './types.js';

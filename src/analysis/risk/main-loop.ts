@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/**
+ * Disk IO handled by QEMU's main loop (no effective IO thread), weighted by controller, raised by
+ * measured IO load, and crowded onto one emulated controller.
+ *
+ * Source of the mechanism: QEMU dataplane design (blog.vmsplice.net 2013; Hajnoczi, quoted in the
+ * forum thread of seeds/000): without an IO thread, ioeventfd handling and completions run in the
+ * main loop holding the global mutex, which vCPUs also need; PVE docs (qm.adoc): an IO thread keeps
+ * "neither the main thread nor a vCPU thread" blocked by disk IO.
+ */
+import type { RiskReason } from '../types.js';
+import type { DiskInForce, RiskContext } from './context.js';
+import { APPLY_HINT, carriesData, controllerKind, controllerLabel, evidence, driverCaveat, mibPerSec, notChecked, reason, valueOf } from './context.js';
+import { isUnavailable } from './types.js';
+
+/** Mean disk rate (read + write, whole VM) from which main-loop IO counts as heavy, bytes/s. */
+export const HEAVY_IO_AVG_BYTES = 20 * 1048576;
+/** Peak disk rate from which main-loop IO counts as heavy, bytes/s. */
+export const HEAVY_IO_PEAK_BYTES = 100 * 1048576;
+/** Data disks on one emulated controller from which MANY_DISKS_ONE_CONTROLLER fires. */
+export const MANY_DISKS = 3;
+
+/** Data disks whose IO runs in the main loop. */
+export function mainLoopDisks(ctx: RiskContext): DiskInForce[] {
+  return ctx.disks.filter((d) => carriesData(d.disk, d.facts) && !d.facts.iothread.effective);
+}
+
+function onVirtioScsiSingle(d: DiskInForce): boolean {
+  return d.facts.controllerId?.startsWith('virtioscsi') ?? false;
+}
+
+/** The fix for one main-loop disk, by bus and controller. */
+export function mainLoopFix(ctx: RiskContext, d: DiskInForce): string {
+  const key = d.disk.key;
+  if (d.disk.bus === 'virtio') return `Set iothread=1 on ${key}, ${APPLY_HINT}.`;
+  if (d.disk.bus === 'scsi') {
+    if (onVirtioScsiSingle(d)) return `Set iothread=1 on ${key}, ${APPLY_HINT}.`;
+    const caveat = controllerKind(d.facts.controller) === 'virtio' ? '' : driverCaveat(ctx.vm);
+    return `Set the SCSI controller to VirtIO SCSI single (scsihw: virtio-scsi-single) and iothread=1 on ${key}, ${APPLY_HINT}.${caveat}`;
+  }
+  return `Move ${key} to a SCSI disk on VirtIO SCSI single with iothread=1 (IDE and SATA cannot use an IO thread), ${APPLY_HINT}.${driverCaveat(ctx.vm)}`;
+}
+
+/** MAIN_LOOP_IO: one reason per data disk without an effective IO thread. */
+export function mainLoopIoReasons(ctx: RiskContext): RiskReason[] {
+  return mainLoopDisks(ctx).map((d) => {
+    const kind = controllerKind(d.facts.controller);
+    const how =
+      kind === 'virtio'
+        ? 'its virtio requests are handled in QEMU\'s main loop under the global lock, which can delay the vCPUs under heavy IO'
+        : 'every request to its emulated controller is processed by QEMU under the global lock, which can stall the vCPUs (guest soft lockups) under heavy IO';
+    const configuredNote = d.facts.iothread.configured ? ' (iothread=1 is set but not in effect)' : '';
+    return reason({
+      code: 'MAIN_LOOP_IO',
+      severity: kind === 'virtio' ? 'info' : 'warning',
+      disk: d.disk.key,
+      message: `${d.disk.key} has no IO thread${configuredNote}: ${how}.`,
+      evidence: [
+        evidence('effective', `${d.disk.key}.controller`, controllerLabel(d.facts)),
+        evidence('config', `${d.disk.key}.iothread`, d.facts.iothread.configured ? 1 : 'unset'),
+        evidence('effective', `${d.disk.key}.iothread`, d.facts.iothread.effective),
+        ...(d.fromPending ? [evidence('effective', 'applies', 'at the next start (pending values)')] : []),
+      ],
+      fix: mainLoopFix(ctx, d),
+    });
+  });
+}
+
+/** MAIN_LOOP_IO_LOAD: measured disk IO of a running VM that has main-loop disks. */
+export function mainLoopLoadReasons(ctx: RiskContext): RiskReason[] {
+  if (ctx.state === 'stopped') return [];
+  const disks = mainLoopDisks(ctx);
+  if (disks.length === 0) return [];
+  if (isUnavailable(ctx.evidence.io)) return [notChecked('the disk IO load (rrddata)', `/nodes/${ctx.vm.node ?? '{node}'}/qemu/${ctx.vm.vmid}/rrddata`, ctx.evidence.io)];
+  const io = valueOf(ctx.evidence.io)!;
+  if (io.samples === 0) return [];
+  const heavy = io.avgBytesPerSec >= HEAVY_IO_AVG_BYTES || io.peakBytesPerSec >= HEAVY_IO_PEAK_BYTES;
+  if (!heavy) return [];
+  const keys = disks.map((d) => d.disk.key).join(', ');
+  return [
+    reason({
+      code: 'MAIN_LOOP_IO_LOAD',
+      severity: 'warning',
+      message: `The VM moved ${mibPerSec(io.avgBytesPerSec)} on average (peak ${mibPerSec(io.peakBytesPerSec)}) over the last ${io.timeframe} while ${keys} run without an IO thread, so main-loop stalls are more likely.`,
+      evidence: [
+        evidence('metric', `diskread+diskwrite avg (${io.timeframe})`, mibPerSec(io.avgBytesPerSec)),
+        evidence('metric', `diskread+diskwrite peak (${io.timeframe})`, mibPerSec(io.peakBytesPerSec)),
+        evidence('metric', 'diskread avg', mibPerSec(io.avgReadBytesPerSec)),
+        evidence('metric', 'diskwrite avg', mibPerSec(io.avgWriteBytesPerSec)),
+        evidence('effective', 'main-loop disks', keys),
+        evidence('metric', 'note', 'rrddata is per VM, not per disk'),
+      ],
+      fix: `Give ${keys} an IO thread (see MAIN_LOOP_IO for each disk); this VM's IO load makes it a first candidate.`,
+    }),
+  ];
+}
+
+/** MANY_DISKS_ONE_CONTROLLER: main-loop data disks crowded onto one emulated controller. */
+export function manyDisksReasons(ctx: RiskContext): RiskReason[] {
+  const byController = new Map<string, DiskInForce[]>();
+  for (const d of mainLoopDisks(ctx)) {
+    if (controllerKind(d.facts.controller) !== 'emulated' || d.facts.controllerId === null) continue;
+    const list = byController.get(d.facts.controllerId) ?? [];
+    list.push(d);
+    byController.set(d.facts.controllerId, list);
+  }
+  const out: RiskReason[] = [];
+  for (const [id, list] of byController) {
+    if (list.length < MANY_DISKS) continue;
+    const keys = list.map((d) => d.disk.key).join(', ');
+    out.push(
+      reason({
+        code: 'MANY_DISKS_ONE_CONTROLLER',
+        severity: 'info',
+        message: `${list.length} disks (${keys}) share the emulated controller ${id} (${list[0]!.facts.controller}), so all their IO goes through one emulated device in QEMU's main loop.`,
+        evidence: [
+          evidence('effective', 'controller', `${id} (${list[0]!.facts.controller})`),
+          evidence('effective', 'disks', keys),
+        ],
+        fix: `Move the disks to VirtIO SCSI single with iothread=1, which gives each disk its own controller and IO thread, ${APPLY_HINT}.`,
+      }),
+    );
+  }
+  return out;
+}
