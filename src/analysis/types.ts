@@ -154,6 +154,8 @@ export interface VmInput {
     /** `running-qemu`, e.g. `9.2.0`. */
     runningQemu?: string;
     name?: string;
+    /** HA service state from `/cluster/resources` (`started`, `stopped`, ...); absent when not HA-managed. */
+    haState?: string;
   };
   issues: ConfigIssue[];
 }
@@ -164,4 +166,9 @@ export interface AnalysisEnv {
   installedQemu: Version;
   /** True when installedQemu was assumed rather than given/read. */
   installedQemuAssumed: boolean;
+  /**
+   * Online: installed QEMU per node, read from each node. When it has the VM's `node`, it takes
+   * precedence over `installedQemu` (nodes of one cluster can run different pve-qemu-kvm versions).
+   */
+  installedQemuByNode?: Record<string, Version>;
 }

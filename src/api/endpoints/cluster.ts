@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/**
+ * `/cluster/...` endpoints. Wire shapes keep PVE's keys; booleans are PVE's 0/1 integers and
+ * optional members are omitted (never null) when unset.
+ */
+import type { PveClient, RequestOptions } from '../client.js';
+
+/** One entry of `GET /cluster/resources` (PVE 8/9). Which members exist depends on `type`. */
+export interface ClusterResource {
+  /** `qemu/100`, `node/pve1`, `storage/pve1/local`, ... */
+  id: string;
+  type: 'qemu' | 'lxc' | 'node' | 'storage' | 'pool' | 'sdn' | 'network' | 'openvz' | (string & {});
+  vmid?: number;
+  node?: string;
+  name?: string;
+  /** Guests: `running`, `stopped`, `unknown` (no RRD data yet / node offline); storage: `available`. */
+  status?: string;
+  /** 0/1, present on guest entries. */
+  template?: 0 | 1;
+  /** Config lock (backup, migrate, ...), only when set. */
+  lock?: string;
+  /** `;`-separated, only when set. */
+  tags?: string;
+  pool?: string;
+  /** HA service status (`started`, `stopped`, `fence`, ...), only for HA-managed guests. */
+  hastate?: string;
+  maxcpu?: number;
+  cpu?: number;
+  /** Bytes. */
+  maxmem?: number;
+  mem?: number;
+  memhost?: number;
+  maxdisk?: number;
+  disk?: number;
+  /** Seconds. */
+  uptime?: number;
+  /** Bytes since guest start. */
+  netin?: number;
+  netout?: number;
+  diskread?: number;
+  diskwrite?: number;
+  /** Storage: plugin type (`lvmthin`, `rbd`, ...). */
+  plugintype?: string;
+  storage?: string;
+  content?: string;
+  shared?: 0 | 1;
+  /** Node: support level, `''` without subscription. */
+  level?: string;
+  'cgroup-mode'?: number;
+  [member: string]: unknown;
+}
+
+/**
+ * `GET /cluster/resources[?type=vm|storage|node|sdn]`. `type=vm` returns QEMU **and** LXC guests:
+ * filter on `type === 'qemu'`. Only guests the caller has VM.Audit on are listed.
+ */
+export function fetchClusterResources(
+  client: PveClient,
+  params: { type?: 'vm' | 'storage' | 'node' | 'sdn' } = {},
+  options?: RequestOptions,
+): Promise<ClusterResource[]> {
+  return client.get<ClusterResource[]>('/cluster/resources', params, options);
+}
+
+/** One entry of `GET /cluster/ha/resources`. */
+export interface HaResource {
+  /** `vm:100`. */
+  sid: string;
+  type: 'vm' | 'ct' | (string & {});
+  /** Requested state; `started` when absent from the config. */
+  state?: 'started' | 'stopped' | 'enabled' | 'disabled' | 'ignored' | (string & {});
+  group?: string;
+  max_restart?: number;
+  max_relocate?: number;
+  failback?: 0 | 1;
+  comment?: string;
+  digest?: string;
+  [member: string]: unknown;
+}
+
+/** `GET /cluster/ha/resources[?type=vm]` - needs Sys.Audit on `/`. */
+export function fetchHaResources(
+  client: PveClient,
+  params: { type?: 'vm' | 'ct' } = {},
+  options?: RequestOptions,
+): Promise<HaResource[]> {
+  return client.get<HaResource[]>('/cluster/ha/resources', params, options);
+}
+
+/** One vzdump job of `GET /cluster/backup` (job.cfg section; PVE keys kept). */
+export interface BackupJob {
+  id: string;
+  type?: 'vzdump' | (string & {});
+  /** systemd calendar event, e.g. `sun 01:00`. */
+  schedule?: string;
+  enabled?: 0 | 1;
+  /** Comma list of vmids, when not `all`. */
+  vmid?: string;
+  all?: 0 | 1;
+  exclude?: string;
+  node?: string;
+  pool?: string;
+  storage?: string;
+  mode?: 'snapshot' | 'suspend' | 'stop' | (string & {});
+  'next-run'?: number;
+  [member: string]: unknown;
+}
+
+/** `GET /cluster/backup` - needs Sys.Audit on `/`. */
+export function fetchBackupJobs(client: PveClient, options?: RequestOptions): Promise<BackupJob[]> {
+  return client.get<BackupJob[]>('/cluster/backup', undefined, options);
+}
+
+/** One entry of `GET /cluster/status`: one `cluster` entry (when clustered) and one per node. */
+export interface ClusterStatusEntry {
+  type: 'cluster' | 'node' | (string & {});
+  /** `cluster` or `node/<name>`. */
+  id: string;
+  name: string;
+  /** Node: 0/1. */
+  online?: 0 | 1;
+  /** Node: 1 for the node that answered. */
+  local?: 0 | 1;
+  nodeid?: number;
+  ip?: string;
+  level?: string;
+  /** Cluster: 0/1, config version, node count. */
+  quorate?: 0 | 1;
+  version?: number;
+  nodes?: number;
+  [member: string]: unknown;
+}
+
+/** `GET /cluster/status`. */
+export function fetchClusterStatus(client: PveClient, options?: RequestOptions): Promise<ClusterStatusEntry[]> {
+  return client.get<ClusterStatusEntry[]>('/cluster/status', undefined, options);
+}

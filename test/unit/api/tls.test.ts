@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+import { X509Certificate } from 'node:crypto';
+import { generate } from 'selfsigned';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PveClient } from '../../../src/api/client.js';
+import { PveConnectionError } from '../../../src/api/errors.js';
+import { createPveAgent, normaliseFingerprint } from '../../../src/node/tls.js';
+import { type FakePve, ok, startFakePve } from './helpers/fake-pve.js';
+
+let server: FakePve;
+let cert: string;
+let fingerprint: string;
+
+beforeAll(async () => {
+  // Like PVE's default: a self-signed certificate (EC keeps the test fast).
+  const pems = await generate([{ name: 'commonName', value: 'pve1.test' }], {
+    keyType: 'ec',
+    extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] }],
+  });
+  cert = pems.cert;
+  fingerprint = new X509Certificate(cert).fingerprint256;
+  server = await startFakePve((_req, reply) => ok(reply, { version: '9.2.11', release: '9.2', repoid: '0123456789abcdef' }), {
+    https: { key: pems.private, cert: pems.cert },
+  });
+});
+afterAll(() => server.close());
+
+function client(agentOpts: Parameters<typeof createPveAgent>[0]): PveClient {
+  return new PveClient({
+    baseUrl: server.url,
+    auth: { kind: 'token', token: 'audit@pve!dataplane=secret-value' },
+    httpsAgent: createPveAgent(agentOpts),
+    retries: 0,
+  });
+}
+
+async function failure(c: PveClient): Promise<PveConnectionError> {
+  const err = await c.get('/version').then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(PveConnectionError);
+  return err as PveConnectionError;
+}
+
+describe('TLS: fingerprint pinning', () => {
+  it('accepts the server whose leaf certificate has the pinned SHA-256 fingerprint (any notation)', async () => {
+    const before = server.requests.length;
+    expect(await client({ fingerprint }).get('/version')).toMatchObject({ release: '9.2' });
+    expect(await client({ fingerprint: fingerprint.replace(/:/g, '').toLowerCase() }).get('/version')).toMatchObject({
+      release: '9.2',
+    });
+    expect(server.requests.length).toBe(before + 2);
+  });
+
+  it('refuses another certificate, naming both fingerprints, before sending a byte of the request', async () => {
+    const before = server.requests.length;
+    const wrong = fingerprint.replace(/^../, fingerprint.startsWith('AA') ? 'BB' : 'AA');
+    const err = await failure(client({ fingerprint: wrong }));
+    expect(err.kind).toBe('tls');
+    expect(err.maybeSent).toBe(false);
+    expect(err.message).toContain(`expected ${wrong}`);
+    expect(err.message).toContain(`server presented ${fingerprint}`);
+    expect(server.requests.length).toBe(before);
+  });
+});
+
+describe('TLS: CA verification (default) and --insecure', () => {
+  it('refuses a self-signed certificate by default and shows its fingerprint to pin', async () => {
+    const before = server.requests.length;
+    const err = await failure(client({}));
+    expect(err.kind).toBe('tls');
+    expect(err.message).toMatch(/server certificate not trusted/);
+    expect(err.message).toContain(fingerprint);
+    expect(err.message).toContain('--fingerprint');
+    expect(server.requests.length).toBe(before);
+  });
+
+  it('accepts the certificate when its CA is trusted', async () => {
+    expect(await client({ ca: cert }).get('/version')).toMatchObject({ release: '9.2' });
+  });
+
+  it('--insecure accepts anything and warns once on creation', async () => {
+    const warnings: string[] = [];
+    const c = client({ insecure: true, warn: (l) => warnings.push(l) });
+    expect(await c.get('/version')).toMatchObject({ release: '9.2' });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/^WARNING: --insecure: the PVE server certificate is NOT verified/);
+  });
+
+  it('refuses --insecure together with --fingerprint', () => {
+    expect(() => createPveAgent({ insecure: true, fingerprint })).toThrow(/exclude each other/);
+  });
+});
+
+describe('normaliseFingerprint', () => {
+  it('accepts colons or not, any case, an optional sha256 prefix', () => {
+    const hex = 'ab'.repeat(32);
+    const want = Array(32).fill('AB').join(':');
+    expect(normaliseFingerprint(hex)).toBe(want);
+    expect(normaliseFingerprint(`sha256:${want.toLowerCase()}`)).toBe(want);
+  });
+
+  it('explains what a fingerprint looks like', () => {
+    expect(() => normaliseFingerprint('AB:CD')).toThrow(/expected a SHA-256 fingerprint, 32 hex bytes like AA:BB:CC/);
+    expect(() => normaliseFingerprint('AB'.repeat(20))).toThrow(/pvenode cert info/);
+  });
+});
