@@ -15,6 +15,8 @@ export interface ConfigIssue {
   line?: number;
   /** Config key (e.g. `scsi0`) or property sub-key (e.g. `iothread`) concerned. */
   key?: string;
+  /** Property sub-key of `key` concerned (e.g. `iothread` of `sata0`), when there is one. */
+  subkey?: string;
   severity: 'error' | 'warning';
   message: string;
 }
@@ -104,6 +106,18 @@ export interface VmConfigFile {
   snapshots: ConfigSection[];
   /** Lines of unknown `[...]` sections etc.; kept for the report, PVE ignores them. */
   issues: ConfigIssue[];
+  /** Sections PVE skips (`[special:foo]`, `[1bad]`), with their lines, kept for the report. */
+  unknownSections?: UnknownSection[];
+}
+
+/** A `[...]` section PVE does not know: it warns "skipping unknown section" and ignores its lines. */
+export interface UnknownSection {
+  /** The text between the brackets. */
+  name: string;
+  /** 1-based line of the header. */
+  line: number;
+  /** The section's lines as written (header excluded). */
+  lines: string[];
 }
 
 /** One storage.cfg section. */

@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/**
+ * Drive keys (`scsi0`, `efidisk0`, `unused3` ...) and drive values, as qemu-server Drive.pm reads
+ * them (PVE-FACTS §2.1-2.3, §9.7, §9.9). {@link parseDrive} never throws: whatever PVE would
+ * refuse is listed in `drive.issues`, and the value prints back exactly with {@link printDrive}.
+ */
+import type { ConfigIssue, Drive, DriveKey, DriveKeyKind, PropertyString } from './types.js';
+import {
+  canonicalPropertyString,
+  getPart,
+  parsePveBoolean,
+  printPropertyString,
+  removePart,
+  scanPropertyString,
+  setDefaultPart,
+  setPart,
+} from './property-string.js';
+import { ALL_DRIVE_FORMAT, LEGACY_GEOMETRY_KEYS, driveFormat } from './drive-formats.js';
+
+export { driveFormat } from './drive-formats.js';
+
+/** Highest index + 1 per kind (Drive.pm $MAX_*_DISKS, $MAX_UNUSED_DISKS). */
+export const DRIVE_KEY_COUNTS: Readonly<Record<DriveKeyKind, number>> = {
+  ide: 4,
+  sata: 6,
+  scsi: 31,
+  virtio: 16,
+  efidisk: 1,
+  tpmstate: 1,
+  unused: 256,
+};
+
+const range = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+
+/**
+ * Every valid drive key in PVE's order (valid_drive_names_with_unused): ide, scsi, virtio, sata
+ * (the boot-disk search order), efidisk0, tpmstate0, then unused0-255.
+ */
+export const DRIVE_KEYS: readonly string[] = [
+  ...range('ide', DRIVE_KEY_COUNTS.ide),
+  ...range('scsi', DRIVE_KEY_COUNTS.scsi),
+  ...range('virtio', DRIVE_KEY_COUNTS.virtio),
+  ...range('sata', DRIVE_KEY_COUNTS.sata),
+  'efidisk0',
+  'tpmstate0',
+  ...range('unused', DRIVE_KEY_COUNTS.unused),
+];
+
+const DRIVE_KEY_RE = /^(ide|sata|scsi|virtio|efidisk|tpmstate|unused)(0|[1-9]\d{0,2})$/;
+
+/** `scsi7` -> `{ key, kind: 'scsi', index: 7 }`; null for anything that is not a valid drive key. */
+export function parseDriveKey(key: string): DriveKey | null {
+  const m = DRIVE_KEY_RE.exec(key);
+  if (!m) return null;
+  const kind = m[1] as DriveKeyKind;
+  const index = Number(m[2]);
+  if (index >= DRIVE_KEY_COUNTS[kind]) return null;
+  return { key, kind, index };
+}
+
+/** True for every key of {@link DRIVE_KEYS} (including `unusedN`). */
+export function isDriveKey(key: string): boolean {
+  return parseDriveKey(key) !== null;
+}
+
+/** PVE is_valid_drivename: a drive key that is not `unusedN`. */
+export function isValidDriveName(key: string): boolean {
+  const k = parseDriveKey(key);
+  return k !== null && k.kind !== 'unused';
+}
+
+/** PVE's boolean reading (`1/on/yes/true`, any case). `undefined` and anything else are false. */
+export function isTrue(value: string | undefined): boolean {
+  return value !== undefined && parsePveBoolean(value) === true;
+}
+
+/** The option value as written (canonical key, e.g. `file` also for `volume=`), or undefined. */
+export function driveOption(drive: Drive, key: string): string | undefined {
+  return getPart(drive.options, key);
+}
+
+export interface ParseDriveOptions {
+  /** The VM id; makes the cloud-init check require `vm-<vmid>-cloudinit` (§9.7). */
+  vmid?: number | null;
+  /** Accept the API's allocation-only `import-from` option. */
+  alloc?: boolean;
+}
+
+const VOLUME_ID = /^([a-z][a-z0-9\-_.]*[a-z0-9]):(.+)$/is;
+const QEMU_FORMAT = '(?:raw|cow|qcow|qed|qcow2|vmdk|cloop)';
+
+/** Storage id of a `STORAGE:VOLNAME` volume id, else null (`none`, `cdrom`, `/dev/...`). */
+export function volumeStorage(file: string): string | null {
+  const m = VOLUME_ID.exec(file);
+  return m ? m[1]! : null;
+}
+
+/** PVE drive_is_cloudinit on a `file` value; with a vmid only that VM's cloud-init volume counts. */
+export function isCloudinitVolume(file: string, vmid?: number | null): boolean {
+  const id = vmid === undefined || vmid === null ? '\\d+' : String(vmid);
+  return new RegExp(`[:/](?:vm-${id}-)?cloudinit(?:\\.${QEMU_FORMAT})?$`).test(file);
+}
+
+/**
+ * The VM that owns a volume by its name, as the storage plugins' parse_volname see it
+ * (`local:100/vm-100-disk-0.qcow2` -> 100, `local-lvm:vm-101-disk-1` -> 101,
+ * `rbd:base-9000-disk-0/vm-101-disk-0` -> 101). Absolute paths and ISOs have no owner (null).
+ */
+export function volumeOwner(file: string): number | null {
+  if (file.startsWith('/')) return null;
+  const m = VOLUME_ID.exec(file);
+  if (!m) return null;
+  const volname = m[2]!;
+  // Directory-style storages: `<vmid>/<name>` or the linked clone `<basevmid>/<base>/<vmid>/<name>`.
+  const clone = /^(\d+)\/\S+\/(\d+)\/\S+$/.exec(volname);
+  if (clone) return Number(clone[2]);
+  const dir = /^(\d+)\/\S+$/.exec(volname);
+  if (dir) return Number(dir[1]);
+  const named = /^(?:[^/]+\/)?(?:base|basevol|subvol|vm)?-(\d+)-\S+$/.exec(volname);
+  return named ? Number(named[1]) : null;
+}
+
+/** Perl truthiness of a parsed option: unset, '' and '0' are false; booleans read as PVE does. */
+function truthy(drive: PropertyString, key: string): boolean {
+  const v = getPart(drive, key);
+  if (v === undefined || v === '' || v === '0') return false;
+  const spec = ALL_DRIVE_FORMAT[key];
+  if (spec && 'type' in spec && spec.type === 'boolean') return parsePveBoolean(v) !== false;
+  return true;
+}
+
+const KEY_KIND_GUESS = /^(ide|sata|scsi|virtio|efidisk|tpmstate|unused)(\d+)$/;
+
+const SCHEMA_CONSEQUENCE =
+  'PVE refuses this value: the API answers HTTP 400, and a config file line like this is dropped when PVE reads the file, so the disk disappears';
+const PARSE_DRIVE_CONSEQUENCE =
+  'PVE keeps the line, but parse_drive rejects it, so the disk is left off the QEMU command line (the API says "unable to parse drive options")';
+
+/**
+ * Reads one drive line value (`key` is the config key, e.g. `scsi0`). Never throws. The result
+ * keeps every part as written; `issues` lists what PVE would refuse (schema errors, §2.2 extra
+ * rejections), each naming the key and sub-key.
+ */
+export function parseDrive(key: string, value: string, opts: ParseDriveOptions = {}): Drive {
+  const issues: ConfigIssue[] = [];
+  const dk = parseDriveKey(key);
+  let kind: DriveKeyKind;
+  let index: number;
+  if (dk) {
+    ({ kind, index } = dk);
+  } else {
+    const guess = KEY_KIND_GUESS.exec(key);
+    kind = guess ? (guess[1] as DriveKeyKind) : 'unused';
+    index = guess ? Number(guess[2]) : -1;
+    issues.push({
+      key,
+      severity: 'error',
+      message: `${key}: not a valid drive key (valid: ide0-3, sata0-5, scsi0-30, virtio0-15, efidisk0, tpmstate0, unused0-255); PVE ignores this line`,
+    });
+  }
+
+  const { ps, problems } = scanPropertyString(value, driveFormat(kind, { alloc: opts.alloc ?? false }));
+  for (const p of problems) {
+    const sub = p.key !== undefined && p.key !== '' ? p.key : undefined;
+    const hint = hintFor(kind, sub, p.reason);
+    issues.push({
+      key,
+      ...(sub !== undefined ? { subkey: sub } : {}),
+      severity: 'error',
+      message: `${key}: ${sub !== undefined && !p.reason.includes(sub) ? `${sub}: ` : ''}${p.reason}. ${SCHEMA_CONSEQUENCE}${hint}`,
+    });
+  }
+  for (const legacyKey of LEGACY_GEOMETRY_KEYS) {
+    if (kind !== 'efidisk' && kind !== 'tpmstate' && kind !== 'unused' && getPart(ps, legacyKey) !== undefined) {
+      issues.push({
+        key,
+        subkey: legacyKey,
+        severity: 'warning',
+        message: `${key}: '${legacyKey}' is a pre-PVE-9 disk geometry option; PVE 9 silently drops it`,
+      });
+    }
+  }
+  for (const reason of parseDriveRejections(kind, ps)) {
+    issues.push({ key, ...(reason.sub ? { subkey: reason.sub } : {}), severity: 'error', message: `${key}: ${reason.text}. ${PARSE_DRIVE_CONSEQUENCE}` });
+  }
+
+  const file = getPart(ps, 'file') ?? '';
+  return {
+    key,
+    kind,
+    index,
+    file,
+    storage: volumeStorage(file),
+    options: ps,
+    isCdrom: getPart(ps, 'media') === 'cdrom',
+    isCloudinit: kind !== 'unused' && isCloudinitVolume(file, opts.vmid),
+    issues,
+  };
+}
+
+function hintFor(kind: DriveKeyKind, sub: string | undefined, reason: string): string {
+  if (!reason.startsWith('invalid key')) return '';
+  if (sub === 'iothread') return `; remove 'iothread' (IO threads exist only for scsi and virtio disks)`;
+  return sub !== undefined ? `; remove '${sub}' (not an option of ${kind} drives)` : '';
+}
+
+/** The extra refusals of Drive.pm parse_drive after the schema passed (PVE-FACTS §2.2). */
+function parseDriveRejections(kind: DriveKeyKind, ps: PropertyString): { sub?: string; text: string }[] {
+  const out: { sub?: string; text: string }[] = [];
+  if (kind === 'unused' || kind === 'efidisk' || kind === 'tpmstate') return out;
+  for (const opt of ['bps', 'bps_rd', 'bps_wr']) {
+    if (getPart(ps, opt) !== undefined && getPart(ps, `m${opt}`) !== undefined) {
+      out.push({ sub: opt, text: `both ${opt} and m${opt} specified` });
+    }
+  }
+  const requirements: [string, string][] = [
+    ['mbps_max', 'mbps'],
+    ['mbps_rd_max', 'mbps_rd'],
+    ['mbps_wr_max', 'mbps_wr'],
+    ['iops_max', 'iops'],
+    ['iops_rd_max', 'iops_rd'],
+    ['iops_wr_max', 'iops_wr'],
+    ['bps_max_length', 'mbps_max'],
+    ['bps_rd_max_length', 'mbps_rd_max'],
+    ['bps_wr_max_length', 'mbps_wr_max'],
+    ['iops_max_length', 'iops_max'],
+    ['iops_rd_max_length', 'iops_rd_max'],
+    ['iops_wr_max_length', 'iops_wr_max'],
+  ];
+  // The legacy bps* values count as their mbps* counterparts (parse_drive converts them first).
+  // A converted value is printed with %.3f, so even `bps=0` gives a true `0.000`.
+  const has = (k: string): boolean => truthy(ps, k) || (k.startsWith('mbps') && getPart(ps, k.slice(1)) !== undefined);
+  for (const [option, requires] of requirements) {
+    if (truthy(ps, option) && !has(requires)) out.push({ sub: option, text: `${option} requires ${requires}` });
+  }
+  for (const [a, b] of [
+    ['mbps', 'mbps_rd'],
+    ['mbps', 'mbps_wr'],
+    ['iops', 'iops_rd'],
+    ['iops', 'iops_wr'],
+  ] as const) {
+    if (has(a) && has(b)) out.push({ sub: b, text: `${a} cannot be combined with ${b}` });
+  }
+  if (getPart(ps, 'media') === 'cdrom') {
+    if (truthy(ps, 'snapshot')) out.push({ sub: 'snapshot', text: 'media=cdrom cannot be combined with snapshot' });
+    if (truthy(ps, 'format')) out.push({ sub: 'format', text: 'media=cdrom cannot be combined with format' });
+    if (kind === 'virtio') out.push({ sub: 'media', text: 'a virtio drive cannot be a CD-ROM (media=cdrom)' });
+  }
+  return out;
+}
+
+/** The value exactly as it was read (or as changed with {@link withDriveOptions}). */
+export function printDrive(drive: Drive): string {
+  return printPropertyString(drive.options);
+}
+
+/**
+ * PVE's print_drive of this drive: file first, the other keys sorted, booleans 1/0, sizes
+ * re-printed (`1024M` -> `1G`), legacy `bps*` converted to `mbps*` (`%.3f`), legacy geometry keys
+ * dropped. This is what the API stores and returns after it wrote a drive.
+ */
+export function canonicalDriveString(drive: Drive): string {
+  let ps = drive.options;
+  for (const k of LEGACY_GEOMETRY_KEYS) ps = removePart(ps, k);
+  for (const opt of ['bps', 'bps_rd', 'bps_wr']) {
+    const bps = getPart(ps, opt);
+    if (bps === undefined) continue;
+    ps = removePart(ps, opt);
+    if (getPart(ps, `m${opt}`) === undefined && /^[+-]?\d+$/.test(bps)) {
+      ps = setPart(ps, `m${opt}`, bytesToMbps(BigInt(bps)));
+    }
+  }
+  return canonicalPropertyString(ps, ALL_DRIVE_FORMAT);
+}
+
+/** sprintf("%.3f", bps / 1048576) with C's round-half-even on exact ties. */
+function bytesToMbps(bps: bigint): string {
+  const neg = bps < 0n;
+  const num = (neg ? -bps : bps) * 1000n;
+  const den = 1n << 20n;
+  let q = num / den;
+  const r2 = (num % den) * 2n;
+  if (r2 > den || (r2 === den && q % 2n === 1n)) q += 1n;
+  const s = q.toString().padStart(4, '0');
+  return `${neg && q !== 0n ? '-' : ''}${s.slice(0, -3)}.${s.slice(-3)}`;
+}
+
+/**
+ * Returns the drive with options changed (`null` removes one), re-read so that derived fields and
+ * issues are current. Existing options keep their place and spelling; new ones are appended.
+ * Throws PropertyStringError for a value containing a comma.
+ */
+export function withDriveOptions(drive: Drive, changes: Record<string, string | null>, opts: ParseDriveOptions = {}): Drive {
+  let ps = drive.options;
+  for (const [k, v] of Object.entries(changes)) {
+    if (v === null) ps = removePart(ps, k);
+    else ps = k === 'file' ? setDefaultPart(ps, k, v) : setPart(ps, k, v);
+  }
+  return parseDrive(drive.key, printPropertyString(ps), opts);
+}

@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/**
+ * `/etc/pve/storage.cfg`, a pve-common SectionConfig file (PVE-FACTS §4.2): a `type: id` header
+ * starts a section, indented `key value` lines follow (a bare `key` means 1), a blank line ends
+ * the section, `#` lines are skipped anywhere.
+ */
+import type { ConfigIssue, StorageEntry, StorageMap } from './types.js';
+
+// Perl's \s / \S on ASCII (see vm-config-parse.ts).
+const S = '[ \\t\\n\\r\\f\\v]';
+const NS = '[^ \\t\\n\\r\\f\\v]';
+const COMMENT = new RegExp(`^${S}*#`);
+const HEADER = new RegExp(`^(${NS}+):${S}*(${NS}+)${S}*$`);
+const PROPERTY = new RegExp(`^${S}+(${NS}+)(${S}+(.*${NS}))?${S}*$`, 's');
+const STORAGE_ID = /^[a-z][a-z0-9\-_.]*[a-z0-9]$/i;
+
+/**
+ * Reads storage.cfg. Never throws: skipped sections and lines are reported as issues with their
+ * line numbers; properties are kept as written (bare keys as `'1'`).
+ */
+export function parseStorageCfg(text: string, source?: string): { storages: StorageMap; issues: ConfigIssue[] } {
+  const storages: StorageMap = new Map();
+  const issues: ConfigIssue[] = [];
+  const issue = (line: number, message: string, key?: string): void => {
+    issues.push({
+      ...(source !== undefined ? { source } : {}),
+      line,
+      ...(key !== undefined ? { key } : {}),
+      severity: 'warning',
+      message: `${source ?? 'storage.cfg'} line ${line}: ${message}`,
+    });
+  };
+
+  const lines = text.split('\n');
+  let i = 0;
+  // SectionConfig's $nextline: the next line that is not a comment, with its 1-based number.
+  const next = (): { line: string; no: number } | null => {
+    while (i < lines.length) {
+      const line = lines[i]!;
+      i++;
+      if (!COMMENT.test(line)) return { line, no: i };
+    }
+    return null;
+  };
+
+  for (let cur = next(); cur; cur = next()) {
+    if (cur.line === '') continue;
+    const header = HEADER.exec(cur.line);
+    if (!header) {
+      issue(cur.no, `syntax error: expected 'type: id' to start a section, got '${clip(cur.line)}'; PVE ignores this line`);
+      continue;
+    }
+    const type = header[1]!.toLowerCase();
+    const id = header[2]!;
+    let skip = false;
+    if (!STORAGE_ID.test(id)) {
+      issue(cur.no, `skip section '${id}': invalid storage ID`, id);
+      skip = true;
+    } else if (storages.has(id)) {
+      issue(cur.no, `skip section '${id}': duplicate storage ID`, id);
+      skip = true;
+    }
+    const entry: StorageEntry = { id, type, props: {} };
+    // A section ends at the first empty line (a line of spaces does not end it).
+    for (let prop = next(); prop && prop.line !== ''; prop = next()) {
+      if (skip) continue;
+      const m = PROPERTY.exec(prop.line);
+      if (!m) {
+        issue(prop.no, `syntax error in section '${id}': expected an indented 'key value' line, got '${clip(prop.line)}'`, id);
+        continue;
+      }
+      const key = m[1]!;
+      if (Object.hasOwn(entry.props, key)) {
+        issue(prop.no, `duplicate attribute '${key}' in section '${id}'; PVE ignores this line`, id);
+        continue;
+      }
+      entry.props[key] = m[3] ?? '1';
+    }
+    if (!skip) storages.set(id, entry);
+  }
+  return { storages, issues };
+}
+
+/**
+ * Writes storage sections in SectionConfig's layout (`type: id`, tab-indented `key value` lines,
+ * one empty line between sections), in map order. Not byte-exact with PVE, which orders
+ * properties by its plugin schemas.
+ */
+export function printStorageCfg(storages: StorageMap): string {
+  const blocks: string[] = [];
+  for (const s of storages.values()) {
+    let block = `${s.type}: ${s.id}\n`;
+    for (const [k, v] of Object.entries(s.props)) block += `\t${k} ${v}\n`;
+    blocks.push(block);
+  }
+  return blocks.join('\n');
+}
+
+function clip(text: string): string {
+  return text.length > 120 ? `${text.slice(0, 120)}…` : text;
+}

@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/**
+ * Reading `/etc/pve/.../<vmid>.conf` text, mirroring qemu-server parse_vm_config (PVE-FACTS
+ * §1.2-1.4, fixtures/pve-api NOTES.md §4). Never throws and never drops a line silently:
+ * whatever PVE would warn about or ignore becomes an issue with its line number, and values are
+ * kept as written.
+ */
+import type { ConfigIssue, ConfigSection, UnknownSection, VmConfigFile } from './types.js';
+import { checkConfigValue, isKnownConfigKey } from './config-schema.js';
+import { digestOf } from './digest.js';
+import { decodeDescriptionLine } from './text-codec.js';
+import { emptySection, parsePendingDelete } from './vm-config-model.js';
+
+export interface ParseVmConfigOptions {
+  /** The VM id; taken from a `.../<vmid>.conf` source path when not given. */
+  vmid?: number;
+  /** File path or `api:/nodes/<node>/qemu/<vmid>`; put into every issue. */
+  source?: string;
+  /** The exact bytes read, when the caller has them: the digest is computed over these. */
+  bytes?: Uint8Array;
+}
+
+// Perl's \s and \S on ASCII: JS \s would also match Unicode spaces, which Perl on bytes does not.
+const S = '[ \\t\\n\\r\\f\\v]';
+const NS = '[^ \\t\\n\\r\\f\\v]';
+const BLANK = new RegExp(`^${S}*$`);
+const PENDING_HEADER = new RegExp(`^\\[PENDING\\]${S}*$`, 'i');
+const SPECIAL_HEADER = new RegExp(`^\\[special:(cloudinit|fleecing)\\]${S}*$`, 'i');
+const SNAPSHOT_HEADER = new RegExp(`^\\[([a-z][a-z0-9_\\-]+)\\]${S}*$`, 'i');
+const ANY_HEADER = new RegExp(`^\\[(.*)\\]${S}*$`, 's');
+const COMMENT = /^#(.*)$/s;
+const DESCRIPTION = new RegExp(`^(description):${S}*(.*${NS})${S}*$`, 's');
+const SNAPSTATE = new RegExp(`snapstate:${S}*(prepare|delete)${S}*$`);
+const ARGS = new RegExp(`^(args):${S}*(.*${NS})${S}*$`, 's');
+const DELETE = new RegExp(`^delete:${S}*(.*${NS})${S}*$`, 's');
+const KEY_VALUE = new RegExp(`^([a-z][a-z_\\-]*\\d*):${S}*(.+?)${S}*$`, 's');
+const TRAILING_WS = new RegExp(`${S}+$`);
+
+function vmidFromSource(source: string | undefined): number | null {
+  const m = source === undefined ? null : /(?:^|\/)(\d+)\.conf$/.exec(source);
+  return m ? Number(m[1]) : null;
+}
+
+/**
+ * Reads a VM config file. Never throws on content: problems are in `issues` (with line numbers),
+ * unknown sections in `unknownSections`. Values are kept exactly as written (trimmed like PVE);
+ * a repeated key keeps its last value; the legacy `cdrom:` key is read as `ide2`.
+ */
+export function parseVmConfig(raw: string, opts: ParseVmConfigOptions = {}): VmConfigFile {
+  const source = opts.source;
+  const vmid = opts.vmid ?? vmidFromSource(source);
+  const issues: ConfigIssue[] = [];
+  const issue = (line: number, severity: ConfigIssue['severity'], message: string, key?: string): void => {
+    issues.push({
+      ...(source !== undefined ? { source } : {}),
+      line,
+      ...(key !== undefined ? { key } : {}),
+      severity,
+      message: `${source ?? 'config'} line ${line}: ${message}`,
+    });
+  };
+
+  const main = emptySection('main', '');
+  let pending: ConfigSection | null = null;
+  const special: ConfigSection[] = [];
+  const snapshots: ConfigSection[] = [];
+  const unknownSections: UnknownSection[] = [];
+
+  let section: ConfigSection | null = main;
+  let unknown: UnknownSection | null = null;
+  let descr: string | null = null;
+  const finishDescription = (): void => {
+    if (descr !== null && section) section.description = descr.replace(TRAILING_WS, '');
+    descr = null;
+  };
+  const enter = (next: ConfigSection, list: ConfigSection[] | null, lineNo: number): void => {
+    finishDescription();
+    if (list) {
+      const at = list.findIndex((s) => s.name === next.name);
+      if (at >= 0) {
+        issue(lineNo, 'warning', `section [${next.name}] appears again; PVE keeps only this later one`);
+        list.splice(at, 1);
+      }
+      list.push(next);
+    }
+    section = next;
+    unknown = null;
+  };
+
+  const lines = raw.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    const lineNo = i + 1;
+    if (BLANK.test(line)) continue;
+
+    if (PENDING_HEADER.test(line)) {
+      if (pending) issue(lineNo, 'warning', 'section [PENDING] appears again; PVE keeps only this later one');
+      pending = emptySection('pending', 'PENDING');
+      enter(pending, null, lineNo);
+      continue;
+    }
+    let m = SPECIAL_HEADER.exec(line);
+    if (m) {
+      enter(emptySection('special', `special:${m[1]!.toLowerCase()}`), special, lineNo);
+      continue;
+    }
+    m = SNAPSHOT_HEADER.exec(line);
+    if (m) {
+      enter(emptySection('snapshot', m[1]!), snapshots, lineNo);
+      continue;
+    }
+    m = ANY_HEADER.exec(line);
+    if (m) {
+      finishDescription();
+      section = null;
+      unknown = { name: m[1]!, line: lineNo, lines: [] };
+      unknownSections.push(unknown);
+      issue(lineNo, 'warning', `skipping unknown section '${m[1]}': PVE ignores it and every line up to the next section`);
+      continue;
+    }
+    if (!section) {
+      (unknown as UnknownSection | null)?.lines.push(line);
+      continue;
+    }
+    const current: ConfigSection = section;
+
+    m = COMMENT.exec(line);
+    if (m) {
+      descr = (descr ?? '') + decodeDescriptionLine(m[1]!) + '\n';
+      continue;
+    }
+    m = DESCRIPTION.exec(line);
+    if (m) {
+      descr = (descr ?? '') + decodeDescriptionLine(m[2]!) + '\n';
+      continue;
+    }
+    m = SNAPSTATE.exec(line);
+    if (m) {
+      setEntry(current, 'snapstate', m[1]!, lineNo, issue);
+      if (current.kind === 'main') issue(lineNo, 'warning', `'snapstate' in the main section is dropped by PVE`, 'snapstate');
+      continue;
+    }
+    m = ARGS.exec(line);
+    if (m) {
+      setEntry(current, 'args', m[2]!, lineNo, issue);
+      continue;
+    }
+    m = DELETE.exec(line);
+    if (m) {
+      if (current.kind === 'pending') {
+        current.deletes = parsePendingDelete(m[1]!);
+      } else {
+        issue(lineNo, 'error', `property 'delete' is only allowed in [PENDING]; PVE ignores this line`, 'delete');
+      }
+      continue;
+    }
+    m = KEY_VALUE.exec(line);
+    if (m) {
+      let key = m[1]!;
+      const value = m[2]!;
+      if (current.kind === 'special') {
+        // [special:*] values are informational; PVE does not validate them.
+        setEntry(current, key, value, lineNo, issue);
+        continue;
+      }
+      if (!isKnownConfigKey(key)) {
+        issue(lineNo, 'warning', `unknown setting '${key}': PVE ignores this key when it reads the file`, key);
+      } else {
+        const checked = checkConfigValue(key, value);
+        if (checked.problem !== null) {
+          issue(lineNo, 'error', `unable to parse value of '${key}' - ${checked.problem}; PVE drops this key when it reads the file`, key);
+        }
+      }
+      if (key === 'cdrom') {
+        key = 'ide2';
+        issue(lineNo, 'warning', `legacy key 'cdrom' is read as 'ide2'`, 'cdrom');
+      }
+      setEntry(current, key, value, lineNo, issue);
+      continue;
+    }
+    issue(lineNo, 'error', `unable to parse config line '${clip(line)}': expected 'key: value', '#comment' or '[section]'; PVE ignores it`);
+  }
+  finishDescription();
+
+  return {
+    vmid,
+    ...(source !== undefined ? { source } : {}),
+    raw,
+    digest: digestOf(opts.bytes ?? raw),
+    main,
+    pending,
+    special,
+    snapshots,
+    issues,
+    ...(unknownSections.length > 0 ? { unknownSections } : {}),
+  };
+}
+
+function setEntry(
+  section: ConfigSection,
+  key: string,
+  value: string,
+  line: number,
+  issue: (line: number, severity: ConfigIssue['severity'], message: string, key?: string) => void,
+): void {
+  const previous = section.entries.get(key);
+  if (previous) {
+    issue(line, 'warning', `duplicate key '${key}' (also on line ${previous.line}); the last value wins`, key);
+  }
+  section.entries.set(key, { key, value, line });
+}
+
+function clip(text: string): string {
+  return text.length > 120 ? `${text.slice(0, 120)}…` : text;
+}
+
