@@ -162,6 +162,9 @@ export function notChecked(what: string, source: string, fact: Unavailable | und
     case 'not-collected':
       fix = 'Audit online with evidence collection enabled to check this.';
       break;
+    case 'no-data':
+      fix = 'Audit again once the VM has run for a while.';
+      break;
     default:
       fix = `Check that ${source} answers, then audit again.`;
   }

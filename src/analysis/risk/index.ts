@@ -16,3 +16,4 @@ export {
 } from './backup-jobs.js';
 export { isNetworkStorage } from './snapshots.js';
 export * from './types.js';
+export { type RiskSources, riskEvidenceFor, withRisk } from './sources.js';

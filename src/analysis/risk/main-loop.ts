@@ -11,7 +11,7 @@
 import type { RiskReason } from '../types.js';
 import type { DiskInForce, RiskContext } from './context.js';
 import { APPLY_HINT, carriesData, controllerKind, controllerLabel, evidence, driverCaveat, mibPerSec, notChecked, reason, valueOf } from './context.js';
-import { isUnavailable } from './types.js';
+import { isUnavailable, unavailable } from './types.js';
 
 /** Mean disk rate (read + write, whole VM) from which main-loop IO counts as heavy, bytes/s. */
 export const HEAVY_IO_AVG_BYTES = 20 * 1048576;
@@ -71,9 +71,12 @@ export function mainLoopLoadReasons(ctx: RiskContext): RiskReason[] {
   if (ctx.state === 'stopped') return [];
   const disks = mainLoopDisks(ctx);
   if (disks.length === 0) return [];
-  if (isUnavailable(ctx.evidence.io)) return [notChecked('the disk IO load (rrddata)', `/nodes/${ctx.vm.node ?? '{node}'}/qemu/${ctx.vm.vmid}/rrddata`, ctx.evidence.io)];
+  const source = `/nodes/${ctx.vm.node ?? '{node}'}/qemu/${ctx.vm.vmid}/rrddata`;
+  if (isUnavailable(ctx.evidence.io)) return [notChecked('the disk IO load (rrddata)', source, ctx.evidence.io)];
   const io = valueOf(ctx.evidence.io)!;
-  if (io.samples === 0) return [];
+  if (io.samples === 0) {
+    return [notChecked('the disk IO load (rrddata)', source, unavailable(`no disk samples in the last ${io.timeframe}`, 'no-data'))];
+  }
   const heavy = io.avgBytesPerSec >= HEAVY_IO_AVG_BYTES || io.peakBytesPerSec >= HEAVY_IO_PEAK_BYTES;
   if (!heavy) return [];
   const keys = disks.map((d) => d.disk.key).join(', ');

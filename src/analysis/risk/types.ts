@@ -9,7 +9,7 @@
  */
 
 /** Why a fact could not be read. */
-export type UnavailableCause = 'offline' | 'permission' | 'error' | 'not-collected';
+export type UnavailableCause = 'offline' | 'permission' | 'error' | 'not-collected' | 'no-data';
 
 /** A fact that could not be read, with a reason an admin can act on. */
 export interface Unavailable {

@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/**
+ * collectRiskEvidence against a scripted client: which requests it makes, how answers become
+ * facts, and how failures become `{unavailable}` naming the privilege. (The simulator scenarios in
+ * test/scenarios cover the same over real HTTP.)
+ */
+import { describe, expect, it } from 'vitest';
+import { collectRiskEvidence, syslogSince } from '../../../src/api/evidence.js';
+import { PveApiError, PveConnectionError, PvePermissionError } from '../../../src/api/errors.js';
+import type { StorageEntry } from '../../../src/pve/types.js';
+
+type Handler = (params: Record<string, unknown> | undefined) => unknown;
+
+function fakeClient(routes: Record<string, Handler | unknown>) {
+  const calls: string[] = [];
+  return {
+    calls,
+    get: async <T>(path: string, params?: Record<string, unknown>): Promise<T> => {
+      calls.push(path);
+      const r = routes[path];
+      if (r === undefined) throw new PveApiError({ status: 501, text: `Method 'GET ${path}' not implemented`, method: 'GET', path });
+      const v = typeof r === 'function' ? (r as Handler)(params) : r;
+      if (v instanceof Error) throw v;
+      return v as T;
+    },
+  };
+}
+
+const forbidden = (path: string, acl: string, priv: string) =>
+  new PvePermissionError({ status: 403, text: `Permission check failed (${acl}, ${priv})`, method: 'GET', path });
+
+const resources = [
+  { id: 'qemu/100', type: 'qemu', vmid: 100, node: 'pve1', status: 'running', maxcpu: 8, hastate: 'started', pool: 'db' },
+  { id: 'qemu/101', type: 'qemu', vmid: 101, node: 'pve1', status: 'stopped', maxcpu: 4 },
+  { id: 'qemu/102', type: 'qemu', vmid: 102, node: 'pve1', status: 'running', maxcpu: 24 },
+  { id: 'lxc/200', type: 'lxc', vmid: 200, node: 'pve1', status: 'running', maxcpu: 64 },
+];
+
+const baseRoutes = (): Record<string, Handler | unknown> => ({
+  '/cluster/resources': resources,
+  '/cluster/backup': [
+    { id: 'backup-all', type: 'vzdump', all: 1, enabled: 1, schedule: '21:00', storage: 'pbs1', mode: 'snapshot' },
+    { id: 'backup-db', type: 'vzdump', pool: 'db', enabled: 1, fleecing: 'enabled=1,storage=local-lvm' },
+  ],
+  '/nodes/pve1/syslog': [
+    { n: 1, t: "Nov 22 07:50:01 pve1 pvestatd[1]: VM 100 qmp command failed - VM 100 qmp command 'query-proxmox-support' failed - got timeout" },
+    { n: 2, t: "Nov 22 07:51:01 pve1 pvedaemon[2]: VM 101 qmp command 'guest-ping' failed - got timeout" },
+  ],
+  '/nodes/pve1/status': { cpuinfo: { cpus: 16, cores: 8, sockets: 1 } },
+  '/nodes/pve1/vzdump/defaults': { storage: 'local' },
+  '/nodes/pve1/qemu/100/rrddata': [
+    { time: 1, diskread: 10 * 1048576, diskwrite: 20 * 1048576 },
+    { time: 2, diskread: 0, diskwrite: 10 * 1048576 },
+  ],
+  '/nodes/pve1/qemu/100/snapshot': [
+    { name: 'pre', vmstate: 1, snaptime: 1 },
+    { name: 'disk-only', snaptime: 2 },
+    { name: 'current', parent: 'disk-only', running: 1 },
+  ],
+  '/nodes/pve1/qemu/100/snapshot/pre/config': { vmstate: 'nfs1:100/vm-100-state-pre.raw', scsi0: 'x' },
+  '/nodes/pve1/qemu/101/snapshot': [{ name: 'current', running: 0 }],
+});
+
+const storages = new Map<string, StorageEntry>([['nfs1', { id: 'nfs1', type: 'nfs', props: {} }]]);
+const now = () => new Date('2026-11-22T08:00:00Z');
+
+describe('collectRiskEvidence', () => {
+  it('turns the answers into facts per VM', async () => {
+    const client = fakeClient(baseRoutes());
+    const ev = await collectRiskEvidence(client, { vms: [{ vmid: 100, node: 'pve1' }, { vmid: 101, node: 'pve1' }], storages }, { now });
+    const a = ev.get(100)!;
+    expect(a.qmpTimeouts).toMatchObject({ count: 1, windowHours: 24, commands: { 'query-proxmox-support': 1 } });
+    expect(a.io).toMatchObject({ timeframe: 'hour', avgBytesPerSec: 20 * 1048576, peakBytesPerSec: 30 * 1048576, samples: 2 });
+    // LXC containers and stopped VMs do not count towards running vCPUs.
+    expect(a.nodeCpu).toEqual({ node: 'pve1', hostCpus: 16, runningVcpus: 32, vmVcpus: 8 });
+    expect(a.ha).toEqual({ managed: true, state: 'started' });
+    expect(a.backupJobs).toEqual([
+      { id: 'backup-all', fleecing: 'unset', nodeDefaultFleecing: false, mode: 'snapshot', selection: 'all', storage: 'pbs1', schedule: '21:00' },
+      { id: 'backup-db', fleecing: 'on', fleecingStorage: 'local-lvm', mode: 'snapshot', selection: 'pool db' },
+    ]);
+    expect(a.ramSnapshots).toEqual([{ name: 'pre', vmstate: 'nfs1:100/vm-100-state-pre.raw', storage: 'nfs1', storageType: 'nfs', network: true }]);
+
+    const b = ev.get(101)!;
+    expect(b.qmpTimeouts).toMatchObject({ count: 0 }); // the guest-ping timeout is the agent, not the main loop
+    expect(b.io).toBeUndefined(); // stopped: no rrddata request
+    expect(b.ha).toEqual({ managed: false });
+    expect(b.ramSnapshots).toEqual([]);
+  });
+
+  it('asks each node once and each running VM once, with the window as `since`', async () => {
+    const seen: Record<string, unknown>[] = [];
+    const routes = baseRoutes();
+    const syslog = routes['/nodes/pve1/syslog'];
+    routes['/nodes/pve1/syslog'] = (p: Record<string, unknown> | undefined) => (seen.push(p ?? {}), syslog);
+    const client = fakeClient(routes);
+    await collectRiskEvidence(client, { vms: [{ vmid: 100, node: 'pve1' }, { vmid: 101, node: 'pve1' }], storages }, { now, windowHours: 6, syslogLimit: 1000 });
+    const count = (p: string) => client.calls.filter((c) => c === p).length;
+    expect(count('/nodes/pve1/syslog')).toBe(1);
+    expect(count('/nodes/pve1/status')).toBe(1);
+    expect(count('/cluster/backup')).toBe(1);
+    expect(count('/cluster/resources')).toBe(1);
+    expect(count('/nodes/pve1/vzdump/defaults')).toBe(1);
+    expect(count('/nodes/pve1/qemu/100/rrddata')).toBe(1);
+    expect(count('/nodes/pve1/qemu/101/rrddata')).toBe(0);
+    expect(seen).toEqual([{ since: '2026-11-22 02:00:00', limit: 1000 }]);
+    expect(syslogSince(now(), 24)).toBe('2026-11-21 08:00:00');
+  });
+
+  it('marks a syslog answer that hit the limit as truncated', async () => {
+    const client = fakeClient(baseRoutes());
+    const ev = await collectRiskEvidence(client, { vms: [{ vmid: 100, node: 'pve1' }], storages }, { now, syslogLimit: 2 });
+    expect(ev.get(100)!.qmpTimeouts).toMatchObject({ count: 1, truncated: true });
+  });
+
+  it('a 403 names the missing privilege; other errors name the request', async () => {
+    const routes = baseRoutes();
+    routes['/nodes/pve1/syslog'] = forbidden('/nodes/pve1/syslog', '/nodes/pve1', 'Sys.Syslog');
+    routes['/cluster/backup'] = new PvePermissionError({ status: 403, text: 'Permission check failed', method: 'GET', path: '/cluster/backup' });
+    routes['/nodes/pve1/status'] = new PveApiError({ status: 500, text: 'node pve1 unreachable', method: 'GET', path: '/nodes/pve1/status' });
+    const ev = await collectRiskEvidence(fakeClient(routes), { vms: [{ vmid: 100, node: 'pve1' }], storages }, { now });
+    const a = ev.get(100)!;
+    expect(a.qmpTimeouts).toEqual({ unavailable: 'missing privilege Sys.Syslog on /nodes/pve1', cause: 'permission' });
+    // PVE gave no detail: the privilege the endpoint checks (API schema) is named instead.
+    expect(a.backupJobs).toEqual({ unavailable: 'missing privilege Sys.Audit on /', cause: 'permission' });
+    expect(a.nodeCpu).toEqual({ unavailable: 'API error on GET /nodes/pve1/status: node pve1 unreachable', cause: 'error' });
+    expect(a.io).toMatchObject({ samples: 2 });
+  });
+
+  it('without the VM list, node load, rrddata and HA are unavailable, syslog still works', async () => {
+    const routes = baseRoutes();
+    routes['/cluster/resources'] = forbidden('/cluster/resources', '/vms', 'VM.Audit');
+    const ev = await collectRiskEvidence(fakeClient(routes), { vms: [{ vmid: 100, node: 'pve1' }], storages }, { now });
+    const a = ev.get(100)!;
+    for (const f of [a.nodeCpu, a.io, a.ha]) expect(f).toMatchObject({ cause: 'permission' });
+    expect(a.qmpTimeouts).toMatchObject({ count: 1 });
+  });
+
+  it('skips snapshot reads when asked', async () => {
+    const client = fakeClient(baseRoutes());
+    const ev = await collectRiskEvidence(client, { vms: [{ vmid: 100, node: 'pve1' }], resources, storages }, { now, snapshots: false });
+    expect(ev.get(100)!.ramSnapshots).toBeUndefined();
+    expect(client.calls.some((c) => c.includes('/snapshot'))).toBe(false);
+    expect(client.calls).not.toContain('/cluster/resources');
+  });
+
+  it('rethrows an abort instead of reporting it as a fact', async () => {
+    const routes = baseRoutes();
+    routes['/cluster/backup'] = new PveConnectionError({ status: 0, text: 'Request aborted', method: 'GET', path: '/cluster/backup', kind: 'aborted', maybeSent: false });
+    await expect(collectRiskEvidence(fakeClient(routes), { vms: [{ vmid: 100, node: 'pve1' }] }, { now })).rejects.toThrow('Request aborted');
+  });
+});
