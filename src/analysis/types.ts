@@ -114,6 +114,8 @@ export interface VmReport {
     blockdev: boolean;
     /** Why this version (pinned, running, windows pin, installed QEMU). */
     basis: string;
+    /** The machine after the next cold start, when it differs (pending `machine`, or a running VM on an older version). */
+    pending?: { version: string; type: 'i440fx' | 'q35' | 'virt'; blockdev: boolean; basis: string };
   };
   disks: DiskReport[];
   /** True when the VM has pending changes that touch its disks or scsihw. */
@@ -128,6 +130,8 @@ export interface AuditReport {
   assumptions: string[];
   /** Inputs that could not be audited at all (file unreadable, API error), by source. */
   errors: ConfigIssue[];
+  /** Problems in shared inputs that did not stop the audit (storage.cfg lines, missing --storage-cfg). */
+  warnings?: ConfigIssue[];
 }
 
 /**
@@ -147,6 +151,8 @@ export interface VmInput {
   deletes: PendingDelete[];
   /** Snapshot sections' values (needed for the forced-delete rule, §9.11); may be empty online. */
   snapshots?: Record<string, string>[];
+  /** 1-based file line of each key (offline only), so issues can name file, line and key. */
+  lines?: { current: Record<string, number>; pending: Record<string, number> };
   runtime?: {
     status: string;
     /** `running-machine` of a running VM, e.g. `pc-i440fx-9.2+pve1`. */

@@ -1,0 +1,296 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/**
+ * The audit: `VmInput` (from a config file offline, from the API online) → `VmReport` → `AuditReport`.
+ * Both audits build a `VmInput` and call these, so online and offline give the same report.
+ */
+import { checkConfigValue, configValues, driveOption, parseDrive, parseDriveKey } from '../pve/index.js';
+import type { ConfigIssue, Drive, DriveBus, VmConfigFile } from '../pve/types.js';
+import { type DiskContext, detachedFacts, diskFacts, effectiveScsihw } from './disk-status.js';
+import { type ResolvedMachine, resolveMachine } from './machine.js';
+import { nextStartConfig } from './next-start.js';
+import type { AnalysisEnv, AuditReport, DiskFacts, DiskReport, Version, VmInput, VmReport } from './types.js';
+import { formatMachineVersion } from './version.js';
+
+/** QEMU of the current PVE release (pve-qemu-kvm 11.0 with qemu-server 9.2), used when none is given. */
+export const DEFAULT_INSTALLED_QEMU: Version = [11, 0, 0];
+
+const BUS_ORDER: readonly DriveBus[] = ['ide', 'sata', 'scsi', 'virtio'];
+
+/** Keys that change disk facts when they are pending (beside the drives themselves). */
+const DATAPLANE_KEYS = new Set(['scsihw', 'machine', 'template', 'ostype', 'arch']);
+
+function isDiskKey(key: string): boolean {
+  const parsed = parseDriveKey(key);
+  return parsed !== null && (BUS_ORDER as readonly string[]).includes(parsed.kind);
+}
+
+function lineMap(entries: Iterable<{ key: string; line?: number }>): Record<string, number> {
+  const lines: Record<string, number> = {};
+  for (const e of entries) if (e.line !== undefined) lines[e.key] = e.line;
+  return lines;
+}
+
+/**
+ * `VmInput` from a parsed config file. `node` is the node the file belongs to (its
+ * `nodes/<node>/qemu-server/` folder), or null when unknown.
+ */
+export function vmInputFromFile(file: VmConfigFile, node: string | null): VmInput {
+  const source = file.source ?? `${file.vmid ?? 'unknown'}.conf`;
+  return {
+    vmid: file.vmid ?? 0,
+    node,
+    source,
+    digest: file.digest,
+    current: configValues(file.main),
+    pending: file.pending ? configValues(file.pending) : {},
+    deletes: file.pending ? [...file.pending.deletes] : [],
+    snapshots: file.snapshots.map((s) => configValues(s)),
+    lines: {
+      current: lineMap(file.main.entries.values()),
+      pending: file.pending ? lineMap(file.pending.entries.values()) : {},
+    },
+    issues: file.issues.map((i) => ({ ...i, source: i.source ?? source })),
+  };
+}
+
+/** One VM state (now, or after the next cold start) the disk rules run against. */
+interface VmState {
+  config: Record<string, string>;
+  machine: ResolvedMachine;
+  ctx: DiskContext;
+}
+
+/**
+ * A top-level value as PVE holds it after reading (booleans 1/0, quotes stripped), or undefined
+ * when unset or when PVE drops it for failing the schema.
+ */
+function pveValue(config: Record<string, string>, key: string): string | undefined {
+  const raw = config[key];
+  if (raw === undefined) return undefined;
+  const checked = checkConfigValue(key, raw);
+  return checked.problem === null ? checked.value : undefined;
+}
+
+function vmState(config: Record<string, string>, env: AnalysisEnv, runningMachine?: string): VmState {
+  const machine = resolveMachine(
+    {
+      machine: pveValue(config, 'machine'),
+      ostype: pveValue(config, 'ostype'),
+      meta: pveValue(config, 'meta'),
+      template: pveValue(config, 'template'),
+      arch: pveValue(config, 'arch'),
+      runningMachine,
+    },
+    env,
+  );
+  return {
+    config,
+    machine,
+    ctx: { scsihw: pveValue(config, 'scsihw') ?? null, machine, template: pveValue(config, 'template') === '1', storages: env.storages },
+  };
+}
+
+/** Comparable part of the facts: what a user sees change (notes are wording, not facts). */
+function factsKey(f: DiskFacts): string {
+  return JSON.stringify([
+    f.qemuDevice,
+    f.controller,
+    f.controllerId,
+    f.iothread.configured,
+    f.iothread.effective,
+    f.aio.configured,
+    f.aio.effective,
+    f.cacheDirect,
+    f.startError,
+  ]);
+}
+
+interface EvaluatedDrive {
+  drive: Drive;
+  facts: DiskFacts;
+}
+
+/** Drive + facts for one key in one state; issues are located (file, line, key) and collected. */
+function evaluate(
+  key: string,
+  state: VmState,
+  input: VmInput,
+  line: number | undefined,
+  issues: ConfigIssue[],
+): EvaluatedDrive {
+  const drive = parseDrive(key, state.config[key] as string, { vmid: input.vmid });
+  const errors: string[] = [];
+  for (const issue of drive.issues) {
+    issues.push({
+      ...issue,
+      source: issue.source ?? input.source,
+      line: issue.line ?? line,
+      key: issue.key ?? key,
+    });
+    if (issue.severity === 'error') errors.push(issue.message);
+  }
+  if (drive.storage !== null && !state.ctx.storages.has(drive.storage)) {
+    issues.push({
+      source: input.source,
+      line,
+      key,
+      severity: 'error',
+      message: `${key}: storage '${drive.storage}' is not defined in storage.cfg, so PVE cannot start this VM ("storage '${drive.storage}' does not exist"); check the storage id, or audit with the node's storage.cfg`,
+    });
+  }
+  const facts = errors.length > 0 ? detachedFacts(drive, errors.join('; ')) : diskFacts(drive, state.ctx);
+  return { drive, facts };
+}
+
+function diskReport(ev: EvaluatedDrive, env: AnalysisEnv, facts: DiskFacts): DiskReport {
+  const { drive } = ev;
+  return {
+    key: drive.key,
+    bus: drive.kind as DriveBus,
+    media: drive.isCdrom ? 'cdrom' : 'disk',
+    volume: drive.file,
+    qemuDevice: facts.qemuDevice,
+    controller: facts.controller,
+    controllerId: facts.controllerId,
+    iothread: facts.iothread,
+    aio: facts.aio,
+    cacheDirect: facts.cacheDirect,
+    notes: facts.notes,
+    startError: facts.startError,
+    storage: drive.storage,
+    storageType: drive.storage === null ? null : (env.storages.get(drive.storage)?.type ?? null),
+    cache: driveOption(drive, 'cache') ?? null,
+  };
+}
+
+const NO_FACTS: DiskFacts = {
+  qemuDevice: null,
+  controller: null,
+  controllerId: null,
+  iothread: { configured: false, effective: false },
+  aio: { configured: null, effective: null },
+  cacheDirect: null,
+  notes: [],
+  startError: null,
+};
+
+function compareDiskKeys(a: string, b: string): number {
+  const ka = parseDriveKey(a);
+  const kb = parseDriveKey(b);
+  if (!ka || !kb) return a < b ? -1 : 1;
+  return BUS_ORDER.indexOf(ka.kind as DriveBus) - BUS_ORDER.indexOf(kb.kind as DriveBus) || ka.index - kb.index;
+}
+
+function sameIssue(a: ConfigIssue, b: ConfigIssue): boolean {
+  return a.source === b.source && a.line === b.line && a.message === b.message;
+}
+
+/**
+ * Effective disk status of one VM, now and after its next cold start (PVE-FACTS §8, §9).
+ * `risk` is left unset (added by the risk engine); `issues` carries the config problems found.
+ */
+export function analyzeVm(input: VmInput, env: AnalysisEnv): VmReport {
+  const issues: ConfigIssue[] = input.issues.map((i) => ({ ...i, source: i.source ?? input.source }));
+  const running = input.runtime?.status === 'running' ? input.runtime.runningMachine : undefined;
+  const now = vmState(input.current, env, running);
+  const next = nextStartConfig(input.vmid, input.current, input.pending, input.deletes, input.snapshots ?? []);
+  const after = vmState(next.config, env);
+
+  for (const failed of next.failedDeletes) {
+    issues.push({ source: input.source, key: failed.key, severity: 'warning', message: failed.reason });
+  }
+  for (const m of [now.machine, after.machine]) {
+    if (m.issue) issues.push({ source: input.source, line: input.lines?.current.machine, key: 'machine', severity: 'warning', message: m.issue });
+  }
+  const machineError = now.machine.startError ?? after.machine.startError;
+  if (machineError) {
+    issues.push({ source: input.source, key: 'machine', severity: 'error', message: `${machineError}: the VM does not start` });
+  }
+
+  const keys = new Set([...Object.keys(now.config), ...Object.keys(after.config)].filter(isDiskKey));
+  const disks: DiskReport[] = [];
+  const driveIssues: ConfigIssue[] = [];
+  for (const key of [...keys].sort(compareDiskKeys)) {
+    const inNow = now.config[key] !== undefined;
+    const inNext = after.config[key] !== undefined;
+    const evNow = inNow ? evaluate(key, now, input, input.lines?.current[key], driveIssues) : null;
+    const pendingLine = input.pending[key] !== undefined ? input.lines?.pending[key] : input.lines?.current[key];
+    const evNext = inNext ? evaluate(key, after, input, pendingLine, driveIssues) : null;
+    if (evNow) {
+      const report = diskReport(evNow, env, evNow.facts);
+      if (!evNext) report.pending = { deleted: true };
+      else if (factsKey(evNow.facts) !== factsKey(evNext.facts)) report.pending = evNext.facts;
+      disks.push(report);
+    } else if (evNext) {
+      const report = diskReport(evNext, env, NO_FACTS);
+      report.notes = [];
+      report.pending = evNext.facts;
+      report.onlyPending = true;
+      disks.push(report);
+    }
+  }
+  for (const issue of driveIssues) if (!issues.some((i) => sameIssue(i, issue))) issues.push(issue);
+
+  const scsihwNow = now.ctx.scsihw;
+  const scsihwNext = after.ctx.scsihw;
+  const scsihw: VmReport['scsihw'] = { configured: scsihwNow, effective: effectiveScsihw(scsihwNow) };
+  if (scsihwNext !== scsihwNow) scsihw.pending = { configured: scsihwNext, effective: effectiveScsihw(scsihwNext) };
+
+  const machine: VmReport['machine'] = {
+    configured: now.machine.configured,
+    version: formatMachineVersion(now.machine.version),
+    type: now.machine.type,
+    blockdev: now.machine.blockdev,
+    basis: now.machine.basis,
+  };
+  const nextVersion = formatMachineVersion(after.machine.version);
+  if (nextVersion !== machine.version || after.machine.type !== machine.type) {
+    machine.pending = { version: nextVersion, type: after.machine.type, blockdev: after.machine.blockdev, basis: after.machine.basis };
+  }
+
+  const pendingKeys = [...Object.keys(input.pending), ...input.deletes.map((d) => d.key)];
+  const pendingDataplaneChanges = pendingKeys.some((k) => isDiskKey(k) || DATAPLANE_KEYS.has(k));
+
+  const cur = input.current;
+  return {
+    vmid: input.vmid,
+    name: input.runtime?.name ?? cur.name ?? null,
+    node: input.node,
+    status: input.runtime?.status ?? 'unknown',
+    source: input.source,
+    digest: input.digest,
+    ostype: pveValue(cur, 'ostype') ?? null,
+    template: now.ctx.template,
+    lock: pveValue(cur, 'lock') ?? null,
+    scsihw,
+    machine,
+    disks,
+    pendingDataplaneChanges,
+    issues,
+  };
+}
+
+/** The assumptions every report of this environment rests on, in words. */
+export function auditAssumptions(inputs: VmInput[], env: AnalysisEnv): string[] {
+  const out: string[] = [];
+  if (env.installedQemuAssumed) {
+    const v = `${env.installedQemu[0]}.${env.installedQemu[1]}`;
+    out.push(
+      `installed QEMU assumed to be ${v} (the QEMU of qemu-server 9.2): VMs without a pinned machine version are analysed for machine ${v}; give the node's version with --qemu-version X.Y`,
+    );
+  }
+  if (inputs.some((i) => !i.runtime)) {
+    out.push(
+      'no runtime state (offline): each VM is shown as its next start would run it; a running VM may still run an older machine version until it is restarted',
+    );
+  }
+  return out;
+}
+
+/** Audits every VM; `errors` are inputs that could not be read at all (passed through). */
+export function buildAuditReport(inputs: VmInput[], env: AnalysisEnv, errors: ConfigIssue[] = []): AuditReport {
+  const vms = inputs
+    .map((input) => analyzeVm(input, env))
+    .sort((a, b) => a.vmid - b.vmid || (a.node ?? '').localeCompare(b.node ?? ''));
+  return { vms, assumptions: auditAssumptions(inputs, env), errors };
+}

@@ -1,0 +1,295 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/**
+ * Effective status of one disk: the QEMU device, the controller it hangs on, whether an IO thread is
+ * really attached, the aio mode QEMU really uses and whether the cache is O_DIRECT, exactly as
+ * qemu-server 9.2.6 builds the command line (PVE-FACTS §3, §8 tables A and B, §9).
+ *
+ * Pure: the same drive, config and storage give the same facts, in Node and in the browser.
+ */
+import { driveOption, isTrue } from '../pve/index.js';
+import type { Drive, StorageEntry, StorageMap } from '../pve/types.js';
+import type { AioMode, DiskFacts, QemuDevice } from './types.js';
+import type { ResolvedMachine } from './machine.js';
+import { machineAtLeast } from './version.js';
+
+/** VM-wide inputs of the per-disk rules. */
+export interface DiskContext {
+  /** Raw `scsihw` value; null when unset (PVE then uses lsi). */
+  scsihw: string | null;
+  machine: ResolvedMachine;
+  /** `template: 1`: IDE and SATA disks become ide-cd (§9.1). */
+  template: boolean;
+  storages: StorageMap;
+}
+
+/**
+ * Driver of the block node that holds the data, as the storage's path gives it (§9.12):
+ * `file`/`host_device`/`host_cdrom` take an aio mode, the network drivers do not.
+ */
+export type FileDriver = 'file' | 'host_device' | 'host_cdrom' | 'rbd' | 'iscsi' | 'nbd' | 'pbs' | 'gluster' | 'unknown';
+
+const AIO_MODES: readonly string[] = ['io_uring', 'native', 'threads'];
+const FILE_LIKE: ReadonlySet<FileDriver> = new Set(['file', 'host_device', 'host_cdrom', 'unknown']);
+
+/** The effective scsihw (`lsi` when unset or blank, as qemu-server's `!$conf->{scsihw}` tests). */
+export function effectiveScsihw(scsihw: string | null): string {
+  return scsihw === null || scsihw === '' ? 'lsi' : scsihw;
+}
+
+/**
+ * The file-node driver of a drive. Storage types are mapped by the path their plugin returns:
+ * files for dir/nfs/cifs/cephfs/btrfs/esxi, `/dev/…` for lvm/lvmthin/zfspool/iscsi and krbd,
+ * `rbd:` for librbd, `iscsi://` for iscsidirect and ZFS over iSCSI (`zfs`).
+ */
+export function fileDriver(drive: Drive, storage: StorageEntry | undefined): FileDriver {
+  if (drive.file === 'cdrom') return 'host_cdrom';
+  if (drive.file.startsWith('/')) return drive.file.startsWith('/dev/') ? 'host_device' : 'file';
+  if (!storage) return 'unknown';
+  switch (storage.type) {
+    case 'dir':
+    case 'nfs':
+    case 'cifs':
+    case 'cephfs':
+    case 'btrfs':
+    case 'esxi':
+      return 'file';
+    case 'lvm':
+    case 'lvmthin':
+    case 'zfspool':
+    case 'iscsi':
+      return 'host_device';
+    case 'rbd':
+      return isTrue(storage.props.krbd) ? 'host_device' : 'rbd';
+    case 'iscsidirect':
+    case 'zfs':
+      return 'iscsi';
+    case 'pbs':
+      return 'pbs';
+    case 'glusterfs':
+      return 'gluster';
+    default:
+      return 'unknown';
+  }
+}
+
+/** Short label of a storage for notes: `lvm`, `cifs`, `krbd`, `librbd`. */
+function storageLabel(storage: StorageEntry | undefined): string {
+  if (!storage) return 'no storage';
+  if (storage.type === 'rbd') return isTrue(storage.props.krbd) ? 'krbd' : 'librbd';
+  if (storage.type === 'zfs') return 'ZFS over iSCSI';
+  return storage.type;
+}
+
+/**
+ * O_DIRECT (Drive.pm `drive_uses_cache_direct`): an explicit cache is direct for none/directsync
+ * (the regex also takes `off`); an unset cache is direct except for `media=cdrom` (cloud-init
+ * without media=cdrom does not count, §9.7) and btrfs without `nocow`.
+ */
+export function cacheIsDirect(drive: Drive, storage: StorageEntry | undefined): boolean {
+  const cache = driveOption(drive, 'cache');
+  if (cache) return /^(?:off|none|directsync)$/.test(cache);
+  if (drive.isCdrom) return false;
+  return !(storage?.type === 'btrfs' && !isTrue(storage.props.nocow));
+}
+
+/**
+ * Drive.pm `storage_allows_io_uring_default`: io_uring is not the default on plain LVM, on CIFS,
+ * and on krbd with a non-direct cache ("will hang").
+ */
+export function storageAllowsIoUringDefault(storage: StorageEntry | undefined, direct: boolean): boolean {
+  if (!storage) return true;
+  if (storage.type === 'lvm' || storage.type === 'cifs') return false;
+  if (storage.type === 'rbd' && isTrue(storage.props.krbd) && !direct) return false;
+  return true;
+}
+
+/** Drive.pm `aio_cmdline_option`: explicit verbatim, else io_uring where allowed, else native/threads. */
+export function defaultAio(storage: StorageEntry | undefined, direct: boolean): AioMode {
+  if (storageAllowsIoUringDefault(storage, direct)) return 'io_uring';
+  return direct ? 'native' : 'threads';
+}
+
+interface Controller {
+  name: string | null;
+  id: string | null;
+  iothread: boolean;
+  notes: string[];
+}
+
+function ideController(index: number, ctx: DiskContext): Controller {
+  if (ctx.machine.type === 'q35') {
+    // q35 has one unit per IDE bus of the ICH9 AHCI: odd indices move up by two buses.
+    const bus = Math.floor(index / 2) + 2 * (index % 2);
+    const notes = index % 2 === 1 ? [`q35: ide${index} sits on bus ide.${bus} (odd IDE indices move up by 2)`] : [];
+    return { name: 'ich9-ahci', id: `ide.${bus}`, iothread: false, notes };
+  }
+  return { name: 'ide', id: `ide.${Math.floor(index / 2)}`, iothread: false, notes: [] };
+}
+
+/**
+ * qemu-server `scsihw_infos` + the config_to_command drive loop: lsi* hold 7 disks per controller,
+ * virtio-scsi-single 1, everything else (incl. a verbatim unknown value, §9.8) 256; only
+ * virtio-scsi-single attaches an IO thread.
+ */
+function scsiController(index: number, iothread: boolean, ctx: DiskContext): Controller {
+  const scsihw = effectiveScsihw(ctx.scsihw);
+  const single = scsihw === 'virtio-scsi-single';
+  const perController = /^lsi/.test(scsihw) ? 7 : single ? 1 : 256;
+  const prefix = single ? 'virtioscsi' : 'scsihw';
+  const id = `${prefix}${Math.floor(index / perController)}`;
+  const name = /^virtio-scsi-single/.test(scsihw) ? 'virtio-scsi-pci' : scsihw;
+  const notes: string[] = [];
+  const known = ['lsi', 'lsi53c810', 'megasas', 'pvscsi', 'virtio-scsi-pci', 'virtio-scsi-single'];
+  if (!known.includes(scsihw)) {
+    notes.push(`scsihw '${scsihw}' is no PVE value: QEMU gets it verbatim as the controller driver`);
+  }
+  if (iothread && !single) {
+    notes.push(`iothread=1 ignored: scsihw ${scsihw}${ctx.scsihw ? '' : ' (default)'}`);
+  }
+  return { name, id, iothread: iothread && single, notes };
+}
+
+function scsiDevice(drive: Drive, ctx: DiskContext, storage: StorageEntry | undefined, notes: string[]): QemuDevice {
+  // Drive.pm get_scsi_device_type: cloud-init counts as a CD for the SCSI frontend only (§9.7).
+  if (drive.isCdrom || drive.isCloudinit) return 'scsi-cd';
+  if (drive.file.startsWith('/dev/')) {
+    // Decided at start by a SCSI INQUIRY on the host device; offline we cannot ask (§9.4).
+    notes.push(
+      isTrue(driveOption(drive, 'scsiblock'))
+        ? 'passthrough: scsiblock=1 makes this scsi-block on the node when the path is a SCSI disk (a tape: scsi-generic); scsi-hd when it cannot be opened'
+        : 'passthrough: a SCSI tape at this path becomes scsi-generic on the node',
+    );
+  }
+  if ((storage?.type === 'iscsidirect' || storage?.type === 'zfs') && !machineAtLeast(ctx.machine.version, 4, 1)) {
+    notes.push('machine < 4.1: an iscsi:// volume becomes scsi-generic');
+    return 'scsi-generic';
+  }
+  return 'scsi-hd';
+}
+
+/**
+ * Facts for a drive that never reaches QEMU (PVE drops the line or leaves it off the command line).
+ */
+export function detachedFacts(drive: Drive, reason: string): DiskFacts {
+  const aio = driveOption(drive, 'aio');
+  return {
+    qemuDevice: null,
+    controller: null,
+    controllerId: null,
+    iothread: { configured: isTrue(driveOption(drive, 'iothread')), effective: false },
+    aio: { configured: aio !== undefined && AIO_MODES.includes(aio) ? (aio as AioMode) : null, effective: null },
+    cacheDirect: null,
+    notes: [`not given to QEMU: ${reason}`],
+    startError: null,
+  };
+}
+
+/**
+ * What QEMU really gets for one ide/sata/scsi/virtio drive (not efidisk/tpmstate/unused, which sit on
+ * no controller). `drive` must be valid for PVE; use `detachedFacts` for drives PVE drops.
+ */
+export function diskFacts(drive: Drive, ctx: DiskContext): DiskFacts {
+  const notes: string[] = [];
+  const startErrors: string[] = [];
+  const storage = drive.storage === null ? undefined : ctx.storages.get(drive.storage);
+  const index = drive.index;
+  const iothreadConfigured = drive.kind === 'scsi' || drive.kind === 'virtio' ? isTrue(driveOption(drive, 'iothread')) : false;
+  const aioText = driveOption(drive, 'aio');
+  const aioConfigured = aioText !== undefined && AIO_MODES.includes(aioText) ? (aioText as AioMode) : null;
+  const hasMedium = drive.file !== 'none';
+
+  if (drive.storage !== null && !storage) {
+    startErrors.push(`storage '${drive.storage}' does not exist`);
+    notes.push(`storage '${drive.storage}' is not in storage.cfg: facts assume a local file or block device`);
+  }
+
+  // --- controller, device, IO thread (table A) ---
+  let qemuDevice: QemuDevice;
+  let controller: Controller;
+  switch (drive.kind) {
+    case 'ide':
+    case 'sata': {
+      controller = drive.kind === 'ide' ? ideController(index, ctx) : { name: 'ahci', id: 'ahci0', iothread: false, notes: [] };
+      if (ctx.template && !drive.isCdrom) {
+        notes.push(`template: ${drive.kind} disks are ide-cd (a template only starts for backups)`);
+        qemuDevice = 'ide-cd';
+      } else {
+        qemuDevice = drive.isCdrom ? 'ide-cd' : 'ide-hd';
+      }
+      break;
+    }
+    case 'scsi': {
+      controller = scsiController(index, iothreadConfigured, ctx);
+      qemuDevice = scsiDevice(drive, ctx, storage, notes);
+      if (index > 13 && !machineAtLeast(ctx.machine.version, 4, 1, 2)) {
+        startErrors.push(`scsi${index}: machine version 4.1~pve2 or higher is required to use more than 14 SCSI disks`);
+      }
+      if (!hasMedium && !drive.isCdrom) {
+        // Only the API adds media=cdrom to `none`; a file line is taken as written (§9.6).
+        startErrors.push(`scsi${index}: an empty drive (none) on SCSI needs media=cdrom, QEMU refuses to start`);
+      }
+      break;
+    }
+    case 'virtio': {
+      controller = { name: null, id: null, iothread: iothreadConfigured, notes: [] };
+      qemuDevice = 'virtio-blk-pci';
+      break;
+    }
+    default:
+      throw new Error(`diskFacts: ${drive.key} is not on a disk controller`);
+  }
+  notes.push(...controller.notes);
+
+  if (isTrue(driveOption(drive, 'snapshot')) && ctx.machine.blockdev) {
+    startErrors.push(`${drive.key}: 'snapshot' option is not yet supported for '-blockdev'`);
+  }
+
+  // --- cache.direct and aio (table B) ---
+  let cacheDirect: boolean | null = null;
+  let aioEffective: AioMode | null = null;
+  if (!hasMedium) {
+    notes.push('no medium (none): no block node, no aio');
+  } else {
+    const direct = cacheIsDirect(drive, storage);
+    cacheDirect = direct;
+    if (!driveOption(drive, 'cache') && !direct) {
+      notes.push(`cache default → not direct (${drive.isCdrom ? 'cdrom' : 'btrfs without nocow'})`);
+    }
+    const driver = fileDriver(drive, storage);
+    if (driver === 'unknown' && storage) {
+      notes.push(`storage type '${storage.type}' is not built in: assumed a file or /dev path (aio applies)`);
+    }
+    const takesAio = FILE_LIKE.has(driver);
+    if (ctx.machine.blockdev && !takesAio) {
+      const what = storageLabel(storage);
+      notes.push(aioConfigured ? `aio=${aioConfigured} ignored: ${what} gets no aio under -blockdev` : `no aio: ${what} under -blockdev`);
+    } else {
+      if (aioConfigured) {
+        aioEffective = aioConfigured;
+      } else {
+        aioEffective = defaultAio(storage, direct);
+        if (aioEffective !== 'io_uring') {
+          const why = [storageLabel(storage)];
+          if (!direct) why.push(driveOption(drive, 'cache') ? `cache=${driveOption(drive, 'cache')}` : 'cache not direct');
+          notes.push(`aio default → ${aioEffective} (${why.join(', ')})`);
+        }
+      }
+      if (!takesAio) {
+        notes.push(`aio=${aioEffective} is passed with -drive; QEMU's ${driver} driver probably ignores it (unverified)`);
+      } else if (aioEffective === 'native' && !direct) {
+        startErrors.push('aio=native was specified, but it requires cache.direct=on, which was not specified.');
+      }
+    }
+  }
+
+  return {
+    qemuDevice,
+    controller: controller.name,
+    controllerId: controller.id,
+    iothread: { configured: iothreadConfigured, effective: controller.iothread },
+    aio: { configured: aioConfigured, effective: aioEffective },
+    cacheDirect,
+    notes,
+    startError: startErrors.length > 0 ? startErrors.join('; ') : null,
+  };
+}

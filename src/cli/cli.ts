@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/**
+ * The command table. Each command is declared here (name, options, help) and lives in
+ * `./commands/<name>.ts`, loaded only when it runs. A command module exports
+ * `run(rawOptions, io): Promise<exitCode>` and a data-returning function for tests and other callers.
+ *
+ * To add a command: one `defineCommand(program, io, {...})` entry below.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { ExitError, UsageError } from './errors.js';
+import type { CliIO } from './io.js';
+import pkg from '../../package.json' with { type: 'json' };
+
+/** What a command module must export. */
+export interface CommandModule {
+  run(options: never, io: CliIO): Promise<number>;
+}
+
+interface CommandSpec {
+  name: string;
+  summary: string;
+  /** Extra help text after the options (examples). */
+  help?: string;
+  options: Option[];
+  load: () => Promise<CommandModule>;
+}
+
+function defineCommand(program: Command, io: CliIO, spec: CommandSpec, setExit: (code: number) => void): void {
+  const cmd = program.command(spec.name).description(spec.summary);
+  for (const o of spec.options) cmd.addOption(o);
+  if (spec.help) cmd.addHelpText('after', spec.help);
+  cmd.action(async (options: Record<string, unknown>) => {
+    const mod = await spec.load();
+    setExit(await mod.run(options as never, io));
+  });
+}
+
+const AUDIT_HELP = `
+Examples:
+  pve-dataplane audit --config-dir /etc/pve
+  pve-dataplane audit --config-dir ./etc-pve-copy --qemu-version 10.1 --format json
+  pve-dataplane audit --conf 100.conf 101.conf --storage-cfg storage.cfg
+  pve-dataplane audit --config-dir ./etc-pve-copy --explain 100
+
+Exit status: 0 when at least one VM was audited (config problems are listed on stderr),
+1 when nothing could be audited, 2 on usage errors.`;
+
+/** Builds the program; `setExit` receives the exit code of the command that ran. */
+export function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
+  const program = new Command('pve-dataplane')
+    .description('Audit and fix Proxmox VE VM disk dataplane settings (virtio-scsi-single, iothread, aio)')
+    .version(pkg.version, '-V, --version')
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) });
+
+  defineCommand(
+    program,
+    io,
+    {
+      name: 'audit',
+      summary: 'show, for every VM disk, the controller, IO thread, aio and cache mode QEMU really uses',
+      help: AUDIT_HELP,
+      options: [
+        new Option('--config-dir <dir>', 'a copy of /etc/pve (storage.cfg, nodes/*/qemu-server/*.conf); default /etc/pve on a node'),
+        new Option('--conf <file...>', 'single VM config files (<vmid>.conf)'),
+        new Option('--storage-cfg <file>', 'storage.cfg for --conf (or to override the one in --config-dir)'),
+        new Option('--qemu-version <x.y[.z]>', "the node's installed QEMU (pve-qemu-kvm); default 11.0, and the report says so"),
+        new Option('--vmid <list>', 'only these VMIDs, e.g. 100,101'),
+        new Option('--node <node>', 'only VMs of this node (with --conf: the node the files belong to)'),
+        new Option('--format <format>', 'output format').choices(['table', 'json', 'csv']).default('table'),
+        new Option('--explain <vmid>', 'every fact of one VM, with the reasons'),
+        new Option('--pve <url>', 'online: PVE API URL, e.g. https://pve1:8006 (env PVE_URL)'),
+        new Option('--token-file <file>', 'online: file holding the API token USER@REALM!ID=SECRET (env PVE_TOKEN)'),
+        new Option('--fingerprint <sha256>', 'online: pinned TLS certificate fingerprint (env PVE_FINGERPRINT)'),
+        new Option('--concurrency <n>', 'online: parallel API requests'),
+        new Option('--insecure', 'online: do not verify the TLS certificate'),
+      ],
+      load: () => import('./commands/audit.js'),
+    },
+    setExit,
+  );
+
+  return program;
+}
+
+/**
+ * Runs the CLI with `argv` (without node and script) and returns the exit code. Usage errors give
+ * 2, `ExitError`s their code; anything else is a bug and propagates.
+ */
+export async function runCli(argv: string[], io: CliIO): Promise<number> {
+  let code = 0;
+  const program = buildProgram(io, (c) => (code = c));
+  try {
+    if (argv.length === 0) {
+      program.outputHelp();
+      return 2;
+    }
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander has already printed its message (or the help/version text).
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    if (err instanceof UsageError) {
+      io.stderr(`pve-dataplane: ${err.message}\n(add --help for usage)\n`);
+      return err.code;
+    }
+    if (err instanceof ExitError) {
+      if (err.message) io.stderr(`pve-dataplane: ${err.message}\n`);
+      return err.code;
+    }
+    throw err;
+  }
+}

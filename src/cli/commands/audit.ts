@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/**
+ * `pve-dataplane audit`: the effective disk status of every VM, offline from a copy of /etc/pve (or
+ * single config files), online from the PVE API. `audit()` returns the report; `run()` prints it.
+ */
+import { existsSync } from 'node:fs';
+import { DEFAULT_INSTALLED_QEMU, buildAuditReport, vmInputFromFile } from '../../analysis/audit.js';
+import type { AnalysisEnv, AuditReport, VmInput } from '../../analysis/types.js';
+import { parseVersion } from '../../analysis/version.js';
+import { type ConfigRead, readConfFiles, readConfigDir, readStorageCfg } from '../../node/etc-pve.js';
+import { volumeOwner } from '../../pve/index.js';
+import type { ConfigIssue } from '../../pve/types.js';
+import { ExitError, UsageError } from '../errors.js';
+import { type CliIO, useColor } from '../io.js';
+import { formatCsv } from '../output/csv.js';
+import { formatExplain } from '../output/explain.js';
+import { formatIssue } from '../output/issues.js';
+import { formatTable } from '../output/table.js';
+import { collectOnline } from './audit-online.js';
+
+export type AuditFormat = 'table' | 'json' | 'csv';
+
+/** Typed options of `audit` (already validated; see `normalizeAuditOptions` for the raw CLI form). */
+export interface AuditOptions {
+  /** A copy of /etc/pve. */
+  configDir?: string;
+  /** Single `<vmid>.conf` files. */
+  conf?: string[];
+  /** storage.cfg for `conf` (or to override the one in `configDir`). */
+  storageCfg?: string;
+  /** Installed QEMU `X.Y[.Z]`; default 11.0, and the report says it was assumed. */
+  qemuVersion?: string;
+  vmids?: number[];
+  node?: string;
+  /** Online mode: PVE URL (`https://host:8006`). */
+  pve?: string;
+  tokenFile?: string;
+  /** API token `USER@REALM!ID=SECRET` (from env PVE_TOKEN; prefer --token-file). */
+  token?: string;
+  fingerprint?: string;
+  concurrency?: number;
+  insecure?: boolean;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Raw commander options of `audit` (strings as typed; nothing auto-cast). */
+export interface RawAuditOptions {
+  configDir?: string;
+  conf?: string[];
+  storageCfg?: string;
+  qemuVersion?: string;
+  vmid?: string;
+  node?: string;
+  format?: string;
+  explain?: string;
+  pve?: string;
+  tokenFile?: string;
+  fingerprint?: string;
+  concurrency?: string;
+  insecure?: boolean;
+}
+
+/** `100,101 102` → [100, 101, 102]; anything else is a usage error. */
+export function parseVmidList(text: string): number[] {
+  const parts = text.split(/[\s,]+/).filter((p) => p !== '');
+  if (parts.length === 0) throw new UsageError(`--vmid needs VMIDs such as 100,101 (got '${text}')`);
+  return parts.map((p) => {
+    if (!/^\d+$/.test(p) || Number(p) < 100 || Number(p) > 999_999_999) {
+      throw new UsageError(`--vmid: '${p}' is not a VMID (a whole number from 100 to 999999999)`);
+    }
+    return Number(p);
+  });
+}
+
+function parseQemuVersion(text: string | undefined): AnalysisEnv['installedQemu'] | null {
+  if (text === undefined) return null;
+  const v = parseVersion(text);
+  if (!v) throw new UsageError(`--qemu-version: '${text}' is not a version such as 11.0 or 9.2.0`);
+  return v;
+}
+
+/** VMID from the volume names (`vm-8006-disk-0` → 8006) of a file not named `<vmid>.conf`. */
+function inferVmid(values: Record<string, string>): number | null {
+  const counts = new Map<number, number>();
+  for (const [key, value] of Object.entries(values)) {
+    if (!/^(?:ide|sata|scsi|virtio|efidisk|tpmstate|unused)\d+$/.test(key)) continue;
+    const volid = value.split(',')[0]?.replace(/^(?:file|volume)=/, '') ?? '';
+    const owner = volumeOwner(volid);
+    if (owner !== null) counts.set(owner, (counts.get(owner) ?? 0) + 1);
+  }
+  let best: number | null = null;
+  for (const [id, n] of counts) if (best === null || n > (counts.get(best) as number)) best = id;
+  return best;
+}
+
+function toInputs(read: ConfigRead): VmInput[] {
+  return read.vms.map(({ file, node }) => {
+    const input = vmInputFromFile(file, node);
+    if (file.vmid === null) {
+      const inferred = inferVmid(input.current);
+      input.vmid = inferred ?? 0;
+      input.issues.push({
+        source: input.source,
+        severity: 'warning',
+        message:
+          inferred === null
+            ? 'file name is not <vmid>.conf and no volume names a VMID: reported as VM 0'
+            : `file name is not <vmid>.conf: VMID ${inferred} taken from the volume names`,
+      });
+    }
+    return input;
+  });
+}
+
+/** Runs the audit and returns the report (no output). */
+export async function audit(opts: AuditOptions): Promise<AuditReport> {
+  const given = parseQemuVersion(opts.qemuVersion);
+
+  if (opts.pve !== undefined) {
+    if (opts.configDir !== undefined || opts.conf !== undefined) {
+      throw new UsageError('--pve cannot be combined with --config-dir or --conf: choose the online or the offline audit');
+    }
+    const online = await collectOnline({ ...opts, pve: opts.pve });
+    const env = given ? { ...online.env, installedQemu: given, installedQemuAssumed: false } : online.env;
+    return buildAuditReport(online.inputs, env, online.errors);
+  }
+
+  let read: ConfigRead;
+  const vmids = opts.vmids ? new Set(opts.vmids) : undefined;
+  if (opts.conf !== undefined && opts.conf.length > 0) {
+    if (opts.configDir !== undefined) throw new UsageError('give either --config-dir or --conf, not both');
+    read = await readConfFiles(opts.conf, opts.storageCfg, opts.node ?? null);
+    if (opts.storageCfg === undefined) {
+      read.storageIssues.push({
+        severity: 'warning',
+        message: 'no --storage-cfg given: every storage counts as unknown, so aio and cache facts assume local files',
+      });
+    }
+  } else {
+    let dir = opts.configDir;
+    if (dir === undefined) {
+      if (!existsSync('/etc/pve/storage.cfg')) {
+        throw new UsageError('nothing to audit: give --config-dir DIR (a copy of /etc/pve), --conf FILE... --storage-cfg FILE, or --pve URL');
+      }
+      dir = '/etc/pve';
+    }
+    read = await readConfigDir(dir, { node: opts.node, vmids });
+    if (opts.storageCfg !== undefined) {
+      const override = await readStorageCfg(opts.storageCfg);
+      read.storages = override.storages;
+      read.storageIssues = override.issues;
+      read.errors = read.errors.filter((e) => !e.message.startsWith('cannot read storage.cfg'));
+      if (override.error) read.errors.push(override.error);
+    }
+  }
+
+  let inputs = toInputs(read);
+  if (vmids) inputs = inputs.filter((i) => vmids.has(i.vmid));
+  if (opts.node !== undefined && opts.conf === undefined) inputs = inputs.filter((i) => i.node === opts.node);
+
+  const env: AnalysisEnv = {
+    storages: read.storages,
+    installedQemu: given ?? DEFAULT_INSTALLED_QEMU,
+    installedQemuAssumed: given === null,
+  };
+  const report = buildAuditReport(inputs, env, read.errors);
+  if (read.storageIssues.length > 0) report.warnings = [...(report.warnings ?? []), ...read.storageIssues];
+  return report;
+}
+
+/** Validates the raw commander options. */
+export function normalizeAuditOptions(raw: RawAuditOptions, env: CliIO['env']): AuditOptions & { format: AuditFormat; explain?: number } {
+  const format = (raw.format ?? 'table') as AuditFormat;
+  if (!['table', 'json', 'csv'].includes(format)) throw new UsageError(`--format must be table, json or csv (got '${raw.format}')`);
+  let explain: number | undefined;
+  if (raw.explain !== undefined) {
+    const ids = parseVmidList(raw.explain);
+    if (ids.length !== 1) throw new UsageError('--explain takes one VMID');
+    explain = ids[0];
+  }
+  let concurrency: number | undefined;
+  if (raw.concurrency !== undefined) {
+    if (!/^\d+$/.test(raw.concurrency) || Number(raw.concurrency) < 1) {
+      throw new UsageError(`--concurrency must be a whole number >= 1 (got '${raw.concurrency}')`);
+    }
+    concurrency = Number(raw.concurrency);
+  }
+  const offline = raw.configDir !== undefined || raw.conf !== undefined;
+  const pve = raw.pve ?? (offline ? undefined : env.PVE_URL || undefined);
+  return {
+    configDir: raw.configDir,
+    conf: raw.conf,
+    storageCfg: raw.storageCfg,
+    qemuVersion: raw.qemuVersion,
+    vmids: raw.vmid === undefined ? undefined : parseVmidList(raw.vmid),
+    node: raw.node,
+    pve,
+    tokenFile: raw.tokenFile,
+    token: pve ? env.PVE_TOKEN || undefined : undefined,
+    fingerprint: raw.fingerprint ?? (pve ? env.PVE_FINGERPRINT : undefined),
+    concurrency,
+    insecure: raw.insecure,
+    format,
+    explain,
+  };
+}
+
+/** Prints the report the way the options ask; returns the exit code. */
+export function present(report: AuditReport, opts: { format: AuditFormat; explain?: number }, io: CliIO): number {
+  const issues: ConfigIssue[] = [...report.errors, ...(report.warnings ?? []), ...report.vms.flatMap((vm) => vm.issues)];
+  for (const issue of issues) io.stderr(`pve-dataplane: ${formatIssue(issue)}\n`);
+
+  if (report.vms.length === 0) {
+    io.stderr('pve-dataplane: nothing could be audited (no VM config was read and matched the filters)\n');
+    return 1;
+  }
+  if (opts.explain !== undefined) {
+    const vm = report.vms.find((v) => v.vmid === opts.explain);
+    if (!vm) throw new ExitError(1, `VM ${opts.explain} is not among the audited configs (${report.vms.length} VMs read)`);
+    if (opts.format === 'json') io.stdout(JSON.stringify(vm, null, 2) + '\n');
+    else if (opts.format === 'csv') io.stdout(formatCsv({ ...report, vms: [vm] }));
+    else io.stdout(formatExplain(vm, report.assumptions, { color: useColor(io) }));
+    return 0;
+  }
+  if (opts.format === 'json') io.stdout(JSON.stringify(report, null, 2) + '\n');
+  else if (opts.format === 'csv') io.stdout(formatCsv(report));
+  else io.stdout(formatTable(report, { color: useColor(io) }));
+  return 0;
+}
+
+/** Entry point used by the command table. */
+export async function run(raw: RawAuditOptions, io: CliIO): Promise<number> {
+  const opts = normalizeAuditOptions(raw, io.env);
+  const report = await audit(opts);
+  return present(report, opts, io);
+}

@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/** `--format csv`: one row per disk (RFC 4180 quoting), VM fields repeated on each row. */
+import type { AuditReport, DiskFacts, DiskReport, VmReport } from '../../analysis/types.js';
+
+export const CSV_COLUMNS = [
+  'vmid',
+  'name',
+  'node',
+  'status',
+  'source',
+  'scsihw',
+  'machine',
+  'disk',
+  'bus',
+  'media',
+  'volume',
+  'storage',
+  'storage_type',
+  'cache',
+  'qemu_device',
+  'controller',
+  'controller_id',
+  'iothread_configured',
+  'iothread_effective',
+  'aio_configured',
+  'aio_effective',
+  'cache_direct',
+  'start_error',
+  'notes',
+  'pending',
+  'pending_qemu_device',
+  'pending_controller',
+  'pending_controller_id',
+  'pending_iothread_effective',
+  'pending_aio_effective',
+  'pending_cache_direct',
+  'pending_start_error',
+] as const;
+
+type Value = string | number | boolean | null | undefined;
+
+function field(v: Value): string {
+  if (v === null || v === undefined) return '';
+  const s = String(v);
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+function pendingState(d: DiskReport): string {
+  if (!d.pending) return '';
+  if ('deleted' in d.pending) return 'deleted';
+  return d.onlyPending ? 'new' : 'changed';
+}
+
+function row(vm: VmReport, d: DiskReport): Value[] {
+  const p: DiskFacts | null = d.pending && !('deleted' in d.pending) ? d.pending : null;
+  return [
+    vm.vmid,
+    vm.name,
+    vm.node,
+    vm.status,
+    vm.source,
+    vm.scsihw.effective,
+    vm.machine.version,
+    d.key,
+    d.bus,
+    d.media,
+    d.volume,
+    d.storage,
+    d.storageType,
+    d.cache,
+    d.qemuDevice,
+    d.controller,
+    d.controllerId,
+    d.onlyPending ? null : d.iothread.configured,
+    d.onlyPending ? null : d.iothread.effective,
+    d.aio.configured,
+    d.aio.effective,
+    d.cacheDirect,
+    d.startError,
+    d.notes.join('; '),
+    pendingState(d),
+    p?.qemuDevice,
+    p?.controller,
+    p?.controllerId,
+    p?.iothread.effective,
+    p?.aio.effective,
+    p?.cacheDirect,
+    p?.startError,
+  ];
+}
+
+/** Renders the report as CSV with a header line (ends with CRLF-free `\n` lines). */
+export function formatCsv(report: AuditReport): string {
+  const lines = [CSV_COLUMNS.join(',')];
+  for (const vm of report.vms) for (const d of vm.disks) lines.push(row(vm, d).map(field).join(','));
+  return lines.join('\n') + '\n';
+}

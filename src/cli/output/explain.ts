@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/** `--explain VMID`: every fact of one VM with the reason behind it. */
+import type { DiskFacts, DiskReport, VmReport } from '../../analysis/types.js';
+import { formatIssue } from './issues.js';
+import { aioCell, cacheCell, controllerCell, deviceCell, iothreadCell } from './cells.js';
+import { makeStyle } from './style.js';
+
+function factLines(f: DiskFacts, cache: string | null, indent: string): string[] {
+  const out = [
+    `${indent}device       ${deviceCell(f).text}`,
+    `${indent}controller   ${controllerCell(f).text}`,
+    `${indent}iothread     configured ${f.iothread.configured ? 'on' : 'off'}, effective ${iothreadCell(f).text}`,
+    `${indent}aio          configured ${f.aio.configured ?? 'default'}, effective ${aioCell(f).text}`,
+    `${indent}cache        ${cacheCell(f, cache).text}`,
+  ];
+  for (const n of f.notes) out.push(`${indent}note         ${n}`);
+  if (f.startError) out.push(`${indent}START ERROR  ${f.startError}`);
+  return out;
+}
+
+function diskBlock(d: DiskReport): string[] {
+  const storage = d.storage ? ` on ${d.storage} (${d.storageType ?? 'not in storage.cfg'})` : '';
+  const out = [`  ${d.key}: ${d.volume}${storage}, media ${d.media}, cache ${d.cache ?? 'default'}`];
+  if (d.onlyPending) out.push('    now          (not present: added by pending changes)');
+  else out.push(...factLines(d, d.cache, '    '));
+  if (d.pending) {
+    if ('deleted' in d.pending) out.push('    after the next cold start: removed');
+    else {
+      out.push('    after the next cold start:');
+      out.push(...factLines(d.pending, null, '      '));
+    }
+  }
+  return out;
+}
+
+/** Full detail of one VM as text (ends with a newline). */
+export function formatExplain(vm: VmReport, assumptions: string[], opts: { color: boolean }): string {
+  const style = makeStyle(opts.color);
+  const out = [style.bold(`VM ${vm.vmid}${vm.name ? ` (${vm.name})` : ''}`)];
+  out.push(`  source       ${vm.source}`);
+  out.push(`  node         ${vm.node ?? 'unknown'}`);
+  out.push(`  status       ${vm.status}`);
+  out.push(`  digest       ${vm.digest}`);
+  out.push(`  ostype       ${vm.ostype ?? 'other (default)'}${vm.template ? ', template' : ''}${vm.lock ? `, lock ${vm.lock}` : ''}`);
+  out.push(
+    `  machine      ${vm.machine.type} ${vm.machine.version}, ${vm.machine.blockdev ? '-blockdev' : '-drive'} (${vm.machine.basis})`,
+  );
+  if (vm.machine.pending) {
+    const p = vm.machine.pending;
+    out.push(`               after the next cold start: ${p.type} ${p.version}, ${p.blockdev ? '-blockdev' : '-drive'} (${p.basis})`);
+  }
+  out.push(`  scsihw       ${vm.scsihw.configured ?? 'not set'} → effective ${vm.scsihw.effective}`);
+  if (vm.scsihw.pending) {
+    out.push(`               after the next cold start: ${vm.scsihw.pending.configured ?? 'not set'} → effective ${vm.scsihw.pending.effective}`);
+  }
+  out.push(`  pending dataplane changes: ${vm.pendingDataplaneChanges ? 'yes' : 'no'}`);
+  out.push('');
+  if (vm.disks.length === 0) out.push('  no disks on a controller');
+  for (const d of vm.disks) out.push(...diskBlock(d), '');
+  if (vm.issues.length > 0) {
+    out.push('  config issues:');
+    for (const i of vm.issues) out.push(`    ${formatIssue(i)}`);
+    out.push('');
+  }
+  for (const a of assumptions) out.push(style.dim(`note: ${a}`));
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,19 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+import type { ConfigIssue } from '../../pve/types.js';
+
+/**
+ * One issue as a compiler-style line, `FILE:LINE: severity: KEY: message`, so editors and people
+ * can jump to the place. Location or key already written into the message are not repeated.
+ */
+export function formatIssue(issue: ConfigIssue): string {
+  let message = issue.message;
+  if (issue.source !== undefined && issue.line !== undefined) {
+    const prefix = `${issue.source} line ${issue.line}: `;
+    if (message.startsWith(prefix)) message = message.slice(prefix.length);
+  }
+  if (issue.key !== undefined && !message.startsWith(`${issue.key}:`) && !message.startsWith(`${issue.key} `)) {
+    message = `${issue.key}: ${message}`;
+  }
+  const where = [issue.source, issue.line].filter((p) => p !== undefined && p !== '').join(':');
+  return [where, issue.severity, message].filter((p) => p !== '').join(': ');
+}
