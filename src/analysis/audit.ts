@@ -8,6 +8,7 @@ import type { ConfigIssue, Drive, DriveBus, VmConfigFile } from '../pve/types.js
 import { type DiskContext, detachedFacts, diskFacts, effectiveScsihw } from './disk-status.js';
 import { type ResolvedMachine, resolveMachine } from './machine.js';
 import { nextStartConfig } from './next-start.js';
+import { type RiskSources, withRisk } from './risk/index.js';
 import type { AnalysisEnv, AuditReport, DiskFacts, DiskReport, Version, VmInput, VmReport } from './types.js';
 import { formatMachineVersion } from './version.js';
 
@@ -287,10 +288,14 @@ export function auditAssumptions(inputs: VmInput[], env: AnalysisEnv): string[] 
   return out;
 }
 
-/** Audits every VM; `errors` are inputs that could not be read at all (passed through). */
-export function buildAuditReport(inputs: VmInput[], env: AnalysisEnv, errors: ConfigIssue[] = []): AuditReport {
+/**
+ * Audits every VM; `errors` are inputs that could not be read at all (passed through).
+ * @param risk evidence beyond the config for the risk assessment (online evidence, offline
+ *   jobs.cfg); every VM gets `risk`, with unreadable parts marked unknown (docs/risk-model.md)
+ */
+export function buildAuditReport(inputs: VmInput[], env: AnalysisEnv, errors: ConfigIssue[] = [], risk: RiskSources = {}): AuditReport {
   const vms = inputs
-    .map((input) => analyzeVm(input, env))
+    .map((input) => withRisk(analyzeVm(input, env), input, env, risk))
     .sort((a, b) => a.vmid - b.vmid || (a.node ?? '').localeCompare(b.node ?? ''));
   return { vms, assumptions: auditAssumptions(inputs, env), errors };
 }
