@@ -17,9 +17,9 @@ export interface NextStart {
   failedDeletes: { key: string; reason: string }[];
 }
 
-function driveFile(key: string, value: string): { file: string; cdrom: boolean } {
-  const drive = parseDrive(key, value);
-  return { file: drive.file, cdrom: drive.isCdrom };
+function driveFile(key: string, value: string, vmid: number): { file: string; cdrom: boolean; cloudinit: boolean } {
+  const drive = parseDrive(key, value, { vmid });
+  return { file: drive.file, cdrom: drive.isCdrom, cloudinit: drive.isCloudinit };
 }
 
 /**
@@ -41,17 +41,18 @@ export function nextStartConfig(
   for (const del of sorted) {
     const value = config[del.key];
     if (value === undefined) continue;
-    const deleted = DRIVE_KEY_RE.test(del.key) ? driveFile(del.key, value) : null;
-    if (del.force && deleted && !deleted.cdrom) {
+    const deleted = DRIVE_KEY_RE.test(del.key) ? driveFile(del.key, value, vmid) : null;
+    // try_deallocate_drive asks drive_is_cdrom($drive, 1): a cloud-init drive counts as a disk.
+    if (del.force && deleted && !(deleted.cdrom && !deleted.cloudinit)) {
       const volid = deleted.file;
       if (volumeOwner(volid) === vmid) {
         const usedByConfig = Object.entries(config).some(
-          ([k, v]) => k !== del.key && DRIVE_KEY_RE.test(k) && driveFile(k, v).file === volid,
+          ([k, v]) => k !== del.key && DRIVE_KEY_RE.test(k) && driveFile(k, v, vmid).file === volid,
         );
         const usedBySnapshot = snapshots.some((snap) =>
           Object.entries(snap).some(([k, v]) => {
             if (!DRIVE_KEY_RE.test(k)) return false;
-            const d = driveFile(k, v);
+            const d = driveFile(k, v, vmid);
             return !d.cdrom && d.file === volid;
           }),
         );
