@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+import { describe, expect, it } from 'vitest';
+import { parseStorageCfg, printStorageCfg } from '../../../src/pve/index.js';
+
+// Shaped like qemu-server's cfg2cmd test storages (shared fixture cfg2cmd/storage.cfg), plus
+// the layout quirks SectionConfig accepts.
+const text = [
+  '# storage configuration',
+  'dir: local',
+  '\tpath /var/lib/vz',
+  '\tcontent images,iso',
+  '\tshared 0',
+  '',
+  'rbd: krbd-store',
+  '\tmonhost 127.0.0.42,127.0.0.21,::1',
+  '# a comment inside a section does not end it',
+  '\tpool cpool',
+  '\tkrbd',
+  '',
+  'BTRFS: btrfs-store',
+  '   path /butter/bread   ',
+  '\tnocow 1',
+  '',
+  '',
+  'lvm: lvm-store',
+  '\tvgname veegee',
+  '\tvgname other',
+  'not indented',
+].join('\n');
+
+describe('parseStorageCfg (SectionConfig)', () => {
+  const { storages, issues } = parseStorageCfg(text, '/etc/pve/storage.cfg');
+
+  it('reads sections, properties and bare keys as 1', () => {
+    expect([...storages.keys()]).toEqual(['local', 'krbd-store', 'btrfs-store', 'lvm-store']);
+    expect(storages.get('local')).toEqual({ id: 'local', type: 'dir', props: { path: '/var/lib/vz', content: 'images,iso', shared: '0' } });
+    expect(storages.get('krbd-store')!.props).toEqual({ monhost: '127.0.0.42,127.0.0.21,::1', pool: 'cpool', krbd: '1' });
+    expect(storages.get('btrfs-store')).toEqual({ id: 'btrfs-store', type: 'btrfs', props: { path: '/butter/bread', nocow: '1' } });
+  });
+
+  it('reports duplicate attributes and stray lines with file and line', () => {
+    expect(storages.get('lvm-store')!.props).toEqual({ vgname: 'veegee' });
+    expect(issues.map((i) => [i.line, i.key])).toEqual([
+      [20, 'lvm-store'],
+      [21, 'lvm-store'],
+    ]);
+    expect(issues[0]!.message).toMatch(/^\/etc\/pve\/storage\.cfg line 20: duplicate attribute 'vgname'/);
+  });
+
+  it('skips sections with an invalid id and never throws', () => {
+    const r = parseStorageCfg('dir: x\n\tpath /a\n\ndir: ok1\n\tpath /b\n');
+    expect([...r.storages.keys()]).toEqual(['ok1']);
+    expect(r.issues[0]).toMatchObject({ line: 1, key: 'x' });
+    expect(parseStorageCfg('').storages.size).toBe(0);
+  });
+
+  it('prints SectionConfig layout that reads back the same', () => {
+    const printed = printStorageCfg(storages);
+    expect(printed.startsWith('dir: local\n\tpath /var/lib/vz\n')).toBe(true);
+    expect(parseStorageCfg(printed).storages).toEqual(storages);
+  });
+});
