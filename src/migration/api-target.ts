@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/**
+ * `MigrationTarget` over the PVE API (`PveClient`): `/pending` for config + digest in one read,
+ * `status/current` for power and HA state, `POST …/config` with the digest for writes.
+ */
+import { analyzeVm } from '../analysis/audit.js';
+import type { AnalysisEnv } from '../analysis/types.js';
+import type { PveClient } from '../api/client.js';
+import { fetchPermissions } from '../api/endpoints/access.js';
+import { fetchHaResources } from '../api/endpoints/cluster.js';
+import {
+  fetchVmPending,
+  fetchVmStatus,
+  rebootVm,
+  shutdownVm,
+  startVm,
+  stopVm,
+  updateVmConfig,
+  type VmConfigUpdate,
+} from '../api/endpoints/qemu.js';
+import { PveApiError } from '../api/errors.js';
+import { vmInputFromPending } from '../api/fleet.js';
+import { apiPath } from '../api/params.js';
+import { waitForTask } from '../api/tasks.js';
+import type { PowerAction } from './journal-model.js';
+import type { GuestDiskCheck, LiveVm, MigrationTarget, WriteRequest } from './target.js';
+import type { PermissionMap } from './types.js';
+
+export interface ApiTargetOptions {
+  /** Storages and installed QEMU, as the plan's audit used them. */
+  env: AnalysisEnv;
+  /** Task poll interval, ms (default 1000). */
+  pollMs?: number;
+}
+
+/** Build the API-backed target. Permissions and HA resources are read once and cached. */
+export function createApiTarget(client: PveClient, options: ApiTargetOptions): MigrationTarget {
+  const pollMs = options.pollMs ?? 1000;
+  let perms: Promise<PermissionMap | null> | null = null;
+  let ha: Promise<Map<number, { sid: string; state: string }> | null> | null = null;
+  return {
+    async readVm(node, vmid, signal): Promise<LiveVm> {
+      const [items, status] = await Promise.all([
+        fetchVmPending(client, node, vmid, { signal }),
+        fetchVmStatus(client, node, vmid, { signal }),
+      ]);
+      const input = vmInputFromPending(
+        { vmid, node, name: typeof status.name === 'string' ? status.name : undefined, status: status.status },
+        items,
+      );
+      const live: LiveVm = {
+        input,
+        status: status.status,
+        ha: { managed: Number(status.ha?.managed ?? 0) === 1, state: status.ha?.state ?? null },
+        lock: typeof status.lock === 'string' && status.lock !== '' ? status.lock : (input.current.lock ?? null),
+      };
+      if (typeof status.qmpstatus === 'string') live.qmpstatus = status.qmpstatus;
+      return live;
+    },
+    analyze(vm) {
+      return analyzeVm(vm.input, options.env);
+    },
+    permissions(signal) {
+      perms ??= fetchPermissions(client, {}, { signal }).then(
+        (p) => p as PermissionMap,
+        () => null,
+      );
+      return perms;
+    },
+    async haResource(vmid, signal) {
+      ha ??= fetchHaResources(client, { type: 'vm' }, { signal }).then(
+        (list) => new Map(list.map((r) => [Number(r.sid.replace(/^vm:/, '')), { sid: r.sid, state: r.state ?? 'started' }])),
+        () => null,
+      );
+      return (await ha)?.get(vmid) ?? null;
+    },
+    async writeConfig(node, vmid, req: WriteRequest, digest, signal) {
+      const params: VmConfigUpdate = { ...req.set };
+      if (req.delete.length > 0) params.delete = req.delete.join(',');
+      if (req.revert && req.revert.length > 0) params.revert = req.revert.join(',');
+      if (req.force) params.force = 1;
+      const upid = await updateVmConfig(client, node, vmid, params, { digest, signal });
+      if (upid) await waitForTask(client, upid, { pollMs, signal });
+      return upid;
+    },
+    power(node, vmid, action: PowerAction, opts, signal) {
+      const params = opts.timeoutSec !== undefined ? { timeout: opts.timeoutSec } : {};
+      switch (action) {
+        case 'reboot':
+          return rebootVm(client, node, vmid, params, { signal });
+        case 'start':
+          return startVm(client, node, vmid, {}, { signal });
+        case 'shutdown':
+          return shutdownVm(client, node, vmid, params, { signal });
+        case 'stop':
+          return stopVm(client, node, vmid, {}, { signal });
+      }
+    },
+    async waitTask(upid, opts) {
+      await waitForTask(client, upid, { pollMs, ...opts });
+    },
+    async guestSeesDisk(node, vmid, serial, signal): Promise<GuestDiskCheck> {
+      // NOTE: there is no agent endpoint that lists raw disks; `get-fsinfo` only shows mounted
+      // filesystems. PowerShell's Get-Disk shows the VirtIO SCSI disk by its serial once vioscsi
+      // is bound.
+      const script = `(Get-Disk | Where-Object SerialNumber -eq '${serial}' | Measure-Object).Count`;
+      try {
+        const started = await client.post<{ pid: number }>(apiPath`/nodes/${node}/qemu/${vmid}/agent/exec`, {
+          command: ['powershell', '-NoProfile', '-Command', script],
+        }, { signal });
+        for (let i = 0; i < 60; i++) {
+          const st = await client.get<{ exited: number | boolean; exitcode?: number; 'out-data'?: string }>(
+            apiPath`/nodes/${node}/qemu/${vmid}/agent/exec-status`,
+            { pid: started.pid },
+            { signal },
+          );
+          if (st.exited === 1 || st.exited === true) {
+            if (st.exitcode !== undefined && st.exitcode !== 0) return 'unknown';
+            return Number((st['out-data'] ?? '').trim()) > 0 ? 'yes' : 'no';
+          }
+          await sleep(pollMs, signal);
+        }
+        return 'unknown';
+      } catch (err) {
+        if (signal?.aborted) throw err;
+        if (err instanceof PveApiError) return 'unknown';
+        throw err;
+      }
+    },
+    sleep,
+  };
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason ?? new Error('aborted'));
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(t);
+      reject(signal!.reason ?? new Error('aborted'));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

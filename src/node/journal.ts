@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/**
+ * The migration journal as a JSONL file: one entry per line, append-only, each line fsync'ed
+ * before `append` resolves, so an action taken after `append` is always on disk first.
+ */
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync, existsSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { JOURNAL_VERSION, type JournalEntry, type NewEntry } from '../migration/journal-model.js';
+
+/** Where entries go; the apply/rollback engines only need `append`. */
+export interface JournalSink {
+  /** Run id stamped on every entry. */
+  readonly run: string;
+  append(entry: NewEntry): Promise<void>;
+}
+
+/** A journal file opened for appending. */
+export class JsonlJournal implements JournalSink {
+  private fd: number | null;
+  private queue: Promise<void> = Promise.resolve();
+
+  private constructor(
+    readonly path: string,
+    readonly run: string,
+    fd: number,
+  ) {
+    this.fd = fd;
+  }
+
+  /**
+   * Open (create) `path` for appending. A last line cut short by a crash is sealed with a newline
+   * first, so the next entry starts on its own line (the reader skips the cut line).
+   */
+  static open(path: string, run: string): JsonlJournal {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    const size = existsSync(path) ? statSync(path).size : 0;
+    const fd = openSync(path, 'a', 0o600);
+    if (size > 0) {
+      const text = readFileSync(path);
+      if (text[text.length - 1] !== 0x0a) {
+        writeSync(fd, '\n');
+        fsyncSync(fd);
+      }
+    }
+    return new JsonlJournal(path, run, fd);
+  }
+
+  /** Append one entry; resolves once it is on disk. Appends are serialised in call order. */
+  append(entry: NewEntry): Promise<void> {
+    let line: string;
+    try {
+      line = JSON.stringify({ v: JOURNAL_VERSION, ts: new Date().toISOString(), run: this.run, ...entry }) + '\n';
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    const next = this.queue.then(() => {
+      if (this.fd === null) throw new Error(`journal ${this.path} is closed`);
+      writeSync(this.fd, line);
+      fsyncSync(this.fd);
+    });
+    // A failed append must fail its caller, not every later one.
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  async close(): Promise<void> {
+    await this.queue;
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+  }
+}
+
+export interface JournalRead {
+  entries: JournalEntry[];
+  /** Lines that are not a journal entry (a line cut short by a crash), 1-based. */
+  damaged: { line: number; text: string }[];
+}
+
+/** Read a journal file. Throws when the file cannot be read; cut lines are reported, not fatal. */
+export function readJournal(path: string): JournalRead {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new Error(`cannot read journal ${path}: ${(err as Error).message}`);
+  }
+  return parseJournalText(text);
+}
+
+/** Parse JSONL journal text (see `readJournal`). */
+export function parseJournalText(text: string): JournalRead {
+  const entries: JournalEntry[] = [];
+  const damaged: JournalRead['damaged'] = [];
+  const lines = text.split('\n');
+  lines.forEach((raw, i) => {
+    if (raw.trim() === '') return;
+    try {
+      const e = JSON.parse(raw) as JournalEntry;
+      if (e && typeof e === 'object' && e.v === JOURNAL_VERSION && typeof e.t === 'string') entries.push(e);
+      else damaged.push({ line: i + 1, text: raw.slice(0, 200) });
+    } catch {
+      damaged.push({ line: i + 1, text: raw.slice(0, 200) });
+    }
+  });
+  return { entries, damaged };
+}
