@@ -177,4 +177,9 @@ export interface AnalysisEnv {
    * precedence over `installedQemu` (nodes of one cluster can run different pve-qemu-kvm versions).
    */
   installedQemuByNode?: Record<string, Version>;
+  /**
+   * Online: storages VMs reference that the token may not see (no Datastore.Audit), id -> why.
+   * Their type is unknown - they are NOT missing from storage.cfg, so no "cannot start" verdict.
+   */
+  unreadableStorages?: Record<string, string>;
 }

@@ -1,17 +1,15 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
  * Hook of the online audit (`--pve URL`): collects `VmInput`s from the PVE API so that the report is
- * built by the same `buildAuditReport` as offline.
- *
- * NOTE: the client (`src/cli/online.ts` clientFromOptions) and the collector (`src/api/fleet.ts`
- * collectFleet) are not part of this build yet; wire them here:
- *   const { clientFromOptions } = await import('../online.js');
- *   const { collectFleet } = await import('../../api/fleet.js');
- *   return collectFleet(await clientFromOptions(opts), { node: opts.node, vmids: opts.vmids, onProgress: opts.onProgress });
+ * built by the same `buildAuditReport` as offline. The client comes from `src/cli/online.ts`
+ * (`clientFromOptions`), the collection from `src/api/fleet.ts` (`collectFleet`).
  */
 import type { AnalysisEnv, VmInput } from '../../analysis/types.js';
+import { collectFleet } from '../../api/fleet.js';
+import { PveApiError } from '../../api/errors.js';
 import type { ConfigIssue } from '../../pve/types.js';
-import { UsageError } from '../errors.js';
+import { ExitError } from '../errors.js';
+import { clientFromOptions, createProgress } from '../online.js';
 
 export interface OnlineAuditOptions {
   pve: string;
@@ -22,6 +20,7 @@ export interface OnlineAuditOptions {
   insecure?: boolean;
   node?: string;
   vmids?: number[];
+  /** Progress per VM; without it a progress bar is drawn on stderr when that is a terminal. */
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -33,7 +32,20 @@ export interface OnlineCollection {
 
 /** Collects the fleet from the PVE API. */
 export async function collectOnline(opts: OnlineAuditOptions): Promise<OnlineCollection> {
-  throw new UsageError(
-    `online audit (--pve ${opts.pve}) is not available yet in this build; audit a copy of /etc/pve with --config-dir DIR, or --conf FILE... --storage-cfg FILE`,
-  );
+  const client = await clientFromOptions(opts);
+  const bar = opts.onProgress ? null : createProgress('audit');
+  try {
+    return await collectFleet(client, {
+      ...(opts.node !== undefined ? { node: opts.node } : {}),
+      ...(opts.vmids !== undefined ? { vmids: opts.vmids } : {}),
+      onProgress: ({ done, total }) => (opts.onProgress ? opts.onProgress(done, total) : bar!.update(done, total)),
+    });
+  } catch (err) {
+    // The VM list itself could not be read (auth, TLS, network): nothing to audit.
+    if (err instanceof PveApiError) throw new ExitError(1, `${opts.pve}: ${err.request}: ${err.message.replace(/\n/g, '; ')}`);
+    if (err instanceof Error && err.message.startsWith('--node ')) throw new ExitError(1, err.message);
+    throw err;
+  } finally {
+    bar?.stop();
+  }
 }

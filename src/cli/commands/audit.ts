@@ -121,8 +121,14 @@ export async function audit(opts: AuditOptions): Promise<AuditReport> {
       throw new UsageError('--pve cannot be combined with --config-dir or --conf: choose the online or the offline audit');
     }
     const online = await collectOnline({ ...opts, pve: opts.pve });
-    const env = given ? { ...online.env, installedQemu: given, installedQemuAssumed: false } : online.env;
-    return buildAuditReport(online.inputs, env, online.errors);
+    // --qemu-version overrides what was read from every node.
+    const { installedQemuByNode: _read, ...rest } = online.env;
+    const env = given ? { ...rest, installedQemu: given, installedQemuAssumed: false } : online.env;
+    // Warnings (partial facts, a missing privilege) do not stop the audit: they go to report.warnings.
+    const report = buildAuditReport(online.inputs, env, online.errors.filter((e) => e.severity === 'error'));
+    const warnings = online.errors.filter((e) => e.severity !== 'error');
+    if (warnings.length > 0) report.warnings = [...(report.warnings ?? []), ...warnings];
+    return report;
   }
 
   let read: ConfigRead;

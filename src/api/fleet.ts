@@ -1,0 +1,379 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/**
+ * Online audit input: everything the analysis needs for a whole cluster (or one node), read with
+ * the fewest requests the API allows.
+ *
+ * Request budget (N VMs on K nodes):
+ * - once, together: `/cluster/resources?type=vm` (VM list, node, status, HA state), `/nodes`
+ *   (which nodes are offline), `/storage` (storage types and krbd/nocow/path), and
+ *   `/access/permissions` (the token's own privileges: tells a storage the token may not see from
+ *   one that does not exist);
+ * - per node, queued ahead of the VMs: `qemu?full=1` (running-machine / running-qemu) and the
+ *   installed QEMU (`apt/versions`, or `capabilities/qemu/machines` without Sys.Audit);
+ * - per VM exactly ONE request, `/pending`: current values, pending values, pending deletes and
+ *   the digest in one answer. That is the physical limit, so N/concurrency round trips is the
+ *   whole cost.
+ *
+ * Privileges: VM.Audit (VMs) + Datastore.Audit (storages) is enough. What a smaller token cannot
+ * read is reported as a ConfigIssue naming the missing privilege, never guessed.
+ */
+import pLimit from 'p-limit';
+import { DEFAULT_INSTALLED_QEMU } from '../analysis/audit.js';
+import type { AnalysisEnv, Version, VmInput } from '../analysis/types.js';
+import { formatVersion } from '../analysis/version.js';
+import type { ConfigIssue, PendingDelete, StorageMap } from '../pve/types.js';
+import type { PveClient } from './client.js';
+import { type PermissionMap, fetchPermissions, hasPrivilege } from './endpoints/access.js';
+import { type ClusterResource, fetchClusterResources } from './endpoints/cluster.js';
+import { type NodeEntry, type NodeQemuVersion, fetchNodeQemuVersion, fetchNodes } from './endpoints/nodes.js';
+import { type PendingItem, type QemuListEntry, fetchNodeQemuList, fetchVmPending } from './endpoints/qemu.js';
+import { fetchStorageConfig, storageMapFromConfig } from './endpoints/storage.js';
+import { PveApiError, PveConnectionError, PvePermissionError } from './errors.js';
+
+export interface CollectFleetOptions {
+  /** Only VMs on this node. */
+  node?: string;
+  /** Only these VMs. */
+  vmids?: readonly number[];
+  /** VM requests in flight; defaults to (and is capped by) the client's concurrency. */
+  concurrency?: number;
+  /** Called after each VM's request, successful or not. */
+  onProgress?: (progress: FleetProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface FleetProgress {
+  done: number;
+  total: number;
+  vmid: number;
+}
+
+export interface FleetResult {
+  /** One input per audited VM, sorted by vmid. */
+  inputs: VmInput[];
+  env: AnalysisEnv;
+  /**
+   * VMs that could not be read (severity error) and cluster-wide facts that are partial or
+   * derived (severity warning), each naming the request and, where it applies, the privilege.
+   */
+  errors: ConfigIssue[];
+}
+
+/**
+ * Collects `VmInput`s and the `AnalysisEnv` of a cluster over the API.
+ * @throws PveApiError when the VM list itself cannot be read (nothing to audit), or Error when
+ *   `node` names no node of the cluster
+ */
+export async function collectFleet(client: PveClient, options: CollectFleetOptions = {}): Promise<FleetResult> {
+  const { signal } = options;
+  const errors: ConfigIssue[] = [];
+
+  // Settled, not awaited: only needed when a VM references a storage /storage did not list.
+  const perms = settle(fetchPermissions(client, {}, { signal }));
+  const [resources, nodes, storages] = await Promise.all([
+    fetchClusterResources(client, { type: 'vm' }, { signal }),
+    fetchNodes(client, { signal }).catch((err: unknown) => {
+      rethrowAbort(err);
+      errors.push(issue('api:/nodes', 'warning', `node list not readable (${describe(err)}); offline nodes are not skipped`));
+      return null;
+    }),
+    fetchStorageConfig(client, {}, { signal }).catch((err: unknown): StorageMap => {
+      rethrowAbort(err);
+      errors.push(issue('api:/storage', 'warning', `storage list not readable (${describe(err)}); storage types are unknown`));
+      return new Map();
+    }).then((s) => (s instanceof Map ? s : storageMapFromConfig(s))),
+  ]);
+
+  const vms = selectVms(resources, nodes, options, errors);
+  const nodeStatus = new Map((nodes ?? []).map((n: NodeEntry) => [n.node, n.status]));
+  const offline = (node: string): boolean => nodeStatus.has(node) && nodeStatus.get(node) !== 'online';
+  const reachable = vms.filter((vm) => {
+    if (!offline(vm.node!)) return true;
+    errors.push(
+      issue(vmSource(vm), 'error', `VM ${vm.vmid} not audited: node ${vm.node} is ${nodeStatus.get(vm.node!)}`),
+    );
+    return false;
+  });
+
+  // Node requests first: p-limit queues FIFO, so they leave with the first VM requests.
+  const nodeNames = [...new Set(reachable.map((vm) => vm.node!))].sort();
+  const qemuLists = new Map<string, Promise<QemuListEntry[] | Error>>();
+  const qemuVersions = new Map<string, Promise<NodeQemuVersion | Error>>();
+  for (const node of nodeNames) {
+    qemuLists.set(node, settle(fetchNodeQemuList(client, node, { full: true }, { signal })));
+    qemuVersions.set(node, settle(fetchNodeQemuVersion(client, node, { signal })));
+  }
+
+  const limit = pLimit(Math.max(1, Math.min(options.concurrency ?? client.concurrency, client.concurrency)));
+  let done = 0;
+  const inputs: VmInput[] = [];
+  await Promise.all(
+    reachable.map((vm) =>
+      limit(async () => {
+        try {
+          const items = await fetchVmPending(client, vm.node!, vm.vmid!, { signal });
+          inputs.push(vmInputFromPending(vm, items));
+        } catch (err) {
+          rethrowAbort(err);
+          errors.push(vmReadError(vm, err));
+        } finally {
+          done++;
+          options.onProgress?.({ done, total: reachable.length, vmid: vm.vmid! });
+        }
+      }),
+    ),
+  );
+
+  const runtimeByNode = new Map<string, Map<number, QemuListEntry>>();
+  for (const node of nodeNames) {
+    const list = await qemuLists.get(node)!;
+    rethrowAbort(list);
+    if (list instanceof Error) {
+      errors.push(issue(`api:/nodes/${node}/qemu`, 'warning', `running machine types on ${node} unknown: ${describe(list)}`));
+      continue;
+    }
+    runtimeByNode.set(node, new Map(list.map((e) => [Number(e.vmid), e])));
+  }
+  for (const input of inputs) attachRuntime(input, runtimeByNode.get(input.node!), resources);
+
+  const env = await qemuEnv(nodeNames, qemuVersions, storages, errors);
+  const hidden = hiddenStorages(inputs, storages, await perms);
+  if (Object.keys(hidden).length > 0) env.unreadableStorages = hidden;
+  inputs.sort((a, b) => a.vmid - b.vmid);
+  return { inputs, env, errors };
+}
+
+/**
+ * `VmInput` from one `/pending` answer: `current` = every `value`, `pending` = every `pending`,
+ * `deletes` from `delete` 1/2, `digest` from the `digest` item (which is not a config key).
+ * `description` stays a key: `/pending` has it decoded, like the API's config.
+ */
+export function vmInputFromPending(
+  vm: Pick<ClusterResource, 'vmid' | 'node' | 'name' | 'status'>,
+  items: readonly PendingItem[],
+): VmInput {
+  const source = `api:/nodes/${vm.node}/qemu/${vm.vmid}`;
+  const current: Record<string, string> = {};
+  const pending: Record<string, string> = {};
+  const deletes: PendingDelete[] = [];
+  let digest = '';
+  for (const item of items) {
+    if (item.key === 'digest') {
+      digest = String(item.value ?? '');
+      continue;
+    }
+    if (item.value !== undefined && item.value !== null) current[item.key] = String(item.value);
+    if (item.pending !== undefined && item.pending !== null) pending[item.key] = String(item.pending);
+    // delete 2 = forced (`!key`); pve-guest-common also says 2 for deleting a key that is not set,
+    // where force cannot matter (there is no volume to destroy).
+    if (item.delete === 1 || item.delete === 2) deletes.push({ key: item.key, force: item.delete === 2 });
+  }
+  deletes.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const issues: ConfigIssue[] = [];
+  if (!digest) issues.push(issue(source, 'warning', '/pending returned no digest; a later write cannot be digest-guarded'));
+  return {
+    vmid: Number(vm.vmid),
+    node: vm.node ?? null,
+    source,
+    digest,
+    current,
+    pending,
+    deletes,
+    snapshots: [],
+    runtime: { status: vm.status ?? 'unknown', ...(vm.name ? { name: vm.name } : {}) },
+    issues,
+  };
+}
+
+function selectVms(
+  resources: ClusterResource[],
+  nodes: NodeEntry[] | null,
+  options: CollectFleetOptions,
+  errors: ConfigIssue[],
+): ClusterResource[] {
+  let vms = resources.filter((r) => r.type === 'qemu' && r.vmid !== undefined && r.node);
+  if (options.node) {
+    const known = new Set([...(nodes ?? []).map((n) => n.node), ...vms.map((v) => v.node!)]);
+    if (!known.has(options.node)) {
+      throw new Error(`--node ${options.node}: no such node in this cluster (nodes: ${[...known].sort().join(', ') || 'none visible'})`);
+    }
+    vms = vms.filter((v) => v.node === options.node);
+  }
+  if (options.vmids) {
+    const wanted = new Set(options.vmids);
+    const found = new Set<number>();
+    vms = vms.filter((v) => wanted.has(v.vmid!) && (found.add(v.vmid!), true));
+    for (const vmid of [...wanted].filter((id) => !found.has(id)).sort((a, b) => a - b)) {
+      errors.push(
+        issue(`api:/cluster/resources`, 'error',
+          `VM ${vmid} not found${options.node ? ` on node ${options.node}` : ''}: it does not exist, is a container, ` +
+            `or the token lacks VM.Audit on /vms/${vmid}`),
+      );
+    }
+  }
+  return vms.sort((a, b) => a.vmid! - b.vmid!);
+}
+
+function attachRuntime(input: VmInput, list: Map<number, QemuListEntry> | undefined, resources: ClusterResource[]): void {
+  const res = resources.find((r) => r.type === 'qemu' && r.vmid === input.vmid);
+  const entry = list?.get(input.vmid);
+  const status = entry?.status ?? res?.status ?? input.runtime?.status ?? 'unknown';
+  const runtime: NonNullable<VmInput['runtime']> = { status };
+  const name = entry?.name ?? res?.name;
+  if (name) runtime.name = name;
+  if (entry?.['running-machine']) runtime.runningMachine = entry['running-machine'];
+  if (entry?.['running-qemu']) runtime.runningQemu = entry['running-qemu'];
+  if (res?.hastate) runtime.haState = res.hastate;
+  input.runtime = runtime;
+  if (status === 'running' && !runtime.runningMachine) {
+    input.issues.push(
+      issue(input.source, 'warning',
+        list
+          ? `running machine type not reported by /nodes/${input.node}/qemu?full=1; the machine version is derived from the config and may differ from what runs`
+          : `running machine type unknown (/nodes/${input.node}/qemu?full=1 failed); the machine version is derived from the config and may differ from what runs`),
+    );
+  }
+}
+
+async function qemuEnv(
+  nodeNames: string[],
+  versions: Map<string, Promise<NodeQemuVersion | Error>>,
+  storages: StorageMap,
+  errors: ConfigIssue[],
+): Promise<AnalysisEnv> {
+  const byNode: Record<string, Version> = {};
+  const derived: string[] = [];
+  const unknown: string[] = [];
+  let reason = '';
+  for (const node of nodeNames) {
+    const v = await versions.get(node)!;
+    rethrowAbort(v);
+    if (v instanceof Error) {
+      unknown.push(`${node} (${describe(v)})`);
+      continue;
+    }
+    byNode[node] = v.version;
+    if (v.source === 'machines') {
+      derived.push(`${node}: ${v.version[0]}.${v.version[1]}`);
+      reason = v.fallbackReason ?? reason;
+    }
+  }
+  if (derived.length) {
+    errors.push(
+      issue('api:/nodes/{node}/apt/versions', 'warning',
+        `${reason.replace(/\/nodes\/[^/\s;,]+/g, '/nodes/{node}')}: installed QEMU taken from the newest machine type ` +
+          `instead (${derived.join(', ')}); its patch level is unknown, which does not change machine versions`),
+    );
+  }
+  const known = Object.values(byNode);
+  const common = mostCommon(known);
+  const assumed = unknown.length > 0 || known.length === 0;
+  if (unknown.length) {
+    errors.push(
+      issue('api:/nodes/{node}/capabilities/qemu/machines', 'warning',
+        `installed QEMU unknown on ${unknown.join(', ')}; assuming ${formatVersion(common ?? DEFAULT_INSTALLED_QEMU)} for unpinned VMs there`),
+    );
+  }
+  const env: AnalysisEnv = {
+    storages,
+    installedQemu: common ?? DEFAULT_INSTALLED_QEMU,
+    installedQemuAssumed: assumed,
+  };
+  if (known.length) env.installedQemuByNode = byNode;
+  return env;
+}
+
+function mostCommon(versions: Version[]): Version | null {
+  const counts = new Map<string, { v: Version; n: number }>();
+  for (const v of versions) {
+    const k = formatVersion(v);
+    const c = counts.get(k) ?? { v, n: 0 };
+    c.n++;
+    counts.set(k, c);
+  }
+  let best: { v: Version; n: number } | null = null;
+  for (const c of counts.values()) if (!best || c.n > best.n) best = c;
+  return best ? best.v : null;
+}
+
+const DISK_KEY_RE = /^(?:ide|sata|scsi|virtio|efidisk|tpmstate|unused)\d+$/;
+const VOLUME_RE = /^([a-zA-Z][a-zA-Z0-9\-_.]*[a-zA-Z0-9]):./;
+
+/**
+ * Storages that VMs reference but `/storage` did not list, and that the token may not see
+ * (no Datastore.Audit / Datastore.AllocateSpace on /storage/<id>, or its permissions unreadable):
+ * their type, and so the aio default, is unknown - not "does not exist". Each affected disk gets
+ * a warning naming the privilege. A storage the token could see but that is not listed really
+ * does not exist, which the analysis reports itself.
+ */
+function hiddenStorages(inputs: VmInput[], storages: StorageMap, perms: PermissionMap | Error): Record<string, string> {
+  const hidden: Record<string, string> = {};
+  for (const input of inputs) {
+    const seen = new Set<string>();
+    for (const values of [input.current, input.pending]) {
+      for (const [key, value] of Object.entries(values)) {
+        if (!DISK_KEY_RE.test(key)) continue;
+        const id = volumeStorage(value);
+        if (!id || storages.has(id) || seen.has(`${key}:${id}`)) continue;
+        seen.add(`${key}:${id}`);
+        const path = `/storage/${id}`;
+        const visible =
+          !(perms instanceof Error) &&
+          (hasPrivilege(perms, path, 'Datastore.Audit') || hasPrivilege(perms, path, 'Datastore.AllocateSpace'));
+        if (visible) continue;
+        hidden[id] =
+          perms instanceof Error
+            ? `not in /storage, and the token's permissions could not be read (${describe(perms)})`
+            : `not in /storage: the token lacks Datastore.Audit on ${path}`;
+        input.issues.push({
+          source: input.source,
+          key,
+          severity: 'warning',
+          message: `storage '${id}' ${hidden[id]}; its type, and so the default aio mode, is unknown`,
+        });
+      }
+    }
+  }
+  return hidden;
+}
+
+/** Storage id of a drive value (`local-lvm:vm-100-disk-0,size=32G`, `file=ceph:vm-1-disk-0`), else null. */
+function volumeStorage(value: string): string | null {
+  for (const part of value.split(',')) {
+    const eq = part.indexOf('=');
+    const key = eq < 0 ? null : part.slice(0, eq);
+    if (key !== null && key !== 'file' && key !== 'volume') continue;
+    const volume = key === null ? part : part.slice(eq + 1);
+    return VOLUME_RE.exec(volume)?.[1] ?? null;
+  }
+  return null;
+}
+
+function vmReadError(vm: ClusterResource, err: unknown): ConfigIssue {
+  const what = err instanceof PvePermissionError
+    ? `needs ${err.privilege ?? 'VM.Audit'} on ${err.aclPath ?? `/vms/${vm.vmid}`}`
+    : describe(err);
+  return issue(vmSource(vm), 'error', `VM ${vm.vmid} not audited: GET /nodes/${vm.node}/qemu/${vm.vmid}/pending failed: ${what}`);
+}
+
+function vmSource(vm: ClusterResource): string {
+  return `api:/nodes/${vm.node}/qemu/${vm.vmid}`;
+}
+
+function issue(source: string, severity: ConfigIssue['severity'], message: string): ConfigIssue {
+  return { source, severity, message };
+}
+
+function describe(err: unknown): string {
+  if (err instanceof PveApiError) return err.message.replace(/\n/g, '; ');
+  return err instanceof Error ? err.message : String(err);
+}
+
+function settle<T>(p: Promise<T>): Promise<T | Error> {
+  return p.catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
+}
+
+/** An abort ends the whole collection; every other failure is recorded and the audit goes on. */
+function rethrowAbort(err: unknown): void {
+  if (err instanceof PveConnectionError && err.kind === 'aborted') throw err;
+}
