@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/** `/access`: ticket login and the caller's computed permissions (PVE-FACTS §4.1). */
+import { aclPaths, privilegesOn, type Principal } from '../acl.js';
+import { createCsrfToken, createTicket, login } from '../auth.js';
+import { permissionError } from '../errors.js';
+import type { RouteDef } from './route.js';
+
+/** The `cap` object of a ticket answer: privileges per area, each `1`. */
+function capabilities(p: Principal): Record<string, Record<string, number>> {
+  const areas: Record<string, { path: string; prefixes: string[] }> = {
+    vms: { path: '/vms', prefixes: ['VM.', 'Permissions.'] },
+    storage: { path: '/storage', prefixes: ['Datastore.', 'Permissions.'] },
+    access: { path: '/access', prefixes: ['User.', 'Group.', 'Permissions.'] },
+    nodes: { path: '/nodes', prefixes: ['Sys.', 'Permissions.'] },
+    dc: { path: '/', prefixes: ['Sys.Audit', 'SDN.'] },
+    sdn: { path: '/sdn', prefixes: ['SDN.', 'Permissions.'] },
+  };
+  const out: Record<string, Record<string, number>> = {};
+  for (const [area, { path, prefixes }] of Object.entries(areas)) {
+    const privs: Record<string, number> = {};
+    for (const priv of privilegesOn(p, path)) if (prefixes.some((x) => priv.startsWith(x))) privs[priv] = 1;
+    out[area] = privs;
+  }
+  return out;
+}
+
+export const accessRoutes: RouteDef[] = [
+  {
+    method: 'POST',
+    path: '/access/ticket',
+    noAuth: true,
+    handler: ({ state, params }) => {
+      const now = state.clock.nowSec();
+      const user = login(state.auth, params.username ?? '', params.password ?? '', params.realm, now);
+      const principal: Principal = { id: user.userid, user, viaTicket: true };
+      const out: Record<string, unknown> = {
+        username: user.userid,
+        ticket: createTicket(state.auth, user.userid, now),
+        CSRFPreventionToken: createCsrfToken(state.auth, user.userid, now),
+        cap: capabilities(principal),
+      };
+      if (privilegesOn(principal, '/').has('Sys.Audit')) out.clustername = state.clusterName;
+      return out;
+    },
+  },
+  {
+    method: 'GET',
+    path: '/access/permissions',
+    handler: ({ state, principal, params }) => {
+      let target = principal;
+      if (params.userid && params.userid !== principal.id) {
+        if (!privilegesOn(principal, '/access').has('Sys.Audit')) throw permissionError('/access', ['Sys.Audit']);
+        const [userid, tokenName] = params.userid.split('!');
+        const user = state.auth.users.find((u) => u.userid === userid);
+        const token = tokenName ? state.auth.tokens.find((t) => t.tokenid === params.userid) : undefined;
+        if (!user || (tokenName && !token)) return {};
+        target = { id: params.userid, user, ...(token ? { token } : {}), viaTicket: false };
+      }
+      const paths = params.path ? [params.path] : aclPaths(target, ['/vms', '/storage', '/nodes', '/access', '/sdn']);
+      const out: Record<string, Record<string, number>> = {};
+      for (const path of paths) {
+        const privs = privilegesOn(target, path);
+        if (privs.size === 0 && !params.path) continue;
+        out[path] = Object.fromEntries([...privs].sort().map((x) => [x, 1]));
+      }
+      return out;
+    },
+  },
+];

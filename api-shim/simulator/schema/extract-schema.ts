@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/**
+ * Regenerates `pve-api-params.json` (the request-parameter schemas the simulator validates
+ * against) from a PVE API viewer schema file (`apidoc.js` as served at
+ * https://pve.proxmox.com/pve-docs/api-viewer/apidoc.js).
+ *
+ *     npx tsx api-shim/simulator/schema/extract-schema.ts path/to/apidoc.js
+ *
+ * Keeps only the endpoints the simulator implements and drops descriptions, so the result stays
+ * small enough to ship with the simulator.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { ENDPOINTS } from './endpoints.js';
+
+interface ApiNode {
+  path: string;
+  info?: Record<string, { parameters?: unknown; permissions?: unknown }>;
+  children?: ApiNode[];
+}
+
+const DROP = new Set(['description', 'verbose_description', 'typetext', 'format_description', 'title']);
+
+function strip(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(strip);
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) if (!DROP.has(k)) out[k] = strip(v);
+    return out;
+  }
+  return value;
+}
+
+function find(nodes: ApiNode[], path: string): ApiNode | undefined {
+  for (const n of nodes) {
+    if (n.path === path) return n;
+    const hit = n.children ? find(n.children, path) : undefined;
+    if (hit) return hit;
+  }
+  return undefined;
+}
+
+const source = process.argv[2];
+if (!source) {
+  process.stderr.write('usage: extract-schema.ts <apidoc.js>\n');
+  process.exit(2);
+}
+const text = readFileSync(source, 'utf8');
+// The file is `const apiSchema = [ ... ]\n;` followed by viewer JS.
+const start = text.indexOf('[');
+const end = text.indexOf('\n]\n');
+if (start < 0 || end < 0) throw new Error(`${source}: no 'const apiSchema = [ ... ]' array found`);
+const schema = JSON.parse(text.slice(start, end + 2)) as ApiNode[];
+
+const out: Record<string, unknown> = {};
+for (const { method, path } of ENDPOINTS) {
+  const node = find(schema, path);
+  const info = node?.info?.[method];
+  if (!info) throw new Error(`${source}: no ${method} ${path} in the schema`);
+  out[`${method} ${path}`] = strip(info.parameters ?? { properties: {} });
+}
+const target = fileURLToPath(new URL('./pve-api-params.json', import.meta.url));
+// One endpoint per line: small, and diffs stay readable when the schema is regenerated.
+const lines = Object.entries(out).map(([k, v]) => `  ${JSON.stringify(k)}: ${JSON.stringify(v)}`);
+writeFileSync(target, `{"source": "PVE 9.1 apidoc.js (api-viewer schema)", "endpoints": {\n${lines.join(',\n')}\n}}\n`);
+process.stderr.write(`wrote ${Object.keys(out).length} endpoints to ${target}\n`);
