@@ -100,7 +100,8 @@ function restoreRequests(live: LiveVm, facts: Map<string, KeyFacts>): WriteReque
       plain.revert!.push(k);
       continue;
     }
-    if (!pending && cur === f.original) continue;
+    // Nothing pending and the original in place, or the original already pending (a cold start is left).
+    if (nextValue(live, k) === f.original) continue;
     if (f.original !== null) plain.set[k] = f.original;
     else if (f.allocated) forced.delete.push(k);
     else plain.delete.push(k);
