@@ -194,13 +194,15 @@ export function analyzeVm(input: VmInput, env: AnalysisEnv): VmReport {
   const issues: ConfigIssue[] = input.issues.map((i) => ({ ...i, source: i.source ?? input.source }));
   const running = input.runtime?.status === 'running' ? input.runtime.runningMachine : undefined;
   const now = vmState(input.current, env, running);
-  const next = nextStartConfig(input.vmid, input.current, input.pending, input.deletes, input.snapshots ?? []);
-  const after = vmState(next.config, env);
+  // Without pending changes or a running machine to leave, the next cold start runs what is there now.
+  const unchanged = !running && Object.keys(input.pending).length === 0 && input.deletes.length === 0;
+  const next = unchanged ? { config: input.current, failedDeletes: [] } : nextStartConfig(input.vmid, input.current, input.pending, input.deletes, input.snapshots ?? []);
+  const after = unchanged ? now : vmState(next.config, env);
 
   for (const failed of next.failedDeletes) {
     issues.push({ source: input.source, key: failed.key, severity: 'warning', message: failed.reason });
   }
-  for (const m of [now.machine, after.machine]) {
+  for (const m of unchanged ? [now.machine] : [now.machine, after.machine]) {
     if (m.issue) issues.push({ source: input.source, line: input.lines?.current.machine, key: 'machine', severity: 'warning', message: m.issue });
   }
   const machineError = now.machine.startError ?? after.machine.startError;
@@ -216,7 +218,7 @@ export function analyzeVm(input: VmInput, env: AnalysisEnv): VmReport {
     const inNext = after.config[key] !== undefined;
     const evNow = inNow ? evaluate(key, now, input, input.lines?.current[key], driveIssues) : null;
     const pendingLine = input.pending[key] !== undefined ? input.lines?.pending[key] : input.lines?.current[key];
-    const evNext = inNext ? evaluate(key, after, input, pendingLine, driveIssues) : null;
+    const evNext = unchanged ? evNow : inNext ? evaluate(key, after, input, pendingLine, driveIssues) : null;
     if (evNow) {
       const report = diskReport(evNow, env, evNow.facts);
       if (!evNext) report.pending = { deleted: true };

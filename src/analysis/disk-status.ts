@@ -144,7 +144,7 @@ function scsiController(index: number, iothread: boolean, ctx: DiskContext): Con
     notes.push(`scsihw '${scsihw}' is no PVE value: QEMU gets it verbatim as the controller driver`);
   }
   if (iothread && !single) {
-    notes.push(`iothread=1 ignored: scsihw ${scsihw}${ctx.scsihw ? '' : ' (default)'}`);
+    notes.push(`iothread=1 ignored: scsihw ${scsihw}`);
   }
   return { name, id, iothread: iothread && single, notes };
 }

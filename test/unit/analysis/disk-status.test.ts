@@ -72,7 +72,7 @@ describe('§8 A: controller and iothread', () => {
     ]);
     for (const f of ids) {
       expect(f.iothread).toEqual({ configured: true, effective: false });
-      expect(f.notes).toContain(`iothread=1 ignored: scsihw ${name}${scsihw ? '' : ' (default)'}`);
+      expect(f.notes).toContain(`iothread=1 ignored: scsihw ${name}`);
     }
   });
 
