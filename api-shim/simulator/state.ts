@@ -82,8 +82,8 @@ export class SimState {
   readonly shuffleKeys: boolean;
   /** Epoch seconds the nodes booted. */
   readonly bootTime: number;
-  /** Node syslog lines (without the running counter). */
-  readonly syslog = new Map<string, string[]>();
+  /** Node journal lines with their time (epoch seconds), oldest first. */
+  readonly syslog = new Map<string, Array<{ time: number; line: string }>>();
   /** Test hook: runs inside config updates (see {@link BeforeWriteHook}). */
   onBeforeWrite?: BeforeWriteHook;
   faults: FaultInjector;
@@ -293,7 +293,11 @@ export class SimState {
   appendSyslog(node: string, daemon: string, text: string, atSec = this.clock.nowSec()): void {
     const lines = this.syslog.get(node) ?? [];
     const tag = daemon === 'kernel' || daemon === 'QEMU' ? daemon : `${daemon}[${this.daemonPid(node, daemon)}]`;
-    lines.push(`${this.syslogStamp(atSec)} ${node} ${tag}: ${text}`);
+    const entry = { time: atSec, line: `${this.syslogStamp(atSec)} ${node} ${tag}: ${text}` };
+    // Keep time order (events are appended mostly in order; backfilled ones are inserted).
+    let i = lines.length;
+    while (i > 0 && lines[i - 1]!.time > atSec) i--;
+    lines.splice(i, 0, entry);
     this.syslog.set(node, lines);
   }
 
@@ -303,7 +307,7 @@ export class SimState {
    * Brings the journal up to date: VMs under IO stress make pvestatd's QMP queries time out every
    * ~2 simulated minutes (the line PVE-FACTS §8 uses as evidence of main-loop blocking).
    */
-  refreshSyslog(node: string): string[] {
+  refreshSyslog(node: string): Array<{ time: number; line: string }> {
     const now = this.clock.nowSec();
     for (const vm of this.vms.values()) {
       if (vm.node !== node || !vm.ioStress || vm.status !== 'running') continue;

@@ -81,6 +81,35 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
     setExit,
   );
 
+  defineCommand(
+    program,
+    io,
+    {
+      name: 'simulate',
+      summary: 'run an in-memory PVE API simulator (prints one JSON line {url, token, fingerprint} when ready)',
+      help: `
+Examples:
+  pve-dataplane simulate --port 8006 --vms 200 --seed 1
+  pve-dataplane simulate --port 0 --vms 1000 --latency-ms 15 --http`,
+      options: [
+        new Option('--port <port>', 'TCP port, 0 = any free port').default('8006'),
+        new Option('--host <addr>', 'listen address').default('127.0.0.1'),
+        new Option('--vms <n>', 'number of QEMU VMs').default('200'),
+        new Option('--nodes <n>', 'number of nodes').default('3'),
+        new Option('--seed <n>', 'seed of the generated fleet (same seed, same cluster)').default('1'),
+        new Option('--latency-ms <ms>', 'delay before every answer'),
+        new Option('--http', 'plain HTTP instead of HTTPS with a self-signed certificate'),
+        new Option('--pve-version <x.y>', 'answer like this PVE release').choices(['8.2', '9.1']).default('9.1'),
+        new Option('--auth-delay-ms <ms>', 'delay of 401 answers (PVE: 3000)'),
+        new Option('--time-scale <f>', 'real ms per simulated ms for tasks such as guest shutdowns (default 0.1)'),
+        new Option('--faults <file>', 'fault plan JSON {"rules":[{"path":"/nodes/*/qemu/*/pending","kind":"reset","rate":0.1}]}'),
+        new Option('--log-requests', 'log every request on stderr'),
+      ],
+      load: () => import('./commands/simulate.js'),
+    },
+    setExit,
+  );
+
   return program;
 }
 

@@ -117,7 +117,12 @@ export const nodeRoutes: RouteDef[] = [
     handler: ({ state, principal, params }) => {
       const n = nodeOf(state, params.node!);
       requirePrivs(principal, `/nodes/${n.name}`, ['Sys.Syslog']);
-      let lines = state.refreshSyslog(n.name);
+      let entries = state.refreshSyslog(n.name);
+      // `since`/`until` are journalctl times (`YYYY-MM-DD[ HH:MM[:SS]]`); the simulated nodes run in UTC.
+      const at = (text: string) => Date.parse(`${text.replace(' ', 'T')}${text.length === 10 ? 'T00:00:00' : ''}Z`) / 1000;
+      if (params.since) entries = entries.filter((e) => e.time >= at(params.since!));
+      if (params.until) entries = entries.filter((e) => e.time <= at(params.until!));
+      let lines = entries.map((e) => e.line);
       if (params.service) lines = lines.filter((l) => l.includes(` ${params.service}[`) || l.includes(` ${params.service}:`));
       const start = Number(params.start ?? 0);
       const limit = Number(params.limit ?? 50);
