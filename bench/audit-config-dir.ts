@@ -4,7 +4,7 @@
  * `qemu-server` symlink) in a temp dir, then times `audit({ configDir })` (read + parse + analyse).
  * Prints one JSON line per run: {"bench":"audit-config-dir","vms":500,"ms":…}. Target: well under 1 s.
  *
- *   npx tsx bench/audit-config-dir.ts [vms] [runs]
+ *   npx tsx bench/audit-config-dir.ts [vms] [runs]     (DP_BENCH_KEEP=1 keeps the generated tree)
  */
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -85,5 +85,7 @@ try {
     process.stdout.write(JSON.stringify({ bench: 'audit-config-dir', vms: VMS, disks, run: run + 1, ms: Math.round(ms * 10) / 10 }) + '\n');
   }
 } finally {
-  if (!process.env.KEEP) rmSync(root, { recursive: true, force: true }); else console.log(root);
+  // DP_BENCH_KEEP=1 keeps the tree for profiling (its path goes to stderr).
+  if (process.env.DP_BENCH_KEEP) process.stderr.write(`${root}\n`);
+  else rmSync(root, { recursive: true, force: true });
 }

@@ -58,9 +58,11 @@ export function vmidFromFileName(path: string): number | null {
 /** Reads and parses one VM config file; a read failure becomes an error issue. */
 export async function readConfFile(path: string, node: string | null, vmid?: number | null): Promise<ConfFile | ConfigIssue> {
   try {
-    const raw = await readFile(path, 'utf8');
+    const bytes = await readFile(path);
     const id = vmid === undefined ? vmidFromFileName(path) : vmid;
-    return { file: parseVmConfig(raw, { vmid: id ?? undefined, source: path }), node };
+    // The digest is over the exact bytes, as PVE computes it, even if they are not valid UTF-8.
+    const file = parseVmConfig(bytes.toString('utf8'), { vmid: id ?? undefined, source: path, bytes });
+    return { file, node };
   } catch (err) {
     return readError(path, err);
   }

@@ -113,3 +113,15 @@ describe('readConfFiles', () => {
     expect(r.storages.size).toBe(3);
   });
 });
+
+describe('digest of bytes that are not UTF-8', () => {
+  it('is the SHA-1 of the bytes on disk, as PVE computes it', async () => {
+    const { createHash } = await import('node:crypto');
+    const { writeFileSync } = await import('node:fs');
+    const dir = makeTree({ 'storage.cfg': STORAGE_CFG });
+    mkdirSync(join(dir, 'qemu-server'));
+    const bytes = Buffer.concat([Buffer.from('#caf'), Buffer.from([0xe9]), Buffer.from('\nname: x\n')]);
+    writeFileSync(join(dir, 'qemu-server/100.conf'), bytes);
+    expect((await readConfigDir(dir)).vms[0]!.file.digest).toBe(createHash('sha1').update(bytes).digest('hex'));
+  });
+});
