@@ -16,7 +16,6 @@ import { formatCsv } from '../output/csv.js';
 import { formatExplain } from '../output/explain.js';
 import { formatIssue } from '../output/issues.js';
 import { formatTable } from '../output/table.js';
-import { collectOnline } from './audit-online.js';
 
 export type AuditFormat = 'table' | 'json' | 'csv';
 
@@ -120,6 +119,8 @@ export async function audit(opts: AuditOptions): Promise<AuditReport> {
     if (opts.configDir !== undefined || opts.conf !== undefined) {
       throw new UsageError('--pve cannot be combined with --config-dir or --conf: choose the online or the offline audit');
     }
+    // Loaded only for --pve: the API client stack (axios, TLS) stays out of offline runs.
+    const { collectOnline } = await import('./audit-online.js');
     const online = await collectOnline({ ...opts, pve: opts.pve });
     // --qemu-version overrides what was read from every node.
     const { installedQemuByNode: _read, ...rest } = online.env;
