@@ -110,6 +110,94 @@ Examples:
     setExit,
   );
 
+
+  const online = (): Option[] => [
+    new Option('--pve <url>', 'PVE API URL, e.g. https://pve1:8006 (env PVE_URL)'),
+    new Option('--token-file <file>', 'file holding the API token USER@REALM!ID=SECRET (env PVE_TOKEN)'),
+    new Option('--fingerprint <sha256>', 'pinned TLS certificate fingerprint (env PVE_FINGERPRINT)'),
+    new Option('--insecure', 'do not verify the TLS certificate'),
+  ];
+  const reboot = (): Option =>
+    new Option('--reboot <policy>', 'never: leave changes pending; now: API reboot and verify; if-stopped: stopped VMs only')
+      .choices(['never', 'now', 'if-stopped'])
+      .default('never');
+  defineCommand(
+    program,
+    io,
+    {
+      name: 'plan',
+      summary: 'show what the migration to virtio-scsi-single + iothread + aio would change, per VM, with its gates (writes nothing)',
+      help: `
+Examples:
+  pve-dataplane plan --pve https://pve1:8006 --token-file tok --node pve1
+  pve-dataplane plan --pve https://pve1:8006 --token-file tok --all --min-risk warning --output plan.json`,
+      options: [
+        ...online(),
+        new Option('--node <node>', 'the VMs of this node'),
+        new Option('--vmid <list>', 'these VMIDs, e.g. 101,102'),
+        new Option('--all', 'every VM of the cluster'),
+        new Option('--min-risk <level>', 'only VMs at this risk level or worse').choices(['critical', 'warning', 'info', 'ok']),
+        new Option('--aio <mode>', 'aio written on every scsi/virtio disk').choices(['threads', 'io_uring', 'native', 'keep']).default('threads'),
+        new Option('--convert-sata', 'move sata data disks to scsi (behind gates)'),
+        new Option('--convert-ide', 'move ide data disks to scsi (behind gates)'),
+        new Option('--windows-staged', 'Windows boot disks: plan the staged driver path instead of blocking'),
+        new Option('--override <codes...>', 'override gates by code, e.g. PASSTHROUGH_ROOT_ONLY'),
+        new Option('--output <file>', 'write the plan (JSON) for apply --from-plan'),
+        new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'),
+        new Option('--concurrency <n>', 'parallel API requests'),
+      ],
+      load: () => import('./commands/plan.js'),
+    },
+    setExit,
+  );
+  defineCommand(
+    program,
+    io,
+    {
+      name: 'apply',
+      summary: 'execute a saved plan: one digest-guarded write per VM, journalled, then the reboot policy',
+      help: `
+Examples:
+  pve-dataplane apply --pve https://pve1:8006 --token-file tok --from-plan plan.json --reboot now --yes
+
+Re-running the same command resumes from its journal. Exit status: 0 done, 1 some VM failed,
+2 usage (or --yes missing), 3 read-only mode.`,
+      options: [
+        ...online(),
+        new Option('--from-plan <file>', 'the plan written by plan --output'),
+        reboot(),
+        new Option('--concurrency <n>', 'VMs worked on at once').default('4'),
+        new Option('--journal <file>', 'journal file (default: under the state directory, named after the plan)'),
+        new Option('--vmid <list>', 'only these VMs of the plan'),
+        new Option('--confirm-staged <list>', 'VMs whose staged-path guest check you confirmed by hand'),
+        new Option('--shutdown-timeout <sec>', 'shutdown timeout PVE applies for the reboot'),
+        new Option('--read-only', 'refuse to write (also env DP_READ_ONLY=1)'),
+        new Option('--yes', 'really write'),
+      ],
+      load: () => import('./commands/apply.js'),
+    },
+    setExit,
+  );
+  defineCommand(
+    program,
+    io,
+    {
+      name: 'rollback',
+      summary: 'restore the exact previous values from an apply journal (digest-guarded)',
+      options: [
+        ...online(),
+        new Option('--journal <file>', 'the journal apply printed'),
+        new Option('--vmid <list>', 'only these VMs'),
+        reboot(),
+        new Option('--concurrency <n>', 'VMs worked on at once').default('4'),
+        new Option('--read-only', 'refuse to write (also env DP_READ_ONLY=1)'),
+        new Option('--yes', 'really write'),
+      ],
+      load: () => import('./commands/rollback.js'),
+    },
+    setExit,
+  );
+
   return program;
 }
 
