@@ -24,6 +24,8 @@ export interface PveAgentOptions {
   ca?: string | Buffer | (string | Buffer)[];
   /** Max sockets (set it to the client's concurrency). Default 8. */
   maxSockets?: number;
+  /** TCP connect + TLS handshake limit in ms (the request timeout only starts after it). Default 15 000. */
+  handshakeTimeoutMs?: number;
   /** Where the `--insecure` warning goes. Default: process.stderr. */
   warn?: (line: string) => void;
 }
@@ -78,6 +80,7 @@ export function createPveAgent(options: PveAgentOptions = {}): https.Agent {
     { keepAlive: true, maxSockets: options.maxSockets ?? 8, ...(options.ca ? { ca: options.ca } : {}) },
     pinned,
     options.insecure === true,
+    options.handshakeTimeoutMs ?? 15_000,
   );
 }
 
@@ -88,6 +91,7 @@ class PveHttpsAgent extends https.Agent {
     opts: https.AgentOptions,
     private readonly pinned: string | null,
     private readonly insecure: boolean,
+    private readonly handshakeTimeoutMs: number,
   ) {
     super(opts);
   }
@@ -104,9 +108,17 @@ class PveHttpsAgent extends https.Agent {
       session: undefined,
     });
     let done = false;
+    const timer = setTimeout(() => {
+      const err = Object.assign(
+        new Error(`no TLS handshake with ${options.host ?? 'server'}:${options.port ?? ''} within ${this.handshakeTimeoutMs} ms`),
+        { code: 'ETIMEDOUT' },
+      );
+      finish(err);
+    }, this.handshakeTimeoutMs);
     const finish = (err: Error | null): void => {
       if (done) return;
       done = true;
+      clearTimeout(timer);
       socket.removeListener('error', onError);
       if (err) {
         socket.destroy();

@@ -106,3 +106,25 @@ describe('normaliseFingerprint', () => {
     expect(() => normaliseFingerprint('AB'.repeat(20))).toThrow(/pvenode cert info/);
   });
 });
+
+describe('TLS: handshake timeout', () => {
+  it('gives up on a server that accepts TCP but never completes the TLS handshake', async () => {
+    const net = await import('node:net');
+    const silent = net.createServer(() => {});
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as { port: number }).port;
+    try {
+      const c = new PveClient({
+        baseUrl: `https://127.0.0.1:${port}`,
+        auth: { kind: 'token', token: 'audit@pve!dataplane=secret-value' },
+        httpsAgent: createPveAgent({ fingerprint, handshakeTimeoutMs: 150 }),
+        retries: 0,
+      });
+      const err = await failure(c);
+      expect(err.kind).toBe('timeout');
+      expect(err.message).toMatch(/no TLS handshake with 127\.0\.0\.1:\d+ within 150 ms/);
+    } finally {
+      silent.close();
+    }
+  });
+});
