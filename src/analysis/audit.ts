@@ -72,6 +72,12 @@ function pveValue(config: Record<string, string>, key: string): string | undefin
   return checked.problem === null ? checked.value : undefined;
 }
 
+/** The environment of one VM: its node's installed QEMU when that was read (online). */
+function nodeEnv(env: AnalysisEnv, node: string | null): AnalysisEnv {
+  const read = node === null ? undefined : env.installedQemuByNode?.[node];
+  return read ? { ...env, installedQemu: read, installedQemuAssumed: false } : env;
+}
+
 function vmState(config: Record<string, string>, env: AnalysisEnv, runningMachine?: string): VmState {
   const machine = resolveMachine(
     {
@@ -87,7 +93,13 @@ function vmState(config: Record<string, string>, env: AnalysisEnv, runningMachin
   return {
     config,
     machine,
-    ctx: { scsihw: pveValue(config, 'scsihw') ?? null, machine, template: pveValue(config, 'template') === '1', storages: env.storages },
+    ctx: {
+      scsihw: pveValue(config, 'scsihw') ?? null,
+      machine,
+      template: pveValue(config, 'template') === '1',
+      storages: env.storages,
+      ...(env.unreadableStorages ? { unreadableStorages: env.unreadableStorages } : {}),
+    },
   };
 }
 
@@ -130,7 +142,7 @@ function evaluate(
     });
     if (issue.severity === 'error') errors.push(issue.message);
   }
-  if (drive.storage !== null && !state.ctx.storages.has(drive.storage)) {
+  if (drive.storage !== null && !state.ctx.storages.has(drive.storage) && state.ctx.unreadableStorages?.[drive.storage] === undefined) {
     issues.push({
       source: input.source,
       line,
@@ -190,7 +202,8 @@ function sameIssue(a: ConfigIssue, b: ConfigIssue): boolean {
  * Effective disk status of one VM, now and after its next cold start (PVE-FACTS §8, §9).
  * `risk` is left unset (added by the risk engine); `issues` carries the config problems found.
  */
-export function analyzeVm(input: VmInput, env: AnalysisEnv): VmReport {
+export function analyzeVm(input: VmInput, analysisEnv: AnalysisEnv): VmReport {
+  const env = nodeEnv(analysisEnv, input.node);
   const issues: ConfigIssue[] = input.issues.map((i) => ({ ...i, source: i.source ?? input.source }));
   const running = input.runtime?.status === 'running' ? input.runtime.runningMachine : undefined;
   const now = vmState(input.current, env, running);
@@ -276,7 +289,7 @@ export function analyzeVm(input: VmInput, env: AnalysisEnv): VmReport {
 /** The assumptions every report of this environment rests on, in words. */
 export function auditAssumptions(inputs: VmInput[], env: AnalysisEnv): string[] {
   const out: string[] = [];
-  if (env.installedQemuAssumed) {
+  if (env.installedQemuAssumed && inputs.some((i) => i.node === null || !env.installedQemuByNode?.[i.node])) {
     const v = `${env.installedQemu[0]}.${env.installedQemu[1]}`;
     out.push(
       `installed QEMU assumed to be ${v} (the QEMU of qemu-server 9.2): VMs without a pinned machine version are analysed for machine ${v}; give the node's version with --qemu-version X.Y`,

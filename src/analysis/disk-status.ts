@@ -20,6 +20,8 @@ export interface DiskContext {
   /** `template: 1`: IDE and SATA disks become ide-cd (§9.1). */
   template: boolean;
   storages: StorageMap;
+  /** Online: storages the token may not read (id → why); they exist, only their type is unknown. */
+  unreadableStorages?: Record<string, string>;
 }
 
 /**
@@ -199,8 +201,13 @@ export function diskFacts(drive: Drive, ctx: DiskContext): DiskFacts {
   const hasMedium = drive.file !== 'none';
 
   if (drive.storage !== null && !storage) {
-    startErrors.push(`storage '${drive.storage}' does not exist`);
-    notes.push(`storage '${drive.storage}' is not in storage.cfg: facts assume a local file or block device`);
+    const unreadable = ctx.unreadableStorages?.[drive.storage];
+    if (unreadable !== undefined) {
+      notes.push(`storage '${drive.storage}' could not be read (${unreadable}): facts assume a local file or block device`);
+    } else {
+      startErrors.push(`storage '${drive.storage}' does not exist`);
+      notes.push(`storage '${drive.storage}' is not in storage.cfg: facts assume a local file or block device`);
+    }
   }
 
   // --- controller, device, IO thread (table A) ---
