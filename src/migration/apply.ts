@@ -9,7 +9,7 @@
  * state (the re-plan has nothing left to write), what was in flight shows in the journal.
  */
 import pLimit from 'p-limit';
-import { agentEnabled } from './config-keys.js';
+import { agentEnabled, sameConfigValue } from './config-keys.js';
 import type { JournalEntry, RebootPolicy } from './journal-model.js';
 import { planVm } from './planner.js';
 import {
@@ -143,8 +143,8 @@ export function compareToSaved(saved: VmPlan, fresh: VmPlan): { ok: true } | { o
   for (const c of fresh.changes) {
     const s = savedBy.get(c.key);
     if (!s) diffs.push(`${c.key} would now change too (${show(c.before)} → ${show(c.after)})`);
-    else if (s.after !== c.after) diffs.push(`${c.key} would now become ${show(c.after)} instead of ${show(s.after)}`);
-    else if (s.before !== c.before) diffs.push(`${c.key} is now ${show(c.before)} (plan: ${show(s.before)})`);
+    else if (!sameConfigValue(c.key, s.after, c.after)) diffs.push(`${c.key} would now become ${show(c.after)} instead of ${show(s.after)}`);
+    else if (!sameConfigValue(c.key, s.before, c.before)) diffs.push(`${c.key} is now ${show(c.before)} (plan: ${show(s.before)})`);
   }
   return diffs.length === 0 ? { ok: true } : { ok: false, reason: diffs.join('; ') };
 }
@@ -238,7 +238,7 @@ function verifyApplied(live: LiveVm, want: Map<string, string | null>): string |
   const off: string[] = [];
   for (const [k, v] of want) {
     const cur = live.input.current[k] ?? null;
-    if (cur !== v) off.push(`${k} is ${show(cur)}, expected ${show(v)}`);
+    if (!sameConfigValue(k, cur, v)) off.push(`${k} is ${show(cur)}, expected ${show(v)}`);
     else if (isPending(live, k)) off.push(`${k} still pending`);
   }
   return off.length > 0 ? off.join('; ') : null;
@@ -405,7 +405,7 @@ async function stagedWrite(
     if (runner.vmJournal(saved.vmid)?.baseline) {
       const moved = keys
         .filter((k) => !(step.allocates ?? []).includes(k))
-        .filter((k) => nextValue(live, k) !== expectedNow(runner, saved.vmid, k));
+        .filter((k) => !sameConfigValue(k, nextValue(live, k), expectedNow(runner, saved.vmid, k)));
       if (moved.length > 0) {
         return {
           result: await runner.finish({

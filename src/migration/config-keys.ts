@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /** Config-key helpers shared by the planner, the staged path and rollback. */
+import { canonicalDriveString, parseDrive } from '../pve/index.js';
 import type { Drive } from '../pve/types.js';
 
 /** The controller the migration moves every VM to. */
@@ -42,4 +43,18 @@ export function agentEnabled(value: string | undefined): boolean {
     if (v !== null) return /^(?:1|on|yes|true)$/i.test(v.trim());
   }
   return false;
+}
+
+const STORED_DRIVE_KEY_RE = /^(?:ide|sata|scsi|virtio|unused)\d+$|^(?:efidisk|tpmstate)0$/;
+
+/**
+ * Two values of `key` mean the same to PVE. Drive strings are compared in PVE's canonical form:
+ * the API stores what print_drive makes of a value (file first, keys sorted, booleans 1/0), so a
+ * value read back after a write is canonical even when the one sent kept the user's spelling.
+ */
+export function sameConfigValue(key: string, a: string | null | undefined, b: string | null | undefined): boolean {
+  if (a === b) return true;
+  if (a === null || a === undefined || b === null || b === undefined) return false;
+  if (!STORED_DRIVE_KEY_RE.test(key)) return false;
+  return canonicalDriveString(parseDrive(key, a)) === canonicalDriveString(parseDrive(key, b));
 }

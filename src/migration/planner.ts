@@ -7,7 +7,7 @@
 import { parseDrive } from '../pve/index.js';
 import type { DiskReport, RiskLevel } from '../analysis/types.js';
 import type { Drive } from '../pve/types.js';
-import { DRIVE_KEY_RE, TARGET_SCSIHW, driveKeys, freeKey, isDataDisk } from './config-keys.js';
+import { DRIVE_KEY_RE, TARGET_SCSIHW, driveKeys, freeKey, isDataDisk, sameConfigValue } from './config-keys.js';
 import { targetDriveString, toScsiString } from './drive-target.js';
 import { gate, isOverridable } from './gates.js';
 import { bootDiskCandidates, bootOrder, guestFamily, isVirtioScsi, renameInBootOrder } from './guest.js';
@@ -242,7 +242,7 @@ export function planVm(vm: PlanVmInput, opts: PlanOptions): VmPlan {
   const foreign: string[] = [];
   for (const [k, v] of Object.entries(input.pending)) {
     if (k === 'digest') continue;
-    if (d.set.get(k) !== v) foreign.push(k);
+    if (!sameConfigValue(k, d.set.get(k), v)) foreign.push(k);
   }
   for (const del of input.deletes) if (!d.delete.has(del.key)) foreign.push(`delete ${del.key}`);
   if (foreign.length > 0) {
@@ -261,7 +261,7 @@ export function planVm(vm: PlanVmInput, opts: PlanOptions): VmPlan {
       ...[...d.delete].map((key) => ({ key, before: cur[key] ?? null, after: null })),
     ].map((c) => {
       const alreadyPending =
-        c.after === null ? input.deletes.some((x) => x.key === c.key) : input.pending[c.key] === c.after;
+        c.after === null ? input.deletes.some((x) => x.key === c.key) : sameConfigValue(c.key, input.pending[c.key], c.after);
       const change: KeyChange = { ...c, step: 0 };
       if (alreadyPending) change.alreadyPending = true;
       return change;

@@ -11,6 +11,7 @@
  * nothing else changed, the file ends byte-identical to before the first apply (same digest).
  */
 import pLimit from 'p-limit';
+import { sameConfigValue } from './config-keys.js';
 import { replayJournal, touchedKeys, type JournalEntry, type VmJournal } from './journal-model.js';
 import {
   type EngineOptions,
@@ -82,7 +83,7 @@ function conflicts(live: LiveVm, facts: Map<string, KeyFacts>): string[] {
   const out: string[] = [];
   for (const [k, f] of facts) {
     for (const v of new Set([live.input.current[k] ?? null, nextValue(live, k)])) {
-      const ok = v === f.original || f.written.has(v) || (f.allocated && v !== null);
+      const ok = sameConfigValue(k, v, f.original) || [...f.written].some((w) => sameConfigValue(k, v, w)) || (f.allocated && v !== null);
       if (!ok) out.push(`${k} is now ${show(v)} (before apply: ${show(f.original)})`);
     }
   }
@@ -96,12 +97,12 @@ function restoreRequests(live: LiveVm, facts: Map<string, KeyFacts>): WriteReque
   for (const [k, f] of facts) {
     const cur = live.input.current[k] ?? null;
     const pending = isPending(live, k);
-    if (pending && cur === f.original) {
+    if (pending && sameConfigValue(k, cur, f.original)) {
       plain.revert!.push(k);
       continue;
     }
     // Nothing pending and the original in place, or the original already pending (a cold start is left).
-    if (nextValue(live, k) === f.original) continue;
+    if (sameConfigValue(k, nextValue(live, k), f.original)) continue;
     if (f.original !== null) plain.set[k] = f.original;
     else if (f.allocated) forced.delete.push(k);
     else plain.delete.push(k);
@@ -113,7 +114,7 @@ function restored(live: LiveVm, facts: Map<string, KeyFacts>): string | null {
   const off: string[] = [];
   for (const [k, f] of facts) {
     const cur = live.input.current[k] ?? null;
-    if (cur !== f.original) off.push(`${k} is ${show(cur)}, was ${show(f.original)}`);
+    if (!sameConfigValue(k, cur, f.original)) off.push(`${k} is ${show(cur)}, was ${show(f.original)}`);
     else if (isPending(live, k)) off.push(`${k} still pending`);
   }
   return off.length > 0 ? off.join('; ') : null;

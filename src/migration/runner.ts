@@ -15,6 +15,7 @@ import {
   type VmOutcome,
   JOURNAL_VERSION,
 } from './journal-model.js';
+import { sameConfigValue } from './config-keys.js';
 import type { LiveVm, MigrationTarget, WriteRequest } from './target.js';
 
 /** Where the engines write the journal (the Node JSONL file, or memory in tests). */
@@ -351,7 +352,7 @@ export function noPending(v: LiveVm): boolean {
 export function writeLanded(v: LiveVm, req: WriteRequest, allocates: string[]): boolean {
   for (const [k, val] of Object.entries(req.set)) {
     const now = nextValue(v, k);
-    if (allocates.includes(k) ? now === null : now !== val) return false;
+    if (allocates.includes(k) ? now === null : !sameConfigValue(k, now, val)) return false;
   }
   for (const k of req.delete) if (nextValue(v, k) !== null) return false;
   for (const k of req.revert ?? []) if (isPending(v, k)) return false;

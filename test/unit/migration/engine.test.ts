@@ -81,8 +81,9 @@ describe('apply', () => {
     for (const vmid of [101, 102]) {
       const vm = pve.vms.get(vmid)!;
       expect(vm.current.scsihw).toBe('virtio-scsi-single');
-      expect(vm.current.scsi0).toBe(`local-lvm:vm-${vmid}-disk-0,discard=on,size=32G,ssd=1,iothread=1,aio=threads`);
-      expect(vm.current.scsi1).toBe(`local-lvm:vm-${vmid}-disk-1,backup=0,cache=writeback,size=8G,iothread=1,aio=threads`);
+      // PVE stores drive strings canonically (print_drive): same options, keys sorted.
+      expect(vm.current.scsi0).toBe(`local-lvm:vm-${vmid}-disk-0,aio=threads,discard=on,iothread=1,size=32G,ssd=1`);
+      expect(vm.current.scsi1).toBe(`local-lvm:vm-${vmid}-disk-1,aio=threads,backup=0,cache=writeback,iothread=1,size=8G`);
       expect(vm.pending).toEqual({});
       expect(pve.writes.filter((w) => w.vmid === vmid)).toHaveLength(1);
     }
@@ -298,7 +299,7 @@ describe('Windows staged path', () => {
     const vm = pve.vms.get(201)!;
     expect(vm.current).toMatchObject({
       scsihw: 'virtio-scsi-single',
-      scsi0: 'local-lvm:vm-201-disk-0,discard=on,size=64G,iothread=1,aio=threads',
+      scsi0: 'local-lvm:vm-201-disk-0,aio=threads,discard=on,iothread=1,size=64G',
       boot: 'order=scsi0;ide2;net0',
     });
     expect(Object.keys(vm.current).filter((k) => /^(sata|scsi[2-9])/.test(k))).toEqual([]);

@@ -10,7 +10,7 @@ import { PveDigestMismatchError, PveTaskError } from '../../../src/api/errors.js
 import type { PowerAction } from '../../../src/migration/journal-model.js';
 import type { GuestDiskCheck, LiveVm, MigrationTarget, WriteRequest } from '../../../src/migration/target.js';
 import type { PermissionMap } from '../../../src/migration/types.js';
-import { digestOf, parseVmConfig } from '../../../src/pve/index.js';
+import { canonicalDriveString, digestOf, isDriveKey, parseDrive, parseVmConfig } from '../../../src/pve/index.js';
 import { env } from './helpers.js';
 
 export interface FakeVm {
@@ -136,7 +136,9 @@ export class FakePve implements MigrationTarget {
     for (const [k, v] of Object.entries(req.set)) {
       // A new volume: PVE allocates it and writes the real volume id.
       const m = /^([a-z][\w-]*):(\d+)(,.*)?$/.exec(v);
-      const value = m ? `${m[1]}:vm-${vmid}-disk-${(vm.nextDisk = (vm.nextDisk ?? 50) + 1)},size=${m[2]}G${m[3] ?? ''}` : v;
+      const raw = m ? `${m[1]}:vm-${vmid}-disk-${(vm.nextDisk = (vm.nextDisk ?? 50) + 1)},size=${m[2]}G${m[3] ?? ''}` : v;
+      // PVE stores what print_drive makes of a drive value (canonical order, booleans 1/0).
+      const value = isDriveKey(k) ? canonicalDriveString(parseDrive(k, raw)) : raw;
       vm.deletes = vm.deletes.filter((d) => d.key !== k);
       if (vm.current[k] === value) delete vm.pending[k];
       else vm.pending[k] = value;

@@ -100,6 +100,23 @@ describe('planVm: the change itself', () => {
     }
   });
 
+  it('recognises its own change when PVE stored it canonically in [PENDING]', () => {
+    const vm = vmFromText(
+      conf(
+        'ostype: l26',
+        'scsi0: local-lvm:vm-100-disk-0,ssd=on,discard=on,size=32G',
+        'scsihw: virtio-scsi-single',
+        '',
+        '[PENDING]',
+        'scsi0: local-lvm:vm-100-disk-0,aio=threads,discard=on,iothread=1,size=32G,ssd=1',
+      ),
+    );
+    const plan = planVm(vm, THREADS);
+    expect(plan.blocked).toEqual([]);
+    expect(plan.changes).toMatchObject([{ key: 'scsi0', alreadyPending: true }]);
+    expect(plan.steps.map((s) => s.kind)).toEqual(['cold-start']);
+  });
+
   it('keeps every non-target option of every drive of real configs byte-for-byte and in order', () => {
     const files = readdirSync(FIXTURES).filter((f) => f.endsWith('.conf'));
     expect(files.length).toBeGreaterThanOrEqual(10);

@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/**
+ * `pve-dataplane plan`: what the migration to virtio-scsi-single + iothread + aio would change,
+ * per VM, with its gates. Never writes to PVE. `makePlan()` returns the plan; `run()` prints it and
+ * writes `--output`.
+ */
+import { writeFileSync } from 'node:fs';
+import { analyzeVm } from '../../analysis/audit.js';
+import { withRisk } from '../../analysis/risk/index.js';
+import type { RiskLevel } from '../../analysis/types.js';
+import type { PveClient } from '../../api/client.js';
+import { fetchPermissions } from '../../api/endpoints/access.js';
+import { PveApiError } from '../../api/errors.js';
+import { collectRiskEvidence } from '../../api/evidence.js';
+import { collectFleet } from '../../api/fleet.js';
+import { formatPlan } from '../../migration/plan-format.js';
+import { buildPlan } from '../../migration/planner.js';
+import type { MigrationPlan, PermissionMap, PlanOptions, PlanVmInput, TargetAio } from '../../migration/types.js';
+import { ExitError, UsageError } from '../errors.js';
+import { type CliIO, useColor } from '../io.js';
+import { type OnlineOptions, clientFromOptions, createProgress } from '../online.js';
+import { parseVmidList } from './audit.js';
+
+/** Online options shared by plan, apply and rollback (raw commander strings). */
+export interface RawOnlineOptions {
+  pve?: string;
+  tokenFile?: string;
+  fingerprint?: string;
+  concurrency?: string;
+  insecure?: boolean;
+}
+
+export interface RawPlanOptions extends RawOnlineOptions {
+  node?: string;
+  vmid?: string;
+  all?: boolean;
+  minRisk?: string;
+  aio?: string;
+  convertSata?: boolean;
+  convertIde?: boolean;
+  windowsStaged?: boolean;
+  override?: string[];
+  output?: string;
+  format?: string;
+}
+
+/** `--concurrency` as a number (default 4). */
+export function parseConcurrency(text: string | undefined): number {
+  if (text === undefined) return 4;
+  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 64) {
+    throw new UsageError(`--concurrency must be a whole number from 1 to 64 (got '${text}')`);
+  }
+  return Number(text);
+}
+
+/** The PVE client of an online migration command. */
+export function onlineClient(raw: RawOnlineOptions, io: CliIO): Promise<PveClient> {
+  const opts: OnlineOptions = {
+    concurrency: parseConcurrency(raw.concurrency),
+    ...(raw.pve !== undefined ? { pve: raw.pve } : {}),
+    ...(raw.tokenFile !== undefined ? { tokenFile: raw.tokenFile } : {}),
+    ...(raw.fingerprint !== undefined ? { fingerprint: raw.fingerprint } : {}),
+    ...(raw.insecure ? { insecure: true } : {}),
+  };
+  return clientFromOptions(opts, io.env, (l) => io.stderr(`pve-dataplane: ${l}\n`));
+}
+
+/** `--reboot` value. */
+export function parseReboot(text: string | undefined): 'never' | 'now' | 'if-stopped' {
+  const v = text ?? 'never';
+  if (v !== 'never' && v !== 'now' && v !== 'if-stopped') {
+    throw new UsageError(`--reboot must be never, now or if-stopped (got '${text}')`);
+  }
+  return v;
+}
+
+/** Read-only mode (`--read-only` or DP_READ_ONLY=1) refuses every write command. */
+export function refuseIfReadOnly(command: string, flag: boolean | undefined, env: CliIO['env']): void {
+  const envOn = env.DP_READ_ONLY !== undefined && /^(1|true|yes|on)$/i.test(env.DP_READ_ONLY);
+  if (flag || envOn) {
+    throw new ExitError(
+      3,
+      `${command} refused: read-only mode (${flag ? '--read-only' : 'DP_READ_ONLY=1'}); 'plan' shows what it would change`,
+    );
+  }
+}
+
+const RISK_LEVELS: RiskLevel[] = ['critical', 'warning', 'info', 'ok'];
+const AIO: TargetAio[] = ['threads', 'io_uring', 'native', 'keep'];
+
+export interface PlanRunOptions {
+  planOptions: PlanOptions;
+  node?: string;
+  vmids?: number[];
+  pve: string;
+}
+
+/** Validates the raw options of `plan`. */
+export function normalizePlanOptions(raw: RawPlanOptions): { selection: { node?: string; vmids?: number[] }; planOptions: PlanOptions } {
+  const chosen = [raw.node !== undefined, raw.vmid !== undefined, raw.all === true].filter(Boolean).length;
+  if (chosen !== 1) {
+    throw new UsageError('choose the VMs: exactly one of --node NODE, --vmid 101,102 or --all');
+  }
+  const aio = (raw.aio ?? 'threads') as TargetAio;
+  if (!AIO.includes(aio)) throw new UsageError(`--aio must be threads, io_uring, native or keep (got '${raw.aio}')`);
+  let minRisk: RiskLevel | null = null;
+  if (raw.minRisk !== undefined) {
+    if (!RISK_LEVELS.includes(raw.minRisk as RiskLevel)) {
+      throw new UsageError(`--min-risk must be critical, warning, info or ok (got '${raw.minRisk}')`);
+    }
+    minRisk = raw.minRisk as RiskLevel;
+  }
+  const overrides = (raw.override ?? []).flatMap((o) => o.split(',')).map((o) => o.trim()).filter(Boolean);
+  const planOptions: PlanOptions = { aio };
+  if (raw.convertSata) planOptions.convertSata = true;
+  if (raw.convertIde) planOptions.convertIde = true;
+  if (raw.windowsStaged) planOptions.windowsStaged = true;
+  if (overrides.length > 0) planOptions.overrides = overrides;
+  if (minRisk) planOptions.minRisk = minRisk;
+  const selection: { node?: string; vmids?: number[] } = {};
+  if (raw.node !== undefined) selection.node = raw.node;
+  if (raw.vmid !== undefined) selection.vmids = parseVmidList(raw.vmid);
+  return { selection, planOptions };
+}
+
+/**
+ * Reads the selected VMs and plans them. Nothing is written.
+ * @throws ExitError when the VM list cannot be read at all
+ */
+export async function makePlan(
+  client: PveClient,
+  selection: { node?: string; vmids?: number[] },
+  planOptions: PlanOptions,
+  meta: { pve: string; onProgress?: (done: number, total: number) => void },
+): Promise<{ plan: MigrationPlan; errors: string[] }> {
+  let fleet;
+  try {
+    fleet = await collectFleet(client, {
+      ...selection,
+      ...(meta.onProgress ? { onProgress: ({ done, total }: { done: number; total: number }) => meta.onProgress!(done, total) } : {}),
+    });
+  } catch (err) {
+    if (err instanceof PveApiError) throw new ExitError(1, `${meta.pve}: ${err.request}: ${err.message.replace(/\n/g, '; ')}`);
+    if (err instanceof Error && err.message.startsWith('--node ')) throw new ExitError(1, err.message);
+    throw err;
+  }
+  const permissions: PermissionMap | null = await fetchPermissions(client).catch(() => null);
+  // --min-risk needs the online evidence (IO load, QMP timeouts, backups) the audit uses too.
+  const online = planOptions.minRisk
+    ? await collectRiskEvidence(client, { vms: fleet.inputs.map((i) => ({ vmid: i.vmid, node: i.node })), storages: fleet.env.storages })
+    : undefined;
+  const inputs: PlanVmInput[] = fleet.inputs.map((input) => {
+    const report = withRisk(analyzeVm(input, fleet.env), input, fleet.env, online ? { online } : {});
+    const haState = input.runtime?.haState;
+    return { input, report, ha: haState ? { sid: `vm:${input.vmid}`, state: haState } : null, permissions };
+  });
+  // An API token is never root@pam, whatever user it belongs to (PVE-FACTS §4.1).
+  const plan = buildPlan(inputs, { ...planOptions, authUser: null }, { pve: meta.pve });
+  const errors = fleet.errors.filter((e) => e.severity === 'error').map((e) => `${e.source ?? ''}: ${e.message}`);
+  if (!permissions) errors.push('/access/permissions not readable: privileges were not checked up front');
+  return { plan, errors };
+}
+
+/** `plan` as the CLI runs it. */
+export async function run(raw: RawPlanOptions, io: CliIO): Promise<number> {
+  const format = raw.format ?? 'table';
+  if (format !== 'table' && format !== 'json') throw new UsageError(`--format must be table or json (got '${raw.format}')`);
+  const { selection, planOptions } = normalizePlanOptions(raw);
+  const client = await onlineClient(raw, io);
+  const pve = raw.pve ?? io.env.PVE_URL ?? '';
+  const bar = createProgress('plan');
+  let result;
+  try {
+    result = await makePlan(client, selection, planOptions, { pve, onProgress: (d, t) => bar.update(d, t) });
+  } finally {
+    bar.stop();
+  }
+  const { plan, errors } = result;
+  const json = JSON.stringify(plan, null, 2) + '\n';
+  if (raw.output) {
+    try {
+      writeFileSync(raw.output, json);
+    } catch (err) {
+      throw new ExitError(1, `cannot write --output ${raw.output}: ${(err as Error).message}`);
+    }
+  }
+  io.stdout(format === 'json' ? json : formatPlan(plan, { color: useColor(io) }));
+  for (const e of errors) io.stderr(`pve-dataplane: ${e}\n`);
+  if (raw.output) {
+    io.stderr(`plan written to ${raw.output}; apply it with: pve-dataplane apply --pve ${pve} --from-plan ${raw.output} --yes\n`);
+  }
+  return 0;
+}
