@@ -181,6 +181,7 @@ export function detachedFacts(drive: Drive, reason: string): DiskFacts {
     iothread: { configured: isTrue(driveOption(drive, 'iothread')), effective: false },
     aio: { configured: aio !== undefined && AIO_MODES.includes(aio) ? (aio as AioMode) : null, effective: null },
     cacheDirect: null,
+    cache: driveOption(drive, 'cache') ?? null,
     notes: [`not given to QEMU: ${reason}`],
     startError: null,
   };
@@ -296,6 +297,7 @@ export function diskFacts(drive: Drive, ctx: DiskContext): DiskFacts {
     iothread: { configured: iothreadConfigured, effective: controller.iothread },
     aio: { configured: aioConfigured, effective: aioEffective },
     cacheDirect,
+    cache: driveOption(drive, 'cache') ?? null,
     notes,
     startError: startErrors.length > 0 ? startErrors.join('; ') : null,
   };

@@ -46,6 +46,8 @@ export interface DiskFacts {
   aio: { configured: AioMode | null; effective: AioMode | null };
   /** O_DIRECT (cache.direct); null when there is no medium. */
   cacheDirect: boolean | null;
+  /** The configured `cache` mode, null when unset (so a pending view can say what it will be). */
+  cache?: string | null;
   /** Human notes on why an effective value differs from what the config suggests. */
   notes: string[];
   /** Set when QEMU/qemu-server would refuse to start with this disk (e.g. aio=native without O_DIRECT). */

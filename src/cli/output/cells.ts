@@ -60,7 +60,9 @@ export function aioCell(f: DiskFacts): Cell {
   return { text: effective, marked: false };
 }
 
-export function cacheCell(f: DiskFacts, cache: string | null): Cell {
+/** `cache` overrides the facts' own cache mode (older callers pass the report's). */
+export function cacheCell(f: DiskFacts, cache: string | null = null): Cell {
+  cache = cache ?? f.cache ?? null;
   if (detached(f) || f.cacheDirect === null) return { text: DASH, marked: false };
   const direct = f.cacheDirect ? 'direct' : 'not direct';
   if (cache) return { text: `${direct} (${cache})`, marked: false };

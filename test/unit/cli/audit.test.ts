@@ -145,6 +145,15 @@ describe('filters', () => {
     expect((JSON.parse(json.out) as VmReport).disks[0]!.notes).toContain('aio default → native (lvm)');
   });
 
+  it('--explain names the pending cache mode', async () => {
+    const dir = makeTree({
+      'storage.cfg': STORAGE_CFG,
+      'qemu-server/120.conf': conf('c', ['scsi0: local-lvm:vm-120-disk-0,size=8G'], ['', '[PENDING]', 'scsi0: local-lvm:vm-120-disk-0,cache=writeback,size=8G']),
+    });
+    const { out } = await cli(['audit', '--config-dir', dir, '--explain', '120']);
+    expect(out).toMatch(/cache +direct \(default\)\n {4}after the next cold start:[^]*cache +not direct \(writeback\)/);
+  });
+
   it('--explain of a VM that is not there exits 1 and says so', async () => {
     const { code, err } = await cli(['audit', '--config-dir', EXAMPLES, '--explain', '999']);
     expect(code).toBe(1);
