@@ -278,7 +278,8 @@ export function diskFacts(drive: Drive, ctx: DiskContext): DiskFacts {
         aioEffective = defaultAio(storage, direct);
         if (aioEffective !== 'io_uring') {
           const why = [storageLabel(storage)];
-          if (!direct) why.push(driveOption(drive, 'cache') ? `cache=${driveOption(drive, 'cache')}` : 'cache not direct');
+          const cache = driveOption(drive, 'cache');
+          if (!direct) why.push(cache ? `cache=${cache}` : drive.isCdrom ? 'cdrom' : 'cache not direct');
           notes.push(`aio default → ${aioEffective} (${why.join(', ')})`);
         }
       }

@@ -190,6 +190,7 @@ describe('§8 B: effective aio and cache direct', () => {
     expect(facts('scsi0', 'lvm:vm-100-disk-0,cache=writeback').notes).toContain('aio default → threads (lvm, cache=writeback)');
     expect(facts('scsi0', 'krbd:vm-100-disk-0,cache=writeback').notes).toContain('aio default → threads (krbd, cache=writeback)');
     expect(facts('scsi0', 'cifs:100/vm-100-disk-0.raw').notes).toContain('aio default → native (cifs)');
+    expect(facts('ide2', 'cifs:iso/x.iso,media=cdrom').notes).toContain('aio default → threads (cifs, cdrom)');
   });
 
   it('7. machine < 10.0 (-drive): aio is printed for every drive with a medium, even librbd and iSCSI', () => {
