@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/**
+ * The client and the online collector against the PVE API simulator (api-shim/simulator) over
+ * HTTPS on 127.0.0.1: auth modes, CSRF, pinning, faults, typed errors from the simulator's own
+ * answers, and a whole-fleet collection with a full and with a reduced token.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningSimulator, startSimulator } from '../../../api-shim/simulator/index.js';
+import { PveClient } from '../../../src/api/client.js';
+import { fetchClusterResources } from '../../../src/api/endpoints/cluster.js';
+import { fetchVmPending, updateVmConfig } from '../../../src/api/endpoints/qemu.js';
+import {
+  PveAuthError,
+  PveConnectionError,
+  PveDigestMismatchError,
+  PveNotFoundError,
+  PveParamError,
+  PvePermissionError,
+} from '../../../src/api/errors.js';
+import { collectFleet } from '../../../src/api/fleet.js';
+import { waitForTask } from '../../../src/api/tasks.js';
+import { createPveAgent } from '../../../src/node/tls.js';
+
+let sim: RunningSimulator;
+/** A second simulator whose every matching request meets the injected faults. */
+let faulty: RunningSimulator;
+
+beforeAll(async () => {
+  [sim, faulty] = await Promise.all([
+    startSimulator({ vms: 40, seed: 7, authDelayMs: 0, timeScale: 0 }),
+    startSimulator({
+      vms: 6,
+      seed: 8,
+      authDelayMs: 0,
+      timeScale: 0,
+      faults: {
+        rules: [
+          { path: '/nodes/*/qemu/*/pending', method: 'GET', kind: 'reset', times: 2 },
+          { path: '/version', method: 'GET', kind: 'error', status: 503, times: 1 },
+          { path: '/cluster/resources', method: 'GET', kind: 'timeout', times: 1 },
+          { path: '/nodes/*/qemu/*/config', method: 'POST', kind: 'reset', times: 1 },
+        ],
+      },
+    }),
+  ]);
+});
+afterAll(() => Promise.all([sim.close(), faulty.close()]));
+
+function client(
+  token: string,
+  extra: Partial<ConstructorParameters<typeof PveClient>[0]> = {},
+  target: RunningSimulator = sim,
+): PveClient {
+  return new PveClient({
+    baseUrl: target.url,
+    auth: { kind: 'token', token },
+    httpsAgent: createPveAgent({ fingerprint: target.fingerprint!, maxSockets: 8 }),
+    retryDelayMs: 5,
+    ...extra,
+  });
+}
+
+async function vm(c: PveClient): Promise<{ vmid: number; node: string }> {
+  const list = await fetchClusterResources(c, { type: 'vm' });
+  const q = list.find((r) => r.type === 'qemu' && !r.template)!;
+  return { vmid: q.vmid!, node: q.node! };
+}
+
+describe('client against the simulator', () => {
+  it('pins the simulator certificate; refuses it unpinned', async () => {
+    expect((await client(sim.auditToken).get<{ release: string }>('/version')).release).toMatch(/^\d+\.\d+$/);
+    const unpinned = new PveClient({
+      baseUrl: sim.url,
+      auth: { kind: 'token', token: sim.auditToken },
+      httpsAgent: createPveAgent({}),
+      retries: 0,
+    });
+    const err = await unpinned.get('/nodes').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PveConnectionError);
+    expect((err as Error).message).toContain(sim.fingerprint!);
+  });
+
+  it('a bad token is PveAuthError', async () => {
+    const err = await client('root@pam!sim=wrong-secret').get('/nodes').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PveAuthError);
+  });
+
+  it('ticket login: a write carries the CSRF token and succeeds; the same write without it is refused', async () => {
+    const c = new PveClient({
+      baseUrl: sim.url,
+      auth: { kind: 'ticket', username: 'root@pam', password: sim.rootPassword },
+      httpsAgent: createPveAgent({ fingerprint: sim.fingerprint! }),
+    });
+    const target = await vm(c);
+    const items = await fetchVmPending(c, target.node, target.vmid);
+    const digest = String(items.find((i) => i.key === 'digest')!.value);
+    const upid = await updateVmConfig(c, target.node, target.vmid, { name: 'ticket-write' }, { digest });
+    if (upid) await waitForTask(c, upid, { pollMs: 5 });
+    // Same ticket, no CSRF header: PVE answers 401 "Permission denied - invalid csrf token".
+    const ticket = c.currentTicket!.ticket;
+    const raw = new PveClient({
+      baseUrl: sim.url,
+      auth: { kind: 'same-origin' },
+      httpsAgent: createPveAgent({ fingerprint: sim.fingerprint! }),
+    });
+    const err = await raw
+      .request('POST', `/nodes/${target.node}/qemu/${target.vmid}/config`, { name: 'no-csrf' }, {})
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PveAuthError);
+    expect(ticket).toMatch(/^PVE:root@pam:/);
+  });
+
+  it('retries GETs through injected resets, a 503 and a timeout; never re-sends a write after a reset', async () => {
+    const c = client(faulty.token, { timeoutMs: 300 }, faulty);
+    expect(await c.get('/version')).toBeTruthy();
+    expect(c.stats).toEqual({ sent: 2, retries: 1 });
+    const target = await vm(c);
+    expect(c.stats).toEqual({ sent: 4, retries: 2 });
+    const items = await fetchVmPending(c, target.node, target.vmid);
+    expect(c.stats).toEqual({ sent: 7, retries: 4 });
+    const digest = String(items.find((i) => i.key === 'digest')!.value);
+    const err = await updateVmConfig(c, target.node, target.vmid, { name: 'once' }, { digest }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PveConnectionError);
+    expect((err as PveConnectionError).maybeSent).toBe(true);
+    expect(c.stats).toEqual({ sent: 8, retries: 4 });
+    // The write was not applied (the simulator dropped it before handling): same digest, still writable.
+    const after = await fetchVmPending(c, target.node, target.vmid);
+    expect(String(after.find((i) => i.key === 'digest')!.value)).toBe(digest);
+  });
+
+  it('typed errors from the simulator: digest mismatch, permission, parameter, not found', async () => {
+    const admin = client(sim.token);
+    const target = await vm(admin);
+    await expect(
+      updateVmConfig(admin, target.node, target.vmid, { name: 'stale' }, { digest: '0'.repeat(40) }),
+    ).rejects.toBeInstanceOf(PveDigestMismatchError);
+    const items = await fetchVmPending(admin, target.node, target.vmid);
+    const digest = String(items.find((i) => i.key === 'digest')!.value);
+    const perm = await updateVmConfig(client(sim.auditToken), target.node, target.vmid, { scsihw: 'virtio-scsi-single' }, { digest }).catch(
+      (e: unknown) => e,
+    );
+    expect(perm).toBeInstanceOf(PvePermissionError);
+    expect((perm as PvePermissionError).aclPath).toBe(`/vms/${target.vmid}`);
+    await expect(
+      updateVmConfig(admin, target.node, target.vmid, { sata5: 'local-lvm:1,iothread=1' }, { digest }),
+    ).rejects.toBeInstanceOf(PveParamError);
+    await expect(fetchVmPending(admin, target.node, 99999)).rejects.toBeInstanceOf(PveNotFoundError);
+  });
+});
+
+describe('collectFleet against the simulator', () => {
+  it('reads every QEMU VM with one /pending each, using only VM.Audit + Datastore.Audit', async () => {
+    const c = client(sim.auditToken, { concurrency: 8 });
+    const vms = (await fetchClusterResources(c, { type: 'vm' })).filter((r) => r.type === 'qemu');
+    const sent = c.stats.sent;
+    const { inputs, env, errors } = await collectFleet(c);
+    expect(inputs.map((i) => i.vmid)).toEqual(vms.map((v) => v.vmid).sort((a, b) => a! - b!));
+    expect(errors.filter((e) => e.severity === 'error')).toEqual([]);
+    for (const input of inputs) expect(input.digest).toMatch(/^[0-9a-f]{40}$/);
+    expect(env.storages.size).toBeGreaterThan(0);
+    expect(env.unreadableStorages).toBeUndefined();
+    const nodes = new Set(vms.map((v) => v.node));
+    // /pending per VM + at most the fixed requests (resources, nodes, storage, permissions) and 2-3 per node;
+    // the injected resets add their retries.
+    expect(c.stats.sent - sent - c.stats.retries).toBeLessThanOrEqual(vms.length + 4 + 3 * nodes.size);
+    const running = inputs.filter((i) => i.runtime?.status === 'running');
+    for (const r of running) expect(r.runtime!.runningMachine).toMatch(/^pc-(i440fx|q35)-\d+\.\d+/);
+  });
+
+  it('without Datastore.Audit: storage facts are unreadable, named, not guessed', async () => {
+    const { inputs, env } = await collectFleet(client(sim.noDatastoreToken));
+    expect(env.storages.size).toBe(0);
+    expect(Object.keys(env.unreadableStorages ?? {}).length).toBeGreaterThan(0);
+    const issue = inputs.flatMap((i) => i.issues).find((i) => /Datastore\.Audit/.test(i.message));
+    expect(issue?.message).toMatch(/the token lacks Datastore\.Audit on \/storage\//);
+  });
+});
