@@ -485,6 +485,9 @@ export interface ConfigFileSpec {
   status?: 'running' | 'stopped';
   ha?: FleetVm['ha'];
   guest?: FleetVm['guest'];
+  ioStress?: boolean;
+  /** QEMU a running VM was started with (default: the installed one). */
+  runningQemu?: string;
 }
 
 /**
@@ -512,6 +515,8 @@ export function fleetFromConfigs(
       status: f.status ?? 'stopped',
       ...(f.ha ? { ha: f.ha } : {}),
       guest: { ignoresAcpi: false, agentRunning: false, shutdownSec: 3, ...f.guest },
+      ...(f.ioStress ? { ioStress: true } : {}),
+      ...(f.runningQemu ? { runningQemu: f.runningQemu } : {}),
     };
   });
   return {

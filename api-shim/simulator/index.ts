@@ -37,6 +37,8 @@ export interface RunningSimulator {
   /** PEM of the certificate (for clients that want to trust it as a CA). */
   certificate: string | null;
   state: SimState;
+  /** Resolves when every config has been parsed once (benchmarks wait for it). */
+  warmed: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -49,6 +51,18 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
   if (opts.port !== undefined && !(Number.isInteger(opts.port) && opts.port >= 0 && opts.port <= 65535)) {
     throw new Error(`port must be an integer 0-65535, got ${opts.port}`);
   }
+  // The TLS key is generated off the main thread while the fleet is built.
+  const pemsPromise = opts.http ? null : generate([{ name: 'commonName', value: 'pve-dataplane-simulator' }], {
+    keySize: 2048,
+    algorithm: 'sha256',
+    notAfterDate: new Date(Date.now() + 2 * 365 * 86400 * 1000),
+    extensions: [
+      { name: 'basicConstraints', cA: false },
+      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
+      { name: 'extKeyUsage', serverAuth: true },
+      { name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }, { type: 7, ip: '::1' }] },
+    ],
+  });
   const fleet = opts.fleet ?? generateFleet({ vms: opts.vms ?? 20, nodes: opts.nodes ?? 3, seed });
   const state = new SimState(fleet, {
     seed,
@@ -60,19 +74,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
   });
   let https: { key: string; cert: string } | undefined;
   let fingerprint: string | null = null;
-  if (!opts.http) {
-    const host = state.nodes[0]!.name;
-    const pems = await generate([{ name: 'commonName', value: `${host}.${state.clusterName}` }], {
-      keySize: 2048,
-      algorithm: 'sha256',
-      notAfterDate: new Date(Date.now() + 2 * 365 * 86400 * 1000),
-      extensions: [
-        { name: 'basicConstraints', cA: false },
-        { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
-        { name: 'extKeyUsage', serverAuth: true },
-        { name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 2, value: host }, { type: 7, ip: '127.0.0.1' }, { type: 7, ip: '::1' }] },
-      ],
-    });
+  if (pemsPromise) {
+    const pems = await pemsPromise;
     https = { key: pems.private, cert: pems.cert };
     fingerprint = new X509Certificate(pems.cert).fingerprint256;
   }
@@ -98,6 +101,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
     fingerprint,
     certificate: https?.cert ?? null,
     state,
+    warmed: state.warmUp(),
     close: async () => {
       for (const s of sockets) s.destroy();
       await app.close();

@@ -123,7 +123,18 @@ export function runtimeOf(state: SimState, vm: SimVm, facts: VmFacts): { machine
   return { machine: vm.runningMachine ?? runningMachine(facts.values, qemu), qemu };
 }
 
-function blockstat(vm: SimVm, facts: VmFacts, live: VmLive): Record<string, Record<string, unknown>> {
+/** Version compare on dotted numbers (`9.0.2` >= `8.1`). */
+function atLeast(version: string, min: string): boolean {
+  const a = version.split('.').map(Number);
+  const b = min.split('.').map(Number);
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d !== 0) return d > 0;
+  }
+  return true;
+}
+
+function blockstat(vm: SimVm, facts: VmFacts, live: VmLive, qemu: string): Record<string, Record<string, unknown>> {
   const out: Record<string, Record<string, unknown>> = {};
   const drives = Object.keys(facts.values).filter(isValidDriveName);
   drives.forEach((key, i) => {
@@ -139,6 +150,10 @@ function blockstat(vm: SimVm, facts: VmFacts, live: VmLive): Record<string, Reco
       invalid_rd_operations: 0, invalid_wr_operations: 0, invalid_flush_operations: 0, invalid_unmap_operations: 0,
       // QEMU-originated objects keep JSON booleans (NOTES item 5).
       account_failed: true, account_invalid: true, timed_stats: [],
+      // Zoned-storage counters exist since QEMU 8.1.
+      ...(atLeast(qemu, '8.1')
+        ? { zone_append_operations: 0, zone_append_bytes: 0, zone_append_total_time_ns: 0, zone_append_merged: 0, failed_zone_append_operations: 0, invalid_zone_append_operations: 0 }
+        : {}),
     };
   });
   return out;
@@ -175,17 +190,26 @@ export function statusCurrent(state: SimState, vm: SimVm, file: VmConfigFile): R
     out['running-machine'] = rt.machine;
     out['running-qemu'] = rt.qemu;
     out.balloon = f.maxmem;
+    // A balloon target in the config adds its minimum and the shares (qemu-server vmstatus).
+    const balloon = Number(f.values.balloon ?? 0);
+    if (balloon > 0) {
+      out.balloon_min = balloon * MIB;
+      out.shares = Number(f.values.shares ?? 1000);
+    }
     out.freemem = Math.max(0, f.maxmem - live.mem);
     out.ballooninfo = {
       actual: f.maxmem, max_mem: f.maxmem, total_mem: f.maxmem - 64 * MIB, free_mem: Math.max(0, f.maxmem - live.mem),
       mem_swapped_in: 0, mem_swapped_out: 0, major_page_faults: 600 + (vm.vmid % 100), minor_page_faults: 1_000_000 + vm.vmid,
       last_update: state.clock.nowSec() - 2,
     };
-    out.blockstat = blockstat(vm, f, live);
+    out.blockstat = blockstat(vm, f, live, rt.qemu);
     out.nics = { [`tap${vm.vmid}i0`]: { netin: live.netin, netout: live.netout } };
     out['proxmox-support'] = {
       'pbs-dirty-bitmap': true, 'pbs-dirty-bitmap-migration': true, 'pbs-dirty-bitmap-savevm': true, 'pbs-masterkey': true,
-      'query-bitmap-info': true, 'backup-max-workers': true, 'backup-fleecing': true, 'pbs-library-version': '1.5.2 (UNKNOWN)',
+      'query-bitmap-info': true, 'backup-max-workers': true,
+      // Backup fleecing came with pve-qemu-kvm 8.1.5 (PVE 8.2).
+      ...(atLeast(rt.qemu, '8.1.5') ? { 'backup-fleecing': true } : {}),
+      'pbs-library-version': '1.5.2 (UNKNOWN)',
     };
   }
   return out;
@@ -211,7 +235,7 @@ export function vmListEntry(state: SimState, vm: SimVm, file: VmConfigFile, full
       out['running-machine'] = rt.machine;
       out['running-qemu'] = rt.qemu;
       out.balloon = f.maxmem;
-      out.blockstat = blockstat(vm, f, live);
+      out.blockstat = blockstat(vm, f, live, rt.qemu);
       out.nics = { [`tap${vm.vmid}i0`]: { netin: live.netin, netout: live.netout } };
     }
   }

@@ -131,15 +131,17 @@ export class SimState {
         ...(f.ha ? { ha: { ...f.ha } } : {}),
       };
       this.vms.set(vm.vmid, vm);
-      const file = this.config(vm);
-      if (file.main.entries.get('template')?.value === '1') vm.status = 'stopped';
+      // Configs are parsed on first use; a template is never running (a cheap look at the text).
+      if (/^template:\s*1\s*$/m.test(f.config.split(/^\[/m)[0]!)) vm.status = 'stopped';
       if (vm.status === 'running') {
         vm.startedAt = this.clock.nowSec() - (f.uptimeSec ?? 3600);
         vm.pid = this.allocPid();
         vm.runningQemu = f.runningQemu ?? this.qemuVersion;
       }
-      this.registerVolumes(file);
     }
+    this.storage.setLoader(() => {
+      for (const vm of this.vms.values()) this.registerVolumes(this.config(vm));
+    });
     this.seedSyslog();
   }
 
@@ -162,6 +164,23 @@ export class SimState {
       }
       await Promise.all([...this.background]);
     }
+  }
+
+  /**
+   * Parses every config in small slices between requests, so the first full-cluster requests do
+   * not pay for it. Resolves when done.
+   */
+  warmUp(): Promise<void> {
+    const vms = [...this.vms.values()];
+    return new Promise((resolve) => {
+      let i = 0;
+      const step = () => {
+        for (const end = Math.min(i + 50, vms.length); i < end; i++) this.config(vms[i]!);
+        if (i < vms.length) setImmediate(step);
+        else resolve();
+      };
+      setImmediate(step);
+    });
   }
 
   /** A new QEMU process id. */

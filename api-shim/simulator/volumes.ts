@@ -50,6 +50,8 @@ export class StorageRegistry {
   readonly storages = new Map<string, StorageInfo>();
   /** volid -> size in bytes. */
   private readonly volumes = new Map<string, bigint>();
+  /** Registers the volumes of the initial configs on first use (keeps start-up fast). */
+  private loader: (() => void) | undefined;
 
   constructor(
     /** storage.cfg text. */
@@ -70,6 +72,17 @@ export class StorageRegistry {
     }
   }
 
+  /** Sets the function that registers the initial volumes; it runs once, on first use. */
+  setLoader(loader: () => void): void {
+    this.loader = loader;
+  }
+
+  private load(): void {
+    const l = this.loader;
+    this.loader = undefined;
+    l?.();
+  }
+
   /** True when the storage exists, is enabled and is available on `node`. */
   availableOn(storeid: string, node: string): boolean {
     const s = this.storages.get(storeid);
@@ -84,11 +97,13 @@ export class StorageRegistry {
   }
 
   exists(volid: string): boolean {
+    this.load();
     return this.volumes.has(volid);
   }
 
   /** Size as PVE prints it in `size=` (`32G`), or undefined for an unknown volume. */
   sizeText(volid: string): string | undefined {
+    this.load();
     const b = this.volumes.get(volid);
     return b === undefined ? undefined : formatSize(b);
   }
@@ -98,6 +113,7 @@ export class StorageRegistry {
    * Throws PVE's texts for an unknown storage.
    */
   allocate(storeid: string, vmid: number, gib: number, format: string | undefined): string {
+    this.load();
     const s = this.storages.get(storeid);
     if (!s) throw new Error(`storage '${storeid}' does not exist\n`);
     if (!s.content.includes('images')) throw new Error(`storage '${storeid}' does not support vm images\n`);
@@ -115,11 +131,13 @@ export class StorageRegistry {
 
   /** Destroys a volume (forced delete, `unusedN` removal). */
   remove(volid: string): void {
+    this.load();
     this.volumes.delete(volid);
   }
 
   /** Bytes used on a storage; for node-local storages only by VMs on `node`. */
   usage(storeid: string, node: string, vmNode: (vmid: number) => string | undefined): { total: bigint; used: bigint } {
+    this.load();
     const s = this.storages.get(storeid);
     const total = capacityOf(s?.type ?? 'dir');
     let used = 0n;

@@ -25,7 +25,8 @@ function strip(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(strip);
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) if (!DROP.has(k)) out[k] = strip(v);
+    // Only documentation strings go; a parameter that happens to be called `description` stays.
+    for (const [k, v] of Object.entries(value)) if (!(DROP.has(k) && typeof v === 'string')) out[k] = strip(v);
     return out;
   }
   return value;
