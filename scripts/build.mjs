@@ -7,6 +7,8 @@ await build({
   entryPoints: { cli: 'src/cli/main.ts' },
   outdir: 'dist',
   bundle: true,
+  // Code-split so commands load only what they use (fastify, axios...) and start-up stays fast.
+  splitting: true,
   platform: 'node',
   format: 'esm',
   target: 'node20',
