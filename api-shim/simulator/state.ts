@@ -5,7 +5,7 @@
  * to act as another user or as the guest OS.
  */
 import { parseVmConfig, sectionDrives, type VmConfigFile } from '../../src/pve/index.js';
-import { defaultCredentials, uuidFromHex, type DefaultCredentials } from './acl.js';
+import { defaultCredentials, uuidFromHex, type AclEntry, type DefaultCredentials } from './acl.js';
 import type { AuthStore } from './auth.js';
 import { SimClock } from './clock.js';
 import { configMissingError } from './errors.js';
@@ -236,6 +236,28 @@ export class SimState {
   }
 
   // --- test hooks acting as the guest OS or another admin -------------------------------------
+
+  /**
+   * Adds an API token (and its user when new) holding exactly the given ACL entries; returns the
+   * `USER@REALM!TOKENID=SECRET` string. E.g. `addToken('hw@pve!t', [{ path: '/vms', privs:
+   * ['VM.Config.HWType'], propagate: true }])`.
+   */
+  addToken(tokenid: string, acl: AclEntry[]): string {
+    const userid = tokenid.split('!')[0]!;
+    if (!/^[^\s:/]+@[A-Za-z][A-Za-z0-9.\-_]+![A-Za-z][A-Za-z0-9.\-_]+$/.test(tokenid)) {
+      throw new Error(`addToken: '${tokenid}' is not USER@REALM!TOKENID`);
+    }
+    let user = this.auth.users.find((u) => u.userid === userid);
+    if (!user) {
+      user = { userid, acl: [] };
+      this.auth.users.push(user);
+    }
+    const secret = uuidFromHex(this.rng.fork(`token:${tokenid}`).hex(32));
+    this.auth.tokens.push({ tokenid, secret, privsep: true, acl });
+    // The user must hold what the privilege-separated token holds.
+    user.acl.push(...acl);
+    return `${tokenid}=${secret}`;
+  }
 
   /**
    * A reboot from inside the guest: QEMU resets in the same process, so pending changes are NOT
