@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/** The plan / apply / rollback commands as a user runs them, against the simulator. */
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../../src/cli/cli.js';
+import type { CliIO } from '../../../src/cli/io.js';
+import { LINUX_LSI } from './fleet.js';
+import { type SimEnv, simWith } from './helpers.js';
+
+function capture(env: Record<string, string | undefined> = {}): CliIO & { out: string; err: string } {
+  const io = {
+    out: '',
+    err: '',
+    isTTY: false,
+    env,
+    stdout(t: string) {
+      io.out += t;
+    },
+    stderr(t: string) {
+      io.err += t;
+    },
+  };
+  return io;
+}
+
+describe('plan / apply / rollback commands', () => {
+  let env: SimEnv;
+  let base: string[];
+  let stateHome: string;
+
+  beforeAll(async () => {
+    env = await simWith([
+      { vmid: 501, text: LINUX_LSI(501), status: 'stopped' },
+      { vmid: 502, text: LINUX_LSI(502), status: 'stopped' },
+      { vmid: 503, text: LINUX_LSI(503).replace('memory: 2048\n', 'lock: migrate\nmemory: 2048\n'), status: 'stopped' },
+    ]);
+    base = ['--pve', env.sim.url, '--token-file', join(env.dir, 'token')];
+    stateHome = join(env.dir, 'state');
+  });
+  afterAll(() => env?.close());
+
+  it('plan requires a VM selection', async () => {
+    const io = capture();
+    expect(await runCli(['plan', ...base], io)).toBe(2);
+    expect(io.err).toContain('exactly one of --node NODE, --vmid 101,102 or --all');
+  });
+
+  it('plan prints a PVE-style diff and writes the JSON plan; it never writes to PVE', async () => {
+    const before = env.text(501);
+    const io = capture();
+    const out = join(env.dir, 'plan.json');
+    expect(await runCli(['plan', ...base, '--vmid', '501,502,503', '--output', out], io)).toBe(0);
+    expect(io.out).toContain('VM 501 web-501 (pve1, stopped)  one write, no cold start needed');
+    expect(io.out).toContain('  scsihw  (not set)\n        → virtio-scsi-single');
+    expect(io.out).toMatch(/blocked VM_LOCKED: VM is locked \(migrate\)/);
+    expect(io.out).toContain('3 VMs: 2 to migrate (0 need a cold start), 1 blocked, 0 already done. aio=threads.');
+    const plan = JSON.parse(readFileSync(out, 'utf8'));
+    expect(plan).toMatchObject({ version: 1, aio: 'threads' });
+    expect(plan.vms.map((v: { vmid: number }) => v.vmid)).toEqual([501, 502, 503]);
+    expect(plan.vms[0].changes[0]).toEqual({ key: 'scsihw', before: null, after: 'virtio-scsi-single', step: 1 });
+    expect(env.text(501)).toBe(before);
+  });
+
+  it('plan --format json prints the same plan shape', async () => {
+    const io = capture();
+    expect(await runCli(['plan', ...base, '--vmid', '501', '--format', 'json', '--aio', 'io_uring'], io)).toBe(0);
+    const plan = JSON.parse(io.out);
+    expect(plan.aio).toBe('io_uring');
+    expect(plan.vms[0]).toMatchObject({ vmid: 501, node: 'pve1', blocked: [], coldStartNeeded: false });
+    expect(plan.vms[0].digest).toMatch(/^[0-9a-f]{40}$/);
+  });
+
+  it('apply is refused in read-only mode and without --yes', async () => {
+    const planFile = join(env.dir, 'plan.json');
+    const ro = capture({ DP_READ_ONLY: '1' });
+    expect(await runCli(['apply', ...base, '--from-plan', planFile, '--yes'], ro)).toBe(3);
+    expect(ro.err).toContain('apply refused: read-only mode (DP_READ_ONLY=1)');
+    const flag = capture();
+    expect(await runCli(['apply', ...base, '--from-plan', planFile, '--yes', '--read-only'], flag)).toBe(3);
+    const noYes = capture();
+    expect(await runCli(['apply', ...base, '--from-plan', planFile], noYes)).toBe(2);
+    expect(noYes.err).toContain('apply would change 2 VMs (501, 502) with --reboot never; re-run with --yes');
+    expect(env.text(501)).not.toContain('virtio-scsi-single');
+  });
+
+  it('apply prints the journal (under the state dir by default) and the summary', async () => {
+    const io = capture({ XDG_STATE_HOME: stateHome });
+    expect(await runCli(['apply', ...base, '--from-plan', join(env.dir, 'plan.json'), '--yes'], io)).toBe(0);
+    const journal = /^journal: (.*)$/m.exec(io.err)![1]!;
+    expect(journal.startsWith(join(stateHome, 'pve-dataplane', 'journals'))).toBe(true);
+    expect(existsSync(journal)).toBe(true);
+    expect(io.out).toContain('migrated: 2\n  501 (pve1)\n  502 (pve2)\n');
+    expect(io.out).toContain('skipped: 1\n  503 (pve3): VM_LOCKED: VM is locked (migrate)');
+    expect(io.out).toContain(`journal: ${journal}`);
+    expect(env.text(501)).toContain('scsihw: virtio-scsi-single');
+  });
+
+  it('rollback is refused in read-only mode, then restores from the journal', async () => {
+    const journals = readdirSync(join(stateHome, 'pve-dataplane', 'journals'));
+    expect(journals).toHaveLength(1);
+    const path = join(stateHome, 'pve-dataplane', 'journals', journals[0]!);
+    const ro = capture({ DP_READ_ONLY: 'true' });
+    expect(await runCli(['rollback', ...base, '--journal', path, '--yes'], ro)).toBe(3);
+    const io = capture();
+    expect(await runCli(['rollback', ...base, '--journal', path, '--vmid', '501', '--yes'], io)).toBe(0);
+    expect(io.out).toMatch(/restored: 1\n  501 \(pve1\): config file byte-identical to before the first apply/);
+    expect(env.text(501)).toBe(LINUX_LSI(501));
+    expect(env.text(502)).toContain('scsihw: virtio-scsi-single');
+  });
+});
