@@ -39,6 +39,12 @@ export interface CollectFleetOptions {
   concurrency?: number;
   /** Called after each VM's request, successful or not. */
   onProgress?: (progress: FleetProgress) => void;
+  /**
+   * Called with each VM's final input and the env it is analysed with, as soon as both are known
+   * (before collectFleet resolves): lets a caller analyse VM by VM while the other requests are
+   * still on the wire. `env` is the object collectFleet returns.
+   */
+  onInput?: (input: VmInput, env: AnalysisEnv) => void;
   signal?: AbortSignal;
 }
 
@@ -104,41 +110,56 @@ export async function collectFleet(client: PveClient, options: CollectFleetOptio
     qemuVersions.set(node, settle(fetchNodeQemuVersion(client, node, { signal })));
   }
 
+  // Node facts (runtime, QEMU, permissions) arrive with the first wave; every VM is finalised
+  // against them as soon as its own answer is in, so `onInput` can analyse while the rest is
+  // still on the wire.
+  const ready = (async () => {
+    const runtimeByNode = new Map<string, Map<number, QemuListEntry>>();
+    for (const node of nodeNames) {
+      const list = await qemuLists.get(node)!;
+      rethrowAbort(list);
+      if (list instanceof Error) {
+        errors.push(issue(`api:/nodes/${node}/qemu`, 'warning', `running machine types on ${node} unknown: ${describe(list)}`));
+        continue;
+      }
+      runtimeByNode.set(node, new Map(list.map((e) => [Number(e.vmid), e])));
+    }
+    const env = await qemuEnv(nodeNames, qemuVersions, storages, errors);
+    env.unreadableStorages = {};
+    const permissions = await perms;
+    rethrowAbort(permissions);
+    return { runtimeByNode, env, permissions };
+  })();
+  // Nobody awaits `ready` when no VM answers; its rejection (abort) then surfaces below.
+  ready.catch(() => {});
+
   const limit = pLimit(Math.max(1, Math.min(options.concurrency ?? client.concurrency, client.concurrency)));
   let done = 0;
   const inputs: VmInput[] = [];
   await Promise.all(
-    reachable.map((vm) =>
-      limit(async () => {
-        try {
-          const items = await fetchVmPending(client, vm.node!, vm.vmid!, { signal });
-          inputs.push(vmInputFromPending(vm, items));
-        } catch (err) {
-          rethrowAbort(err);
-          errors.push(vmReadError(vm, err));
-        } finally {
-          done++;
-          options.onProgress?.({ done, total: reachable.length, vmid: vm.vmid! });
-        }
-      }),
-    ),
+    reachable.map(async (vm) => {
+      let items: PendingItem[];
+      try {
+        items = await limit(() => fetchVmPending(client, vm.node!, vm.vmid!, { signal }));
+      } catch (err) {
+        rethrowAbort(err);
+        errors.push(vmReadError(vm, err));
+        return;
+      } finally {
+        done++;
+        options.onProgress?.({ done, total: reachable.length, vmid: vm.vmid! });
+      }
+      const input = vmInputFromPending(vm, items);
+      const facts = await ready;
+      attachRuntime(input, facts.runtimeByNode.get(input.node!), resources);
+      addHiddenStorages(input, storages, facts.permissions, facts.env.unreadableStorages!);
+      inputs.push(input);
+      options.onInput?.(input, facts.env);
+    }),
   );
 
-  const runtimeByNode = new Map<string, Map<number, QemuListEntry>>();
-  for (const node of nodeNames) {
-    const list = await qemuLists.get(node)!;
-    rethrowAbort(list);
-    if (list instanceof Error) {
-      errors.push(issue(`api:/nodes/${node}/qemu`, 'warning', `running machine types on ${node} unknown: ${describe(list)}`));
-      continue;
-    }
-    runtimeByNode.set(node, new Map(list.map((e) => [Number(e.vmid), e])));
-  }
-  for (const input of inputs) attachRuntime(input, runtimeByNode.get(input.node!), resources);
-
-  const env = await qemuEnv(nodeNames, qemuVersions, storages, errors);
-  const hidden = hiddenStorages(inputs, storages, await perms);
-  if (Object.keys(hidden).length > 0) env.unreadableStorages = hidden;
+  const { env } = await ready;
+  if (Object.keys(env.unreadableStorages!).length === 0) delete env.unreadableStorages;
   inputs.sort((a, b) => a.vmid - b.vmid);
   return { inputs, env, errors };
 }
@@ -300,41 +321,42 @@ const DISK_KEY_RE = /^(?:ide|sata|scsi|virtio|efidisk|tpmstate|unused)\d+$/;
 const VOLUME_RE = /^([a-zA-Z][a-zA-Z0-9\-_.]*[a-zA-Z0-9]):./;
 
 /**
- * Storages that VMs reference but `/storage` did not list, and that the token may not see
- * (no Datastore.Audit / Datastore.AllocateSpace on /storage/<id>, or its permissions unreadable):
- * their type, and so the aio default, is unknown - not "does not exist". Each affected disk gets
- * a warning naming the privilege. A storage the token could see but that is not listed really
- * does not exist, which the analysis reports itself.
+ * Records in `hidden` the storages this VM references that `/storage` did not list and that the
+ * token may not see (no Datastore.Audit / Datastore.AllocateSpace on /storage/<id>, or its
+ * permissions unreadable): their type, and so the aio default, is unknown - not "does not exist".
+ * Each affected disk gets a warning naming the privilege. A storage the token could see but that
+ * is not listed really does not exist, which the analysis reports itself.
  */
-function hiddenStorages(inputs: VmInput[], storages: StorageMap, perms: PermissionMap | Error): Record<string, string> {
-  const hidden: Record<string, string> = {};
-  for (const input of inputs) {
-    const seen = new Set<string>();
-    for (const values of [input.current, input.pending]) {
-      for (const [key, value] of Object.entries(values)) {
-        if (!DISK_KEY_RE.test(key)) continue;
-        const id = volumeStorage(value);
-        if (!id || storages.has(id) || seen.has(`${key}:${id}`)) continue;
-        seen.add(`${key}:${id}`);
-        const path = `/storage/${id}`;
-        const visible =
-          !(perms instanceof Error) &&
-          (hasPrivilege(perms, path, 'Datastore.Audit') || hasPrivilege(perms, path, 'Datastore.AllocateSpace'));
-        if (visible) continue;
-        hidden[id] =
-          perms instanceof Error
-            ? `not in /storage, and the token's permissions could not be read (${describe(perms)})`
-            : `not in /storage: the token lacks Datastore.Audit on ${path}`;
-        input.issues.push({
-          source: input.source,
-          key,
-          severity: 'warning',
-          message: `storage '${id}' ${hidden[id]}; its type, and so the default aio mode, is unknown`,
-        });
-      }
+function addHiddenStorages(
+  input: VmInput,
+  storages: StorageMap,
+  perms: PermissionMap | Error,
+  hidden: Record<string, string>,
+): void {
+  const seen = new Set<string>();
+  for (const values of [input.current, input.pending]) {
+    for (const [key, value] of Object.entries(values)) {
+      if (!DISK_KEY_RE.test(key)) continue;
+      const id = volumeStorage(value);
+      if (!id || storages.has(id) || seen.has(`${key}:${id}`)) continue;
+      seen.add(`${key}:${id}`);
+      const path = `/storage/${id}`;
+      const visible =
+        !(perms instanceof Error) &&
+        (hasPrivilege(perms, path, 'Datastore.Audit') || hasPrivilege(perms, path, 'Datastore.AllocateSpace'));
+      if (visible) continue;
+      hidden[id] =
+        perms instanceof Error
+          ? `not in /storage, and the token's permissions could not be read (${describe(perms)})`
+          : `not in /storage: the token lacks Datastore.Audit on ${path}`;
+      input.issues.push({
+        source: input.source,
+        key,
+        severity: 'warning',
+        message: `storage '${id}' ${hidden[id]}; its type, and so the default aio mode, is unknown`,
+      });
     }
   }
-  return hidden;
 }
 
 /** Storage id of a drive value (`local-lvm:vm-100-disk-0,size=32G`, `file=ceph:vm-1-disk-0`), else null. */

@@ -22,6 +22,8 @@ export interface OnlineAuditOptions {
   vmids?: number[];
   /** Progress per VM; without it a progress bar is drawn on stderr when that is a terminal. */
   onProgress?: (done: number, total: number) => void;
+  /** Each VM's final input and env, as soon as known (see collectFleet). */
+  onInput?: (input: VmInput, env: AnalysisEnv) => void;
 }
 
 export interface OnlineCollection {
@@ -38,6 +40,7 @@ export async function collectOnline(opts: OnlineAuditOptions): Promise<OnlineCol
     return await collectFleet(client, {
       ...(opts.node !== undefined ? { node: opts.node } : {}),
       ...(opts.vmids !== undefined ? { vmids: opts.vmids } : {}),
+      ...(opts.onInput ? { onInput: opts.onInput } : {}),
       onProgress: ({ done, total }) => (opts.onProgress ? opts.onProgress(done, total) : bar!.update(done, total)),
     });
   } catch (err) {

@@ -4,8 +4,8 @@
  * single config files), online from the PVE API. `audit()` returns the report; `run()` prints it.
  */
 import { existsSync } from 'node:fs';
-import { DEFAULT_INSTALLED_QEMU, buildAuditReport, vmInputFromFile } from '../../analysis/audit.js';
-import type { AnalysisEnv, AuditReport, VmInput } from '../../analysis/types.js';
+import { DEFAULT_INSTALLED_QEMU, auditAssumptions, buildAuditReport, vmInputFromFile } from '../../analysis/audit.js';
+import type { AnalysisEnv, AuditReport, VmInput, VmReport } from '../../analysis/types.js';
 import { parseVersion } from '../../analysis/version.js';
 import { type ConfigRead, readConfFiles, readConfigDir, readStorageCfg } from '../../node/etc-pve.js';
 import { volumeOwner } from '../../pve/index.js';
@@ -121,12 +121,23 @@ export async function audit(opts: AuditOptions): Promise<AuditReport> {
     }
     // Loaded only for --pve: the API client stack (axios, TLS) stays out of offline runs.
     const { collectOnline } = await import('./audit-online.js');
-    const online = await collectOnline({ ...opts, pve: opts.pve });
+    // Each VM is analysed as soon as its answer is in, while the other requests are still on the
+    // wire (the analysis then costs no wall time); --qemu-version changes the env: analyse at the end.
+    const early: VmReport[] = [];
+    const onInput = (input: VmInput, env: AnalysisEnv): void => void early.push(...buildAuditReport([input], env).vms);
+    const online = await collectOnline({ ...opts, pve: opts.pve, ...(given ? {} : { onInput }) });
     // --qemu-version overrides what was read from every node.
     const { installedQemuByNode: _read, ...rest } = online.env;
     const env = given ? { ...rest, installedQemu: given, installedQemuAssumed: false } : online.env;
     // Warnings (partial facts, a missing privilege) do not stop the audit: they go to report.warnings.
-    const report = buildAuditReport(online.inputs, env, online.errors.filter((e) => e.severity === 'error'));
+    const errors = online.errors.filter((e) => e.severity === 'error');
+    const report: AuditReport = given
+      ? buildAuditReport(online.inputs, env, errors)
+      : {
+          vms: early.sort((a, b) => a.vmid - b.vmid || (a.node ?? '').localeCompare(b.node ?? '')),
+          assumptions: auditAssumptions(online.inputs, env),
+          errors,
+        };
     const warnings = online.errors.filter((e) => e.severity !== 'error');
     if (warnings.length > 0) report.warnings = [...(report.warnings ?? []), ...warnings];
     return report;

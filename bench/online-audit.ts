@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/**
+ * Online audit speed against the PVE API simulator: 1,000 VMs, 15 ms per answer, concurrency 8.
+ * The physical limit is one request per VM, so the lower bound is VMs x latency / concurrency
+ * (1,875 ms); target: the whole `audit --pve` (collection + analysis) within 1.3x of it.
+ *
+ * The simulator runs in a child process (like a real PVE, it does not share the client's event
+ * loop); the client is the CLI's (`clientFromOptions`: HTTPS pinned to the simulator's certificate,
+ * read-only token). One untimed warm-up run, then one JSON line per timed run and a summary line:
+ *   {"bench":"online-audit","vms":1000,"latencyMs":15,"concurrency":8,"ms":…,"lowerBoundMs":1875,
+ *    "ratio":…,"target":1.3,"pass":true,"requests":…,"collectOnlyMs":…}
+ *
+ *   npx tsx bench/online-audit.ts [vms=1000] [latencyMs=15] [concurrency=8] [runs=3]
+ */
+import { spawn } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+
+const SERVE = process.argv.includes('--serve');
+const ARGS = process.argv.slice(2).filter((a) => a !== '--serve');
+const [VMS, LATENCY, CONCURRENCY, RUNS] = [1000, 15, 8, 3].map((d, i) => Number(ARGS[i] ?? d)) as [number, number, number, number];
+const TARGET = 1.3;
+
+interface Ready {
+  url: string;
+  token: string;
+  fingerprint: string;
+}
+
+/** Child mode: start the simulator, print one JSON line when it listens and has parsed every config. */
+async function serve(): Promise<void> {
+  const { startSimulator } = await import('../api-shim/simulator/index.js');
+  const sim = await startSimulator({ vms: VMS, latencyMs: LATENCY, seed: 1, authDelayMs: 0 });
+  await sim.warmed;
+  process.stdout.write(`${JSON.stringify({ url: sim.url, token: sim.auditToken, fingerprint: sim.fingerprint })}\n`);
+  process.on('SIGTERM', () => void sim.close().then(() => process.exit(0)));
+}
+
+async function startChild(): Promise<{ ready: Ready; stop: () => void }> {
+  const self = fileURLToPath(import.meta.url);
+  const child = spawn(process.execPath, [...process.execArgv, self, '--serve', ...ARGS], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const ready = await new Promise<Ready>((resolve, reject) => {
+    let buf = '';
+    child.stdout.on('data', (c: Buffer) => {
+      buf += c.toString();
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) resolve(JSON.parse(buf.slice(0, nl)) as Ready);
+    });
+    child.on('exit', (code) => reject(new Error(`simulator exited with ${code} before it was ready`)));
+  });
+  return { ready, stop: () => child.kill('SIGTERM') };
+}
+
+async function measure(): Promise<void> {
+  const { audit } = await import('../src/cli/commands/audit.js');
+  const { clientFromOptions } = await import('../src/cli/online.js');
+  const { collectFleet } = await import('../src/api/fleet.js');
+  const { ready, stop } = await startChild();
+  const lowerBoundMs = (VMS * LATENCY) / CONCURRENCY;
+  const ratios: number[] = [];
+  const options = { pve: ready.url, token: ready.token, fingerprint: ready.fingerprint, concurrency: CONCURRENCY };
+  try {
+    // Requests one audit needs (the collection alone, counted by the client).
+    const client = await clientFromOptions(options, {});
+    const t = performance.now();
+    await collectFleet(client);
+    const collectOnlyMs = Math.round(performance.now() - t);
+    const requests = client.stats.sent;
+    for (let run = 0; run <= RUNS; run++) {
+      // Exactly what `pve-dataplane audit --pve ... --format json` computes: a fresh client (new TLS
+      // connections), the collection, and the analysis of every VM.
+      const t0 = performance.now();
+      const report = await audit(options);
+      const ms = performance.now() - t0;
+      if (report.vms.length !== VMS) throw new Error(`audited ${report.vms.length} of ${VMS} VMs`);
+      if (run === 0) continue; // warm-up (JIT, first connections), like the collection above
+      const ratio = ms / lowerBoundMs;
+      ratios.push(ratio);
+      process.stdout.write(
+        `${JSON.stringify({
+          bench: 'online-audit',
+          run,
+          vms: VMS,
+          latencyMs: LATENCY,
+          concurrency: CONCURRENCY,
+          ms: Math.round(ms),
+          lowerBoundMs,
+          ratio: Number(ratio.toFixed(3)),
+          target: TARGET,
+          pass: ratio <= TARGET,
+          requests,
+          collectOnlyMs,
+        })}\n`,
+      );
+    }
+  } finally {
+    stop();
+  }
+  const median = [...ratios].sort((a, b) => a - b)[Math.floor(ratios.length / 2)]!;
+  process.stdout.write(
+    `${JSON.stringify({ bench: 'online-audit', summary: true, runs: ratios.length, medianRatio: Number(median.toFixed(3)), target: TARGET, pass: median <= TARGET })}\n`,
+  );
+}
+
+if (SERVE) {
+  await serve();
+} else {
+  await measure();
+}
