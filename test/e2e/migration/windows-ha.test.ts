@@ -88,9 +88,9 @@ describe('Windows staged path and HA on the simulator', () => {
 
   it('runs each staged step as its own journalled action: temp disk, start, guest check, boot move, temp removal', () => {
     const { entries } = readJournal(journalPath());
-    const steps = entries
-      .filter((e) => (e.t === 'write' || e.t === 'power' || e.t === 'verify') && e.vmid === 401)
-      .map((e) => (e.t === 'power' ? `${e.action}@${e.step}` : `${e.t}@${e.step}`));
+    const steps = entries.flatMap((e) =>
+      (e.t === 'write' || e.t === 'power' || e.t === 'verify') && e.vmid === 401 ? [e.t === 'power' ? `${e.action}@${e.step}` : `${e.t}@${e.step}`] : [],
+    );
     expect(steps).toEqual(['shutdown@1', 'write@2', 'start@3', 'verify@4', 'shutdown@5', 'write@6', 'write@7', 'start@8']);
     const temp = entries.find((e) => e.t === 'write' && e.vmid === 401 && e.step === 2) as { set: Record<string, string>; delete: string[] };
     expect(temp.set.scsihw).toBe('virtio-scsi-single');
