@@ -52,7 +52,7 @@ export interface PlanOptions {
   minRisk?: RiskLevel | null;
 }
 
-/** A reason that blocks a VM, or a warning; codes are stable (docs/migration-gates.md). */
+/** A reason that blocks a VM, or a warning; codes are stable (the catalogue is GATES in gates.ts). */
 export interface Gate {
   code: string;
   message: string;

@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+import { describe, expect, it } from 'vitest';
+import { formatSummary, formatVmPlan } from '../../../src/migration/plan-format.js';
+import { planVm } from '../../../src/migration/planner.js';
+import { conf, vmFromText } from './helpers.js';
+
+const converted = planVm(
+  vmFromText(conf('boot: order=scsi0', 'ostype: l26', 'sata1: local-lvm:vm-100-disk-1,size=8G', 'scsi0: local-lvm:vm-100-disk-0,size=8G'), { status: 'stopped' }),
+  { aio: 'threads', convertSata: true },
+);
+
+describe('plan text', () => {
+  it('on a terminal: new values in orange, removals struck through', () => {
+    const text = formatVmPlan(converted, { color: true });
+    expect(text).toContain('\x1b[9mlocal-lvm:vm-100-disk-1,size=8G\x1b[0m');
+    expect(text).toContain('\x1b[38;5;208mlocal-lvm:vm-100-disk-0,size=8G,iothread=1,aio=threads\x1b[0m');
+  });
+
+  it('in a pipe: no escape codes, removals spelled out, new values marked', () => {
+    const text = formatVmPlan(converted, { color: false });
+    expect(text).not.toContain('\x1b');
+    expect(text).toContain('  sata1   local-lvm:vm-100-disk-1,size=8G  (removed)');
+    expect(text).toContain('        → local-lvm:vm-100-disk-0,size=8G,iothread=1,aio=threads');
+  });
+
+  it('summary groups VMs by outcome, each with its reason, and names the journal', () => {
+    const text = formatSummary(
+      {
+        run: 'r',
+        counts: {},
+        results: [
+          { vmid: 102, node: 'pve1', result: 'failed', reason: 'shutdown timed out' },
+          { vmid: 101, node: 'pve1', result: 'migrated' },
+          { vmid: 103, node: null, result: 'pending-reboot', reason: 'cold start needed' },
+        ],
+      },
+      { color: false, journal: '/j.jsonl' },
+    );
+    expect(text).toBe('migrated: 1\n  101 (pve1)\npending reboot: 1\n  103: cold start needed\nfailed: 1\n  102 (pve1): shutdown timed out\njournal: /j.jsonl\n');
+  });
+});
