@@ -7,6 +7,7 @@
  * and simulated latency run before everything else.
  */
 import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { authenticate } from './auth.js';
 import { AuthError, PveError } from './errors.js';
@@ -32,6 +33,15 @@ export const ALL_ROUTES: RouteDef[] = [...accessRoutes, ...clusterRoutes, ...nod
 const PREFIX = '/api2/json';
 
 const sleep = (ms: number) => new Promise<void>((r) => (ms > 0 ? setTimeout(r, ms) : setImmediate(r)));
+
+/**
+ * Waits until `deadline` (performance.now() ms). The simulated latency is the time from request
+ * to answer, so handling time counts towards it; timers fire up to ~1 ms late, hence the rounding.
+ */
+const waitUntil = (deadline: number) => {
+  const remaining = Math.round(deadline - performance.now());
+  return remaining >= 1 ? new Promise<void>((r) => setTimeout(r, remaining)) : Promise.resolve();
+};
 
 /** Deep copy with object keys in a random (seeded) order, like Perl hashes. Arrays keep order. */
 function shuffleKeys(value: unknown, rng: Rng): unknown {
@@ -118,30 +128,34 @@ export function buildServer(state: SimState, opts: ServerOptions): { app: Fastif
     return sendJson(reply, err.status, reasonPhrase(err.message), state.shuffleKeys ? shuffleKeys(body, state.rng.fork(`err:${responseCounter++}`)) : body);
   };
 
-  /** Fault injection and latency; returns false when the request was answered (or dropped). */
-  const preflight = async (req: FastifyRequest, reply: FastifyReply, path: string): Promise<boolean> => {
+  /**
+   * Fault injection and latency: returns the time the answer is due, or null when the request was
+   * already answered (or dropped) by a fault.
+   */
+  const preflight = async (req: FastifyRequest, reply: FastifyReply, path: string): Promise<number | null> => {
     const decision = state.faults.decide(req.method, path);
-    const delay = opts.latencyMs + decision.latencyMs;
-    if (delay > 0) await sleep(delay);
+    const deadline = performance.now() + opts.latencyMs + decision.latencyMs;
     const t = decision.terminal;
-    if (!t) return true;
+    if (!t) return deadline;
+    await waitUntil(deadline);
     if (t.kind === 'reset') {
       reply.hijack();
       req.raw.socket.destroy();
-      return false;
+      return null;
     }
     if (t.kind === 'timeout') {
       // Never answered; the socket is destroyed when the simulator closes.
       reply.hijack();
-      return false;
+      return null;
     }
     fail(reply, new PveError(t.status, `${t.message}\n`));
-    return false;
+    return null;
   };
 
   const handle = (route: RouteDef) => async (req: FastifyRequest, reply: FastifyReply) => {
     const path = req.url.slice(PREFIX.length).split('?')[0]!;
-    if (!(await preflight(req, reply, path))) return reply;
+    const deadline = await preflight(req, reply, path);
+    if (deadline === null) return reply;
     try {
       let principal;
       if (!route.noAuth) {
@@ -158,6 +172,7 @@ export function buildServer(state: SimState, opts: ServerOptions): { app: Fastif
           );
         } catch (e) {
           if (e instanceof AuthError) {
+            await waitUntil(deadline);
             await sleep(opts.authDelayMs);
             if (e.emptyBody) {
               pveHeaders(reply, 401);
@@ -182,8 +197,10 @@ export function buildServer(state: SimState, opts: ServerOptions): { app: Fastif
       }
       const envelope = result instanceof Envelope ? { data: result.data, ...result.extra } : { data: result ?? null };
       const body = state.shuffleKeys ? shuffleKeys(envelope, state.rng.fork(`resp:${responseCounter++}`)) : envelope;
+      await waitUntil(deadline);
       return sendJson(reply, 200, 'OK', body);
     } catch (e) {
+      await waitUntil(deadline);
       if (e instanceof PveError) return fail(reply, e);
       opts.log?.(`internal error on ${req.method} ${path}: ${(e as Error).stack ?? String(e)}`);
       return fail(reply, new PveError(500, `${e instanceof Error ? e.message.replace(/\n$/, '') : String(e)}\n`));
@@ -196,7 +213,9 @@ export function buildServer(state: SimState, opts: ServerOptions): { app: Fastif
 
   app.setNotFoundHandler(async (req, reply) => {
     const path = req.url.startsWith(PREFIX) ? req.url.slice(PREFIX.length).split('?')[0]! : req.url.split('?')[0]!;
-    if (!(await preflight(req, reply, path))) return reply;
+    const deadline = await preflight(req, reply, path);
+    if (deadline === null) return reply;
+    await waitUntil(deadline);
     return fail(reply, new PveError(501, `Method '${req.method} ${path}' not implemented\n`));
   });
 
