@@ -151,7 +151,7 @@ export async function collectFleet(client: PveClient, options: CollectFleetOptio
       }
       const input = vmInputFromPending(vm, items);
       const facts = await ready;
-      attachRuntime(input, facts.runtimeByNode.get(input.node!), resources);
+      attachRuntime(input, facts.runtimeByNode.get(input.node!), vm);
       addHiddenStorages(input, storages, facts.permissions, facts.env.unreadableStorages!);
       inputs.push(input);
       options.onInput?.(input, facts.env);
@@ -235,16 +235,15 @@ function selectVms(
   return vms.sort((a, b) => a.vmid! - b.vmid!);
 }
 
-function attachRuntime(input: VmInput, list: Map<number, QemuListEntry> | undefined, resources: ClusterResource[]): void {
-  const res = resources.find((r) => r.type === 'qemu' && r.vmid === input.vmid);
+function attachRuntime(input: VmInput, list: Map<number, QemuListEntry> | undefined, res: ClusterResource): void {
   const entry = list?.get(input.vmid);
-  const status = entry?.status ?? res?.status ?? input.runtime?.status ?? 'unknown';
+  const status = entry?.status ?? res.status ?? input.runtime?.status ?? 'unknown';
   const runtime: NonNullable<VmInput['runtime']> = { status };
-  const name = entry?.name ?? res?.name;
+  const name = entry?.name ?? res.name;
   if (name) runtime.name = name;
   if (entry?.['running-machine']) runtime.runningMachine = entry['running-machine'];
   if (entry?.['running-qemu']) runtime.runningQemu = entry['running-qemu'];
-  if (res?.hastate) runtime.haState = res.hastate;
+  if (res.hastate) runtime.haState = res.hastate;
   input.runtime = runtime;
   if (status === 'running' && !runtime.runningMachine) {
     input.issues.push(

@@ -175,3 +175,37 @@ describe('collectFleet against the simulator', () => {
     expect(issue?.message).toMatch(/the token lacks Datastore\.Audit on \/storage\//);
   });
 });
+
+describe('inventory and power endpoints against the simulator', () => {
+  it('reads HA resources, backup jobs, syslog and the installed QEMU with the admin token; names Sys.Audit without it', async () => {
+    const { fetchBackupJobs, fetchHaResources } = await import('../../../src/api/endpoints/cluster.js');
+    const { fetchNodeQemuVersion, fetchSyslog, fetchNodes } = await import('../../../src/api/endpoints/nodes.js');
+    const admin = client(sim.token);
+    const [node] = await fetchNodes(admin);
+    expect(Array.isArray(await fetchHaResources(admin, { type: 'vm' }))).toBe(true);
+    for (const job of await fetchBackupJobs(admin)) expect(typeof job.id).toBe('string');
+    const lines = await fetchSyslog(admin, node!.node, { limit: 5 });
+    for (const l of lines) expect(typeof l.t).toBe('string');
+    const exact = await fetchNodeQemuVersion(admin, node!.node);
+    expect(exact.source).toBe('apt');
+    const derived = await fetchNodeQemuVersion(client(sim.auditToken), node!.node);
+    expect(derived).toMatchObject({ source: 'machines', version: [exact.version[0], exact.version[1], 0] });
+    expect(derived.fallbackReason).toBe(`/nodes/${node!.node}/apt/versions needs Sys.Audit on /nodes/${node!.node}`);
+    await expect(fetchBackupJobs(client(sim.auditToken))).rejects.toMatchObject({ name: 'PvePermissionError' });
+  });
+
+  it('stop, start and reboot return UPIDs that waitForTask follows to OK', async () => {
+    const { rebootVm, startVm, stopVm, fetchVmStatus } = await import('../../../src/api/endpoints/qemu.js');
+    const admin = client(sim.token);
+    const list = await fetchClusterResources(admin, { type: 'vm' });
+    const running = list.find((r) => r.type === 'qemu' && r.status === 'running' && !r.hastate && !r.template)!;
+    const stop = await waitForTask(admin, await stopVm(admin, running.node!, running.vmid!), { pollMs: 5 });
+    expect(stop.exitStatus).toMatch(/^(OK|WARNINGS: \d+)$/);
+    expect((await fetchVmStatus(admin, running.node!, running.vmid!)).status).toBe('stopped');
+    await waitForTask(admin, await startVm(admin, running.node!, running.vmid!), { pollMs: 5 });
+    expect((await fetchVmStatus(admin, running.node!, running.vmid!)).status).toBe('running');
+    const reboot = await rebootVm(admin, running.node!, running.vmid!, { timeout: 30 });
+    expect(reboot).toMatch(/^UPID:[^:]+:[0-9A-F]{8}:[0-9A-F]{8,9}:[0-9A-F]{8}:qmreboot:\d+:/);
+    await waitForTask(admin, reboot, { pollMs: 5, timeoutMs: 10_000 });
+  });
+});
