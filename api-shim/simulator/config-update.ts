@@ -133,7 +133,6 @@ export function prepareUpdate(state: SimState, p: Principal, vm: SimVm, params: 
   const set: Record<string, string> = {};
   for (const [k, v] of Object.entries(params)) if (!CONTROL_PARAMS.has(k)) set[k] = v;
   if (Object.keys(set).length === 0 && deletes.length === 0 && reverts.length === 0) throw dieError('no options specified');
-  if (params.force === '1' && !params.delete) throw paramError({ delete: "missing property - 'force' requires this property" });
   if (params.skiplock === '1' && !isRoot(p)) throw dieError('Only root may use this option.');
   for (const k of Object.keys(set)) {
     if (deletes.includes(k)) throw dieError(`you can't use '-${k}' and -delete ${k}' at the same time`);
@@ -167,7 +166,9 @@ export function prepareUpdate(state: SimState, p: Principal, vm: SimVm, params: 
   const file = state.config(vm);
   for (const k of deletes) {
     const cur = file.main.entries.get(k)?.value ?? file.pending?.entries.get(k)?.value;
-    if (cur !== undefined && (isValidDriveName(k) || k.startsWith('unused'))) checkDrivePerms(p, vmid, k.startsWith('unused') ? 'scsi0' : k, cur);
+    // Removing a disk (or an unused volume) is checked against the old value, like $check_drive_perms.
+    if (cur !== undefined && isValidDriveName(k)) checkDrivePerms(p, vmid, k, cur);
+    else if (cur !== undefined && k.startsWith('unused')) requirePrivs(p, `/vms/${vmid}`, ['VM.Config.Disk']);
   }
   checkDigestAndLock(state, file, params.digest, params.skiplock === '1');
   return { set, deletes, reverts, force: params.force === '1', ...(params.digest ? { digest: params.digest } : {}), skiplock: params.skiplock === '1', raw: params };

@@ -33,8 +33,6 @@ export interface SimVm {
   guest: GuestBehaviour;
   ioStress: boolean;
   ha?: { state: HaState; group?: string };
-  /** Set while a shutdown/stop is in progress (PVE refuses a second one with a lock error). */
-  powerBusy?: string;
 }
 
 /** Called inside a config-update worker, after the first digest check and before the one under the lock. */

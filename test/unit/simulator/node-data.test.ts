@@ -91,3 +91,17 @@ describe('node facts', () => {
     }
   });
 });
+
+describe('VM list of a node', () => {
+  it('?full=1 adds running-machine and running-qemu for running VMs only', async () => {
+    const list: Array<Record<string, unknown>> = await getData(sim, '/nodes/pve1/qemu?full=1');
+    const byId = new Map(list.map((e) => [e.vmid, e]));
+    expect(byId.get(101)).toMatchObject({ status: 'running', 'running-qemu': sim.state.qemuVersion, 'running-machine': `pc-i440fx-${sim.state.qemuMachineVersion()}+pve0`, qmpstatus: 'running' });
+    expect(typeof byId.get(101)!.pid).toBe('number');
+    expect(byId.get(103)).toMatchObject({ status: 'stopped', qmpstatus: 'stopped' });
+    expect(byId.get(103)).not.toHaveProperty('running-machine');
+    expect(byId.get(103)).not.toHaveProperty('template');
+    const plain: Array<Record<string, unknown>> = await getData(sim, '/nodes/pve1/qemu');
+    expect(plain.find((e) => e.vmid === 101)).not.toHaveProperty('running-machine');
+  });
+});
