@@ -3,7 +3,7 @@
 import { parseVersion } from '../../analysis/version.js';
 import type { Version } from '../../analysis/types.js';
 import type { PveClient, RequestOptions } from '../client.js';
-import { PvePermissionError } from '../errors.js';
+import { PveConnectionError, PvePermissionError } from '../errors.js';
 import { apiPath } from '../params.js';
 
 /** One entry of `GET /nodes`. */
@@ -92,7 +92,8 @@ export interface NodeQemuVersion {
  * Installed QEMU (pve-qemu-kvm) of `node`. Reads `apt/versions` (exact, but needs Sys.Audit on
  * /nodes/{node}); on 403 falls back to the newest machine version of
  * `capabilities/qemu/machines`, which any user may read and which equals the binary's major.minor
- * (the only part that decides an unpinned VM's machine version). Other errors propagate.
+ * (the only part that decides an unpinned VM's machine version); the same after any other
+ * failure of apt/versions. Only an abort, or a failure of the fallback itself, propagates.
  */
 export async function fetchNodeQemuVersion(
   client: PveClient,
@@ -103,14 +104,23 @@ export async function fetchNodeQemuVersion(
   try {
     const pkgs = await fetchNodeAptVersions(client, node, options);
     const pkg = pkgs.find((p) => p.Package === 'pve-qemu-kvm');
-    const version = pkg ? parseVersion(pkg.Version.replace(/-.*$/, '')) : null;
-    if (pkg && version) return { version, source: 'apt', text: pkg.Version };
-    fallbackReason = pkg
-      ? `pve-qemu-kvm version ${JSON.stringify(pkg.Version)} from /nodes/${node}/apt/versions is not X.Y.Z-N`
-      : `/nodes/${node}/apt/versions lists no pve-qemu-kvm package`;
+    // For apt/versions both Version and OldVersion are the installed version (OldVersion is the
+    // more explicit one); a package that is not installed has neither meaningfully.
+    const text = pkg?.OldVersion ?? pkg?.Version;
+    const installed = pkg !== undefined && (pkg.CurrentState === undefined || pkg.CurrentState === 'Installed');
+    const version = installed && text ? parseVersion(text.replace(/-.*$/, '')) : null;
+    if (version) return { version, source: 'apt', text: text! };
+    fallbackReason = !pkg
+      ? `/nodes/${node}/apt/versions lists no pve-qemu-kvm package`
+      : !installed
+        ? `/nodes/${node}/apt/versions reports pve-qemu-kvm as ${String(pkg.CurrentState)}`
+        : `pve-qemu-kvm version ${JSON.stringify(text)} from /nodes/${node}/apt/versions is not X.Y.Z-N`;
   } catch (err) {
-    if (!(err instanceof PvePermissionError)) throw err;
-    fallbackReason = `/nodes/${node}/apt/versions needs Sys.Audit on /nodes/${node}`;
+    if (err instanceof PveConnectionError && err.kind === 'aborted') throw err;
+    fallbackReason =
+      err instanceof PvePermissionError
+        ? `/nodes/${node}/apt/versions needs Sys.Audit on /nodes/${node}`
+        : `/nodes/${node}/apt/versions failed (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`;
   }
   const machines = await fetchNodeMachines(client, node, options);
   const newest = newestMachine(machines);

@@ -299,3 +299,41 @@ describe('vmInputFromPending', () => {
     expect(input.issues.map((i) => i.message)).toEqual(['/pending returned no digest; a later write cannot be digest-guarded']);
   });
 });
+
+describe('fetchNodeQemuVersion', () => {
+  async function node(apt: (reply: import('fastify').FastifyReply) => unknown): Promise<PveClient> {
+    server = await startFakePve((req, reply) => {
+      if (req.url.endsWith('/apt/versions')) return apt(reply);
+      return ok(reply, [
+        { id: 'pc-q35-9.2+pve1', type: 'q35', version: '9.2+pve1' },
+        { id: 'pc-i440fx-10.1', type: 'i440fx', version: '10.1' },
+      ]);
+    });
+    return new PveClient({ baseUrl: server.url, auth: { kind: 'token', token: 'audit@pve!ro=x' }, retries: 0 });
+  }
+
+  it('reads the installed pve-qemu-kvm from apt/versions', async () => {
+    const { fetchNodeQemuVersion } = await import('../../../src/api/endpoints/nodes.js');
+    const c = await node((r) => ok(r, [{ Package: 'pve-qemu-kvm', Version: '10.1.2-4', OldVersion: '10.1.2-4', CurrentState: 'Installed' }]));
+    expect(await fetchNodeQemuVersion(c, 'pve1')).toEqual({ version: [10, 1, 2], source: 'apt', text: '10.1.2-4' });
+  });
+
+  it.each([
+    ['a 500', (r: import('fastify').FastifyReply) => fail(r, 500, 'apt cache broken'), '/nodes/pve1/apt/versions failed (apt cache broken (500))'],
+    ['no package', (r: import('fastify').FastifyReply) => ok(r, [{ Package: 'proxmox-ve', Version: '9.1.0' }]), '/nodes/pve1/apt/versions lists no pve-qemu-kvm package'],
+    [
+      'a removed package',
+      (r: import('fastify').FastifyReply) => ok(r, [{ Package: 'pve-qemu-kvm', Version: '10.1.2-4', CurrentState: 'ConfigFiles' }]),
+      '/nodes/pve1/apt/versions reports pve-qemu-kvm as ConfigFiles',
+    ],
+  ])('falls back to the newest machine type after %s, and says why', async (_l, apt, reason) => {
+    const { fetchNodeQemuVersion } = await import('../../../src/api/endpoints/nodes.js');
+    const c = await node(apt);
+    expect(await fetchNodeQemuVersion(c, 'pve1')).toEqual({
+      version: [10, 1, 0],
+      source: 'machines',
+      text: 'pc-i440fx-10.1',
+      fallbackReason: reason,
+    });
+  });
+});
