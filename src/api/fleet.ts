@@ -61,6 +61,7 @@ export interface FleetResult {
   /**
    * VMs that could not be read (severity error) and cluster-wide facts that are partial or
    * derived (severity warning), each naming the request and, where it applies, the privilege.
+   * Errors first, then by source.
    */
   errors: ConfigIssue[];
 }
@@ -161,6 +162,13 @@ export async function collectFleet(client: PveClient, options: CollectFleetOptio
   const { env } = await ready;
   if (Object.keys(env.unreadableStorages!).length === 0) delete env.unreadableStorages;
   inputs.sort((a, b) => a.vmid - b.vmid);
+  // Answers arrive in any order; the report should not.
+  errors.sort(
+    (a, b) =>
+      (a.severity === b.severity ? 0 : a.severity === 'error' ? -1 : 1) ||
+      (a.source ?? '').localeCompare(b.source ?? '', 'en', { numeric: true }) ||
+      a.message.localeCompare(b.message),
+  );
   return { inputs, env, errors };
 }
 

@@ -212,8 +212,8 @@ describe('collectFleet', () => {
     server = await fakeCluster();
     const { inputs, errors } = await collectFleet(clientFor(server));
     expect(errors.filter((e) => e.severity === 'error').map((e) => [e.source, e.message])).toEqual([
-      ['api:/nodes/pve3/qemu/103', 'VM 103 not audited: node pve3 is offline'],
       ['api:/nodes/pve2/qemu/102', 'VM 102 not audited: GET /nodes/pve2/qemu/102/pending failed: needs VM.Audit on /vms/102'],
+      ['api:/nodes/pve3/qemu/103', 'VM 103 not audited: node pve3 is offline'],
     ]);
     expect(inputs.find((i) => i.vmid === 101)!.issues).toEqual([
       {
