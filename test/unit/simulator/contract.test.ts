@@ -4,15 +4,20 @@
  * same request has the same envelope, field names and JSON types. Differences between the PVE
  * version of a capture and the simulated one are listed per case, each with its reason.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fleetFromConfigs, startSimulator, type RunningSimulator } from '../../../api-shim/simulator/index.js';
 import { call, getData } from './helpers/http.js';
 import { diffShapes, type ShapeRules } from './helpers/shape.js';
 
 const FIX = new URL('../../fixtures/pve-api/', import.meta.url);
-const fixture = (name: string): any => JSON.parse(readFileSync(new URL(name, FIX), 'utf8'));
-const fixtureText = (name: string): string => readFileSync(new URL(name, FIX), 'utf8');
+/** Every fixture a test compared against (the last test checks that none was left out). */
+const used = new Set<string>();
+const fixtureText = (name: string): string => {
+  used.add(name);
+  return readFileSync(new URL(name, FIX), 'utf8');
+};
+const fixture = (name: string): any => JSON.parse(fixtureText(name));
 
 /** A real error capture: status line, header names, body. */
 function errorFixture(name: string): { status: number; reason: string; headers: string[]; body: string } {
@@ -285,5 +290,12 @@ describe('errors look like the real ones (PVE 8.2: no body message)', () => {
     expect(a.status).toBe(500);
     expect(a.reason).toBe(real.reason.replace("node 'pve'", "node 'pve1'"));
     expect(a.body).toEqual(JSON.parse(real.body));
+  });
+});
+
+describe('coverage', () => {
+  it('every real answer in test/fixtures/pve-api was compared', () => {
+    const all = readdirSync(FIX).filter((f) => /\.(json|txt)$/.test(f));
+    expect(all.filter((f) => !used.has(f))).toEqual([]);
   });
 });
