@@ -8,7 +8,7 @@
  * loop); the client is the CLI's (`clientFromOptions`: HTTPS pinned to the simulator's certificate,
  * read-only token). One untimed warm-up run, then one JSON line per timed run and a summary line:
  *   {"bench":"online-audit","vms":1000,"latencyMs":15,"concurrency":8,"ms":…,"lowerBoundMs":1875,
- *    "ratio":…,"target":1.3,"pass":true,"requests":…,"collectOnlyMs":…}
+ *    "ratio":…,"target":1.3,"pass":true,"requests":…,"untilFirstVmMs":…,"vmPhaseMs":…,"afterLastVmMs":…,…}
  *
  *   npx tsx bench/online-audit.ts [vms=1000] [latencyMs=15] [concurrency=8] [runs=3]
  */
@@ -72,8 +72,17 @@ async function measure(): Promise<void> {
       // Exactly what `pve-dataplane audit --pve ... --format json` computes: a fresh client (new TLS
       // connections), the collection, and the analysis of every VM.
       const t0 = performance.now();
-      const report = await audit(options);
-      const ms = performance.now() - t0;
+      let first = 0;
+      let last = 0;
+      const report = await audit({
+        ...options,
+        onProgress: (done) => {
+          last = performance.now();
+          if (done === 1) first = last;
+        },
+      });
+      const end = performance.now();
+      const ms = end - t0;
       if (report.vms.length !== VMS) throw new Error(`audited ${report.vms.length} of ${VMS} VMs`);
       if (run === 0) continue; // warm-up (JIT, first connections), like the collection above
       const ratio = ms / lowerBoundMs;
@@ -91,6 +100,11 @@ async function measure(): Promise<void> {
           target: TARGET,
           pass: ratio <= TARGET,
           requests,
+          // Where the time goes: VM list + first wave, the /pending phase, and what follows the last answer.
+          untilFirstVmMs: Math.round(first - t0),
+          vmPhaseMs: Math.round(last - first),
+          afterLastVmMs: Math.round(end - last),
+          vmPhaseRatio: Number(((last - first) / lowerBoundMs).toFixed(3)),
           collectOnlyMs,
         })}\n`,
       );
