@@ -61,26 +61,55 @@ export function aioNativeNoDirectReasons(ctx: RiskContext): RiskReason[] {
     );
 }
 
-/** START_ERROR (critical): any other reason the disk analysis says QEMU/qemu-server refuses to start. */
+/** qemu-server's error for a volume whose storage is not in storage.cfg. */
+const MISSING_STORAGE = /^storage '([^']+)' does not exist$/;
+
+/**
+ * START_ERROR (critical): any other reason the disk analysis says QEMU/qemu-server refuses to start.
+ *
+ * A storage missing from the storage.cfg that was read is not reported as critical: with a partial
+ * or absent storage.cfg (`--conf` without `--storage-cfg`) every storage is "missing", and the disk
+ * facts rest on an assumed storage type. That part is NOT_CHECKED, once per storage, and says what it
+ * means if the storage.cfg was the node's own.
+ */
 export function startErrorReasons(ctx: RiskContext): RiskReason[] {
   const running = runState(ctx.vm) !== 'stopped';
   const out: RiskReason[] = [];
+  const missing = new Map<string, string[]>();
   for (const d of disksAtNextStart(ctx.vm)) {
+    const key = d.disk.key;
     const errors = (d.facts.startError ?? '')
       .split('; ')
+      .map((e) => (e.startsWith(`${key}: `) ? e.slice(key.length + 2) : e))
       .filter((e) => e !== '' && !AIO_NATIVE_ERROR.test(e));
     for (const err of errors) {
+      const storage = MISSING_STORAGE.exec(err)?.[1];
+      if (storage !== undefined) {
+        missing.set(storage, [...(missing.get(storage) ?? []), key]);
+        continue;
+      }
       out.push(
         reason({
           code: 'START_ERROR',
           severity: 'critical',
-          disk: d.disk.key,
-          message: `${d.disk.key}: ${err}, so the ${running ? 'next cold start of the VM will fail' : 'VM will not start'}.`,
-          evidence: [evidence('effective', `${d.disk.key}.startError`, err)],
-          fix: `Correct ${d.disk.key} in the VM config before the next start.`,
+          disk: key,
+          message: `${key}: ${err}, so the ${running ? 'next cold start of the VM will fail' : 'VM will not start'}.`,
+          evidence: [evidence('effective', `${key}.startError`, err)],
+          fix: `Correct ${key} in the VM config before the next start.`,
         }),
       );
     }
+  }
+  for (const [storage, keys] of missing) {
+    out.push(
+      reason({
+        code: 'NOT_CHECKED',
+        severity: 'unknown',
+        message: `Could not check ${keys.join(', ')} fully: storage '${storage}' is not in the storage.cfg that was read, so the facts assume a local file; if the node has no such storage either, the VM does not start.`,
+        evidence: [evidence('missing', 'storage.cfg', `storage '${storage}' not defined (used by ${keys.join(', ')})`)],
+        fix: `Audit with the node's storage.cfg (--config-dir, or --storage-cfg); if '${storage}' is really gone, move ${keys.join(', ')} to an existing storage.`,
+      }),
+    );
   }
   return out;
 }

@@ -3,6 +3,7 @@
 import type { DiskFacts, DiskReport, VmReport } from '../../analysis/types.js';
 import { formatIssue } from './issues.js';
 import { aioCell, cacheCell, controllerCell, deviceCell, iothreadCell } from './cells.js';
+import { riskExplainLines } from './risk.js';
 import { makeStyle } from './style.js';
 
 function factLines(f: DiskFacts, cache: string | null, indent: string): string[] {
@@ -57,6 +58,8 @@ export function formatExplain(vm: VmReport, assumptions: string[], opts: { color
   out.push('');
   if (vm.disks.length === 0) out.push('  no disks on a controller');
   for (const d of vm.disks) out.push(...diskBlock(d), '');
+  const risk = riskExplainLines(vm, style);
+  if (risk.length > 0) out.push(...risk, '');
   if (vm.issues.length > 0) {
     out.push('  config issues:');
     for (const i of vm.issues) out.push(`    ${formatIssue(i)}`);

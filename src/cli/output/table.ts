@@ -5,6 +5,7 @@
  */
 import type { AuditReport, DiskFacts, DiskReport, VmReport } from '../../analysis/types.js';
 import { type Cell, aioCell, cacheCell, controllerCell, deviceCell, iothreadCell } from './cells.js';
+import { riskSummaryLine, riskTotals } from './risk.js';
 import { type Style, makeStyle, padEnd, visibleLength } from './style.js';
 
 const HEADERS = ['DISK', 'VOLUME', 'DEVICE', 'CONTROLLER', 'IOTHREAD', 'AIO', 'CACHE'] as const;
@@ -99,6 +100,8 @@ export function formatTable(report: AuditReport, opts: { color: boolean }): stri
   const out: string[] = [];
   for (const { vm, rows } of blocks) {
     out.push(vmHeader(vm, style));
+    const risk = riskSummaryLine(vm, style);
+    if (risk) out.push(risk);
     if (rows.length === 0) {
       out.push(style.dim('  (no disks on a controller)'));
     } else {
@@ -110,6 +113,8 @@ export function formatTable(report: AuditReport, opts: { color: boolean }): stri
     }
     out.push('');
   }
+  const totals = riskTotals(report);
+  if (totals) out.push(totals);
   for (const a of report.assumptions) out.push(style.dim(`note: ${a}`));
   if (report.vms.length > 0) out.push(style.dim('details of one VM: pve-dataplane audit … --explain VMID'));
   return out.join('\n') + '\n';

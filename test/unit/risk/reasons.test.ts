@@ -112,6 +112,11 @@ const TABLE: Partial<Record<RiskCode, Case[]>> = {
       expect: null,
     },
     { name: 'no start error', vm: vm([disk('scsi0')]), expect: null },
+    {
+      name: 'a storage missing from the storage.cfg read (NOT_CHECKED instead: the storage.cfg may be partial)',
+      vm: vm([disk('scsi0', { startError: "storage 'nvme' does not exist" })]),
+      expect: null,
+    },
   ],
   PENDING_DATAPLANE: [
     {
@@ -212,6 +217,19 @@ describe('NOT_CHECKED', () => {
     expect(risk.level).toBe('unknown');
     expect(risk.unavailable).toHaveLength(1);
     expect(risk.unavailable![0]).toContain(source);
+  });
+
+  it('a storage missing from storage.cfg is unknown once per storage, not critical', () => {
+    const missing = (key: string) => disk(key, { startError: "storage 'nvme' does not exist" });
+    const risk = assessRisk(vm([singleIothread('scsi0'), singleIothread('scsi1')].map((d) => ({ ...d, startError: "storage 'nvme' does not exist" })), { scsihw: single }), quietEvidence());
+    expect(risk.level).toBe('unknown');
+    expect(risk.reasons.map((r) => r.code)).toEqual(['NOT_CHECKED']);
+    expect(risk.reasons[0]!.message).toContain('scsi0, scsi1');
+    expect(risk.unavailable).toEqual(["storage.cfg: storage 'nvme' not defined (used by scsi0, scsi1)"]);
+    // A real start error next to it still makes the VM critical.
+    const both = assessRisk(vm([missing('scsi0'), disk('scsi1', { startError: 'scsi1: an empty drive (none) on SCSI needs media=cdrom, QEMU refuses to start' })]), quietEvidence());
+    expect(both.level).toBe('critical');
+    expect(both.reasons[0]!.message).toBe('scsi1: an empty drive (none) on SCSI needs media=cdrom, QEMU refuses to start, so the next cold start of the VM will fail.');
   });
 
   it('names the privilege to grant', () => {
