@@ -13,6 +13,7 @@
  *   npx tsx bench/online-audit.ts [vms=1000] [latencyMs=15] [concurrency=8] [runs=3]
  */
 import { spawn } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
@@ -71,6 +72,7 @@ async function measure(): Promise<void> {
     for (let run = 0; run <= RUNS; run++) {
       // Exactly what `pve-dataplane audit --pve ... --format json` computes: a fresh client (new TLS
       // connections), the collection, and the analysis of every VM.
+      const cpu0 = process.cpuUsage();
       const t0 = performance.now();
       let first = 0;
       let last = 0;
@@ -82,6 +84,7 @@ async function measure(): Promise<void> {
         },
       });
       const end = performance.now();
+      const cpu = process.cpuUsage(cpu0);
       const ms = end - t0;
       if (report.vms.length !== VMS) throw new Error(`audited ${report.vms.length} of ${VMS} VMs`);
       if (run === 0) continue; // warm-up (JIT, first connections), like the collection above
@@ -105,6 +108,9 @@ async function measure(): Promise<void> {
           vmPhaseMs: Math.round(last - first),
           afterLastVmMs: Math.round(end - last),
           vmPhaseRatio: Number(((last - first) / lowerBoundMs).toFixed(3)),
+          // Load-independent: CPU the client (TLS, HTTP, parsing, analysis) spent per VM.
+          clientCpuMsPerVm: Number(((cpu.user + cpu.system) / 1000 / VMS).toFixed(3)),
+          loadAverage: Number(loadavg()[0]!.toFixed(2)),
           collectOnlyMs,
         })}\n`,
       );
