@@ -97,6 +97,7 @@ export function volumeStorage(file: string): string | null {
 
 /** PVE drive_is_cloudinit on a `file` value; with a vmid only that VM's cloud-init volume counts. */
 export function isCloudinitVolume(file: string, vmid?: number | null): boolean {
+  if (!file.includes('cloudinit')) return false;
   const id = vmid === undefined || vmid === null ? '\\d+' : String(vmid);
   return new RegExp(`[:/](?:vm-${id}-)?cloudinit(?:\\.${QEMU_FORMAT})?$`).test(file);
 }
@@ -120,9 +121,16 @@ export function volumeOwner(file: string): number | null {
   return named ? Number(named[1]) : null;
 }
 
+/** Last value per key, as PVE's parsed hash holds them. */
+function optionMap(ps: PropertyString): Map<string, string> {
+  const values = new Map<string, string>();
+  for (const part of ps.parts) if (part.key !== '') values.set(part.key, part.value);
+  return values;
+}
+
 /** Perl truthiness of a parsed option: unset, '' and '0' are false; booleans read as PVE does. */
-function truthy(drive: PropertyString, key: string): boolean {
-  const v = getPart(drive, key);
+function truthy(values: Map<string, string>, key: string): boolean {
+  const v = values.get(key);
   if (v === undefined || v === '' || v === '0') return false;
   const spec = ALL_DRIVE_FORMAT[key];
   if (spec && 'type' in spec && spec.type === 'boolean') return parsePveBoolean(v) !== false;
@@ -208,8 +216,9 @@ function hintFor(kind: DriveKeyKind, sub: string | undefined, reason: string): s
 function parseDriveRejections(kind: DriveKeyKind, ps: PropertyString): { sub?: string; text: string }[] {
   const out: { sub?: string; text: string }[] = [];
   if (kind === 'unused' || kind === 'efidisk' || kind === 'tpmstate') return out;
+  const values = optionMap(ps);
   for (const opt of ['bps', 'bps_rd', 'bps_wr']) {
-    if (getPart(ps, opt) !== undefined && getPart(ps, `m${opt}`) !== undefined) {
+    if (values.has(opt) && values.has(`m${opt}`)) {
       out.push({ sub: opt, text: `both ${opt} and m${opt} specified` });
     }
   }
@@ -229,9 +238,9 @@ function parseDriveRejections(kind: DriveKeyKind, ps: PropertyString): { sub?: s
   ];
   // The legacy bps* values count as their mbps* counterparts (parse_drive converts them first).
   // A converted value is printed with %.3f, so even `bps=0` gives a true `0.000`.
-  const has = (k: string): boolean => truthy(ps, k) || (k.startsWith('mbps') && getPart(ps, k.slice(1)) !== undefined);
+  const has = (k: string): boolean => truthy(values, k) || (k.startsWith('mbps') && values.has(k.slice(1)));
   for (const [option, requires] of requirements) {
-    if (truthy(ps, option) && !has(requires)) out.push({ sub: option, text: `${option} requires ${requires}` });
+    if (truthy(values, option) && !has(requires)) out.push({ sub: option, text: `${option} requires ${requires}` });
   }
   for (const [a, b] of [
     ['mbps', 'mbps_rd'],
@@ -241,9 +250,9 @@ function parseDriveRejections(kind: DriveKeyKind, ps: PropertyString): { sub?: s
   ] as const) {
     if (has(a) && has(b)) out.push({ sub: b, text: `${a} cannot be combined with ${b}` });
   }
-  if (getPart(ps, 'media') === 'cdrom') {
-    if (truthy(ps, 'snapshot')) out.push({ sub: 'snapshot', text: 'media=cdrom cannot be combined with snapshot' });
-    if (truthy(ps, 'format')) out.push({ sub: 'format', text: 'media=cdrom cannot be combined with format' });
+  if (values.get('media') === 'cdrom') {
+    if (truthy(values, 'snapshot')) out.push({ sub: 'snapshot', text: 'media=cdrom cannot be combined with snapshot' });
+    if (truthy(values, 'format')) out.push({ sub: 'format', text: 'media=cdrom cannot be combined with format' });
     if (kind === 'virtio') out.push({ sub: 'media', text: 'a virtio drive cannot be a CD-ROM (media=cdrom)' });
   }
   return out;

@@ -91,12 +91,31 @@ export function isAlias(spec: PropertySpec | PropertyAlias | undefined): spec is
   return spec !== undefined && 'alias' in spec;
 }
 
+interface FormatInfo {
+  defaultKey: string | null;
+  required: string[];
+}
+
+// Formats are static tables; what is derived from them is computed once per format object.
+const formatInfo = new WeakMap<PropertyFormat, FormatInfo>();
+
+function infoOf(format: PropertyFormat): FormatInfo {
+  let info = formatInfo.get(format);
+  if (!info) {
+    info = { defaultKey: null, required: [] };
+    for (const [key, spec] of Object.entries(format)) {
+      if (isAlias(spec)) continue;
+      if (spec.defaultKey && info.defaultKey === null) info.defaultKey = key;
+      if (spec.optional === false) info.required.push(key);
+    }
+    formatInfo.set(format, info);
+  }
+  return info;
+}
+
 /** The key that parts written without `key=` take, or null. */
 export function defaultKeyOf(format: PropertyFormat): string | null {
-  for (const [key, spec] of Object.entries(format)) {
-    if (!isAlias(spec) && spec.defaultKey) return key;
-  }
-  return null;
+  return infoOf(format).defaultKey;
 }
 
 /** Canonical key for a written key (resolves aliases); the written key itself when unknown. */
@@ -190,8 +209,7 @@ function checkValues(ps: PropertyString, format: PropertyFormat): PropertyProble
     const reason = checkValue(spec, value);
     if (reason !== null) problems.push({ key, reason, kind: 'value' });
   }
-  for (const [key, spec] of Object.entries(format)) {
-    if (isAlias(spec) || spec.optional !== false) continue;
+  for (const key of infoOf(format).required) {
     if (!values.has(key)) problems.push({ key, reason: 'property is missing and it is not optional', kind: 'value' });
   }
   return problems;
