@@ -175,7 +175,7 @@ export function parseDrive(key: string, value: string, opts: ParseDriveOptions =
       key,
       ...(sub !== undefined ? { subkey: sub } : {}),
       severity: 'error',
-      message: `${key}: ${sub !== undefined && !p.reason.includes(sub) ? `${sub}: ` : ''}${p.reason}. ${SCHEMA_CONSEQUENCE}${hint}`,
+      message: `${key}: ${sub !== undefined && p.kind === 'value' ? `${sub}: ` : ''}${p.reason}. ${SCHEMA_CONSEQUENCE}${hint}`,
     });
   }
   for (const legacyKey of LEGACY_GEOMETRY_KEYS) {

@@ -61,7 +61,7 @@ export class PropertyStringError extends Error {
   readonly reason: string;
 
   constructor(input: string, reason: string, key?: string) {
-    super(`${key !== undefined && !reason.includes(key) ? `${key}: ` : ''}${reason} (in '${clip(input)}')`);
+    super(`${key !== undefined && !reason.endsWith(`: ${key}`) ? `${key}: ` : ''}${reason} (in '${clip(input)}')`);
     this.name = 'PropertyStringError';
     this.input = input;
     this.reason = reason;

@@ -73,12 +73,19 @@ export function parseVmConfig(raw: string, opts: ParseVmConfigOptions = {}): VmC
     if (descr !== null && section) section.description = descr.replace(TRAILING_WS, '');
     descr = null;
   };
+  // A repeated section header starts the section afresh in PVE: the earlier one is lost.
+  const replaced = (old: ConfigSection, lineNo: number): void => {
+    issue(lineNo, 'warning', `section [${old.name}] appears again; PVE keeps only this later one`);
+    for (const e of old.entries.values()) {
+      if (e.line !== undefined) issue(e.line, 'warning', `'${e.key}' is lost: its section [${old.name}] appears again on line ${lineNo}`, e.key);
+    }
+  };
   const enter = (next: ConfigSection, list: ConfigSection[] | null, lineNo: number): void => {
     finishDescription();
     if (list) {
       const at = list.findIndex((s) => s.name === next.name);
       if (at >= 0) {
-        issue(lineNo, 'warning', `section [${next.name}] appears again; PVE keeps only this later one`);
+        replaced(list[at]!, lineNo);
         list.splice(at, 1);
       }
       list.push(next);
@@ -94,7 +101,7 @@ export function parseVmConfig(raw: string, opts: ParseVmConfigOptions = {}): VmC
     if (BLANK.test(line)) continue;
 
     if (PENDING_HEADER.test(line)) {
-      if (pending) issue(lineNo, 'warning', 'section [PENDING] appears again; PVE keeps only this later one');
+      if (pending) replaced(pending, lineNo);
       pending = emptySection('pending', 'PENDING');
       enter(pending, null, lineNo);
       continue;
@@ -158,6 +165,17 @@ export function parseVmConfig(raw: string, opts: ParseVmConfigOptions = {}): VmC
     if (m) {
       let key = m[1]!;
       const value = m[2]!;
+      // Keys that share a slot with what the parser/writer manage themselves.
+      if (key === 'description') {
+        // A blank `description:` (only spaces) misses the description regex and lands here; PVE
+        // then stores the value in the same slot, unless # lines of the section override it.
+        current.description = current.kind === 'special' ? value : checkConfigValue(key, value).value;
+        continue;
+      }
+      if (key === 'digest' || key === 'delete') {
+        issue(lineNo, 'warning', `'${key}: ${clip(value)}' is ignored: ${key === 'digest' ? 'PVE computes the digest itself' : 'an empty delete list'}`, key);
+        continue;
+      }
       if (current.kind === 'special') {
         // [special:*] values are informational; PVE does not validate them.
         setEntry(current, key, value, lineNo, issue);
@@ -205,7 +223,9 @@ function setEntry(
 ): void {
   const previous = section.entries.get(key);
   if (previous) {
-    issue(line, 'warning', `duplicate key '${key}' (also on line ${previous.line}); the last value wins`, key);
+    // Reported at the line that loses, so that every dropped line carries an issue.
+    const lost = previous.line ?? line;
+    issue(lost, 'warning', `duplicate key '${key}': line ${line} sets it again and PVE keeps only that last value`, key);
   }
   section.entries.set(key, { key, value, line });
 }

@@ -28,11 +28,11 @@ const NOT_WRITTEN = new Set(['digest', 'description', 'pending', 'cloudinit', 's
 export function printVmConfig(file: VmConfigFile): string {
   let raw = generateSection(prepareMain(file), false, true);
   const pending = file.pending;
-  if (pending && (pending.entries.size > 0 || pending.deletes.length > 0 || pending.description !== null)) {
+  if (pending && (hasWritableKeys(pending) || pending.deletes.length > 0 || pending.description !== null)) {
     raw += '\n[PENDING]\n' + generateSection(pending, true, true);
   }
   for (const s of [...file.special].sort((a, b) => byteOrder(a.name, b.name))) {
-    if (s.entries.size === 0 && s.description === null) continue;
+    if (!hasWritableKeys(s) && s.description === null) continue;
     if (s.name === 'special:cloudinit' && !hasCloudinitDrive(file)) continue;
     raw += `\n[${s.name}]\n` + generateSection(s, false, false);
   }
@@ -40,6 +40,11 @@ export function printVmConfig(file: VmConfigFile): string {
     raw += `\n[${s.name}]\n` + generateSection(s, false, true);
   }
   return raw;
+}
+
+function hasWritableKeys(section: ConfigSection): boolean {
+  for (const key of section.entries.keys()) if (!NOT_WRITTEN.has(key)) return true;
+  return false;
 }
 
 /** The main section as write_vm_config changes it before writing. */

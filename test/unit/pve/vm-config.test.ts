@@ -31,13 +31,13 @@ describe('parseVmConfig: lines', () => {
     expect(values('boot:  \n').boot).toBe(' ');
   });
 
-  it('keeps the last of repeated keys and warns with both line numbers', () => {
+  it('keeps the last of repeated keys and warns at the line that loses', () => {
     const file = parseVmConfig('net3: virtio=AA,bridge=vmbr0\ncores: 2\nnet3: virtio=BB,bridge=vmbr1\n', { source: '/etc/pve/qemu-server/100.conf' });
     expect(configValues(file.main).net3).toBe('virtio=BB,bridge=vmbr1');
     expect(file.main.entries.get('net3')!.line).toBe(3);
     expect(file.issues).toHaveLength(1);
-    expect(file.issues[0]).toMatchObject({ line: 3, key: 'net3', severity: 'warning', source: '/etc/pve/qemu-server/100.conf' });
-    expect(file.issues[0]!.message).toContain('also on line 1');
+    expect(file.issues[0]).toMatchObject({ line: 1, key: 'net3', severity: 'warning', source: '/etc/pve/qemu-server/100.conf' });
+    expect(file.issues[0]!.message).toContain('line 3 sets it again');
     expect(file.vmid).toBe(100);
   });
 
