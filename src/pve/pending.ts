@@ -30,7 +30,8 @@ export interface AppliedPending {
  * values equal to the current value are dropped and the rest are set (a replaced owned disk
  * volume becomes `unusedN` unless it is still in use). The returned file has `raw`/`digest` of
  * the text PVE writes and `issues` listing the warnings. A file without pending changes comes back
- * unchanged.
+ * unchanged. Ownership needs `file.vmid` (from the file name): without it no volume counts as
+ * owned, so deletes never create `unusedN` and forced deletes never fail.
  */
 export function applyPending(file: VmConfigFile): VmConfigFile {
   const { file: applied, warnings } = applyPendingWithWarnings(file);
