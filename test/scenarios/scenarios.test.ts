@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/**
+ * Every scenario under test/scenarios/ is run and its summary diffed against `expected.json`.
+ * A missing golden file fails the run, unless UPDATE_GOLDEN=1: then it is written (review it
+ * before committing). An existing golden file is never overwritten; delete it to regenerate.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { runScenario } from './runner.js';
+
+const ROOT = dirname(fileURLToPath(import.meta.url));
+const SCENARIOS = readdirSync(ROOT)
+  .filter((name) => statSync(join(ROOT, name)).isDirectory() && existsSync(join(ROOT, name, 'input', 'scenario.json')))
+  .sort();
+
+describe('risk scenarios (golden files)', () => {
+  it('finds the scenarios', () => {
+    expect(SCENARIOS.length).toBeGreaterThan(0);
+  });
+
+  it.each(SCENARIOS)('%s', async (name) => {
+    const dir = join(ROOT, name);
+    expect(existsSync(join(dir, 'README.md')), `${name}/README.md missing`).toBe(true);
+    const actual = await runScenario(dir);
+    const golden = join(dir, 'expected.json');
+    if (!existsSync(golden)) {
+      if (process.env.UPDATE_GOLDEN !== '1') {
+        throw new Error(`${name}/expected.json is missing: run with UPDATE_GOLDEN=1 to write it, then review it`);
+      }
+      await writeFile(golden, JSON.stringify(actual, null, 2) + '\n');
+      return;
+    }
+    const expected = JSON.parse(await readFile(golden, 'utf8'));
+    expect(actual).toEqual(expected);
+  });
+});
