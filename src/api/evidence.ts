@@ -7,8 +7,9 @@
  *   not only the audited ones) and `/cluster/backup`;
  * - per node: `/syslog` (since the window start), `/status` (logical CPUs), and
  *   `/vzdump/defaults` only when a job leaves fleecing unset;
- * - per running VM: `/rrddata` (hour); per non-template VM: `/snapshot`, plus the snapshot config
- *   of each snapshot that saved RAM.
+ * - per running VM with disks in the main loop: `/rrddata` (hour); per non-template VM that has
+ *   snapshots: `/snapshot`, plus `config?snapshot=NAME` for each snapshot that saved RAM (the caller
+ *   says which VMs need what, see `evidenceNeeds`; unknown = read).
  *
  * Every failure becomes `{unavailable}` on the facts it concerns, naming the privilege for a 403
  * (the privileges each endpoint checks are from the PVE 9.1 API schema), so the risk level of that
@@ -39,13 +40,20 @@ import type { StorageMap } from '../pve/types.js';
 import type { PveClient, RequestOptions } from './client.js';
 import { type ClusterResource, fetchBackupJobs, fetchClusterResources } from './endpoints/cluster.js';
 import { fetchSyslog } from './endpoints/nodes.js';
-import { fetchVmRrdData, fetchVmSnapshots } from './endpoints/qemu.js';
+import { fetchVmConfig, fetchVmRrdData, fetchVmSnapshots } from './endpoints/qemu.js';
 import { PveApiError, PveConnectionError, PvePermissionError } from './errors.js';
 
 /** A VM to collect evidence for. */
 export interface EvidenceVm {
   vmid: number;
   node: string | null;
+  /**
+   * False when no rule needs its IO rates (no disk in the main loop): rrddata is then not read.
+   * Default: read for every running VM. See `evidenceNeeds`.
+   */
+  needsIo?: boolean;
+  /** False when the config shows no snapshot (no `parent` key): the snapshot list is then not read. */
+  hasSnapshots?: boolean;
 }
 
 export interface EvidenceFleet {
@@ -123,7 +131,7 @@ async function ramSnapshots(client: Getter, node: string, vmid: number, storages
   const withRam = snaps.filter((s) => s.name !== 'current' && Number(s.vmstate) === 1);
   return Promise.all(
     withRam.map(async (s) => {
-      const conf = await client.get<Record<string, unknown>>(`/nodes/${enc(node)}/qemu/${vmid}/snapshot/${enc(s.name)}/config`, undefined, req);
+      const conf = await fetchVmConfig(client as PveClient, node, vmid, { snapshot: s.name }, req);
       const vmstate = typeof conf['vmstate'] === 'string' ? conf['vmstate'] : '';
       const colon = vmstate.indexOf(':');
       const storage = colon > 0 ? vmstate.slice(0, colon) : null;
@@ -214,7 +222,7 @@ export async function collectRiskEvidence(client: Getter, fleet: EvidenceFleet, 
         })(),
       );
       if (isUnavailable(resources)) ev.io = resources as Unavailable;
-      else if (running && node) {
+      else if (running && node && vm.needsIo !== false) {
         tasks.push(
           (async () => {
             const points = await attempt(() => fetchVmRrdData(client as PveClient, node, vm.vmid, { timeframe, cf: 'AVERAGE' }, req), { privilege: 'VM.Audit', path: `/vms/${vm.vmid}` });
@@ -234,7 +242,8 @@ export async function collectRiskEvidence(client: Getter, fleet: EvidenceFleet, 
           );
         })(),
       );
-      if (opts.snapshots !== false && !template) {
+      if (vm.hasSnapshots === false) ev.ramSnapshots = [];
+      else if (opts.snapshots !== false && !template) {
         tasks.push(
           (async () => {
             if (!node) return void (ev.ramSnapshots = noNode);

@@ -75,6 +75,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
         new Option('--fingerprint <sha256>', 'online: pinned TLS certificate fingerprint (env PVE_FINGERPRINT)'),
         new Option('--concurrency <n>', 'online: parallel API requests'),
         new Option('--insecure', 'online: do not verify the TLS certificate'),
+        new Option('--no-evidence', 'online: skip the risk evidence (node syslog, rrddata, node CPU, backup jobs, snapshots); those parts are reported unknown'),
       ],
       load: () => import('./commands/audit.js'),
     },

@@ -16,4 +16,4 @@ export {
 } from './backup-jobs.js';
 export { isNetworkStorage } from './snapshots.js';
 export * from './types.js';
-export { type RiskSources, riskEvidenceFor, withRisk } from './sources.js';
+export { type RiskSources, evidenceNeeds, riskEvidenceFor, withRisk } from './sources.js';

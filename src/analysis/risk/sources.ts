@@ -6,6 +6,8 @@
  */
 import type { AnalysisEnv, VmInput, VmReport } from '../types.js';
 import { assessRisk } from './assess.js';
+import { disksInForce, runState } from './context.js';
+import { mainLoopDisks } from './main-loop.js';
 import { type BackupJob, jobsCovering } from './backup-jobs.js';
 import { riskFactsFromConfig } from './config-facts.js';
 import type { Fact, HaState, RiskEvidenceInput } from './types.js';
@@ -58,4 +60,17 @@ export function riskEvidenceFor(input: VmInput, env: AnalysisEnv, sources: RiskS
 export function withRisk(report: VmReport, input: VmInput, env: AnalysisEnv, sources: RiskSources = {}): VmReport {
   report.risk = assessRisk(report, riskEvidenceFor(input, env, sources));
   return report;
+}
+
+/**
+ * Which online evidence a VM's rules can use, so the collector skips requests no rule would read:
+ * IO rates only for a running VM with a disk in the main loop; the snapshot list only when the
+ * config names a current snapshot (`parent`). NOTE: after a rollback and the deletion of the
+ * branch point, a snapshot on another branch can exist without `parent`; that rare case is missed.
+ */
+export function evidenceNeeds(report: VmReport, input: VmInput): { needsIo: boolean; hasSnapshots: boolean } {
+  const state = runState(report);
+  const needsIo =
+    !report.template && state !== 'stopped' && mainLoopDisks({ vm: report, evidence: {}, state, disks: disksInForce(report) }).length > 0;
+  return { needsIo, hasSnapshots: input.current['parent'] !== undefined };
 }

@@ -5,6 +5,7 @@
  * (`clientFromOptions`), the collection from `src/api/fleet.ts` (`collectFleet`).
  */
 import type { AnalysisEnv, VmInput } from '../../analysis/types.js';
+import type { PveClient } from '../../api/client.js';
 import { collectFleet } from '../../api/fleet.js';
 import { PveApiError } from '../../api/errors.js';
 import type { ConfigIssue } from '../../pve/types.js';
@@ -30,6 +31,8 @@ export interface OnlineCollection {
   inputs: VmInput[];
   env: AnalysisEnv;
   errors: ConfigIssue[];
+  /** The client that read them (for follow-up reads such as the risk evidence). */
+  client?: PveClient;
 }
 
 /** Collects the fleet from the PVE API. */
@@ -37,12 +40,13 @@ export async function collectOnline(opts: OnlineAuditOptions): Promise<OnlineCol
   const client = await clientFromOptions(opts);
   const bar = opts.onProgress ? null : createProgress('audit');
   try {
-    return await collectFleet(client, {
+    const fleet = await collectFleet(client, {
       ...(opts.node !== undefined ? { node: opts.node } : {}),
       ...(opts.vmids !== undefined ? { vmids: opts.vmids } : {}),
       ...(opts.onInput ? { onInput: opts.onInput } : {}),
       onProgress: ({ done, total }) => (opts.onProgress ? opts.onProgress(done, total) : bar!.update(done, total)),
     });
+    return { ...fleet, client };
   } catch (err) {
     // The VM list itself could not be read (auth, TLS, network): nothing to audit.
     if (err instanceof PveApiError) throw new ExitError(1, `${opts.pve}: ${err.request}: ${err.message.replace(/\n/g, '; ')}`);

@@ -8,6 +8,7 @@ import { DEFAULT_INSTALLED_QEMU, auditAssumptions, buildAuditReport, vmInputFrom
 import type { AnalysisEnv, AuditReport, VmInput, VmReport } from '../../analysis/types.js';
 import { parseVersion } from '../../analysis/version.js';
 import { type ConfigRead, readConfFiles, readConfigDir, readStorageCfg } from '../../node/etc-pve.js';
+import { readRiskFiles } from '../../node/risk-files.js';
 import { volumeOwner } from '../../pve/index.js';
 import type { ConfigIssue } from '../../pve/types.js';
 import { ExitError, UsageError } from '../errors.js';
@@ -39,6 +40,8 @@ export interface AuditOptions {
   fingerprint?: string;
   concurrency?: number;
   insecure?: boolean;
+  /** Online: also read the risk evidence (syslog, rrddata, node CPU, backup jobs, snapshots). The CLI sets it unless --no-evidence. */
+  riskEvidence?: boolean;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -57,6 +60,8 @@ export interface RawAuditOptions {
   fingerprint?: string;
   concurrency?: string;
   insecure?: boolean;
+  /** False with --no-evidence. */
+  evidence?: boolean;
 }
 
 /** `100,101 102` → [100, 101, 102]; anything else is a usage error. */
@@ -140,10 +145,15 @@ export async function audit(opts: AuditOptions): Promise<AuditReport> {
         };
     const warnings = online.errors.filter((e) => e.severity !== 'error');
     if (warnings.length > 0) report.warnings = [...(report.warnings ?? []), ...warnings];
+    if (opts.riskEvidence && online.client) {
+      const { addOnlineRiskEvidence } = await import('./audit-risk.js');
+      await addOnlineRiskEvidence(report, online.inputs, env, online.client);
+    }
     return report;
   }
 
   let read: ConfigRead;
+  let treeDir: string | undefined;
   const vmids = opts.vmids ? new Set(opts.vmids) : undefined;
   if (opts.conf !== undefined && opts.conf.length > 0) {
     if (opts.configDir !== undefined) throw new UsageError('give either --config-dir or --conf, not both');
@@ -162,6 +172,7 @@ export async function audit(opts: AuditOptions): Promise<AuditReport> {
       }
       dir = '/etc/pve';
     }
+    treeDir = dir;
     read = await readConfigDir(dir, { node: opts.node, vmids });
     if (opts.storageCfg !== undefined) {
       const override = await readStorageCfg(opts.storageCfg);
@@ -181,8 +192,11 @@ export async function audit(opts: AuditOptions): Promise<AuditReport> {
     installedQemu: given ?? DEFAULT_INSTALLED_QEMU,
     installedQemuAssumed: given === null,
   };
-  const report = buildAuditReport(inputs, env, read.errors);
-  if (read.storageIssues.length > 0) report.warnings = [...(report.warnings ?? []), ...read.storageIssues];
+  // Backup jobs (jobs.cfg) and pools (user.cfg) beside the configs feed the risk's backup part.
+  const risk = treeDir !== undefined ? await readRiskFiles(treeDir) : null;
+  const report = buildAuditReport(inputs, env, read.errors, risk?.sources);
+  const warnings = [...read.storageIssues, ...(risk?.issues ?? [])];
+  if (warnings.length > 0) report.warnings = [...(report.warnings ?? []), ...warnings];
   return report;
 }
 
@@ -218,6 +232,7 @@ export function normalizeAuditOptions(raw: RawAuditOptions, env: CliIO['env']): 
     fingerprint: raw.fingerprint ?? (pve ? env.PVE_FINGERPRINT : undefined),
     concurrency,
     insecure: raw.insecure,
+    riskEvidence: raw.evidence !== false,
     format,
     explain,
   };

@@ -57,7 +57,8 @@ const baseRoutes = (): Record<string, Handler | unknown> => ({
     { name: 'disk-only', snaptime: 2 },
     { name: 'current', parent: 'disk-only', running: 1 },
   ],
-  '/nodes/pve1/qemu/100/snapshot/pre/config': { vmstate: 'nfs1:100/vm-100-state-pre.raw', scsi0: 'x' },
+  '/nodes/pve1/qemu/100/config': (p: Record<string, unknown> | undefined) =>
+    p?.['snapshot'] === 'pre' ? { vmstate: 'nfs1:100/vm-100-state-pre.raw', scsi0: 'x', digest: 'd' } : new Error(`unexpected ${JSON.stringify(p)}`),
   '/nodes/pve1/qemu/101/snapshot': [{ name: 'current', running: 0 }],
 });
 
@@ -141,6 +142,14 @@ describe('collectRiskEvidence', () => {
     expect(ev.get(100)!.ramSnapshots).toBeUndefined();
     expect(client.calls.some((c) => c.includes('/snapshot'))).toBe(false);
     expect(client.calls).not.toContain('/cluster/resources');
+  });
+
+  it('skips what the caller says no rule needs', async () => {
+    const client = fakeClient(baseRoutes());
+    const ev = await collectRiskEvidence(client, { vms: [{ vmid: 100, node: 'pve1', needsIo: false, hasSnapshots: false }], storages }, { now });
+    expect(client.calls.filter((c) => c.startsWith('/nodes/pve1/qemu/'))).toEqual([]);
+    expect(ev.get(100)!.io).toBeUndefined();
+    expect(ev.get(100)!.ramSnapshots).toEqual([]);
   });
 
   it('rethrows an abort instead of reporting it as a fact', async () => {
