@@ -147,6 +147,88 @@ async function ramSnapshots(client: Getter, node: string, vmid: number, storages
   );
 }
 
+/** Lazily starts `fn` once per key and hands out the same promise afterwards. */
+function once<T>(fn: (key: string) => Promise<T>): (key: string) => Promise<T> {
+  const started = new Map<string, Promise<T>>();
+  return (key) => {
+    let p = started.get(key);
+    if (!p) started.set(key, (p = fn(key)));
+    return p;
+  };
+}
+
+/** What is read once (per cluster or per node) and shared by every VM. */
+interface Shared {
+  client: Getter;
+  req: RequestOptions;
+  windowHours: number;
+  timeframe: IoRates['timeframe'];
+  storages: StorageMap | undefined;
+  resources: Fact<readonly ClusterResource[]>;
+  /** QEMU entries of `resources` (empty when unavailable). */
+  qemu: readonly ClusterResource[];
+  jobs: Fact<BackupJob[]>;
+  syslog: (node: string) => Promise<Fact<{ stats: Map<number, QmpTimeoutStats>; truncated: boolean }>>;
+  status: (node: string) => Promise<Fact<NodeStatus>>;
+  nodeDefaultFleecing: (node: string) => Promise<Fact<boolean>>;
+}
+
+/** One VM as the per-VM readers see it. */
+interface Subject {
+  vm: EvidenceVm;
+  res: ClusterResource | undefined;
+  node: string;
+}
+
+async function qmpFact(s: Shared, { vm, node }: Subject): Promise<Fact<QmpTimeoutStats>> {
+  const log = await s.syslog(node);
+  if (isUnavailable(log)) return log as Unavailable;
+  return log.stats.get(vm.vmid) ?? noQmpTimeouts(s.windowHours, log.truncated);
+}
+
+async function nodeCpuFact(s: Shared, { res, node }: Subject): Promise<Fact<NodeCpu>> {
+  if (isUnavailable(s.resources)) return s.resources as Unavailable;
+  const st = await s.status(node);
+  if (isUnavailable(st)) return st as Unavailable;
+  const hostCpus = (st as NodeStatus).cpuinfo?.cpus;
+  if (!hostCpus) return unavailable(`/nodes/${node}/status has no cpuinfo.cpus`, 'error');
+  // QEMU VMs only: containers are limited by cgroups, not vCPU threads.
+  const runningVcpus = s.qemu.filter((r) => r.node === node && r.status === 'running').reduce((sum, r) => sum + (r.maxcpu ?? 0), 0);
+  return { node, hostCpus, runningVcpus, vmVcpus: res?.maxcpu ?? 0 };
+}
+
+/** undefined when no rule needs it (VM not running, or no disk in the main loop). */
+async function ioFact(s: Shared, { vm, res, node }: Subject): Promise<Fact<IoRates> | undefined> {
+  if (isUnavailable(s.resources)) return s.resources as Unavailable;
+  if (res?.status !== 'running' || vm.needsIo === false) return undefined;
+  const points = await attempt(
+    () => fetchVmRrdData(s.client as PveClient, node, vm.vmid, { timeframe: s.timeframe, cf: 'AVERAGE' }, s.req),
+    { privilege: 'VM.Audit', path: `/vms/${vm.vmid}` },
+  );
+  return isUnavailable(points) ? (points as Unavailable) : summariseRrd(points as unknown as Record<string, unknown>[], s.timeframe);
+}
+
+async function backupFact(s: Shared, { vm, res, node }: Subject): Promise<Fact<BackupJobCoverage[]>> {
+  if (isUnavailable(s.jobs)) return s.jobs as Unavailable;
+  const cov = jobsCovering(s.jobs as BackupJob[], { vmid: vm.vmid, node, pool: res ? (res.pool ?? null) : undefined });
+  if (cov.covering.length === 0 && cov.undetermined.length > 0) {
+    return unavailable(`pool of VM ${vm.vmid} unknown for job ${cov.undetermined.join(', ')}`, 'error');
+  }
+  return Promise.all(cov.covering.map(async (c) => (c.fleecing === 'unset' ? { ...c, nodeDefaultFleecing: await s.nodeDefaultFleecing(node) } : c)));
+}
+
+/** undefined when not read (snapshots disabled, or a template). */
+async function snapshotFact(s: Shared, { vm, res, node }: Subject, read: boolean): Promise<Fact<RamSnapshot[]> | undefined> {
+  if (vm.hasSnapshots === false) return [];
+  if (!read || Number(res?.template) === 1) return undefined;
+  return attempt(() => ramSnapshots(s.client, node, vm.vmid, s.storages, s.req), { privilege: 'VM.Audit', path: `/vms/${vm.vmid}` });
+}
+
+/** The evidence object without the members no rule needs. */
+function compact(ev: Record<string, unknown>): RiskEvidenceInput {
+  return Object.fromEntries(Object.entries(ev).filter(([, v]) => v !== undefined)) as RiskEvidenceInput;
+}
+
 /**
  * Collects the online risk evidence of the given VMs.
  * @returns evidence per VMID; facts that could not be read are `{unavailable}`
@@ -154,105 +236,62 @@ async function ramSnapshots(client: Getter, node: string, vmid: number, storages
 export async function collectRiskEvidence(client: Getter, fleet: EvidenceFleet, opts: CollectEvidenceOptions = {}): Promise<Map<number, RiskEvidenceInput>> {
   const windowHours = opts.windowHours ?? 24;
   const syslogLimit = opts.syslogLimit ?? 50_000;
-  const timeframe = opts.rrdTimeframe ?? 'hour';
   const now = opts.now?.() ?? new Date();
   const req: RequestOptions = opts.signal ? { signal: opts.signal } : {};
 
-  const [resources, jobs] = await Promise.all([
-    fleet.resources ? Promise.resolve<Fact<readonly ClusterResource[]>>(fleet.resources) : attempt(() => fetchClusterResources(client as PveClient, { type: 'vm' }, req), { privilege: 'VM.Audit', path: '/vms' }),
+  const [resources, rawJobs] = await Promise.all([
+    fleet.resources
+      ? Promise.resolve<Fact<readonly ClusterResource[]>>(fleet.resources)
+      : attempt(() => fetchClusterResources(client as PveClient, { type: 'vm' }, req), { privilege: 'VM.Audit', path: '/vms' }),
     attempt(() => fetchBackupJobs(client as PveClient, req), { privilege: 'Sys.Audit', path: '/' }),
   ]);
   const qemu = isUnavailable(resources) ? [] : (resources as readonly ClusterResource[]).filter((r) => r.type === 'qemu' && r.vmid !== undefined);
-  const byVmid = new Map(qemu.map((r) => [r.vmid!, r]));
-
-  const nodes = [...new Set(fleet.vms.map((v) => v.node).filter((n): n is string => n !== null))].sort();
-  const syslog = new Map<string, Promise<Fact<{ stats: Map<number, QmpTimeoutStats>; truncated: boolean }>>>();
-  const status = new Map<string, Promise<Fact<NodeStatus>>>();
-  for (const node of nodes) {
-    syslog.set(node, attempt(() => nodeQmpTimeouts(client, node, { windowHours, syslogLimit, now, req }), { privilege: 'Sys.Syslog', path: `/nodes/${node}` }));
-    status.set(node, attempt(() => client.get<NodeStatus>(`/nodes/${enc(node)}/status`, undefined, req), { privilege: 'Sys.Audit', path: `/nodes/${node}` }));
-  }
-  const vzdumpDefaults = new Map<string, Promise<Fact<boolean>>>();
-  const nodeDefaultFleecing = (node: string): Promise<Fact<boolean>> => {
-    let p = vzdumpDefaults.get(node);
-    if (!p) {
-      p = attempt(
-        async () => parseFleecing(String((await client.get<Record<string, unknown>>(`/nodes/${enc(node)}/vzdump/defaults`, undefined, req))['fleecing'] ?? '')).fleecing === 'on',
-        { privilege: 'Sys.Audit', path: `/nodes/${node}` },
-      );
-      vzdumpDefaults.set(node, p);
-    }
-    return p;
+  const shared: Shared = {
+    client,
+    req,
+    windowHours,
+    timeframe: opts.rrdTimeframe ?? 'hour',
+    storages: fleet.storages,
+    resources,
+    qemu,
+    jobs: isUnavailable(rawJobs)
+      ? (rawJobs as Unavailable)
+      : (rawJobs as Record<string, unknown>[]).map((j) => backupJobFromApi(j)).filter((j): j is BackupJob => j !== null),
+    syslog: once((node) =>
+      attempt(() => nodeQmpTimeouts(client, node, { windowHours, syslogLimit, now, req }), { privilege: 'Sys.Syslog', path: `/nodes/${node}` }),
+    ),
+    status: once((node) => attempt(() => client.get<NodeStatus>(`/nodes/${enc(node)}/status`, undefined, req), { privilege: 'Sys.Audit', path: `/nodes/${node}` })),
+    nodeDefaultFleecing: once((node) =>
+      attempt(async () => {
+        const defaults = await client.get<Record<string, unknown>>(`/nodes/${enc(node)}/vzdump/defaults`, undefined, req);
+        return parseFleecing(typeof defaults['fleecing'] === 'string' ? defaults['fleecing'] : undefined).fleecing === 'on';
+      }, { privilege: 'Sys.Audit', path: `/nodes/${node}` }),
+    ),
   };
-  const backupJobs: BackupJob[] | null = isUnavailable(jobs)
-    ? null
-    : (jobs as Record<string, unknown>[]).map((j) => backupJobFromApi(j)).filter((j): j is BackupJob => j !== null);
+  const byVmid = new Map(qemu.map((r) => [r.vmid!, r]));
 
   const out = new Map<number, RiskEvidenceInput>();
   await Promise.all(
     fleet.vms.map(async (vm) => {
       const res = byVmid.get(vm.vmid);
+      const ha: Fact<HaState> = isUnavailable(resources)
+        ? (resources as Unavailable)
+        : res?.hastate ? { managed: true, state: res.hastate } : { managed: false };
       const node = vm.node ?? res?.node ?? null;
-      const running = res?.status === 'running';
-      const template = Number(res?.template) === 1;
-      const ev: RiskEvidenceInput = {};
-      const noNode = unavailable('the VM has no known node', 'error');
-
-      if (isUnavailable(resources)) ev.ha = resources as Unavailable;
-      else ev.ha = res?.hastate ? ({ managed: true, state: res.hastate } satisfies HaState) : { managed: false };
-
-      const tasks: Promise<void>[] = [];
-      tasks.push(
-        (async () => {
-          if (!node) return void (ev.qmpTimeouts = noNode);
-          const s = await syslog.get(node)!;
-          ev.qmpTimeouts = isUnavailable(s) ? (s as Unavailable) : (s.stats.get(vm.vmid) ?? noQmpTimeouts(windowHours, s.truncated));
-        })(),
-      );
-      tasks.push(
-        (async () => {
-          if (!node) return void (ev.nodeCpu = noNode);
-          if (isUnavailable(resources)) return void (ev.nodeCpu = resources as Unavailable);
-          const st = await status.get(node)!;
-          if (isUnavailable(st)) return void (ev.nodeCpu = st as Unavailable);
-          const hostCpus = (st as NodeStatus).cpuinfo?.cpus;
-          if (!hostCpus) return void (ev.nodeCpu = unavailable(`/nodes/${node}/status has no cpuinfo.cpus`, 'error'));
-          const runningVcpus = qemu.filter((r) => r.node === node && r.status === 'running').reduce((sum, r) => sum + (r.maxcpu ?? 0), 0);
-          ev.nodeCpu = { node, hostCpus, runningVcpus, vmVcpus: res?.maxcpu ?? 0 } satisfies NodeCpu;
-        })(),
-      );
-      if (isUnavailable(resources)) ev.io = resources as Unavailable;
-      else if (running && node && vm.needsIo !== false) {
-        tasks.push(
-          (async () => {
-            const points = await attempt(() => fetchVmRrdData(client as PveClient, node, vm.vmid, { timeframe, cf: 'AVERAGE' }, req), { privilege: 'VM.Audit', path: `/vms/${vm.vmid}` });
-            ev.io = isUnavailable(points) ? (points as Unavailable) : summariseRrd(points as unknown as Record<string, unknown>[], timeframe);
-          })(),
-        );
+      if (node === null) {
+        const noNode = unavailable('the VM has no known node', 'error');
+        out.set(vm.vmid, { ha, qmpTimeouts: noNode, nodeCpu: noNode, io: noNode, backupJobs: noNode, ramSnapshots: noNode });
+        return;
       }
-      tasks.push(
-        (async () => {
-          if (!backupJobs) return void (ev.backupJobs = jobs as Unavailable);
-          const cov = jobsCovering(backupJobs, { vmid: vm.vmid, node, pool: res ? (res.pool ?? null) : undefined });
-          if (cov.covering.length === 0 && cov.undetermined.length > 0) {
-            return void (ev.backupJobs = unavailable(`pool of VM ${vm.vmid} unknown for job ${cov.undetermined.join(', ')}`, 'error'));
-          }
-          ev.backupJobs = await Promise.all(
-            cov.covering.map(async (c): Promise<BackupJobCoverage> => (c.fleecing === 'unset' && node ? { ...c, nodeDefaultFleecing: await nodeDefaultFleecing(node) } : c)),
-          );
-        })(),
-      );
-      if (vm.hasSnapshots === false) ev.ramSnapshots = [];
-      else if (opts.snapshots !== false && !template) {
-        tasks.push(
-          (async () => {
-            if (!node) return void (ev.ramSnapshots = noNode);
-            ev.ramSnapshots = await attempt(() => ramSnapshots(client, node, vm.vmid, fleet.storages, req), { privilege: 'VM.Audit', path: `/vms/${vm.vmid}` });
-          })(),
-        );
-      }
-      await Promise.all(tasks);
-      out.set(vm.vmid, ev);
+      const subject: Subject = { vm, res, node };
+      const [qmpTimeouts, nodeCpu, io, backupJobs, ramSnapshots] = await Promise.all([
+        qmpFact(shared, subject),
+        nodeCpuFact(shared, subject),
+        ioFact(shared, subject),
+        backupFact(shared, subject),
+        snapshotFact(shared, subject, opts.snapshots !== false),
+      ]);
+      out.set(vm.vmid, compact({ ha, qmpTimeouts, nodeCpu, io, backupJobs, ramSnapshots }));
     }),
   );
   return out;
