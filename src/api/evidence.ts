@@ -200,7 +200,8 @@ async function nodeCpuFact(s: Shared, { res, node }: Subject): Promise<Fact<Node
 /** undefined when no rule needs it (VM not running, or no disk in the main loop). */
 async function ioFact(s: Shared, { vm, res, node }: Subject): Promise<Fact<IoRates> | undefined> {
   if (isUnavailable(s.resources)) return s.resources as Unavailable;
-  if (res?.status !== 'running' || vm.needsIo === false) return undefined;
+  if (res?.status === 'stopped' || vm.needsIo === false) return undefined;
+  if (res?.status !== 'running') return unavailable(`VM ${vm.vmid} status is ${res?.status ?? 'not listed'} in /cluster/resources`, 'error');
   const points = await attempt(
     () => fetchVmRrdData(s.client as PveClient, node, vm.vmid, { timeframe: s.timeframe, cf: 'AVERAGE' }, s.req),
     { privilege: 'VM.Audit', path: `/vms/${vm.vmid}` },

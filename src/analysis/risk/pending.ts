@@ -31,7 +31,8 @@ export function pendingReasons(ctx: RiskContext): RiskReason[] {
   const { vm } = ctx;
   const disks = changedDisks(vm.disks);
   const scsihwPending = vm.scsihw.pending;
-  if (disks.length === 0 && !scsihwPending && !vm.pendingDataplaneChanges) return [];
+  // Pending keys that change no disk fact (e.g. a machine pin that keeps -blockdev) are no dataplane risk.
+  if (disks.length === 0 && !scsihwPending) return [];
 
   const ev: RiskEvidence[] = [];
   if (scsihwPending) {
@@ -43,7 +44,7 @@ export function pendingReasons(ctx: RiskContext): RiskReason[] {
     const next = 'deleted' in p ? 'removed' : describe(p);
     ev.push(evidence('effective', d.key, `now: ${now}; after cold start: ${next}`));
   }
-  const changed = [...(scsihwPending ? ['scsihw'] : []), ...disks.map((d) => d.key)].join(', ') || 'disk settings';
+  const changed = [...(scsihwPending ? ['scsihw'] : []), ...disks.map((d) => d.key)].join(', ');
 
   if (ctx.state === 'stopped') {
     return [

@@ -133,6 +133,7 @@ const TABLE: Partial<Record<RiskCode, Case[]>> = {
       expect: 'info',
     },
     { name: 'nothing pending', vm: vm([disk('scsi0')]), expect: null },
+    { name: 'a pending key that changes no disk fact (machine pin)', vm: vm([disk('scsi0')], { pendingDataplaneChanges: true }), expect: null },
   ],
   QMP_TIMEOUTS: [
     { name: 'one timeout', vm: vm([disk('scsi0')]), evidence: quietEvidence(qmp(1)), expect: 'warning' },
