@@ -74,7 +74,7 @@ export function qmpTimeoutReasons(ctx: RiskContext): RiskReason[] {
     reason({
       code: 'QMP_TIMEOUTS',
       severity: stats.count >= QMP_TIMEOUTS_CRITICAL ? 'critical' : 'warning',
-      message: `The node's syslog shows ${atLeast}${stats.count} QMP command${stats.count === 1 ? '' : 's'} to this VM that timed out in the last ${stats.windowHours} h, so QEMU's main loop was blocked for seconds at a time.`,
+      message: `The node's syslog shows ${atLeast}${stats.count} QMP command${stats.count === 1 ? '' : 's'} to this VM that timed out in the last ${stats.windowHours} h, so QEMU's main loop was busy or blocked for seconds at a time.`,
       evidence: [
         evidence('metric', `qmp timeouts (${stats.windowHours} h)`, `${atLeast}${stats.count}`),
         evidence('metric', 'commands', commands),
