@@ -57,7 +57,7 @@ function ramSnapshots(input: VmInput, env: AnalysisEnv): RamSnapshot[] {
 
 /**
  * The config part of a VM's risk evidence. `snapshots` undefined on the input (not read, as in
- * an online audit that does not fetch them) makes `ramSnapshots` unavailable.
+ * an online audit) makes `ramSnapshots` unavailable when the config names a current snapshot.
  */
 export function riskFactsFromConfig(input: VmInput, env: AnalysisEnv): RiskEvidenceInput {
   const conf = configInForce(input);
@@ -71,7 +71,12 @@ export function riskFactsFromConfig(input: VmInput, env: AnalysisEnv): RiskEvide
   const qemuVersion = running && input.runtime?.runningQemu ? input.runtime.runningQemu : env.installedQemu.join('.');
   return {
     throttles,
-    ramSnapshots: input.snapshots === undefined ? unavailable('snapshot sections not read', 'not-collected') : ramSnapshots(input, env),
+    ramSnapshots:
+      input.snapshots !== undefined
+        ? ramSnapshots(input, env)
+        : input.current['parent'] === undefined
+          ? [] // no current snapshot named: none to check (see evidenceNeeds for the rare exception)
+          : unavailable('snapshot sections not read', 'not-collected'),
     qemuVersion,
   };
 }

@@ -160,7 +160,7 @@ export function notChecked(what: string, source: string, fact: Unavailable | und
       fix = `Give the audit token the privilege named (${why.replace(/^missing privilege /, '')}), then audit again.`;
       break;
     case 'not-collected':
-      fix = 'Audit online with evidence collection enabled to check this.';
+      fix = 'Audit online (--pve) without --no-evidence to check this.';
       break;
     case 'no-data':
       fix = 'Audit again once the VM has run for a while.';

@@ -181,8 +181,9 @@ describe('riskFactsFromConfig', () => {
     ]);
   });
 
-  it('marks snapshots unavailable when the input did not read them', () => {
-    expect(riskFactsFromConfig(input(), env).ramSnapshots).toMatchObject({ unavailable: expect.any(String) });
+  it('marks snapshots unavailable when the input did not read them and the config names one', () => {
+    expect(riskFactsFromConfig(input({ current: { parent: 'snap1' } }), env).ramSnapshots).toMatchObject({ unavailable: expect.any(String) });
+    expect(riskFactsFromConfig(input(), env).ramSnapshots).toEqual([]);
   });
 
   it('takes the running QEMU for a running VM, else the installed one', () => {
