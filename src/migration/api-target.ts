@@ -31,6 +31,8 @@ export interface ApiTargetOptions {
   env: AnalysisEnv;
   /** Task poll interval, ms (default 1000). */
   pollMs?: number;
+  /** Longest wait for a config-update task, ms (default 600 000); PVE's own lock timeout is 10 s. */
+  configTaskTimeoutMs?: number;
 }
 
 /** Build the API-backed target. Permissions and HA resources are read once and cached. */
@@ -80,7 +82,7 @@ export function createApiTarget(client: PveClient, options: ApiTargetOptions): M
       if (req.revert && req.revert.length > 0) params.revert = req.revert.join(',');
       if (req.force) params.force = 1;
       const upid = await updateVmConfig(client, node, vmid, params, { digest, signal });
-      if (upid) await waitForTask(client, upid, { pollMs, signal });
+      if (upid) await waitForTask(client, upid, { pollMs, timeoutMs: options.configTaskTimeoutMs ?? 600_000, ...(signal ? { signal } : {}) });
       return upid;
     },
     power(node, vmid, action: PowerAction, opts, signal) {
