@@ -28,7 +28,7 @@ import {
 interface Draft {
   blocked: Gate[];
   warnings: Gate[];
-  /** key -> new value (the net change of the direct path). */
+  /** key -> new value (the net change of the direct path); scsihw first. */
   set: Map<string, string>;
   delete: Set<string>;
 }
@@ -63,7 +63,6 @@ export function planVm(vm: PlanVmInput, opts: PlanOptions): VmPlan {
   }
 
   const oldHw = cur.scsihw ?? 'lsi';
-  if (cur.scsihw !== TARGET_SCSIHW) d.set.set('scsihw', TARGET_SCSIHW);
 
   // --- disks
   const drives = new Map<string, Drive>();
@@ -175,7 +174,9 @@ export function planVm(vm: PlanVmInput, opts: PlanOptions): VmPlan {
     }
   }
 
-  // --- controller
+  // --- controller: only where a scsiN drive hangs on it (a reboot for a controller nobody uses is waste)
+  const hasScsi = Object.keys(cur).some((k) => /^scsi\d+$/.test(k)) || converted.length > 0;
+  if (hasScsi && cur.scsihw !== TARGET_SCSIHW) d.set = new Map([['scsihw', TARGET_SCSIHW], ...d.set]);
   const controllerMoves = !isVirtioScsi(oldHw);
   const movingScsi = [...drives.entries()]
     .filter(([k, drv]) => k.startsWith('scsi') && isDataDisk(drv) && controllerMoves)

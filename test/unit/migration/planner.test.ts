@@ -76,6 +76,14 @@ describe('planVm: the change itself', () => {
     expect(plan.changes.map((c) => c.key)).toEqual(['scsi0']);
   });
 
+  it('leaves scsihw alone when no scsiN drive uses it (no reboot for nothing)', () => {
+    const vm = vmFromText(conf('ostype: l26', 'sata0: local-lvm:vm-100-disk-1,size=8G', 'virtio0: local-lvm:vm-100-disk-0,aio=threads,iothread=1,size=8G'));
+    const plan = planVm(vm, THREADS);
+    expect(plan).toMatchObject({ changes: [], path: 'none', eligible: false });
+    const withCd = planVm(vmFromText(conf('ostype: l26', 'scsi2: local:iso/x.iso,media=cdrom')), THREADS);
+    expect(withCd.changes.map((c) => c.key)).toEqual(['scsihw']);
+  });
+
   it('is idempotent: a VM in the target state needs nothing, and applying a plan leaves nothing to do', () => {
     const done = vmFromText(
       conf('ostype: l26', 'scsi0: local-lvm:vm-100-disk-0,aio=threads,iothread=1,size=32G', 'scsihw: virtio-scsi-single'),
