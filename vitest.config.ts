@@ -7,5 +7,7 @@ export default defineConfig({
     environment: 'node',
     testTimeout: 30_000,
     hookTimeout: 30_000,
+    // A worker kept alive by an open socket must not hang CI: give teardown a bound too.
+    teardownTimeout: 10_000,
   },
 });
