@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/**
+ * Coded errors of the shim, one HTTP status each (the reply-from `lib/errors.js` habit). The body
+ * has PVE's envelope shape `{data: null, message}` so the panel's `PveClient` turns it into a
+ * `PveApiError` with our text; `code` tells a refusal by the shim from one by PVE.
+ */
+import type { FastifyReply } from 'fastify';
+
+export interface ShimErrorSpec {
+  code: string;
+  status: number;
+}
+
+/** A path outside the allow-list of API calls this tool makes. */
+export const DP_PATH_NOT_ALLOWED: ShimErrorSpec = { code: 'DP_PATH_NOT_ALLOWED', status: 403 };
+/** A write (any method but GET/HEAD) while the shim runs with `--read-only`. */
+export const DP_AUDIT_READ_ONLY: ShimErrorSpec = { code: 'DP_AUDIT_READ_ONLY', status: 403 };
+/** A path with `.`/`..` segments, encoded slashes, backslashes, NUL or empty segments. */
+export const DP_BAD_PATH: ShimErrorSpec = { code: 'DP_BAD_PATH', status: 400 };
+/** PVE could not be reached (refused, timeout, TLS verification failed). */
+export const DP_UPSTREAM_UNREACHABLE: ShimErrorSpec = { code: 'DP_UPSTREAM_UNREACHABLE', status: 502 };
+
+/** The JSON body of a shim error. */
+export interface ShimErrorBody {
+  data: null;
+  message: string;
+  code: string;
+}
+
+/** Sends `spec` with `message`; the reason phrase carries the message too, as PVE does. */
+export function sendShimError(reply: FastifyReply, spec: ShimErrorSpec, message: string): FastifyReply {
+  const body: ShimErrorBody = { data: null, message, code: spec.code };
+  // A reason phrase must be one line of visible ASCII.
+  reply.raw.statusMessage = message.split('\n')[0]!.replace(/[^\x20-\x7e]/g, '?').slice(0, 200);
+  return reply.code(spec.status).header('content-type', 'application/json; charset=utf-8').send(body);
+}

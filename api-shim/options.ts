@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/**
+ * The shim's options, checked up front: every bad value throws one sentence naming the option
+ * and what to do (the `@fastify/http-proxy` `src/options.js` habit), before anything listens.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { type ApiToken, parseApiToken } from '../src/api/auth.js';
+import { normaliseFingerprint } from '../src/node/tls.js';
+
+/** Upstream request timeout (ms). PVE's syslog and rrddata calls on a big node take seconds. */
+export const DEFAULT_UPSTREAM_TIMEOUT_MS = 60_000;
+
+export interface ShimOptions {
+  /** PVE base URL, `https://pve1:8006` (a trailing `/api2/json` is accepted). */
+  upstream: string;
+  /** API token `USER@REALM!TOKENID=SECRET`; it stays in this process. */
+  token: string;
+  /** Pin PVE's certificate by SHA-256 fingerprint (`AA:BB:...`). */
+  fingerprint?: string;
+  /** Trust these CA certificates (PEM) instead of the system store. */
+  ca?: string;
+  /** Skip TLS verification (never with `fingerprint`). */
+  insecure?: boolean;
+  /** Refuse every non-GET before it reaches PVE. */
+  readOnly?: boolean;
+  /** Directory of the built panel (`dist/panel`); `null` serves no panel (API only). */
+  panelDir: string | null;
+  /** Upstream request timeout (ms). Default 60 000. */
+  upstreamTimeoutMs?: number;
+  /** Fastify's request log. Default off. */
+  logger?: boolean;
+  /** Where warnings (`--insecure`) go. Default stderr. */
+  warn?: (line: string) => void;
+}
+
+/** Options after validation. */
+export interface ResolvedShimOptions {
+  upstream: URL;
+  token: ApiToken;
+  fingerprint: string | null;
+  ca: string | null;
+  insecure: boolean;
+  readOnly: boolean;
+  panelDir: string | null;
+  upstreamTimeoutMs: number;
+  logger: boolean;
+  warn: (line: string) => void;
+}
+
+/** A bad shim option; the message names it. */
+export class ShimOptionsError extends Error {
+  override name = 'ShimOptionsError';
+}
+
+/**
+ * Validates `opts`.
+ * @throws ShimOptionsError naming the option and what to do
+ */
+export function resolveShimOptions(opts: ShimOptions): ResolvedShimOptions {
+  if (typeof opts.upstream !== 'string' || opts.upstream.trim() === '') {
+    throw new ShimOptionsError('upstream is required: the PVE URL, e.g. https://pve1:8006');
+  }
+  let upstream: URL;
+  try {
+    upstream = new URL(opts.upstream.trim());
+  } catch {
+    throw new ShimOptionsError(`upstream '${opts.upstream}' is not a URL such as https://pve1:8006`);
+  }
+  if (upstream.protocol !== 'https:' && upstream.protocol !== 'http:') {
+    throw new ShimOptionsError(`upstream '${opts.upstream}' must use https (or http for a local simulator)`);
+  }
+  if (upstream.username || upstream.password) {
+    throw new ShimOptionsError('upstream must not contain credentials; pass the API token as token (--token-file)');
+  }
+  if (upstream.search || upstream.hash) {
+    throw new ShimOptionsError(`upstream '${opts.upstream}' must not have a query or fragment`);
+  }
+  // The proxy adds /api2/json itself.
+  upstream.pathname = upstream.pathname.replace(/\/+$/, '').replace(/\/api2\/json$/, '') || '/';
+
+  if (typeof opts.token !== 'string' || opts.token.trim() === '') {
+    throw new ShimOptionsError('token is required: USER@REALM!TOKENID=SECRET (--token-file FILE)');
+  }
+  let token: ApiToken;
+  try {
+    token = parseApiToken(opts.token);
+  } catch (err) {
+    throw new ShimOptionsError(`token: ${(err as Error).message}`);
+  }
+
+  let fingerprint: string | null = null;
+  if (opts.fingerprint !== undefined && opts.fingerprint !== '') {
+    try {
+      fingerprint = normaliseFingerprint(opts.fingerprint);
+    } catch (err) {
+      throw new ShimOptionsError(`fingerprint: ${(err as Error).message}`);
+    }
+  }
+  if (fingerprint && opts.insecure) {
+    throw new ShimOptionsError('fingerprint and insecure exclude each other: a pinned certificate is already verified');
+  }
+  if (upstream.protocol === 'http:' && (fingerprint || opts.ca)) {
+    throw new ShimOptionsError(`fingerprint/ca need an https upstream; '${upstream.origin}' is plain http`);
+  }
+
+  const timeout = opts.upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS;
+  if (!Number.isInteger(timeout) || timeout < 1) {
+    throw new ShimOptionsError(`upstreamTimeoutMs must be a whole number of ms >= 1 (got ${String(opts.upstreamTimeoutMs)})`);
+  }
+
+  if (opts.panelDir === undefined) {
+    throw new ShimOptionsError('panelDir is required: the built panel directory (dist/panel), or null to serve the API only');
+  }
+  if (opts.panelDir !== null) {
+    if (!existsSync(opts.panelDir) || !statSync(opts.panelDir).isDirectory()) {
+      throw new ShimOptionsError(`panel directory '${opts.panelDir}' does not exist: run \`npm run build\` first`);
+    }
+    if (!existsSync(join(opts.panelDir, 'index.html'))) {
+      throw new ShimOptionsError(`panel directory '${opts.panelDir}' has no index.html: run \`npm run build\` first`);
+    }
+  }
+
+  return {
+    upstream,
+    token,
+    fingerprint,
+    ca: opts.ca ?? null,
+    insecure: opts.insecure === true,
+    readOnly: opts.readOnly === true,
+    panelDir: opts.panelDir,
+    upstreamTimeoutMs: timeout,
+    logger: opts.logger === true,
+    warn: opts.warn ?? ((l) => void process.stderr.write(`pve-dataplane: ${l}\n`)),
+  };
+}

@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/**
+ * Checks the raw request path before anything matches or forwards it. Upstream, `%2E%2E` or an
+ * encoded slash would be decoded by pveproxy and could address a path the allow-list never saw
+ * (the class of bug of GHSA-2q7r-29rg-6m5h in @fastify/reply-from), so such paths are refused
+ * outright rather than normalised.
+ */
+
+export type PathCheck = { ok: true; path: string } | { ok: false; reason: string };
+
+/**
+ * `rawUrl` is the request target as sent (`/api2/json/nodes?x=1`); `prefix` is `/api2/json`.
+ * Returns the decoded path below the prefix, or why it is refused.
+ */
+export function checkApiPath(rawUrl: string, prefix: string): PathCheck {
+  const rawPath = rawUrl.split('?', 1)[0]!;
+  if (!rawPath.startsWith(`${prefix}/`) && rawPath !== prefix) {
+    return { ok: false, reason: `path is not below ${prefix}` };
+  }
+  const rest = rawPath.slice(prefix.length);
+  if (rest === '' || rest === '/') return { ok: true, path: '/' };
+  if (rawPath.includes('\\')) return { ok: false, reason: 'backslash in path' };
+  const segments = rest.slice(1).split('/');
+  const decoded: string[] = [];
+  for (const [i, raw] of segments.entries()) {
+    // A single trailing slash is harmless (PVE ignores it); any other empty segment is not.
+    if (raw === '' && i === segments.length - 1 && i > 0) continue;
+    if (raw === '') return { ok: false, reason: 'empty path segment (//)' };
+    let seg: string;
+    try {
+      seg = decodeURIComponent(raw);
+    } catch {
+      return { ok: false, reason: `malformed percent-encoding in '${raw}'` };
+    }
+    if (seg === '.' || seg === '..') return { ok: false, reason: `'${raw}' segment (path traversal)` };
+    if (/[/\\\0]/.test(seg)) return { ok: false, reason: `encoded '/', '\\' or NUL in '${raw}'` };
+    decoded.push(seg);
+  }
+  return { ok: true, path: `/${decoded.join('/')}` };
+}
