@@ -5,7 +5,7 @@
  */
 import { checkConfigValue, configValues, driveOption, parseDrive, parseDriveKey } from '../pve/index.js';
 import type { ConfigIssue, Drive, DriveBus, VmConfigFile } from '../pve/types.js';
-import { type DiskContext, detachedFacts, diskFacts, effectiveScsihw } from './disk-status.js';
+import { type DiskContext, detachedFacts, diskFacts, effectiveScsihw, storageTypeUnknownReason } from './disk-status.js';
 import { type ResolvedMachine, resolveMachine } from './machine.js';
 import { nextStartConfig } from './next-start.js';
 import { type RiskSources, withRisk } from './risk/index.js';
@@ -99,6 +99,7 @@ function vmState(config: Record<string, string>, env: AnalysisEnv, runningMachin
       template: pveValue(config, 'template') === '1',
       storages: env.storages,
       ...(env.unreadableStorages ? { unreadableStorages: env.unreadableStorages } : {}),
+      ...(env.storageTypesUnknown !== undefined ? { storageTypesUnknown: env.storageTypesUnknown } : {}),
     },
   };
 }
@@ -115,6 +116,7 @@ function factsKey(f: DiskFacts): string {
     f.aio.effective,
     f.cacheDirect,
     f.startError,
+    f.unknown ?? [],
   ]);
 }
 
@@ -142,7 +144,7 @@ function evaluate(
     });
     if (issue.severity === 'error') errors.push(issue.message);
   }
-  if (drive.storage !== null && !state.ctx.storages.has(drive.storage) && state.ctx.unreadableStorages?.[drive.storage] === undefined) {
+  if (drive.storage !== null && !state.ctx.storages.has(drive.storage) && storageTypeUnknownReason(drive.storage, state.ctx) === null) {
     issues.push({
       source: input.source,
       line,
@@ -170,6 +172,7 @@ function diskReport(ev: EvaluatedDrive, env: AnalysisEnv, facts: DiskFacts): Dis
     cacheDirect: facts.cacheDirect,
     notes: facts.notes,
     startError: facts.startError,
+    ...(facts.unknown ? { unknown: facts.unknown } : {}),
     storage: drive.storage,
     storageType: drive.storage === null ? null : (env.storages.get(drive.storage)?.type ?? null),
     cache: driveOption(drive, 'cache') ?? null,

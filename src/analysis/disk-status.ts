@@ -8,7 +8,7 @@
  */
 import { driveOption, isTrue } from '../pve/index.js';
 import type { Drive, StorageEntry, StorageMap } from '../pve/types.js';
-import type { AioMode, DiskFacts, QemuDevice } from './types.js';
+import type { AioMode, DiskFacts, QemuDevice, UnknownFact } from './types.js';
 import type { ResolvedMachine } from './machine.js';
 import { machineAtLeast } from './version.js';
 
@@ -20,8 +20,24 @@ export interface DiskContext {
   /** `template: 1`: IDE and SATA disks become ide-cd (§9.1). */
   template: boolean;
   storages: StorageMap;
-  /** Online: storages the token may not read (id → why); they exist, only their type is unknown. */
+  /** Storages whose type cannot be read (id → why, e.g. the token lacks Datastore.Audit); they exist. */
   unreadableStorages?: Record<string, string>;
+  /** Offline without a usable storage.cfg: why every storage not in `storages` has an unknown type. */
+  storageTypesUnknown?: string;
+}
+
+/**
+ * Why the type of the drive's storage is unknown (unreadable, or no storage.cfg at all), or null
+ * when it is known, when the drive names no storage, or when the storage really is missing.
+ */
+export function storageTypeUnknownReason(storageId: string | null, ctx: Pick<DiskContext, 'storages' | 'unreadableStorages' | 'storageTypesUnknown'>): string | null {
+  if (storageId === null || ctx.storages.has(storageId)) return null;
+  return ctx.unreadableStorages?.[storageId] ?? ctx.storageTypesUnknown ?? null;
+}
+
+/** The reason a fact could not be determined, or null when it is known (see `DiskFacts.unknown`). */
+export function unknownReason(facts: Pick<DiskFacts, 'unknown'>, field: UnknownFact['field']): string | null {
+  return facts.unknown?.find((u) => u.field === field)?.reason ?? null;
 }
 
 /**
@@ -151,7 +167,11 @@ function scsiController(index: number, iothread: boolean, ctx: DiskContext): Con
   return { name, id, iothread: iothread && single, notes };
 }
 
-function scsiDevice(drive: Drive, ctx: DiskContext, storage: StorageEntry | undefined, notes: string[]): QemuDevice {
+/**
+ * The SCSI frontend; null when it depends on the type of a storage that cannot be read (only
+ * iSCSI volumes on machine < 4.1 become scsi-generic, §9.5).
+ */
+function scsiDevice(drive: Drive, ctx: DiskContext, storage: StorageEntry | undefined, typeUnknown: boolean, notes: string[]): QemuDevice | null {
   // Drive.pm get_scsi_device_type: cloud-init counts as a CD for the SCSI frontend only (§9.7).
   if (drive.isCdrom || drive.isCloudinit) return 'scsi-cd';
   if (drive.file.startsWith('/dev/')) {
@@ -162,9 +182,15 @@ function scsiDevice(drive: Drive, ctx: DiskContext, storage: StorageEntry | unde
         : 'passthrough: a SCSI tape at this path becomes scsi-generic on the node',
     );
   }
-  if ((storage?.type === 'iscsidirect' || storage?.type === 'zfs') && !machineAtLeast(ctx.machine.version, 4, 1)) {
-    notes.push('machine < 4.1: an iscsi:// volume becomes scsi-generic');
-    return 'scsi-generic';
+  if (!machineAtLeast(ctx.machine.version, 4, 1)) {
+    if (typeUnknown) {
+      notes.push('machine < 4.1: scsi-generic if the storage is iSCSI (iscsidirect, ZFS over iSCSI), else scsi-hd');
+      return null;
+    }
+    if (storage?.type === 'iscsidirect' || storage?.type === 'zfs') {
+      notes.push('machine < 4.1: an iscsi:// volume becomes scsi-generic');
+      return 'scsi-generic';
+    }
   }
   return 'scsi-hd';
 }
@@ -200,19 +226,19 @@ export function diskFacts(drive: Drive, ctx: DiskContext): DiskFacts {
   const aioText = driveOption(drive, 'aio');
   const aioConfigured = aioText !== undefined && AIO_MODES.includes(aioText) ? (aioText as AioMode) : null;
   const hasMedium = drive.file !== 'none';
+  // A storage whose type we cannot see: the facts that depend on the type are reported as unknown,
+  // never guessed. A storage really missing from the storage.cfg that was read stops the VM anyway.
+  const typeUnknown = storageTypeUnknownReason(drive.storage, ctx);
+  const unknown: UnknownFact[] = [];
+  const unknownFact = (field: UnknownFact['field']): void => void unknown.push({ field, reason: typeUnknown as string });
 
-  if (drive.storage !== null && !storage) {
-    const unreadable = ctx.unreadableStorages?.[drive.storage];
-    if (unreadable !== undefined) {
-      notes.push(`storage '${drive.storage}' could not be read (${unreadable}): facts assume a local file or block device`);
-    } else {
-      startErrors.push(`storage '${drive.storage}' does not exist`);
-      notes.push(`storage '${drive.storage}' is not in storage.cfg: facts assume a local file or block device`);
-    }
+  if (drive.storage !== null && !storage && typeUnknown === null) {
+    startErrors.push(`storage '${drive.storage}' does not exist`);
+    notes.push(`storage '${drive.storage}' is not in storage.cfg: facts assume a local file or block device`);
   }
 
   // --- controller, device, IO thread (table A) ---
-  let qemuDevice: QemuDevice;
+  let qemuDevice: QemuDevice | null;
   let controller: Controller;
   switch (drive.kind) {
     case 'ide':
@@ -228,7 +254,8 @@ export function diskFacts(drive: Drive, ctx: DiskContext): DiskFacts {
     }
     case 'scsi': {
       controller = scsiController(index, iothreadConfigured, ctx);
-      qemuDevice = scsiDevice(drive, ctx, storage, notes);
+      qemuDevice = scsiDevice(drive, ctx, storage, typeUnknown !== null, notes);
+      if (qemuDevice === null) unknownFact('qemuDevice');
       if (index > 13 && !machineAtLeast(ctx.machine.version, 4, 1, 2)) {
         startErrors.push(`scsi${index}: machine version 4.1~pve2 or higher is required to use more than 14 SCSI disks`);
       }
@@ -257,6 +284,22 @@ export function diskFacts(drive: Drive, ctx: DiskContext): DiskFacts {
   let aioEffective: AioMode | null = null;
   if (!hasMedium) {
     notes.push('no medium (none): no block node, no aio');
+  } else if (typeUnknown !== null) {
+    const cache = driveOption(drive, 'cache');
+    // cache.direct: an explicit cache and a CD-ROM decide alone; else btrfs without nocow is not direct (§3.3).
+    const direct = cache || drive.isCdrom ? cacheIsDirect(drive, undefined) : null;
+    // aio: under -blockdev the storage decides whether there is aio at all (librbd, iSCSI, NBD, PBS
+    // get none, §9.12); unset, it decides the default (LVM, CIFS, krbd, §3.3). An explicit aio on
+    // -drive is always passed (§3.3).
+    if (ctx.machine.blockdev || !aioConfigured) unknownFact('aio');
+    else aioEffective = aioConfigured;
+    cacheDirect = direct;
+    if (direct === null) unknownFact('cacheDirect');
+    if (aioConfigured === 'native' && direct !== true) {
+      notes.push(
+        `aio=native: if storage '${drive.storage}' is a file or block storage${direct === null ? ' without O_DIRECT by default (btrfs without nocow)' : ''}, QEMU refuses to start (aio=native needs cache.direct=on)`,
+      );
+    }
   } else {
     const direct = cacheIsDirect(drive, storage);
     cacheDirect = direct;
@@ -291,7 +334,15 @@ export function diskFacts(drive: Drive, ctx: DiskContext): DiskFacts {
     }
   }
 
-  return {
+  if (typeUnknown !== null) {
+    const labels = unknown.map((u) => UNKNOWN_LABEL[u.field]);
+    const what = labels.length > 1 ? `${labels.slice(0, -1).join(', ')} and ${labels.at(-1)}` : (labels[0] ?? '');
+    notes.unshift(
+      `storage '${drive.storage}' type unknown (${typeUnknown}): ${what ? `${what} could not be determined` : 'no fact of this disk depends on it'}`,
+    );
+  }
+
+  const facts: DiskFacts = {
     qemuDevice,
     controller: controller.name,
     controllerId: controller.id,
@@ -302,4 +353,12 @@ export function diskFacts(drive: Drive, ctx: DiskContext): DiskFacts {
     notes,
     startError: startErrors.length > 0 ? startErrors.join('; ') : null,
   };
+  if (unknown.length > 0) facts.unknown = unknown;
+  return facts;
 }
+
+const UNKNOWN_LABEL: Record<UnknownFact['field'], string> = {
+  qemuDevice: 'the SCSI device type',
+  cacheDirect: 'O_DIRECT',
+  aio: 'the aio mode',
+};

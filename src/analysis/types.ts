@@ -52,6 +52,19 @@ export interface DiskFacts {
   notes: string[];
   /** Set when QEMU/qemu-server would refuse to start with this disk (e.g. aio=native without O_DIRECT). */
   startError: string | null;
+  /**
+   * Facts that could not be determined because they depend on the type of a storage we cannot see
+   * (token without Datastore.Audit on it, no or unreadable storage.cfg). A field listed here is
+   * null, and that null means "could not be determined", NOT "none" (no aio, no medium). `reason`
+   * says why and names what to give (e.g. the missing privilege). Absent when every fact is known.
+   */
+  unknown?: UnknownFact[];
+}
+
+/** One disk fact that could not be determined (see `DiskFacts.unknown`). */
+export interface UnknownFact {
+  field: 'aio' | 'cacheDirect' | 'qemuDevice';
+  reason: string;
 }
 
 export interface DiskReport extends DiskFacts {
@@ -180,8 +193,16 @@ export interface AnalysisEnv {
    */
   installedQemuByNode?: Record<string, Version>;
   /**
-   * Online: storages VMs reference that the token may not see (no Datastore.Audit), id -> why.
-   * Their type is unknown - they are NOT missing from storage.cfg, so no "cannot start" verdict.
+   * Storages VMs reference whose type cannot be read, id -> why (online: the token lacks
+   * Datastore.Audit, or /storage failed). Their type is unknown - they are NOT missing from
+   * storage.cfg, so no "cannot start" verdict; the facts that depend on the type are in
+   * `DiskFacts.unknown`.
    */
   unreadableStorages?: Record<string, string>;
+  /**
+   * Offline without a usable storage.cfg (`--conf` without `--storage-cfg`, or storage.cfg not
+   * readable): why the type of every storage not in `storages` is unknown. Such a storage is then
+   * treated like an unreadable one (facts that depend on its type are unknown), not as missing.
+   */
+  storageTypesUnknown?: string;
 }

@@ -77,6 +77,8 @@ export async function collectFleet(client: PveClient, options: CollectFleetOptio
 
   // Settled, not awaited: only needed when a VM references a storage /storage did not list.
   const perms = settle(fetchPermissions(client, {}, { signal }));
+  // Why /storage could not be read: every storage's type is then unknown (not missing).
+  let storageListError: string | null = null;
   const [resources, nodes, storages] = await Promise.all([
     fetchClusterResources(client, { type: 'vm' }, { signal }),
     fetchNodes(client, { signal }).catch((err: unknown) => {
@@ -86,7 +88,8 @@ export async function collectFleet(client: PveClient, options: CollectFleetOptio
     }),
     fetchStorageConfig(client, {}, { signal }).catch((err: unknown): StorageMap => {
       rethrowAbort(err);
-      errors.push(issue('api:/storage', 'warning', `storage list not readable (${describe(err)}); storage types are unknown`));
+      storageListError = `storage list not readable (${describe(err)})`;
+      errors.push(issue('api:/storage', 'warning', `${storageListError}; storage types are unknown`));
       return new Map();
     }).then((s) => (s instanceof Map ? s : storageMapFromConfig(s))),
   ]);
@@ -153,7 +156,7 @@ export async function collectFleet(client: PveClient, options: CollectFleetOptio
       const input = vmInputFromPending(vm, items);
       const facts = await ready;
       attachRuntime(input, facts.runtimeByNode.get(input.node!), vm);
-      addHiddenStorages(input, storages, facts.permissions, facts.env.unreadableStorages!);
+      addHiddenStorages(input, storages, storageListError ?? facts.permissions, facts.env.unreadableStorages!);
       inputs.push(input);
       options.onInput?.(input, facts.env);
     }),
@@ -332,12 +335,13 @@ const VOLUME_RE = /^([a-zA-Z][a-zA-Z0-9\-_.]*[a-zA-Z0-9]):./;
  * token may not see (no Datastore.Audit / Datastore.AllocateSpace on /storage/<id>, or its
  * permissions unreadable): their type, and so the aio default, is unknown - not "does not exist".
  * Each affected disk gets a warning naming the privilege. A storage the token could see but that
- * is not listed really does not exist, which the analysis reports itself.
+ * is not listed really does not exist, which the analysis reports itself. `perms` is the reason
+ * text when /storage itself could not be read: then no storage's type is known.
  */
 function addHiddenStorages(
   input: VmInput,
   storages: StorageMap,
-  perms: PermissionMap | Error,
+  perms: PermissionMap | Error | string,
   hidden: Record<string, string>,
 ): void {
   const seen = new Set<string>();
@@ -349,18 +353,21 @@ function addHiddenStorages(
       seen.add(`${key}:${id}`);
       const path = `/storage/${id}`;
       const visible =
+        typeof perms !== 'string' &&
         !(perms instanceof Error) &&
         (hasPrivilege(perms, path, 'Datastore.Audit') || hasPrivilege(perms, path, 'Datastore.AllocateSpace'));
       if (visible) continue;
       hidden[id] =
-        perms instanceof Error
-          ? `not in /storage, and the token's permissions could not be read (${describe(perms)})`
-          : `not in /storage: the token lacks Datastore.Audit on ${path}`;
+        typeof perms === 'string'
+          ? perms
+          : perms instanceof Error
+            ? `not in /storage, and the token's permissions could not be read (${describe(perms)})`
+            : `not in /storage: the token lacks Datastore.Audit on ${path}`;
       input.issues.push({
         source: input.source,
         key,
         severity: 'warning',
-        message: `storage '${id}' ${hidden[id]}; its type, and so the default aio mode, is unknown`,
+        message: `storage '${id}': ${hidden[id]}; its type is unknown, so the aio mode and O_DIRECT that depend on it are reported as unknown`,
       });
     }
   }

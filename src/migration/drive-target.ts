@@ -34,11 +34,14 @@ export function targetDriveString(drive: Drive, disk: DiskReport | undefined, ai
   let ps = drive.options;
   if (!isTrue(partValue(ps, 'iothread'))) ps = setPart(ps, 'iothread', '1');
   if (aio !== 'keep' && partValue(ps, 'aio') !== aio) {
-    if (aio === 'native' && disk?.cacheDirect === false) {
+    // An O_DIRECT that could not be determined (storage type unknown) is not taken as direct.
+    const directUnknown = disk?.unknown?.find((u) => u.field === 'cacheDirect')?.reason;
+    if (aio === 'native' && (disk?.cacheDirect === false || directUnknown !== undefined)) {
+      const why = directUnknown !== undefined ? `may not be O_DIRECT (${directUnknown})` : 'is not O_DIRECT';
       warnings.push(
         gate(
           'AIO_NATIVE_NEEDS_DIRECT',
-          `${drive.key}: cache ${partValue(ps, 'cache') ?? '(default)'} is not O_DIRECT; aio=native would stop the VM from starting, so aio stays ${partValue(ps, 'aio') ?? 'unset'}`,
+          `${drive.key}: cache ${partValue(ps, 'cache') ?? '(default)'} ${why}; aio=native would stop the VM from starting, so aio stays ${partValue(ps, 'aio') ?? 'unset'}`,
           { disk: drive.key, fix: 'set cache=none or directsync on this disk first, or plan with --aio threads' },
         ),
       );

@@ -116,6 +116,22 @@ function toInputs(read: ConfigRead): VmInput[] {
   });
 }
 
+/**
+ * Why no storage type is known offline: no storage.cfg given with `--conf`, or the one named (or
+ * the tree's) could not be read. Null when a storage.cfg was read: a storage missing from it then
+ * really does not exist.
+ */
+function storageTypesUnknown(opts: AuditOptions, read: ConfigRead): string | null {
+  if (opts.conf !== undefined && opts.conf.length > 0 && opts.storageCfg === undefined) return 'no storage.cfg given: pass --storage-cfg';
+  const failed = read.errors.find((e) => e.message.startsWith(STORAGE_CFG_UNREADABLE));
+  if (!failed) return null;
+  const why = failed.message.slice(failed.message.indexOf(': ') + 2);
+  return `cannot read ${failed.source ?? 'storage.cfg'}: ${why}`;
+}
+
+/** Start of the error readStorageCfg gives for a storage.cfg it cannot read. */
+const STORAGE_CFG_UNREADABLE = 'cannot read storage.cfg';
+
 /** Runs the audit and returns the report (no output). */
 export async function audit(opts: AuditOptions): Promise<AuditReport> {
   const given = parseQemuVersion(opts.qemuVersion);
@@ -161,7 +177,7 @@ export async function audit(opts: AuditOptions): Promise<AuditReport> {
     if (opts.storageCfg === undefined) {
       read.storageIssues.push({
         severity: 'warning',
-        message: 'no --storage-cfg given: every storage counts as unknown, so aio and cache facts assume local files',
+        message: 'no --storage-cfg given: every storage type is unknown, so the aio mode and O_DIRECT that depend on it are reported as unknown',
       });
     }
   } else {
@@ -178,7 +194,7 @@ export async function audit(opts: AuditOptions): Promise<AuditReport> {
       const override = await readStorageCfg(opts.storageCfg);
       read.storages = override.storages;
       read.storageIssues = override.issues;
-      read.errors = read.errors.filter((e) => !e.message.startsWith('cannot read storage.cfg'));
+      read.errors = read.errors.filter((e) => !e.message.startsWith(STORAGE_CFG_UNREADABLE));
       if (override.error) read.errors.push(override.error);
     }
   }
@@ -192,6 +208,8 @@ export async function audit(opts: AuditOptions): Promise<AuditReport> {
     installedQemu: given ?? DEFAULT_INSTALLED_QEMU,
     installedQemuAssumed: given === null,
   };
+  const typesUnknown = storageTypesUnknown(opts, read);
+  if (typesUnknown !== null) env.storageTypesUnknown = typesUnknown;
   // Backup jobs (jobs.cfg) and pools (user.cfg) beside the configs feed the risk's backup part.
   const risk = treeDir !== undefined ? await readRiskFiles(treeDir) : null;
   const report = buildAuditReport(inputs, env, read.errors, risk?.sources);

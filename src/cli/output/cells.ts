@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
  * Human text of each disk fact, shared by the table and --explain. A value that differs from what
- * the config suggests says so (`iothread=1 (ignored: scsihw lsi)`, `default → native (lvm)`).
+ * the config suggests says so (`iothread=1 (ignored: scsihw lsi)`, `default → native (lvm)`); a
+ * value that could not be determined reads `unknown (<why>)`, marked, never a guess.
  */
-import type { DiskFacts } from '../../analysis/types.js';
+import { unknownReason } from '../../analysis/disk-status.js';
+import type { DiskFacts, UnknownFact } from '../../analysis/types.js';
 
 /** Whether the text should be highlighted as "not what the config suggests". */
 export interface Cell {
@@ -18,11 +20,20 @@ function noteAfter(f: DiskFacts, prefix: string): string | undefined {
   return note?.slice(prefix.length);
 }
 
+/** Not given to QEMU at all (a device that is only unknown is still attached). */
 function detached(f: DiskFacts): boolean {
-  return f.qemuDevice === null;
+  return f.qemuDevice === null && unknownReason(f, 'qemuDevice') === null;
+}
+
+/** `unknown (<why>)` for a fact that depends on a storage we cannot see; null when it is known. */
+export function unknownCell(f: DiskFacts, field: UnknownFact['field']): Cell | null {
+  const why = unknownReason(f, field);
+  return why === null ? null : { text: `unknown (${why})`, marked: true };
 }
 
 export function deviceCell(f: DiskFacts): Cell {
+  const unknown = unknownCell(f, 'qemuDevice');
+  if (unknown) return unknown;
   if (detached(f)) return { text: 'not attached', marked: true };
   const template = f.notes.some((n) => n.startsWith('template:')) && f.qemuDevice === 'ide-cd';
   return { text: template ? `${f.qemuDevice} (template)` : (f.qemuDevice as string), marked: template };
@@ -46,6 +57,8 @@ export function iothreadCell(f: DiskFacts): Cell {
 
 export function aioCell(f: DiskFacts): Cell {
   if (detached(f)) return { text: DASH, marked: false };
+  const unknown = unknownCell(f, 'aio');
+  if (unknown) return unknown;
   const { configured, effective } = f.aio;
   if (f.cacheDirect === null && effective === null) return { text: `${DASH} (no medium)`, marked: false };
   if (effective === null) {
@@ -63,7 +76,10 @@ export function aioCell(f: DiskFacts): Cell {
 /** `cache` overrides the facts' own cache mode (older callers pass the report's). */
 export function cacheCell(f: DiskFacts, cache: string | null = null): Cell {
   cache = cache ?? f.cache ?? null;
-  if (detached(f) || f.cacheDirect === null) return { text: DASH, marked: false };
+  if (detached(f)) return { text: DASH, marked: false };
+  const unknown = unknownCell(f, 'cacheDirect');
+  if (unknown) return unknown;
+  if (f.cacheDirect === null) return { text: DASH, marked: false };
   const direct = f.cacheDirect ? 'direct' : 'not direct';
   if (cache) return { text: `${direct} (${cache})`, marked: false };
   const why = noteAfter(f, 'cache default → not direct ');

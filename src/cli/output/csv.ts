@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-/** `--format csv`: one row per disk (RFC 4180 quoting), VM fields repeated on each row. */
-import type { AuditReport, DiskFacts, DiskReport, VmReport } from '../../analysis/types.js';
+/**
+ * `--format csv`: one row per disk (RFC 4180 quoting), VM fields repeated on each row. A fact that
+ * could not be determined reads `unknown`, and the `unknown` / `pending_unknown` columns say why.
+ */
+import { unknownReason } from '../../analysis/disk-status.js';
+import type { AuditReport, DiskFacts, DiskReport, UnknownFact, VmReport } from '../../analysis/types.js';
 
 export const CSV_COLUMNS = [
   'vmid',
@@ -35,6 +39,8 @@ export const CSV_COLUMNS = [
   'pending_aio_effective',
   'pending_cache_direct',
   'pending_start_error',
+  'unknown',
+  'pending_unknown',
 ] as const;
 
 type Value = string | number | boolean | null | undefined;
@@ -49,6 +55,16 @@ function pendingState(d: DiskReport): string {
   if (!d.pending) return '';
   if ('deleted' in d.pending) return 'deleted';
   return d.onlyPending ? 'new' : 'changed';
+}
+
+/** A fact that could not be determined reads `unknown` (an empty cell means none / not applicable). */
+function known<T extends Value>(f: DiskFacts | null, field: UnknownFact['field'], value: T): T | 'unknown' {
+  return f !== null && unknownReason(f, field) !== null ? 'unknown' : value;
+}
+
+/** `aio: why; cacheDirect: why` for the `unknown` columns. */
+function unknownList(f: DiskFacts | null): string | null {
+  return f?.unknown?.map((u) => `${u.field}: ${u.reason}`).join('; ') ?? null;
 }
 
 function row(vm: VmReport, d: DiskReport): Value[] {
@@ -68,24 +84,26 @@ function row(vm: VmReport, d: DiskReport): Value[] {
     d.storage,
     d.storageType,
     d.cache,
-    d.qemuDevice,
+    known(d, 'qemuDevice', d.qemuDevice),
     d.controller,
     d.controllerId,
     d.onlyPending ? null : d.iothread.configured,
     d.onlyPending ? null : d.iothread.effective,
     d.aio.configured,
-    d.aio.effective,
-    d.cacheDirect,
+    known(d, 'aio', d.aio.effective),
+    known(d, 'cacheDirect', d.cacheDirect),
     d.startError,
     d.notes.join('; '),
     pendingState(d),
-    p?.qemuDevice,
+    known(p, 'qemuDevice', p?.qemuDevice),
     p?.controller,
     p?.controllerId,
     p?.iothread.effective,
-    p?.aio.effective,
-    p?.cacheDirect,
+    known(p, 'aio', p?.aio.effective),
+    known(p, 'cacheDirect', p?.cacheDirect),
     p?.startError,
+    unknownList(d.onlyPending ? null : d),
+    unknownList(p),
   ];
 }
 

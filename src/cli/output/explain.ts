@@ -20,7 +20,8 @@ function factLines(f: DiskFacts, cache: string | null, indent: string): string[]
 }
 
 function diskBlock(d: DiskReport): string[] {
-  const storage = d.storage ? ` on ${d.storage} (${d.storageType ?? 'not in storage.cfg'})` : '';
+  const typeUnknown = d.notes.some((n) => n.startsWith(`storage '${d.storage}' type unknown`));
+  const storage = d.storage ? ` on ${d.storage} (${d.storageType ?? (typeUnknown ? 'type unknown' : 'not in storage.cfg')})` : '';
   const out = [`  ${d.key}: ${d.volume}${storage}, media ${d.media}, cache ${d.cache ?? 'default'}`];
   if (d.onlyPending) out.push('    now          (not present: added by pending changes)');
   else out.push(...factLines(d, d.cache, '    '));

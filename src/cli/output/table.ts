@@ -4,7 +4,7 @@
  * config suggests are marked; pending facts read `now → after cold start`.
  */
 import type { AuditReport, DiskFacts, DiskReport, VmReport } from '../../analysis/types.js';
-import { type Cell, aioCell, cacheCell, controllerCell, deviceCell, iothreadCell } from './cells.js';
+import { type Cell, aioCell, cacheCell, controllerCell, deviceCell, iothreadCell, unknownCell } from './cells.js';
 import { riskSummaryLine, riskTotals } from './risk.js';
 import { type Style, makeStyle, padEnd, visibleLength } from './style.js';
 
@@ -24,7 +24,7 @@ const FACT_COLUMNS: FactColumn[] = [
   simple(aioCell),
   {
     cell: cacheCell,
-    next: (f) => (f.qemuDevice === null || f.cacheDirect === null ? '—' : f.cacheDirect ? 'direct' : 'not direct'),
+    next: (f) => unknownCell(f, 'cacheDirect')?.text ?? (f.qemuDevice === null || f.cacheDirect === null ? '—' : f.cacheDirect ? 'direct' : 'not direct'),
   },
 ];
 
@@ -56,7 +56,7 @@ function diskRow(d: DiskReport, style: Style): Row {
     }
   }
   if (d.pending && 'deleted' in d.pending) extra.push(style.pending('→ removed at the next cold start'));
-  if (!d.onlyPending && d.qemuDevice === null) {
+  if (!d.onlyPending && d.qemuDevice === null && !unknownCell(d, 'qemuDevice')) {
     const why = d.notes.find((n) => n.startsWith('not given to QEMU: '));
     if (why) extra.push(style.marked(`! ${why}`));
   }

@@ -24,12 +24,12 @@ describe('installed QEMU per node (online)', () => {
 });
 
 describe('storages the token cannot read (online)', () => {
-  it('are no start error and no "not in storage.cfg" issue, but a note on the assumption', () => {
+  it('are no start error and no "not in storage.cfg" issue, but a note saying the type is unknown and why', () => {
     const env: AnalysisEnv = { ...ENV, unreadableStorages: { secret: 'no Datastore.Audit on /storage/secret' } };
     const vm = analyzeVm(vmInput({ scsi0: 'secret:vm-100-disk-0' }), env);
     expect(vm.disks[0]!.startError).toBeNull();
     expect(vm.issues).toEqual([]);
-    expect(vm.disks[0]!.notes[0]).toContain("storage 'secret' could not be read (no Datastore.Audit on /storage/secret)");
+    expect(vm.disks[0]!.notes[0]).toContain("storage 'secret' type unknown (no Datastore.Audit on /storage/secret)");
   });
 });
 

@@ -60,7 +60,11 @@ const TOKEN_PERMS = {
 };
 
 /** pve1: Sys.Audit (apt/versions readable); pve2: not (403); pve3: offline. `ceph` is not visible in /storage. */
-async function fakeCluster(vms: FakeVm[] = VMS, perms: Record<string, Record<string, number>> | null = TOKEN_PERMS): Promise<FakePve> {
+async function fakeCluster(
+  vms: FakeVm[] = VMS,
+  perms: Record<string, Record<string, number>> | null = TOKEN_PERMS,
+  opts: { storageFails?: boolean } = {},
+): Promise<FakePve> {
   return startFakePve(
     (req, reply) => {
       const path = decodeURIComponent(new URL(req.url, 'http://x').pathname.slice('/api2/json'.length));
@@ -88,6 +92,7 @@ async function fakeCluster(vms: FakeVm[] = VMS, perms: Record<string, Record<str
         ]);
       }
       if (path === '/storage') {
+        if (opts.storageFails) return fail(reply, 500, 'storage config locked');
         return ok(reply, [
           { storage: 'local-lvm', type: 'lvmthin', content: 'images,rootdir', thinpool: 'data', vgname: 'pve', digest: 'x' },
           { storage: 'rbd-krbd', type: 'rbd', content: 'images', krbd: 1, pool: 'vm', digest: 'x' },
@@ -221,8 +226,8 @@ describe('collectFleet', () => {
         key: 'scsi0',
         severity: 'warning',
         message:
-          "storage 'ceph' not in /storage: the token lacks Datastore.Audit on /storage/ceph; " +
-          'its type, and so the default aio mode, is unknown',
+          "storage 'ceph': not in /storage: the token lacks Datastore.Audit on /storage/ceph; " +
+          'its type is unknown, so the aio mode and O_DIRECT that depend on it are reported as unknown',
       },
     ]);
   });
@@ -242,6 +247,12 @@ describe('collectFleet', () => {
     server = await fakeCluster(VMS, null);
     const unknown = await collectFleet(clientFor(server));
     expect(unknown.env.unreadableStorages!['ceph']).toMatch(/^not in \/storage, and the token's permissions could not be read \(Method/);
+    await server.close();
+    // /storage itself failed: no storage's type is known, even with Datastore.Audit - none is "missing".
+    server = await fakeCluster(VMS, { '/': { 'VM.Audit': 1, 'Datastore.Audit': 1 } }, { storageFails: true });
+    const failed = await collectFleet(clientFor(server));
+    expect(Object.keys(failed.env.unreadableStorages ?? {}).sort()).toEqual(['ceph', 'local-lvm']);
+    expect(failed.env.unreadableStorages!['local-lvm']).toMatch(/^storage list not readable \(.*storage config locked/);
   });
 
   it('filters by node and by vmid, and names vmids it cannot see', async () => {
