@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
  * The aio mode and start failures: aio=native next to an IO thread, aio=native without O_DIRECT
- * (QEMU refuses to start), and any other start error the disk analysis found.
+ * (QEMU refuses to start), and any other start error the disk analysis found. Where the aio mode or
+ * O_DIRECT could not be determined (a storage whose type we cannot see), the part is NOT_CHECKED.
  */
+import { unknownReason } from '../disk-status.js';
 import type { RiskReason } from '../types.js';
-import type { RiskContext } from './context.js';
+import type { DiskInForce, RiskContext } from './context.js';
 import { APPLY_HINT, carriesData, disksAtNextStart, evidence, reason, runState } from './context.js';
 
 /** QEMU's file-posix error text for aio=native without cache.direct (PVE-FACTS §3.3). */
@@ -112,4 +114,79 @@ export function startErrorReasons(ctx: RiskContext): RiskReason[] {
     );
   }
   return out;
+}
+
+/** Per storage whose type is unknown: the disks whose aio checks it leaves open. */
+interface OpenAioCheck {
+  why: string;
+  keys: Set<string>;
+  noDirect: boolean;
+  nativeIothread: boolean;
+}
+
+/**
+ * Whether aio=native may meet a cache without O_DIRECT (AIO_NATIVE_NO_DIRECT) on a disk whose aio
+ * or O_DIRECT is unknown. Only an explicit aio=native can: the default is native only with O_DIRECT.
+ */
+function noDirectOpen(d: DiskInForce): boolean {
+  const f = d.facts;
+  const open = unknownReason(f, 'aio') !== null || unknownReason(f, 'cacheDirect') !== null;
+  return open && f.aio.configured === 'native' && f.cacheDirect !== true;
+}
+
+/**
+ * Whether a data disk with an IO thread may run aio=native (AIO_NATIVE_IOTHREAD) while its aio is
+ * unknown: explicitly native, or unset where the storage type picks the default (native on LVM or
+ * CIFS with O_DIRECT).
+ */
+function nativeIothreadOpen(d: DiskInForce): boolean {
+  const f = d.facts;
+  if (unknownReason(f, 'aio') === null || !carriesData(d.disk, f) || !f.iothread.effective) return false;
+  return f.aio.configured === 'native' || (f.aio.configured === null && f.cacheDirect !== false);
+}
+
+/** What to do about a storage type the audit could not see, by why. */
+function unknownStorageFix(storage: string, why: string, online: boolean): string {
+  const privilege = /Datastore\.Audit on \S+/.exec(why)?.[0];
+  if (privilege) return `Give the audit token ${privilege} (the PVEAuditor role has it), then audit again.`;
+  if (online) return `Check that /storage and /access/permissions answer for this token (it needs Datastore.Audit on /storage/${storage}), then audit again.`;
+  return "Audit with the node's storage.cfg (--config-dir, or --storage-cfg).";
+}
+
+/**
+ * NOT_CHECKED (unknown), once per storage: the aio checks of the disks on a storage whose type
+ * could not be read (token without Datastore.Audit, no or unreadable storage.cfg). The type decides
+ * the default aio (LVM, CIFS, krbd), whether there is aio at all under -blockdev (librbd, iSCSI) and
+ * O_DIRECT for an unset cache (btrfs), so AIO_NATIVE_NO_DIRECT and AIO_NATIVE_IOTHREAD are left open
+ * where the unknown could make them fire - never read as "no aio" or as fine.
+ */
+export function unknownStorageReasons(ctx: RiskContext): RiskReason[] {
+  const open = new Map<string, OpenAioCheck>();
+  const note = (d: DiskInForce, which: 'noDirect' | 'nativeIothread'): void => {
+    const why = unknownReason(d.facts, 'aio') ?? unknownReason(d.facts, 'cacheDirect');
+    const storage = d.disk.storage;
+    if (why === null || storage === null) return;
+    const entry = open.get(storage) ?? { why, keys: new Set<string>(), noDirect: false, nativeIothread: false };
+    entry.keys.add(d.disk.key);
+    entry[which] = true;
+    open.set(storage, entry);
+  };
+  for (const d of disksAtNextStart(ctx.vm)) if (noDirectOpen(d)) note(d, 'noDirect');
+  for (const d of ctx.disks) if (nativeIothreadOpen(d)) note(d, 'nativeIothread');
+
+  const online = ctx.vm.source.startsWith('api:');
+  return [...open].map(([storage, c]) => {
+    const keys = [...c.keys].sort((a, b) => a.localeCompare(b, 'en', { numeric: true })).join(', ');
+    const decides = [
+      ...(c.noDirect ? ['whether aio=native meets a cache without O_DIRECT (then the VM does not start)'] : []),
+      ...(c.nativeIothread ? ['whether aio=native runs next to an IO thread'] : []),
+    ].join(' and ');
+    return reason({
+      code: 'NOT_CHECKED',
+      severity: 'unknown',
+      message: `Could not check ${keys} fully: the type of storage '${storage}' is unknown (${c.why}), and it decides ${decides}.`,
+      evidence: [evidence('missing', online ? `/storage/${storage}` : 'storage.cfg', `storage '${storage}' type unknown: ${c.why} (used by ${keys})`)],
+      fix: unknownStorageFix(storage, c.why, online),
+    });
+  });
 }

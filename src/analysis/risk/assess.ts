@@ -8,7 +8,7 @@
  * outranks the unknown part (the missing fact could only make it worse, not better).
  */
 import type { RiskReason, VmReport, VmRisk } from '../types.js';
-import { aioNativeIothreadReasons, aioNativeNoDirectReasons, startErrorReasons } from './aio.js';
+import { aioNativeIothreadReasons, aioNativeNoDirectReasons, startErrorReasons, unknownStorageReasons } from './aio.js';
 import { backupReasons } from './backup.js';
 import { RISK_CODES, SEVERITY_RANK, milder, worse } from './codes.js';
 import type { RiskContext } from './context.js';
@@ -28,6 +28,7 @@ type Rule = (ctx: RiskContext) => RiskReason[];
 const CONFIG_RULES: Rule[] = [
   aioNativeNoDirectReasons,
   startErrorReasons,
+  unknownStorageReasons,
   iothreadIgnoredReasons,
   mainLoopIoReasons,
   throttleIothreadReasons,

@@ -3,6 +3,7 @@
  * What every rule needs to look at: which disk facts are in force, how a controller weighs on
  * QEMU's main loop, and the reason builders (so every reason has the same shape).
  */
+import { unknownReason } from '../disk-status.js';
 import type { DiskFacts, DiskReport, RiskEvidence, RiskLevel, RiskReason, VmReport } from '../types.js';
 import type { RiskCode } from './codes.js';
 import type { Fact, RiskEvidenceInput, Unavailable } from './types.js';
@@ -29,9 +30,13 @@ export interface DiskInForce {
   fromPending: boolean;
 }
 
-/** True when the disk carries guest data through the block layer (not a CD-ROM, not empty). */
+/**
+ * True when the disk carries guest data through the block layer (not a CD-ROM, not empty). A SCSI
+ * device that is unknown (scsi-hd or scsi-generic, by storage type) carries data either way.
+ */
 export function carriesData(disk: DiskReport, facts: DiskFacts): boolean {
-  return disk.media === 'disk' && disk.volume !== 'none' && facts.qemuDevice !== null && facts.qemuDevice !== 'ide-cd' && facts.qemuDevice !== 'scsi-cd';
+  const attached = facts.qemuDevice !== null || unknownReason(facts, 'qemuDevice') !== null;
+  return disk.media === 'disk' && disk.volume !== 'none' && attached && facts.qemuDevice !== 'ide-cd' && facts.qemuDevice !== 'scsi-cd';
 }
 
 function pendingFacts(disk: DiskReport): DiskFacts | 'deleted' | null {

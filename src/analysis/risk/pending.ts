@@ -7,12 +7,15 @@
  * or the API reboot, which shuts down and starts again. A reboot inside the guest resets the same
  * QEMU process and applies nothing (PVE-FACTS §4.5).
  */
+import { unknownReason } from '../disk-status.js';
 import type { DiskFacts, DiskReport, RiskEvidence, RiskReason } from '../types.js';
 import type { RiskContext } from './context.js';
 import { carriesData, evidence, reason, valueOf } from './context.js';
 
 function describe(f: DiskFacts): string {
-  return `controller ${f.controller ?? 'virtio-blk'}, iothread ${f.iothread.effective ? 'on' : 'off'}, aio ${f.aio.effective ?? 'none'}, cache ${f.cacheDirect === null ? 'n/a' : f.cacheDirect ? 'direct' : 'not direct'}`;
+  const aio = unknownReason(f, 'aio') !== null ? 'unknown' : (f.aio.effective ?? 'none');
+  const cache = unknownReason(f, 'cacheDirect') !== null ? 'unknown' : f.cacheDirect === null ? 'n/a' : f.cacheDirect ? 'direct' : 'not direct';
+  return `controller ${f.controller ?? 'virtio-blk'}, iothread ${f.iothread.effective ? 'on' : 'off'}, aio ${aio}, cache ${cache}`;
 }
 
 function changedDisks(disks: DiskReport[]): DiskReport[] {
