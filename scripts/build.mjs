@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-// Bundles the CLI (and everything it imports from src/ and api-shim/) into dist/cli.js.
-// Dependencies stay external: they are resolved from node_modules at run time.
+// Bundles the CLI (and everything it imports from src/ and api-shim/) into dist/cli.js, and the
+// web panel (panel/ + the isomorphic core it uses from src/) into dist/panel/.
+import { copyFile, mkdir } from 'node:fs/promises';
 import { build } from 'esbuild';
 
-await build({
+const cli = build({
   entryPoints: { cli: 'src/cli/main.ts' },
   outdir: 'dist',
   bundle: true,
@@ -16,3 +17,26 @@ await build({
   sourcemap: true,
   logLevel: 'warning',
 });
+
+// The panel runs in the browser: everything (lit, axios' browser build, src/) is bundled in.
+const panel = (async () => {
+  await mkdir('dist/panel', { recursive: true });
+  await Promise.all([
+    build({
+      entryPoints: { main: 'panel/main.ts' },
+      outdir: 'dist/panel',
+      bundle: true,
+      platform: 'browser',
+      format: 'esm',
+      target: 'es2022',
+      minify: true,
+      sourcemap: true,
+      // Lit's production build (no dev-mode warnings).
+      conditions: ['production'],
+      logLevel: 'warning',
+    }),
+    copyFile('panel/index.html', 'dist/panel/index.html'),
+  ]);
+})();
+
+await Promise.all([cli, panel]);

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-// Prints the plain closing line `N passed, N failed` from the test runners' JSON reports.
+// Prints the plain closing line `N passed, N failed` from the test runners' reports: vitest's
+// JSON report (out/vitest.json) plus the browser tests' counts (out/wtr.json, written by the
+// counts reporter in web-test-runner.config.mjs).
 import { existsSync, readFileSync } from 'node:fs';
 
 let passed = 0;
@@ -15,6 +17,16 @@ if (existsSync(vitestReport)) {
   }
 } else {
   console.log('no vitest report found (did the typecheck fail?)');
+  failed += 1;
+}
+const wtrReport = 'out/wtr.json';
+if (existsSync(wtrReport)) {
+  const w = JSON.parse(readFileSync(wtrReport, 'utf8'));
+  passed += w.passed ?? 0;
+  failed += w.failed ?? 0;
+} else {
+  // npm test runs the browser tests after vitest; no report means they did not run or crashed.
+  console.log('no web-test-runner report found (browser tests did not run)');
   failed += 1;
 }
 console.log(`${passed} passed, ${failed} failed`);

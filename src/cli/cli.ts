@@ -112,6 +112,57 @@ Examples:
   );
 
 
+  defineCommand(
+    program,
+    io,
+    {
+      name: 'serve',
+      summary: 'serve the web panel and proxy the API calls it makes to PVE, keeping the token on this host',
+      help: `
+Examples:
+  pve-dataplane serve --pve https://pve1:8006 --token-file tok --fingerprint AA:BB:... --read-only
+  pve-dataplane serve --pve https://pve1:8006 --token-file tok --port 8080 --host 0.0.0.0
+
+Only the API calls pve-dataplane makes are forwarded (others: 403 DP_PATH_NOT_ALLOWED); with
+--read-only (or DP_READ_ONLY=1) every write is refused before it reaches PVE (403 DP_AUDIT_READ_ONLY).`,
+      options: [
+        new Option('--pve <url>', 'PVE API URL, e.g. https://pve1:8006 (env PVE_URL)'),
+        new Option('--token-file <file>', 'file holding the API token USER@REALM!ID=SECRET (env PVE_TOKEN)'),
+        new Option('--fingerprint <sha256>', 'pinned TLS certificate fingerprint (env PVE_FINGERPRINT)'),
+        new Option('--insecure', 'do not verify the TLS certificate'),
+        new Option('--read-only', 'refuse every write (also env DP_READ_ONLY=1)'),
+        new Option('--port <port>', 'TCP port, 0 = any free port').default('8080'),
+        new Option('--host <addr>', 'listen address (the shim holds a token: expose it deliberately)').default('127.0.0.1'),
+        new Option('--panel-dir <dir>', 'built panel directory (default: dist/panel of this installation)'),
+      ],
+      load: () => import('./commands/serve.js'),
+    },
+    setExit,
+  );
+  defineCommand(
+    program,
+    io,
+    {
+      name: 'demo',
+      summary: 'the web panel on a built-in simulated PVE cluster (simulator + shim in one process)',
+      help: `
+Examples:
+  pve-dataplane demo
+  pve-dataplane demo --port 0 --vms 200 --read-only`,
+      options: [
+        new Option('--port <port>', 'TCP port of the panel, 0 = any free port').default('8080'),
+        new Option('--host <addr>', 'listen address').default('127.0.0.1'),
+        new Option('--vms <n>', 'number of simulated VMs').default('60'),
+        new Option('--seed <n>', 'seed of the simulated cluster').default('1'),
+        new Option('--read-only', 'refuse every write, with a VM.Audit + Datastore.Audit token'),
+        new Option('--panel-dir <dir>', 'built panel directory (default: dist/panel of this installation)'),
+      ],
+      load: () => import('./commands/demo.js'),
+    },
+    setExit,
+  );
+
+
   const online = (): Option[] => [
     new Option('--pve <url>', 'PVE API URL, e.g. https://pve1:8006 (env PVE_URL)'),
     new Option('--token-file <file>', 'file holding the API token USER@REALM!ID=SECRET (env PVE_TOKEN)'),

@@ -1,0 +1,21 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/** `GET /dp/config` of the api-shim: read-only flag and upstream host. */
+
+/** The shim's answer (api-shim/plugins/audit-mode.ts). */
+export interface ShimConfig {
+  readOnly: boolean;
+  upstream: string;
+}
+
+/**
+ * Reads the shim's config. Inside the PVE UI there is no shim: a 404 means "not behind the
+ * shim", answered as `null`.
+ * @throws Error naming the status when the shim answers something else
+ */
+export async function fetchShimConfig(signal?: AbortSignal, base = ''): Promise<ShimConfig | null> {
+  const res = await fetch(`${base}/dp/config`, { signal, credentials: 'same-origin' });
+  if (res.status === 404) return null;
+  if (!res.ok) throw new Error(`/dp/config: ${res.status} ${res.statusText}`);
+  const body = (await res.json()) as Partial<ShimConfig>;
+  return { readOnly: body.readOnly === true, upstream: String(body.upstream ?? '') };
+}

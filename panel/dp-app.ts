@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+import { provide } from '@lit/context';
+import { Task } from '@lit/task';
+import { LitElement, css, html, nothing } from 'lit';
+import { customElement, property } from 'lit/decorators.js';
+import { PveClient } from '../src/api/client.js';
+import { apiClientContext, panelModeContext, type PanelMode } from './context.js';
+import { ThemeController } from './controllers/theme-controller.js';
+import { type ShimConfig, fetchShimConfig } from './data/shim-config.js';
+import { S } from './strings.js';
+import { shared } from './styles/shared.js';
+import { tokens } from './styles/tokens.js';
+import './components/dp-alert.js';
+import './components/dp-spinner.js';
+import './views/dp-fleet-view.js';
+
+/**
+ * The panel: asks the shim whether it is read-only, provides the API client and that mode to
+ * every element, follows PVE's theme, and shows the fleet.
+ */
+@customElement('dp-app')
+export class DpApp extends LitElement {
+  static override styles = [
+    tokens,
+    shared,
+    css`
+      :host {
+        display: block;
+        min-height: 100vh;
+        background: var(--dp-bg);
+        box-sizing: border-box;
+      }
+      header {
+        display: flex;
+        align-items: baseline;
+        gap: 12px;
+        padding: 8px 12px;
+        background: var(--dp-panel-bg);
+        border-bottom: 1px solid var(--dp-border);
+      }
+      h1 {
+        font-size: 15px;
+        margin: 0;
+      }
+      main {
+        padding: 10px 12px;
+      }
+      .tag {
+        border: 1px solid var(--dp-border);
+        border-radius: 3px;
+        padding: 0 6px;
+      }
+    `,
+  ];
+
+  /** Where `/dp/config` is asked (tests). */
+  @property({ attribute: false }) configSource: (signal: AbortSignal) => Promise<ShimConfig | null> = (signal) => fetchShimConfig(signal);
+
+  @provide({ context: apiClientContext })
+  client: PveClient = new PveClient({
+    baseUrl: '',
+    // Behind the shim: no credentials at all (the shim adds its token). Inside the PVE UI: the
+    // browser's PVEAuthCookie plus the page's CSRF token.
+    auth: { kind: 'same-origin', csrfToken: () => (globalThis as { Proxmox?: { CSRFPreventionToken?: string } }).Proxmox?.CSRFPreventionToken },
+    concurrency: 6,
+  });
+
+  @provide({ context: panelModeContext })
+  mode: PanelMode = { readOnly: false, readOnlyReason: '', upstream: '' };
+
+  private readonly _theme = new ThemeController(this);
+
+  private readonly _config = new Task(this, {
+    task: async ([source], { signal }) => {
+      const config = await source(signal);
+      this.mode = config?.readOnly
+        ? { readOnly: true, readOnlyReason: S.readOnlyShim, upstream: config.upstream }
+        : { readOnly: false, readOnlyReason: '', upstream: config?.upstream ?? '' };
+      return config;
+    },
+    args: () => [this.configSource] as const,
+  });
+
+  override render() {
+    return html`
+      <header>
+        <h1>${S.title}</h1>
+        ${this.mode.upstream ? html`<span class="muted">${this.mode.upstream}</span>` : nothing}
+        ${this.mode.readOnly ? html`<span class="tag">read-only</span>` : nothing}
+      </header>
+      <main>
+        ${this._config.render({
+          initial: () => html`<dp-spinner></dp-spinner>`,
+          pending: () => html`<dp-spinner></dp-spinner>`,
+          error: (err) =>
+            html`<dp-alert variant="error" heading="Cannot reach pve-dataplane" retry @dp-retry=${() => void this._config.run()}
+              >${err instanceof Error ? err.message : String(err)}</dp-alert
+            >`,
+          complete: () => html`
+            ${this.mode.readOnly ? html`<dp-alert variant="info" class="read-only">${S.readOnlyNotice(this.mode.readOnlyReason)}</dp-alert>` : nothing}
+            <dp-fleet-view></dp-fleet-view>
+          `,
+        })}
+      </main>
+    `;
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'dp-app': DpApp;
+  }
+}

@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/**
+ * Every user-visible string of the panel, in one catalogue ready for gettext. PVE's words:
+ * "Hard Disk (scsi0)", Header Capitalization for titles, "Please wait...".
+ */
+import type { RiskLevel } from '../src/analysis/types.js';
+
+export const RISK_LABEL: Record<RiskLevel, string> = {
+  critical: 'Critical',
+  warning: 'Warning',
+  info: 'Info',
+  ok: 'OK',
+  unknown: 'Unknown',
+};
+
+/** Order of the risk filter and of sorting (worst first). */
+export const RISK_ORDER: readonly RiskLevel[] = ['critical', 'warning', 'info', 'ok', 'unknown'];
+
+const BUS_LABEL: Record<string, string> = { ide: 'IDE', sata: 'SATA', scsi: 'SCSI', virtio: 'VirtIO Block' };
+
+export const S = {
+  title: 'Disk Dataplane',
+  loading: (done: number, total: number) => (total > 0 ? `Loading VM configurations... ${done}/${total}` : 'Please wait...'),
+  loadingConfig: 'Please wait...',
+  emptyFleet: 'No VMs found: the cluster has no QEMU VMs this token may see (VM.Audit).',
+  filteredEmpty: (what: string) => `No VMs match ${what}.`,
+  clearFilter: 'Clear Filter',
+  retry: 'Retry',
+  refresh: 'Reload',
+  loadError: 'Could not load the VM list',
+  readOnlyNotice: (reason: string) => `Read-only mode: ${reason} Migration actions are hidden; plans can still be previewed.`,
+  readOnlyShim: 'this panel is served by pve-dataplane with --read-only, which refuses every write before it reaches PVE.',
+  allNodes: 'All Nodes',
+  allRisks: 'All Risk Levels',
+  search: 'Search VMID or name',
+  planSelected: (n: number) => `Preview Migration Plan (${n})`,
+  closeDetails: 'Close',
+  noReasons: 'No risk found for this VM.',
+  evidence: 'Evidence',
+  fix: 'Fix',
+  planTitle: 'Migration Plan Preview',
+  planNothing: 'Nothing to change: already on virtio-scsi-single with iothread and the target aio.',
+  planBlocked: 'Blocked',
+  planWarnings: 'Warnings',
+  planColdStart: 'A cold start (reboot through PVE, or stop and start) makes the new settings run.',
+  applyHowTo:
+    'Applying from the panel is not available yet: every write must be journalled for rollback, which the CLI does. Run these commands:',
+  applyHiddenReadOnly: 'Apply is hidden in read-only mode.',
+  diffMark: 'effective value differs from the configured one',
+  defaultAio: 'Default (io_uring)',
+};
+
+/** "Hard Disk (scsi0)" / "CD/DVD Drive (ide2)" as PVE's HardwareView names them. */
+export function diskLabel(key: string, media: 'disk' | 'cdrom'): string {
+  return media === 'cdrom' ? `CD/DVD Drive (${key})` : `Hard Disk (${key})`;
+}
+
+export function busLabel(bus: string): string {
+  return BUS_LABEL[bus] ?? bus;
+}

@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/**
+ * `--dp-*` design tokens. Light values from proxmox-widget-toolkit `ext6-pmx.css` (crisp), dark
+ * values from `proxmox-dark/scss/abstracts/_variables.scss`; `<dp-app theme="dark">` switches.
+ * Custom properties inherit through shadow roots, so every element reads them.
+ */
+import { css } from 'lit';
+
+export const tokens = css`
+  :host {
+    --dp-font: 13px 'Helvetica Neue', helvetica, arial, verdana, sans-serif;
+    --dp-text: #000;
+    --dp-text-muted: #666;
+    --dp-bg: #f5f5f5;
+    --dp-panel-bg: #fff;
+    --dp-border: #cfcfcf;
+    --dp-header-bg: #f5f5f5;
+    --dp-row-hover: #eaeff4;
+    --dp-row-selected: #c2ddf2;
+    --dp-primary: #3892d4;
+    --dp-good: #21bf4b;
+    --dp-warning: #fc0;
+    --dp-critical: #ff6c59;
+    --dp-info: #3892d4;
+    --dp-unknown: #888;
+    /* PendingObjectGrid draws pending values in darkorange. */
+    --dp-pending: darkorange;
+    --dp-warning-row: #f5e5d8;
+    --dp-invalid-row: #f3d6d7;
+    --dp-code-bg: #f0f0f0;
+    color-scheme: light;
+  }
+  :host([theme='dark']) {
+    --dp-text: hsl(0 0% 95%);
+    --dp-text-muted: hsl(0 0% 70%);
+    --dp-bg: hsl(0 0% 15%);
+    --dp-panel-bg: hsl(0 0% 20%);
+    --dp-border: hsl(0 0% 30%);
+    --dp-header-bg: hsl(0 0% 17%);
+    --dp-row-hover: hsl(205 30% 25%);
+    --dp-row-selected: hsl(205 100% 22%);
+    --dp-primary: hsl(205 100% 32%);
+    --dp-info: hsl(205 100% 60%);
+    --dp-warning-row: hsl(40 100% 20%);
+    --dp-invalid-row: hsl(360 60% 20%);
+    --dp-code-bg: hsl(0 0% 12%);
+    color-scheme: dark;
+  }
+`;

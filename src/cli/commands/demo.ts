@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/**
+ * `pve-dataplane demo`: the simulator (in this process, HTTPS with a pinned self-signed
+ * certificate, like a fresh PVE node) + the api-shim + the web panel, on one URL. Nothing to
+ * install on a PVE host; the simulated cluster is generated from `--seed`.
+ */
+import { startSimulator, type RunningSimulator } from '../../../api-shim/simulator/index.js';
+import { serve, type RunningShim } from '../../../api-shim/main.js';
+import { defaultPanelDir } from '../../../api-shim/panel-dir.js';
+import { UsageError } from '../errors.js';
+import type { CliIO } from '../io.js';
+import { parsePort, readOnlyFrom, serveOrUsage, untilSignal } from './serve.js';
+
+/** Raw commander options (strings as typed). */
+export interface RawDemoOptions {
+  port?: string;
+  host?: string;
+  vms?: string;
+  seed?: string;
+  readOnly?: boolean;
+  panelDir?: string;
+}
+
+export interface RunningDemo {
+  /** The panel's URL, `http://127.0.0.1:8080/`. */
+  url: string;
+  readOnly: boolean;
+  sim: RunningSimulator;
+  shim: RunningShim;
+  close(): Promise<void>;
+}
+
+function count(name: string, text: string | undefined, fallback: number, max: number): number {
+  if (text === undefined) return fallback;
+  if (!/^\d+$/.test(text) || Number(text) > max) throw new UsageError(`--${name} '${text}': expected a whole number from 0 to ${max}`);
+  return Number(text);
+}
+
+/** Starts simulator + shim (tests call this and close it). */
+export async function startDemo(raw: RawDemoOptions, io: CliIO): Promise<RunningDemo> {
+  const vms = count('vms', raw.vms, 60, 10_000);
+  const seed = count('seed', raw.seed, 1, 2 ** 31 - 1);
+  const port = parsePort(raw.port, 8080);
+  const readOnly = readOnlyFrom(raw.readOnly, io.env);
+  // The real PVE answers a bad token after 3 s; the demo has nothing to protect.
+  const sim = await startSimulator({ vms, seed, port: 0, authDelayMs: 0 });
+  let shim: RunningShim;
+  try {
+    shim = await serveOrUsage(() =>
+      serve({
+        upstream: sim.url,
+        // Read-only demo: the least token that still shows everything (VM.Audit + Datastore.Audit).
+        token: readOnly ? sim.auditToken : sim.token,
+        fingerprint: sim.fingerprint!,
+        readOnly,
+        panelDir: raw.panelDir ?? defaultPanelDir(),
+        port,
+        host: raw.host ?? '127.0.0.1',
+        warn: (l) => io.stderr(`pve-dataplane: ${l}\n`),
+      }),
+    );
+  } catch (err) {
+    await sim.close();
+    throw err;
+  }
+  return {
+    url: `${shim.url}/`,
+    readOnly,
+    sim,
+    shim,
+    close: async () => {
+      await shim.close();
+      await sim.close();
+    },
+  };
+}
+
+/** CLI entry: prints the panel URL, then runs until SIGINT/SIGTERM. */
+export async function run(raw: RawDemoOptions, io: CliIO): Promise<number> {
+  const demo = await startDemo(raw, io);
+  io.stderr(
+    `demo: simulated PVE cluster '${demo.sim.state.clusterName}' with ${count('vms', raw.vms, 60, 10_000)} VMs at ${demo.sim.url}` +
+      `${demo.readOnly ? ' (read-only: writes are refused by the shim)' : ''}\n`,
+  );
+  io.stdout(`pve-dataplane demo: open ${demo.url}\n`);
+  await untilSignal();
+  io.stderr('demo: shutting down\n');
+  await demo.close();
+  return 0;
+}

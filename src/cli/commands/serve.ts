@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/**
+ * `pve-dataplane serve`: the api-shim in front of a real PVE. It serves the web panel, proxies
+ * the API calls this tool makes (and only those) with the token held here, and with
+ * `--read-only` refuses every write before it reaches PVE. Runs until SIGINT/SIGTERM.
+ */
+import { serve, type RunningShim } from '../../../api-shim/main.js';
+import { ShimOptionsError } from '../../../api-shim/options.js';
+import { defaultPanelDir } from '../../../api-shim/panel-dir.js';
+import { parseApiToken } from '../../api/auth.js';
+import { readTokenFile } from '../../node/token-file.js';
+import { UsageError } from '../errors.js';
+import type { CliIO } from '../io.js';
+import { normalisePveUrl } from '../online.js';
+
+/** Raw commander options (strings as typed). */
+export interface RawServeOptions {
+  pve?: string;
+  tokenFile?: string;
+  fingerprint?: string;
+  insecure?: boolean;
+  readOnly?: boolean;
+  port?: string;
+  host?: string;
+  panelDir?: string;
+}
+
+/** `--port` as a number (0 = any free port). */
+export function parsePort(text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  if (!/^\d+$/.test(text) || Number(text) > 65535) throw new UsageError(`--port '${text}': expected a whole number from 0 to 65535`);
+  return Number(text);
+}
+
+/** True for `--read-only` or env DP_READ_ONLY=1 (the same switch apply/rollback read). */
+export function readOnlyFrom(flag: boolean | undefined, env: CliIO['env']): boolean {
+  return flag === true || env['DP_READ_ONLY'] === '1' || env['DP_READ_ONLY'] === 'true';
+}
+
+/** Turns the shim's option errors into usage errors (exit 2). */
+export async function serveOrUsage(run: () => Promise<RunningShim>): Promise<RunningShim> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof ShimOptionsError) throw new UsageError(err.message);
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'EADDRINUSE') throw new UsageError(`--port: ${e.message}; pick another port (or --port 0 for any free one)`);
+    throw err;
+  }
+}
+
+/** Starts the shim from CLI options (tests call this and close it). */
+export async function startServe(raw: RawServeOptions, io: CliIO): Promise<RunningShim> {
+  const url = normalisePveUrl(raw.pve ?? io.env['PVE_URL']);
+  let token: string;
+  if (raw.tokenFile) {
+    try {
+      const read = await readTokenFile(raw.tokenFile);
+      if (read.warning) io.stderr(`pve-dataplane: ${read.warning}\n`);
+      token = read.token;
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  } else if (io.env['PVE_TOKEN']) {
+    try {
+      const t = parseApiToken(io.env['PVE_TOKEN']);
+      token = `${t.tokenId}=${t.secret}`;
+    } catch (err) {
+      throw new UsageError(`PVE_TOKEN: ${(err as Error).message}`);
+    }
+  } else {
+    throw new UsageError('no API token: pass --token-file FILE (first line USER@REALM!TOKENID=SECRET) or set PVE_TOKEN');
+  }
+  const readOnly = readOnlyFrom(raw.readOnly, io.env);
+  const fingerprint = raw.fingerprint ?? io.env['PVE_FINGERPRINT'];
+  return serveOrUsage(() =>
+    serve({
+      upstream: url.origin,
+      token,
+      ...(fingerprint ? { fingerprint } : {}),
+      insecure: raw.insecure === true,
+      readOnly,
+      panelDir: raw.panelDir ?? defaultPanelDir(),
+      port: parsePort(raw.port, 8080),
+      host: raw.host ?? '127.0.0.1',
+      warn: (l) => io.stderr(`pve-dataplane: ${l}\n`),
+    }),
+  );
+}
+
+/** Resolves on SIGINT/SIGTERM. */
+export function untilSignal(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
+/** CLI entry. */
+export async function run(raw: RawServeOptions, io: CliIO): Promise<number> {
+  const shim = await startServe(raw, io);
+  const mode = readOnlyFrom(raw.readOnly, io.env) ? ' (read-only: writes are refused)' : '';
+  io.stdout(`pve-dataplane: panel at ${shim.url}/${mode}\n`);
+  await untilSignal();
+  io.stderr('serve: shutting down\n');
+  await shim.close();
+  return 0;
+}

@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/// <reference types="mocha" />
+import { expect, fixture, html, waitUntil } from '@open-wc/testing';
+import type { DpAlert } from '../../panel/components/dp-alert.js';
+import type { DpApp } from '../../panel/dp-app.js';
+import '../../panel/dp-app.js';
+import { themeFromCookie } from '../../panel/controllers/theme-controller.js';
+import type { ShimConfig } from '../../panel/data/shim-config.js';
+
+const root = (el: Element) => el.shadowRoot!;
+
+describe('dp-app', () => {
+  it('read-only shim: says why and marks the header', async () => {
+    const el = await fixture<DpApp>(html`<dp-app .configSource=${() => Promise.resolve<ShimConfig>({ readOnly: true, upstream: 'pve1:8006' })}></dp-app>`);
+    await waitUntil(() => root(el).querySelector('dp-alert.read-only'), 'read-only notice');
+    expect(root(el).querySelector('dp-alert.read-only')!.textContent).to.contain('--read-only');
+    expect(root(el).querySelector('header')!.textContent).to.contain('read-only');
+    expect(root(el).querySelector('header')!.textContent).to.contain('pve1:8006');
+    expect(el.mode.readOnly).to.equal(true);
+  });
+
+  it('writable shim: no read-only notice', async () => {
+    const el = await fixture<DpApp>(html`<dp-app .configSource=${() => Promise.resolve<ShimConfig>({ readOnly: false, upstream: 'pve1:8006' })}></dp-app>`);
+    await waitUntil(() => root(el).querySelector('dp-fleet-view'));
+    expect(root(el).querySelector('dp-alert.read-only')).to.equal(null);
+    expect(root(el).querySelector('header')!.textContent).to.not.contain('read-only');
+  });
+
+  it('an unreachable shim shows the error with Retry', async () => {
+    let calls = 0;
+    const source = () => {
+      calls++;
+      return calls === 1 ? Promise.reject(new Error('/dp/config: 502 Bad Gateway')) : Promise.resolve<ShimConfig>({ readOnly: true, upstream: 'x' });
+    };
+    const el = await fixture<DpApp>(html`<dp-app .configSource=${source}></dp-app>`);
+    await waitUntil(() => root(el).querySelector('dp-alert[variant=error]'));
+    const alert = root(el).querySelector<DpAlert>('dp-alert[variant=error]')!;
+    expect(alert.textContent).to.contain('502');
+    await alert.updateComplete;
+    (alert.shadowRoot!.querySelector('button') as HTMLButtonElement).click();
+    await waitUntil(() => root(el).querySelector('dp-alert.read-only'), 'loaded after retry');
+  });
+
+  it('follows PVEThemeCookie (crisp, proxmox-dark, auto)', () => {
+    expect(themeFromCookie('PVEThemeCookie=crisp')).to.equal('light');
+    expect(themeFromCookie('a=1; PVEThemeCookie=proxmox-dark; b=2')).to.equal('dark');
+    expect(themeFromCookie('PVEThemeCookie=__default__')).to.equal(null);
+    expect(themeFromCookie('')).to.equal(null);
+  });
+
+  it('dark theme cookie switches the tokens', async () => {
+    document.cookie = 'PVEThemeCookie=proxmox-dark; path=/';
+    try {
+      const el = await fixture<DpApp>(html`<dp-app .configSource=${() => Promise.resolve(null)}></dp-app>`);
+      expect(el.getAttribute('theme')).to.equal('dark');
+      expect(getComputedStyle(el).colorScheme).to.equal('dark');
+    } finally {
+      document.cookie = 'PVEThemeCookie=; path=/; max-age=0';
+    }
+  });
+});
