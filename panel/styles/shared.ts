@@ -32,7 +32,7 @@ export const shared = css`
     background: none;
     border: none;
     padding: 0;
-    color: var(--dp-primary);
+    color: var(--dp-link, #1a6fb5);
     text-decoration: underline;
   }
   select,
