@@ -4,7 +4,7 @@ import { customElement, property } from 'lit/decorators.js';
 
 /**
  * A value with its pending change, drawn as PVE's PendingObjectGrid does: the current value,
- * then the pending value below it in dark orange; a pending delete strikes the current value
+ * then the pending value below it in dark orange (`--dp-pending`); a pending delete strikes the current value
  * through. Used for PVE's own pending config and for the migration plan's proposed values.
  */
 @customElement('dp-pending-value')
@@ -14,7 +14,7 @@ export class DpPendingValue extends LitElement {
       display: block;
     }
     .pending {
-      color: var(--dp-pending, darkorange);
+      color: var(--dp-pending, #b45309);
     }
     .deleted {
       text-decoration: line-through;

@@ -46,11 +46,8 @@ export class DpFleetTable extends LitElement {
         font-weight: bold;
       }
       .mark {
-        color: var(--dp-critical);
+        color: var(--dp-mark, #c0392b);
         font-size: 12px;
-      }
-      :host([theme='dark']) .mark {
-        color: var(--dp-critical);
       }
       td.num {
         text-align: right;

@@ -33,7 +33,7 @@ export class DpVmDetail extends LitElement {
         margin-bottom: 8px;
       }
       .differs {
-        color: var(--dp-critical);
+        color: var(--dp-mark, #c0392b);
         font-weight: bold;
       }
       ol {

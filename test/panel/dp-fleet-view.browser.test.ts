@@ -18,6 +18,32 @@ async function viewWith(loader: (s: AbortSignal) => Promise<FleetAudit>, readOnl
 }
 
 describe('dp-fleet-view', () => {
+  it('Reload aborts the load in flight (the Task passes its AbortSignal)', async () => {
+    const signals: AbortSignal[] = [];
+    const el = await viewWith((signal) => {
+      signals.push(signal);
+      return new Promise<FleetAudit>(() => {});
+    });
+    el.reload();
+    await el.updateComplete;
+    expect(signals.length).to.equal(2);
+    expect(signals[0]!.aborted).to.equal(true);
+    expect(signals[1]!.aborted).to.equal(false);
+  });
+
+  it('the loaded table is accessible (axe)', async () => {
+    const el = await viewWith(() => Promise.resolve(fleetAudit()));
+    await waitUntil(() => table(el));
+    await table(el)!.updateComplete;
+    await expect(el).to.be.accessible();
+  });
+
+  it('the error state is accessible (axe)', async () => {
+    const el = await viewWith(() => Promise.reject(new Error('Connection error - Timeout.')));
+    await waitUntil(() => root(el).querySelector('dp-alert'));
+    await expect(el).to.be.accessible();
+  });
+
   it('shows a labelled progressbar while loading, then one row per VM with its risk', async () => {
     const ctl = manualLoader<FleetAudit>();
     const el = await viewWith(ctl.loader);
@@ -52,7 +78,7 @@ describe('dp-fleet-view', () => {
     await Promise.all(values.map((v) => (v as HTMLElement & { updateComplete: Promise<unknown> }).updateComplete));
     const pending = values.map((v) => v.shadowRoot!.querySelector('.pending')).filter(Boolean) as HTMLElement[];
     expect(pending.length).to.be.greaterThan(0);
-    expect(getComputedStyle(pending[0]!).color).to.equal('rgb(255, 140, 0)'); // darkorange
+    expect(getComputedStyle(pending[0]!).color).to.equal('rgb(180, 83, 9)'); // dark orange, 5:1 on white
   });
 
   it('an error shows the message with Retry, and Retry loads again', async () => {
