@@ -9,12 +9,14 @@
 /** Every privilege the simulator knows (PVE 9 role definitions, the ones relevant here). */
 export const ALL_PRIVILEGES = [
   'Datastore.Allocate', 'Datastore.AllocateSpace', 'Datastore.AllocateTemplate', 'Datastore.Audit',
-  'Group.Allocate', 'Permissions.Modify', 'SDN.Allocate', 'SDN.Audit', 'SDN.Use', 'Sys.Audit', 'Sys.Incoming',
+  'Group.Allocate', 'Permissions.Modify', 'Pool.Allocate', 'Pool.Audit', 'SDN.Allocate', 'SDN.Audit', 'SDN.Use', 'Sys.Audit', 'Sys.Incoming',
   'User.Modify', 'Sys.Console', 'Sys.Modify', 'Sys.PowerMgmt', 'Sys.Syslog',
   'VM.Allocate', 'VM.Audit', 'VM.Backup', 'VM.Clone', 'VM.Config.CDROM', 'VM.Config.CPU',
   'VM.Config.Cloudinit', 'VM.Config.Disk', 'VM.Config.HWType', 'VM.Config.Memory',
-  'VM.Config.Network', 'VM.Config.Options', 'VM.Console', 'VM.Migrate', 'VM.Monitor',
-  'VM.PowerMgmt', 'VM.Snapshot', 'VM.Snapshot.Rollback',
+  'VM.Config.Network', 'VM.Config.Options', 'VM.Console', 'VM.Migrate',
+  // VM.Monitor is PVE 8's guest agent privilege; PVE 9 split it into VM.GuestAgent.*.
+  'VM.Monitor', 'VM.GuestAgent.Audit', 'VM.GuestAgent.FileRead', 'VM.GuestAgent.FileWrite', 'VM.GuestAgent.FileSystemMgmt',
+  'VM.GuestAgent.Unrestricted', 'VM.PowerMgmt', 'VM.Replicate', 'VM.Snapshot', 'VM.Snapshot.Rollback',
 ] as const;
 
 export interface AclEntry {

@@ -253,7 +253,9 @@ function hotplugPending(file: VmConfigFile, vmid: number): { file: VmConfigFile;
   const hp = hotplugFeatures(file.main.entries.get('hotplug')?.value);
   const keepValues = [...pending.entries.values()].filter((e) => !hotplugsValue(e.key, file.main.entries.get(e.key)?.value, e.value, hp, vmid));
   const keepDeletes = pending.deletes.filter((d) => !hotplugsDelete(d.key, hp));
-  if (keepValues.length === pending.entries.size && keepDeletes.length === pending.deletes.length) return { file, warnings: [] };
+  // The description is a $fast_plug_option: it always commits at once (it lives outside `entries`).
+  const nothingApplies = keepValues.length === pending.entries.size && keepDeletes.length === pending.deletes.length && pending.description === null;
+  if (nothingApplies) return { file, warnings: [] };
   // Apply the hot-pluggable subset with PVE's own apply logic, then put the rest back.
   let subset = file;
   for (const e of keepValues) subset = deleteConfigKey(subset, 'pending', e.key);

@@ -8,7 +8,7 @@
  * and a few hand-edited files (unsorted keys, `iothread=on`).
  */
 import { createRng, type Rng } from './rng.js';
-import type { BackupJob, FleetData, FleetNode, FleetVm, HaState } from './types.js';
+import type { BackupJob, FleetData, FleetNode, FleetVm, HaState, PoolDef } from './types.js';
 
 /** Options of `generateFleet`. */
 export interface FleetSpec {
@@ -488,6 +488,8 @@ export interface ConfigFileSpec {
   ioStress?: boolean;
   /** QEMU a running VM was started with (default: the installed one). */
   runningQemu?: string;
+  /** Resource pool of the VM. */
+  pool?: string;
 }
 
 /**
@@ -498,7 +500,7 @@ export interface ConfigFileSpec {
  */
 export function fleetFromConfigs(
   files: readonly ConfigFileSpec[],
-  opts: { storageCfg?: string; nodes?: string[]; clusterName?: string } = {},
+  opts: { storageCfg?: string; nodes?: string[]; clusterName?: string; pools?: PoolDef[] } = {},
 ): FleetData {
   const nodeNames = opts.nodes ?? ['pve1', 'pve2', 'pve3'];
   const base = generateFleet({ vms: 0, nodes: nodeNames });
@@ -517,6 +519,7 @@ export function fleetFromConfigs(
       guest: { ignoresAcpi: false, agentRunning: false, shutdownSec: 3, ...f.guest },
       ...(f.ioStress ? { ioStress: true } : {}),
       ...(f.runningQemu ? { runningQemu: f.runningQemu } : {}),
+      ...(f.pool ? { pool: f.pool } : {}),
     };
   });
   return {
@@ -525,5 +528,6 @@ export function fleetFromConfigs(
     storageCfg: opts.storageCfg ?? base.storageCfg,
     vms,
     backupJobs: [],
+    ...(opts.pools ? { pools: opts.pools } : {}),
   };
 }

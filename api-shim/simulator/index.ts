@@ -71,6 +71,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
     timeScale: opts.timeScale ?? 0.1,
     shuffleKeys: opts.shuffleKeys ?? true,
     ...(opts.faults ? { faults: opts.faults } : {}),
+    ...(opts.timezone ? { timezone: opts.timezone } : {}),
   });
   let https: { key: string; cert: string } | undefined;
   let fingerprint: string | null = null;

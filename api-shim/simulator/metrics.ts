@@ -255,6 +255,7 @@ export function resourceEntry(state: SimState, vm: SimVm, file: VmConfigFile): R
   if (f.tags) out.tags = f.tags;
   if (f.lock) out.lock = f.lock;
   if (vm.ha) out.hastate = vm.ha.state;
+  if (vm.pool) out.pool = vm.pool;
   return out;
 }
 

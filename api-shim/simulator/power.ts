@@ -6,6 +6,7 @@
  * `VM quit/powerdown failed - got timeout`; HA-managed VMs go through hastart/hastop requests
  * and the HA stack then starts/stops them in its own task.
  */
+import { performance } from 'node:perf_hooks';
 import { applyPendingWithWarnings, configValues, getPart, parseDrive, printVmConfig, isValidDriveName } from '../../src/pve/index.js';
 import { checkDigestAndLock } from './config-update.js';
 import { dieError } from './errors.js';
@@ -65,6 +66,9 @@ export async function doStart(state: SimState, vm: SimVm, ctx: TaskContext, skip
   vm.pid = state.allocPid();
   vm.runningQemu = state.qemuVersion;
   vm.runningMachine = runningMachine(configValues(state.config(vm).main), state.qemuVersion);
+  // The guest OS boots before its agent answers (scaled like every simulated duration).
+  const bootSec = vm.guest.agentStartSec ?? 0;
+  if (bootSec > 0) vm.agentUpAtMs = performance.now() + bootSec * 1000 * state.clock.scale;
 }
 
 /** Stop (hard) and the cleanup that applies pending changes. */

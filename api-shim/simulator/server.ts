@@ -12,8 +12,10 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { authenticate } from './auth.js';
 import { AuthError, PveError } from './errors.js';
 import { accessRoutes } from './routes/access.js';
+import { agentRoutes } from './routes/agent.js';
 import { clusterRoutes } from './routes/cluster.js';
 import { nodeRoutes } from './routes/nodes.js';
+import { poolRoutes } from './routes/pools.js';
 import { qemuRoutes } from './routes/qemu.js';
 import { Envelope, type RouteDef } from './routes/route.js';
 import { taskRoutes } from './routes/tasks.js';
@@ -28,7 +30,7 @@ export interface ServerOptions {
   log?: (line: string) => void;
 }
 
-export const ALL_ROUTES: RouteDef[] = [...accessRoutes, ...clusterRoutes, ...nodeRoutes, ...taskRoutes, ...qemuRoutes];
+export const ALL_ROUTES: RouteDef[] = [...accessRoutes, ...clusterRoutes, ...poolRoutes, ...nodeRoutes, ...taskRoutes, ...qemuRoutes, ...agentRoutes];
 
 const PREFIX = '/api2/json';
 
@@ -76,14 +78,24 @@ function sendJson(reply: FastifyReply, status: number, reason: string, body: unk
   return reply.code(status).header('Content-Type', 'application/json;charset=UTF-8').send(JSON.stringify(body));
 }
 
-/** Flattens query and body into PVE's string parameters. */
+/**
+ * A form body as pve-http-server's decode_urlencoded reads it: a repeated key joins its values
+ * with NUL, which the handler of an `array` parameter splits again (agent `exec` `command`).
+ */
+export function decodeForm(body: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of new URLSearchParams(body)) out[k] = k in out ? `${out[k]}\0${v}` : v;
+  return out;
+}
+
+/** Flattens query and body into PVE's string parameters (repeated keys and JSON arrays NUL-joined). */
 function requestParams(req: FastifyRequest): Record<string, string> {
   const out: Record<string, string> = {};
   const add = (src: unknown) => {
     if (!src || typeof src !== 'object') return;
     for (const [k, v] of Object.entries(src as Record<string, unknown>)) {
       if (v === undefined || v === null) continue;
-      if (Array.isArray(v)) out[k] = v.map(String).join(',');
+      if (Array.isArray(v)) out[k] = v.map(String).join('\0');
       else if (typeof v === 'boolean') out[k] = v ? '1' : '0';
       else out[k] = String(v);
     }
@@ -117,9 +129,9 @@ export function buildServer(state: SimState, opts: ServerOptions): { app: Fastif
       done(null, { __invalid_body__: body });
     }
   };
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, lenientParse((b) => Object.fromEntries(new URLSearchParams(b))));
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, lenientParse(decodeForm));
   app.addContentTypeParser('application/json', { parseAs: 'string' }, lenientParse((b) => JSON.parse(b)));
-  app.addContentTypeParser('*', { parseAs: 'string' }, lenientParse((b) => Object.fromEntries(new URLSearchParams(b))));
+  app.addContentTypeParser('*', { parseAs: 'string' }, lenientParse(decodeForm));
 
   const fail = (reply: FastifyReply, err: PveError): FastifyReply => {
     const body: Record<string, unknown> = { data: null };

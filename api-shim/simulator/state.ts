@@ -11,6 +11,7 @@ import { SimClock } from './clock.js';
 import { configMissingError } from './errors.js';
 import { FaultInjector, type FaultPlan } from './faults.js';
 import { majorMinor } from './machine.js';
+import { checkTimezone, localTime } from './node-time.js';
 import { createRng, type Rng } from './rng.js';
 import { TaskRegistry, type SimTask } from './tasks.js';
 import type { BackupJob, FleetData, FleetNode, GuestBehaviour, HaState, PveVersion } from './types.js';
@@ -33,6 +34,18 @@ export interface SimVm {
   guest: GuestBehaviour;
   ioStress: boolean;
   ha?: { state: HaState; group?: string };
+  /** performance.now() ms from which the guest agent answers (absent: since the VM runs). */
+  agentUpAtMs?: number;
+  /** Resource pool (user.cfg membership). */
+  pool?: string;
+}
+
+/** A resource pool of `/etc/pve/user.cfg`. */
+export interface SimPool {
+  poolid: string;
+  comment?: string;
+  vmids: Set<number>;
+  storages: string[];
 }
 
 /** Called inside a config-update worker, after the first digest check and before the one under the lock. */
@@ -60,6 +73,8 @@ export interface SimStateOptions {
   timeScale: number;
   shuffleKeys: boolean;
   faults?: FaultPlan;
+  /** Default node time zone (see FleetNode.timezone). */
+  timezone?: string;
 }
 
 export class SimState {
@@ -80,6 +95,8 @@ export class SimState {
   readonly shuffleKeys: boolean;
   /** Epoch seconds the nodes booted. */
   readonly bootTime: number;
+  /** Resource pools by id. */
+  readonly pools = new Map<string, SimPool>();
   /** Node journal lines with their time (epoch seconds), oldest first. */
   readonly syslog = new Map<string, Array<{ time: number; line: string }>>();
   /** Test hook: runs inside config updates (see {@link BeforeWriteHook}). */
@@ -115,6 +132,12 @@ export class SimState {
     this.credentials = defaultCredentials(() => uuidFromHex(secretRng.hex(32)));
     this.auth = { users: this.credentials.users, tokens: this.credentials.tokens, secret: secretRng.hex(64) };
     this.faults = new FaultInjector(opts.faults, opts.seed);
+    this.defaultTimezone = opts.timezone ?? 'UTC';
+    checkTimezone(this.defaultTimezone, 'timezone');
+    for (const n of this.nodes) if (n.timezone) checkTimezone(n.timezone, `node ${n.name} timezone`);
+    for (const p of fleet.pools ?? []) {
+      this.pools.set(p.poolid, { poolid: p.poolid, ...(p.comment !== undefined ? { comment: p.comment } : {}), vmids: new Set(), storages: [...(p.storages ?? [])] });
+    }
     const nodeNames = new Set(this.nodes.map((n) => n.name));
     for (const f of fleet.vms) {
       if (!nodeNames.has(f.node)) throw new Error(`fleet: VM ${f.vmid} is on unknown node '${f.node}'`);
@@ -127,8 +150,13 @@ export class SimState {
         guest: { ignoresAcpi: false, agentRunning: false, shutdownSec: 4, ...f.guest },
         ioStress: f.ioStress ?? false,
         ...(f.ha ? { ha: { ...f.ha } } : {}),
+        ...(f.pool ? { pool: f.pool } : {}),
       };
       this.vms.set(vm.vmid, vm);
+      if (f.pool) {
+        if (!this.pools.has(f.pool)) this.pools.set(f.pool, { poolid: f.pool, vmids: new Set(), storages: [] });
+        this.pools.get(f.pool)!.vmids.add(vm.vmid);
+      }
       // Configs are parsed on first use; a template is never running (a cheap look at the text).
       if (/^template:\s*1\s*$/m.test(f.config.split(/^\[/m)[0]!)) vm.status = 'stopped';
       if (vm.status === 'running') {
@@ -209,6 +237,13 @@ export class SimState {
 
   nodeNames(): string[] {
     return this.nodes.map((n) => n.name);
+  }
+
+  private readonly defaultTimezone: string;
+
+  /** The node's time zone (`UTC`, `+02:00` or an IANA name). */
+  timezoneOf(node: string): string {
+    return this.nodes.find((n) => n.name === node)?.timezone ?? this.defaultTimezone;
   }
 
   /** Volumes of every section become known to the storage layer. */
@@ -306,15 +341,17 @@ export class SimState {
     delete vm.pid;
     delete vm.runningQemu;
     delete vm.runningMachine;
+    delete vm.agentUpAtMs;
   }
 
   // --- syslog -----------------------------------------------------------------------------------
 
-  private syslogStamp(sec: number): string {
-    const d = new Date(sec * 1000);
-    const mon = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][d.getUTCMonth()];
+  /** `journalctl -o short` time: the node's local time. */
+  private syslogStamp(node: string, sec: number): string {
+    const t = localTime(this.timezoneOf(node), sec);
+    const mon = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][t.month - 1];
     const p = (n: number) => String(n).padStart(2, '0');
-    return `${mon} ${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}`;
+    return `${mon} ${p(t.day)} ${p(t.hour)}:${p(t.minute)}:${p(t.second)}`;
   }
 
   private daemonPids = new Map<string, number>();
@@ -332,7 +369,7 @@ export class SimState {
   appendSyslog(node: string, daemon: string, text: string, atSec = this.clock.nowSec()): void {
     const lines = this.syslog.get(node) ?? [];
     const tag = daemon === 'kernel' || daemon === 'QEMU' ? daemon : `${daemon}[${this.daemonPid(node, daemon)}]`;
-    const entry = { time: atSec, line: `${this.syslogStamp(atSec)} ${node} ${tag}: ${text}` };
+    const entry = { time: atSec, line: `${this.syslogStamp(node, atSec)} ${node} ${tag}: ${text}` };
     // Keep time order (events are appended mostly in order; backfilled ones are inserted).
     let i = lines.length;
     while (i > 0 && lines[i - 1]!.time > atSec) i--;

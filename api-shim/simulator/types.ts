@@ -10,6 +10,14 @@ export interface GuestBehaviour {
   agentRunning: boolean;
   /** Simulated seconds a clean shutdown takes. */
   shutdownSec: number;
+  /** Simulated seconds after a start before the guest agent answers (the OS boots; default 0). */
+  agentStartSec?: number;
+  /**
+   * Storage drivers the guest OS lacks, e.g. `['vioscsi']` (Windows without the VirtIO SCSI
+   * driver) or `['virtio_scsi']` (Linux initramfs without it): disks behind such a controller are
+   * invisible to `Get-Disk` / `lsblk` (see guest-disks.ts for the driver names).
+   */
+  missingDrivers?: string[];
 }
 
 export type HaState = 'started' | 'stopped' | 'disabled' | 'ignored';
@@ -27,6 +35,8 @@ export interface FleetVm {
   ioStress?: boolean;
   /** QEMU version a running VM was started with (default: the node's installed one). */
   runningQemu?: string;
+  /** Resource pool the VM belongs to (`/etc/pve/user.cfg` pool membership). */
+  pool?: string;
   /** Simulated seconds since a running VM started. */
   uptimeSec?: number;
 }
@@ -40,6 +50,13 @@ export interface FleetNode {
   cpus: number;
   memBytes: number;
   cpuModel: string;
+  /** `/etc/vzdump.conf` text (`key: value` lines); absent = PVE's built-in defaults only. */
+  vzdumpConf?: string;
+  /**
+   * The node's time zone, in which journalctl prints syslog times and reads `since`/`until`:
+   * `UTC` (default), a fixed offset `+02:00` / `-05:30`, or an IANA name (`Europe/Vienna`, with DST).
+   */
+  timezone?: string;
 }
 
 /** One `/etc/pve/jobs.cfg` vzdump job. */
@@ -56,6 +73,18 @@ export interface BackupJob {
   compress?: string;
   /** Backup fleecing property string, e.g. `enabled=1,storage=local-lvm` (PVE >= 8.2). */
   fleecing?: string;
+  /** Back up the VMs of this pool (instead of `vmid` / `all`). */
+  pool?: string;
+  /** Comma list of VMIDs left out of an `all` job. */
+  exclude?: string;
+}
+
+/** A resource pool; VMs join it through `FleetVm.pool`. */
+export interface PoolDef {
+  poolid: string;
+  comment?: string;
+  /** Storage members. */
+  storages?: string[];
 }
 
 /** Everything the simulator loads at start. */
@@ -66,6 +95,8 @@ export interface FleetData {
   storageCfg: string;
   vms: FleetVm[];
   backupJobs: BackupJob[];
+  /** Pools with a comment or storages; pools named only by `FleetVm.pool` exist too. */
+  pools?: PoolDef[];
 }
 
 export type PveVersion = '8.2' | '9.1';
@@ -99,6 +130,8 @@ export interface SimulatorOptions {
   faults?: FaultPlan;
   /** Load this fleet instead of generating one (see `generateFleet`, `fleetFromConfigs`). */
   fleet?: FleetData;
+  /** Time zone of every node without its own `FleetNode.timezone` (default `UTC`; see there). */
+  timezone?: string;
   /** Log one line per request to this function (the CLI passes a stderr writer). */
   log?: (line: string) => void;
 }

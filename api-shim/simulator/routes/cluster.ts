@@ -153,6 +153,7 @@ export const clusterRoutes: RouteDef[] = [
       return state.backupJobs.map((j) => ({
         id: j.id, type: 'vzdump', schedule: j.schedule, storage: j.storage, mode: j.mode, enabled: j.enabled ? 1 : 0,
         ...(j.all ? { all: 1 } : {}), ...(j.vmid ? { vmid: j.vmid } : {}), ...(j.node ? { node: j.node } : {}),
+        ...(j.pool ? { pool: j.pool } : {}), ...(j.exclude ? { exclude: j.exclude } : {}),
         ...(j.compress ? { compress: j.compress } : {}), ...(j.fleecing ? { fleecing: j.fleecing } : {}),
         'notes-template': '{{guestname}}',
         ...(j.enabled ? { 'next-run': Math.ceil(state.clock.nowSec() / 3600) * 3600 + 3600 } : {}),

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-/** `/nodes` and node-level endpoints: status, rrddata, installed versions, machines, syslog, storage. */
+/** `/nodes` and node-level endpoints: status, rrddata, installed versions, machines, syslog, time, vzdump defaults, storage. */
 import { privilegesOn } from '../acl.js';
 import { requirePrivs } from '../config-update.js';
 import { machineVersions, pveRevisions } from '../machine.js';
 import { nodeRrd } from '../metrics.js';
 import type { SimState } from '../state.js';
+import { parseJournalTime, utcOffsetMinutes, zoneName } from '../node-time.js';
+import { vzdumpDefaults } from '../vzdump.js';
 import { nodeFingerprint } from './cluster.js';
 import { Envelope, requireNode, type RouteDef } from './route.js';
 
@@ -118,17 +120,36 @@ export const nodeRoutes: RouteDef[] = [
       const n = nodeOf(state, params.node!);
       requirePrivs(principal, `/nodes/${n.name}`, ['Sys.Syslog']);
       let entries = state.refreshSyslog(n.name);
-      // `since`/`until` are journalctl times (`YYYY-MM-DD[ HH:MM[:SS]]`); the simulated nodes run in UTC.
-      const at = (text: string) => Date.parse(`${text.replace(' ', 'T')}${text.length === 10 ? 'T00:00:00' : ''}Z`) / 1000;
-      if (params.since) entries = entries.filter((e) => e.time >= at(params.since!));
-      if (params.until) entries = entries.filter((e) => e.time <= at(params.until!));
+      // `since`/`until` are journalctl times (`YYYY-MM-DD[ HH:MM[:SS]]`) in the node's local time.
+      const tz = state.timezoneOf(n.name);
+      if (params.since) entries = entries.filter((e) => e.time >= parseJournalTime(tz, params.since!));
+      if (params.until) entries = entries.filter((e) => e.time <= parseJournalTime(tz, params.until!));
       let lines = entries.map((e) => e.line);
       if (params.service) lines = lines.filter((l) => l.includes(` ${params.service}[`) || l.includes(` ${params.service}:`));
+      // PVE::Tools::dump_journal: `limit` 0 means 50; an empty journal answers one "no content" line.
       const start = Number(params.start ?? 0);
-      const limit = Number(params.limit ?? 50);
+      const limit = Number(params.limit ?? 0) || 50;
+      if (lines.length === 0) return new Envelope([{ n: 1, t: 'no content' }], { total: 1 });
       const page = lines.slice(start, start + limit).map((t, i) => ({ n: start + i + 1, t }));
       return new Envelope(page, { total: lines.length });
     },
+  },
+  {
+    method: 'GET',
+    path: '/nodes/{node}/time',
+    handler: ({ state, principal, params }) => {
+      const n = nodeOf(state, params.node!);
+      requirePrivs(principal, `/nodes/${n.name}`, ['Sys.Audit']);
+      const tz = state.timezoneOf(n.name);
+      const time = state.clock.nowSec();
+      // `localtime`: the wall-clock time read as if it were UTC (timegm(localtime(time))).
+      return { timezone: zoneName(tz), time, localtime: time + utcOffsetMinutes(tz, time * 1000) * 60 };
+    },
+  },
+  {
+    method: 'GET',
+    path: '/nodes/{node}/vzdump/defaults',
+    handler: ({ state, principal, params }) => vzdumpDefaults(state, principal, nodeOf(state, params.node!).name, params.storage),
   },
   {
     method: 'GET',

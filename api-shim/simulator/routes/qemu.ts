@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
  * `/nodes/{node}/qemu/...`: VM list, create, config (GET, PUT sync, POST async), pending,
- * snapshots, status and power, rrddata (PVE-FACTS §4.2-4.5).
+ * snapshots (list, sub-commands, section config), status and power, rrddata (PVE-FACTS §4.2-4.5).
  */
-import { deleteConfigKey, parseDriveKey, printVmConfig, setConfigValue } from '../../../src/pve/index.js';
+import { configValues, deleteConfigKey, parseDriveKey, printVmConfig, setConfigValue } from '../../../src/pve/index.js';
 import { privilegesOn } from '../acl.js';
 import { driveParamError, prepareUpdate, requireAnyPriv, requirePrivs, runUpdate, updateLogLine } from '../config-update.js';
 import { dieError, PveError } from '../errors.js';
@@ -12,7 +12,7 @@ import { requestReboot, requestShutdown, requestStart, requestStop } from '../po
 import { shuffled } from '../rng.js';
 import type { SimState, SimVm } from '../state.js';
 import type { SimTask } from '../tasks.js';
-import { configView, pendingView } from '../vm-view.js';
+import { configView, pendingView, typedConfigValue } from '../vm-view.js';
 import { requireNode, type RouteContext, type RouteDef } from './route.js';
 
 const CONFIG_PRIVS = ['VM.Config.Disk', 'VM.Config.CDROM', 'VM.Config.CPU', 'VM.Config.Memory', 'VM.Config.Network', 'VM.Config.HWType', 'VM.Config.Options', 'VM.Config.Cloudinit'];
@@ -171,6 +171,28 @@ export const qemuRoutes: RouteDef[] = [
       const parent = file.main.entries.get('parent')?.value;
       if (parent) current.parent = parent;
       out.push(current);
+      return out;
+    },
+  },
+  {
+    method: 'GET',
+    path: '/nodes/{node}/qemu/{vmid}/snapshot/{snapname}',
+    handler: ({ state, params }) => {
+      // snapshot_cmd_idx: no permission check and no lookup, just the sub-commands.
+      requireNode(state, params.node!);
+      return [{ cmd: 'rollback' }, { cmd: 'config' }];
+    },
+  },
+  {
+    method: 'GET',
+    path: '/nodes/{node}/qemu/{vmid}/snapshot/{snapname}/config',
+    handler: (ctx) => {
+      const vm = vmFor(ctx, ['VM.Snapshot', 'VM.Snapshot.Rollback', 'VM.Audit'], true);
+      const snap = ctx.state.config(vm).snapshots.find((s) => s.name === ctx.params.snapname);
+      if (!snap) throw dieError(`snapshot '${ctx.params.snapname}' does not exist`);
+      // The section as parsed (no digest, drive strings as written), unlike config?snapshot=.
+      const out: Record<string, string | number> = {};
+      for (const [k, v] of Object.entries(configValues(snap))) out[k] = typedConfigValue(k, v);
       return out;
     },
   },

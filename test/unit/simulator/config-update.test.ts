@@ -183,6 +183,43 @@ describe('a stopped VM applies changes at once; a running VM keeps some pending'
   });
 });
 
+describe('description (`#` lines, PVE-FACTS §1.2)', () => {
+  it('PUT on a stopped VM writes it as # lines at the top (`:` and `%` escaped); GET decodes it', async () => {
+    const a = await call(sim, 'PUT', '/nodes/pve1/qemu/101/config', { form: { description: 'Owner: ops\nload 100%' } });
+    expect(a.status).toBe(200);
+    expect(text(101)).toBe(`#Owner%3A ops\n#load 100%25\n${FILES[1]!.text}`);
+    const cfg = await getData(sim, '/nodes/pve1/qemu/101/config');
+    expect(cfg.description).toBe('Owner: ops\nload 100%');
+    expect(cfg.digest).toBe(sha1(text(101)));
+  });
+
+  it('POST on a running VM commits it at once (a fast-plug option), even next to a change that stays pending', async () => {
+    const a = await call(sim, 'POST', '/nodes/pve1/qemu/100/config', { form: { description: 'migrated by pve-dataplane', background_delay: 5 } });
+    expect([a.status, a.body.data]).toEqual([200, null]);
+    expect(text(100)).toBe(`#migrated by pve-dataplane\n${FILES[0]!.text}`);
+    await call(sim, 'PUT', '/nodes/pve1/qemu/100/config', { form: { description: 'second', scsihw: 'virtio-scsi-single' } });
+    expect(text(100)).toMatch(/^#second\nagent: 1\n[\s\S]*\n\[PENDING\]\nscsihw: virtio-scsi-single\n$/);
+    const current = await getData(sim, '/nodes/pve1/qemu/100/config?current=1');
+    expect(current.description).toBe('second');
+  });
+
+  it('delete=description removes the lines on a running VM too', async () => {
+    await call(sim, 'PUT', '/nodes/pve1/qemu/100/config', { form: { description: 'x' } });
+    const a = await call(sim, 'PUT', '/nodes/pve1/qemu/100/config', { form: { delete: 'description' } });
+    expect(a.status).toBe(200);
+    expect(text(100)).toBe(FILES[0]!.text);
+  });
+
+  it('up to 8 KiB is accepted, one more character is a 400; the operator token (VM.Config.Options) may set it', async () => {
+    expect((await call(sim, 'PUT', '/nodes/pve1/qemu/101/config', { form: { description: 'd'.repeat(8192) } })).status).toBe(200);
+    const big = await call(sim, 'PUT', '/nodes/pve1/qemu/101/config', { form: { description: 'd'.repeat(8193) } });
+    expect([big.status, big.body.errors]).toEqual([400, { description: 'value may only be 8192 characters long' }]);
+    const op = await call(sim, 'POST', '/nodes/pve1/qemu/101/config', { token: sim.operatorToken, form: { description: 'by operator', background_delay: 5 } });
+    expect(op.status).toBe(200);
+    expect(text(101).startsWith('#by operator\n')).toBe(true);
+  });
+});
+
 describe('volumes', () => {
   it('re-submitting an existing volume rewrites size= from the storage', async () => {
     await call(sim, 'PUT', '/nodes/pve1/qemu/101/config', { form: { scsi0: 'local-lvm:vm-101-disk-0,iothread=1,size=1G' } });

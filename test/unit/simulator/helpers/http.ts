@@ -20,6 +20,8 @@ export interface CallOptions {
   csrf?: string;
   /** Form parameters (sent urlencoded, as PVE's own clients do). */
   form?: Record<string, string | number>;
+  /** A ready urlencoded body (repeated keys, as PveClient sends arrays). */
+  formRaw?: string;
   json?: unknown;
 }
 
@@ -31,8 +33,8 @@ export function call(sim: RunningSimulator, method: string, path: string, opts: 
   if (opts.cookie) headers.Cookie = `PVEAuthCookie=${encodeURIComponent(opts.cookie)}`;
   if (opts.csrf) headers.CSRFPreventionToken = opts.csrf;
   let payload: string | undefined;
-  if (opts.form) {
-    payload = new URLSearchParams(Object.entries(opts.form).map(([k, v]) => [k, String(v)])).toString();
+  if (opts.form || opts.formRaw !== undefined) {
+    payload = opts.formRaw ?? new URLSearchParams(Object.entries(opts.form!).map(([k, v]) => [k, String(v)])).toString();
     headers['Content-Type'] = 'application/x-www-form-urlencoded';
   } else if (opts.json !== undefined) {
     payload = JSON.stringify(opts.json);
