@@ -6,6 +6,7 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { DP_BAD_PATH, sendShimError } from './errors.js';
+import { hostGuard } from './host-guard.js';
 import { type ShimOptions, resolveShimOptions } from './options.js';
 import { auditMode } from './plugins/audit-mode.js';
 import { pveProxy } from './plugins/pve-proxy.js';
@@ -26,6 +27,7 @@ export async function buildApp(options: ShimOptions): Promise<FastifyInstance> {
       return void (reply as FastifyReply).code(error.statusCode ?? 400).send(error);
     },
   });
+  if (opts.allowedHosts) app.addHook('onRequest', hostGuard(opts.allowedHosts));
   await app.register(pveProxy, opts);
   await app.register(auditMode, opts);
   if (opts.panelDir) await app.register(staticPanel, { panelDir: opts.panelDir });

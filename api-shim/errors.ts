@@ -17,6 +17,10 @@ export const DP_PATH_NOT_ALLOWED: ShimErrorSpec = { code: 'DP_PATH_NOT_ALLOWED',
 export const DP_AUDIT_READ_ONLY: ShimErrorSpec = { code: 'DP_AUDIT_READ_ONLY', status: 403 };
 /** A path with `.`/`..` segments, encoded slashes, backslashes, NUL or empty segments. */
 export const DP_BAD_PATH: ShimErrorSpec = { code: 'DP_BAD_PATH', status: 400 };
+/** A write without the shim's CSRF token (a cross-site form or fetch cannot read /dp/config). */
+export const DP_CSRF: ShimErrorSpec = { code: 'DP_CSRF', status: 403 };
+/** A `Host` header the shim does not answer to (DNS rebinding onto a loopback shim). */
+export const DP_HOST_NOT_ALLOWED: ShimErrorSpec = { code: 'DP_HOST_NOT_ALLOWED', status: 403 };
 /** PVE could not be reached (refused, timeout, TLS verification failed). */
 export const DP_UPSTREAM_UNREACHABLE: ShimErrorSpec = { code: 'DP_UPSTREAM_UNREACHABLE', status: 502 };
 

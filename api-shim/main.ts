@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /** `serve(opts)`: builds the shim and listens; used by `pve-dataplane serve` and `demo`. */
 import { buildApp } from './app.js';
+import { LOOPBACK_HOSTS, isLoopbackHost } from './host-guard.js';
 import type { ShimOptions } from './options.js';
 
 export interface ServeOptions extends ShimOptions {
@@ -21,7 +22,9 @@ export async function serve(opts: ServeOptions): Promise<RunningShim> {
   const port = opts.port ?? 8080;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`port must be 0-65535 (got ${String(opts.port)})`);
   const host = opts.host ?? '127.0.0.1';
-  const app = await buildApp(opts);
+  // On loopback (the default) only loopback names are answered: DNS-rebinding guard.
+  const allowedHosts = opts.allowedHosts !== undefined ? opts.allowedHosts : isLoopbackHost(host.toLowerCase()) ? LOOPBACK_HOSTS : null;
+  const app = await buildApp({ ...opts, allowedHosts });
   await app.listen({ port, host });
   const addr = app.server.address();
   const actual = typeof addr === 'object' && addr ? addr.port : port;

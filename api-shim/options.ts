@@ -3,6 +3,7 @@
  * The shim's options, checked up front: every bad value throws one sentence naming the option
  * and what to do (the `@fastify/http-proxy` `src/options.js` habit), before anything listens.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ApiToken, parseApiToken } from '../src/api/auth.js';
@@ -32,6 +33,14 @@ export interface ShimOptions {
   logger?: boolean;
   /** Where warnings (`--insecure`) go. Default stderr. */
   warn?: (line: string) => void;
+  /**
+   * Host names (without port) the shim answers to; others get 403 `DP_HOST_NOT_ALLOWED`, so a
+   * page on another domain that re-resolves its name to this address (DNS rebinding) cannot
+   * use the token. `null` = any host. `serve` sets the loopback names when it listens on loopback.
+   */
+  allowedHosts?: readonly string[] | null;
+  /** The CSRF token writes must carry (tests); default: random per process. */
+  csrfToken?: string;
 }
 
 /** Options after validation. */
@@ -46,6 +55,8 @@ export interface ResolvedShimOptions {
   upstreamTimeoutMs: number;
   logger: boolean;
   warn: (line: string) => void;
+  allowedHosts: ReadonlySet<string> | null;
+  csrfToken: string;
 }
 
 /** A bad shim option; the message names it. */
@@ -132,5 +143,7 @@ export function resolveShimOptions(opts: ShimOptions): ResolvedShimOptions {
     upstreamTimeoutMs: timeout,
     logger: opts.logger === true,
     warn: opts.warn ?? ((l) => void process.stderr.write(`pve-dataplane: ${l}\n`)),
+    allowedHosts: opts.allowedHosts ? new Set(opts.allowedHosts.map((h) => h.toLowerCase())) : null,
+    csrfToken: opts.csrfToken ?? randomBytes(24).toString('base64url'),
   };
 }

@@ -59,9 +59,12 @@ export class DpApp extends LitElement {
   @provide({ context: apiClientContext })
   client: PveClient = new PveClient({
     baseUrl: '',
-    // Behind the shim: no credentials at all (the shim adds its token). Inside the PVE UI: the
-    // browser's PVEAuthCookie plus the page's CSRF token.
-    auth: { kind: 'same-origin', csrfToken: () => (globalThis as { Proxmox?: { CSRFPreventionToken?: string } }).Proxmox?.CSRFPreventionToken },
+    // Behind the shim: no credentials (the shim adds its token), its CSRF token on writes. Inside
+    // the PVE UI: the browser's PVEAuthCookie plus the page's CSRF token.
+    auth: {
+      kind: 'same-origin',
+      csrfToken: () => this._csrfToken || (globalThis as { Proxmox?: { CSRFPreventionToken?: string } }).Proxmox?.CSRFPreventionToken,
+    },
     concurrency: 6,
   });
 
@@ -69,10 +72,12 @@ export class DpApp extends LitElement {
   mode: PanelMode = { readOnly: false, readOnlyReason: '', upstream: '' };
 
   private readonly _theme = new ThemeController(this);
+  private _csrfToken = '';
 
   private readonly _config = new Task(this, {
     task: async ([source], { signal }) => {
       const config = await source(signal);
+      this._csrfToken = config?.csrfToken ?? '';
       this.mode = config?.readOnly
         ? { readOnly: true, readOnlyReason: S.readOnlyShim, upstream: config.upstream }
         : { readOnly: false, readOnlyReason: '', upstream: config?.upstream ?? '' };

@@ -4,19 +4,23 @@
  * 1. has its raw path checked (`..`, encoded `/`, NUL: 400 `DP_BAD_PATH`);
  * 2. in read-only mode, is refused unless GET/HEAD (403 `DP_AUDIT_READ_ONLY`), before any
  *    byte goes upstream;
- * 3. must be on the allow-list (403 `DP_PATH_NOT_ALLOWED`);
- * 4. goes upstream with the browser's `Authorization`, `Cookie` and `CSRFPreventionToken`
+ * 3. if it writes, must carry the shim's CSRF token in `CSRFPreventionToken` (403 `DP_CSRF`):
+ *    PVE does not ask an API token for one, but here the token is the shim's, and any page the
+ *    user visits could otherwise post a form to it;
+ * 4. must be on the allow-list (403 `DP_PATH_NOT_ALLOWED`);
+ * 5. goes upstream with the browser's `Authorization`, `Cookie` and `CSRFPreventionToken`
  *    removed and the server-side `PVEAPIToken` added; `Set-Cookie` never comes back.
  * Upstream TLS is verified (system CAs or `ca`) or pinned by fingerprint through the same agent
  * the CLI uses (src/node/tls.ts).
  */
+import { timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import httpProxy from '@fastify/http-proxy';
 import { tokenHeader } from '../../src/api/auth.js';
 import { createPveAgent } from '../../src/node/tls.js';
 import { isAllowedCall } from '../allow-list.js';
-import { DP_AUDIT_READ_ONLY, DP_BAD_PATH, DP_PATH_NOT_ALLOWED, DP_UPSTREAM_UNREACHABLE, sendShimError } from '../errors.js';
+import { DP_AUDIT_READ_ONLY, DP_BAD_PATH, DP_CSRF, DP_PATH_NOT_ALLOWED, DP_UPSTREAM_UNREACHABLE, sendShimError } from '../errors.js';
 import type { ResolvedShimOptions } from '../options.js';
 import { checkApiPath } from '../request-path.js';
 
@@ -28,6 +32,13 @@ const BROWSER_CREDENTIALS = ['authorization', 'cookie', 'csrfpreventiontoken'];
 
 /** Upstream sockets; pveproxy runs 3 workers per node, more only queue there. */
 const UPSTREAM_SOCKETS = 8;
+
+function sameSecret(given: string | string[] | undefined, expected: string): boolean {
+  if (typeof given !== 'string') return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
 
 /** Registers the guarded proxy. */
 export async function pveProxy(app: FastifyInstance, opts: ResolvedShimOptions): Promise<void> {
@@ -42,6 +53,13 @@ export async function pveProxy(app: FastifyInstance, opts: ResolvedShimOptions):
         reply,
         DP_AUDIT_READ_ONLY,
         `read-only mode: ${method} ${check.path} refused by pve-dataplane (started with --read-only); nothing was sent to PVE`,
+      );
+    }
+    if (method !== 'GET' && method !== 'HEAD' && !sameSecret(request.headers['csrfpreventiontoken'], opts.csrfToken)) {
+      return sendShimError(
+        reply,
+        DP_CSRF,
+        `${method} ${check.path} without the shim's CSRFPreventionToken (from /dp/config); cross-site requests cannot write`,
       );
     }
     if (!isAllowedCall(method, check.path)) {

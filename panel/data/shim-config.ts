@@ -5,6 +5,8 @@
 export interface ShimConfig {
   readOnly: boolean;
   upstream: string;
+  /** Header `CSRFPreventionToken` the shim wants on writes. */
+  csrfToken: string;
 }
 
 /**
@@ -17,5 +19,5 @@ export async function fetchShimConfig(signal?: AbortSignal, base = ''): Promise<
   if (res.status === 404) return null;
   if (!res.ok) throw new Error(`/dp/config: ${res.status} ${res.statusText}`);
   const body = (await res.json()) as Partial<ShimConfig>;
-  return { readOnly: body.readOnly === true, upstream: String(body.upstream ?? '') };
+  return { readOnly: body.readOnly === true, upstream: String(body.upstream ?? ''), csrfToken: String(body.csrfToken ?? '') };
 }

@@ -76,6 +76,12 @@ describe('panel e2e on the demo', () => {
     await page.locator('dp-plan-preview pre').waitFor();
     expect(await page.locator('dp-plan-preview pre').textContent()).toContain('pve-dataplane apply');
     await page.screenshot({ path: 'out/panel-e2e-dark.png', fullPage: true });
+    // A write without the shim's CSRF token (what a cross-site form would send) is refused.
+    const refused = await page.evaluate(async () => {
+      const res = await fetch('/api2/json/nodes/pve1/qemu/100/config', { method: 'POST', body: new URLSearchParams({ scsihw: 'lsi' }) });
+      return ((await res.json()) as { code: string }).code;
+    });
+    expect(refused).toBe('DP_CSRF');
     await page.close();
   });
 });

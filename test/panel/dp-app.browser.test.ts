@@ -11,7 +11,7 @@ const root = (el: Element) => el.shadowRoot!;
 
 describe('dp-app', () => {
   it('read-only shim: says why and marks the header', async () => {
-    const el = await fixture<DpApp>(html`<dp-app .configSource=${() => Promise.resolve<ShimConfig>({ readOnly: true, upstream: 'pve1:8006' })}></dp-app>`);
+    const el = await fixture<DpApp>(html`<dp-app .configSource=${() => Promise.resolve<ShimConfig>({ readOnly: true, upstream: 'pve1:8006', csrfToken: 't' })}></dp-app>`);
     await waitUntil(() => root(el).querySelector('dp-alert.read-only'), 'read-only notice');
     expect(root(el).querySelector('dp-alert.read-only')!.textContent).to.contain('--read-only');
     expect(root(el).querySelector('header')!.textContent).to.contain('read-only');
@@ -20,7 +20,7 @@ describe('dp-app', () => {
   });
 
   it('writable shim: no read-only notice', async () => {
-    const el = await fixture<DpApp>(html`<dp-app .configSource=${() => Promise.resolve<ShimConfig>({ readOnly: false, upstream: 'pve1:8006' })}></dp-app>`);
+    const el = await fixture<DpApp>(html`<dp-app .configSource=${() => Promise.resolve<ShimConfig>({ readOnly: false, upstream: 'pve1:8006', csrfToken: 't' })}></dp-app>`);
     await waitUntil(() => root(el).querySelector('dp-fleet-view'));
     expect(root(el).querySelector('dp-alert.read-only')).to.equal(null);
     expect(root(el).querySelector('header')!.textContent).to.not.contain('read-only');
@@ -30,7 +30,7 @@ describe('dp-app', () => {
     let calls = 0;
     const source = () => {
       calls++;
-      return calls === 1 ? Promise.reject(new Error('/dp/config: 502 Bad Gateway')) : Promise.resolve<ShimConfig>({ readOnly: true, upstream: 'x' });
+      return calls === 1 ? Promise.reject(new Error('/dp/config: 502 Bad Gateway')) : Promise.resolve<ShimConfig>({ readOnly: true, upstream: 'x', csrfToken: 't' });
     };
     const el = await fixture<DpApp>(html`<dp-app .configSource=${source}></dp-app>`);
     await waitUntil(() => root(el).querySelector('dp-alert[variant=error]'));

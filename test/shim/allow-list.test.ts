@@ -8,7 +8,7 @@ import { PveClient } from '../../src/api/client.js';
 import { PvePermissionError } from '../../src/api/errors.js';
 import { collectRiskEvidence } from '../../src/api/evidence.js';
 import { collectFleet } from '../../src/api/fleet.js';
-import { rawRequest, recordingUpstream, startShim, type Seen } from './helpers.js';
+import { CSRF, rawRequest, recordingUpstream, startShim, type Seen } from './helpers.js';
 
 describe('allow-list', () => {
   let upstream: { url: string; seen: Seen[]; close(): Promise<void> };
@@ -38,7 +38,8 @@ describe('allow-list', () => {
   for (const [method, path] of refused) {
     it(`${method} ${path} -> 403 DP_PATH_NOT_ALLOWED, nothing sent upstream`, async () => {
       const before = upstream.seen.length;
-      const res = await rawRequest(shim.url, method, path);
+      // With the CSRF token, so it is the allow-list that refuses.
+      const res = await rawRequest(shim.url, method, path, { csrfpreventiontoken: CSRF });
       expect(res.status).toBe(403);
       const body = JSON.parse(res.body) as { code: string; message: string };
       expect(body.code).toBe('DP_PATH_NOT_ALLOWED');

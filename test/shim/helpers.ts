@@ -7,6 +7,8 @@ import type { ShimOptions } from '../../api-shim/options.js';
 
 export const TOKEN = 'audit@pve!panel=0b6e9d6c-2f4f-4d0e-9a57-5d1c8f0a7e11';
 export const SECRET = '0b6e9d6c-2f4f-4d0e-9a57-5d1c8f0a7e11';
+/** The shim's CSRF token in these tests. */
+export const CSRF = 'test-csrf-token-for-writes';
 
 export interface Seen {
   method: string;
@@ -35,7 +37,7 @@ export async function recordingUpstream(): Promise<{ url: string; seen: Seen[]; 
 
 /** The shim on port 0 in front of `upstream`. */
 export async function startShim(opts: Partial<ShimOptions> & { upstream: string }): Promise<{ url: string; app: FastifyInstance; close(): Promise<void> }> {
-  const app = await buildApp({ token: TOKEN, panelDir: null, ...opts });
+  const app = await buildApp({ token: TOKEN, panelDir: null, csrfToken: CSRF, ...opts });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const port = (app.server.address() as { port: number }).port;
   return { url: `http://127.0.0.1:${port}`, app, close: () => app.close() };

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type RunningSimulator } from '../../api-shim/simulator/index.js';
 import { PveClient } from '../../src/api/client.js';
 import { fetchVmPending } from '../../src/api/endpoints/qemu.js';
-import { rawRequest, recordingUpstream, startShim, type Seen } from './helpers.js';
+import { CSRF, rawRequest, recordingUpstream, startShim, type Seen } from './helpers.js';
 
 describe('read-only mode', () => {
   let upstream: { url: string; seen: Seen[]; close(): Promise<void> };
@@ -32,7 +32,8 @@ describe('read-only mode', () => {
   ] as const) {
     it(`${method} ${path} -> 403 DP_AUDIT_READ_ONLY, nothing sent upstream`, async () => {
       const before = upstream.seen.length;
-      const res = await rawRequest(ro.url, method, path, { 'content-type': 'application/x-www-form-urlencoded' }, 'scsihw=virtio-scsi-single');
+      // With the CSRF token: read-only refuses even a write the panel itself would send.
+      const res = await rawRequest(ro.url, method, path, { 'content-type': 'application/x-www-form-urlencoded', csrfpreventiontoken: CSRF }, 'scsihw=virtio-scsi-single');
       expect(res.status).toBe(403);
       expect(JSON.parse(res.body)).toMatchObject({ code: 'DP_AUDIT_READ_ONLY' });
       expect(upstream.seen.length).toBe(before);
@@ -46,7 +47,7 @@ describe('read-only mode', () => {
   });
 
   it('without --read-only an allowed write is forwarded with its body', async () => {
-    const res = await rawRequest(rw.url, 'POST', '/api2/json/nodes/pve1/qemu/100/config', { 'content-type': 'application/x-www-form-urlencoded' }, 'scsihw=virtio-scsi-single&digest=abc');
+    const res = await rawRequest(rw.url, 'POST', '/api2/json/nodes/pve1/qemu/100/config', { 'content-type': 'application/x-www-form-urlencoded', csrfpreventiontoken: CSRF }, 'scsihw=virtio-scsi-single&digest=abc');
     expect(res.status).toBe(200);
     expect(upstream.seen.at(-1)).toMatchObject({ method: 'POST', url: '/api2/json/nodes/pve1/qemu/100/config' });
   });
@@ -54,7 +55,7 @@ describe('read-only mode', () => {
   it('/dp/config tells the panel, naming the upstream host only', async () => {
     const a = JSON.parse((await rawRequest(ro.url, 'GET', '/dp/config')).body);
     const b = JSON.parse((await rawRequest(rw.url, 'GET', '/dp/config')).body);
-    expect(a).toEqual({ readOnly: true, upstream: new URL(upstream.url).host });
+    expect(a).toEqual({ readOnly: true, upstream: new URL(upstream.url).host, csrfToken: CSRF });
     expect(b.readOnly).toBe(false);
   });
 });
@@ -72,7 +73,7 @@ describe('read-only mode against the simulator with an admin token', () => {
   });
 
   it('a config write with a valid digest is refused and the VM config stays as it was', async () => {
-    const client = new PveClient({ baseUrl: shim.url, auth: { kind: 'same-origin' }, retries: 0 });
+    const client = new PveClient({ baseUrl: shim.url, auth: { kind: 'same-origin', csrfToken: CSRF }, retries: 0 });
     const resources = await client.get<{ vmid: number; node: string }[]>('/cluster/resources', { type: 'vm' });
     const { vmid, node } = resources[0]!;
     const before = await fetchVmPending(client, node, vmid);

@@ -4,7 +4,7 @@
 // refusal, unreachable PVE, /dp/config) ever carries it, and Set-Cookie never comes back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type RunningSimulator } from '../../api-shim/simulator/index.js';
-import { SECRET, TOKEN, rawRequest, recordingUpstream, startShim, type Seen } from './helpers.js';
+import { CSRF, SECRET, TOKEN, rawRequest, recordingUpstream, startShim, type Seen } from './helpers.js';
 
 describe('token stays server-side', () => {
   let upstream: { url: string; seen: Seen[]; close(): Promise<void> };
@@ -81,10 +81,13 @@ describe('token stays server-side against the simulator', () => {
       await rawRequest(shim.url, 'GET', '/api2/json/access/permissions'),
       await rawRequest(shim.url, 'GET', '/api2/json/cluster/resources'),
       // audit@pve may not write: PVE's 403 comes back, without the token.
-      await rawRequest(shim.url, 'POST', '/api2/json/nodes/pve1/qemu/100/config', { 'content-type': 'application/x-www-form-urlencoded' }, 'scsihw=lsi'),
+      await rawRequest(shim.url, 'POST', '/api2/json/nodes/pve1/qemu/100/config', { 'content-type': 'application/x-www-form-urlencoded', csrfpreventiontoken: CSRF }, 'scsihw=lsi'),
       await rawRequest(shim.url, 'GET', '/api2/json/nodes/nosuchnode/qemu/999/pending'),
     ];
     expect(answers[0]!.status).toBe(200);
+    // The write reached PVE, which refused it for the audit token (not the shim).
+    expect(answers[2]!.status).toBe(403);
+    expect(answers[2]!.body).not.toContain('DP_');
     for (const a of answers) expect(`${JSON.stringify(a.headers)}${a.body}`).not.toContain(secret);
   });
 });
