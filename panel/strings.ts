@@ -28,6 +28,7 @@ export const S = {
   retry: 'Retry',
   refresh: 'Reload',
   loadError: 'Could not load the VM list',
+  notes: (n: number) => `Assumptions and partial facts (${n})`,
   readOnlyNotice: (reason: string) => `Read-only mode: ${reason} Migration actions are hidden; plans can still be previewed.`,
   readOnlyShim: 'this panel is served by pve-dataplane with --read-only, which refuses every write before it reaches PVE.',
   allNodes: 'All Nodes',
@@ -49,6 +50,22 @@ export const S = {
   diffMark: 'effective value differs from the configured one',
   defaultAio: 'Default (io_uring)',
 };
+
+// PVE's labels (manager6/Utils.js render_scsihw).
+const SCSIHW_LABEL: Record<string, string> = {
+  lsi: 'LSI 53C895A',
+  lsi53c810: 'LSI 53C810',
+  megasas: 'MegaRAID SAS 8708EM2',
+  'virtio-scsi-pci': 'VirtIO SCSI',
+  'virtio-scsi-single': 'VirtIO SCSI single',
+  pvscsi: 'VMware PVSCSI',
+};
+
+/** The SCSI controller as PVE's Hardware view names it; unset is `Default (LSI 53C895A)`. */
+export function scsihwLabel(value: string | null): string {
+  if (value === null) return `Default (${SCSIHW_LABEL['lsi']})`;
+  return SCSIHW_LABEL[value] ?? value;
+}
 
 /** "Hard Disk (scsi0)" / "CD/DVD Drive (ide2)" as PVE's HardwareView names them. */
 export function diskLabel(key: string, media: 'disk' | 'cdrom'): string {

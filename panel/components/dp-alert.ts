@@ -40,9 +40,6 @@ export class DpAlert extends LitElement {
       padding: 2px 10px;
       cursor: pointer;
     }
-    .body {
-      white-space: pre-wrap;
-    }
   `;
 
   /** `error`, `warning` or `info`. */

@@ -4,7 +4,7 @@ import { customElement, property } from 'lit/decorators.js';
 import type { DiskFacts, DiskReport, VmReport } from '../../src/analysis/types.js';
 import { DpSelectionChangeEvent, DpVmSelectEvent } from '../events.js';
 import { aioDiffers, diskFactsText, iothreadDiffers, onOff, riskOf } from '../data/filter.js';
-import { S, diskLabel } from '../strings.js';
+import { S, diskLabel, scsihwLabel } from '../strings.js';
 import { shared } from '../styles/shared.js';
 import '../components/dp-pending-value.js';
 import '../components/dp-risk-badge.js';
@@ -105,8 +105,8 @@ export class DpFleetTable extends LitElement {
   }
 
   private _scsihw(vm: VmReport) {
-    const current = vm.scsihw.configured === null ? `${vm.scsihw.effective} (default)` : vm.scsihw.effective;
-    const pending = vm.scsihw.pending ? vm.scsihw.pending.effective : undefined;
+    const current = scsihwLabel(vm.scsihw.configured);
+    const pending = vm.scsihw.pending ? scsihwLabel(vm.scsihw.pending.configured) : undefined;
     return html`<dp-pending-value .current=${current} .pending=${pending}></dp-pending-value>`;
   }
 

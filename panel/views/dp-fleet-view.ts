@@ -45,6 +45,13 @@ export class DpFleetView extends LitElement {
       .count {
         color: var(--dp-text-muted);
       }
+      details.notes {
+        margin-bottom: 8px;
+        color: var(--dp-text-muted);
+      }
+      details.notes ul {
+        margin: 4px 0;
+      }
     `,
   ];
 
@@ -97,11 +104,22 @@ export class DpFleetView extends LitElement {
   private _complete(audit: FleetAudit) {
     const all = audit.report.vms;
     const problems = audit.report.errors;
+    const notes = [...audit.report.assumptions, ...(audit.report.warnings ?? []).map((w) => `${w.source ? `${w.source}: ` : ''}${w.message}`)];
     const head = html`${problems.length
-      ? html`<dp-alert variant="warning" heading=${`${problems.length} VM(s) could not be read`}>${problems
-          .map((e) => `${e.source ?? ''}: ${e.message}`)
-          .join('\n')}</dp-alert>`
-      : nothing}`;
+        ? html`<dp-alert variant="warning" heading=${`${problems.length} VM(s) could not be read`}
+            ><ul>
+              ${problems.map((e) => html`<li>${e.source ? `${e.source}: ` : ''}${e.message}</li>`)}
+            </ul></dp-alert
+          >`
+        : nothing}
+      ${notes.length
+        ? html`<details class="notes">
+            <summary>${S.notes(notes.length)}</summary>
+            <ul>
+              ${notes.map((n) => html`<li>${n}</li>`)}
+            </ul>
+          </details>`
+        : nothing}`;
     if (all.length === 0) {
       return html`${head}<dp-empty-state>${S.emptyFleet}<button slot="action" @click=${() => this.reload()}>${S.refresh}</button></dp-empty-state>`;
     }

@@ -154,7 +154,7 @@ Examples:
         new Option('--host <addr>', 'listen address').default('127.0.0.1'),
         new Option('--vms <n>', 'number of simulated VMs').default('60'),
         new Option('--seed <n>', 'seed of the simulated cluster').default('1'),
-        new Option('--read-only', 'refuse every write, with a VM.Audit + Datastore.Audit token'),
+        new Option('--read-only', 'the shim refuses every write before it reaches the simulator'),
         new Option('--panel-dir <dir>', 'built panel directory (default: dist/panel of this installation)'),
       ],
       load: () => import('./commands/demo.js'),

@@ -79,6 +79,10 @@ describe('dp-fleet-view', () => {
     const pending = values.map((v) => v.shadowRoot!.querySelector('.pending')).filter(Boolean) as HTMLElement[];
     expect(pending.length).to.be.greaterThan(0);
     expect(getComputedStyle(pending[0]!).color).to.equal('rgb(180, 83, 9)'); // dark orange, 5:1 on white
+    // The controller in PVE's words: unset is the LSI default; the pending one below it.
+    const controller = values[0]!.shadowRoot!;
+    expect(controller.querySelector('.current')!.textContent).to.equal('Default (LSI 53C895A)');
+    expect(controller.querySelector('.pending')!.textContent).to.equal('VirtIO SCSI single');
   });
 
   it('an error shows the message with Retry, and Retry loads again', async () => {

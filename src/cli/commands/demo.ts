@@ -49,8 +49,9 @@ export async function startDemo(raw: RawDemoOptions, io: CliIO): Promise<Running
     shim = await serveOrUsage(() =>
       serve({
         upstream: sim.url,
-        // Read-only demo: the least token that still shows everything (VM.Audit + Datastore.Audit).
-        token: readOnly ? sim.auditToken : sim.token,
+        // The admin token in both modes: --read-only is enforced by the shim, and the risk evidence
+        // (node syslog: Sys.Syslog, node status: Sys.Audit) needs more than VM.Audit + Datastore.Audit.
+        token: sim.token,
         fingerprint: sim.fingerprint!,
         readOnly,
         panelDir: raw.panelDir ?? defaultPanelDir(),
