@@ -8,6 +8,7 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { DP_BAD_PATH, sendShimError } from './errors.js';
 import { hostGuard } from './host-guard.js';
 import { type ShimOptions, resolveShimOptions } from './options.js';
+import { applyRoute } from './plugins/apply.js';
 import { auditMode } from './plugins/audit-mode.js';
 import { pveProxy } from './plugins/pve-proxy.js';
 import { staticPanel } from './plugins/static-panel.js';
@@ -30,6 +31,7 @@ export async function buildApp(options: ShimOptions): Promise<FastifyInstance> {
   if (opts.allowedHosts) app.addHook('onRequest', hostGuard(opts.allowedHosts));
   await app.register(pveProxy, opts);
   await app.register(auditMode, opts);
+  await app.register(applyRoute, opts);
   if (opts.panelDir) await app.register(staticPanel, { panelDir: opts.panelDir });
   return app;
 }

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ApiToken, parseApiToken } from '../src/api/auth.js';
+import { stateDir } from '../src/node/state-dir.js';
 import { normaliseFingerprint } from '../src/node/tls.js';
 
 /** Upstream request timeout (ms). PVE's syslog and rrddata calls on a big node take seconds. */
@@ -41,6 +42,8 @@ export interface ShimOptions {
   allowedHosts?: readonly string[] | null;
   /** The CSRF token writes must carry (tests); default: random per process. */
   csrfToken?: string;
+  /** Where panel applies keep their plan and journal; default the CLI's state directory. */
+  stateDir?: string;
 }
 
 /** Options after validation. */
@@ -57,6 +60,7 @@ export interface ResolvedShimOptions {
   warn: (line: string) => void;
   allowedHosts: ReadonlySet<string> | null;
   csrfToken: string;
+  stateDir: string;
 }
 
 /** A bad shim option; the message names it. */
@@ -145,5 +149,6 @@ export function resolveShimOptions(opts: ShimOptions): ResolvedShimOptions {
     warn: opts.warn ?? ((l) => void process.stderr.write(`pve-dataplane: ${l}\n`)),
     allowedHosts: opts.allowedHosts ? new Set(opts.allowedHosts.map((h) => h.toLowerCase())) : null,
     csrfToken: opts.csrfToken ?? randomBytes(24).toString('base64url'),
+    stateDir: opts.stateDir ?? stateDir(),
   };
 }

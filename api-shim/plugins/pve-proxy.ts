@@ -13,16 +13,16 @@
  * Upstream TLS is verified (system CAs or `ca`) or pinned by fingerprint through the same agent
  * the CLI uses (src/node/tls.ts).
  */
-import { timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import httpProxy from '@fastify/http-proxy';
 import { tokenHeader } from '../../src/api/auth.js';
 import { createPveAgent } from '../../src/node/tls.js';
 import { isAllowedCall } from '../allow-list.js';
-import { DP_AUDIT_READ_ONLY, DP_BAD_PATH, DP_CSRF, DP_PATH_NOT_ALLOWED, DP_UPSTREAM_UNREACHABLE, sendShimError } from '../errors.js';
+import { DP_BAD_PATH, DP_PATH_NOT_ALLOWED, DP_UPSTREAM_UNREACHABLE, sendShimError } from '../errors.js';
 import type { ResolvedShimOptions } from '../options.js';
 import { checkApiPath } from '../request-path.js';
+import { refuseWrite } from '../write-guard.js';
 
 /** Where the PVE API lives, on PVE and on the shim. */
 export const API_PREFIX = '/api2/json';
@@ -33,13 +33,6 @@ const BROWSER_CREDENTIALS = ['authorization', 'cookie', 'csrfpreventiontoken'];
 /** Upstream sockets; pveproxy runs 3 workers per node, more only queue there. */
 const UPSTREAM_SOCKETS = 8;
 
-function sameSecret(given: string | string[] | undefined, expected: string): boolean {
-  if (typeof given !== 'string') return false;
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
 /** Registers the guarded proxy. */
 export async function pveProxy(app: FastifyInstance, opts: ResolvedShimOptions): Promise<void> {
   const authorization = tokenHeader(opts.token);
@@ -48,19 +41,9 @@ export async function pveProxy(app: FastifyInstance, opts: ResolvedShimOptions):
     const check = checkApiPath(request.raw.url ?? '', API_PREFIX);
     if (!check.ok) return sendShimError(reply, DP_BAD_PATH, `refused path: ${check.reason}`);
     const method = request.method.toUpperCase();
-    if (opts.readOnly && method !== 'GET' && method !== 'HEAD') {
-      return sendShimError(
-        reply,
-        DP_AUDIT_READ_ONLY,
-        `read-only mode: ${method} ${check.path} refused by pve-dataplane (started with --read-only); nothing was sent to PVE`,
-      );
-    }
-    if (method !== 'GET' && method !== 'HEAD' && !sameSecret(request.headers['csrfpreventiontoken'], opts.csrfToken)) {
-      return sendShimError(
-        reply,
-        DP_CSRF,
-        `${method} ${check.path} without the shim's CSRFPreventionToken (from /dp/config); cross-site requests cannot write`,
-      );
+    if (method !== 'GET' && method !== 'HEAD') {
+      const refused = refuseWrite(request, reply, opts, `${method} ${check.path}`);
+      if (refused) return refused;
     }
     if (!isAllowedCall(method, check.path)) {
       return sendShimError(
