@@ -27,6 +27,7 @@ import {
 } from '../../src/pve/index.js';
 import { isRoot, privilegesOn, type Principal } from './acl.js';
 import { dieError, paramError, permissionError } from './errors.js';
+import { splitList as splitPveList } from './schema/validate.js';
 import type { SimState, SimVm } from './state.js';
 import type { TaskContext } from './tasks.js';
 
@@ -68,7 +69,7 @@ export interface UpdateRequest {
 }
 
 function splitList(v: string | undefined): string[] {
-  return (v ?? '').split(/[,;\s]+/).filter(Boolean);
+  return splitPveList(v ?? '');
 }
 
 /** 403 unless the principal holds every listed privilege on the path. */

@@ -86,6 +86,14 @@ function addError(errors: Errors, path: string, msg: string): void {
   if (errors[path] === undefined) errors[path] = msg;
 }
 
+/**
+ * PVE::Tools::split_list: a value with NUL (a repeated form key, see server.ts decodeForm) splits
+ * there, else on commas, semicolons and spaces.
+ */
+export function splitList(value: string): string[] {
+  return (value.includes('\0') ? value.split('\0') : value.split(/[,;\s]+/)).filter(Boolean);
+}
+
 const CONFIGID = /^[a-z][a-z0-9_-]+$/i;
 const VOLID = /^([a-z][a-z0-9\-_.]*[a-z0-9]):(.+)$/i;
 const STORAGE_ID = /^[a-z][a-z0-9\-_.]*[a-z0-9]$/i;
@@ -100,7 +108,7 @@ function checkNamedFormat(format: string, value: string): void {
       if (!CONFIGID.test(value)) throw new Error(`invalid configuration ID '${value}'\n`);
       return;
     case 'pve-configid-list':
-      for (const id of value.split(/[,;\s]+/).filter(Boolean)) {
+      for (const id of splitList(value)) {
         if (!CONFIGID.test(id.replace(/^!/, ''))) throw new Error(`invalid configuration ID '${id}'\n`);
       }
       return;

@@ -203,6 +203,13 @@ describe('description (`#` lines, PVE-FACTS §1.2)', () => {
     expect(current.description).toBe('second');
   });
 
+  it('a repeated form key is a list, like PVE::Tools::split_list reads NUL-joined values', async () => {
+    const a = await call(sim, 'PUT', '/nodes/pve1/qemu/101/config', { formRaw: 'delete=sata0&delete=name' });
+    expect(a.status).toBe(200);
+    expect(text(101)).not.toMatch(/^(sata0|name):/m);
+    expect(text(101)).toMatch(/^unused0: local-lvm:vm-101-disk-2$/m);
+  });
+
   it('delete=description removes the lines on a running VM too', async () => {
     await call(sim, 'PUT', '/nodes/pve1/qemu/100/config', { form: { description: 'x' } });
     const a = await call(sim, 'PUT', '/nodes/pve1/qemu/100/config', { form: { delete: 'description' } });
