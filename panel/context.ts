@@ -16,6 +16,10 @@ export interface PanelMode {
   readOnlyReason: string;
   /** `pve1:8006`: the PVE the shim talks to (empty inside the PVE UI). */
   upstream: string;
+  /** The shim can apply a plan (`POST /dp/apply`): served by a writable shim. */
+  canApply: boolean;
+  /** The shim's CSRF token for writes (empty inside the PVE UI). */
+  csrfToken: string;
 }
 
 export const panelModeContext = createContext<PanelMode>(Symbol('dp-panel-mode'));

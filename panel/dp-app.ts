@@ -69,7 +69,7 @@ export class DpApp extends LitElement {
   });
 
   @provide({ context: panelModeContext })
-  mode: PanelMode = { readOnly: false, readOnlyReason: '', upstream: '' };
+  mode: PanelMode = { readOnly: false, readOnlyReason: '', upstream: '', canApply: false, csrfToken: '' };
 
   private readonly _theme = new ThemeController(this);
   private _csrfToken = '';
@@ -79,8 +79,8 @@ export class DpApp extends LitElement {
       const config = await source(signal);
       this._csrfToken = config?.csrfToken ?? '';
       this.mode = config?.readOnly
-        ? { readOnly: true, readOnlyReason: S.readOnlyShim, upstream: config.upstream }
-        : { readOnly: false, readOnlyReason: '', upstream: config?.upstream ?? '' };
+        ? { readOnly: true, readOnlyReason: S.readOnlyShim, upstream: config.upstream, canApply: false, csrfToken: '' }
+        : { readOnly: false, readOnlyReason: '', upstream: config?.upstream ?? '', canApply: config !== null, csrfToken: config?.csrfToken ?? '' };
       return config;
     },
     args: () => [this.configSource] as const,

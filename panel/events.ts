@@ -37,6 +37,14 @@ export class DpSelectionChangeEvent extends Event {
   }
 }
 
+/** The user confirmed applying the migration plan to `vmids`. */
+export class DpApplyRequestEvent extends Event {
+  static readonly eventName = 'dp-apply-request';
+  constructor(readonly vmids: readonly number[]) {
+    super(DpApplyRequestEvent.eventName, { bubbles: true, composed: true });
+  }
+}
+
 /** The user asked to retry a failed load. */
 export class DpRetryEvent extends Event {
   static readonly eventName = 'dp-retry';
@@ -51,5 +59,6 @@ declare global {
     'dp-filter-change': DpFilterChangeEvent;
     'dp-selection-change': DpSelectionChangeEvent;
     'dp-retry': DpRetryEvent;
+    'dp-apply-request': DpApplyRequestEvent;
   }
 }

@@ -44,8 +44,18 @@ export const S = {
   planBlocked: 'Blocked',
   planWarnings: 'Warnings',
   planColdStart: 'A cold start (reboot through PVE, or stop and start) makes the new settings run.',
-  applyHowTo:
-    'Applying from the panel is not available yet: every write must be journalled for rollback, which the CLI does. Run these commands:',
+  applyHowTo: 'Apply with the CLI (the journal it writes makes every change reversible):',
+  applyCli: 'Or with the CLI',
+  applyButton: (n: number) => `Apply to ${n} VM${n === 1 ? '' : 's'}`,
+  applyRunning: 'Applying...',
+  applyHint:
+    'One digest-guarded config write per VM, journalled on the host running pve-dataplane; no reboot: running VMs keep the change pending until their next cold start.',
+  applyConfirm: (ids: string) =>
+    `Are you sure you want to apply the migration to VM ${ids}?\n\nEach VM gets one digest-guarded config write, journalled for rollback. No VM is rebooted: running VMs keep the change pending until their next cold start.`,
+  applyDone: (counts: string) => `Apply finished: ${counts}`,
+  applyFailed: 'Apply failed',
+  applyJournal: 'Journal',
+  applyUndo: 'To undo (restores the exact previous values):',
   applyHiddenReadOnly: 'Apply is hidden in read-only mode.',
   diffMark: 'effective value differs from the configured one',
   defaultAio: 'Default (io_uring)',

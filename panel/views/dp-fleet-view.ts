@@ -5,7 +5,8 @@ import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import type { PveClient } from '../../src/api/client.js';
 import { apiClientContext, panelModeContext, type PanelMode } from '../context.js';
-import type { DpFilterChangeEvent, DpSelectionChangeEvent, DpVmSelectEvent, FleetFilter } from '../events.js';
+import type { DpApplyRequestEvent, DpFilterChangeEvent, DpSelectionChangeEvent, DpVmSelectEvent, FleetFilter } from '../events.js';
+import { type Applier, type ShimApplyAnswer, applyThroughShim, describeCounts } from '../data/apply.js';
 import { EMPTY_FILTER, describeFilter, filterVms, nodesOf } from '../data/filter.js';
 import { type FleetAudit, type FleetLoader, loadFleetAudit } from '../data/fleet-audit.js';
 import { planSelected } from '../data/plan.js';
@@ -22,7 +23,7 @@ import './dp-vm-detail.js';
 /**
  * The fleet page: loads the audit (`@lit/task`, aborted when reloaded), and shows loading, empty,
  * filtered-empty and error (with Retry) as distinct states; then the filter, the table, one VM's
- * details and the plan preview of the ticked VMs.
+ * details and the plan preview of the ticked VMs, whose Apply it hands to the shim.
  */
 @customElement('dp-fleet-view')
 export class DpFleetView extends LitElement {
@@ -61,16 +62,21 @@ export class DpFleetView extends LitElement {
 
   @consume({ context: panelModeContext, subscribe: true })
   @property({ attribute: false })
-  mode: PanelMode = { readOnly: false, readOnlyReason: '', upstream: '' };
+  mode: PanelMode = { readOnly: false, readOnlyReason: '', upstream: '', canApply: false, csrfToken: '' };
 
   /** Replaces the API load (tests, or a caller with its own source). */
   @property({ attribute: false }) loader?: FleetLoader;
+  /** Replaces the shim's apply (tests). */
+  @property({ attribute: false }) applier?: Applier;
 
   @state() private _filter: FleetFilter = EMPTY_FILTER;
   @state() private _selected: ReadonlySet<number> = new Set();
   @state() private _detail: number | null = null;
   @state() private _planFor: ReadonlySet<number> | null = null;
   @state() private _progress = { done: 0, total: 0 };
+  @state() private _applying = false;
+  @state() private _applied: ShimApplyAnswer | null = null;
+  @state() private _applyError = '';
 
   private readonly _task = new Task(this, {
     task: async ([loader, client], { signal }) => {
@@ -91,14 +97,48 @@ export class DpFleetView extends LitElement {
   }
 
   override render() {
-    return this._task.render({
+    return html`${this._applyOutcome()}${this._task.render({
       initial: () => html`<dp-spinner label=${S.loadingConfig}></dp-spinner>`,
       pending: () =>
         html`<dp-spinner label=${S.loading(this._progress.done, this._progress.total)} .done=${this._progress.done} .total=${this._progress.total}></dp-spinner>`,
       error: (err) =>
         html`<dp-alert variant="error" heading=${S.loadError} retry @dp-retry=${() => this.reload()}>${errorText(err)}</dp-alert>`,
       complete: (audit) => this._complete(audit),
-    });
+    })}`;
+  }
+
+  private _applyOutcome() {
+    if (this._applyError) {
+      return html`<dp-alert variant="error" class="apply-result" heading=${S.applyFailed}>${this._applyError}</dp-alert>`;
+    }
+    const a = this._applied;
+    if (!a) return nothing;
+    const failed = (a.summary.counts.failed ?? 0) > 0;
+    return html`<dp-alert variant=${failed ? 'warning' : 'info'} class="apply-result" heading=${S.applyDone(describeCounts(a.summary))}>
+      <ul>
+        ${a.summary.results.map((r) => html`<li>VM ${r.vmid}: ${r.result}${r.reason ? ` (${r.reason})` : ''}</li>`)}
+        ${a.errors.map((e) => html`<li>${e}</li>`)}
+      </ul>
+      <div>${S.applyJournal}: <code>${a.journal}</code></div>
+      <div>${S.applyUndo}</div>
+      <pre>${a.rollback}</pre>
+    </dp-alert>`;
+  }
+
+  private async _onApply(e: DpApplyRequestEvent): Promise<void> {
+    this._applying = true;
+    this._applyError = '';
+    this._applied = null;
+    try {
+      const apply: Applier = this.applier ?? ((vmids, signal) => applyThroughShim(vmids, this.mode.csrfToken, signal));
+      this._applied = await apply(e.vmids);
+      // The fleet as it is now: the applied values show as pending (dark orange).
+      this.reload();
+    } catch (err) {
+      this._applyError = errorText(err);
+    } finally {
+      this._applying = false;
+    }
   }
 
   private _complete(audit: FleetAudit) {
@@ -149,7 +189,14 @@ export class DpFleetView extends LitElement {
           ></dp-fleet-table>`}
       ${detail ? html`<dp-vm-detail .vm=${detail} @dp-vm-select=${(e: DpVmSelectEvent) => (this._detail = e.vmid)}></dp-vm-detail>` : nothing}
       ${this._planFor && this._planFor.size > 0
-        ? html`<dp-plan-preview .plan=${planSelected(audit, this._planFor)} ?readOnly=${this.mode.readOnly} upstream=${this.mode.upstream}></dp-plan-preview>`
+        ? html`<dp-plan-preview
+            .plan=${planSelected(audit, this._planFor)}
+            ?readOnly=${this.mode.readOnly}
+            ?canApply=${this.mode.canApply && !this.mode.readOnly}
+            ?applying=${this._applying}
+            upstream=${this.mode.upstream}
+            @dp-apply-request=${(ev: DpApplyRequestEvent) => void this._onApply(ev)}
+          ></dp-plan-preview>`
         : nothing}
     `;
   }

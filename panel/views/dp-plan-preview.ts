@@ -2,6 +2,7 @@
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import type { Gate, MigrationPlan, VmPlan } from '../../src/migration/types.js';
+import { DpApplyRequestEvent } from '../events.js';
 import { applyCommands } from '../data/plan.js';
 import { S } from '../strings.js';
 import { shared } from '../styles/shared.js';
@@ -11,9 +12,10 @@ import '../components/dp-risk-badge.js';
 
 /**
  * The migration plan of the ticked VMs, each config key as PVE shows a pending change (current,
- * then the proposed value in dark orange; removals struck through). Writes nothing: applying
- * goes through the CLI (its journal makes every write reversible); in read-only mode even the
- * commands are hidden, and the panel says why.
+ * then the proposed value in dark orange; removals struck through). Behind a writable shim it
+ * offers Apply (after "Are you sure ..."), which the shim runs with the CLI's engine and journal;
+ * otherwise it shows the CLI commands. In read-only mode both are hidden, and it says why.
+ * @fires dp-apply-request - the user confirmed Apply
  */
 @customElement('dp-plan-preview')
 export class DpPlanPreview extends LitElement {
@@ -51,6 +53,10 @@ export class DpPlanPreview extends LitElement {
   @property({ type: Boolean }) readOnly = false;
   /** `pve1:8006`, for the commands. */
   @property() upstream = '';
+  /** Offer the Apply button (the panel is served by a writable shim). */
+  @property({ type: Boolean }) canApply = false;
+  /** An apply is running: the button is disabled. */
+  @property({ type: Boolean }) applying = false;
 
   override render() {
     const plan = this.plan;
@@ -64,8 +70,19 @@ export class DpPlanPreview extends LitElement {
           ? html`<p class="muted">${S.applyHiddenReadOnly}</p>`
           : eligible.length === 0
             ? nothing
-            : html`<p>${S.applyHowTo}</p>
-                <pre>${applyCommands(eligible, this.upstream).join('\n')}</pre>`}
+            : this.canApply
+              ? html`<p>
+                    <button class="primary apply" ?disabled=${this.applying} @click=${() => this._onApply(eligible)}>
+                      ${this.applying ? S.applyRunning : S.applyButton(eligible.length)}
+                    </button>
+                    <span class="muted">${S.applyHint}</span>
+                  </p>
+                  <details>
+                    <summary>${S.applyCli}</summary>
+                    <pre>${applyCommands(eligible, this.upstream).join('\n')}</pre>
+                  </details>`
+              : html`<p>${S.applyHowTo}</p>
+                  <pre>${applyCommands(eligible, this.upstream).join('\n')}</pre>`}
       </section>
     `;
   }
@@ -92,6 +109,12 @@ export class DpPlanPreview extends LitElement {
         : nothing}
       ${vm.coldStartNeeded ? html`<p class="muted">${S.planColdStart}</p>` : nothing}
     </section>`;
+  }
+
+  private _onApply(vmids: number[]): void {
+    // PVE asks "Are you sure ..." before anything dangerous; a window.confirm is that dialog here.
+    if (!window.confirm(S.applyConfirm(vmids.join(', ')))) return;
+    this.dispatchEvent(new DpApplyRequestEvent(vmids));
   }
 
   private _gates(gates: Gate[]) {

@@ -66,16 +66,28 @@ describe('panel e2e on the demo', () => {
     await page.close();
   });
 
-  it('a VM opens with its reasons, and the plan preview shows the CLI commands', async () => {
+  it('a VM opens with its reasons; Apply from the plan preview leaves the change pending in dark orange', async () => {
     const { page } = await openPanel(demo, 'dark');
     const critical = page.locator('dp-fleet-table tbody tr:has(dp-risk-badge[level=critical]), dp-fleet-table tbody tr:has(dp-risk-badge[level=warning])').first();
     await critical.locator('button.link').click();
     await page.locator('dp-vm-detail li.reason').first().waitFor();
     await critical.locator('input[type=checkbox]').check();
     await page.locator('dp-fleet-view button.primary').click();
-    await page.locator('dp-plan-preview pre').waitFor();
+    const vmid = Number(await critical.getAttribute('data-vmid'));
+    await page.locator('dp-plan-preview button.apply').waitFor();
     expect(await page.locator('dp-plan-preview pre').textContent()).toContain('pve-dataplane apply');
-    await page.screenshot({ path: 'out/panel-e2e-dark.png', fullPage: true });
+    page.once('dialog', (d) => void d.accept());
+    await page.locator('dp-plan-preview button.apply').click();
+    const result = page.locator('dp-fleet-view dp-alert.apply-result');
+    await result.waitFor({ timeout: 20_000 });
+    expect(await result.getAttribute('heading')).toMatch(/^Apply finished: /);
+    expect(await result.locator('pre').textContent()).toContain('pve-dataplane rollback');
+    // After the reload the applied VM shows its controller change as pending (dark orange).
+    const row = page.locator(`dp-fleet-table tbody tr[data-vmid="${vmid}"]`);
+    await row.waitFor();
+    const pendingColor = await row.locator('dp-pending-value .pending').first().evaluate((e) => getComputedStyle(e).color);
+    expect(pendingColor).toBe('rgb(255, 140, 0)'); // darkorange in the dark theme, as PVE draws pending values
+    await page.screenshot({ path: 'out/panel-e2e-dark.png' });
     // A write without the shim's CSRF token (what a cross-site form would send) is refused.
     const refused = await page.evaluate(async () => {
       const res = await fetch('/api2/json/nodes/pve1/qemu/100/config', { method: 'POST', body: new URLSearchParams({ scsihw: 'lsi' }) });

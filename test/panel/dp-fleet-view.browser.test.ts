@@ -6,15 +6,28 @@ import type { DpFleetView } from '../../panel/views/dp-fleet-view.js';
 import '../../panel/views/dp-fleet-view.js';
 import { fleetAudit, manualLoader } from './fleet-fixture.js';
 import type { FleetAudit } from '../../panel/data/fleet-audit.js';
+import type { Applier, ShimApplyAnswer } from '../../panel/data/apply.js';
 
 const root = (el: Element) => el.shadowRoot!;
 const table = (el: DpFleetView) => root(el).querySelector('dp-fleet-table');
 const rows = (el: DpFleetView) => [...(table(el)?.shadowRoot?.querySelectorAll('tbody tr') ?? [])] as HTMLElement[];
 
-async function viewWith(loader: (s: AbortSignal) => Promise<FleetAudit>, readOnly = false): Promise<DpFleetView> {
-  return fixture<DpFleetView>(
-    html`<dp-fleet-view .loader=${loader} .mode=${{ readOnly, readOnlyReason: readOnly ? 'test' : '', upstream: 'pve1:8006' }}></dp-fleet-view>`,
-  );
+async function viewWith(loader: (s: AbortSignal) => Promise<FleetAudit>, readOnly = false, applier?: Applier): Promise<DpFleetView> {
+  const mode = { readOnly, readOnlyReason: readOnly ? 'test' : '', upstream: 'pve1:8006', canApply: applier !== undefined, csrfToken: 't' };
+  return fixture<DpFleetView>(html`<dp-fleet-view .loader=${loader} .applier=${applier} .mode=${mode}></dp-fleet-view>`);
+}
+
+/** Ticks the first VM and opens its plan preview. */
+async function previewFirst(el: DpFleetView) {
+  await waitUntil(() => table(el));
+  await table(el)!.updateComplete;
+  (rows(el)[0]!.querySelector('input[type=checkbox]') as HTMLInputElement).click();
+  await el.updateComplete;
+  (root(el).querySelector('button.primary') as HTMLButtonElement).click();
+  await el.updateComplete;
+  const preview = root(el).querySelector('dp-plan-preview')!;
+  await preview.updateComplete;
+  return preview;
 }
 
 describe('dp-fleet-view', () => {
@@ -187,4 +200,82 @@ describe('dp-fleet-view', () => {
       }
     });
   }
+
+  describe('Apply (behind a writable shim)', () => {
+    const answer: ShimApplyAnswer = {
+      summary: { run: 'apply-1', results: [{ vmid: 100, node: 'pve1', result: 'pending-reboot' }], counts: { 'pending-reboot': 1 } },
+      planFile: '/state/plans/panel-abc.json',
+      journal: '/state/journals/apply-abc.jsonl',
+      rollback: 'pve-dataplane rollback --pve https://pve1:8006 --token-file TOKEN_FILE --journal /state/journals/apply-abc.jsonl --yes',
+      errors: [],
+    };
+    let realConfirm: typeof window.confirm;
+    beforeEach(() => {
+      realConfirm = window.confirm;
+    });
+    afterEach(() => {
+      window.confirm = realConfirm;
+    });
+
+    it('asks "Are you sure", hands the VMs to the shim, shows the journal and the rollback command, and reloads', async () => {
+      let loads = 0;
+      const applied: (readonly number[])[] = [];
+      const el = await viewWith(
+        () => {
+          loads++;
+          return Promise.resolve(fleetAudit());
+        },
+        false,
+        (vmids) => {
+          applied.push(vmids);
+          return Promise.resolve(answer);
+        },
+      );
+      const preview = await previewFirst(el);
+      const asked: string[] = [];
+      window.confirm = (msg?: string) => {
+        asked.push(String(msg));
+        return true;
+      };
+      (preview.shadowRoot!.querySelector('button.apply') as HTMLButtonElement).click();
+      await waitUntil(() => root(el).querySelector('dp-alert.apply-result'), 'apply result');
+      expect(asked[0]).to.match(/^Are you sure you want to apply the migration to VM 100\?/);
+      expect(applied).to.deep.equal([[100]]);
+      const result = root(el).querySelector('dp-alert.apply-result')!;
+      expect(result.getAttribute('heading')).to.equal('Apply finished: 1 pending reboot');
+      expect(result.textContent).to.contain(answer.journal);
+      expect(result.querySelector('pre')!.textContent).to.equal(answer.rollback);
+      await waitUntil(() => loads === 2, 'fleet reloaded after apply');
+    });
+
+    it('Cancel in the dialog applies nothing', async () => {
+      let calls = 0;
+      const el = await viewWith(() => Promise.resolve(fleetAudit()), false, () => {
+        calls++;
+        return Promise.resolve(answer);
+      });
+      const preview = await previewFirst(el);
+      window.confirm = () => false;
+      (preview.shadowRoot!.querySelector('button.apply') as HTMLButtonElement).click();
+      await el.updateComplete;
+      expect(calls).to.equal(0);
+      expect(root(el).querySelector('dp-alert.apply-result')).to.equal(null);
+    });
+
+    it('a refused apply shows the shim\'s message', async () => {
+      const el = await viewWith(() => Promise.resolve(fleetAudit()), false, () => Promise.reject(new Error('another apply is running in this shim (409)')));
+      const preview = await previewFirst(el);
+      window.confirm = () => true;
+      (preview.shadowRoot!.querySelector('button.apply') as HTMLButtonElement).click();
+      await waitUntil(() => root(el).querySelector('dp-alert.apply-result[variant=error]'));
+      expect(root(el).querySelector('dp-alert.apply-result')!.textContent).to.contain('another apply is running');
+    });
+
+    it('read-only mode hides the Apply button', async () => {
+      const el = await viewWith(() => Promise.resolve(fleetAudit()), true, () => Promise.resolve(answer));
+      const preview = await previewFirst(el);
+      expect(preview.shadowRoot!.querySelector('button.apply')).to.equal(null);
+      expect(preview.shadowRoot!.textContent).to.contain('hidden in read-only mode');
+    });
+  });
 });

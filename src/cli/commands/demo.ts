@@ -4,6 +4,9 @@
  * certificate, like a fresh PVE node) + the api-shim + the web panel, on one URL. Nothing to
  * install on a PVE host; the simulated cluster is generated from `--seed`.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startSimulator, type RunningSimulator } from '../../../api-shim/simulator/index.js';
 import { serve, type RunningShim } from '../../../api-shim/main.js';
 import { defaultPanelDir } from '../../../api-shim/panel-dir.js';
@@ -55,6 +58,8 @@ export async function startDemo(raw: RawDemoOptions, io: CliIO): Promise<Running
         fingerprint: sim.fingerprint!,
         readOnly,
         panelDir: raw.panelDir ?? defaultPanelDir(),
+        // Plans and journals of the simulated cluster stay out of the user's real state directory.
+        stateDir: mkdtempSync(join(tmpdir(), 'pve-dataplane-demo-')),
         port,
         host: raw.host ?? '127.0.0.1',
         warn: (l) => io.stderr(`pve-dataplane: ${l}\n`),
@@ -81,7 +86,8 @@ export async function run(raw: RawDemoOptions, io: CliIO): Promise<number> {
   const demo = await startDemo(raw, io);
   io.stderr(
     `demo: simulated PVE cluster '${demo.sim.state.clusterName}' with ${count('vms', raw.vms, 60, 10_000)} VMs at ${demo.sim.url}` +
-      `${demo.readOnly ? ' (read-only: writes are refused by the shim)' : ''}\n`,
+      `${demo.readOnly ? ' (read-only: writes are refused by the shim)' : ''}\n` +
+      `demo: for the CLI against it: --pve ${demo.sim.url} --fingerprint ${demo.sim.fingerprint} and a token file holding ${demo.sim.token}\n`,
   );
   io.stdout(`pve-dataplane demo: open ${demo.url}\n`);
   await untilSignal();
