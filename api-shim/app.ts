@@ -7,6 +7,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { DP_BAD_PATH, sendShimError } from './errors.js';
 import { hostGuard } from './host-guard.js';
+import { securityHeaders } from './security-headers.js';
 import { type ShimOptions, resolveShimOptions } from './options.js';
 import { applyRoute } from './plugins/apply.js';
 import { auditMode } from './plugins/audit-mode.js';
@@ -28,6 +29,7 @@ export async function buildApp(options: ShimOptions): Promise<FastifyInstance> {
       return void (reply as FastifyReply).code(error.statusCode ?? 400).send(error);
     },
   });
+  app.addHook('onRequest', securityHeaders);
   if (opts.allowedHosts) app.addHook('onRequest', hostGuard(opts.allowedHosts));
   await app.register(pveProxy, opts);
   await app.register(auditMode, opts);

@@ -34,6 +34,8 @@ async function openPanel(demo: RunningDemo, colorScheme: 'light' | 'dark' = 'lig
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 }, colorScheme });
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
+  // Console errors include Content-Security-Policy violations of the shim's headers.
+  page.on('console', (m) => void (m.type() === 'error' && errors.push(m.text())));
   await page.goto(demo.url);
   await page.locator('dp-fleet-table tbody tr').first().waitFor({ timeout: 20_000 });
   return { page, errors };
