@@ -56,6 +56,7 @@ export class DpApp extends LitElement {
   /** Where `/dp/config` is asked (tests). */
   @property({ attribute: false }) configSource: (signal: AbortSignal) => Promise<ShimConfig | null> = (signal) => fetchShimConfig(signal);
 
+  /** The client every element uses: same-origin `/api2/json`. */
   @provide({ context: apiClientContext })
   client: PveClient = new PveClient({
     baseUrl: '',
@@ -68,6 +69,7 @@ export class DpApp extends LitElement {
     concurrency: 6,
   });
 
+  /** Read-only flag and the shim's facts, set once `/dp/config` answered. */
   @provide({ context: panelModeContext })
   mode: PanelMode = { readOnly: false, readOnlyReason: '', upstream: '', canApply: false, csrfToken: '' };
 

@@ -56,10 +56,12 @@ export class DpFleetView extends LitElement {
     `,
   ];
 
+  /** The API client (from `<dp-app>`'s context). */
   @consume({ context: apiClientContext, subscribe: true })
   @property({ attribute: false })
   client?: PveClient;
 
+  /** Read-only flag, upstream, Apply availability (from `<dp-app>`'s context). */
   @consume({ context: panelModeContext, subscribe: true })
   @property({ attribute: false })
   mode: PanelMode = { readOnly: false, readOnlyReason: '', upstream: '', canApply: false, csrfToken: '' };
