@@ -3,10 +3,21 @@
 import { aclPaths, privilegesOn, type Principal } from '../acl.js';
 import { createCsrfToken, createTicket, login } from '../auth.js';
 import { permissionError } from '../errors.js';
+import type { SimState } from '../state.js';
 import type { RouteDef } from './route.js';
 
+/**
+ * Privileges as the simulated release names them: PVE 9 replaced VM.Monitor with VM.GuestAgent.*
+ * (and added VM.Replicate), so each version lists only its own.
+ */
+function releasePrivileges(state: SimState, p: Principal, path: string): Set<string> {
+  const privs = privilegesOn(p, path);
+  const gone = state.pveVersion === '8.2' ? (x: string) => x.startsWith('VM.GuestAgent.') || x === 'VM.Replicate' : (x: string) => x === 'VM.Monitor';
+  return new Set([...privs].filter((x) => !gone(x)));
+}
+
 /** The `cap` object of a ticket answer: privileges per area, each `1`. */
-function capabilities(p: Principal): Record<string, Record<string, number>> {
+function capabilities(state: SimState, p: Principal): Record<string, Record<string, number>> {
   const areas: Record<string, { path: string; prefixes: string[] }> = {
     vms: { path: '/vms', prefixes: ['VM.', 'Permissions.'] },
     storage: { path: '/storage', prefixes: ['Datastore.', 'Permissions.'] },
@@ -18,7 +29,7 @@ function capabilities(p: Principal): Record<string, Record<string, number>> {
   const out: Record<string, Record<string, number>> = {};
   for (const [area, { path, prefixes }] of Object.entries(areas)) {
     const privs: Record<string, number> = {};
-    for (const priv of privilegesOn(p, path)) if (prefixes.some((x) => priv.startsWith(x))) privs[priv] = 1;
+    for (const priv of releasePrivileges(state, p, path)) if (prefixes.some((x) => priv.startsWith(x))) privs[priv] = 1;
     out[area] = privs;
   }
   return out;
@@ -37,7 +48,7 @@ export const accessRoutes: RouteDef[] = [
         username: user.userid,
         ticket: createTicket(state.auth, user.userid, now),
         CSRFPreventionToken: createCsrfToken(state.auth, user.userid, now),
-        cap: capabilities(principal),
+        cap: capabilities(state, principal),
       };
       if (privilegesOn(principal, '/').has('Sys.Audit')) out.clustername = state.clusterName;
       return out;
@@ -59,7 +70,7 @@ export const accessRoutes: RouteDef[] = [
       const paths = params.path ? [params.path] : aclPaths(target, ['/vms', '/storage', '/nodes', '/access', '/sdn']);
       const out: Record<string, Record<string, number>> = {};
       for (const path of paths) {
-        const privs = privilegesOn(target, path);
+        const privs = releasePrivileges(state, target, path);
         if (privs.size === 0 && !params.path) continue;
         out[path] = Object.fromEntries([...privs].sort().map((x) => [x, 1]));
       }

@@ -267,6 +267,13 @@ describe('privileges', () => {
     expect([other.status, other.reason]).toEqual([403, 'Permission check failed (/vms/401, VM.GuestAgent.Audit|VM.GuestAgent.Unrestricted)']);
   });
 
+  it('/access/permissions lists the release\'s own agent privileges (9.1: VM.GuestAgent.*, 8.2: VM.Monitor)', async () => {
+    const p91 = (await getData(sim, '/access/permissions?path=/vms/402'))['/vms/402'];
+    const p82 = (await getData(sim82, '/access/permissions?path=/vms/402'))['/vms/402'];
+    expect([p91['VM.GuestAgent.Unrestricted'], p91['VM.Monitor']]).toEqual([1, undefined]);
+    expect([p82['VM.GuestAgent.Unrestricted'], p82['VM.Monitor']]).toEqual([undefined, 1]);
+  });
+
   it('8.2: VM.Monitor for every agent call', async () => {
     const mon = sim82.state.addToken('mon@pve!tok', [{ path: '/vms', privs: ['VM.Monitor'], propagate: true }]);
     const ga = sim82.state.addToken('ga@pve!tok', [{ path: '/vms', privs: ['VM.GuestAgent.Unrestricted'], propagate: true }]);
