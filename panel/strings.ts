@@ -20,7 +20,13 @@ const BUS_LABEL: Record<string, string> = { ide: 'IDE', sata: 'SATA', scsi: 'SCS
 
 export const S = {
   title: 'Disk Dataplane',
-  loading: (done: number, total: number) => (total > 0 ? `Loading VM configurations... ${done}/${total}` : 'Please wait...'),
+  loading: (done: number, total: number) =>
+    total === 0
+      ? 'Please wait...'
+      : done < total
+        ? `Loading VM configurations... ${done}/${total}`
+        : // Every config is in; the risk evidence (node syslog, IO rates, backup jobs) follows.
+          'Reading risk evidence (node syslog, IO load, backup jobs)...',
   loadingConfig: 'Please wait...',
   emptyFleet: 'No VMs found: the cluster has no QEMU VMs this token may see (VM.Audit).',
   filteredEmpty: (what: string) => `No VMs match ${what}.`,

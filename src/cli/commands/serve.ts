@@ -4,6 +4,7 @@
  * the API calls this tool makes (and only those) with the token held here, and with
  * `--read-only` refuses every write before it reaches PVE. Runs until SIGINT/SIGTERM.
  */
+import { isLoopbackHost } from '../../../api-shim/host-guard.js';
 import { serve, type RunningShim } from '../../../api-shim/main.js';
 import { ShimOptionsError } from '../../../api-shim/options.js';
 import { defaultPanelDir } from '../../../api-shim/panel-dir.js';
@@ -104,7 +105,15 @@ export function untilSignal(): Promise<void> {
 /** CLI entry. */
 export async function run(raw: RawServeOptions, io: CliIO): Promise<number> {
   const shim = await startServe(raw, io);
-  const mode = readOnlyFrom(raw.readOnly, io.env) ? ' (read-only: writes are refused)' : '';
+  const readOnly = readOnlyFrom(raw.readOnly, io.env);
+  const mode = readOnly ? ' (read-only: writes are refused)' : '';
+  const host = raw.host ?? '127.0.0.1';
+  if (!isLoopbackHost(host.toLowerCase())) {
+    io.stderr(
+      `pve-dataplane: listening on ${host}: anyone who reaches it uses the API token through the allow-list` +
+        `${readOnly ? ' (reads only)' : ', writes included'}; there is no login in front of the shim\n`,
+    );
+  }
   io.stdout(`pve-dataplane: panel at ${shim.url}/${mode}\n`);
   await untilSignal();
   io.stderr('serve: shutting down\n');
