@@ -53,7 +53,10 @@ export interface RawAnswer {
 export function rawRequest(base: string, method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<RawAnswer> {
   const u = new URL(base);
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: u.hostname, port: u.port, method, path, headers }, (res) => {
+    // An explicit length: Node sends a DELETE body neither chunked nor with a length, and the
+    // server would then read the body as the next request on the kept-alive socket.
+    const withLength = body !== undefined ? { ...headers, 'content-length': String(Buffer.byteLength(body)) } : headers;
+    const req = http.request({ host: u.hostname, port: u.port, method, path, headers: withLength }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (text += c));
