@@ -40,6 +40,7 @@ const READS: readonly Rule[] = [
   '/nodes',
   '/nodes/{node}/status',
   '/nodes/{node}/syslog',
+  '/nodes/{node}/time',
   '/nodes/{node}/rrddata',
   '/nodes/{node}/storage',
   '/nodes/{node}/vzdump/defaults',

@@ -5,8 +5,9 @@
  * Request budget (V audited VMs, R of them running, K nodes):
  * - once: `/cluster/resources?type=vm` (unless given: all VMs of each node count for vCPU load,
  *   not only the audited ones) and `/cluster/backup`;
- * - per node: `/syslog` (since the window start), `/status` (logical CPUs), and
- *   `/vzdump/defaults` only when a job leaves fleecing unset;
+ * - per node: `/time` (the node's clock and zone, for the syslog window), `/syslog` (since the
+ *   window start, in the node's local time), `/status` (logical CPUs), and `/vzdump/defaults`
+ *   (with the job's `storage`) only when a job leaves fleecing unset, once per node and storage;
  * - per running VM with disks in the main loop: `/rrddata` (hour); per non-template VM that has
  *   snapshots: `/snapshot`, plus `config?snapshot=NAME` for each snapshot that saved RAM (the caller
  *   says which VMs need what, see `evidenceNeeds`; unknown = read).
@@ -16,11 +17,13 @@
  * part is `unknown` and the rest of the audit goes on. Only an abort is rethrown.
  */
 import {
+  type ApproximateWindow,
   type BackupJob,
   type BackupJobCoverage,
   type Fact,
   type HaState,
   type IoRates,
+  type NodeClock,
   type NodeCpu,
   type QmpTimeoutStats,
   type RamSnapshot,
@@ -34,6 +37,7 @@ import {
   noQmpTimeouts,
   parseFleecing,
   summariseRrd,
+  syslogWindow,
   unavailable,
 } from '../analysis/risk/index.js';
 import type { StorageMap } from '../pve/types.js';
@@ -94,7 +98,9 @@ function isAbort(err: unknown): boolean {
 export function unavailableFrom(err: unknown, need: Requirement): Unavailable {
   if (isAbort(err)) throw err;
   if (err instanceof PvePermissionError) {
-    return unavailable(`missing privilege ${err.privilege ?? need.privilege} on ${err.aclPath ?? need.path}`, 'permission');
+    // check_any prints its alternatives joined by `|`.
+    const privilege = err.privileges.length > 0 ? err.privileges.join(' or ') : need.privilege;
+    return unavailable(`missing privilege ${privilege} on ${err.aclPath ?? need.path}`, 'permission');
   }
   if (err instanceof PveApiError) return unavailable(`API error on ${err.request}: ${err.text}`, 'error');
   return unavailable(`error: ${err instanceof Error ? err.message : String(err)}`, 'error');
@@ -110,20 +116,37 @@ async function attempt<T>(fn: () => Promise<T>, need: Requirement): Promise<Fact
 
 const enc = encodeURIComponent;
 
-/** `YYYY-MM-DD HH:MM:SS`, the syslog `since` format (interpreted in the node's local time). */
-export function syslogSince(now: Date, windowHours: number): string {
-  const t = new Date(now.getTime() - windowHours * 3600_000);
-  return t.toISOString().slice(0, 19).replace('T', ' ');
-}
-
 interface NodeStatus {
   cpuinfo?: { cpus?: number };
 }
 
-async function nodeQmpTimeouts(client: Getter, node: string, o: Required<Pick<CollectEvidenceOptions, 'windowHours' | 'syslogLimit'>> & { now: Date; req: RequestOptions }) {
-  const lines = await fetchSyslog(client as PveClient, node, { since: syslogSince(o.now, o.windowHours), limit: o.syslogLimit }, o.req);
+interface NodeSyslog {
+  stats: Map<number, QmpTimeoutStats>;
+  truncated: boolean;
+  approximate?: ApproximateWindow;
+}
+
+/** The node's clock, or why not (then the syslog window is widened, see syslogWindow). */
+async function nodeClock(client: Getter, node: string, req: RequestOptions): Promise<Fact<NodeClock>> {
+  const t = await attempt(() => client.get<Partial<NodeClock>>(`/nodes/${enc(node)}/time`, undefined, req), { privilege: 'Sys.Audit', path: `/nodes/${node}` });
+  if (isUnavailable(t)) return t as Unavailable;
+  const { time, localtime, timezone } = t as Partial<NodeClock>;
+  if (typeof time !== 'number' || typeof localtime !== 'number') return unavailable(`/nodes/${node}/time has no time/localtime`, 'error');
+  return typeof timezone === 'string' ? { time, localtime, timezone } : { time, localtime };
+}
+
+async function nodeQmpTimeouts(
+  client: Getter,
+  node: string,
+  clock: Fact<NodeClock>,
+  o: Required<Pick<CollectEvidenceOptions, 'windowHours' | 'syslogLimit'>> & { now: Date; req: RequestOptions },
+): Promise<NodeSyslog> {
+  const win = syslogWindow(o.windowHours, clock as NodeClock | Unavailable, o.now, node);
+  const lines = await fetchSyslog(client as PveClient, node, { since: win.since, limit: o.syslogLimit }, o.req);
   const truncated = lines.length >= o.syslogLimit;
-  return { stats: countQmpTimeouts(lines.map((l) => l.t), o.windowHours, truncated), truncated };
+  const out: NodeSyslog = { stats: countQmpTimeouts(lines.map((l) => l.t), o.windowHours, truncated, win.approximate), truncated };
+  if (win.approximate) out.approximate = win.approximate;
+  return out;
 }
 
 async function ramSnapshots(client: Getter, node: string, vmid: number, storages: StorageMap | undefined, req: RequestOptions): Promise<RamSnapshot[]> {
@@ -147,6 +170,19 @@ async function ramSnapshots(client: Getter, node: string, vmid: number, storages
   );
 }
 
+/**
+ * `fleecing` of `/nodes/{n}/vzdump/defaults`: a property string (`0`, `1,storage=local-lvm`), a
+ * parsed object on releases that return it unprinted, or absent when /etc/vzdump.conf does not set
+ * it (the schema default, off, applies).
+ */
+function defaultFleecingOn(value: unknown): boolean {
+  if (value !== null && typeof value === 'object') {
+    const enabled = (value as Record<string, unknown>)['enabled'];
+    return parseFleecing(enabled === undefined ? undefined : String(enabled)).fleecing === 'on';
+  }
+  return parseFleecing(typeof value === 'string' || typeof value === 'number' ? String(value) : undefined).fleecing === 'on';
+}
+
 /** Lazily starts `fn` once per key and hands out the same promise afterwards. */
 function once<T>(fn: (key: string) => Promise<T>): (key: string) => Promise<T> {
   const started = new Map<string, Promise<T>>();
@@ -168,9 +204,10 @@ interface Shared {
   /** QEMU entries of `resources` (empty when unavailable). */
   qemu: readonly ClusterResource[];
   jobs: Fact<BackupJob[]>;
-  syslog: (node: string) => Promise<Fact<{ stats: Map<number, QmpTimeoutStats>; truncated: boolean }>>;
+  syslog: (node: string) => Promise<Fact<NodeSyslog>>;
   status: (node: string) => Promise<Fact<NodeStatus>>;
-  nodeDefaultFleecing: (node: string) => Promise<Fact<boolean>>;
+  /** Keyed by `node` + NUL + the job's storage (empty: the node's default dump storage). */
+  nodeDefaultFleecing: (key: string) => Promise<Fact<boolean>>;
 }
 
 /** One VM as the per-VM readers see it. */
@@ -183,7 +220,8 @@ interface Subject {
 async function qmpFact(s: Shared, { vm, node }: Subject): Promise<Fact<QmpTimeoutStats>> {
   const log = await s.syslog(node);
   if (isUnavailable(log)) return log as Unavailable;
-  return log.stats.get(vm.vmid) ?? noQmpTimeouts(s.windowHours, log.truncated);
+  const l = log as NodeSyslog;
+  return l.stats.get(vm.vmid) ?? noQmpTimeouts(s.windowHours, l.truncated, l.approximate);
 }
 
 async function nodeCpuFact(s: Shared, { res, node }: Subject): Promise<Fact<NodeCpu>> {
@@ -215,7 +253,9 @@ async function backupFact(s: Shared, { vm, res, node }: Subject): Promise<Fact<B
   if (cov.covering.length === 0 && cov.undetermined.length > 0) {
     return unavailable(`pool of VM ${vm.vmid} unknown for job ${cov.undetermined.join(', ')}`, 'error');
   }
-  return Promise.all(cov.covering.map(async (c) => (c.fleecing === 'unset' ? { ...c, nodeDefaultFleecing: await s.nodeDefaultFleecing(node) } : c)));
+  return Promise.all(
+    cov.covering.map(async (c) => (c.fleecing === 'unset' ? { ...c, nodeDefaultFleecing: await s.nodeDefaultFleecing(`${node}\0${c.storage ?? ''}`) } : c)),
+  );
 }
 
 /** undefined when not read (snapshots disabled, or a template). */
@@ -259,15 +299,28 @@ export async function collectRiskEvidence(client: Getter, fleet: EvidenceFleet, 
       ? (rawJobs as Unavailable)
       : (rawJobs as Record<string, unknown>[]).map((j) => backupJobFromApi(j)).filter((j): j is BackupJob => j !== null),
     syslog: once((node) =>
-      attempt(() => nodeQmpTimeouts(client, node, { windowHours, syslogLimit, now, req }), { privilege: 'Sys.Syslog', path: `/nodes/${node}` }),
+      attempt(async () => nodeQmpTimeouts(client, node, await nodeClock(client, node, req), { windowHours, syslogLimit, now, req }), {
+        privilege: 'Sys.Syslog',
+        path: `/nodes/${node}`,
+      }),
     ),
     status: once((node) => attempt(() => client.get<NodeStatus>(`/nodes/${enc(node)}/status`, undefined, req), { privilege: 'Sys.Audit', path: `/nodes/${node}` })),
-    nodeDefaultFleecing: once((node) =>
-      attempt(async () => {
-        const defaults = await client.get<Record<string, unknown>>(`/nodes/${enc(node)}/vzdump/defaults`, undefined, req);
-        return parseFleecing(typeof defaults['fleecing'] === 'string' ? defaults['fleecing'] : undefined).fleecing === 'on';
-      }, { privilege: 'Sys.Audit', path: `/nodes/${node}` }),
-    ),
+    nodeDefaultFleecing: once((key) => {
+      const [node, storage] = key.split('\0') as [string, string];
+      // PVE checks Datastore.Audit or Datastore.AllocateSpace on the `storage` asked for, else on
+      // the node's default dump storage (9.1 schema, vzdump/defaults). Asking with the job's own
+      // storage checks the one the job writes to; `fleecing` comes from /etc/vzdump.conf either way.
+      return attempt(
+        async () => {
+          const defaults = await client.get<Record<string, unknown>>(`/nodes/${enc(node)}/vzdump/defaults`, storage ? { storage } : undefined, req);
+          return defaultFleecingOn(defaults['fleecing']);
+        },
+        {
+          privilege: 'Datastore.Audit or Datastore.AllocateSpace',
+          path: storage ? `/storage/${storage}` : "the node's default dump storage (/storage/local unless /etc/vzdump.conf names another)",
+        },
+      );
+    }),
   };
   const byVmid = new Map(qemu.map((r) => [r.vmid!, r]));
 

@@ -37,7 +37,7 @@ export interface ScenarioSpec {
   /** Simulator: which of its tokens the audit uses (default `token`, root's privileges). */
   token?: TokenName;
   /** Simulator: runtime of the VMs of `configDir` (default stopped). */
-  vms?: Record<string, Pick<FleetVm, 'status' | 'ioStress' | 'ha' | 'runningQemu'>>;
+  vms?: Record<string, Pick<FleetVm, 'status' | 'ioStress' | 'ha' | 'runningQemu' | 'pool'>>;
   /** Simulator: node hardware by name (defaults from the simulator). */
   nodes?: Array<Partial<FleetNode> & { name: string }>;
   backupJobs?: BackupJob[];

@@ -14,6 +14,7 @@ import type { RiskReason } from '../types.js';
 import type { RiskContext } from './context.js';
 import { evidence, notChecked, reason, valueOf } from './context.js';
 import { mainLoopDisks, mainLoopFix } from './main-loop.js';
+import type { ApproximateWindow } from './syslog-window.js';
 import type { QmpTimeoutStats } from './types.js';
 import { isUnavailable } from './types.js';
 
@@ -27,8 +28,14 @@ const QMP_TIMEOUT_LINE = /\bVM (\d+) qmp command '([^']+)' failed - got timeout/
 /**
  * Counts QMP timeouts per VM in syslog lines (oldest first, as `/nodes/{node}/syslog` returns them).
  * @param truncated the answer hit the line limit (counts are lower bounds)
+ * @param approximate the lines may reach further back than `windowHours` (node time zone unknown)
  */
-export function countQmpTimeouts(lines: readonly string[], windowHours: number, truncated = false): Map<number, QmpTimeoutStats> {
+export function countQmpTimeouts(
+  lines: readonly string[],
+  windowHours: number,
+  truncated = false,
+  approximate?: ApproximateWindow,
+): Map<number, QmpTimeoutStats> {
   const out = new Map<number, QmpTimeoutStats>();
   for (const line of lines) {
     const m = QMP_TIMEOUT_LINE.exec(line);
@@ -38,7 +45,7 @@ export function countQmpTimeouts(lines: readonly string[], windowHours: number, 
     const vmid = Number(m[1]);
     let stats = out.get(vmid);
     if (!stats) {
-      stats = { count: 0, windowHours, commands: {}, samples: [], truncated };
+      stats = noQmpTimeouts(windowHours, truncated, approximate);
       out.set(vmid, stats);
     }
     stats.count += 1;
@@ -49,8 +56,15 @@ export function countQmpTimeouts(lines: readonly string[], windowHours: number, 
 }
 
 /** Stats for a VM that had no timeout in the window. */
-export function noQmpTimeouts(windowHours: number, truncated = false): QmpTimeoutStats {
-  return { count: 0, windowHours, commands: {}, samples: [], truncated };
+export function noQmpTimeouts(windowHours: number, truncated = false, approximate?: ApproximateWindow): QmpTimeoutStats {
+  const stats: QmpTimeoutStats = { count: 0, windowHours, commands: {}, samples: [], truncated };
+  if (approximate) stats.approximate = { ...approximate };
+  return stats;
+}
+
+/** `24 h`, or `24 to 50 h` when the node's zone was unknown (see syslog-window.ts). */
+function windowText(stats: QmpTimeoutStats): string {
+  return stats.approximate ? `${stats.windowHours} to ${stats.approximate.windowMaxHours} h` : `${stats.windowHours} h`;
 }
 
 export function qmpTimeoutReasons(ctx: RiskContext): RiskReason[] {
@@ -74,10 +88,13 @@ export function qmpTimeoutReasons(ctx: RiskContext): RiskReason[] {
     reason({
       code: 'QMP_TIMEOUTS',
       severity: stats.count >= QMP_TIMEOUTS_CRITICAL ? 'critical' : 'warning',
-      message: `The node's syslog shows ${atLeast}${stats.count} QMP command${stats.count === 1 ? '' : 's'} to this VM that timed out in the last ${stats.windowHours} h, so QEMU's main loop was busy or blocked for seconds at a time.`,
+      message: `The node's syslog shows ${atLeast}${stats.count} QMP command${stats.count === 1 ? '' : 's'} to this VM that timed out in the last ${windowText(stats)}, so QEMU's main loop was busy or blocked for seconds at a time.`,
       evidence: [
-        evidence('metric', `qmp timeouts (${stats.windowHours} h)`, `${atLeast}${stats.count}`),
+        evidence('metric', `qmp timeouts (${windowText(stats)})`, `${atLeast}${stats.count}`),
         evidence('metric', 'commands', commands),
+        ...(stats.approximate
+          ? [evidence('missing', `/nodes/${node}/time`, `${stats.approximate.why}: the window was widened to be sure to cover the last ${stats.windowHours} h`)]
+          : []),
         ...stats.samples.map((s) => evidence('log', `/nodes/${node}/syslog`, s)),
       ],
       fix,

@@ -7,6 +7,7 @@
  * NOTE: every fact is either a value or `{unavailable}`. A fact that is absent (`undefined`) counts
  * as "not collected", i.e. unavailable: a rule that needs it reports NOT_CHECKED, never a silent ok.
  */
+import type { ApproximateWindow } from './syslog-window.js';
 
 /** Why a fact could not be read. */
 export type UnavailableCause = 'offline' | 'permission' | 'error' | 'not-collected' | 'no-data';
@@ -32,6 +33,11 @@ export interface QmpTimeoutStats {
   samples: string[];
   /** True when the syslog answer hit the line limit, so the count is a lower bound. */
   truncated: boolean;
+  /**
+   * Set when the node's time zone could not be read: the lines searched cover at least the last
+   * `windowHours` and at most the last `approximate.windowMaxHours` (see syslog-window.ts).
+   */
+  approximate?: ApproximateWindow;
 }
 
 /** Disk IO rate of the whole VM (rrddata is per VM, not per disk). */
@@ -65,7 +71,10 @@ export interface BackupJobCoverage {
   /** Fleecing as the job sets it: on, off, or not set (then the node default applies). */
   fleecing: 'on' | 'off' | 'unset';
   fleecingStorage?: string;
-  /** The node's vzdump default for fleecing, when `fleecing` is unset; unavailable if not read. */
+  /**
+   * The node's vzdump default for fleecing (`/etc/vzdump.conf` via `/nodes/{n}/vzdump/defaults`),
+   * when `fleecing` is unset; unavailable if not read, and then the job's fleecing is unknown.
+   */
   nodeDefaultFleecing?: Fact<boolean>;
   mode: string;
   storage?: string;

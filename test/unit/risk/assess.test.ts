@@ -71,11 +71,21 @@ describe('offline audit', () => {
   it('jobs.cfg read offline replaces the unknown backup part', () => {
     const r = assessRisk(vm([singleIothread('scsi0')], { scsihw: single, status: 'unknown' }), {
       ...offline,
-      backupJobs: [{ id: 'backup-all', fleecing: 'unset', mode: 'snapshot', selection: 'all' }],
+      backupJobs: [{ id: 'backup-all', fleecing: 'off', mode: 'snapshot', selection: 'all' }],
     });
     expect(r.reasons.find((x) => x.code === 'BACKUP_NO_FLEECING')?.severity).toBe('warning');
     expect(r.unavailable!.filter((u) => u.startsWith('/cluster/backup'))).toEqual([]);
     expect(r.unavailable).toHaveLength(2);
+  });
+
+  it('a job that leaves fleecing unset is unknown offline: /etc/vzdump.conf is not in /etc/pve', () => {
+    const r = assessRisk(vm([singleIothread('scsi0')], { scsihw: single, status: 'unknown' }), {
+      ...offline,
+      backupJobs: [{ id: 'backup-all', fleecing: 'unset', mode: 'snapshot', selection: 'all', nodeDefaultFleecing: { unavailable: '/etc/vzdump.conf is not in /etc/pve', cause: 'offline' } }],
+    });
+    expect(r.reasons.some((x) => x.code === 'BACKUP_NO_FLEECING')).toBe(false);
+    expect(r.level).toBe('unknown');
+    expect(r.unavailable).toContain('/etc/vzdump.conf on pve1: /etc/vzdump.conf is not in /etc/pve');
   });
 
   it('for an unknown run state the pending change is reported as possibly not applied', () => {

@@ -5,7 +5,7 @@
  * test/scenarios cover the same over real HTTP.)
  */
 import { describe, expect, it } from 'vitest';
-import { collectRiskEvidence, syslogSince } from '../../../src/api/evidence.js';
+import { collectRiskEvidence } from '../../../src/api/evidence.js';
 import { PveApiError, PveConnectionError, PvePermissionError } from '../../../src/api/errors.js';
 import type { StorageEntry } from '../../../src/pve/types.js';
 
@@ -47,6 +47,8 @@ const baseRoutes = (): Record<string, Handler | unknown> => ({
     { n: 2, t: "Nov 22 07:51:01 pve1 pvedaemon[2]: VM 101 qmp command 'guest-ping' failed - got timeout" },
   ],
   '/nodes/pve1/status': { cpuinfo: { cpus: 16, cores: 8, sockets: 1 } },
+  // 2026-11-22T08:00:00Z on a node at +01:00 (Vienna in winter).
+  '/nodes/pve1/time': { time: 1795334400, localtime: 1795334400 + 3600, timezone: 'Europe/Vienna' },
   '/nodes/pve1/vzdump/defaults': { storage: 'local' },
   '/nodes/pve1/qemu/100/rrddata': [
     { time: 1, diskread: 10 * 1048576, diskwrite: 20 * 1048576 },
@@ -88,11 +90,13 @@ describe('collectRiskEvidence', () => {
     expect(b.ramSnapshots).toEqual([]);
   });
 
-  it('asks each node once and each running VM once, with the window as `since`', async () => {
+  it('asks each node once and each running VM once, with the window start in the node\'s local time as `since`', async () => {
     const seen: Record<string, unknown>[] = [];
     const routes = baseRoutes();
     const syslog = routes['/nodes/pve1/syslog'];
     routes['/nodes/pve1/syslog'] = (p: Record<string, unknown> | undefined) => (seen.push(p ?? {}), syslog);
+    const defaults: unknown[] = [];
+    routes['/nodes/pve1/vzdump/defaults'] = (p: Record<string, unknown> | undefined) => (defaults.push(p), { storage: 'local' });
     const client = fakeClient(routes);
     await collectRiskEvidence(client, { vms: [{ vmid: 100, node: 'pve1' }, { vmid: 101, node: 'pve1' }], storages }, { now, windowHours: 6, syslogLimit: 1000 });
     const count = (p: string) => client.calls.filter((c) => c === p).length;
@@ -100,11 +104,54 @@ describe('collectRiskEvidence', () => {
     expect(count('/nodes/pve1/status')).toBe(1);
     expect(count('/cluster/backup')).toBe(1);
     expect(count('/cluster/resources')).toBe(1);
+    expect(count('/nodes/pve1/time')).toBe(1);
     expect(count('/nodes/pve1/vzdump/defaults')).toBe(1);
     expect(count('/nodes/pve1/qemu/100/rrddata')).toBe(1);
     expect(count('/nodes/pve1/qemu/101/rrddata')).toBe(0);
-    expect(seen).toEqual([{ since: '2026-11-22 02:00:00', limit: 1000 }]);
-    expect(syslogSince(now(), 24)).toBe('2026-11-21 08:00:00');
+    // 6 h before 08:00 UTC is 02:00 UTC = 03:00 on the node.
+    expect(seen).toEqual([{ since: '2026-11-22 03:00:00', limit: 1000 }]);
+    // The job's own storage, so PVE checks the privilege on the storage the job writes to.
+    expect(defaults).toEqual([{ storage: 'pbs1' }]);
+  });
+
+  it('without the node clock, widens the window by 12 h and marks the count approximate', async () => {
+    const seen: Record<string, unknown>[] = [];
+    const routes = baseRoutes();
+    const syslog = routes['/nodes/pve1/syslog'];
+    routes['/nodes/pve1/syslog'] = (p: Record<string, unknown> | undefined) => (seen.push(p ?? {}), syslog);
+    routes['/nodes/pve1/time'] = forbidden('/nodes/pve1/time', '/nodes/pve1', 'Sys.Audit');
+    const ev = await collectRiskEvidence(fakeClient(routes), { vms: [{ vmid: 100, node: 'pve1' }, { vmid: 101, node: 'pve1' }], storages }, { now });
+    expect(seen).toEqual([{ since: '2026-11-20 20:00:00', limit: 50000 }]);
+    const approximate = { windowMaxHours: 24 + 12 + 14, why: 'time zone of node pve1 unknown (missing privilege Sys.Audit on /nodes/pve1)' };
+    expect(ev.get(100)!.qmpTimeouts).toMatchObject({ count: 1, windowHours: 24, approximate });
+    // No timeout in the wider window means none in the window either: still a plain 0.
+    expect(ev.get(101)!.qmpTimeouts).toMatchObject({ count: 0, approximate });
+  });
+
+  it('an unreadable node default for fleecing names the storage privilege PVE checks', async () => {
+    const routes = baseRoutes();
+    routes['/nodes/pve1/vzdump/defaults'] = forbidden('/nodes/pve1/vzdump/defaults', '/storage/pbs1', 'Datastore.Audit|Datastore.AllocateSpace');
+    const ev = await collectRiskEvidence(fakeClient(routes), { vms: [{ vmid: 100, node: 'pve1' }], storages }, { now });
+    expect((ev.get(100)!.backupJobs as Array<{ nodeDefaultFleecing?: unknown }>)[0]!.nodeDefaultFleecing).toEqual({
+      unavailable: 'missing privilege Datastore.Audit or Datastore.AllocateSpace on /storage/pbs1',
+      cause: 'permission',
+    });
+    // PVE's 403 without detail: the schema's check is named.
+    routes['/nodes/pve1/vzdump/defaults'] = new PvePermissionError({ status: 403, text: 'Permission check failed', method: 'GET', path: '/nodes/pve1/vzdump/defaults' });
+    const bare = await collectRiskEvidence(fakeClient(routes), { vms: [{ vmid: 100, node: 'pve1' }], storages }, { now });
+    expect((bare.get(100)!.backupJobs as Array<{ nodeDefaultFleecing?: unknown }>)[0]!.nodeDefaultFleecing).toMatchObject({
+      unavailable: 'missing privilege Datastore.Audit or Datastore.AllocateSpace on /storage/pbs1',
+    });
+  });
+
+  it('reads the node default as PVE prints it: property string, number, parsed object, or absent (off)', async () => {
+    const cases: Array<[unknown, boolean]> = [['1,storage=local-lvm', true], ['0', false], [1, true], [{ enabled: 1, storage: 'x' }, true], [undefined, false]];
+    for (const [fleecing, on] of cases) {
+      const routes = baseRoutes();
+      routes['/nodes/pve1/vzdump/defaults'] = fleecing === undefined ? { storage: 'local' } : { storage: 'local', fleecing };
+      const ev = await collectRiskEvidence(fakeClient(routes), { vms: [{ vmid: 100, node: 'pve1' }], storages }, { now });
+      expect((ev.get(100)!.backupJobs as Array<{ nodeDefaultFleecing?: unknown }>)[0]!.nodeDefaultFleecing, JSON.stringify(fleecing)).toBe(on);
+    }
   });
 
   it('marks a syslog answer that hit the limit as truncated', async () => {

@@ -24,7 +24,7 @@ const qmp = (count: number) => ({
   qmpTimeouts: { count, windowHours: 24, commands: { 'query-proxmox-support': count }, samples: [`VM 100 qmp command 'query-proxmox-support' failed - got timeout`], truncated: false },
 });
 const cpu = (hostCpus: number, runningVcpus: number, vmVcpus = 4) => ({ nodeCpu: { node: 'pve1', hostCpus, runningVcpus, vmVcpus } });
-const job = (fleecing: 'on' | 'off' | 'unset', nodeDefaultFleecing?: boolean) => ({
+const job = (fleecing: 'on' | 'off' | 'unset', nodeDefaultFleecing?: boolean | { unavailable: string; cause: 'permission' }) => ({
   backupJobs: [{ id: 'backup-daily', fleecing, mode: 'snapshot', selection: 'all', storage: 'pbs1', schedule: '21:00', ...(nodeDefaultFleecing === undefined ? {} : { nodeDefaultFleecing }) }],
 });
 const ramSnap = (network: boolean, qemuVersion = '11.0.0') => ({
@@ -169,6 +169,12 @@ const TABLE: Partial<Record<RiskCode, Case[]>> = {
     { name: 'job unset, node default off', vm: vm([singleIothread('scsi0')]), evidence: quietEvidence(job('unset', false)), expect: 'warning' },
     { name: 'job with fleecing', vm: vm([singleIothread('scsi0')]), evidence: quietEvidence(job('on')), expect: null },
     { name: 'job unset, node default on', vm: vm([singleIothread('scsi0')]), evidence: quietEvidence(job('unset', true)), expect: null },
+    {
+      name: 'job unset, node default unreadable (never guessed off)',
+      vm: vm([singleIothread('scsi0')]),
+      evidence: quietEvidence(job('unset', { unavailable: 'missing privilege Datastore.Audit or Datastore.AllocateSpace on /storage/pbs1', cause: 'permission' })),
+      expect: null,
+    },
     { name: 'no job covers the VM', vm: vm([singleIothread('scsi0')]), evidence: quietEvidence({ backupJobs: [] }), expect: null },
     { name: 'template (never runs a guest)', vm: vm([singleIothread('scsi0')], { template: true }), evidence: quietEvidence(job('off')), expect: null },
   ],
@@ -231,6 +237,28 @@ describe('NOT_CHECKED', () => {
     const both = assessRisk(vm([missing('scsi0'), disk('scsi1', { startError: 'scsi1: an empty drive (none) on SCSI needs media=cdrom, QEMU refuses to start' })]), quietEvidence());
     expect(both.level).toBe('critical');
     expect(both.reasons[0]!.message).toBe('scsi1: an empty drive (none) on SCSI needs media=cdrom, QEMU refuses to start, so the next cold start of the VM will fail.');
+  });
+
+  it('an unreadable node fleecing default makes the backup part unknown, once per cause, naming the jobs', () => {
+    const why = { unavailable: 'missing privilege Datastore.Audit or Datastore.AllocateSpace on /storage/pbs1', cause: 'permission' as const };
+    const ev = quietEvidence({
+      backupJobs: [
+        { id: 'backup-daily', fleecing: 'unset', mode: 'snapshot', selection: 'all', storage: 'pbs1', nodeDefaultFleecing: why },
+        { id: 'backup-db', fleecing: 'unset', mode: 'snapshot', selection: 'vmid list', storage: 'pbs1', nodeDefaultFleecing: why },
+        { id: 'backup-off', fleecing: 'off', mode: 'snapshot', selection: 'pool web' },
+      ],
+    });
+    const risk = assessRisk(vm([singleIothread('scsi0')], { scsihw: single }), ev);
+    // The explicit "off" is still a warning; the unknown part is listed beside it.
+    expect(risk.level).toBe('warning');
+    expect(risk.reasons.map((r) => r.code)).toEqual(['BACKUP_NO_FLEECING', 'NOT_CHECKED']);
+    const nc = risk.reasons[1]!;
+    expect(nc.message).toBe(
+      'Could not check whether backup jobs backup-daily, backup-db run with fleecing (not set in the job, so /etc/vzdump.conf on node pve1 decides): missing privilege Datastore.Audit or Datastore.AllocateSpace on /storage/pbs1.',
+    );
+    expect(nc.fix).toContain('Datastore.Audit or Datastore.AllocateSpace on /storage/pbs1');
+    expect(nc.fix).toContain('set fleecing explicitly on job backup-daily, backup-db');
+    expect(risk.unavailable).toEqual(['/nodes/pve1/vzdump/defaults: missing privilege Datastore.Audit or Datastore.AllocateSpace on /storage/pbs1']);
   });
 
   it('names the privilege to grant', () => {
