@@ -18,7 +18,7 @@ import {
   updateVmConfig,
   type VmConfigUpdate,
 } from '../api/endpoints/qemu.js';
-import { PveApiError } from '../api/errors.js';
+import { PveApiError, PvePermissionError } from '../api/errors.js';
 import { vmInputFromPending } from '../api/fleet.js';
 import { apiPath } from '../api/params.js';
 import { waitForTask } from '../api/tasks.js';
@@ -125,6 +125,7 @@ export function createApiTarget(client: PveClient, options: ApiTargetOptions): M
         return 'unknown';
       } catch (err) {
         if (signal?.aborted) throw err;
+        if (err instanceof PvePermissionError) return 'forbidden';
         if (err instanceof PveApiError) return 'unknown';
         throw err;
       }

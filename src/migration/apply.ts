@@ -23,7 +23,7 @@ import {
   nextValue,
   writeLanded,
 } from './runner.js';
-import type { LiveVm, MigrationTarget, WriteRequest } from './target.js';
+import type { GuestDiskCheck, LiveVm, MigrationTarget, WriteRequest } from './target.js';
 import type { KeyChange, MigrationPlan, PlanStep, VmPlan } from './types.js';
 
 export interface ApplyOptions extends EngineOptions {
@@ -343,10 +343,14 @@ async function applyStaged(ctx: VmContext, saved: VmPlan, first: LiveVm): Promis
             reason: `step ${step.n}: Windows does not see the temporary VirtIO SCSI disk (vioscsi not installed?); the boot disk has not moved. Install the virtio-win drivers and run apply again, or rollback`,
           });
         }
+        const why =
+          seen === 'forbidden'
+            ? `the token may not run the guest-agent check (agent/exec needs VM.GuestAgent.Unrestricted on /vms/${saved.vmid}; VM.Monitor on PVE 8)`
+            : 'no guest agent answer';
         return runner.finish({
           ...base,
           result: 'awaiting-confirmation',
-          reason: `step ${step.n}: no guest agent answer; check Device Manager for the disk with serial ${step.serial}, then run apply again with --confirm-staged ${saved.vmid}`,
+          reason: `step ${step.n}: ${why}; check Device Manager for the disk with serial ${step.serial}, then run apply again with --confirm-staged ${saved.vmid}`,
         });
       }
       case 'write': {
@@ -426,13 +430,14 @@ async function stagedWrite(
   return { result: await runner.finish({ ...base, result: 'failed', reason: `step ${step.n}: the config kept changing while writing; run apply again` }) };
 }
 
-async function waitForGuestDisk(runner: Runner, live: LiveVm, serial: string): Promise<'yes' | 'no' | 'unknown'> {
+async function waitForGuestDisk(runner: Runner, live: LiveVm, serial: string): Promise<GuestDiskCheck> {
   const deadline = Date.now() + runner.opts.agentWaitMs;
-  let last: 'yes' | 'no' | 'unknown' = 'unknown';
+  let last: GuestDiskCheck = 'unknown';
   for (;;) {
     last = await runner.target.guestSeesDisk(live.input.node!, live.input.vmid, serial, runner.opts.signal);
     // `no` right after boot can mean Windows is still enumerating: ask again until the deadline.
-    if (last === 'yes' || Date.now() >= deadline) return last;
+    // A 403 will not change by waiting.
+    if (last === 'yes' || last === 'forbidden' || Date.now() >= deadline) return last;
     await runner.target.sleep(runner.opts.pollMs, runner.opts.signal);
   }
 }

@@ -32,6 +32,7 @@ export const GATES = {
   },
   WINDOWS_DATA_DISK_DRIVER: { title: 'Windows data disks need the vioscsi driver' },
   WINDOWS_STAGED_NO_AGENT: { title: 'no guest agent: staged path pauses for a manual check' },
+  WINDOWS_STAGED_AGENT_PRIVILEGE: { title: 'token may not run the guest-agent check: staged path pauses for a manual check' },
   LINUX_INITRAMFS: { title: 'initramfs may lack virtio_scsi' },
   GUEST_DRIVER_UNKNOWN: { title: 'guest OS unknown: check it has a VirtIO SCSI driver' },
   DEVICE_RENAME: { title: 'guest device names change' },

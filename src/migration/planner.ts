@@ -199,8 +199,10 @@ export function planVm(vm: PlanVmInput, opts: PlanOptions): VmPlan {
       d.warnings.push({ ...g, message: `${g.message} (overridden: moved in one step)` });
     } else if (opts.windowsStaged) {
       const s = planStaged({ vm, opts, drives, bootDisk: movingBoot, draft: d, running, keysInUse, converted });
-      if ('blocked' in s) d.blocked.push(s.blocked);
-      else {
+      if ('blocked' in s) {
+        d.blocked.push(s.blocked);
+        d.warnings.push(...s.warnings);
+      } else {
         staged = s.steps;
         stagedChanges = s.changes;
         d.warnings.push(...s.warnings);

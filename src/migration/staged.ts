@@ -17,7 +17,7 @@ import { toSataString } from './drive-target.js';
 import { gate } from './gates.js';
 import { bootOrder, renameInBootOrder } from './guest.js';
 import { agentEnabled, freeKey, TARGET_SCSIHW } from './config-keys.js';
-import { privilegesOn } from './privileges.js';
+import { canRunGuestExec, guestExecPrivilege, privilegesOn } from './privileges.js';
 import type { Drive } from '../pve/types.js';
 import type { Gate, KeyChange, PlanOptions, PlanStep, PlanVmInput } from './types.js';
 
@@ -34,15 +34,36 @@ export interface StagedInput {
   converted: { from: string; to: string; boot: boolean }[];
 }
 
-export type StagedResult = { steps: PlanStep[]; changes: KeyChange[]; warnings: Gate[] } | { blocked: Gate };
+/** The staged steps, or why the path is refused (with the warnings found before refusing). */
+export type StagedResult = { steps: PlanStep[]; changes: KeyChange[]; warnings: Gate[] } | { blocked: Gate; warnings: Gate[] };
 
 /** Serial of the temporary disk; the guest-agent check looks for it (≤ 20 bytes, PVE-FACTS §2.3). */
 export function stagingSerial(vmid: number): string {
   return `DPSTAGE${vmid}`;
 }
 
-function refuse(message: string, fix: string): StagedResult {
-  return { blocked: gate('WINDOWS_BOOT_CONTROLLER', `staged path not possible: ${message}`, { fix }) };
+/**
+ * Why the guest check cannot run for this token, or null. The check is `agent/exec` (Get-Disk);
+ * without its privilege PVE answers 403 and apply pauses for `--confirm-staged`, so the plan says so
+ * up front. Not checked as root@pam, without a permission map, or without an agent (then
+ * WINDOWS_STAGED_NO_AGENT already says the check is manual).
+ */
+function agentPrivilegeGate(s: StagedInput, serial: string): Gate | null {
+  const perms = s.vm.permissions;
+  const vmid = s.vm.input.vmid;
+  if (!perms || s.opts.authUser === 'root@pam' || !agentEnabled(s.vm.input.current.agent)) return null;
+  if (canRunGuestExec(perms, vmid)) return null;
+  const priv = guestExecPrivilege(s.opts.pveRelease, perms);
+  const name = priv ?? 'VM.GuestAgent.Unrestricted (PVE 9; VM.Monitor on PVE 8)';
+  return gate(
+    'WINDOWS_STAGED_AGENT_PRIVILEGE',
+    `the token lacks ${name} on /vms/${vmid}, which the guest check (agent/exec: does Windows see the temporary disk?) needs: apply pauses after the first cold start until you confirm it by hand`,
+    {
+      fix:
+        `grant ${priv ?? 'VM.GuestAgent.Unrestricted (VM.Monitor on PVE 8)'} on /vms/${vmid} and plan again, or check Device Manager ` +
+        `for the disk with serial ${serial} after the first cold start and run apply again with --confirm-staged ${vmid}`,
+    },
+  );
 }
 
 /** Steps and net changes of the staged path, or the reason it cannot be used. */
@@ -50,7 +71,15 @@ export function planStaged(s: StagedInput): StagedResult {
   const { vm, draft, drives } = s;
   const cur = vm.input.current;
   const vmid = vm.input.vmid;
+  const serial = stagingSerial(vmid);
   const warnings: Gate[] = [];
+  // Found first, so that a refusal below still shows everything the token cannot do.
+  const agentGate = agentPrivilegeGate(s, serial);
+  if (agentGate) warnings.push(agentGate);
+  const refuse = (message: string, fix: string): StagedResult => ({
+    blocked: gate('WINDOWS_BOOT_CONTROLLER', `staged path not possible: ${message}`, { fix }),
+    warnings,
+  });
   if (s.bootDisk.length !== 1) {
     return refuse(`the guest may boot from ${s.bootDisk.join(', ')}`, 'leave one disk in the boot order, then plan again');
   }
@@ -70,7 +99,6 @@ export function planStaged(s: StagedInput): StagedResult {
       );
     }
   }
-  const serial = stagingSerial(vmid);
   const tempValue = `${drive.storage}:1,backup=0,iothread=1,replicate=0,serial=${serial}`;
   const steps: PlanStep[] = [];
   const push = (step: Omit<PlanStep, 'n'>): number => {

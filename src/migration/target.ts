@@ -28,7 +28,8 @@ export interface WriteRequest {
   force?: boolean;
 }
 
-export type GuestDiskCheck = 'yes' | 'no' | 'unknown';
+/** `forbidden`: PVE refused agent/exec with 403 (the token lacks the guest-agent privilege). */
+export type GuestDiskCheck = 'yes' | 'no' | 'unknown' | 'forbidden';
 
 export interface MigrationTarget {
   /** Read one VM (config with pending values and digest, status, HA). */

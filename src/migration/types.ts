@@ -50,6 +50,11 @@ export interface PlanOptions {
   authUser?: string | null;
   /** Only VMs whose risk level is at least this one (when a risk level is present). */
   minRisk?: RiskLevel | null;
+  /**
+   * PVE release the plan is made against (`release` of `/version`, e.g. `9.1`), to name the
+   * privileges that differ between releases (guest agent: VM.GuestAgent.* on 9, VM.Monitor on 8).
+   */
+  pveRelease?: string | null;
 }
 
 /** A reason that blocks a VM, or a warning; codes are stable (the catalogue is GATES in gates.ts). */

@@ -10,6 +10,7 @@ import { withRisk } from '../../analysis/risk/index.js';
 import type { RiskLevel } from '../../analysis/types.js';
 import type { PveClient } from '../../api/client.js';
 import { fetchPermissions } from '../../api/endpoints/access.js';
+import { fetchVersion } from '../../api/endpoints/version.js';
 import { PveApiError } from '../../api/errors.js';
 import { collectRiskEvidence } from '../../api/evidence.js';
 import { collectFleet } from '../../api/fleet.js';
@@ -144,7 +145,11 @@ export async function makePlan(
     if (err instanceof Error && err.message.startsWith('--node ')) throw new ExitError(1, err.message);
     throw err;
   }
-  const permissions: PermissionMap | null = await fetchPermissions(client).catch(() => null);
+  const [permissions, version] = await Promise.all([
+    fetchPermissions(client).catch((): PermissionMap | null => null),
+    // The release names privileges that differ between PVE 8 and 9 (guest agent); any user may read it.
+    fetchVersion(client).catch(() => null),
+  ]);
   // --min-risk needs the online evidence (IO load, QMP timeouts, backups) the audit uses too.
   const online = planOptions.minRisk
     ? await collectRiskEvidence(client, { vms: fleet.inputs.map((i) => ({ vmid: i.vmid, node: i.node })), storages: fleet.env.storages })
@@ -155,7 +160,7 @@ export async function makePlan(
     return { input, report, ha: haState ? { sid: `vm:${input.vmid}`, state: haState } : null, permissions };
   });
   // An API token is never root@pam, whatever user it belongs to (PVE-FACTS §4.1).
-  const plan = buildPlan(inputs, { ...planOptions, authUser: null }, { pve: meta.pve });
+  const plan = buildPlan(inputs, { ...planOptions, authUser: null, pveRelease: version?.release ?? null }, { pve: meta.pve });
   const errors = fleet.errors.filter((e) => e.severity === 'error').map((e) => `${e.source ?? ''}: ${e.message}`);
   if (!permissions) errors.push('/access/permissions not readable: privileges were not checked up front');
   return { plan, errors };

@@ -324,6 +324,25 @@ describe('Windows staged path', () => {
     expect(pve.writes).toHaveLength(3);
   });
 
+  it('a 403 on the guest check pauses at once, naming the privilege; --confirm-staged resumes', async () => {
+    const pve = new FakePve([fakeVm(201, WIN, { guestDisk: 'forbidden' })]);
+    let asked = 0;
+    const see = pve.guestSeesDisk.bind(pve);
+    pve.guestSeesDisk = (...a: Parameters<typeof see>) => (asked++, see(...a));
+    const plan = await planFor(pve, staged);
+    const store: JournalEntry[] = [];
+    const first = await apply(pve, plan, store, { agentWaitMs: 60_000 });
+    expect(resultOf(first, 201)).toMatchObject({
+      result: 'awaiting-confirmation',
+      reason: expect.stringContaining('agent/exec needs VM.GuestAgent.Unrestricted on /vms/201'),
+    });
+    // Asked once: a refused privilege does not change by waiting out agentWaitMs.
+    expect(asked).toBe(1);
+    expect(pve.writes).toHaveLength(1);
+    const second = await apply(pve, plan, store, { confirmStaged: [201] });
+    expect(resultOf(second, 201).result).toBe('migrated');
+  });
+
   it('a guest that does not see the temp disk stops the path before the boot disk moves', async () => {
     const pve = new FakePve([fakeVm(201, WIN, { guestDisk: 'no' })]);
     const summary = await apply(pve, await planFor(pve, staged), []);

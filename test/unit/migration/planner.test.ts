@@ -437,6 +437,52 @@ describe('planVm: Windows staged path', () => {
     expect(plan.steps.find((s) => s.kind === 'write')!.set).toMatchObject({ bootdisk: 'sata0' });
   });
 
+  describe('guest-agent privilege for the guest check', () => {
+    const vmOps = { 'VM.Audit': 1, 'VM.Config.Disk': 1, 'VM.Config.HWType': 1, 'VM.PowerMgmt': 1 };
+    const perms = (extra: Record<string, number> = {}, storage: Record<string, number> = { 'Datastore.AllocateSpace': 1 }) => ({
+      '/vms': { ...vmOps, ...extra },
+      '/storage': storage,
+    });
+    const staged = (permissions: ReturnType<typeof perms>, pveRelease?: string, text = win) =>
+      planVm(vmFromText(text, { status: 'running', permissions }), { ...THREADS, windowsStaged: true, ...(pveRelease ? { pveRelease } : {}) });
+    const agentGate = (plan: ReturnType<typeof staged>) => plan.warnings.find((w) => w.code === 'WINDOWS_STAGED_AGENT_PRIVILEGE');
+
+    it('warns, naming VM.GuestAgent.Unrestricted on PVE 9, that the check needs --confirm-staged by hand', () => {
+      const plan = staged(perms(), '9.1');
+      expect(plan.path).toBe('staged');
+      expect(plan.blocked).toEqual([]);
+      const g = agentGate(plan)!;
+      expect(g.message).toContain('the token lacks VM.GuestAgent.Unrestricted on /vms/100');
+      expect(g.fix).toContain('grant VM.GuestAgent.Unrestricted on /vms/100');
+      expect(g.fix).toContain('--confirm-staged 100');
+      expect(g.fix).toContain('DPSTAGE100');
+    });
+
+    it('names VM.Monitor on PVE 8, and infers the release from the map when /version is unknown', () => {
+      expect(agentGate(staged(perms(), '8.2'))!.message).toContain('lacks VM.Monitor on /vms/100');
+      // PVE 9 lists VM.GuestAgent.* names (here Audit, which does not allow exec).
+      expect(agentGate(staged(perms({ 'VM.GuestAgent.Audit': 1 })))!.message).toContain('lacks VM.GuestAgent.Unrestricted on');
+      expect(agentGate(staged(perms()))!.message).toContain('VM.GuestAgent.Unrestricted (PVE 9; VM.Monitor on PVE 8)');
+    });
+
+    it('is quiet when the token holds it (either release\'s name), for root@pam, and without an agent', () => {
+      expect(agentGate(staged(perms({ 'VM.GuestAgent.Unrestricted': 1 }), '9.1'))).toBeUndefined();
+      expect(agentGate(staged(perms({ 'VM.Monitor': 1 }), '8.2'))).toBeUndefined();
+      const root = planVm(vmFromText(win, { status: 'running', permissions: perms() }), { ...THREADS, windowsStaged: true, authUser: 'root@pam', pveRelease: '9.1' });
+      expect(agentGate(root)).toBeUndefined();
+      const noAgent = staged(perms(), '9.1', win.replace('agent: 1\n', ''));
+      expect(codes(noAgent.warnings)).toContain('WINDOWS_STAGED_NO_AGENT');
+      expect(agentGate(noAgent)).toBeUndefined();
+    });
+
+    it('is still shown when the staged path is refused for another privilege', () => {
+      const plan = staged(perms({}, { 'Datastore.Audit': 1 }), '9.1');
+      expect(codes(plan.blocked)).toEqual(['WINDOWS_BOOT_CONTROLLER']);
+      expect(plan.blocked[0]!.message).toContain('Datastore.AllocateSpace');
+      expect(agentGate(plan)).toBeDefined();
+    });
+  });
+
   it('refuses when the guest may boot from two disks', () => {
     const plan = planVm(vmFromText(win.replace('boot: order=scsi0;ide2;net0\n', 'boot: order=scsi0;scsi1\n')), {
       ...THREADS,
