@@ -77,7 +77,7 @@ export interface CollectEvidenceOptions {
   syslogLimit?: number;
   /** Read snapshot lists for RAM snapshots. Default true. */
   snapshots?: boolean;
-  /** Clock (tests). */
+  /** Our clock (tests); the syslog window uses the node's own clock (`/time`) and this one only when that cannot be read. */
   now?: () => Date;
   signal?: AbortSignal;
 }
