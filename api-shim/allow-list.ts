@@ -39,8 +39,10 @@ const READS: readonly Rule[] = [
   '/storage',
   '/nodes',
   '/nodes/{node}/status',
-  '/nodes/{node}/syslog',
   '/nodes/{node}/time',
+
+  '/nodes/{node}/syslog',
+
   '/nodes/{node}/rrddata',
   '/nodes/{node}/storage',
   '/nodes/{node}/vzdump/defaults',
