@@ -5,6 +5,7 @@
  * ends (PVE-FACTS §4.6, NOTES.md items 6-7).
  */
 import type { SimClock } from './clock.js';
+import { printUpid } from '../../src/pve/upid.js';
 
 export interface SimTask {
   upid: string;
@@ -33,27 +34,6 @@ export interface TaskContext {
   log(line: string): void;
   /** Logs `WARN: <text>`; the task then ends with `WARNINGS: n` instead of `OK`. */
   warn(text: string): void;
-}
-
-/** Encodes a UPID the way PVE's UPID.pm does (8-hex fields, trailing colon). */
-export function encodeUpid(t: Pick<SimTask, 'node' | 'pid' | 'pstart' | 'starttime' | 'type' | 'id' | 'user'>): string {
-  const h8 = (n: number) => n.toString(16).toUpperCase().padStart(8, '0');
-  return `UPID:${t.node}:${h8(t.pid)}:${h8(t.pstart)}:${h8(t.starttime)}:${t.type}:${t.id}:${t.user}:`;
-}
-
-/** Decodes a UPID; null when it is not one. */
-export function decodeUpid(upid: string): { node: string; pid: number; pstart: number; starttime: number; type: string; id: string; user: string } | null {
-  const m = /^UPID:([a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?):([0-9A-Fa-f]{8}):([0-9A-Fa-f]{8,9}):([0-9A-Fa-f]{8}):([^:\s]+):([^:\s]*):([^:\s]+):$/.exec(upid);
-  if (!m) return null;
-  return {
-    node: m[1]!,
-    pid: parseInt(m[3]!, 16),
-    pstart: parseInt(m[4]!, 16),
-    starttime: parseInt(m[5]!, 16),
-    type: m[6]!,
-    id: m[7]!,
-    user: m[8]!,
-  };
 }
 
 /** All tasks of the simulated cluster. */
@@ -85,7 +65,7 @@ export class TaskRegistry {
     let resolveDone!: () => void;
     const task: SimTask = {
       ...base,
-      upid: encodeUpid(base),
+      upid: printUpid(base),
       status: 'running',
       log: [],
       warnings: 0,

@@ -72,3 +72,4 @@ export {
 } from './vm-config.js';
 export { parseStorageCfg, printStorageCfg } from './storage-cfg.js';
 export { decodeDescriptionLine, encodeDescriptionLine } from './text-codec.js';
+export { type Upid, parseUpid, printUpid } from './upid.js';

@@ -3,13 +3,14 @@
 import { privilegesOn, type Principal } from '../acl.js';
 import { paramError, permissionError } from '../errors.js';
 import type { SimState } from '../state.js';
-import { decodeUpid, taskListView, taskStatusView, type SimTask } from '../tasks.js';
+import { parseUpid } from '../../../src/pve/upid.js';
+import { taskListView, taskStatusView, type SimTask } from '../tasks.js';
 import { Envelope, requireNode, type RouteDef } from './route.js';
 
 /** The task of a UPID on this node, or PVE's 400 answers. */
 function findTask(state: SimState, node: string, upid: string): SimTask {
   requireNode(state, node);
-  if (!decodeUpid(upid)) throw paramError({ upid: 'unable to parse worker upid' });
+  if (!parseUpid(upid)) throw paramError({ upid: 'unable to parse worker upid' });
   const task = state.tasks.get(upid);
   // A task of another node is not in this node's task directory.
   if (!task || task.node !== node) throw paramError({ upid: 'no such task' });

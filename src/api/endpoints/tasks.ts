@@ -27,34 +27,7 @@ export interface TaskLogLine {
   t: string;
 }
 
-/** A parsed `UPID:<node>:<pid>:<pstart>:<starttime>:<type>:<id>:<user>:`. */
-export interface Upid {
-  node: string;
-  pid: number;
-  pstart: number;
-  /** Epoch seconds. */
-  starttime: number;
-  type: string;
-  id: string;
-  user: string;
-}
-
-const UPID_RE = /^UPID:([a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?):([0-9A-Fa-f]{8}):([0-9A-Fa-f]{8,9}):([0-9A-Fa-f]{8}):([^:\s]+):([^:\s]*):([^:\s]+):$/;
-
-/** Parses a UPID; null when it is not one (pid/pstart/starttime are hex in the string). */
-export function parseUpid(upid: string): Upid | null {
-  const m = UPID_RE.exec(upid);
-  if (!m) return null;
-  return {
-    node: m[1]!,
-    pid: parseInt(m[3]!, 16),
-    pstart: parseInt(m[4]!, 16),
-    starttime: parseInt(m[5]!, 16),
-    type: m[6]!,
-    id: m[7]!,
-    user: m[8]!,
-  };
-}
+export { type Upid, parseUpid } from '../../pve/upid.js';
 
 /** `GET /nodes/{node}/tasks/{upid}/status` - the node must be the one named in the UPID. */
 export function fetchTaskStatus(
