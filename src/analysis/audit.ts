@@ -276,7 +276,8 @@ export function analyzeVm(input: VmInput, analysisEnv: AnalysisEnv): VmReport {
     name: input.runtime?.name ?? cur.name ?? null,
     node: input.node,
     status: input.runtime?.status ?? 'unknown',
-    source: input.source,
+    // The contract says `api`; the input's `api:/nodes/...` path stays in the issues.
+    source: input.source.startsWith('api:') ? 'api' : input.source,
     digest: input.digest,
     ostype: pveValue(cur, 'ostype') ?? null,
     template: now.ctx.template,

@@ -100,6 +100,14 @@ export interface RiskReason {
   message: string;
   evidence: RiskEvidence[];
   fix: string;
+  /**
+   * NOT_CHECKED only: which part could not be checked. `config`: a fact of the VM's own config
+   * is open (e.g. a storage type that decides aio); `evidence`: something beyond the config (node
+   * syslog, rrddata, node CPU, backup jobs, snapshots) - the config itself was checked.
+   */
+  scope?: 'config' | 'evidence';
+  /** NOT_CHECKED only, when known: the check, as a noun phrase (`QMP timeouts in the node's syslog`). */
+  check?: string;
 }
 
 export interface VmRisk {
@@ -114,7 +122,7 @@ export interface VmReport {
   name: string | null;
   node: string | null;
   status: 'running' | 'stopped' | 'unknown' | (string & {});
-  /** `api`, or the config file path offline. */
+  /** `api` (exactly), or the config file path offline. Issues name the API path (`api:/nodes/...`). */
   source: string;
   digest: string;
   ostype: string | null;

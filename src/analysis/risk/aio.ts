@@ -174,7 +174,7 @@ export function unknownStorageReasons(ctx: RiskContext): RiskReason[] {
   for (const d of disksAtNextStart(ctx.vm)) if (noDirectOpen(d)) note(d, 'noDirect');
   for (const d of ctx.disks) if (nativeIothreadOpen(d)) note(d, 'nativeIothread');
 
-  const online = ctx.vm.source.startsWith('api:');
+  const online = ctx.vm.source === 'api' || ctx.vm.source.startsWith('api:');
   return [...open].map(([storage, c]) => {
     const keys = [...c.keys].sort((a, b) => a.localeCompare(b, 'en', { numeric: true })).join(', ');
     const decides = [

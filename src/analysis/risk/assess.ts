@@ -46,6 +46,11 @@ const RUNTIME_RULES: Rule[] = [
   ramSnapshotReasons,
 ];
 
+/** Marks a NOT_CHECKED reason with the part it leaves open (the config, or evidence beyond it). */
+function scoped(r: RiskReason, scope: 'config' | 'evidence'): RiskReason {
+  return r.code === 'NOT_CHECKED' ? { ...r, scope } : r;
+}
+
 const CODE_ORDER = new Map<string, number>(RISK_CODES.map((c, i) => [c, i]));
 
 /** `scsi2` before `scsi10`. */
@@ -71,12 +76,12 @@ export function sortReasons(reasons: RiskReason[]): RiskReason[] {
  */
 export function assessRisk(vm: VmReport, evidence: RiskEvidenceInput): VmRisk {
   const ctx: RiskContext = { vm, evidence, state: runState(vm), disks: disksInForce(vm) };
-  let reasons = CONFIG_RULES.flatMap((rule) => rule(ctx));
+  let reasons = CONFIG_RULES.flatMap((rule) => rule(ctx)).map((r) => scoped(r, 'config'));
   if (vm.template) {
     // A template never runs; its clones inherit the config, so the config reasons stay as hints.
     reasons = reasons.map((r) => ({ ...r, severity: milder(r.severity, 'info'), message: `${r.message} Clones of this template inherit it.` }));
   } else {
-    reasons.push(...RUNTIME_RULES.flatMap((rule) => rule(ctx)));
+    reasons.push(...RUNTIME_RULES.flatMap((rule) => rule(ctx)).map((r) => scoped(r, 'evidence')));
   }
   reasons = sortReasons(reasons);
   const level = reasons.reduce((lvl, r) => worse(lvl, r.severity), 'ok' as VmRisk['level']);

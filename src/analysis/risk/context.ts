@@ -173,13 +173,15 @@ export function notChecked(what: string, source: string, fact: Unavailable | und
     default:
       fix = `Check that ${source} answers, then audit again.`;
   }
-  return reason({
+  const r = reason({
     code: 'NOT_CHECKED',
     severity: 'unknown',
     message: `Could not check ${what}: ${why}.`,
     evidence: [evidence('missing', source, why)],
     fix,
   });
+  r.check = what;
+  return r;
 }
 
 /** The value of a fact, or null when unavailable. */

@@ -1,8 +1,14 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /** IOTHREAD_IGNORED: the iothread flag PVE accepts but does not act on. */
-import type { RiskReason } from '../types.js';
+import { unknownReason } from '../disk-status.js';
+import type { DiskFacts, RiskReason } from '../types.js';
 import type { RiskContext } from './context.js';
 import { APPLY_HINT, controllerKind, controllerLabel, driverCaveat, evidence, reason } from './context.js';
+
+/** Given to QEMU (a device that is only unknown is still attached). */
+function attached(f: DiskFacts): boolean {
+  return f.qemuDevice !== null || unknownReason(f, 'qemuDevice') !== null;
+}
 
 /**
  * IOTHREAD_IGNORED: `iothread=1` on a SCSI disk whose controller is not virtio-scsi-single. PVE
@@ -11,7 +17,8 @@ import { APPLY_HINT, controllerKind, controllerLabel, driverCaveat, evidence, re
  */
 export function iothreadIgnoredReasons(ctx: RiskContext): RiskReason[] {
   return ctx.disks
-    .filter((d) => d.facts.iothread.configured && !d.facts.iothread.effective)
+    // A drive line PVE drops is not given to QEMU at all: no controller ignores anything there.
+    .filter((d) => d.facts.iothread.configured && !d.facts.iothread.effective && attached(d.facts))
     .map((d) => {
       const scsihw = d.fromPending && ctx.vm.scsihw.pending ? ctx.vm.scsihw.pending.configured : ctx.vm.scsihw.configured;
       const caveat = controllerKind(d.facts.controller) === 'virtio' ? '' : driverCaveat(ctx.vm);

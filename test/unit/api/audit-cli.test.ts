@@ -38,7 +38,7 @@ describe('audit --pve', () => {
     const cli = io({ PVE_URL: server.url, PVE_TOKEN: TOKEN });
     expect(await runCli(['audit', '--format', 'json'], cli)).toBe(0);
     const report = JSON.parse(cli.out) as AuditReport;
-    expect(report.vms.map((v) => [v.vmid, v.node, v.source, v.status])).toEqual([[103, 'pve1', 'api:/nodes/pve1/qemu/103', 'stopped']]);
+    expect(report.vms.map((v) => [v.vmid, v.node, v.source, v.status])).toEqual([[103, 'pve1', 'api', 'stopped']]);
     expect(report.vms[0]!.disks.length).toBeGreaterThan(0);
     expect(cli.err).toBe('');
   });
