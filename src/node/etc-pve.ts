@@ -55,10 +55,30 @@ export function vmidFromFileName(path: string): number | null {
   return m ? Number(m[1]) : null;
 }
 
+/**
+ * Why `bytes` cannot be a VM config, or null. qemu-server configs are text: a NUL byte (or a file
+ * that is mostly control bytes) means an image, a dump or an archive saved under a `.conf` name.
+ */
+export function binaryReason(bytes: Uint8Array): string | null {
+  const nul = bytes.indexOf(0);
+  if (nul >= 0) return `binary data (${bytes.length} bytes, a NUL byte at offset ${nul})`;
+  let control = 0;
+  for (const b of bytes) if ((b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) || b === 0x7f) control++;
+  return bytes.length > 0 && control / bytes.length > 0.1 ? `binary data (${bytes.length} bytes, ${control} control bytes)` : null;
+}
+
 /** Reads and parses one VM config file; a read failure becomes an error issue. */
 export async function readConfFile(path: string, node: string | null, vmid?: number | null): Promise<ConfFile | ConfigIssue> {
   try {
     const bytes = await readFile(path);
+    const binary = binaryReason(bytes);
+    if (binary !== null) {
+      return {
+        source: path,
+        severity: 'error',
+        message: `not a VM config: ${binary}; a qemu-server config is text ('key: value' lines), nothing was audited from it: check that this is the right file`,
+      };
+    }
     const id = vmid === undefined ? vmidFromFileName(path) : vmid;
     // The digest is over the exact bytes, as PVE computes it, even if they are not valid UTF-8.
     const file = parseVmConfig(bytes.toString('utf8'), { vmid: id ?? undefined, source: path, bytes });

@@ -64,13 +64,13 @@ export interface RawAuditOptions {
   evidence?: boolean;
 }
 
-/** `100,101 102` → [100, 101, 102]; anything else is a usage error. */
-export function parseVmidList(text: string): number[] {
+/** `100,101 102` → [100, 101, 102]; anything else is a usage error naming `option`. */
+export function parseVmidList(text: string, option = '--vmid'): number[] {
   const parts = text.split(/[\s,]+/).filter((p) => p !== '');
-  if (parts.length === 0) throw new UsageError(`--vmid needs VMIDs such as 100,101 (got '${text}')`);
+  if (parts.length === 0) throw new UsageError(`${option} needs VMIDs such as 100,101 (got '${text}')`);
   return parts.map((p) => {
     if (!/^\d+$/.test(p) || Number(p) < 100 || Number(p) > 999_999_999) {
-      throw new UsageError(`--vmid: '${p}' is not a VMID (a whole number from 100 to 999999999)`);
+      throw new UsageError(`${option}: '${p}' is not a VMID (a whole number from 100 to 999999999)`);
     }
     return Number(p);
   });
@@ -131,6 +131,39 @@ function storageTypesUnknown(opts: AuditOptions, read: ConfigRead): string | nul
 
 /** Start of the error readStorageCfg gives for a storage.cfg it cannot read. */
 const STORAGE_CFG_UNREADABLE = 'cannot read storage.cfg';
+
+/** `100, 101, 102, … (40 more)`: a readable list of what is there. */
+function listSome(items: Array<string | number>, max = 20): string {
+  const shown = items.slice(0, max).join(', ');
+  return items.length > max ? `${shown}, … (${items.length - max} more)` : shown || 'none';
+}
+
+/**
+ * Errors for `--node`/`--vmid` values that select nothing offline, each saying what is there (the
+ * nodes of the tree, the VMIDs, or the node a VM is really on), so a typo is not "nothing audited".
+ */
+async function unmatchedFilters(opts: AuditOptions, treeDir: string | undefined, inputs: VmInput[], read: ConfigRead): Promise<ConfigIssue[]> {
+  if (opts.vmids === undefined && (opts.node === undefined || treeDir === undefined)) return [];
+  // The filtered read only holds what matched: read everything once to say what is there.
+  const all = treeDir !== undefined ? toInputs(await readConfigDir(treeDir)) : toInputs(read);
+  const where = treeDir ?? 'the --conf files';
+  const out: ConfigIssue[] = [];
+  if (treeDir !== undefined && opts.node !== undefined && !all.some((i) => i.node === opts.node)) {
+    const nodes = [...new Set(all.map((i) => i.node).filter((n): n is string => n !== null))].sort();
+    out.push({ source: treeDir, severity: 'error', message: `--node ${opts.node}: no such node in ${treeDir} (nodes: ${listSome(nodes)}): check the spelling, or leave --node out` });
+    return out;
+  }
+  const found = new Set(inputs.map((i) => i.vmid));
+  for (const vmid of (opts.vmids ?? []).filter((id) => !found.has(id))) {
+    const elsewhere = [...new Set(all.filter((i) => i.vmid === vmid).map((i) => i.node ?? '?'))];
+    const message =
+      elsewhere.length > 0 && opts.node !== undefined
+        ? `VM ${vmid} not found on node ${opts.node}: it is on ${elsewhere.join(', ')}`
+        : `VM ${vmid} not found in ${where} (VMs there: ${listSome([...new Set(all.map((i) => i.vmid))].sort((a, b) => a - b))})`;
+    out.push({ source: where, severity: 'error', message });
+  }
+  return out;
+}
 
 /** Runs the audit and returns the report (no output). */
 export async function audit(opts: AuditOptions): Promise<AuditReport> {
@@ -202,6 +235,7 @@ export async function audit(opts: AuditOptions): Promise<AuditReport> {
   let inputs = toInputs(read);
   if (vmids) inputs = inputs.filter((i) => vmids.has(i.vmid));
   if (opts.node !== undefined && opts.conf === undefined) inputs = inputs.filter((i) => i.node === opts.node);
+  read.errors.push(...(await unmatchedFilters(opts, treeDir, inputs, read)));
 
   const env: AnalysisEnv = {
     storages: read.storages,
@@ -224,7 +258,7 @@ export function normalizeAuditOptions(raw: RawAuditOptions, env: CliIO['env']): 
   if (!['table', 'json', 'csv'].includes(format)) throw new UsageError(`--format must be table, json or csv (got '${raw.format}')`);
   let explain: number | undefined;
   if (raw.explain !== undefined) {
-    const ids = parseVmidList(raw.explain);
+    const ids = parseVmidList(raw.explain, '--explain');
     if (ids.length !== 1) throw new UsageError('--explain takes one VMID');
     explain = ids[0];
   }

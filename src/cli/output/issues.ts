@@ -1,6 +1,17 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 import type { ConfigIssue } from '../../pve/types.js';
 
+// eslint-disable-next-line no-control-regex
+const CONTROL_RE = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
+
+/**
+ * Control characters as `\xNN`: messages quote lines of files, and an escape sequence from a
+ * broken or hostile config must not reach the terminal.
+ */
+export function escapeControl(text: string): string {
+  return text.replace(CONTROL_RE, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 /**
  * One issue as a compiler-style line, `FILE:LINE: severity: KEY: message`, so editors and people
  * can jump to the place. Location or key already written into the message are not repeated.
@@ -15,5 +26,5 @@ export function formatIssue(issue: ConfigIssue): string {
     message = `${issue.key}: ${message}`;
   }
   const where = [issue.source, issue.line].filter((p) => p !== undefined && p !== '').join(':');
-  return [where, issue.severity, message].filter((p) => p !== '').join(': ');
+  return escapeControl([where, issue.severity, message].filter((p) => p !== '').join(': '));
 }

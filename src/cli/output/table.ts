@@ -5,6 +5,7 @@
  */
 import type { AuditReport, DiskFacts, DiskReport, VmReport } from '../../analysis/types.js';
 import { type Cell, aioCell, cacheCell, controllerCell, deviceCell, iothreadCell, unknownCell } from './cells.js';
+import { escapeControl } from './issues.js';
 import { riskSummaryLine, riskTotals } from './risk.js';
 import { type Style, makeStyle, padEnd, visibleLength } from './style.js';
 
@@ -70,7 +71,8 @@ function diskRow(d: DiskReport, style: Style): Row {
 function vmHeader(vm: VmReport, style: Style): string {
   const parts = [style.bold(`VM ${vm.vmid}${vm.name ? ` ${vm.name}` : ''}`)];
   parts.push(vm.node ? `node ${vm.node}` : 'node ?');
-  parts.push(vm.status);
+  // Offline the files do not say whether the VM runs; a bare "unknown" reads like the risk level.
+  parts.push(vm.status === 'unknown' ? (vm.source === 'api' ? 'run state unknown' : 'run state unknown (files only)') : vm.status);
   if (vm.template) parts.push(style.marked('template'));
   if (vm.lock) parts.push(style.marked(`lock ${vm.lock}`));
   let scsihw = `scsihw ${vm.scsihw.effective}${vm.scsihw.configured === null ? ' (default)' : ''}`;
@@ -84,6 +86,14 @@ function vmHeader(vm: VmReport, style: Style): string {
   const problems = vm.issues.length;
   if (problems > 0) parts.push(style.marked(`${problems} config issue${problems === 1 ? '' : 's'} (on stderr)`));
   return parts.join(' · ');
+}
+
+/** Config files (offline) or VM paths (online) that errors kept out of the report. */
+function notAudited(report: AuditReport): string[] {
+  const sources = report.errors
+    .filter((e) => e.severity === 'error' && e.source !== undefined && /(?:\.conf|\/qemu\/\d+)$/.test(e.source))
+    .map((e) => escapeControl(e.source as string));
+  return [...new Set(sources)];
 }
 
 /** Renders the whole report as text (ends with a newline). */
@@ -115,6 +125,10 @@ export function formatTable(report: AuditReport, opts: { color: boolean }): stri
   }
   const totals = riskTotals(report);
   if (totals) out.push(totals);
+  const missing = notAudited(report);
+  if (missing.length > 0) {
+    out.push(style.error(`not audited: ${missing.length} VM config${missing.length === 1 ? '' : 's'} (errors on stderr): ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}`));
+  }
   for (const a of report.assumptions) out.push(style.dim(`note: ${a}`));
   if (report.vms.length > 0) out.push(style.dim('details of one VM: pve-dataplane audit … --explain VMID'));
   return out.join('\n') + '\n';

@@ -77,7 +77,7 @@ describe('audit --config-dir examples/etc-pve', () => {
     const { code, out } = await cli(['audit', '--config-dir', EXAMPLES]);
     expect(code).toBe(0);
     expect(out).not.toContain('\x1b[');
-    expect(out).toMatch(/^VM 100 db1 · node pve1 · unknown · scsihw lsi \(default\)/m);
+    expect(out).toMatch(/^VM 100 db1 · node pve1 · run state unknown \(files only\) · scsihw lsi \(default\)/m);
     expect(out).toMatch(/^ {2}scsi0 +local-lvm:vm-100-disk-0 +scsi-hd +lsi \(scsihw0\) +iothread=1 \(ignored: scsihw lsi\)/m);
     expect(out).toContain('default → native (lvm)');
     expect(out).toContain('default → threads (krbd, cache=writeback)');

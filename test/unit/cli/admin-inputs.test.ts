@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/**
+ * What an admin sees for inputs that match nothing or are not what they look like: filters that
+ * select no VM, a binary file named like a config, a wrong --explain value, the offline run state.
+ */
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../../../src/cli/cli.js';
+import { formatIssue } from '../../../src/cli/output/issues.js';
+import { captureIO } from './capture.js';
+import { STORAGE_CFG, conf, makeTree } from './tree.js';
+
+const EXAMPLES = fileURLToPath(new URL('../../../examples/etc-pve', import.meta.url));
+
+async function cli(args: string[]) {
+  const io = captureIO();
+  const code = await runCli(args, io);
+  return { code, out: io.out(), err: io.err() };
+}
+
+describe('filters that match nothing', () => {
+  it('--vmid of a VM not in the tree: exit 1, names the VMID and lists the VMs that are there', async () => {
+    const { code, out, err } = await cli(['audit', '--config-dir', EXAMPLES, '--vmid', '999']);
+    expect(code).toBe(1);
+    expect(out).toBe('');
+    expect(err).toContain('VM 999 not found');
+    expect(err).toContain('100, 101, 102, 103, 104, 200, 201, 202');
+  });
+
+  it('--node that is not in the tree: exit 1, names the node and lists the nodes that are there', async () => {
+    const { code, err } = await cli(['audit', '--config-dir', EXAMPLES, '--node', 'nope']);
+    expect(code).toBe(1);
+    expect(err).toContain("--node nope: no such node in");
+    expect(err).toContain('(nodes: pve1, pve2)');
+  });
+
+  it('--vmid on the wrong --node: says where the VM is', async () => {
+    const { code, err } = await cli(['audit', '--config-dir', EXAMPLES, '--vmid', '100', '--node', 'pve2']);
+    expect(code).toBe(1);
+    expect(err).toContain('VM 100 not found on node pve2');
+    expect(err).toContain('it is on pve1');
+  });
+
+  it('some VMIDs found, one not: exit 0, the missing one is named', async () => {
+    const { code, out, err } = await cli(['audit', '--config-dir', EXAMPLES, '--vmid', '100,999']);
+    expect(code).toBe(0);
+    expect(out).toContain('VM 100 db1');
+    expect(err).toContain('VM 999 not found');
+  });
+});
+
+describe('a binary file named 100.conf', () => {
+  const root = makeTree({
+    'storage.cfg': STORAGE_CFG,
+    'nodes/pve1/qemu-server/100.conf': '\x00\x1b[2J\x7fELF\x02\x01\x01\x00garbage\x1b]0;owned\x07\nmore\x00\n',
+    'nodes/pve1/qemu-server/101.conf': conf('ok', ['scsi0: local-lvm:vm-101-disk-0,size=8G']),
+  });
+
+  it('is an error naming the file as binary, not a VM; the others are audited (exit 0)', async () => {
+    const { code, out, err } = await cli(['audit', '--config-dir', root]);
+    expect(code).toBe(0);
+    expect(err).toMatch(/100\.conf: error: not a VM config: binary data/);
+    expect(out).not.toMatch(/^VM 100\b/m);
+    expect(out).toContain('VM 101 ok');
+  });
+
+  it('never writes its control characters to the terminal', async () => {
+    const { err, out } = await cli(['audit', '--config-dir', root]);
+    // eslint-disable-next-line no-control-regex
+    expect(err + out).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f]/);
+  });
+
+  it('the table says that a file was not audited (the VM is not silently missing)', async () => {
+    const { out } = await cli(['audit', '--config-dir', root]);
+    expect(out).toMatch(/not audited: 1 VM config .*100\.conf/);
+  });
+});
+
+describe('issue lines', () => {
+  it('escape control characters quoted from a file', () => {
+    const text = formatIssue({ source: 'a.conf', line: 3, severity: 'error', message: "unable to parse config line '\x1b[31mred\x07'" });
+    expect(text).toBe("a.conf:3: error: unable to parse config line '\\x1b[31mred\\x07'");
+  });
+});
+
+describe('--explain with a value that is not a VMID', () => {
+  it('names --explain, not --vmid', async () => {
+    const { code, err } = await cli(['audit', '--config-dir', EXAMPLES, '--explain', 'abc']);
+    expect(code).toBe(2);
+    expect(err).toContain("--explain: 'abc' is not a VMID");
+  });
+});
+
+describe('offline run state', () => {
+  it('the VM header says the run state is unknown from files, not a bare "unknown" next to the risk level', async () => {
+    const { out } = await cli(['audit', '--config-dir', EXAMPLES, '--vmid', '202']);
+    expect(out.split('\n')[0]).toBe('VM 202 web2 · node pve2 · run state unknown (files only) · scsihw virtio-scsi-single · i440fx 11.0+pve2 -blockdev');
+  });
+});
