@@ -6,6 +6,8 @@ export interface CliIO {
   /** stdout is a terminal: colours and the table's wide layout are allowed. */
   isTTY: boolean;
   env: Record<string, string | undefined>;
+  /** Width of the terminal stdout is (absent when piped). */
+  columns?: number;
 }
 
 /** The real process streams. */
@@ -15,7 +17,21 @@ export function processIO(): CliIO {
     stderr: (t) => void process.stderr.write(t),
     isTTY: Boolean(process.stdout.isTTY),
     env: process.env,
+    ...(process.stdout.isTTY && process.stdout.columns ? { columns: process.stdout.columns } : {}),
   };
+}
+
+/** Output wider than this is wrapped when the width is not known (piped, no COLUMNS). */
+export const DEFAULT_WIDTH = 120;
+
+/**
+ * The width text output should fit: the terminal's, else `COLUMNS`, else 120 (a pipe into a pager
+ * or a mail stays readable; json/csv are the formats for scripts).
+ */
+export function outputWidth(io: CliIO): number {
+  if (io.columns !== undefined && io.columns > 0) return io.columns;
+  const env = Number(io.env.COLUMNS);
+  return Number.isInteger(env) && env > 0 ? env : DEFAULT_WIDTH;
 }
 
 /** Colours only on a terminal, and never with NO_COLOR set (https://no-color.org). */

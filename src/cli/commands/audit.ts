@@ -12,7 +12,7 @@ import { readRiskFiles } from '../../node/risk-files.js';
 import { volumeOwner } from '../../pve/index.js';
 import type { ConfigIssue } from '../../pve/types.js';
 import { ExitError, UsageError } from '../errors.js';
-import { type CliIO, useColor } from '../io.js';
+import { type CliIO, outputWidth, useColor } from '../io.js';
 import { formatCsv } from '../output/csv.js';
 import { formatExplain } from '../output/explain.js';
 import { formatIssue } from '../output/issues.js';
@@ -309,7 +309,7 @@ export function present(report: AuditReport, opts: { format: AuditFormat; explai
   }
   if (opts.format === 'json') io.stdout(JSON.stringify(report, null, 2) + '\n');
   else if (opts.format === 'csv') io.stdout(formatCsv(report));
-  else io.stdout(formatTable(report, { color: useColor(io) }));
+  else io.stdout(formatTable(report, { color: useColor(io), width: outputWidth(io) }));
   return 0;
 }
 

@@ -6,7 +6,8 @@
 import type { AuditReport, DiskFacts, DiskReport, VmReport } from '../../analysis/types.js';
 import { type Cell, aioCell, cacheCell, controllerCell, deviceCell, iothreadCell, unknownCell } from './cells.js';
 import { escapeControl } from './issues.js';
-import { riskSummaryLine, riskTotals } from './risk.js';
+import { type Piece, cellLines, fitColumns, longestWord, wrapPieces } from './layout.js';
+import { riskSummary, riskTotals } from './risk.js';
 import { type Style, makeStyle, padEnd, visibleLength } from './style.js';
 
 const HEADERS = ['DISK', 'VOLUME', 'DEVICE', 'CONTROLLER', 'IOTHREAD', 'AIO', 'CACHE'] as const;
@@ -30,63 +31,68 @@ const FACT_COLUMNS: FactColumn[] = [
 ];
 
 interface Row {
-  cells: string[];
+  /** One list of styled pieces per column. */
+  cells: Piece[][];
   /** Lines printed under the row (start errors, why a disk is not attached). */
-  extra: string[];
+  extra: Piece[];
 }
 
-function plain(cell: Cell, style: Style): string {
-  return cell.marked ? style.marked(cell.text) : cell.text;
+function piece(cell: Cell, style: Style): Piece {
+  return cell.marked ? { text: cell.text, style: style.marked } : { text: cell.text };
 }
 
 function diskRow(d: DiskReport, style: Style): Row {
-  const extra: string[] = [];
-  const label = d.onlyPending ? `${d.key} (new)` : d.key;
-  const cells: string[] = [label, d.volume];
+  const extra: Piece[] = [];
+  const cells: Piece[][] = [d.onlyPending ? [{ text: d.key }, { text: '(new)' }] : [{ text: d.key }], [{ text: d.volume }]];
   const pending = d.pending && !('deleted' in d.pending) ? d.pending : null;
   for (const column of FACT_COLUMNS) {
     const now = column.cell(d, d.cache);
     if (!pending) {
-      cells.push(plain(now, style));
+      cells.push([piece(now, style)]);
     } else if (d.onlyPending) {
-      cells.push(style.pending(`→ ${column.next(pending)}`));
+      cells.push([{ text: `→ ${column.next(pending)}`, style: style.pending }]);
     } else if (column.next(d) === column.next(pending)) {
-      cells.push(plain(now, style));
+      cells.push([piece(now, style)]);
     } else {
-      cells.push(`${plain(now, style)} ${style.pending(`→ ${column.next(pending)}`)}`);
+      cells.push([piece(now, style), { text: `→ ${column.next(pending)}`, style: style.pending }]);
     }
   }
-  if (d.pending && 'deleted' in d.pending) extra.push(style.pending('→ removed at the next cold start'));
+  if (d.pending && 'deleted' in d.pending) extra.push({ text: '→ removed at the next cold start', style: style.pending });
   if (!d.onlyPending && d.qemuDevice === null && !unknownCell(d, 'qemuDevice')) {
     const why = d.notes.find((n) => n.startsWith('not given to QEMU: '));
-    if (why) extra.push(style.marked(`! ${why}`));
+    if (why) extra.push({ text: `! ${why}`, style: style.marked });
   }
-  if (d.startError) extra.push(style.error(`✗ the VM does not start: ${d.startError}`));
+  if (d.startError) extra.push({ text: `✗ the VM does not start: ${d.startError}`, style: style.error });
   if (pending?.startError && pending.startError !== d.startError) {
-    extra.push(style.error(`✗ after the next cold start the VM does not start: ${pending.startError}`));
+    extra.push({ text: `✗ after the next cold start the VM does not start: ${pending.startError}`, style: style.error });
   }
   return { cells, extra };
 }
 
-function vmHeader(vm: VmReport, style: Style): string {
-  const parts = [style.bold(`VM ${vm.vmid}${vm.name ? ` ${vm.name}` : ''}`)];
-  parts.push(vm.node ? `node ${vm.node}` : 'node ?');
+function vmHeader(vm: VmReport, style: Style): Piece[] {
+  const parts: Piece[][] = [[{ text: `VM ${vm.vmid}${vm.name ? ` ${vm.name}` : ''}`, style: style.bold }]];
+  parts.push([{ text: vm.node ? `node ${vm.node}` : 'node ?' }]);
   // Offline the files do not say whether the VM runs; a bare "unknown" reads like the risk level.
-  parts.push(vm.status === 'unknown' ? (vm.source === 'api' ? 'run state unknown' : 'run state unknown (files only)') : vm.status);
-  if (vm.template) parts.push(style.marked('template'));
-  if (vm.lock) parts.push(style.marked(`lock ${vm.lock}`));
-  let scsihw = `scsihw ${vm.scsihw.effective}${vm.scsihw.configured === null ? ' (default)' : ''}`;
-  if (vm.scsihw.pending) scsihw += ` ${style.pending(`→ ${vm.scsihw.pending.effective}`)}`;
+  parts.push([{ text: vm.status === 'unknown' ? (vm.source === 'api' ? 'run state unknown' : 'run state unknown (files only)') : vm.status }]);
+  if (vm.template) parts.push([{ text: 'template', style: style.marked }]);
+  if (vm.lock) parts.push([{ text: `lock ${vm.lock}`, style: style.marked }]);
+  const scsihw: Piece[] = [{ text: `scsihw ${vm.scsihw.effective}${vm.scsihw.configured === null ? ' (default)' : ''}` }];
+  if (vm.scsihw.pending) scsihw.push({ text: `→ ${vm.scsihw.pending.effective}`, style: style.pending });
   parts.push(scsihw);
-  let machine = `${vm.machine.type} ${vm.machine.version} ${vm.machine.blockdev ? '-blockdev' : '-drive'}`;
+  const machine: Piece[] = [{ text: `${vm.machine.type} ${vm.machine.version} ${vm.machine.blockdev ? '-blockdev' : '-drive'}` }];
   if (vm.machine.pending) {
-    machine += ` ${style.pending(`→ ${vm.machine.pending.type} ${vm.machine.pending.version} ${vm.machine.pending.blockdev ? '-blockdev' : '-drive'}`)}`;
+    const p = vm.machine.pending;
+    machine.push({ text: `→ ${p.type} ${p.version} ${p.blockdev ? '-blockdev' : '-drive'}`, style: style.pending });
   }
   parts.push(machine);
   const problems = vm.issues.length;
-  if (problems > 0) parts.push(style.marked(`${problems} config issue${problems === 1 ? '' : 's'} (on stderr)`));
-  return parts.join(' · ');
+  if (problems > 0) parts.push([{ text: `${problems} config issue${problems === 1 ? '' : 's'} (on stderr)`, style: style.marked }]);
+  return parts.flatMap((p, i) => (i === 0 ? p : [{ text: '·' }, ...p]));
 }
+
+/** Columns never get narrower than this unless a word is shorter (longer words are broken). */
+const MIN_COLUMN = 16;
+
 
 /** Config files (offline) or VM paths (online) that errors kept out of the report. */
 function notAudited(report: AuditReport): string[] {
@@ -96,29 +102,57 @@ function notAudited(report: AuditReport): string[] {
   return [...new Set(sources)];
 }
 
-/** Renders the whole report as text (ends with a newline). */
-export function formatTable(report: AuditReport, opts: { color: boolean }): string {
+/**
+ * Renders the whole report as text (ends with a newline). `width`: the terminal width to fit
+ * (cells wrap inside their column, long lines wrap with an indent; nothing is cut); default: no limit.
+ */
+export function formatTable(report: AuditReport, opts: { color: boolean; width?: number }): string {
   const style = makeStyle(opts.color);
+  const width = opts.width ?? Infinity;
   const blocks = report.vms.map((vm) => ({ vm, rows: vm.disks.map((d) => diskRow(d, style)) }));
-  const widths: number[] = HEADERS.map((h) => h.length);
+  const headers: Piece[][] = HEADERS.map((h) => [{ text: h }]);
+  const indent = '  ';
+  const gap = '  ';
+  const budget = width - indent.length - gap.length * (HEADERS.length - 1);
+  // Longer words are broken (at '/', ':', '-', ...) rather than widening a column past this.
+  const wordLimit = Math.max(6, Math.min(MIN_COLUMN, Math.floor(budget / HEADERS.length)));
+  const minimum: number[] = HEADERS.map((h) => h.length);
+  const allRows: Piece[][][] = [];
   for (const { rows } of blocks) {
-    for (const row of rows) row.cells.forEach((c, i) => (widths[i] = Math.max(widths[i] as number, visibleLength(c))));
+    for (const row of rows) {
+      allRows.push(row.cells);
+      row.cells.forEach((c, i) => (minimum[i] = Math.max(minimum[i] as number, Math.min(longestWord(c), wordLimit))));
+    }
   }
-  const line = (cells: string[]) =>
-    ('  ' + cells.map((c, i) => (i === cells.length - 1 ? c : padEnd(c, widths[i] as number))).join('  ')).trimEnd();
+  const widths = fitColumns(allRows, minimum, budget);
+  const rowLines = (cells: Piece[][], paint?: (t: string) => string): string[] => {
+    const columns = cells.map((c, i) => cellLines(c, widths[i] as number));
+    const height = Math.max(...columns.map((c) => c.length));
+    const out: string[] = [];
+    for (let l = 0; l < height; l++) {
+      const parts = columns.map((c, i) => (i === columns.length - 1 ? (c[l] ?? '') : padEnd(c[l] ?? '', widths[i] as number)));
+      const text = (indent + parts.join(gap)).trimEnd();
+      out.push(paint ? paint(text) : text);
+    }
+    return out;
+  };
+  const extraIndent = ' '.repeat(indent.length + (widths[0] as number) + gap.length);
 
   const out: string[] = [];
   for (const { vm, rows } of blocks) {
-    out.push(vmHeader(vm, style));
-    const risk = riskSummaryLine(vm, style);
-    if (risk) out.push(risk);
+    out.push(...wrapPieces(vmHeader(vm, style), width, '', '    '));
+    const risk = riskSummary(vm, style);
+    if (risk) {
+      const head = `${indent}${risk.head}${risk.body.length > 0 ? '  ' : ''}`;
+      out.push(...wrapPieces(risk.body, width, head, ' '.repeat(visibleLength(head))));
+    }
     if (rows.length === 0) {
-      out.push(style.dim('  (no disks on a controller)'));
+      out.push(style.dim(`${indent}(no disks on a controller)`));
     } else {
-      out.push(style.dim(line([...HEADERS])));
+      out.push(...rowLines(headers, style.dim));
       for (const row of rows) {
-        out.push(line(row.cells));
-        for (const extra of row.extra) out.push(`${' '.repeat((widths[0] as number) + 4)}${extra}`);
+        out.push(...rowLines(row.cells));
+        for (const extra of row.extra) out.push(...wrapPieces([extra], width, extraIndent, `${extraIndent}  `));
       }
     }
     out.push('');
@@ -127,9 +161,10 @@ export function formatTable(report: AuditReport, opts: { color: boolean }): stri
   if (totals) out.push(totals);
   const missing = notAudited(report);
   if (missing.length > 0) {
-    out.push(style.error(`not audited: ${missing.length} VM config${missing.length === 1 ? '' : 's'} (errors on stderr): ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}`));
+    const text = `not audited: ${missing.length} VM config${missing.length === 1 ? '' : 's'} (errors on stderr): ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}`;
+    out.push(...wrapPieces([{ text, style: style.error }], width, '', '  '));
   }
-  for (const a of report.assumptions) out.push(style.dim(`note: ${a}`));
+  for (const a of report.assumptions) out.push(...wrapPieces([{ text: `note: ${a}`, style: style.dim }], width, '', '  '));
   if (report.vms.length > 0) out.push(style.dim('details of one VM: pve-dataplane audit … --explain VMID'));
   return out.join('\n') + '\n';
 }

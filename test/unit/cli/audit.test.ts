@@ -12,7 +12,8 @@ import { STORAGE_CFG, conf, makeTree } from './tree.js';
 const EXAMPLES = fileURLToPath(new URL('../../../examples/etc-pve', import.meta.url));
 
 async function cli(args: string[], opts: { isTTY?: boolean } = {}) {
-  const io = captureIO(opts);
+  // Wide enough that no table cell wraps: these tests read cells, table-layout.test.ts the wrapping.
+  const io = captureIO({ ...opts, env: { COLUMNS: '1000' } });
   const code = await runCli(args, io);
   return { code, out: io.out(), err: io.err() };
 }

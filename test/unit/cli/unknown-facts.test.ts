@@ -16,7 +16,8 @@ import { STORAGE_CFG, conf, makeTree } from './tree.js';
 const NO_CFG = 'no storage.cfg given: pass --storage-cfg';
 
 async function cli(args: string[]) {
-  const io = captureIO();
+  // Wide enough that no table cell wraps: these tests read cells, table-layout.test.ts the wrapping.
+  const io = captureIO({ env: { COLUMNS: '1000' } });
   const code = await runCli(args, io);
   return { code, out: io.out(), err: io.err() };
 }

@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/**
+ * Fitting text to a terminal width without losing any of it: prose is word-wrapped with a hanging
+ * indent, table cells are wrapped inside their column. Text is kept as styled pieces until the
+ * last step, so a wrapped line never cuts an ANSI colour sequence in half.
+ */
+
+import { visibleLength } from './style.js';
+
+/** A run of text with one style (identity when absent). */
+export interface Piece {
+  text: string;
+  style?: (text: string) => string;
+}
+
+/** Characters after which a word longer than the line may be broken (paths, volume ids, options). */
+const SOFT_BREAK = /[/:_,=.-]/;
+
+/** Splits one word longer than `width` into chunks, preferring a break after `/`, `:`, `_`, `-`, ... */
+function breakWord(word: string, width: number): string[] {
+  const out: string[] = [];
+  let rest = word;
+  while (rest.length > width) {
+    let cut = width;
+    for (let i = width - 1; i >= Math.ceil(width / 2); i--) {
+      if (SOFT_BREAK.test(rest[i] as string)) {
+        cut = i + 1;
+        break;
+      }
+    }
+    out.push(rest.slice(0, cut));
+    rest = rest.slice(cut);
+  }
+  if (rest !== '') out.push(rest);
+  return out;
+}
+
+/** Words of a text; an arrow stays with the value after it (`→ on` never ends a line with `→`). */
+function splitWords(text: string): string[] {
+  const out: string[] = [];
+  for (const w of text.split(/ +/)) {
+    if (w === '') continue;
+    if (out.length > 0 && out[out.length - 1] === '→') out[out.length - 1] = `→ ${w}`;
+    else out.push(w);
+  }
+  return out;
+}
+
+interface Word {
+  text: string;
+  style?: (text: string) => string;
+}
+
+function paint(words: Word[]): string {
+  // Adjacent words of one style are painted together: fewer escape codes, same look.
+  let out = '';
+  let run: Word[] = [];
+  const flush = () => {
+    if (run.length === 0) return;
+    const text = run.map((w) => w.text).join(' ');
+    out += (out === '' ? '' : ' ') + (run[0]!.style ? run[0]!.style(text) : text);
+    run = [];
+  };
+  for (const w of words) {
+    if (run.length > 0 && run[0]!.style !== w.style) flush();
+    run.push(w);
+  }
+  flush();
+  return out;
+}
+
+/**
+ * Word-wraps `pieces` to lines of at most `width` printed columns: the first line starts with
+ * `first`, the others with `next` (counted in the width; ANSI codes in them do not count). Words longer than a
+ * line are broken. `width` of Infinity (or one too small to hold a word) still gives every word.
+ */
+export function wrapPieces(pieces: Piece[], width: number, first = '', next = first): string[] {
+  const words: Word[] = [];
+  for (const p of pieces) {
+    for (const text of splitWords(p.text)) words.push({ text, ...(p.style ? { style: p.style } : {}) });
+  }
+  const lines: string[] = [];
+  let line: Word[] = [];
+  let used = 0;
+  let prefix = first;
+  const room = () => Math.max(8, width - visibleLength(prefix));
+  const push = () => {
+    lines.push(prefix + paint(line));
+    line = [];
+    used = 0;
+    prefix = next;
+  };
+  for (const w of words) {
+    const chunks = w.text.length > room() ? breakWord(w.text, room()) : [w.text];
+    for (const text of chunks) {
+      const add = (line.length > 0 ? 1 : 0) + text.length;
+      if (line.length > 0 && used + add > room()) push();
+      used += (line.length > 0 ? 1 : 0) + text.length;
+      line.push({ text, ...(w.style ? { style: w.style } : {}) });
+    }
+  }
+  if (line.length > 0 || lines.length === 0) push();
+  return lines;
+}
+
+/** Printed length of a cell on one line. */
+export function cellLength(cell: Piece[]): number {
+  return cell.map((p) => p.text).join(' ').length;
+}
+
+/** The longest word of a cell: below this the cell needs broken words. */
+export function longestWord(cell: Piece[]): number {
+  return Math.max(0, ...cell.flatMap((p) => splitWords(p.text).map((w) => w.length)));
+}
+
+/**
+ * The lines of one cell in a column `width` wide: one line when it fits; otherwise each piece
+ * (e.g. the current value, then `→ after cold start`) starts a new line and is word-wrapped.
+ */
+export function cellLines(cell: Piece[], width: number): string[] {
+  if (cellLength(cell) <= width) return [paint(cell.filter((p) => p.text !== '').map((p) => ({ text: p.text, ...(p.style ? { style: p.style } : {}) })))];
+  return cell.flatMap((p) => wrapPieces([p], width));
+}
+
+/**
+ * Column widths that fit `budget` printed columns (gaps excluded) for `rows` of cells (one per
+ * column). Natural widths when they fit; else, one column at a time, the column whose narrowing
+ * adds the fewest printed lines to the table (a row is as tall as its tallest cell; the widest
+ * column on a tie) gives up one column, never below its minimum. When even the minimums do not
+ * fit, the minimums are returned (lines are then wider than asked, but complete).
+ */
+export function fitColumns(rows: Piece[][][], minimum: number[], budget: number): number[] {
+  const n = minimum.length;
+  const widths = minimum.map((m, c) => Math.max(m, ...rows.map((r) => cellLength(r[c] ?? []))));
+  let total = widths.reduce((a, b) => a + b, 0);
+  if (total <= budget) return widths;
+  // Same cell text, same lines: each distinct cell of a column is wrapped once per width.
+  const ids: number[][] = rows.map(() => new Array<number>(n).fill(0));
+  const cells: Piece[][][] = [];
+  for (let c = 0; c < n; c++) {
+    const seen = new Map<string, number>();
+    const list: Piece[][] = [];
+    rows.forEach((r, i) => {
+      const cell = r[c] ?? [];
+      const key = cell.map((p) => p.text).join('\u0000');
+      let id = seen.get(key);
+      if (id === undefined) {
+        id = list.length;
+        list.push(cell);
+        seen.set(key, id);
+      }
+      ids[i]![c] = id;
+    });
+    cells.push(list);
+  }
+  // Per distinct cell and width: its printed lines, and how many of its words must be broken
+  // (arrays indexed by width: this runs for every row at every step of the fitting).
+  const maxWidth = Math.max(...widths) + 1;
+  const memoLines = cells.map((list) => list.map(() => new Int32Array(maxWidth + 1).fill(-1)));
+  const memoBroken = cells.map((list) => list.map(() => new Int32Array(maxWidth + 1)));
+  const wrap = (c: number, id: number, w: number): [number, number] => {
+    const at = Math.min(w, maxWidth);
+    const lines = memoLines[c]![id]!;
+    if (lines[at] === -1) {
+      const cell = cells[c]![id]!;
+      lines[at] = cellLines(cell, at).length;
+      memoBroken[c]![id]![at] = cellLength(cell) <= at ? 0 : cell.flatMap((p) => splitWords(p.text)).filter((word) => word.length > at).length;
+    }
+    return [lines[at]!, memoBroken[c]![id]![at]!];
+  };
+  // Cost of a layout: printed lines, plus one per broken word (a volume id cut in two is harder
+  // to read, and to search for, than one more line).
+  const height = (c: number, w: number): number => {
+    let sum = 0;
+    for (const row of ids) {
+      let h = 1;
+      for (let k = 0; k < n; k++) {
+        const [lines, broken] = wrap(k, row[k]!, k === c ? w : widths[k]!);
+        h = Math.max(h, lines);
+        sum += broken;
+      }
+      sum += h;
+    }
+    return sum;
+  };
+  while (total > budget) {
+    let pick = -1;
+    let pickHeight = Infinity;
+    for (let c = 0; c < n; c++) {
+      const w = widths[c]!;
+      if (w <= minimum[c]!) continue;
+      const h = height(c, w - 1);
+      if (h < pickHeight || (h === pickHeight && w > widths[pick]!)) {
+        pick = c;
+        pickHeight = h;
+      }
+    }
+    if (pick < 0) break;
+    widths[pick] = widths[pick]! - 1;
+    total--;
+  }
+  // Narrowing one column at a time can leave width where it no longer helps (a column already
+  // wrapped): give it back, then spend the room where it saves the most lines.
+  for (let round = 0; round < n * 4; round++) {
+    let cost = height(-1, 0);
+    for (let c = 0; c < n; c++) {
+      while (widths[c]! > minimum[c]! && height(c, widths[c]! - 1) === cost) {
+        widths[c] = widths[c]! - 1;
+        total--;
+      }
+    }
+    let best: { c: number; w: number; gain: number } | null = null;
+    for (let c = 0; c < n; c++) {
+      for (let w = widths[c]! + 1; w <= widths[c]! + (budget - total); w++) {
+        const gain = (cost - height(c, w)) / (w - widths[c]!);
+        if (gain > 0 && (best === null || gain > best.gain)) best = { c, w, gain };
+      }
+    }
+    if (best === null) break;
+    total += best.w - widths[best.c]!;
+    widths[best.c] = best.w;
+    cost = height(-1, 0);
+  }
+  return widths;
+}
