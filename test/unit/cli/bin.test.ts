@@ -19,6 +19,9 @@ describe('bin/pve-dataplane.js', () => {
   });
 
   it('audits the sample tree (the README command)', () => {
+    // npm start is the panel; a new user finds the offline audit of the sample tree in the README.
+    expect(readFileSync(`${ROOT}README.md`, 'utf8')).toContain('npx pve-dataplane audit --config-dir examples/etc-pve\n');
+    expect(readFileSync(`${ROOT}examples/etc-pve/README.md`, 'utf8')).not.toMatch(/npm start +# = .*audit/);
     const { code, out } = run(['audit', '--config-dir', 'examples/etc-pve']);
     expect(code).toBe(0);
     expect(out).toMatch(/^VM 100 db1 · node pve1/m);
