@@ -7,10 +7,10 @@
 import type { AnalysisEnv, VmInput } from '../../analysis/types.js';
 import type { PveClient } from '../../api/client.js';
 import { collectFleet } from '../../api/fleet.js';
-import { PveApiError } from '../../api/errors.js';
+import { PveApiError, PveAuthError, PveConnectionError, PvePermissionError } from '../../api/errors.js';
 import type { ConfigIssue } from '../../pve/types.js';
 import { ExitError } from '../errors.js';
-import { clientFromOptions, createProgress } from '../online.js';
+import { clientFromOptions, createProgress, normalisePveUrl } from '../online.js';
 
 export interface OnlineAuditOptions {
   pve: string;
@@ -35,6 +35,20 @@ export interface OnlineCollection {
   client?: PveClient;
 }
 
+/** What the admin can do about a failure to read the VM list (null when the message already says it). */
+function whatToDo(err: PveApiError): string | null {
+  if (err instanceof PveAuthError) {
+    return 'the API token was refused: check the token file (one line USER@REALM!TOKENID=SECRET), that the token exists and has not expired (pveum user token list USER@REALM on a node), and that --pve is the right cluster';
+  }
+  if (err instanceof PvePermissionError) {
+    return 'the token may not list the VMs: give it VM.Audit on /vms and Datastore.Audit on /storage (the PVEAuditor role on / has both)';
+  }
+  if (err instanceof PveConnectionError && err.kind !== 'tls') {
+    return 'cannot reach the PVE API: check the host and port in --pve / PVE_URL (PVE listens on 8006), a firewall on the way, and that pveproxy runs on the node (systemctl status pveproxy)';
+  }
+  return null;
+}
+
 /** Collects the fleet from the PVE API. */
 export async function collectOnline(opts: OnlineAuditOptions): Promise<OnlineCollection> {
   const client = await clientFromOptions(opts);
@@ -49,7 +63,10 @@ export async function collectOnline(opts: OnlineAuditOptions): Promise<OnlineCol
     return { ...fleet, client };
   } catch (err) {
     // The VM list itself could not be read (auth, TLS, network): nothing to audit.
-    if (err instanceof PveApiError) throw new ExitError(1, `${opts.pve}: ${err.request}: ${err.message.replace(/\n/g, '; ')}`);
+    if (err instanceof PveApiError) {
+      const hint = whatToDo(err);
+      throw new ExitError(1, `${normalisePveUrl(opts.pve).origin}: ${err.request}: ${err.message.replace(/\n/g, '; ')}${hint ? `\n  ${hint}` : ''}`);
+    }
     if (err instanceof Error && err.message.startsWith('--node ')) throw new ExitError(1, err.message);
     throw err;
   } finally {

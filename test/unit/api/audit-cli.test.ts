@@ -63,7 +63,9 @@ describe('audit --pve', () => {
     });
     const cli = io({ PVE_TOKEN: TOKEN });
     expect(await runCli(['audit', '--pve', server.url], cli)).toBe(1);
-    expect(cli.err).toBe(`pve-dataplane: ${server.url}: GET /cluster/resources: Authentication failed! (401)\n`);
+    const [first, hint] = cli.err.split('\n');
+    expect(first).toBe(`pve-dataplane: ${server.url}: GET /cluster/resources: Authentication failed! (401)`);
+    expect(hint).toMatch(/^ {2}the API token was refused: check the token file/);
   });
 
   it('a missing token is a usage error (exit 2) naming --token-file and PVE_TOKEN', async () => {

@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/**
+ * The online audit when the VM list cannot be read at all: the message names the URL as used
+ * (scheme and port filled in), what went wrong and what to do; exit 1, no stack trace.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { runCli } from '../../../src/cli/cli.js';
+import { type FakePve, recordedAnswer, replay, startFakePve } from '../api/helpers/fake-pve.js';
+import { captureIO } from './capture.js';
+
+const TOKEN = 'root@pam!sim=00000000-0000-0000-0000-000000000000';
+let server: FakePve | null = null;
+afterEach(async () => {
+  await server?.close();
+  server = null;
+});
+
+async function audit(env: Record<string, string>, args: string[] = []) {
+  const io = captureIO({ env });
+  const code = await runCli(['audit', ...args], io);
+  return { code, out: io.out(), err: io.err() };
+}
+
+describe('audit --pve errors', () => {
+  it('a refused token: says to check the token (format, pveum token list, expiry) and the URL', async () => {
+    server = await startFakePve((_req, reply) => replay(reply, recordedAnswer('error-401-invalid-token.txt')));
+    const { code, out, err } = await audit({ PVE_URL: server.url, PVE_TOKEN: TOKEN });
+    expect(code).toBe(1);
+    expect(out).toBe('');
+    expect(err).toContain(`${server.url}: GET /cluster/resources: invalid token value`);
+    expect(err).toContain('the API token was refused');
+    expect(err).toContain('pveum user token list');
+    expect(err).not.toMatch(/\n\s+at /);
+  });
+
+  it('an unreachable URL given without scheme: names it as used (https://HOST:PORT) and what to check', async () => {
+    const { code, err } = await audit({ PVE_URL: '127.0.0.1:1', PVE_TOKEN: TOKEN });
+    expect(code).toBe(1);
+    expect(err).toContain('https://127.0.0.1:1: GET /cluster/resources: Connection error');
+    expect(err).toContain('check the host and port');
+    expect(err).not.toMatch(/\n\s+at /);
+  });
+});
