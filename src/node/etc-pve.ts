@@ -240,7 +240,10 @@ export async function readConfigDir(dir: string, filter: ReadFilter = {}): Promi
     if ('file' in r) vms.push(r);
     else errors.push(r);
   }
-  if (storage.error) errors.push(storage.error);
+  if (storage.error) {
+    // In a copied tree the usual cause is a copy without it: say how to give it.
+    errors.push({ ...storage.error, message: `${storage.error.message}; copy the cluster's /etc/pve/storage.cfg into ${dir}, or pass --storage-cfg FILE` });
+  }
   return { vms, storages: storage.storages, storageIssues: storage.issues, errors };
 }
 

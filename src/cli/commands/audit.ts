@@ -125,7 +125,8 @@ function storageTypesUnknown(opts: AuditOptions, read: ConfigRead): string | nul
   if (opts.conf !== undefined && opts.conf.length > 0 && opts.storageCfg === undefined) return 'no storage.cfg given: pass --storage-cfg';
   const failed = read.errors.find((e) => e.message.startsWith(STORAGE_CFG_UNREADABLE));
   if (!failed) return null;
-  const why = failed.message.slice(failed.message.indexOf(': ') + 2);
+  // `cannot read storage.cfg, …: <why>; <what to do>`: the cells get the short why.
+  const why = failed.message.slice(failed.message.indexOf(': ') + 2).split('; ')[0];
   return `cannot read ${failed.source ?? 'storage.cfg'}: ${why}`;
 }
 

@@ -97,3 +97,16 @@ describe('offline run state', () => {
     expect(out.split('\n')[0]).toBe('VM 202 web2 · node pve2 · run state unknown (files only) · scsihw virtio-scsi-single · i440fx 11.0+pve2 -blockdev');
   });
 });
+
+describe('a config dir without storage.cfg', () => {
+  const root = makeTree({ 'nodes/pve1/qemu-server/101.conf': conf('ok', ['scsi0: local-lvm:vm-101-disk-0,size=8G']) });
+
+  it('audits the VMs, says storage.cfg is missing and what to do; the cells keep a short reason', async () => {
+    const { code, out, err } = await cli(['audit', '--config-dir', root]);
+    expect(code).toBe(0);
+    expect(err).toContain(`${root}/storage.cfg: error: cannot read storage.cfg`);
+    expect(err).toContain(`copy the cluster's /etc/pve/storage.cfg into ${root}, or pass --storage-cfg FILE`);
+    expect(out).toContain('VM 101 ok');
+    expect(out).not.toContain('copy the cluster');
+  });
+});
