@@ -305,7 +305,7 @@ export function present(report: AuditReport, opts: { format: AuditFormat; explai
     if (!vm) throw new ExitError(1, `VM ${opts.explain} is not among the audited configs (${report.vms.length} VMs read)`);
     if (opts.format === 'json') io.stdout(JSON.stringify(vm, null, 2) + '\n');
     else if (opts.format === 'csv') io.stdout(formatCsv({ ...report, vms: [vm] }));
-    else io.stdout(formatExplain(vm, report.assumptions, { color: useColor(io) }));
+    else io.stdout(formatExplain(vm, report.assumptions, { color: useColor(io), width: outputWidth(io) }));
     return 0;
   }
   if (opts.format === 'json') io.stdout(JSON.stringify(report, null, 2) + '\n');

@@ -3,6 +3,7 @@
 import type { DiskFacts, DiskReport, VmReport } from '../../analysis/types.js';
 import { formatIssue } from './issues.js';
 import { aioCell, cacheCell, controllerCell, deviceCell, iothreadCell } from './cells.js';
+import { fitLine } from './layout.js';
 import { riskExplainLines } from './risk.js';
 import { makeStyle } from './style.js';
 
@@ -35,13 +36,13 @@ function diskBlock(d: DiskReport): string[] {
   return out;
 }
 
-/** Full detail of one VM as text (ends with a newline). */
-export function formatExplain(vm: VmReport, assumptions: string[], opts: { color: boolean }): string {
+/** Full detail of one VM as text (ends with a newline); long lines wrap to `width` (default: no limit). */
+export function formatExplain(vm: VmReport, assumptions: string[], opts: { color: boolean; width?: number }): string {
   const style = makeStyle(opts.color);
   const out = [style.bold(`VM ${vm.vmid}${vm.name ? ` (${vm.name})` : ''}`)];
   out.push(`  source       ${vm.source}`);
   out.push(`  node         ${vm.node ?? 'unknown'}`);
-  out.push(`  status       ${vm.status}`);
+  out.push(`  status       ${vm.status === 'unknown' && vm.source !== 'api' ? 'unknown (offline: the files do not say whether it runs)' : vm.status}`);
   out.push(`  digest       ${vm.digest}`);
   out.push(`  ostype       ${vm.ostype ?? 'other (default)'}${vm.template ? ', template' : ''}${vm.lock ? `, lock ${vm.lock}` : ''}`);
   out.push(
@@ -67,5 +68,6 @@ export function formatExplain(vm: VmReport, assumptions: string[], opts: { color
     out.push('');
   }
   for (const a of assumptions) out.push(style.dim(`note: ${a}`));
-  return out.join('\n') + '\n';
+  const width = opts.width ?? Infinity;
+  return out.flatMap((line) => fitLine(line, width)).join('\n') + '\n';
 }

@@ -223,3 +223,31 @@ export function fitColumns(rows: Piece[][][], minimum: number[], budget: number)
   }
   return widths;
 }
+
+// eslint-disable-next-line no-control-regex
+const ONE_STYLE = /^(\x1b\[[0-9;]*m)([^\x1b]*)(\x1b\[[0-9;]*m)$/;
+
+/**
+ * Wraps one finished line of `label   value` text to `width`: continuation lines start under the
+ * value (or two columns in from the line's indent when there is no label). A line styled as a
+ * whole keeps its style on every piece; a line with several styles inside is left as it is.
+ */
+export function fitLine(line: string, width: number): string[] {
+  if (visibleLength(line) <= width) return [line];
+  let text = line;
+  let paint: ((t: string) => string) | undefined;
+  const styled = ONE_STYLE.exec(line);
+  if (styled) {
+    text = styled[2] as string;
+    const [open, close] = [styled[1] as string, styled[3] as string];
+    paint = (t) => `${open}${t}${close}`;
+  } else if (line.includes('\x1b')) {
+    return [line];
+  }
+  const indent = /^ */.exec(text)![0];
+  const label = /^ *\S+(?: \S+)? {2,}/.exec(text);
+  const prefix = label && label[0].length <= 30 ? label[0] : indent;
+  const hang = label && label[0].length <= 30 ? ' '.repeat(prefix.length) : `${indent}  `;
+  const body = text.slice(prefix.length);
+  return wrapPieces([{ text: body, ...(paint ? { style: paint } : {}) }], width, paint ? paint(prefix) : prefix, hang);
+}
