@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
- * `--format csv`: one row per disk (RFC 4180 quoting), VM fields repeated on each row. A fact that
+ * `--format csv`: one row per disk (RFC 4180 quoting), VM fields and risk repeated on each row; a VM
+ * without disks gets one row with empty disk fields. A fact that
  * could not be determined reads `unknown`, and the `unknown` / `pending_unknown` columns say why.
  */
 import { unknownReason } from '../../analysis/disk-status.js';
@@ -41,6 +42,8 @@ export const CSV_COLUMNS = [
   'pending_start_error',
   'unknown',
   'pending_unknown',
+  'risk_level',
+  'risk_reasons',
 ] as const;
 
 type Value = string | number | boolean | null | undefined;
@@ -104,12 +107,29 @@ function row(vm: VmReport, d: DiskReport): Value[] {
     p?.startError,
     unknownList(d.onlyPending ? null : d),
     unknownList(p),
+    ...riskFields(vm),
   ];
+}
+
+/** The VM's level and its reasons as `CODE disk` (worst first), repeated on each of its rows. */
+function riskFields(vm: VmReport): Value[] {
+  if (!vm.risk) return [null, null];
+  return [vm.risk.level, vm.risk.reasons.map((r) => (r.disk ? `${r.code} ${r.disk}` : r.code)).join('; ')];
+}
+
+/** A VM without disks: its own fields, empty disk fields, so no VM is missing from the CSV. */
+function vmOnlyRow(vm: VmReport): Value[] {
+  const fields: Value[] = [vm.vmid, vm.name, vm.node, vm.status, vm.source, vm.scsihw.effective, vm.machine.version];
+  const diskFields = CSV_COLUMNS.length - fields.length - 2;
+  return [...fields, ...new Array<Value>(diskFields).fill(null), ...riskFields(vm)];
 }
 
 /** Renders the report as CSV with a header line (ends with CRLF-free `\n` lines). */
 export function formatCsv(report: AuditReport): string {
   const lines = [CSV_COLUMNS.join(',')];
-  for (const vm of report.vms) for (const d of vm.disks) lines.push(row(vm, d).map(field).join(','));
+  for (const vm of report.vms) {
+    if (vm.disks.length === 0) lines.push(vmOnlyRow(vm).map(field).join(','));
+    for (const d of vm.disks) lines.push(row(vm, d).map(field).join(','));
+  }
   return lines.join('\n') + '\n';
 }
