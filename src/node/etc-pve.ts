@@ -222,10 +222,12 @@ export async function readConfigDir(dir: string, filter: ReadFilter = {}): Promi
     }
   }
 
+  let noConfigs = false;
   if (jobs.length === 0 && nodeNames.length === 0) {
     try {
       await lstat(join(dir, 'qemu-server'));
     } catch {
+      noConfigs = true;
       errors.push({
         source: dir,
         severity: 'error',
@@ -240,7 +242,8 @@ export async function readConfigDir(dir: string, filter: ReadFilter = {}): Promi
     if ('file' in r) vms.push(r);
     else errors.push(r);
   }
-  if (storage.error) {
+  // Not a copy of /etc/pve at all: a missing storage.cfg is no news then.
+  if (storage.error && !noConfigs) {
     // In a copied tree the usual cause is a copy without it: say how to give it.
     errors.push({ ...storage.error, message: `${storage.error.message}; copy the cluster's /etc/pve/storage.cfg into ${dir}, or pass --storage-cfg FILE` });
   }

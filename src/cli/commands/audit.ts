@@ -246,7 +246,8 @@ export async function audit(opts: AuditOptions): Promise<AuditReport> {
   const typesUnknown = storageTypesUnknown(opts, read);
   if (typesUnknown !== null) env.storageTypesUnknown = typesUnknown;
   // Backup jobs (jobs.cfg) and pools (user.cfg) beside the configs feed the risk's backup part.
-  const risk = treeDir !== undefined ? await readRiskFiles(treeDir) : null;
+  // Only beside configs that were read: a wrong --config-dir gets one error, not one per file.
+  const risk = treeDir !== undefined && read.vms.length > 0 ? await readRiskFiles(treeDir) : null;
   const report = buildAuditReport(inputs, env, read.errors, risk?.sources);
   const warnings = [...read.storageIssues, ...(risk?.issues ?? [])];
   if (warnings.length > 0) report.warnings = [...(report.warnings ?? []), ...warnings];

@@ -110,3 +110,21 @@ describe('a config dir without storage.cfg', () => {
     expect(out).not.toContain('copy the cluster');
   });
 });
+
+describe('a --config-dir that is not a copy of /etc/pve', () => {
+  it('a file: one error naming it, no follow-up noise about jobs.cfg, user.cfg or storage.cfg', async () => {
+    const root = makeTree({ 'storage.cfg': STORAGE_CFG });
+    const { code, err } = await cli(['audit', '--config-dir', `${root}/storage.cfg`]);
+    expect(code).toBe(1);
+    expect(err).toContain(`${root}/storage.cfg: error: cannot read config dir: not a directory`);
+    expect(err).not.toMatch(/jobs\.cfg|user\.cfg/);
+  });
+
+  it('an empty directory: says no VM configs were found and where they are expected, nothing about storage.cfg', async () => {
+    const root = makeTree({ 'README': 'empty' });
+    const { code, err } = await cli(['audit', '--config-dir', root]);
+    expect(code).toBe(1);
+    expect(err).toContain('no VM configs found: expected nodes/<node>/qemu-server/<vmid>.conf or qemu-server/<vmid>.conf');
+    expect(err).not.toContain('storage.cfg:');
+  });
+});
