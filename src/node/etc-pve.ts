@@ -255,8 +255,10 @@ export async function readConfigDir(dir: string, filter: ReadFilter = {}): Promi
  * name (`<vmid>.conf`); for other names it is left null for the caller to infer.
  */
 export async function readConfFiles(paths: string[], storageCfg: string | undefined, node: string | null = null): Promise<ConfigRead> {
+  // A file named twice (a shell glob plus a name, `./x` and `x`) is one VM, not two.
+  const unique = [...new Map(paths.map((p) => [resolve(p), p])).values()];
   const [results, storage] = await Promise.all([
-    Promise.all(paths.map((p) => readConfFile(p, node))),
+    Promise.all(unique.map((p) => readConfFile(p, node))),
     storageCfg === undefined ? Promise.resolve(NO_STORAGE) : readStorageCfg(storageCfg),
   ]);
   const vms: ConfFile[] = [];

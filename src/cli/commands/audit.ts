@@ -161,7 +161,7 @@ async function unmatchedFilters(opts: AuditOptions, treeDir: string | undefined,
       elsewhere.length > 0 && opts.node !== undefined
         ? `VM ${vmid} not found on node ${opts.node}: it is on ${elsewhere.join(', ')}`
         : `VM ${vmid} not found in ${where} (VMs there: ${listSome([...new Set(all.map((i) => i.vmid))].sort((a, b) => a - b))})`;
-    out.push({ source: where, severity: 'error', message });
+    out.push({ ...(treeDir !== undefined ? { source: treeDir } : {}), severity: 'error', message });
   }
   return out;
 }

@@ -128,3 +128,19 @@ describe('a --config-dir that is not a copy of /etc/pve', () => {
     expect(err).not.toContain('storage.cfg:');
   });
 });
+
+describe('--conf', () => {
+  const root = makeTree({ 'storage.cfg': STORAGE_CFG, '100.conf': conf('a', ['scsi0: local-lvm:vm-100-disk-0']) });
+
+  it('the same file twice (also as another path to it) is audited once', async () => {
+    const { code, out } = await cli(['audit', '--conf', `${root}/100.conf`, `${root}/./100.conf`, '--storage-cfg', `${root}/storage.cfg`]);
+    expect(code).toBe(0);
+    expect(out.match(/^VM 100 /gm)).toHaveLength(1);
+  });
+
+  it('--vmid not among the files: says so once, without a made-up source', async () => {
+    const { code, err } = await cli(['audit', '--conf', `${root}/100.conf`, '--storage-cfg', `${root}/storage.cfg`, '--vmid', '999']);
+    expect(code).toBe(1);
+    expect(err).toContain('pve-dataplane: error: VM 999 not found in the --conf files (VMs there: 100)');
+  });
+});
