@@ -169,7 +169,9 @@ export async function readConfigDir(dir: string, filter: ReadFilter = {}): Promi
     const st = await lstat(dir);
     if (!st.isDirectory() && !st.isSymbolicLink()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
   } catch (err) {
-    return { vms: [], storages: new Map(), storageIssues: [], errors: [readError(dir, err, 'cannot read config dir')] };
+    const e = readError(dir, err, 'cannot read config dir');
+    e.message += '; give --config-dir /etc/pve on a node, or the path of a copy of it';
+    return { vms: [], storages: new Map(), storageIssues: [], errors: [e] };
   }
 
   const storagePromise = readStorageCfg(join(dir, 'storage.cfg'));

@@ -79,7 +79,7 @@ export function parseVmidList(text: string, option = '--vmid'): number[] {
 function parseQemuVersion(text: string | undefined): AnalysisEnv['installedQemu'] | null {
   if (text === undefined) return null;
   const v = parseVersion(text);
-  if (!v) throw new UsageError(`--qemu-version: '${text}' is not a version such as 11.0 or 9.2.0`);
+  if (!v) throw new UsageError(`--qemu-version: '${text}' is not a version such as 11.0 or 9.2.0 (on the node: pveversion -v | grep pve-qemu-kvm)`);
   return v;
 }
 

@@ -144,3 +144,17 @@ describe('--conf', () => {
     expect(err).toContain('pve-dataplane: error: VM 999 not found in the --conf files (VMs there: 100)');
   });
 });
+
+describe('what to do, in the message', () => {
+  it('a missing --config-dir says to give /etc/pve or a copy of it', async () => {
+    const { code, err } = await cli(['audit', '--config-dir', '/nonexistent/etc-pve']);
+    expect(code).toBe(1);
+    expect(err).toContain('/nonexistent/etc-pve: error: cannot read config dir: no such file or directory; give --config-dir /etc/pve on a node, or the path of a copy of it');
+  });
+
+  it('--qemu-version banana says where the version is found', async () => {
+    const { code, err } = await cli(['audit', '--config-dir', EXAMPLES, '--qemu-version', 'banana']);
+    expect(code).toBe(2);
+    expect(err).toContain("--qemu-version: 'banana' is not a version such as 11.0 or 9.2.0 (on the node: pveversion -v | grep pve-qemu-kvm)");
+  });
+});
