@@ -20,6 +20,7 @@ import {
 } from '../api/endpoints/qemu.js';
 import { PveApiError, PvePermissionError } from '../api/errors.js';
 import { vmInputFromPending } from '../api/fleet.js';
+import { fetchNodeTasks } from '../api/endpoints/tasks.js';
 import { apiPath } from '../api/params.js';
 import { waitForTask } from '../api/tasks.js';
 import type { PowerAction } from './journal-model.js';
@@ -100,6 +101,20 @@ export function createApiTarget(client: PveClient, options: ApiTargetOptions): M
     },
     async waitTask(upid, opts) {
       await waitForTask(client, upid, { pollMs, ...opts });
+    },
+    async failedStartSince(node, vmid, sinceSec, signal) {
+      try {
+        // Tasks of other users (the restart runs as root@pam) need Sys.Audit on the node; without
+        // it the list is ours only and the caller falls back to waiting for the VM state.
+        const { tasks } = await fetchNodeTasks(client, node, { vmid, typefilter: 'qmstart', limit: 10 }, { signal });
+        const failed = tasks
+          .filter((t) => t.starttime >= sinceSec && typeof t.status === 'string' && t.status !== 'OK' && !/^WARNINGS: \d+$/.test(t.status))
+          .sort((a, b) => b.starttime - a.starttime)[0];
+        return failed ? `${failed.status} (task ${failed.upid})` : null;
+      } catch (err) {
+        if (signal?.aborted) throw err;
+        return null;
+      }
     },
     async guestSeesDisk(node, vmid, serial, signal): Promise<GuestDiskCheck> {
       // NOTE: there is no agent endpoint that lists raw disks; `get-fsinfo` only shows mounted

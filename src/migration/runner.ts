@@ -15,6 +15,7 @@ import {
   type VmOutcome,
   JOURNAL_VERSION,
 } from './journal-model.js';
+import { parseUpid } from '../pve/upid.js';
 import { sameConfigValue } from './config-keys.js';
 import type { LiveVm, MigrationTarget, WriteRequest } from './target.js';
 
@@ -277,11 +278,26 @@ export class Runner {
       return fail(`${action} task failed: ${describe(err)}`, upid);
     }
     const wantRunning = action === 'reboot' || action === 'start';
-    const reached = await this.waitFor(live, (v) =>
-      wantRunning
-        ? v.status === 'running' && (!ha || v.ha.state === null || v.ha.state === 'started') && noPending(v)
-        : v.status === 'stopped',
+    // The reboot's restart is a separate start task: when it fails (QEMU refuses the config),
+    // the VM stays stopped and only that task says why, so look for it instead of polling on.
+    const since = parseUpid(upid)?.starttime;
+    const failedStart =
+      action === 'reboot' && since !== undefined && this.target.failedStartSince
+        ? (v: LiveVm): Promise<string | null> =>
+            v.status === 'stopped' ? this.target.failedStartSince!(node, vmid, since, this.opts.signal) : Promise.resolve(null)
+        : undefined;
+    const reached = await this.waitFor(
+      live,
+      (v) =>
+        wantRunning
+          ? v.status === 'running' && (!ha || v.ha.state === null || v.ha.state === 'started') && noPending(v)
+          : v.status === 'stopped',
+      this.opts.powerTimeoutMs,
+      failedStart,
     );
+    if (reached.failure) {
+      return fail(`the VM shut down but the start after the ${action} failed: ${reached.failure}; it is stopped now (start it by hand once the config is fixed)`, upid);
+    }
     if (!reached.ok) {
       return fail(
         wantRunning
@@ -294,13 +310,20 @@ export class Runner {
     return { ok: true, live: reached.live };
   }
 
-  /** Poll the VM until `pred` holds, or the power timeout. */
-  async waitFor(live: LiveVm, pred: (v: LiveVm) => boolean, timeoutMs = this.opts.powerTimeoutMs): Promise<{ ok: boolean; live: LiveVm }> {
+  /** Poll the VM until `pred` holds, `failure` names a reason to stop waiting, or the timeout. */
+  async waitFor(
+    live: LiveVm,
+    pred: (v: LiveVm) => boolean,
+    timeoutMs = this.opts.powerTimeoutMs,
+    failure?: (v: LiveVm) => Promise<string | null>,
+  ): Promise<{ ok: boolean; live: LiveVm; failure?: string }> {
     const deadline = Date.now() + timeoutMs;
     let v = live;
     for (;;) {
       v = await this.target.readVm(live.input.node!, live.input.vmid, this.opts.signal);
       if (pred(v)) return { ok: true, live: v };
+      const why = failure ? await failure(v) : null;
+      if (why) return { ok: false, live: v, failure: why };
       if (Date.now() >= deadline) return { ok: false, live: v };
       await this.target.sleep(this.opts.pollMs, this.opts.signal);
     }

@@ -50,6 +50,13 @@ export interface MigrationTarget {
   power(node: string, vmid: number, action: PowerAction, opts: { timeoutSec?: number }, signal?: AbortSignal): Promise<string>;
   /** Follow a task to its end; throws when it failed (the message holds PVE's exit status). */
   waitTask(upid: string, opts: { timeoutMs?: number; signal?: AbortSignal }): Promise<void>;
+  /**
+   * The error of a start task of this VM that began at or after `sinceSec` (epoch seconds) and
+   * failed, e.g. `start failed: QEMU exited with code 1`; null when none is known. A reboot's
+   * restart is a separate task the caller never gets the id of (PVE-FACTS §4.5). Optional: a
+   * target without it leaves the caller to wait for the VM state alone.
+   */
+  failedStartSince?(node: string, vmid: number, sinceSec: number, signal?: AbortSignal): Promise<string | null>;
   /** Ask the guest agent whether the guest sees a disk with this serial. */
   guestSeesDisk(node: string, vmid: number, serial: string, signal?: AbortSignal): Promise<GuestDiskCheck>;
   /** Wait (injectable so tests need not sleep). */

@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/**
+ * A reboot whose separate start task fails (QEMU refuses the config): the engine reports the
+ * start task's error at once instead of polling the VM until the power timeout.
+ */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyFromPlan } from '../../../src/cli/commands/apply.js';
+import { makePlan } from '../../../src/cli/commands/plan.js';
+import { rollbackFromJournal } from '../../../src/cli/commands/rollback.js';
+import { FAST, type SimEnv, simWith } from './helpers.js';
+
+// aio=native with cache=writeback on LVM: QEMU refuses to start it (PVE-FACTS §3.3); the VM
+// runs because it was started before someone edited the cache mode.
+const NATIVE_WRITEBACK = [
+  'boot: order=scsi0',
+  'cores: 2',
+  'memory: 2048',
+  'name: db-701',
+  'ostype: l26',
+  'scsi0: local-lvm:vm-701-disk-0,aio=native,cache=writeback,iothread=1,size=32G',
+  'scsihw: virtio-scsi-single',
+  'smbios1: uuid=7c1f6f0e-0000-4000-8000-000000000701',
+  '',
+].join('\n');
+
+describe('reboot whose start task fails', () => {
+  let env: SimEnv;
+  beforeAll(async () => {
+    env = await simWith([{ vmid: 701, text: NATIVE_WRITEBACK, status: 'running', node: 'pve1' }]);
+  });
+  afterAll(() => env?.close());
+
+  it('rollback --reboot now reports the failed start within seconds, naming QEMU’s error', async () => {
+    const engine = { ...FAST, powerTimeoutMs: 60_000 };
+    const journalPath = join(env.dir, 'start-fails.jsonl');
+    rmSync(journalPath, { force: true });
+    const { plan } = await makePlan(env.client, { vmids: [701] }, { aio: 'threads' }, { pve: env.sim.url });
+    const applied = await applyFromPlan(env.client, {
+      plan, planFile: 'plan.json', planHash: 'h', journalPath, reboot: 'now', concurrency: 1, pve: env.sim.url, engine,
+    });
+    expect(applied.results[0]).toMatchObject({ vmid: 701, result: 'migrated' });
+    const t0 = Date.now();
+    const rolled = await rollbackFromJournal(env.client, { journalPath, reboot: 'now', concurrency: 1, pve: env.sim.url, engine });
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    expect(rolled.results[0]).toMatchObject({ vmid: 701, result: 'failed' });
+    expect(rolled.results[0]!.reason).toContain('QEMU exited with code 1');
+    expect(rolled.results[0]!.reason).toContain('stopped');
+  }, 40_000);
+});
