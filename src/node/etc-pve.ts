@@ -111,12 +111,21 @@ export async function readStorageCfg(path: string): Promise<StorageRead> {
   }
 }
 
-async function listConfFiles(dir: string, filter: ReadFilter): Promise<{ path: string; vmid: number }[]> {
+async function listConfFiles(dir: string, filter: ReadFilter, ignored?: ConfigIssue[]): Promise<{ path: string; vmid: number }[]> {
   const names = await readdir(dir);
   const out: { path: string; vmid: number }[] = [];
   for (const name of names) {
     const m = CONF_RE.exec(name);
-    if (!m) continue;
+    if (!m) {
+      if (ignored && name.endsWith('.conf')) {
+        ignored.push({
+          source: join(dir, name),
+          severity: 'warning',
+          message: 'not audited: PVE reads only <vmid>.conf here; rename it (e.g. 102.conf) or pass it with --conf',
+        });
+      }
+      continue;
+    }
     const vmid = Number(m[1]);
     if (filter.vmids && !filter.vmids.has(vmid)) continue;
     out.push({ path: join(dir, name), vmid });
@@ -165,6 +174,7 @@ async function localNode(dir: string): Promise<{ node: string | null; symlinked:
  */
 export async function readConfigDir(dir: string, filter: ReadFilter = {}): Promise<ConfigRead> {
   const errors: ConfigIssue[] = [];
+  const ignored: ConfigIssue[] = [];
   try {
     const st = await lstat(dir);
     if (!st.isDirectory() && !st.isSymbolicLink()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
@@ -194,7 +204,7 @@ export async function readConfigDir(dir: string, filter: ReadFilter = {}): Promi
       .filter((n) => filter.node === undefined || n === filter.node)
       .map(async (node) => {
         try {
-          return (await listConfFiles(join(dir, 'nodes', node, 'qemu-server'), filter)).map((f) => ({ ...f, node }));
+          return (await listConfFiles(join(dir, 'nodes', node, 'qemu-server'), filter, ignored)).map((f) => ({ ...f, node }));
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code;
           if (code !== 'ENOENT') errors.push(readError(join(dir, 'nodes', node, 'qemu-server'), err, 'cannot list'));
@@ -211,7 +221,7 @@ export async function readConfigDir(dir: string, filter: ReadFilter = {}): Promi
   if (!localIsCovered) {
     let flat: { path: string; vmid: number }[] = [];
     try {
-      flat = await listConfFiles(join(dir, 'qemu-server'), filter);
+      flat = await listConfFiles(join(dir, 'qemu-server'), filter, local.symlinked ? undefined : ignored);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'ENOENT') errors.push(readError(join(dir, 'qemu-server'), err, 'cannot list'));
@@ -249,6 +259,7 @@ export async function readConfigDir(dir: string, filter: ReadFilter = {}): Promi
     // In a copied tree the usual cause is a copy without it: say how to give it.
     errors.push({ ...storage.error, message: `${storage.error.message}; copy the cluster's /etc/pve/storage.cfg into ${dir}, or pass --storage-cfg FILE` });
   }
+  errors.push(...ignored);
   return { vms, storages: storage.storages, storageIssues: storage.issues, errors };
 }
 

@@ -158,3 +158,19 @@ describe('what to do, in the message', () => {
     expect(err).toContain("--qemu-version: 'banana' is not a version such as 11.0 or 9.2.0 (on the node: pveversion -v | grep pve-qemu-kvm)");
   });
 });
+
+describe('config files not named <vmid>.conf in a tree', () => {
+  it('are named in a warning (pmxcfs only knows <vmid>.conf), not silently skipped', async () => {
+    const root = makeTree({
+      'storage.cfg': STORAGE_CFG,
+      'nodes/pve1/qemu-server/101.conf': conf('ok', ['scsi0: local-lvm:vm-101-disk-0']),
+      'nodes/pve1/qemu-server/web.conf': conf('web', ['scsi0: local-lvm:vm-102-disk-0']),
+      'nodes/pve1/qemu-server/101.conf.bak': conf('old', []),
+    });
+    const { code, out, err } = await cli(['audit', '--config-dir', root]);
+    expect(code).toBe(0);
+    expect(out).toContain('VM 101 ok');
+    expect(err).toContain(`${root}/nodes/pve1/qemu-server/web.conf: warning: not audited: PVE reads only <vmid>.conf here; rename it (e.g. 102.conf) or pass it with --conf`);
+    expect(err).not.toContain('101.conf.bak');
+  });
+});
