@@ -66,3 +66,8 @@ export function gate(code: GateCode, message: string, extra: { disk?: string; fi
 export function isOverridable(code: string): boolean {
   return code in GATES && (GATES as Record<string, GateSpec>)[code]!.override !== undefined;
 }
+
+/** Codes `--override` accepts, in catalogue order. */
+export function overridableCodes(): string[] {
+  return Object.keys(GATES).filter(isOverridable);
+}

@@ -61,7 +61,20 @@ export function readPlanFile(path: string): { plan: MigrationPlan; hash: string 
 /** Prior entries of a journal file (resume), with cut lines reported. */
 export function priorEntries(path: string, warn: (line: string) => void): JournalEntry[] {
   if (!existsSync(path)) return [];
-  const read = readJournal(path);
+  let read;
+  try {
+    read = readJournal(path);
+  } catch (err) {
+    throw new ExitError(1, `--journal ${path}: ${(err as Error).message}`);
+  }
+  if (read.entries.length === 0 && read.damaged.length > 0) {
+    // Someone else's file: never resume from it, never append to it.
+    throw new ExitError(
+      1,
+      `--journal ${path} is not a pve-dataplane journal (line ${read.damaged[0]!.line} is not a journal entry); ` +
+        "pass the file apply printed as 'journal: …', or a new path",
+    );
+  }
   for (const d of read.damaged) warn(`${path}:${d.line}: not a journal entry (cut short by a crash?), ignored`);
   return read.entries;
 }

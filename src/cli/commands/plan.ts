@@ -14,6 +14,7 @@ import { fetchVersion } from '../../api/endpoints/version.js';
 import { PveApiError } from '../../api/errors.js';
 import { collectRiskEvidence } from '../../api/evidence.js';
 import { collectFleet } from '../../api/fleet.js';
+import { GATES, overridableCodes } from '../../migration/gates.js';
 import { formatPlan } from '../../migration/plan-format.js';
 import { buildPlan } from '../../migration/planner.js';
 import type { MigrationPlan, PermissionMap, PlanOptions, PlanVmInput, TargetAio } from '../../migration/types.js';
@@ -112,6 +113,15 @@ export function normalizePlanOptions(raw: RawPlanOptions): { selection: { node?:
     minRisk = raw.minRisk as RiskLevel;
   }
   const overrides = (raw.override ?? []).flatMap((o) => o.split(',')).map((o) => o.trim()).filter(Boolean);
+  for (const code of overrides) {
+    // A typo must not silently leave the gate in place (or worse, look like it was overridden).
+    if (!(code in GATES)) {
+      throw new UsageError(`--override ${code}: no such gate code; codes that can be overridden: ${overridableCodes().join(', ')}`);
+    }
+    if (!overridableCodes().includes(code)) {
+      throw new UsageError(`--override ${code}: this gate cannot be overridden (codes that can: ${overridableCodes().join(', ')})`);
+    }
+  }
   const planOptions: PlanOptions = { aio };
   if (raw.convertSata) planOptions.convertSata = true;
   if (raw.convertIde) planOptions.convertIde = true;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /** The plan / apply / rollback commands as a user runs them, against the simulator. */
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../src/cli/cli.js';
@@ -107,5 +107,55 @@ describe('plan / apply / rollback commands', () => {
     expect(io.out).toMatch(/restored: 1\n  501 \(pve1\): config file byte-identical to before the first apply/);
     expect(env.text(501)).toBe(LINUX_LSI(501));
     expect(env.text(502)).toContain('scsihw: virtio-scsi-single');
+  });
+
+  describe('bad inputs name the input and what to do, never a stack trace', () => {
+    const noTrace = (err: string): void => expect(err).not.toMatch(/\n\s+at /);
+
+    it('an unknown --override code is refused, listing the codes that can be overridden', async () => {
+      const io = capture();
+      expect(await runCli(['plan', ...base, '--all', '--override', 'PASSTROUGH_ROOT_ONLY'], io)).toBe(2);
+      expect(io.err).toContain("--override PASSTROUGH_ROOT_ONLY: no such gate code");
+      expect(io.err).toContain('PASSTHROUGH_ROOT_ONLY, WINDOWS_BOOT_CONTROLLER, CONVERT_BOOT_DISK');
+      noTrace(io.err);
+    });
+
+    it('a gate that cannot be overridden is refused by name', async () => {
+      const io = capture();
+      expect(await runCli(['plan', ...base, '--all', '--override', 'VM_LOCKED'], io)).toBe(2);
+      expect(io.err).toContain('--override VM_LOCKED: this gate cannot be overridden');
+    });
+
+    it('a --journal that is not a journal is refused by rollback and never appended to by apply', async () => {
+      const notJournal = join(env.dir, 'notes.txt');
+      const text = '{"url":"https://127.0.0.1:8006"}\nsome notes\n';
+      writeFileSync(notJournal, text);
+      const rb = capture();
+      expect(await runCli(['rollback', ...base, '--journal', notJournal, '--yes'], rb)).toBe(1);
+      expect(rb.err).toContain(`--journal ${notJournal} is not a pve-dataplane journal`);
+      noTrace(rb.err);
+      const ap = capture({ XDG_STATE_HOME: stateHome });
+      expect(await runCli(['apply', ...base, '--from-plan', join(env.dir, 'plan.json'), '--journal', notJournal, '--yes'], ap)).toBe(1);
+      expect(ap.err).toContain(`--journal ${notJournal} is not a pve-dataplane journal`);
+      expect(readFileSync(notJournal, 'utf8')).toBe(text);
+    });
+
+    it('a missing or non-JSON plan file, --concurrency 0 and --reboot sometimes name the input', async () => {
+      const missing = capture();
+      expect(await runCli(['apply', ...base, '--from-plan', join(env.dir, 'nope.json'), '--yes'], missing)).toBe(1);
+      expect(missing.err).toContain('nope.json');
+      const notJson = join(env.dir, 'plan.txt');
+      writeFileSync(notJson, 'VM 501 web-501 (pve1, stopped)\n');
+      const bad = capture();
+      expect(await runCli(['apply', ...base, '--from-plan', notJson, '--yes'], bad)).toBe(1);
+      expect(bad.err).toContain(`${notJson} is not JSON`);
+      const conc = capture();
+      expect(await runCli(['apply', ...base, '--from-plan', join(env.dir, 'plan.json'), '--concurrency', '0', '--yes'], conc)).toBe(2);
+      expect(conc.err).toContain("--concurrency must be a whole number from 1 to 64 (got '0')");
+      const reboot = capture();
+      expect(await runCli(['apply', ...base, '--from-plan', join(env.dir, 'plan.json'), '--reboot', 'sometimes', '--yes'], reboot)).toBe(2);
+      expect(reboot.err).toMatch(/'sometimes'/);
+      for (const io of [missing, bad, conc, reboot]) noTrace(io.err);
+    });
   });
 });
