@@ -121,7 +121,10 @@ async function resolveToken(
   if (!text) {
     throw new UsageError(
       'no API token: pass --token-file FILE (first line USER@REALM!TOKENID=SECRET) or set PVE_TOKEN; ' +
-        'create one with: pveum user token add USER@REALM TOKENID --privsep 0 (VM.Audit + Datastore.Audit suffice to audit)',
+        // A privilege-separated token holds only what its ACL grants: an audit needs no more than PVEAuditor.
+        "create a read-only one on a node with: pveum user token add audit@pve dataplane --privsep 1 && pveum acl modify / --tokens 'audit@pve!dataplane' --roles PVEAuditor " +
+        '(VM.Audit + Datastore.Audit suffice to audit and plan; apply and rollback also need VM.Config.Disk, VM.Config.HWType and VM.PowerMgmt; ' +
+        'the user audit@pve must exist: pveum user add audit@pve)',
     );
   }
   try {

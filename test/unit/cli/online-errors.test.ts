@@ -41,3 +41,13 @@ describe('audit --pve errors', () => {
     expect(err).not.toMatch(/\n\s+at /);
   });
 });
+
+describe('audit --pve without a token', () => {
+  it('suggests a privilege-separated token with the read-only PVEAuditor role, not one with all of the user\'s rights', async () => {
+    const { code, err } = await audit({}, ['--pve', 'https://127.0.0.1:1']);
+    expect(code).toBe(2);
+    expect(err).toContain('no API token');
+    expect(err).toContain("pveum user token add audit@pve dataplane --privsep 1 && pveum acl modify / --tokens 'audit@pve!dataplane' --roles PVEAuditor");
+    expect(err).not.toContain('--privsep 0');
+  });
+});
