@@ -65,7 +65,10 @@ export function riskSummary(vm: VmReport, style: Style): RiskSummary | null {
     // Level semantics stay (a part is unknown); the words say which part: not the config.
     const hints = risk.reasons.filter((r) => r.code !== 'NOT_CHECKED');
     const gaps = risk.reasons.filter((r) => r.code === 'NOT_CHECKED');
-    const config = hints.length === 0 ? 'config OK;' : `config OK (${hints.length} hint${hints.length === 1 ? '' : 's'}: ${hints.map(reasonHead).join(', ')});`;
+    const hinted = hints.length === 0 ? '' : ` (${hints.length} hint${hints.length === 1 ? '' : 's'}: ${hints.map(reasonHead).join(', ')})`;
+    // A line PVE drops (malformed drive, bad value) is no dataplane risk, but the config is not OK.
+    const errors = vm.issues.filter((i) => i.severity === 'error').length;
+    const config = errors === 0 ? `config OK${hinted};` : `no dataplane risk found${hinted}, but ${errors} config error${errors === 1 ? '' : 's'} (on stderr);`;
     return { head, body: [{ text: config, style: style.bold }, { text: `not checked: ${notCheckedList(gaps)}` }] };
   }
   const more = risk.reasons.length - 1;

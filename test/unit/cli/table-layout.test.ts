@@ -120,3 +120,15 @@ describe('the risk line of a VM whose config is fine, audited offline', () => {
     expect(out).not.toContain('config OK');
   });
 });
+
+describe('the risk line of a VM with a broken config line but no dataplane risk', () => {
+  it('does not call the config OK: it points to the config errors', async () => {
+    const root = makeTree({
+      'storage.cfg': STORAGE_CFG,
+      'nodes/pve1/qemu-server/101.conf': conf('broken', ['scsi0: local-lvm:vm-101-disk-0,iothread=1', 'scsi1: local-lvm:vm-101-disk-1,aio=banana'], ['scsihw: virtio-scsi-single']),
+    });
+    const { out } = await table(['--config-dir', root], captureIO({ env: { COLUMNS: '1000' } }));
+    expect(out).not.toContain('config OK');
+    expect(out).toMatch(/risk \? unknown {2}no dataplane risk found, but 1 config error \(on stderr\); not checked: /);
+  });
+});
