@@ -265,6 +265,9 @@ async function finishAfterWrite(ctx: VmContext, saved: VmPlan, live: LiveVm): Pr
     });
   }
   const step = saved.steps.find((s) => s.kind === 'cold-start')?.n ?? 0;
+  // When the change was already pending before this apply (nothing written), the baseline is
+  // what lets rollback name what the reboot made run.
+  await runner.ensureBaseline(live);
   runner.step(saved.vmid, live.ha.managed ? 'rebooting (through HA)' : 'rebooting');
   const r = await runner.power(live, 'reboot', step);
   if (!r.ok) {

@@ -41,10 +41,27 @@ export async function rollbackJournal(
     .filter((j) => j.writes.some((w) => w.intent.purpose === 'apply'))
     .filter((j) => !wanted || wanted.has(j.vmid))
     .sort((a, b) => a.vmid - b.vmid);
-  options.onEvent?.({ type: 'start', total: vms.length });
+  // VMs apply only cold-started: what ran after it was pending before it, written by someone else.
+  const applyRuns = new Set(entries.filter((e) => e.t === 'run' && e.kind === 'apply').map((e) => e.run));
+  const rebootedOnly = [...replayJournal(entries).values()]
+    .filter((j) => !j.writes.some((w) => w.intent.purpose === 'apply'))
+    .filter((j) => j.power.some((p) => applyRuns.has(p.intent.run)))
+    .filter((j) => !wanted || wanted.has(j.vmid))
+    .sort((a, b) => a.vmid - b.vmid);
+  options.onEvent?.({ type: 'start', total: vms.length + rebootedOnly.length });
   const limit = pLimit(runner.opts.concurrency);
   const results = await Promise.all(vms.map((j) => limit(() => rollbackVm(runner, j))));
-  return runner.end(results);
+  for (const j of rebootedOnly) results.push(await runner.finish({ vmid: j.vmid, node: j.node, result: 'skipped', reason: rebootedOnlyReason(j) }));
+  return runner.end(results.sort((a, b) => a.vmid - b.vmid));
+}
+
+function rebootedOnlyReason(j: VmJournal): string {
+  const keys = j.baseline ? [...Object.keys(j.baseline.pending), ...j.baseline.deletes.map((d) => `delete ${d.key}`)] : [];
+  const what = keys.length > 0 ? keys.join(', ') : 'the change';
+  return (
+    `nothing of ours to restore: ${what} ${keys.length === 1 || keys.length === 0 ? 'was' : 'were'} already pending before this apply ` +
+    '(not written by it), which only cold-started the VM to make them run; set them back by hand if they should not'
+  );
 }
 
 /** What rollback knows about one VM's keys. */

@@ -215,6 +215,21 @@ describe('rollback', () => {
     expect(pve.vms.get(101)!.status).toBe('running');
   });
 
+  it('names a VM apply only cold-started (its change was pending before apply): nothing of ours to restore', async () => {
+    const pve = new FakePve([linuxVm(101)]);
+    // Someone (an earlier run without this journal) left the migration pending.
+    await apply(pve, await planFor(pve), [], { reboot: 'never' });
+    const store: JournalEntry[] = [];
+    const applied = await apply(pve, await planFor(pve), store);
+    expect(resultOf(applied, 101).result).toBe('migrated');
+    const summary = await rollback(pve, store);
+    expect(resultOf(summary, 101)).toMatchObject({
+      result: 'skipped',
+      reason: expect.stringContaining('already pending before this apply'),
+    });
+    expect(resultOf(summary, 101).reason).toContain('scsihw');
+  });
+
   it('after apply --reboot never: reverts the pending change, no reboot needed', async () => {
     const pve = new FakePve([linuxVm(101)]);
     const before = pve.text(101);
