@@ -71,8 +71,8 @@ function paint(words: Word[]): string {
 
 /**
  * Word-wraps `pieces` to lines of at most `width` printed columns: the first line starts with
- * `first`, the others with `next` (counted in the width; ANSI codes in them do not count). Words longer than a
- * line are broken. `width` of Infinity (or one too small to hold a word) still gives every word.
+ * `first`, the others with `next` (counted in the width; ANSI codes in them do not count). Words
+ * longer than a line are broken; `width` Infinity wraps nothing. Every word is kept.
  */
 export function wrapPieces(pieces: Piece[], width: number, first = '', next = first): string[] {
   const words: Word[] = [];
