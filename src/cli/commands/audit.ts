@@ -151,7 +151,11 @@ async function unmatchedFilters(opts: AuditOptions, treeDir: string | undefined,
   const out: ConfigIssue[] = [];
   if (treeDir !== undefined && opts.node !== undefined && !all.some((i) => i.node === opts.node)) {
     const nodes = [...new Set(all.map((i) => i.node).filter((n): n is string => n !== null))].sort();
-    out.push({ source: treeDir, severity: 'error', message: `--node ${opts.node}: no such node in ${treeDir} (nodes: ${listSome(nodes)}): check the spelling, or leave --node out` });
+    const message =
+      nodes.length === 0
+        ? `--node ${opts.node}: ${treeDir} does not say which node its VMs are on (no nodes/<node>/qemu-server/, .vmlist or ../hostname): leave --node out, or copy the configs to nodes/${opts.node}/qemu-server/`
+        : `--node ${opts.node}: no such node in ${treeDir} (nodes: ${listSome(nodes)}): check the spelling, or leave --node out`;
+    out.push({ source: treeDir, severity: 'error', message });
     return out;
   }
   const found = new Set(inputs.map((i) => i.vmid));

@@ -174,3 +174,12 @@ describe('config files not named <vmid>.conf in a tree', () => {
     expect(err).not.toContain('101.conf.bak');
   });
 });
+
+describe('--node on a flat copy (qemu-server/ only, no node named anywhere)', () => {
+  it('says the tree does not name nodes, and how to give it one', async () => {
+    const root = makeTree({ 'storage.cfg': STORAGE_CFG, 'qemu-server/101.conf': conf('ok', ['scsi0: local-lvm:vm-101-disk-0']) });
+    const { code, err } = await cli(['audit', '--config-dir', root, '--node', 'pve1']);
+    expect(code).toBe(1);
+    expect(err).toContain(`--node pve1: ${root} does not say which node its VMs are on (no nodes/<node>/qemu-server/, .vmlist or ../hostname): leave --node out, or copy the configs to nodes/pve1/qemu-server/`);
+  });
+});
