@@ -22,6 +22,7 @@ import {
   foreignPending,
   isPending,
   nextValue,
+  noPending,
 } from './runner.js';
 import type { LiveVm, MigrationTarget, WriteRequest } from './target.js';
 
@@ -198,16 +199,30 @@ async function rollbackVm(runner: Runner, j: VmJournal): Promise<VmResult> {
     const off = restored(live, facts);
     if (off) return runner.finish({ ...base, result: 'failed', reason: `not restored: ${off}` });
     const identical = live.input.digest === baseline.digest;
+    const sameValues = sameKeyValues(live.input.current, baseline.current) && noPending(live) && baselineHadNoPending(baseline);
     return runner.finish({
       ...base,
       result: 'restored',
       reason: identical
         ? `config file byte-identical to before the first apply (digest ${baseline.digest})`
-        : `our keys restored; the config file differs from before the first apply elsewhere (digest ${live.input.digest}, was ${baseline.digest})`,
+        : sameValues
+          ? // PVE writes keys sorted; a file edited by hand had another order, which no API write can give back.
+            `every key has its value from before the first apply; the digest differs (${live.input.digest}, was ${baseline.digest}) ` +
+            'only because PVE rewrote the hand-edited file in its own key order'
+          : `our keys restored; the config file differs from before the first apply elsewhere (digest ${live.input.digest}, was ${baseline.digest})`,
       digest: live.input.digest,
     });
   } catch (err) {
     runner.checkAbort();
     return runner.finish({ ...base, result: 'failed', reason: `unexpected error: ${err instanceof Error ? err.message : String(err)}` });
   }
+}
+
+function sameKeyValues(a: Record<string, string>, b: Record<string, string>): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)].filter((k) => k !== 'digest'));
+  return [...keys].every((k) => a[k] === b[k]);
+}
+
+function baselineHadNoPending(b: { pending: Record<string, string>; deletes: unknown[] }): boolean {
+  return Object.keys(b.pending).filter((k) => k !== 'digest').length === 0 && b.deletes.length === 0;
 }
