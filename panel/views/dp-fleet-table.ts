@@ -114,7 +114,7 @@ export class DpFleetTable extends LitElement {
     const deleted = d.pending !== undefined && 'deleted' in d.pending;
     const pendingFacts = d.pending && !('deleted' in d.pending) ? (d.pending as DiskFacts) : undefined;
     const current = d.onlyPending ? null : diskFactsText(d);
-    const pending = pendingFacts ? diskFactsText(pendingFacts) : undefined;
+    const pending = pendingFacts ? diskFactsText(d, pendingFacts) : undefined;
     return html`<div class=${d.media === 'cdrom' ? 'disk cdrom' : 'disk'} title=${`${diskLabel(d.key, d.media)}: ${d.volume}`}>
       <span class="dkey">${d.key}</span>
       <span>

@@ -3,7 +3,7 @@ import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import type { DiskFacts, RiskReason, VmReport } from '../../src/analysis/types.js';
 import { DpVmSelectEvent } from '../events.js';
-import { aioDiffers, iothreadDiffers, onOff, riskOf } from '../data/filter.js';
+import { aioDiffers, aioEffectiveText, iothreadDiffers, isEmptyDrive, onOff, riskOf } from '../data/filter.js';
 import { S, busLabel, diskLabel } from '../strings.js';
 import { shared } from '../styles/shared.js';
 import '../components/dp-pending-value.js';
@@ -86,7 +86,7 @@ export class DpVmDetail extends LitElement {
               <td>${busLabel(d.bus)} / ${d.qemuDevice ?? '-'}</td>
               <td>${d.controller ?? '-'}</td>
               <td class=${iothreadDiffers(d) ? 'differs' : ''}>${onOff(d.iothread.configured)} / ${onOff(d.iothread.effective)}${this._pending(d, (p) => onOff(p.iothread.effective))}</td>
-              <td class=${aioDiffers(d) ? 'differs' : ''}>${d.aio.configured ?? S.defaultAio} / ${d.aio.effective ?? 'none'}${this._pending(d, (p) => p.aio.effective ?? 'none')}</td>
+              <td class=${aioDiffers(d) ? 'differs' : ''}>${isEmptyDrive(d) ? 'no medium' : `${d.aio.configured ?? S.defaultAio} / ${aioEffectiveText(d, d)}`}${this._pending(d, (p) => aioEffectiveText(p, d))}</td>
               <td>${d.cache ?? 'Default (No cache)'}</td>
             </tr>`,
           )}
