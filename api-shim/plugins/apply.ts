@@ -77,7 +77,7 @@ export async function applyRoute(app: FastifyInstance, opts: ResolvedShimOptions
         summary,
         planFile,
         journal,
-        rollback: `pve-dataplane rollback --pve ${pve} --token-file TOKEN_FILE --journal ${journal} --yes`,
+        rollback: rollbackCommand(opts, pve, journal),
         errors,
       };
       return answer;
@@ -88,4 +88,10 @@ export async function applyRoute(app: FastifyInstance, opts: ResolvedShimOptions
       busy = false;
     }
   });
+}
+
+/** The rollback command as the user will type it: the TLS options the shim itself uses included. */
+function rollbackCommand(opts: ResolvedShimOptions, pve: string, journal: string): string {
+  const tls = opts.fingerprint ? ` --fingerprint ${opts.fingerprint}` : opts.insecure ? ' --insecure' : '';
+  return `pve-dataplane rollback --pve ${pve}${tls} --token-file TOKEN_FILE --journal ${journal} --yes`;
 }
