@@ -118,7 +118,7 @@ export class DpFleetView extends LitElement {
     const failed = (a.summary.counts.failed ?? 0) > 0;
     return html`<dp-alert variant=${failed ? 'warning' : 'info'} class="apply-result" heading=${S.applyDone(describeCounts(a.summary))}>
       <ul>
-        ${a.summary.results.map((r) => html`<li>VM ${r.vmid}: ${r.result}${r.reason ? ` (${r.reason})` : ''}</li>`)}
+        ${a.summary.results.map((r) => html`<li>VM ${r.vmid}${r.node ? ` (${r.node})` : ''}: ${r.result.replace(/-/g, ' ')}${r.reason ? ` — ${r.reason}` : ''}</li>`)}
         ${a.errors.map((e) => html`<li>${e}</li>`)}
       </ul>
       <div>${S.applyJournal}: <code>${a.journal}</code></div>

@@ -243,6 +243,8 @@ describe('dp-fleet-view', () => {
       expect(applied).to.deep.equal([[100]]);
       const result = root(el).querySelector('dp-alert.apply-result')!;
       expect(result.getAttribute('heading')).to.equal('Apply finished: 1 pending reboot');
+      // Outcomes in words, as the CLI summary prints them, not the JSON tokens.
+      expect(result.querySelector('li')!.textContent).to.equal('VM 100 (pve1): pending reboot');
       expect(result.textContent).to.contain(answer.journal);
       expect(result.querySelector('pre')!.textContent).to.equal(answer.rollback);
       await waitUntil(() => loads === 2, 'fleet reloaded after apply');
