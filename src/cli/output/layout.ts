@@ -134,6 +134,12 @@ export function fitColumns(rows: Piece[][][], minimum: number[], budget: number)
   const widths = minimum.map((m, c) => Math.max(m, ...rows.map((r) => cellLength(r[c] ?? []))));
   let total = widths.reduce((a, b) => a + b, 0);
   if (total <= budget) return widths;
+  // No column gets more than the others' minimums leave; a huge cell (a 200k-character value)
+  // would otherwise cost one narrowing step per character.
+  const floorSum = minimum.reduce((a, b) => a + b, 0);
+  for (let c = 0; c < n; c++) widths[c] = Math.min(widths[c]!, Math.max(minimum[c]!, budget - (floorSum - minimum[c]!)));
+  total = widths.reduce((a, b) => a + b, 0);
+  if (total <= budget) return widths;
   // Same cell text, same lines: each distinct cell of a column is wrapped once per width.
   const ids: number[][] = rows.map(() => new Array<number>(n).fill(0));
   const cells: Piece[][][] = [];
