@@ -12,6 +12,15 @@ export function escapeControl(text: string): string {
   return text.replace(CONTROL_RE, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
+/** A quoted value longer than this is cut (a 200k-character drive value must not flood stderr). */
+const MAX_QUOTE = 200;
+const QUOTE_RE = new RegExp(`'([^']{${MAX_QUOTE + 1},})'`, 'g');
+
+/** `'xxxx…(5000 characters)'`: the start of an overlong quoted value and its length. */
+function shortenQuotes(message: string): string {
+  return message.replace(QUOTE_RE, (_m, q: string) => `'${q.slice(0, 80)}… (${q.length} characters)'`);
+}
+
 /**
  * One issue as a compiler-style line, `FILE:LINE: severity: KEY: message`, so editors and people
  * can jump to the place. Location or key already written into the message are not repeated.
@@ -26,5 +35,5 @@ export function formatIssue(issue: ConfigIssue): string {
     message = `${issue.key}: ${message}`;
   }
   const where = [issue.source, issue.line].filter((p) => p !== undefined && p !== '').join(':');
-  return escapeControl([where, issue.severity, message].filter((p) => p !== '').join(': '));
+  return escapeControl([where, issue.severity, shortenQuotes(message)].filter((p) => p !== '').join(': '));
 }

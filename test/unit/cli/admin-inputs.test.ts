@@ -183,3 +183,11 @@ describe('--node on a flat copy (qemu-server/ only, no node named anywhere)', ()
     expect(err).toContain(`--node pve1: ${root} does not say which node its VMs are on (no nodes/<node>/qemu-server/, .vmlist or ../hostname): leave --node out, or copy the configs to nodes/pve1/qemu-server/`);
   });
 });
+
+describe('issue lines quoting a huge value', () => {
+  it('shorten the quote and say how long it was', () => {
+    const text = formatIssue({ source: 'a.conf', line: 1, severity: 'error', key: 'scsi0', message: `file: unable to parse volume ID '${'x'.repeat(5000)}'` });
+    expect(text.length).toBeLessThan(300);
+    expect(text).toContain(`'${'x'.repeat(80)}… (5000 characters)'`);
+  });
+});
