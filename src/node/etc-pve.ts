@@ -99,8 +99,10 @@ const NO_STORAGE: StorageRead = { storages: new Map(), issues: [] };
 /** Reads `storage.cfg`; a missing or unreadable file gives no storages and an error issue. */
 export async function readStorageCfg(path: string): Promise<StorageRead> {
   try {
-    const text = await readFile(path, 'utf8');
-    const { storages, issues } = parseStorageCfg(text, path);
+    const bytes = await readFile(path);
+    const binary = binaryReason(bytes);
+    if (binary !== null) throw new Error(`${binary}, not the text of a storage.cfg`);
+    const { storages, issues } = parseStorageCfg(bytes.toString('utf8'), path);
     return { storages, issues };
   } catch (err) {
     return {

@@ -191,3 +191,18 @@ describe('issue lines quoting a huge value', () => {
     expect(text).toContain(`'${'x'.repeat(80)}… (5000 characters)'`);
   });
 });
+
+describe('a binary storage.cfg', () => {
+  it('is one error naming it as binary (not a warning per line); the VMs are audited with unknown storage types', async () => {
+    const root = makeTree({
+      'storage.cfg': '\x00\x01\x02binary\x00\nmore\x00\x1b[2J\n'.repeat(20),
+      'nodes/pve1/qemu-server/101.conf': conf('ok', ['scsi0: local-lvm:vm-101-disk-0']),
+    });
+    const { code, out, err } = await cli(['audit', '--config-dir', root]);
+    expect(code).toBe(0);
+    expect(out).toContain('VM 101 ok');
+    const lines = err.trimEnd().split('\n').filter((l) => l.includes('storage.cfg'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(`${root}/storage.cfg: error: cannot read storage.cfg, so every storage counts as unknown: binary data`);
+  });
+});
