@@ -41,9 +41,11 @@ Examples:
   pve-dataplane audit --config-dir ./etc-pve-copy --qemu-version 10.1 --format json
   pve-dataplane audit --conf 100.conf 101.conf --storage-cfg storage.cfg
   pve-dataplane audit --config-dir ./etc-pve-copy --explain 100
+  pve-dataplane audit --config-dir examples/etc-pve        (the sample tree of this repository)
 
+The table wraps to the terminal width (piped: COLUMNS, else 120); json and csv are unwrapped.
 Exit status: 0 when at least one VM was audited (config problems are listed on stderr),
-1 when nothing could be audited, 2 on usage errors.`;
+1 when nothing could be audited (or the API refused), 2 on usage errors.`;
 
 /** Builds the program; `setExit` receives the exit code of the command that ran. */
 export function buildProgram(io: CliIO, setExit: (code: number) => void): Command {

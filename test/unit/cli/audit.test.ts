@@ -244,5 +244,8 @@ describe('usage errors exit 2', () => {
     expect(code).toBe(0);
     expect(out).toContain('--config-dir <dir>');
     expect(out).toContain('--pve <url>');
+    // A new user in a fresh clone finds the sample tree and the table width rule in the help.
+    expect(out).toContain('pve-dataplane audit --config-dir examples/etc-pve');
+    expect(out).toContain('The table wraps to the terminal width (piped: COLUMNS, else 120)');
   });
 });
