@@ -297,7 +297,7 @@ export function normalizeAuditOptions(raw: RawAuditOptions, env: CliIO['env']): 
 }
 
 /** Prints the report the way the options ask; returns the exit code. */
-export function present(report: AuditReport, opts: { format: AuditFormat; explain?: number }, io: CliIO): number {
+export function present(report: AuditReport, opts: { format: AuditFormat; explain?: number; vmids?: number[]; node?: string }, io: CliIO): number {
   const issues: ConfigIssue[] = [...report.errors, ...(report.warnings ?? []), ...report.vms.flatMap((vm) => vm.issues)];
   for (const issue of issues) io.stderr(`pve-dataplane: ${formatIssue(issue)}\n`);
 
@@ -307,7 +307,11 @@ export function present(report: AuditReport, opts: { format: AuditFormat; explai
   }
   if (opts.explain !== undefined) {
     const vm = report.vms.find((v) => v.vmid === opts.explain);
-    if (!vm) throw new ExitError(1, `VM ${opts.explain} is not among the audited configs (${report.vms.length} VMs read)`);
+    if (!vm) {
+      const n = report.vms.length;
+      const filtered = opts.vmids !== undefined || opts.node !== undefined ? '; --vmid or --node may have left it out' : '';
+      throw new ExitError(1, `VM ${opts.explain} is not among the audited configs (${n} VM${n === 1 ? '' : 's'} audited: ${listSome(report.vms.map((v) => v.vmid))})${filtered}`);
+    }
     if (opts.format === 'json') io.stdout(JSON.stringify(vm, null, 2) + '\n');
     else if (opts.format === 'csv') io.stdout(formatCsv({ ...report, vms: [vm] }));
     else io.stdout(formatExplain(vm, report.assumptions, { color: useColor(io), width: outputWidth(io) }));

@@ -206,3 +206,11 @@ describe('a binary storage.cfg', () => {
     expect(lines[0]).toContain(`${root}/storage.cfg: error: cannot read storage.cfg, so every storage counts as unknown: binary data`);
   });
 });
+
+describe('--explain of a VM the filters left out', () => {
+  it('says which VMs were audited and that --vmid/--node may have left it out', async () => {
+    const { code, err } = await cli(['audit', '--config-dir', EXAMPLES, '--vmid', '101', '--explain', '100']);
+    expect(code).toBe(1);
+    expect(err).toContain('VM 100 is not among the audited configs (1 VM audited: 101); --vmid or --node may have left it out');
+  });
+});
