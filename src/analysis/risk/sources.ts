@@ -21,6 +21,8 @@ export interface RiskSources {
   backupJobs?: BackupJob[];
   /** Offline: pool membership from `/etc/pve/user.cfg` (parsePoolsFromUserCfg). */
   pools?: Map<number, string>;
+  /** Online: why the evidence was not collected when it was left out on purpose (`skipped: --no-evidence`). */
+  skipped?: string;
 }
 
 /** Backup coverage from offline job files. */
@@ -44,7 +46,7 @@ export function riskEvidenceFor(input: VmInput, env: AnalysisEnv, sources: RiskS
   const online = sources.online?.get(input.vmid);
   if (online) return { ...config, ...online };
   const fromFile = input.runtime === undefined;
-  const missing = fromFile ? OFFLINE : unavailable('evidence collection did not run', 'not-collected');
+  const missing = fromFile ? OFFLINE : unavailable(sources.skipped ?? 'evidence collection did not run', 'not-collected');
   const ha: Fact<HaState> = fromFile ? OFFLINE : { managed: input.runtime!.haState !== undefined, ...(input.runtime!.haState ? { state: input.runtime!.haState } : {}) };
   return {
     ...config,

@@ -183,7 +183,9 @@ export async function audit(opts: AuditOptions): Promise<AuditReport> {
     // Each VM is analysed as soon as its answer is in, while the other requests are still on the
     // wire (the analysis then costs no wall time); --qemu-version changes the env: analyse at the end.
     const early: VmReport[] = [];
-    const onInput = (input: VmInput, env: AnalysisEnv): void => void early.push(...buildAuditReport([input], env).vms);
+    // Without evidence the risk says why: the user skipped it.
+    const skipped = opts.riskEvidence === false ? { skipped: 'skipped: --no-evidence' } : {};
+    const onInput = (input: VmInput, env: AnalysisEnv): void => void early.push(...buildAuditReport([input], env, [], skipped).vms);
     const online = await collectOnline({ ...opts, pve: opts.pve, ...(given ? {} : { onInput }) });
     // --qemu-version overrides what was read from every node.
     const { installedQemuByNode: _read, ...rest } = online.env;
@@ -191,7 +193,7 @@ export async function audit(opts: AuditOptions): Promise<AuditReport> {
     // Warnings (partial facts, a missing privilege) do not stop the audit: they go to report.warnings.
     const errors = online.errors.filter((e) => e.severity === 'error');
     const report: AuditReport = given
-      ? buildAuditReport(online.inputs, env, errors)
+      ? buildAuditReport(online.inputs, env, errors, skipped)
       : {
           vms: early.sort((a, b) => a.vmid - b.vmid || (a.node ?? '').localeCompare(b.node ?? '')),
           assumptions: auditAssumptions(online.inputs, env),
