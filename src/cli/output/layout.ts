@@ -11,6 +11,8 @@ import { visibleLength } from './style.js';
 export interface Piece {
   text: string;
   style?: (text: string) => string;
+  /** Stays on the line of the text before it (a `·` separator never starts a line). */
+  glue?: boolean;
 }
 
 /** Characters after which a word longer than the line may be broken (paths, volume ids, options). */
@@ -75,10 +77,16 @@ function paint(words: Word[]): string {
  * longer than a line are broken; `width` Infinity wraps nothing. Every word is kept.
  */
 export function wrapPieces(pieces: Piece[], width: number, first = '', next = first): string[] {
-  const words: Word[] = [];
+  const words: Array<Word & { glue?: boolean }> = [];
   for (const p of pieces) {
-    for (const text of splitWords(p.text)) words.push({ text, ...(p.style ? { style: p.style } : {}) });
+    for (const text of splitWords(p.text)) words.push({ text, ...(p.style ? { style: p.style } : {}), ...(p.glue ? { glue: true } : {}) });
   }
+  // Room the glued words right after word i need on its line.
+  const tail = words.map((_, i) => {
+    let n = 0;
+    for (let j = i + 1; j < words.length && words[j]!.glue; j++) n += 1 + words[j]!.text.length;
+    return n;
+  });
   const lines: string[] = [];
   let line: Word[] = [];
   let used = 0;
@@ -90,11 +98,11 @@ export function wrapPieces(pieces: Piece[], width: number, first = '', next = fi
     used = 0;
     prefix = next;
   };
-  for (const w of words) {
+  for (const [i, w] of words.entries()) {
     const chunks = w.text.length > room() ? breakWord(w.text, room()) : [w.text];
-    for (const text of chunks) {
-      const add = (line.length > 0 ? 1 : 0) + text.length;
-      if (line.length > 0 && used + add > room()) push();
+    for (const [k, text] of chunks.entries()) {
+      const add = (line.length > 0 ? 1 : 0) + text.length + (k === chunks.length - 1 ? tail[i]! : 0);
+      if (line.length > 0 && !w.glue && used + add > room()) push();
       used += (line.length > 0 ? 1 : 0) + text.length;
       line.push({ text, ...(w.style ? { style: w.style } : {}) });
     }

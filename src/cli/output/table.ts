@@ -87,7 +87,19 @@ function vmHeader(vm: VmReport, style: Style): Piece[] {
   parts.push(machine);
   const problems = vm.issues.length;
   if (problems > 0) parts.push([{ text: `${problems} config issue${problems === 1 ? '' : 's'} (on stderr)`, style: style.marked }]);
-  return parts.flatMap((p, i) => (i === 0 ? p : [{ text: '·' }, ...p]));
+  return parts.flatMap((p, i) => (i === 0 ? whole(p) : [{ text: '·', glue: true }, ...whole(p)]));
+}
+
+/** Longest header part kept on one line (longer ones wrap inside, so the width holds). */
+const WHOLE_PART = 40;
+
+/** A header part that wraps only before its first word (`i440fx 11.0+pve2 -blockdev` stays together). */
+function whole(part: Piece[]): Piece[] {
+  const [head, ...rest] = part;
+  if (!head || part.reduce((n, p) => n + p.text.length + 1, 0) > WHOLE_PART) return part;
+  const space = head.text.indexOf(' ');
+  const first: Piece[] = space < 0 ? [head] : [{ ...head, text: head.text.slice(0, space) }, { ...head, text: head.text.slice(space + 1), glue: true }];
+  return [...first, ...rest.map((p) => ({ ...p, glue: true }))];
 }
 
 /** Columns never get narrower than this unless a word is shorter (longer words are broken). */

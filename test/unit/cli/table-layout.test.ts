@@ -143,3 +143,11 @@ describe('a pathological config line', () => {
     expect(widest(out)).toBeLessThanOrEqual(120);
   });
 });
+
+describe('a wrapped VM header', () => {
+  it('keeps the · separator at the end of a line, never at the start of the next', async () => {
+    const { out } = await table(['--config-dir', EXAMPLES], captureIO({ env: { COLUMNS: '100' } }));
+    expect(out).toMatch(/^VM 201 tmpl-debian .* ·\n {4}\S/m);
+    expect(out).not.toMatch(/^ +· /m);
+  });
+});
