@@ -2,7 +2,7 @@
 /**
  * `POST /dp/apply {vmids, aio?}`: the panel's Apply. The shim does exactly what
  * `pve-dataplane plan --vmid ... --output F` then `apply --from-plan F --reboot never --yes` do,
- * with the same functions (makePlan, applyFromPlan): fresh reads, one digest-guarded write per
+ * with the same functions (makePlan, applyPlanOnline of src/migration/online.ts): fresh reads, one digest-guarded write per
  * VM, the JSONL journal (fsync before every write) in the state directory, and no reboot, so on a
  * running VM every change stays pending (PVE's own Revert still undoes it) until the next cold
  * start. The answer names the journal and the `rollback` command.
@@ -16,8 +16,8 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { TargetAio } from '../../src/migration/types.js';
 import type { RunSummary } from '../../src/migration/runner.js';
-import { applyFromPlan } from '../../src/cli/commands/apply.js';
-import { makePlan } from '../../src/cli/commands/plan.js';
+import { applyPlanOnline, makePlan } from '../../src/migration/online.js';
+import { openRunJournal } from '../../src/node/journal.js';
 import { DP_APPLY_BUSY, DP_BAD_REQUEST, DP_UPSTREAM_UNREACHABLE, sendShimError } from '../errors.js';
 import type { ResolvedShimOptions } from '../options.js';
 import { createUpstreamClient } from '../upstream-client.js';
@@ -72,7 +72,13 @@ export async function applyRoute(app: FastifyInstance, opts: ResolvedShimOptions
       const planFile = join(planDir, `panel-${hash.slice(0, 12)}.json`);
       writeFileSync(planFile, bytes, { mode: 0o600 });
       const journal = join(opts.stateDir, 'journals', `apply-${hash.slice(0, 12)}.jsonl`);
-      const summary = await applyFromPlan(client, { plan, planFile, planHash: hash, journalPath: journal, reboot: 'never', concurrency: 2, pve });
+      const run = openRunJournal(journal, 'apply', () => {});
+      let summary: RunSummary;
+      try {
+        summary = await applyPlanOnline(client, plan, run, { planFile, planHash: hash, reboot: 'never', concurrency: 2, pve });
+      } finally {
+        await run.writer.close();
+      }
       const answer: ApplyAnswer = {
         summary,
         planFile,
@@ -82,7 +88,7 @@ export async function applyRoute(app: FastifyInstance, opts: ResolvedShimOptions
       };
       return answer;
     } catch (err) {
-      // makePlan/applyFromPlan end with ExitError when PVE cannot be read at all.
+      // MigrationReadError when PVE cannot be read at all; NotAJournalError cannot happen (our own path).
       return sendShimError(reply, DP_UPSTREAM_UNREACHABLE, `apply: ${err instanceof Error ? err.message : String(err)}`);
     } finally {
       busy = false;

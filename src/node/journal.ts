@@ -3,6 +3,7 @@
  * The migration journal as a JSONL file: one entry per line, append-only, each line fsync'ed
  * before `append` resolves, so an action taken after `append` is always on disk first.
  */
+import { randomUUID } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync, existsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { JOURNAL_VERSION, type JournalEntry, type NewEntry } from '../migration/journal-model.js';
@@ -103,4 +104,42 @@ export function parseJournalText(text: string): JournalRead {
     }
   });
   return { entries, damaged };
+}
+
+/** The file at a `--journal` path is not a journal (someone else's file): never resume from it, never append to it. */
+export class NotAJournalError extends Error {
+  override name = 'NotAJournalError';
+}
+
+/**
+ * Prior entries of a journal file (none when it does not exist yet). Lines cut short by a crash
+ * are reported through `warn` and skipped.
+ * @throws NotAJournalError when the file holds lines but not one journal entry, or cannot be read
+ */
+export function readPriorEntries(path: string, warn: (line: string) => void): JournalEntry[] {
+  if (!existsSync(path)) return [];
+  let read: JournalRead;
+  try {
+    read = readJournal(path);
+  } catch (err) {
+    throw new NotAJournalError(`--journal ${path}: ${(err as Error).message}`);
+  }
+  if (read.entries.length === 0 && read.damaged.length > 0) {
+    throw new NotAJournalError(
+      `--journal ${path} is not a pve-dataplane journal (line ${read.damaged[0]!.line} is not a journal entry); ` +
+        "pass the file apply printed as 'journal: …', or a new path",
+    );
+  }
+  for (const d of read.damaged) warn(`${path}:${d.line}: not a journal entry (cut short by a crash?), ignored`);
+  return read.entries;
+}
+
+/**
+ * Opens a journal file for one run (`apply` or `rollback`): its prior entries, and a writer that
+ * appends with a fresh run id. Close it when the run ends.
+ * @throws NotAJournalError (see `readPriorEntries`)
+ */
+export function openRunJournal(path: string, kind: 'apply' | 'rollback', warn: (line: string) => void): { prior: JournalEntry[]; writer: JsonlJournal } {
+  const prior = readPriorEntries(path, warn);
+  return { prior, writer: JsonlJournal.open(path, `${kind}-${randomUUID()}`) };
 }

@@ -7,23 +7,20 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { randomUUID } from 'node:crypto';
 import { SingleBar } from 'cli-progress';
 import type { PveClient } from '../../api/client.js';
-import { PveApiError } from '../../api/errors.js';
-import { collectFleet } from '../../api/fleet.js';
-import { ApplyRefusedError, applyPlan, validatePlan } from '../../migration/apply.js';
-import { createApiTarget } from '../../migration/api-target.js';
-import type { JournalEntry, RebootPolicy } from '../../migration/journal-model.js';
+import { ApplyRefusedError, validatePlan } from '../../migration/apply.js';
+import type { JournalEntry } from '../../migration/journal-model.js';
+import { type OnlineApplyOptions, applyPlanOnline } from '../../migration/online.js';
 import { formatSummary } from '../../migration/plan-format.js';
-import type { EngineEvent, EngineOptions, RunSummary } from '../../migration/runner.js';
+import type { EngineEvent, RunSummary } from '../../migration/runner.js';
 import type { MigrationPlan } from '../../migration/types.js';
-import { JsonlJournal, readJournal } from '../../node/journal.js';
+import { NotAJournalError, openRunJournal, readPriorEntries } from '../../node/journal.js';
 import { defaultJournalPath } from '../../node/state-dir.js';
 import { ExitError, UsageError } from '../errors.js';
 import { type CliIO, useColor } from '../io.js';
 import { parseVmidList } from './audit.js';
-import { type RawOnlineOptions, onlineClient, parseConcurrency, parseReboot, refuseIfReadOnly } from './plan.js';
+import { type RawOnlineOptions, exitOnInputError, onlineClient, parseConcurrency, parseReboot, refuseIfReadOnly } from './plan.js';
 
 export interface RawApplyOptions extends RawOnlineOptions {
   fromPlan?: string;
@@ -58,25 +55,14 @@ export function readPlanFile(path: string): { plan: MigrationPlan; hash: string 
   }
 }
 
-/** Prior entries of a journal file (resume), with cut lines reported. */
+/** Prior entries of a journal file (resume), with cut lines reported; exit 1 when it is not a journal. */
 export function priorEntries(path: string, warn: (line: string) => void): JournalEntry[] {
-  if (!existsSync(path)) return [];
-  let read;
   try {
-    read = readJournal(path);
+    return readPriorEntries(path, warn);
   } catch (err) {
-    throw new ExitError(1, `--journal ${path}: ${(err as Error).message}`);
+    if (err instanceof NotAJournalError) throw new ExitError(1, err.message);
+    throw err;
   }
-  if (read.entries.length === 0 && read.damaged.length > 0) {
-    // Someone else's file: never resume from it, never append to it.
-    throw new ExitError(
-      1,
-      `--journal ${path} is not a pve-dataplane journal (line ${read.damaged[0]!.line} is not a journal entry); ` +
-        "pass the file apply printed as 'journal: …', or a new path",
-    );
-  }
-  for (const d of read.damaged) warn(`${path}:${d.line}: not a journal entry (cut short by a crash?), ignored`);
-  return read.entries;
 }
 
 /** A progress bar on stderr for a TTY; events otherwise go nowhere (the summary says it all). */
@@ -101,56 +87,23 @@ export function progressFor(label: string, io: CliIO): { onEvent: (e: EngineEven
   };
 }
 
-export interface ApplyRun {
+export interface ApplyRun extends OnlineApplyOptions {
   plan: MigrationPlan;
-  planFile: string;
-  planHash: string;
   journalPath: string;
-  reboot: RebootPolicy;
-  concurrency: number;
-  vmids?: number[];
-  confirmStaged?: number[];
-  shutdownTimeoutSec?: number;
-  pve: string;
-  /** Test knobs: poll interval and timeouts of the engine. */
-  engine?: Partial<EngineOptions>;
-  signal?: AbortSignal;
-  onEvent?: (e: EngineEvent) => void;
   warn?: (line: string) => void;
 }
 
-/** Applies a plan through the API; the journal file is appended (created when new). */
+/**
+ * Applies a plan through the API with the journal file at `journalPath` (appended, created when
+ * new): the journal-file side of `applyPlanOnline`, shared by the CLI, the tests and the benchmarks.
+ */
 export async function applyFromPlan(client: PveClient, r: ApplyRun): Promise<RunSummary> {
-  const warn = r.warn ?? (() => {});
-  const prior = priorEntries(r.journalPath, warn);
-  const vmids = r.plan.vms.map((v) => v.vmid).filter((id) => !r.vmids || r.vmids.includes(id));
-  let env;
+  const { plan, journalPath, warn, ...options } = r;
+  const journal = openRunJournal(journalPath, 'apply', warn ?? (() => {}));
   try {
-    // Storages and installed QEMU, read like the plan read them (the per-VM reads come later).
-    env = (await collectFleet(client, { vmids })).env;
-  } catch (err) {
-    if (err instanceof PveApiError) throw new ExitError(1, `${r.pve}: ${err.request}: ${err.message.replace(/\n/g, '; ')}`);
-    throw err;
-  }
-  const target = createApiTarget(client, { env, ...(r.engine?.pollMs !== undefined ? { pollMs: Math.max(r.engine.pollMs, 10) } : {}) });
-  const journal = JsonlJournal.open(r.journalPath, `apply-${randomUUID()}`);
-  try {
-    return await applyPlan(r.plan, target, journal, prior, {
-      reboot: r.reboot,
-      concurrency: r.concurrency,
-      planFile: r.planFile,
-      planHash: r.planHash,
-      pve: r.pve,
-      authUser: null,
-      ...(r.vmids ? { vmids: r.vmids } : {}),
-      ...(r.confirmStaged ? { confirmStaged: r.confirmStaged } : {}),
-      ...(r.shutdownTimeoutSec !== undefined ? { shutdownTimeoutSec: r.shutdownTimeoutSec } : {}),
-      ...(r.signal ? { signal: r.signal } : {}),
-      ...(r.onEvent ? { onEvent: r.onEvent } : {}),
-      ...r.engine,
-    });
+    return await applyPlanOnline(client, plan, journal, options);
   } finally {
-    await journal.close();
+    await journal.writer.close();
   }
 }
 
@@ -160,7 +113,8 @@ export async function run(raw: RawApplyOptions, io: CliIO): Promise<number> {
   if (!raw.fromPlan) throw new UsageError('--from-plan FILE is required: apply executes a saved plan (pve-dataplane plan --output FILE)');
   const reboot = parseReboot(raw.reboot);
   const concurrency = parseConcurrency(raw.concurrency);
-  const { plan, hash } = readPlanFile(raw.fromPlan);
+  const planFile = raw.fromPlan;
+  const { plan, hash } = readPlanFile(planFile);
   const vmids = raw.vmid !== undefined ? parseVmidList(raw.vmid) : undefined;
   const confirmStaged = raw.confirmStaged !== undefined ? parseVmidList(raw.confirmStaged) : undefined;
   let shutdownTimeoutSec: number | undefined;
@@ -189,9 +143,9 @@ export async function run(raw: RawApplyOptions, io: CliIO): Promise<number> {
   process.once('SIGINT', onSigint);
   let summary: RunSummary;
   try {
-    summary = await applyFromPlan(client, {
+    summary = await exitOnInputError(() => applyFromPlan(client, {
       plan,
-      planFile: raw.fromPlan,
+      planFile,
       planHash: hash,
       journalPath,
       reboot,
@@ -203,7 +157,7 @@ export async function run(raw: RawApplyOptions, io: CliIO): Promise<number> {
       ...(vmids ? { vmids } : {}),
       ...(confirmStaged ? { confirmStaged } : {}),
       ...(shutdownTimeoutSec !== undefined ? { shutdownTimeoutSec } : {}),
-    });
+    }));
   } catch (err) {
     if (ctrl.signal.aborted) {
       throw new ExitError(130, `interrupted; the journal ${journalPath} holds what was done. Run the same apply again to resume, or rollback --journal ${journalPath}`);

@@ -1,23 +1,17 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
  * `pve-dataplane plan`: what the migration to virtio-scsi-single + iothread + aio would change,
- * per VM, with its gates. Never writes to PVE. `makePlan()` returns the plan; `run()` prints it and
- * writes `--output`.
+ * per VM, with its gates. Never writes to PVE. `run()` parses the options, plans with the
+ * migration's `makePlan()` (src/migration/online.ts), prints the plan and writes `--output`.
  */
 import { writeFileSync } from 'node:fs';
-import { analyzeVm } from '../../analysis/audit.js';
-import { withRisk } from '../../analysis/risk/index.js';
 import type { RiskLevel } from '../../analysis/types.js';
 import type { PveClient } from '../../api/client.js';
-import { fetchPermissions } from '../../api/endpoints/access.js';
-import { fetchVersion } from '../../api/endpoints/version.js';
-import { PveApiError } from '../../api/errors.js';
-import { collectRiskEvidence } from '../../api/evidence.js';
-import { collectFleet } from '../../api/fleet.js';
 import { GATES, overridableCodes } from '../../migration/gates.js';
 import { formatPlan } from '../../migration/plan-format.js';
-import { buildPlan } from '../../migration/planner.js';
-import type { MigrationPlan, PermissionMap, PlanOptions, PlanVmInput, TargetAio } from '../../migration/types.js';
+import { MigrationReadError, makePlan } from '../../migration/online.js';
+import type { PlanOptions, TargetAio } from '../../migration/types.js';
+import { NotAJournalError } from '../../node/journal.js';
 import { ExitError, UsageError } from '../errors.js';
 import { type CliIO, useColor } from '../io.js';
 import { type OnlineOptions, clientFromOptions, createProgress } from '../online.js';
@@ -134,46 +128,20 @@ export function normalizePlanOptions(raw: RawPlanOptions): { selection: { node?:
   return { selection, planOptions };
 }
 
+/** `makePlan` lives with the migration (the shim plans with it too); re-exported for scripts. */
+export { makePlan };
+
 /**
- * Reads the selected VMs and plans them. Nothing is written.
- * @throws ExitError when the VM list cannot be read at all
+ * Runs `work`, turning the migration's "cannot read PVE" and "not a journal" errors into a
+ * clean exit 1 with their message (they name the input).
  */
-export async function makePlan(
-  client: PveClient,
-  selection: { node?: string; vmids?: number[] },
-  planOptions: PlanOptions,
-  meta: { pve: string; onProgress?: (done: number, total: number) => void },
-): Promise<{ plan: MigrationPlan; errors: string[] }> {
-  let fleet;
+export async function exitOnInputError<T>(work: () => Promise<T>): Promise<T> {
   try {
-    fleet = await collectFleet(client, {
-      ...selection,
-      ...(meta.onProgress ? { onProgress: ({ done, total }: { done: number; total: number }) => meta.onProgress!(done, total) } : {}),
-    });
+    return await work();
   } catch (err) {
-    if (err instanceof PveApiError) throw new ExitError(1, `${meta.pve}: ${err.request}: ${err.message.replace(/\n/g, '; ')}`);
-    if (err instanceof Error && err.message.startsWith('--node ')) throw new ExitError(1, err.message);
+    if (err instanceof MigrationReadError || err instanceof NotAJournalError) throw new ExitError(1, err.message);
     throw err;
   }
-  const [permissions, version] = await Promise.all([
-    fetchPermissions(client).catch((): PermissionMap | null => null),
-    // The release names privileges that differ between PVE 8 and 9 (guest agent); any user may read it.
-    fetchVersion(client).catch(() => null),
-  ]);
-  // --min-risk needs the online evidence (IO load, QMP timeouts, backups) the audit uses too.
-  const online = planOptions.minRisk
-    ? await collectRiskEvidence(client, { vms: fleet.inputs.map((i) => ({ vmid: i.vmid, node: i.node })), storages: fleet.env.storages })
-    : undefined;
-  const inputs: PlanVmInput[] = fleet.inputs.map((input) => {
-    const report = withRisk(analyzeVm(input, fleet.env), input, fleet.env, online ? { online } : {});
-    const haState = input.runtime?.haState;
-    return { input, report, ha: haState ? { sid: `vm:${input.vmid}`, state: haState } : null, permissions };
-  });
-  // An API token is never root@pam, whatever user it belongs to (PVE-FACTS §4.1).
-  const plan = buildPlan(inputs, { ...planOptions, authUser: null, pveRelease: version?.release ?? null }, { pve: meta.pve });
-  const errors = fleet.errors.filter((e) => e.severity === 'error').map((e) => `${e.source ?? ''}: ${e.message}`);
-  if (!permissions) errors.push('/access/permissions not readable: privileges were not checked up front');
-  return { plan, errors };
 }
 
 /** `plan` as the CLI runs it. */
@@ -186,7 +154,7 @@ export async function run(raw: RawPlanOptions, io: CliIO): Promise<number> {
   const bar = createProgress('plan');
   let result;
   try {
-    result = await makePlan(client, selection, planOptions, { pve, onProgress: (d, t) => bar.update(d, t) });
+    result = await exitOnInputError(() => makePlan(client, selection, planOptions, { pve, onProgress: (d, t) => bar.update(d, t) }));
   } finally {
     bar.stop();
   }

@@ -4,22 +4,17 @@
  * an apply wrote (digest-guarded), with the same reboot policies. Refused in read-only mode and
  * without `--yes`. The rollback's own entries are appended to the same journal.
  */
-import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { PveClient } from '../../api/client.js';
-import { PveApiError } from '../../api/errors.js';
-import { collectFleet } from '../../api/fleet.js';
-import { createApiTarget } from '../../migration/api-target.js';
-import { replayJournal, type JournalEntry, type RebootPolicy } from '../../migration/journal-model.js';
+import { type OnlineRunOptions, rollbackCandidates, rollbackOnline } from '../../migration/online.js';
 import { formatSummary } from '../../migration/plan-format.js';
-import { rollbackJournal } from '../../migration/rollback.js';
-import type { EngineEvent, EngineOptions, RunSummary } from '../../migration/runner.js';
-import { JsonlJournal } from '../../node/journal.js';
+import type { RunSummary } from '../../migration/runner.js';
+import { openRunJournal } from '../../node/journal.js';
 import { ExitError, UsageError } from '../errors.js';
 import { type CliIO, useColor } from '../io.js';
 import { priorEntries, progressFor } from './apply.js';
 import { parseVmidList } from './audit.js';
-import { type RawOnlineOptions, onlineClient, parseConcurrency, parseReboot, refuseIfReadOnly } from './plan.js';
+import { type RawOnlineOptions, exitOnInputError, onlineClient, parseConcurrency, parseReboot, refuseIfReadOnly } from './plan.js';
 
 export interface RawRollbackOptions extends RawOnlineOptions {
   journal?: string;
@@ -29,50 +24,25 @@ export interface RawRollbackOptions extends RawOnlineOptions {
   readOnly?: boolean;
 }
 
-export interface RollbackRun {
+export interface RollbackRun extends OnlineRunOptions {
   journalPath: string;
-  reboot: RebootPolicy;
-  concurrency: number;
-  vmids?: number[];
-  pve: string;
-  engine?: Partial<EngineOptions>;
-  signal?: AbortSignal;
-  onEvent?: (e: EngineEvent) => void;
   warn?: (line: string) => void;
 }
 
-/** VMs a journal can roll back (apply wrote to them). */
-export function rollbackCandidates(entries: JournalEntry[]): number[] {
-  return [...replayJournal(entries).values()]
-    .filter((j) => j.writes.some((w) => w.intent.purpose === 'apply'))
-    .map((j) => j.vmid)
-    .sort((a, b) => a - b);
-}
+/** VMs a journal can roll back; re-exported from the migration for scripts. */
+export { rollbackCandidates };
 
-/** Rolls back through the API; appends to the journal. */
+/**
+ * Rolls back through the API from the journal file at `journalPath`, appending to it: the
+ * journal-file side of `rollbackOnline`, shared by the CLI, the tests and the benchmarks.
+ */
 export async function rollbackFromJournal(client: PveClient, r: RollbackRun): Promise<RunSummary> {
-  const entries = priorEntries(r.journalPath, r.warn ?? (() => {}));
-  const vmids = rollbackCandidates(entries).filter((id) => !r.vmids || r.vmids.includes(id));
-  let env;
+  const { journalPath, warn, ...options } = r;
+  const journal = openRunJournal(journalPath, 'rollback', warn ?? (() => {}));
   try {
-    env = (await collectFleet(client, { vmids })).env;
-  } catch (err) {
-    if (err instanceof PveApiError) throw new ExitError(1, `${r.pve}: ${err.request}: ${err.message.replace(/\n/g, '; ')}`);
-    throw err;
-  }
-  const target = createApiTarget(client, { env, ...(r.engine?.pollMs !== undefined ? { pollMs: Math.max(r.engine.pollMs, 10) } : {}) });
-  const journal = JsonlJournal.open(r.journalPath, `rollback-${randomUUID()}`);
-  try {
-    return await rollbackJournal(entries, target, journal, {
-      reboot: r.reboot,
-      concurrency: r.concurrency,
-      ...(r.vmids ? { vmids: r.vmids } : {}),
-      ...(r.signal ? { signal: r.signal } : {}),
-      ...(r.onEvent ? { onEvent: r.onEvent } : {}),
-      ...r.engine,
-    });
+    return await rollbackOnline(client, journal, options);
   } finally {
-    await journal.close();
+    await journal.writer.close();
   }
 }
 
@@ -84,7 +54,8 @@ export async function run(raw: RawRollbackOptions, io: CliIO): Promise<number> {
   const reboot = parseReboot(raw.reboot);
   const concurrency = parseConcurrency(raw.concurrency);
   const vmids = raw.vmid !== undefined ? parseVmidList(raw.vmid) : undefined;
-  const candidates = rollbackCandidates(priorEntries(raw.journal, () => {})).filter((id) => !vmids || vmids.includes(id));
+  const journalPath = raw.journal;
+  const candidates = rollbackCandidates(priorEntries(journalPath, () => {})).filter((id) => !vmids || vmids.includes(id));
   if (!raw.yes) {
     throw new ExitError(
       2,
@@ -99,8 +70,8 @@ export async function run(raw: RawRollbackOptions, io: CliIO): Promise<number> {
   process.once('SIGINT', onSigint);
   let summary: RunSummary;
   try {
-    summary = await rollbackFromJournal(client, {
-      journalPath: raw.journal,
+    summary = await exitOnInputError(() => rollbackFromJournal(client, {
+      journalPath,
       reboot,
       concurrency,
       pve: raw.pve ?? io.env.PVE_URL ?? '',
@@ -108,7 +79,7 @@ export async function run(raw: RawRollbackOptions, io: CliIO): Promise<number> {
       onEvent: progress.onEvent,
       warn: (l) => io.stderr(`pve-dataplane: ${l}\n`),
       ...(vmids ? { vmids } : {}),
-    });
+    }));
   } catch (err) {
     if (ctrl.signal.aborted) throw new ExitError(130, `interrupted; run the same rollback again to continue (journal ${raw.journal})`);
     throw err;

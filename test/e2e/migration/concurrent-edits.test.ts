@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyFromPlan } from '../../../src/cli/commands/apply.js';
-import { makePlan } from '../../../src/cli/commands/plan.js';
+import { makePlan } from '../../../src/migration/online.js';
 import type { RunSummary } from '../../../src/migration/runner.js';
 import { readJournal } from '../../../src/node/journal.js';
 import { LINUX_LSI } from './fleet.js';

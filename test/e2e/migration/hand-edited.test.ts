@@ -8,7 +8,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyFromPlan } from '../../../src/cli/commands/apply.js';
-import { makePlan } from '../../../src/cli/commands/plan.js';
+import { makePlan } from '../../../src/migration/online.js';
 import { rollbackFromJournal } from '../../../src/cli/commands/rollback.js';
 import { FAST, type SimEnv, simWith } from './helpers.js';
 

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConfigFileSpec } from '../../../api-shim/simulator/index.js';
-import { makePlan } from '../../../src/cli/commands/plan.js';
+import { makePlan } from '../../../src/migration/online.js';
 import { rollbackFromJournal } from '../../../src/cli/commands/rollback.js';
 import { collectFleet } from '../../../src/api/fleet.js';
 import { applyPlan } from '../../../src/migration/apply.js';

@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/**
+ * The migration against a live cluster, for every front end (CLI, shim): read the fleet and plan
+ * it, apply a saved plan, roll a journal back. Pure of Node: the caller hands in the PVE client
+ * and the journal (prior entries + a writer), and turns `MigrationReadError` into its own error.
+ */
+import { analyzeVm } from '../analysis/audit.js';
+import { withRisk } from '../analysis/risk/index.js';
+import type { AnalysisEnv } from '../analysis/types.js';
+import type { PveClient } from '../api/client.js';
+import { fetchPermissions } from '../api/endpoints/access.js';
+import { fetchVersion } from '../api/endpoints/version.js';
+import { PveApiError } from '../api/errors.js';
+import { collectRiskEvidence } from '../api/evidence.js';
+import { collectFleet } from '../api/fleet.js';
+import { createApiTarget } from './api-target.js';
+import { applyPlan } from './apply.js';
+import { type JournalEntry, type RebootPolicy, replayJournal } from './journal-model.js';
+import { buildPlan } from './planner.js';
+import { rollbackJournal } from './rollback.js';
+import type { EngineEvent, EngineOptions, JournalWriter, RunSummary } from './runner.js';
+import type { MigrationPlan, PermissionMap, PlanOptions, PlanVmInput } from './types.js';
+
+/** PVE could not be read at all (VM list, storages); the message names the request. */
+export class MigrationReadError extends Error {
+  override name = 'MigrationReadError';
+}
+
+/** The VMs to plan: one node, some VMIDs, or (neither) the whole cluster. */
+export interface PlanSelection {
+  node?: string;
+  vmids?: number[];
+}
+
+/**
+ * Reads the selected VMs and plans them. Nothing is written.
+ * @returns the plan and the read errors that did not stop it (one VM unreadable, no privileges list)
+ * @throws MigrationReadError when the VM list cannot be read at all, or `--node` names no node
+ */
+export async function makePlan(
+  client: PveClient,
+  selection: PlanSelection,
+  planOptions: PlanOptions,
+  meta: { pve: string; onProgress?: (done: number, total: number) => void },
+): Promise<{ plan: MigrationPlan; errors: string[] }> {
+  let fleet;
+  try {
+    fleet = await collectFleet(client, {
+      ...selection,
+      ...(meta.onProgress ? { onProgress: ({ done, total }: { done: number; total: number }) => meta.onProgress!(done, total) } : {}),
+    });
+  } catch (err) {
+    if (err instanceof PveApiError) throw new MigrationReadError(`${meta.pve}: ${err.request}: ${err.message.replace(/\n/g, '; ')}`);
+    if (err instanceof Error && err.message.startsWith('--node ')) throw new MigrationReadError(err.message);
+    throw err;
+  }
+  const [permissions, version] = await Promise.all([
+    fetchPermissions(client).catch((): PermissionMap | null => null),
+    // The release names privileges that differ between PVE 8 and 9 (guest agent); any user may read it.
+    fetchVersion(client).catch(() => null),
+  ]);
+  // --min-risk needs the online evidence (IO load, QMP timeouts, backups) the audit uses too.
+  const online = planOptions.minRisk
+    ? await collectRiskEvidence(client, { vms: fleet.inputs.map((i) => ({ vmid: i.vmid, node: i.node })), storages: fleet.env.storages })
+    : undefined;
+  const inputs: PlanVmInput[] = fleet.inputs.map((input) => {
+    const report = withRisk(analyzeVm(input, fleet.env), input, fleet.env, online ? { online } : {});
+    const haState = input.runtime?.haState;
+    return { input, report, ha: haState ? { sid: `vm:${input.vmid}`, state: haState } : null, permissions };
+  });
+  // An API token is never root@pam, whatever user it belongs to (PVE-FACTS §4.1).
+  const plan = buildPlan(inputs, { ...planOptions, authUser: null, pveRelease: version?.release ?? null }, { pve: meta.pve });
+  const errors = fleet.errors.filter((e) => e.severity === 'error').map((e) => `${e.source ?? ''}: ${e.message}`);
+  if (!permissions) errors.push('/access/permissions not readable: privileges were not checked up front');
+  return { plan, errors };
+}
+
+/** A journal to run against: what earlier runs wrote, and where this run appends. */
+export interface RunJournal {
+  prior: JournalEntry[];
+  writer: JournalWriter;
+}
+
+/** Options shared by an online apply and rollback. */
+export interface OnlineRunOptions {
+  reboot: RebootPolicy;
+  concurrency: number;
+  /** Only these VMs. */
+  vmids?: number[];
+  /** `--pve` URL, for messages. */
+  pve: string;
+  /** Test knobs: poll interval and timeouts of the engine. */
+  engine?: Partial<EngineOptions>;
+  signal?: AbortSignal;
+  onEvent?: (e: EngineEvent) => void;
+}
+
+export interface OnlineApplyOptions extends OnlineRunOptions {
+  planFile: string;
+  planHash: string;
+  confirmStaged?: number[];
+  shutdownTimeoutSec?: number;
+}
+
+/** Storages and installed QEMU, read like the plan read them (the per-VM reads come later). */
+async function readEnv(client: PveClient, vmids: number[], pve: string): Promise<AnalysisEnv> {
+  try {
+    return (await collectFleet(client, { vmids })).env;
+  } catch (err) {
+    if (err instanceof PveApiError) throw new MigrationReadError(`${pve}: ${err.request}: ${err.message.replace(/\n/g, '; ')}`);
+    throw err;
+  }
+}
+
+function targetOf(client: PveClient, env: AnalysisEnv, o: OnlineRunOptions) {
+  return createApiTarget(client, { env, ...(o.engine?.pollMs !== undefined ? { pollMs: Math.max(o.engine.pollMs, 10) } : {}) });
+}
+
+/**
+ * Applies a saved plan through the API, journalled to `journal`.
+ * @throws MigrationReadError when PVE cannot be read at all
+ */
+export async function applyPlanOnline(client: PveClient, plan: MigrationPlan, journal: RunJournal, o: OnlineApplyOptions): Promise<RunSummary> {
+  const vmids = plan.vms.map((v) => v.vmid).filter((id) => !o.vmids || o.vmids.includes(id));
+  const env = await readEnv(client, vmids, o.pve);
+  return applyPlan(plan, targetOf(client, env, o), journal.writer, journal.prior, {
+    reboot: o.reboot,
+    concurrency: o.concurrency,
+    planFile: o.planFile,
+    planHash: o.planHash,
+    pve: o.pve,
+    authUser: null,
+    ...(o.vmids ? { vmids: o.vmids } : {}),
+    ...(o.confirmStaged ? { confirmStaged: o.confirmStaged } : {}),
+    ...(o.shutdownTimeoutSec !== undefined ? { shutdownTimeoutSec: o.shutdownTimeoutSec } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
+    ...(o.onEvent ? { onEvent: o.onEvent } : {}),
+    ...o.engine,
+  });
+}
+
+/** VMs a journal can roll back (apply wrote to them). */
+export function rollbackCandidates(entries: JournalEntry[]): number[] {
+  return [...replayJournal(entries).values()]
+    .filter((j) => j.writes.some((w) => w.intent.purpose === 'apply'))
+    .map((j) => j.vmid)
+    .sort((a, b) => a - b);
+}
+
+/**
+ * Rolls back through the API what the journal's apply runs wrote; appends to the same journal.
+ * @throws MigrationReadError when PVE cannot be read at all
+ */
+export async function rollbackOnline(client: PveClient, journal: RunJournal, o: OnlineRunOptions): Promise<RunSummary> {
+  const vmids = rollbackCandidates(journal.prior).filter((id) => !o.vmids || o.vmids.includes(id));
+  const env = await readEnv(client, vmids, o.pve);
+  return rollbackJournal(journal.prior, targetOf(client, env, o), journal.writer, {
+    reboot: o.reboot,
+    concurrency: o.concurrency,
+    ...(o.vmids ? { vmids: o.vmids } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
+    ...(o.onEvent ? { onEvent: o.onEvent } : {}),
+    ...o.engine,
+  });
+}
