@@ -36,9 +36,10 @@ function vmTitle(vm: VmPlan): string {
 function verdict(vm: VmPlan): string {
   if (vm.blocked.length > 0) return 'blocked';
   if (vm.path === 'none') return 'nothing to do';
-  const parts = [vm.path === 'staged' ? 'staged (Windows driver)' : 'one write'];
+  // Written by an earlier run (or by hand) and sitting in [PENDING]: apply only cold-starts it.
+  const written = vm.changes.length > 0 && vm.changes.every((c) => c.alreadyPending);
+  const parts = [written ? 'already written (pending)' : vm.path === 'staged' ? 'staged (Windows driver)' : 'one write'];
   parts.push(vm.coldStartNeeded ? 'cold start needed' : 'no cold start needed');
-  if (vm.changes.every((c) => c.alreadyPending)) parts.push('already written, pending');
   return parts.join(', ');
 }
 

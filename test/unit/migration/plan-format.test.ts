@@ -23,6 +23,27 @@ describe('plan text', () => {
     expect(text).toContain('        → local-lvm:vm-100-disk-0,size=8G,iothread=1,aio=threads');
   });
 
+  it('a VM whose change is already pending reads as such, not as "one write"', () => {
+    const pending = planVm(
+      vmFromText(
+        conf(
+          'boot: order=scsi0',
+          'ostype: l26',
+          'scsi0: local-lvm:vm-100-disk-0,size=8G',
+          'scsihw: virtio-scsi-pci',
+          '',
+          '[PENDING]',
+          'scsi0: local-lvm:vm-100-disk-0,size=8G,iothread=1,aio=threads',
+          'scsihw: virtio-scsi-single',
+        ),
+      ),
+      { aio: 'threads' },
+    );
+    expect(pending.changes.every((c) => c.alreadyPending)).toBe(true);
+    const title = formatVmPlan(pending, { color: false }).split('\n')[0];
+    expect(title).toBe('VM 100 (pve1, running)  already written (pending), cold start needed');
+  });
+
   it('summary groups VMs by outcome, each with its reason, and names the journal', () => {
     const text = formatSummary(
       {
