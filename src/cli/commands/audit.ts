@@ -15,6 +15,7 @@ import { ExitError, UsageError } from '../errors.js';
 import { type CliIO, outputWidth, useColor } from '../io.js';
 import { formatCsv } from '../output/csv.js';
 import { formatExplain } from '../output/explain.js';
+import { formatJson, formatVmJson } from '../output/json.js';
 import { formatIssue } from '../output/issues.js';
 import { formatTable } from '../output/table.js';
 
@@ -314,12 +315,12 @@ export function present(report: AuditReport, opts: { format: AuditFormat; explai
       const filtered = opts.vmids !== undefined || opts.node !== undefined ? '; --vmid or --node may have left it out' : '';
       throw new ExitError(1, `VM ${opts.explain} is not among the audited configs (${n} VM${n === 1 ? '' : 's'} audited: ${listSome(report.vms.map((v) => v.vmid))})${filtered}`);
     }
-    if (opts.format === 'json') io.stdout(JSON.stringify(vm, null, 2) + '\n');
+    if (opts.format === 'json') io.stdout(formatVmJson(vm));
     else if (opts.format === 'csv') io.stdout(formatCsv({ ...report, vms: [vm] }));
     else io.stdout(formatExplain(vm, report.assumptions, { color: useColor(io), width: outputWidth(io) }));
     return 0;
   }
-  if (opts.format === 'json') io.stdout(JSON.stringify(report, null, 2) + '\n');
+  if (opts.format === 'json') io.stdout(formatJson(report));
   else if (opts.format === 'csv') io.stdout(formatCsv(report));
   else io.stdout(formatTable(report, { color: useColor(io), width: outputWidth(io) }));
   return 0;
