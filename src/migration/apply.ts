@@ -184,6 +184,15 @@ async function applyDirect(ctx: VmContext, saved: VmPlan, first: LiveVm): Promis
     }
     const running = live.status === 'running';
     if (running && reboot === 'if-stopped') {
+      // Written by an earlier run and pending: say so, or the admin thinks nothing was written.
+      if (fresh.changes.every((c) => c.alreadyPending)) {
+        return runner.finish({
+          ...base,
+          result: 'pending-reboot',
+          reason: 'written earlier and pending; --reboot if-stopped does not reboot running VMs: a cold start or API reboot is needed',
+          digest: live.input.digest,
+        });
+      }
       return runner.finish({ ...base, result: 'skipped', reason: 'running; --reboot if-stopped only migrates stopped VMs' });
     }
     const shutdown = fresh.steps.find((s) => s.kind === 'shutdown');

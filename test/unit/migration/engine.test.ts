@@ -126,6 +126,16 @@ describe('apply', () => {
     expect(pve.writes.map((w) => w.vmid)).toEqual([102]);
   });
 
+  it('--reboot if-stopped after --reboot never: a running VM already written reads "pending reboot", not "skipped"', async () => {
+    const pve = new FakePve([linuxVm(101)]);
+    const plan = await planFor(pve);
+    const store: JournalEntry[] = [];
+    await apply(pve, plan, store, { reboot: 'never' });
+    const summary = await apply(pve, plan, store, { reboot: 'if-stopped' });
+    expect(resultOf(summary, 101)).toMatchObject({ result: 'pending-reboot', reason: expect.stringContaining('if-stopped') });
+    expect(pve.writes).toHaveLength(1);
+  });
+
   it('a concurrent edit of another key: re-read, re-plan, retry; the edit survives (no lost update)', async () => {
     const pve = new FakePve([linuxVm(101)]);
     const plan = await planFor(pve);
