@@ -114,6 +114,13 @@ export function formatSummary(summary: RunSummary, o: FormatOptions & { journal?
     for (const r of rs) lines.push(`  ${r.vmid}${r.node ? ` (${r.node})` : ''}${r.reason ? `: ${r.reason}` : ''}`);
   }
   if (summary.results.length === 0) lines.push('no VMs');
+  const pending = summary.results.filter((r) => r.result === 'pending-reboot').length;
+  if (pending > 0) {
+    lines.push(
+      `next: re-run the same command with --reboot now to cold start the ${pending} VM${pending === 1 ? '' : 's'} pending reboot ` +
+        '(API reboot: shutdown, then a fresh start)',
+    );
+  }
   if (o.journal) lines.push(`journal: ${o.journal}`);
   return lines.join('\n') + '\n';
 }
