@@ -172,5 +172,14 @@ export async function run(raw: RawPlanOptions, io: CliIO): Promise<number> {
   if (raw.output) {
     io.stderr(`plan written to ${raw.output}; apply it with: pve-dataplane apply --pve ${pve} --from-plan ${raw.output} --yes\n`);
   }
+  // A VMID asked for by name and not in the plan is a mistake a script must notice (exit 1).
+  const planned = new Set([...plan.vms.map((v) => v.vmid), ...(plan.filtered ?? []).map((f) => f.vmid)]);
+  const missing = (selection.vmids ?? []).filter((id) => !planned.has(id));
+  if (missing.length > 0) {
+    io.stderr(
+      `pve-dataplane: --vmid ${missing.join(',')}: not planned: no such VM in this cluster (or a container, or the token lacks VM.Audit on it)\n`,
+    );
+    return 1;
+  }
   return 0;
 }

@@ -120,6 +120,14 @@ describe('plan / apply / rollback commands', () => {
       noTrace(io.err);
     });
 
+    it('plan --vmid with a VMID the cluster does not have exits 1 naming it, after planning the others', async () => {
+      const io = capture();
+      expect(await runCli(['plan', ...base, '--vmid', '501,999'], io)).toBe(1);
+      expect(io.out).toContain('VM 501 web-501');
+      expect(io.err).toContain('--vmid 999: not planned');
+      noTrace(io.err);
+    });
+
     it('a gate that cannot be overridden is refused by name', async () => {
       const io = capture();
       expect(await runCli(['plan', ...base, '--all', '--override', 'VM_LOCKED'], io)).toBe(2);
