@@ -9,6 +9,7 @@
  * state (the re-plan has nothing left to write), what was in flight shows in the journal.
  */
 import pLimit from 'p-limit';
+import { PveNotFoundError } from '../api/errors.js';
 import { agentEnabled, sameConfigValue } from './config-keys.js';
 import type { JournalEntry, RebootPolicy } from './journal-model.js';
 import { planVm } from './planner.js';
@@ -110,7 +111,15 @@ async function applyVm(ctx: VmContext, saved: VmPlan): Promise<VmResult> {
   if (!saved.node) return runner.finish({ ...base, result: 'failed', reason: 'the plan does not say which node the VM is on; plan again' });
   runner.opts.onEvent?.({ type: 'vm-step', vmid: saved.vmid, message: 'reading' });
   try {
-    let live = await runner.target.readVm(saved.node, saved.vmid, runner.opts.signal);
+    let live;
+    try {
+      live = await runner.target.readVm(saved.node, saved.vmid, runner.opts.signal);
+    } catch (err) {
+      // PVE answers 500 "Configuration file 'nodes/N/qemu-server/ID.conf' does not exist".
+      if (!(err instanceof PveNotFoundError)) throw err;
+      const reason = `VM ${saved.vmid} is not on ${saved.node} (migrated to another node since the plan, or the plan is of another cluster); nothing written, plan again`;
+      return await runner.finish({ ...base, result: 'failed', reason });
+    }
     live = await runner.settleInterruptedPower(live);
     return saved.path === 'staged' ? await applyStaged(ctx, saved, live) : await applyDirect(ctx, saved, live);
   } catch (err) {

@@ -48,4 +48,18 @@ describe('reboot whose start task fails', () => {
     expect(rolled.results[0]!.reason).toContain('QEMU exited with code 1');
     expect(rolled.results[0]!.reason).toContain('stopped');
   }, 40_000);
+
+  it('a VM no longer on the node the plan names fails with that reason, nothing written', async () => {
+    const journalPath = join(env.dir, 'moved.jsonl');
+    const { plan } = await makePlan(env.client, { vmids: [701] }, { aio: 'threads' }, { pve: env.sim.url });
+    // As if it was migrated to pve2 after planning (or the plan is of another cluster).
+    const moved = { ...plan, vms: plan.vms.map((v) => ({ ...v, node: 'pve2', eligible: true })) };
+    const before = env.text(701);
+    const r = await applyFromPlan(env.client, {
+      plan: moved, planFile: 'plan.json', planHash: 'moved', journalPath, reboot: 'never', concurrency: 1, pve: env.sim.url, engine: FAST,
+    });
+    expect(r.results[0]).toMatchObject({ vmid: 701, result: 'failed' });
+    expect(r.results[0]!.reason).toBe('VM 701 is not on pve2 (migrated to another node since the plan, or the plan is of another cluster); nothing written, plan again');
+    expect(env.text(701)).toBe(before);
+  });
 });
