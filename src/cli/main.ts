@@ -3,6 +3,12 @@
 import { runCli } from './cli.js';
 import { processIO } from './io.js';
 
+// `pve-dataplane audit | head`: the reader went away. That is the reader's choice, not an error of ours.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
+
 try {
   process.exitCode = await runCli(process.argv.slice(2), processIO());
 } catch (err) {

@@ -51,4 +51,14 @@ describe('bin/pve-dataplane.js', () => {
     expect(missing.code).toBe(1);
     expect(missing.err).toContain('no/such/100.conf: error: cannot read: no such file or directory');
   });
+
+  it('stops quietly when the reader of its output goes away (300 kB of JSON | head -c 1)', () => {
+    const r = spawnSync('sh', ['-c', 'node bin/pve-dataplane.js audit --conf test/fixtures/configs/*.conf --storage-cfg test/fixtures/cfg2cmd/storage.cfg --format json | head -c 1 >/dev/null'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+    expect(r.status).toBe(0);
+    expect(r.stderr).not.toMatch(/EPIPE|internal error/);
+  });
 });
