@@ -79,3 +79,14 @@ export const shared = css`
     margin: 0 0 8px;
   }
 `;
+
+/** A bordered panel under the fleet table (VM detail, plan preview), like PVE's sub-panels. */
+export const card = css`
+  :host {
+    display: block;
+    border: 1px solid var(--dp-border);
+    background: var(--dp-panel-bg);
+    padding: 10px;
+    margin-top: 10px;
+  }
+`;

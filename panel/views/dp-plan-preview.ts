@@ -5,7 +5,7 @@ import type { Gate, MigrationPlan, VmPlan } from '../../src/migration/types.js';
 import { DpApplyRequestEvent } from '../events.js';
 import { applyCommands } from '../data/plan.js';
 import { S } from '../strings.js';
-import { shared } from '../styles/shared.js';
+import { card, shared } from '../styles/shared.js';
 import '../components/dp-alert.js';
 import '../components/dp-pending-value.js';
 import '../components/dp-risk-badge.js';
@@ -21,14 +21,8 @@ import '../components/dp-risk-badge.js';
 export class DpPlanPreview extends LitElement {
   static override styles = [
     shared,
+    card,
     css`
-      :host {
-        display: block;
-        border: 1px solid var(--dp-border);
-        background: var(--dp-panel-bg);
-        padding: 10px;
-        margin-top: 10px;
-      }
       section + section {
         margin-top: 12px;
       }

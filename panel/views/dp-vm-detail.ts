@@ -5,7 +5,7 @@ import type { DiskFacts, RiskReason, VmReport } from '../../src/analysis/types.j
 import { DpVmSelectEvent } from '../events.js';
 import { aioDiffers, aioEffectiveText, iothreadDiffers, isEmptyDrive, onOff, riskOf } from '../data/filter.js';
 import { S, busLabel, diskLabel } from '../strings.js';
-import { shared } from '../styles/shared.js';
+import { card, shared } from '../styles/shared.js';
 import '../components/dp-pending-value.js';
 import '../components/dp-risk-badge.js';
 
@@ -18,14 +18,8 @@ import '../components/dp-risk-badge.js';
 export class DpVmDetail extends LitElement {
   static override styles = [
     shared,
+    card,
     css`
-      :host {
-        display: block;
-        border: 1px solid var(--dp-border);
-        background: var(--dp-panel-bg);
-        padding: 10px;
-        margin-top: 10px;
-      }
       header {
         display: flex;
         justify-content: space-between;
