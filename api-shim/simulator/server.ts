@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
- * The HTTP side: a fastify app that answers `/api2/json/...` the way pve-http-server does
- * (NOTES.md §1-2): `{"data": ...}` envelopes, the error text in the reason phrase (and in the
- * body's `message` on PVE >= 8.3), `errors` objects on 400, delayed 401s (empty body for a bad
- * API token), 501 for unknown paths, PVE's headers, random (seeded) key order. Fault injection
- * and simulated latency run before everything else.
+ * The HTTP side: a fastify app that answers `/api2/json/...` and `/api2/extjs/...` the way
+ * pve-http-server does: `{"data": ...}` envelopes, the error text in the reason phrase (and in
+ * the body's `message` on PVE >= 8.3), `errors` objects on 400, delayed 401s (empty body for a
+ * bad API token), 501 for unknown paths, PVE's headers, random (seeded) key order. The `extjs`
+ * format (the web UI's) answers every handler error with HTTP 200 and `success: 0`. Fault
+ * injection and simulated latency run before everything else.
  */
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -32,7 +33,35 @@ export interface ServerOptions {
 
 export const ALL_ROUTES: RouteDef[] = [...accessRoutes, ...clusterRoutes, ...poolRoutes, ...nodeRoutes, ...taskRoutes, ...qemuRoutes, ...agentRoutes];
 
-const PREFIX = '/api2/json';
+/** Result formats of pve-http-server's Formatter::Standard the simulator speaks. */
+type Format = 'json' | 'extjs';
+const FORMATS: readonly Format[] = ['json', 'extjs'];
+
+/**
+ * pve-http-server's split_abs_uri (`/api2` + slashes + format + rest) followed by RESTHandler's
+ * find_handler, which skips empty path fragments: `/api2//json//cluster/resources/` is
+ * `/api2/json/cluster/resources`. Returns null for a URL outside `/api2/{format}`.
+ */
+export function normalizeApiUrl(url: string): { format: string; rel: string; query: string } | null {
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  const m = /^\/api2\/+([a-z][a-z0-9]+)(\/.*)?$/.exec(path);
+  if (!m) return null;
+  const segments = (m[2] ?? '').split('/').filter((s) => s.length > 0);
+  return { format: m[1]!, rel: `/${segments.join('/')}`, query: q < 0 ? '' : url.slice(q) };
+}
+
+/** The URL fastify routes: normalised for the formats served, anything else untouched. */
+function rewriteUrl(url: string): string {
+  const n = normalizeApiUrl(url);
+  if (!n || !FORMATS.includes(n.format as Format)) return url;
+  return `/api2/${n.format}${n.rel === '/' ? '' : n.rel}${n.query}`;
+}
+
+/** The format of a (rewritten) URL, json when it names none the simulator speaks. */
+function formatOf(url: string): Format {
+  return url.startsWith('/api2/extjs') ? 'extjs' : 'json';
+}
 
 const sleep = (ms: number) => new Promise<void>((r) => (ms > 0 ? setTimeout(r, ms) : setImmediate(r)));
 
@@ -105,6 +134,33 @@ function requestParams(req: FastifyRequest): Record<string, string> {
   return out;
 }
 
+/**
+ * The parameters a handler sees, as pve-http-server and PVE::HTTPServer rest_handler build them:
+ * `_dc` (the web UI's cache buster) is dropped, a query/body parameter that repeats a path
+ * parameter with another value is refused, and the node `localhost` is the node answering.
+ */
+export function apiParams(request: Record<string, string>, uri: Record<string, string>, localNode: string): Record<string, string> {
+  const out: Record<string, string> = { ...uri };
+  for (const [k, v] of Object.entries(request)) {
+    if (k === '_dc') continue;
+    if (out[k] !== undefined && out[k] !== v) throw new PveError(400, 'Parameter verification failed.\n', { [k]: 'duplicate parameter (already defined in URI) with conflicting values!' });
+    out[k] = v;
+  }
+  if (out.node === 'localhost') out.node = localNode;
+  return out;
+}
+
+/**
+ * A successful answer (Formatter::Standard prepare_response_data): `data`, then `total` and
+ * `changes` only when true-ish (a total of 0 is left out), and extjs adds `success: 1`.
+ */
+function okEnvelope(result: unknown, format: Format): Record<string, unknown> {
+  const out: Record<string, unknown> = { data: result instanceof Envelope ? result.data : (result ?? null) };
+  if (result instanceof Envelope) for (const [k, v] of Object.entries(result.extra)) if (v) out[k] = v;
+  if (format === 'extjs') out.success = 1;
+  return out;
+}
+
 /** Builds the fastify app (not listening). */
 export function buildServer(state: SimState, opts: ServerOptions): { app: FastifyInstance; sockets: Set<Socket> } {
   const app = Fastify({
@@ -113,6 +169,7 @@ export function buildServer(state: SimState, opts: ServerOptions): { app: Fastif
     // UPIDs in paths are long (the default limit is 100 characters).
     routerOptions: { maxParamLength: 1000 },
     bodyLimit: 1024 * 1024,
+    rewriteUrl: (req: { url?: string }) => rewriteUrl(req.url ?? '/'),
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
   const sockets = new Set<Socket>();
   app.server.on('connection', (s: Socket) => {
@@ -133,18 +190,28 @@ export function buildServer(state: SimState, opts: ServerOptions): { app: Fastif
   app.addContentTypeParser('application/json', { parseAs: 'string' }, lenientParse((b) => JSON.parse(b)));
   app.addContentTypeParser('*', { parseAs: 'string' }, lenientParse(decodeForm));
 
-  const fail = (reply: FastifyReply, err: PveError): FastifyReply => {
+  /**
+   * An error answer. json: the status code, the text in the reason phrase (and in `message` from
+   * PVE 8.3 on). extjs (Formatter::Standard prepare_response_data): HTTP 200 with `success: 0`,
+   * the code in `status` and the text in `message`, whatever the version.
+   */
+  const fail = (reply: FastifyReply, err: PveError, format: Format = 'json'): FastifyReply => {
     const body: Record<string, unknown> = { data: null };
     if (err.errors) body.errors = err.errors;
+    const shuffle = (b: Record<string, unknown>) => (state.shuffleKeys ? shuffleKeys(b, state.rng.fork(`err:${responseCounter++}`)) : b);
+    if (format === 'extjs') {
+      Object.assign(body, { message: err.message, status: err.status, success: 0 });
+      return sendJson(reply, 200, 'OK', shuffle(body));
+    }
     if (state.pveVersion !== '8.2') body.message = err.message;
-    return sendJson(reply, err.status, reasonPhrase(err.message), state.shuffleKeys ? shuffleKeys(body, state.rng.fork(`err:${responseCounter++}`)) : body);
+    return sendJson(reply, err.status, reasonPhrase(err.message), shuffle(body));
   };
 
   /**
    * Fault injection and latency: returns the time the answer is due, or null when the request was
    * already answered (or dropped) by a fault.
    */
-  const preflight = async (req: FastifyRequest, reply: FastifyReply, path: string): Promise<number | null> => {
+  const preflight = async (req: FastifyRequest, reply: FastifyReply, path: string, format: Format): Promise<number | null> => {
     const decision = state.faults.decide(req.method, path);
     const deadline = performance.now() + opts.latencyMs + decision.latencyMs;
     const t = decision.terminal;
@@ -160,13 +227,13 @@ export function buildServer(state: SimState, opts: ServerOptions): { app: Fastif
       reply.hijack();
       return null;
     }
-    fail(reply, new PveError(t.status, `${t.message}\n`));
+    fail(reply, new PveError(t.status, `${t.message}\n`), format);
     return null;
   };
 
-  const handle = (route: RouteDef) => async (req: FastifyRequest, reply: FastifyReply) => {
-    const path = req.url.slice(PREFIX.length).split('?')[0]!;
-    const deadline = await preflight(req, reply, path);
+  const handle = (route: RouteDef, format: Format) => async (req: FastifyRequest, reply: FastifyReply) => {
+    const path = req.url.slice(`/api2/${format}`.length).split('?')[0]!;
+    const deadline = await preflight(req, reply, path, format);
     if (deadline === null) return reply;
     try {
       let principal;
@@ -183,6 +250,7 @@ export function buildServer(state: SimState, opts: ServerOptions): { app: Fastif
             state.clock.nowSec(),
           );
         } catch (e) {
+          // Authentication fails before any formatter runs: a real 401 in every format.
           if (e instanceof AuthError) {
             await waitUntil(deadline);
             await sleep(opts.authDelayMs);
@@ -191,11 +259,12 @@ export function buildServer(state: SimState, opts: ServerOptions): { app: Fastif
               reply.raw.statusMessage = reasonPhrase(e.message);
               return reply.code(401).send();
             }
+            return fail(reply, e);
           }
           throw e;
         }
       }
-      const raw = { ...requestParams(req), ...(req.params as Record<string, string>) };
+      const raw = apiParams(requestParams(req), req.params as Record<string, string>, state.localNode);
       if ('__invalid_body__' in raw) throw new PveError(400, 'Parameter verification failed.\n', { body: 'unable to parse request body' });
       const schema = endpointParams(route.method, route.path) ?? { properties: {} };
       const { errors, params } = validateParams(schema, raw, route.paramCheck);
@@ -207,33 +276,38 @@ export function buildServer(state: SimState, opts: ServerOptions): { app: Fastif
         if (e instanceof AuthError) await sleep(opts.authDelayMs);
         throw e;
       }
-      const envelope = result instanceof Envelope ? { data: result.data, ...result.extra } : { data: result ?? null };
+      const envelope = okEnvelope(result, format);
       const body = state.shuffleKeys ? shuffleKeys(envelope, state.rng.fork(`resp:${responseCounter++}`)) : envelope;
       await waitUntil(deadline);
       return sendJson(reply, 200, 'OK', body);
     } catch (e) {
       await waitUntil(deadline);
-      if (e instanceof PveError) return fail(reply, e);
+      if (e instanceof PveError) return fail(reply, e, format);
       opts.log?.(`internal error on ${req.method} ${path}: ${(e as Error).stack ?? String(e)}`);
-      return fail(reply, new PveError(500, `${e instanceof Error ? e.message.replace(/\n$/, '') : String(e)}\n`));
+      return fail(reply, new PveError(500, `${e instanceof Error ? e.message.replace(/\n$/, '') : String(e)}\n`), format);
     }
   };
 
   for (const route of ALL_ROUTES) {
-    app.route({ method: route.method, url: PREFIX + route.path.replace(/\{([^}]+)\}/g, ':$1'), handler: handle(route) });
+    for (const format of FORMATS) {
+      app.route({ method: route.method, url: `/api2/${format}${route.path.replace(/\{([^}]+)\}/g, ':$1')}`, handler: handle(route, format) });
+    }
   }
 
   app.setNotFoundHandler(async (req, reply) => {
-    const path = req.url.startsWith(PREFIX) ? req.url.slice(PREFIX.length).split('?')[0]! : req.url.split('?')[0]!;
-    const deadline = await preflight(req, reply, path);
+    // The message names the path as requested (RESTHandler's rel_uri keeps empty fragments).
+    const original = normalizeApiUrl(req.originalUrl);
+    const format = formatOf(req.url);
+    const rel = original ? (/^\/api2\/+[a-z][a-z0-9]+(\/[^?]*)?/.exec(req.originalUrl)?.[1] ?? '/') : req.url.split('?')[0]!;
+    const deadline = await preflight(req, reply, original?.rel ?? rel, format);
     if (deadline === null) return reply;
     await waitUntil(deadline);
-    return fail(reply, new PveError(501, `Method '${req.method} ${path}' not implemented\n`));
+    return fail(reply, new PveError(501, `Method '${req.method} ${rel}' not implemented\n`), format);
   });
 
-  app.setErrorHandler((err, _req, reply) => {
+  app.setErrorHandler((err, req, reply) => {
     const status = (err as { statusCode?: number }).statusCode ?? 500;
-    return fail(reply, new PveError(status >= 400 ? status : 500, `${err instanceof Error ? err.message : String(err)}\n`));
+    return fail(reply, new PveError(status >= 400 ? status : 500, `${err instanceof Error ? err.message : String(err)}\n`), formatOf(req.url));
   });
 
   if (opts.log) {

@@ -235,6 +235,14 @@ export class SimState {
     return vm;
   }
 
+  /**
+   * The node the API client talks to (`local: 1` in /cluster/status): it answers `/nodes/localhost/...`
+   * and runs cluster-wide reads such as `/cluster/tasks`.
+   */
+  get localNode(): string {
+    return this.nodes[0]!.name;
+  }
+
   nodeNames(): string[] {
     return this.nodes.map((n) => n.name);
   }

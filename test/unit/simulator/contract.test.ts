@@ -217,8 +217,10 @@ describe('tasks look like the real ones', () => {
     expectShape(fixture('tasks-UPID-status-running.json'), running.body);
     expect(running.body.data.status).toBe('running');
     const runLog = await call(sim82, 'GET', `/nodes/pve1/tasks/${shut.body.data}/log`);
-    expect(runLog.body.total).toBe(0);
-    expect(Object.keys(runLog.body).sort()).toEqual(Object.keys(fixture('tasks-UPID-log-qmconfig-running.json')).sort());
+    // No line yet: Formatter::Standard adds `total` only when it is true, so 0 is left out.
+    expect(runLog.body).toEqual({ data: [] });
+    // The capture of a running task that has logged a line carries `total`, like any non-empty log.
+    expectShape(fixture('tasks-UPID-log-qmconfig-running.json'), log.body);
   });
 
   it('GET /nodes/{node}/tasks lists finished tasks with exit status and endtime, plus total', async () => {

@@ -23,10 +23,12 @@ export interface CallOptions {
   /** A ready urlencoded body (repeated keys, as PveClient sends arrays). */
   formRaw?: string;
   json?: unknown;
+  /** Result format of the URL, `/api2/json` (default) or `/api2/extjs` (the web UI's). */
+  format?: 'json' | 'extjs';
 }
 
 export function call(sim: RunningSimulator, method: string, path: string, opts: CallOptions = {}): Promise<Answer> {
-  const url = new URL(`${sim.url}/api2/json${path}`);
+  const url = new URL(`${sim.url}/api2/${opts.format ?? 'json'}${path}`);
   const headers: Record<string, string> = {};
   const token = opts.token === undefined ? sim.token : opts.token;
   if (token) headers.Authorization = `PVEAPIToken=${token}`;
