@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
- * The API calls the shim forwards: exactly the ones pve-dataplane makes (src/api/endpoints,
- * src/api/evidence.ts, src/migration), nothing else. A browser that holds the shim's origin can
- * therefore not reach `/access/users`, `/nodes/X/execute`, storage content or any other part of
- * PVE the token could touch.
+ * The API calls the shim forwards: exactly the GETs of the audit the panel runs in the browser
+ * (`loadFleetAudit`: the fleet collection, the risk evidence, the caller's permissions), nothing
+ * else. No write is ever forwarded: changes run as the shim's own jobs, from a saved plan, with
+ * the engine in this process. A page that holds the shim's origin can therefore neither reach
+ * `/access/users`, `/nodes/X/execute`, storage content or a guest agent, nor change a VM.
  *
- * NOTE: when src/ starts calling a new endpoint, add it here; test/shim/allow-list.test.ts
- * checks every endpoint the panel's audit uses against this list.
+ * NOTE: when the audit starts calling a new endpoint, add it here; test/shim/allow-list.test.ts
+ * runs the panel's load through the shim and fails both on a refused call and on a rule no call
+ * used.
  */
 
-export type AllowedMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+export type AllowedMethod = 'GET';
 
 interface Rule {
   method: AllowedMethod;
@@ -17,57 +19,39 @@ interface Rule {
   pattern: RegExp;
 }
 
-// PVE's node name is a DNS label; VMIDs are 100..999999999; a UPID is `UPID:node:...:` (its `/`
-// free form is guaranteed by the path check that runs first).
+// PVE's node name is a DNS label; VMIDs are 100..999999999.
 const NODE = '[A-Za-z0-9][A-Za-z0-9.-]*';
 const VMID = '[1-9][0-9]{2,8}';
-const UPID = 'UPID:[^/]+';
 
 function rule(method: AllowedMethod, path: string): Rule {
-  const body = path.replace(/\{node\}/g, NODE).replace(/\{vmid\}/g, VMID).replace(/\{upid\}/g, UPID);
+  const body = path.replace(/\{node\}/g, NODE).replace(/\{vmid\}/g, VMID);
   return { method, pattern: new RegExp(`^${body}$`) };
 }
 
-/** Read calls of the audit, the risk evidence and the planner. */
-const READS: readonly Rule[] = [
-  '/version',
-  '/cluster/resources',
-  '/cluster/status',
-  '/cluster/backup',
-  '/cluster/ha/resources',
+/** Read calls of the panel's audit. */
+const RULES: readonly Rule[] = [
+  // collectFleet
   '/access/permissions',
-  '/storage',
+  '/cluster/resources',
   '/nodes',
-  '/nodes/{node}/status',
-  '/nodes/{node}/time',
-
-  '/nodes/{node}/syslog',
-
-  '/nodes/{node}/rrddata',
-  '/nodes/{node}/storage',
-  '/nodes/{node}/vzdump/defaults',
-  '/nodes/{node}/apt/versions',
-  '/nodes/{node}/capabilities/qemu/machines',
-  '/nodes/{node}/tasks',
-  '/nodes/{node}/tasks/{upid}/status',
-  '/nodes/{node}/tasks/{upid}/log',
+  '/storage',
   '/nodes/{node}/qemu',
   '/nodes/{node}/qemu/{vmid}/pending',
-  '/nodes/{node}/qemu/{vmid}/config',
-  '/nodes/{node}/qemu/{vmid}/status/current',
+  '/nodes/{node}/apt/versions',
+  '/nodes/{node}/capabilities/qemu/machines',
+  // collectRiskEvidence
+  '/cluster/backup',
+  '/nodes/{node}/status',
+  '/nodes/{node}/time',
+  '/nodes/{node}/syslog',
+  '/nodes/{node}/vzdump/defaults',
   '/nodes/{node}/qemu/{vmid}/rrddata',
   '/nodes/{node}/qemu/{vmid}/snapshot',
-  '/nodes/{node}/qemu/{vmid}/agent/exec-status',
+  '/nodes/{node}/qemu/{vmid}/config',
 ].map((p) => rule('GET', p));
 
-/** Writes of the migration engine (apply / rollback): config update, power actions, guest check. */
-const WRITES: readonly Rule[] = [
-  rule('POST', '/nodes/{node}/qemu/{vmid}/config'),
-  rule('POST', '/nodes/{node}/qemu/{vmid}/status/(start|stop|shutdown|reboot)'),
-  rule('POST', '/nodes/{node}/qemu/{vmid}/agent/exec'),
-];
-
-const RULES: readonly Rule[] = [...READS, ...WRITES];
+/** The rules, for the test that checks each one is used. */
+export const ALLOWED_READS: readonly RegExp[] = RULES.map((r) => r.pattern);
 
 /**
  * True when `method path` is a call this tool makes. `path` is below `/api2/json`, decoded,

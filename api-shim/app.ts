@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
  * `buildApp(opts)`: the shim as a Fastify instance that does not listen (tests call `listen`
- * on port 0, `serve` in main.ts on the real port). Each part is an encapsulated plugin:
- * the guarded proxy, `/dp/config`, and the static panel.
+ * on port 0, `serve` in main.ts on the real port). Root hooks run on every request, in order:
+ * security headers, HTTP framing hygiene, Host allow-list; then each part is an encapsulated
+ * plugin: the guarded read proxy, `/dp/config`, the jobs, and the static panel.
  */
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { DP_BAD_PATH, sendShimError } from './errors.js';
 import { hostGuard } from './host-guard.js';
-import { securityHeaders } from './security-headers.js';
+import { httpHygiene, noAutomaticContinue } from './http-hygiene.js';
+import { applySecurityHeaders, clientErrorWithHeaders, securityHeaders } from './security-headers.js';
 import { type ShimOptions, resolveShimOptions } from './options.js';
 import { applyRoute } from './plugins/apply.js';
 import { auditMode } from './plugins/audit-mode.js';
@@ -23,14 +26,18 @@ export async function buildApp(options: ShimOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: opts.logger,
     trustProxy: false,
-    // Fastify's own 400 for a URL it cannot decode, in our coded shape.
+    // Fastify's own 400 for a URL it cannot decode: no hook runs, so the headers are set here.
     frameworkErrors: (error, _request, reply) => {
+      applySecurityHeaders(reply as FastifyReply);
       if (error.code === 'FST_ERR_BAD_URL') return void sendShimError(reply as FastifyReply, DP_BAD_PATH, `refused path: ${error.message}`);
       return void (reply as FastifyReply).code(error.statusCode ?? 400).send(error);
     },
+    clientErrorHandler: clientErrorWithHeaders,
   });
+  noAutomaticContinue(app.server);
   app.addHook('onRequest', securityHeaders);
-  if (opts.allowedHosts) app.addHook('onRequest', hostGuard(opts.allowedHosts));
+  app.addHook('onRequest', httpHygiene);
+  app.addHook('onRequest', hostGuard(opts.allowedHosts));
   await app.register(pveProxy, opts);
   await app.register(auditMode, opts);
   await app.register(applyRoute, opts);

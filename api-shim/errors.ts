@@ -17,6 +17,8 @@ export const DP_PATH_NOT_ALLOWED: ShimErrorSpec = { code: 'DP_PATH_NOT_ALLOWED',
 export const DP_AUDIT_READ_ONLY: ShimErrorSpec = { code: 'DP_AUDIT_READ_ONLY', status: 403 };
 /** A path with `.`/`..` segments, encoded slashes, backslashes, NUL or empty segments. */
 export const DP_BAD_PATH: ShimErrorSpec = { code: 'DP_BAD_PATH', status: 400 };
+/** A request whose framing could desynchronise the shim and PVE (GET with a body, Transfer-Encoding, Expect, Upgrade). */
+export const DP_BAD_FRAMING: ShimErrorSpec = { code: 'DP_BAD_FRAMING', status: 400 };
 /** A write without the shim's CSRF token (a cross-site form or fetch cannot read /dp/config). */
 export const DP_CSRF: ShimErrorSpec = { code: 'DP_CSRF', status: 403 };
 /** A `Host` header the shim does not answer to (DNS rebinding onto a loopback shim). */

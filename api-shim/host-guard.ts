@@ -8,9 +8,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DP_HOST_NOT_ALLOWED, sendShimError } from './errors.js';
 
-/** Names a loopback listener is reached by. */
-export const LOOPBACK_HOSTS: readonly string[] = ['localhost', '127.0.0.1', '::1', '[::1]'];
-
 /** `host:port`, `[v6]:port`, `host` -> the lower-case host name (v6 without brackets kept in both forms by the caller). */
 export function hostName(header: string): string {
   const h = header.trim().toLowerCase();
@@ -19,20 +16,28 @@ export function hostName(header: string): string {
   return colon >= 0 ? h.slice(0, colon) : h;
 }
 
-/** True for 127.0.0.0/8, ::1 and localhost. */
+/**
+ * True for 127.0.0.0/8, ::1, localhost and the IPv4-mapped loopback `::ffff:127.x.y.z`, with or
+ * without IPv6 brackets. A name a page can be rebound to is never one of these.
+ */
 export function isLoopbackHost(host: string): boolean {
-  return LOOPBACK_HOSTS.includes(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
+  const h = host.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  return h === 'localhost' || h === '::1' || /^(::ffff:)?127\.\d+\.\d+\.\d+$/.test(h);
 }
 
-/** An onRequest hook answering 403 `DP_HOST_NOT_ALLOWED` for other Host names. */
+/**
+ * An onRequest hook answering 403 `DP_HOST_NOT_ALLOWED` for a Host that is neither a loopback
+ * name nor in `allowed`. Runs for every route, whatever address the shim listens on.
+ */
 export function hostGuard(allowed: ReadonlySet<string>) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
     const name = hostName(request.headers.host ?? '');
-    if (allowed.has(name) || (allowed.has('127.0.0.1') && /^127\.\d+\.\d+\.\d+$/.test(name))) return undefined;
+    if (isLoopbackHost(name) || allowed.has(name)) return undefined;
+    const names = ['localhost', ...allowed].join(', ');
     return sendShimError(
       reply,
       DP_HOST_NOT_ALLOWED,
-      `Host '${name}' is not a name this pve-dataplane shim answers to (possible DNS rebinding); use ${[...allowed][0] ?? 'its address'}`,
+      `Host '${name}' is not a name this pve-dataplane shim answers to (possible DNS rebinding); it answers to ${names} (--allowed-host)`,
     );
   };
 }

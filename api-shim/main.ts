@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /** `serve(opts)`: builds the shim and listens; used by `pve-dataplane serve` and `demo`. */
 import { buildApp } from './app.js';
-import { LOOPBACK_HOSTS, isLoopbackHost } from './host-guard.js';
-import type { ShimOptions } from './options.js';
+import { isLoopbackHost } from './host-guard.js';
+import { type ShimOptions, ShimOptionsError } from './options.js';
 
 export interface ServeOptions extends ShimOptions {
   /** TCP port; 0 = any free port. Default 8080. */
   port?: number;
-  /** Listen address. Default 127.0.0.1 (the shim holds a token: expose it deliberately). */
+  /**
+   * Listen address. Default 127.0.0.1. Any other address needs login mode (each user signs in
+   * with their own PVE account) and `allowedHosts` (the names users reach it by).
+   */
   host?: string;
 }
 
@@ -22,12 +25,30 @@ export async function serve(opts: ServeOptions): Promise<RunningShim> {
   const port = opts.port ?? 8080;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`port must be 0-65535 (got ${String(opts.port)})`);
   const host = opts.host ?? '127.0.0.1';
-  // On loopback (the default) only loopback names are answered: DNS-rebinding guard.
-  const allowedHosts = opts.allowedHosts !== undefined ? opts.allowedHosts : isLoopbackHost(host.toLowerCase()) ? LOOPBACK_HOSTS : null;
-  const app = await buildApp({ ...opts, allowedHosts });
+  checkBind(host, opts);
+  const app = await buildApp(opts);
   await app.listen({ port, host });
   const addr = app.server.address();
   const actual = typeof addr === 'object' && addr ? addr.port : port;
   const shownHost = host.includes(':') ? `[${host}]` : host;
   return { url: `http://${shownHost}:${actual}`, close: () => app.close() };
+}
+
+/**
+ * Who may reach the shim: in token mode, only this machine (the token is the shim's, not the
+ * user's: anyone who reaches it acts with it). Beyond loopback each user must sign in as
+ * themselves, and the names they use must be listed (DNS-rebinding guard).
+ * @throws ShimOptionsError naming what is missing
+ */
+export function checkBind(host: string, opts: Pick<ShimOptions, 'login' | 'allowedHosts'>): void {
+  if (isLoopbackHost(host)) return;
+  if (!opts.login) {
+    throw new ShimOptionsError(
+      `--host ${host}: with an API token the shim listens on loopback only (anyone who reaches it would act with the token); ` +
+        'to serve a team use PVE login mode (--login, each user signs in with their own PVE account) and --allowed-host NAME',
+    );
+  }
+  if (!opts.allowedHosts || opts.allowedHosts.length === 0) {
+    throw new ShimOptionsError(`--host ${host}: name the host names users reach the shim by with --allowed-host NAME... (DNS-rebinding guard)`);
+  }
 }

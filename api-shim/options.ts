@@ -35,15 +35,20 @@ export interface ShimOptions {
   /** Where warnings (`--insecure`) go. Default stderr. */
   warn?: (line: string) => void;
   /**
-   * Host names (without port) the shim answers to; others get 403 `DP_HOST_NOT_ALLOWED`, so a
-   * page on another domain that re-resolves its name to this address (DNS rebinding) cannot
-   * use the token. `null` = any host. `serve` sets the loopback names when it listens on loopback.
+   * Host names (without port) the shim answers to besides the loopback names; others get 403
+   * `DP_HOST_NOT_ALLOWED` on every route, so a page on another domain that re-resolves its name
+   * to this address (DNS rebinding) cannot use the shim. Needed to listen beyond loopback.
    */
-  allowedHosts?: readonly string[] | null;
+  allowedHosts?: readonly string[];
   /** The CSRF token writes must carry (tests); default: random per process. */
   csrfToken?: string;
   /** Where panel applies keep their plan and journal; default the CLI's state directory. */
   stateDir?: string;
+  /**
+   * PVE login mode: users sign in with their own PVE account through the shim, every upstream
+   * call runs with their ticket; no API token is needed.
+   */
+  login?: boolean;
 }
 
 /** Options after validation. */
@@ -58,14 +63,26 @@ export interface ResolvedShimOptions {
   upstreamTimeoutMs: number;
   logger: boolean;
   warn: (line: string) => void;
-  allowedHosts: ReadonlySet<string> | null;
+  /** Lower-case names from `allowedHosts` (the loopback names are always answered). */
+  allowedHosts: ReadonlySet<string>;
   csrfToken: string;
   stateDir: string;
+  login: boolean;
 }
 
 /** A bad shim option; the message names it. */
 export class ShimOptionsError extends Error {
   override name = 'ShimOptionsError';
+}
+
+/** A host name or IP address as `--allowed-host` takes it: no port, no scheme, no wildcard. */
+function checkAllowedHost(name: string): string {
+  const h = name.trim().toLowerCase();
+  const ipv6 = /^\[[0-9a-f:.]+\]$/.test(h);
+  if (!ipv6 && !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(h)) {
+    throw new ShimOptionsError(`--allowed-host '${name}': expected a host name or address without port or scheme, e.g. pve-tools.example.com or [2001:db8::1]`);
+  }
+  return h;
 }
 
 /**
@@ -147,8 +164,9 @@ export function resolveShimOptions(opts: ShimOptions): ResolvedShimOptions {
     upstreamTimeoutMs: timeout,
     logger: opts.logger === true,
     warn: opts.warn ?? ((l) => void process.stderr.write(`pve-dataplane: ${l}\n`)),
-    allowedHosts: opts.allowedHosts ? new Set(opts.allowedHosts.map((h) => h.toLowerCase())) : null,
+    allowedHosts: new Set((opts.allowedHosts ?? []).map(checkAllowedHost)),
     csrfToken: opts.csrfToken ?? randomBytes(24).toString('base64url'),
     stateDir: opts.stateDir ?? stateDir(),
+    login: opts.login === true,
   };
 }

@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
- * Headers on every answer of the shim. The panel can write (Apply), so no other site may frame
- * it and trick a click (`frame-ancestors 'none'`); it loads only its own bundle and talks only
- * to its own origin.
+ * Headers on every answer of the shim, errors included. The panel starts jobs that write, so no
+ * other site may frame it and trick a click (`frame-ancestors 'none'`); it loads only its own
+ * bundle and talks only to its own origin. Three paths produce answers and all three set them:
+ * the onRequest hook (routes, 404s, refusals), `frameworkErrors` (Fastify's own 400 for a URL it
+ * cannot decode: no hook runs) and the `clientError` handler (bytes node:http cannot parse).
  */
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 /** CSP of the panel: own scripts, lit's constructed stylesheets plus index.html's inline style. */
@@ -18,9 +22,40 @@ export const PANEL_CSP = [
   "form-action 'none'",
 ].join('; ');
 
+/** The headers, lower-case name -> value. */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'content-security-policy': PANEL_CSP,
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cross-origin-resource-policy': 'same-origin',
+  'cross-origin-opener-policy': 'same-origin',
+};
+
+/** Sets the headers on `reply` (replacing any an upstream answer carried). */
+export function applySecurityHeaders(reply: FastifyReply): void {
+  for (const [k, v] of Object.entries(SECURITY_HEADERS)) void reply.header(k, v);
+}
+
+/** onRequest hook. */
 export async function securityHeaders(_request: FastifyRequest, reply: FastifyReply): Promise<void> {
-  void reply.header('content-security-policy', PANEL_CSP);
-  void reply.header('x-frame-options', 'DENY');
-  void reply.header('x-content-type-options', 'nosniff');
-  void reply.header('referrer-policy', 'no-referrer');
+  applySecurityHeaders(reply);
+}
+
+/**
+ * node:http's `clientError` (a request line or header it cannot parse, a header block too large):
+ * the answer Fastify would write, with the security headers, then the socket is closed.
+ */
+export function clientErrorWithHeaders(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const body = JSON.stringify({ data: null, message: `malformed HTTP request (${err.code ?? 'parse error'}); nothing was sent to PVE`, code: 'DP_BAD_FRAMING' });
+  const headers = Object.entries(SECURITY_HEADERS).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${headers}content-type: application/json; charset=utf-8\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }

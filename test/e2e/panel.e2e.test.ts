@@ -90,12 +90,14 @@ describe('panel e2e on the demo', () => {
     const pendingColor = await row.locator('dp-pending-value .pending').first().evaluate((e) => getComputedStyle(e).color);
     expect(pendingColor).toBe('rgb(255, 140, 0)'); // darkorange in the dark theme, as PVE draws pending values
     await page.screenshot({ path: 'out/panel-e2e-dark.png' });
-    // A write without the shim's CSRF token (what a cross-site form would send) is refused.
+    // A write through the proxy is never forwarded; an apply without the shim's CSRF token (what a
+    // cross-site form would send) is refused.
     const refused = await page.evaluate(async () => {
-      const res = await fetch('/api2/json/nodes/pve1/qemu/100/config', { method: 'POST', body: new URLSearchParams({ scsihw: 'lsi' }) });
-      return ((await res.json()) as { code: string }).code;
+      const proxied = await fetch('/api2/json/nodes/pve1/qemu/100/config', { method: 'POST', body: new URLSearchParams({ scsihw: 'lsi' }) });
+      const apply = await fetch('/dp/apply', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"vmids":[100]}' });
+      return [((await proxied.json()) as { code: string }).code, ((await apply.json()) as { code: string }).code];
     });
-    expect(refused).toBe('DP_CSRF');
+    expect(refused).toEqual(['DP_PATH_NOT_ALLOWED', 'DP_CSRF']);
     await page.close();
   });
 });

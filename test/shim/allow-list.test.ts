@@ -2,13 +2,14 @@
 // Security property: the shim forwards only the API calls pve-dataplane makes; the whole online
 // audit (collectFleet + risk evidence) runs through it, anything else is 403 DP_PATH_NOT_ALLOWED.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulator, type RunningSimulator } from '../../api-shim/simulator/index.js';
-import { isAllowedCall } from '../../api-shim/allow-list.js';
+import { fleetFromConfigs, startSimulator, type RunningSimulator } from '../../api-shim/simulator/index.js';
 import { PveClient } from '../../src/api/client.js';
 import { PvePermissionError } from '../../src/api/errors.js';
 import { collectRiskEvidence } from '../../src/api/evidence.js';
 import { collectFleet } from '../../src/api/fleet.js';
-import { CSRF, rawRequest, recordingUpstream, startShim, type Seen } from './helpers.js';
+import { ALLOWED_READS, isAllowedCall } from '../../api-shim/allow-list.js';
+import { loadFleetAudit } from '../../panel/data/fleet-audit.js';
+import { CSRF, parseAnswers, rawRequest, rawSocket, recordingUpstream, startShim, type Seen } from './helpers.js';
 
 describe('allow-list', () => {
   let upstream: { url: string; seen: Seen[]; close(): Promise<void> };
@@ -23,6 +24,10 @@ describe('allow-list', () => {
   });
 
   const refused: [string, string][] = [
+    ['GET', '/api2/json/version'],
+    ['GET', '/api2/json/nodes/pve1/tasks'],
+    ['GET', '/api2/json/nodes/pve1/qemu/100/agent/exec-status'],
+    ['GET', '/api2/json/nodes/pve1/qemu/100/status/current'],
     ['GET', '/api2/json/access/users'],
     ['GET', '/api2/json/access/users/root@pam/token'],
     ['POST', '/api2/json/access/users'],
@@ -43,19 +48,66 @@ describe('allow-list', () => {
       expect(res.status).toBe(403);
       const body = JSON.parse(res.body) as { code: string; message: string };
       expect(body.code).toBe('DP_PATH_NOT_ALLOWED');
-      expect(body.message).toContain(path.replace('/api2/json', ''));
+      expect(body.message).toContain(path.replace('/api2/json', '').replace(/\/$/, '') || '/');
       expect(upstream.seen.length).toBe(before);
     });
   }
 
-  it('the writes of the migration engine are on the list (and nothing close to them)', () => {
-    expect(isAllowedCall('POST', '/nodes/pve1/qemu/100/config')).toBe(true);
-    expect(isAllowedCall('PUT', '/nodes/pve1/qemu/100/config')).toBe(false);
-    expect(isAllowedCall('POST', '/nodes/pve1/qemu/100/status/reboot')).toBe(true);
-    expect(isAllowedCall('POST', '/nodes/pve1/qemu/100/status/current')).toBe(false);
+  it('no write is on the list, and nothing close to the reads', () => {
+    for (const m of ['POST', 'PUT', 'DELETE', 'PATCH']) {
+      expect(isAllowedCall(m, '/nodes/pve1/qemu/100/config')).toBe(false);
+      expect(isAllowedCall(m, '/nodes/pve1/qemu/100/status/reboot')).toBe(false);
+      expect(isAllowedCall(m, '/nodes/pve1/qemu/100/agent/exec')).toBe(false);
+    }
+    expect(isAllowedCall('GET', '/nodes/pve1/qemu/100/config')).toBe(true);
+    expect(isAllowedCall('HEAD', '/nodes/pve1/qemu/100/config')).toBe(true);
     expect(isAllowedCall('GET', '/nodes/pve1/qemu/12/config')).toBe(false);
     expect(isAllowedCall('GET', '/nodes/pve1/qemu/100/config/extra')).toBe(false);
+    expect(isAllowedCall('GET', '/nodes/pve1/qemu/100/agent/exec-status')).toBe(false);
   });
+});
+
+// The attack: with a writable shim, anyone who could read /dp/config had the CSRF token and could
+// POST .../agent/exec (a command in a guest), .../config or .../status/stop through the proxy with
+// the shim's token. The proxy now forwards no write at all, with or without the token.
+describe('allow-list-no-proxied-writes', () => {
+  let upstream: { url: string; seen: Seen[]; close(): Promise<void> };
+  let shim: { url: string; close(): Promise<void> };
+  let host: string;
+  beforeAll(async () => {
+    upstream = await recordingUpstream();
+    shim = await startShim({ upstream: upstream.url });
+    host = new URL(shim.url).host;
+  });
+  afterAll(async () => {
+    await shim.close();
+    await upstream.close();
+  });
+
+  const writes: [string, string, string][] = [
+    ['POST', '/api2/json/nodes/pve1/qemu/100/agent/exec', 'command=lsblk'],
+    ['POST', '/api2/json/nodes/pve1/qemu/100/config', 'scsihw=lsi&digest=0123'],
+    ['PUT', '/api2/json/nodes/pve1/qemu/100/config', 'scsihw=lsi'],
+    ['POST', '/api2/json/nodes/pve1/qemu/100/status/stop', ''],
+    ['POST', '/api2/json/nodes/pve1/qemu/100/status/reboot', ''],
+    ['DELETE', '/api2/json/nodes/pve1/qemu/100', ''],
+    ['PATCH', '/api2/json/cluster/resources', 'x=1'],
+    ['POST', '/api2/json/access/ticket', 'username=root@pam&password=x'],
+  ];
+  for (const [method, path, body] of writes) {
+    it(`${method} ${path} with the shim's CSRF token -> 403 DP_PATH_NOT_ALLOWED, nothing sent upstream`, async () => {
+      const { text } = await rawSocket(
+        shim.url,
+        `${method} ${path} HTTP/1.1\r\nHost: ${host}\r\nCSRFPreventionToken: ${CSRF}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+        150,
+      );
+      const [answer] = parseAnswers(text);
+      expect(answer?.status).toBe(403);
+      expect(JSON.parse(answer!.body)).toMatchObject({ code: 'DP_PATH_NOT_ALLOWED' });
+      expect(JSON.parse(answer!.body).message).toContain('forwards no writes');
+      expect(upstream.seen).toEqual([]);
+    });
+  }
 });
 
 describe('the online audit runs entirely through the shim', () => {
@@ -102,5 +154,48 @@ describe('the online audit runs entirely through the shim', () => {
     const err = await client.get('/access/users').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PvePermissionError);
     expect((err as Error).message).toContain('not an API call pve-dataplane makes');
+  });
+});
+
+describe("every rule of the list is a call of the panel's load (none is left over for an attacker)", () => {
+  // A generated fleet loaded with the admin token (backup jobs: the vzdump defaults), and a VM with
+  // a RAM snapshot (the evidence reads its config) loaded with the audit token (no Sys.Audit: the
+  // QEMU version falls back to the machine list).
+  const conf =
+    'boot: order=scsi0\nmemory: 2048\nparent: before\nscsi0: local-lvm:vm-100-disk-0,size=8G\nscsihw: lsi\n\n' +
+    '[before]\nmemory: 2048\nscsi0: local-lvm:vm-100-disk-0,size=8G\nscsihw: lsi\nsnaptime: 1700000000\nvmstate: local-lvm:vm-100-state-before\n';
+  let generated: RunningSimulator;
+  let snapshot: RunningSimulator;
+  beforeAll(async () => {
+    generated = await startSimulator({ vms: 12, seed: 3, authDelayMs: 0, timeScale: 0 });
+    snapshot = await startSimulator({ fleet: fleetFromConfigs([{ vmid: 100, node: 'pve1', text: conf, status: 'running' }]), authDelayMs: 0, timeScale: 0 });
+  });
+  afterAll(async () => {
+    await generated.close();
+    await snapshot.close();
+  });
+
+  it('the union of the calls of both loads covers every rule', async () => {
+    const paths: string[] = [];
+    for (const [sim, token] of [
+      [generated, generated.token],
+      [snapshot, snapshot.auditToken],
+    ] as const) {
+      const shim = await startShim({ upstream: sim.url, token, fingerprint: sim.fingerprint!, readOnly: true });
+      try {
+        const client = new PveClient({ baseUrl: shim.url, auth: { kind: 'same-origin' }, retries: 0 });
+        const send = client.requestEnvelope.bind(client);
+        client.requestEnvelope = (async (method, path, params, options) => {
+          paths.push(path);
+          return send(method, path, params, options);
+        }) as typeof client.requestEnvelope;
+        const audit = await loadFleetAudit(client);
+        expect(audit.report.vms.length).toBe(sim === generated ? 12 : 1);
+      } finally {
+        await shim.close();
+      }
+    }
+    const unused = ALLOWED_READS.filter((re) => !paths.some((p) => re.test(p.split('?')[0]!)));
+    expect(unused.map(String)).toEqual([]);
   });
 });

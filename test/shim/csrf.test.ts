@@ -1,48 +1,56 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-// Security property: the shim holds a token that can write, so a page on another site must not
-// be able to post a form to it. Writes need the shim's CSRFPreventionToken, which only a
-// same-origin page can read from /dp/config (no CORS headers); it never goes upstream.
+// Security property: the shim's own write endpoints (jobs) act with credentials held here, so a
+// page on another site must not be able to post to them. A write needs the shim's
+// CSRFPreventionToken, which only a same-origin page can read from /dp/config (no CORS headers),
+// and a browser write from another origin (Origin / Sec-Fetch-Site) is refused even with it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CSRF, rawRequest, recordingUpstream, startShim, type Seen } from './helpers.js';
 
 describe('CSRF', () => {
   let upstream: { url: string; seen: Seen[]; close(): Promise<void> };
   let shim: { url: string; close(): Promise<void> };
+  let host: string;
   beforeAll(async () => {
     upstream = await recordingUpstream();
     shim = await startShim({ upstream: upstream.url });
+    host = new URL(shim.url).host;
   });
   afterAll(async () => {
     await shim.close();
     await upstream.close();
   });
 
-  const form = { 'content-type': 'application/x-www-form-urlencoded', origin: 'https://evil.example' };
+  // `{}` is not a valid apply: a request that passes the guard gets 400 DP_BAD_REQUEST, one that
+  // does not gets 403 DP_CSRF; neither reads PVE.
+  const post = (headers: Record<string, string>) => rawRequest(shim.url, 'POST', '/dp/apply', { 'content-type': 'application/json', ...headers }, '{}');
   for (const [name, headers] of [
-    ['no token (a cross-site form post)', form],
-    ['a wrong token', { ...form, csrfpreventiontoken: 'guess' }],
-    ['a token of another length', { ...form, csrfpreventiontoken: `${CSRF}x` }],
+    ['no token (a cross-site form post)', { origin: 'https://evil.example' }],
+    ['no token, same origin', { origin: 'http://HOST' }],
+    ['a wrong token', { csrfpreventiontoken: 'guess' }],
+    ['a token of another length', { csrfpreventiontoken: `${CSRF}x` }],
+    ['the right token from another origin', { csrfpreventiontoken: CSRF, origin: 'https://evil.example' }],
+    ['the right token from a sandboxed frame (Origin: null)', { csrfpreventiontoken: CSRF, origin: 'null' }],
+    ['the right token, Sec-Fetch-Site: cross-site', { csrfpreventiontoken: CSRF, 'sec-fetch-site': 'cross-site' }],
+    ['the right token, Sec-Fetch-Site: same-site (a sibling subdomain)', { csrfpreventiontoken: CSRF, 'sec-fetch-site': 'same-site' }],
+    ['the right token, Origin on another port of this host', { csrfpreventiontoken: CSRF, origin: 'http://127.0.0.1:1' }],
   ] as const) {
     it(`a write with ${name} -> 403 DP_CSRF, nothing sent upstream`, async () => {
-      const before = upstream.seen.length;
-      const res = await rawRequest(shim.url, 'POST', '/api2/json/nodes/pve1/qemu/100/config', headers, 'scsihw=lsi');
+      const h: Record<string, string> = { ...headers };
+      if (h['origin'] === 'http://HOST') h['origin'] = `http://${host}`;
+      const res = await post(h);
       expect(res.status).toBe(403);
       expect(JSON.parse(res.body)).toMatchObject({ code: 'DP_CSRF' });
-      expect(upstream.seen.length).toBe(before);
+      expect(upstream.seen).toEqual([]);
     });
   }
 
-  it('with the token from /dp/config the write goes through, without the token upstream', async () => {
+  it('with the token from /dp/config, same origin, the write passes the guard', async () => {
     const config = JSON.parse((await rawRequest(shim.url, 'GET', '/dp/config')).body) as { csrfToken: string };
-    const res = await rawRequest(
-      shim.url,
-      'POST',
-      '/api2/json/nodes/pve1/qemu/100/config',
-      { 'content-type': 'application/x-www-form-urlencoded', csrfpreventiontoken: config.csrfToken },
-      'scsihw=virtio-scsi-single',
-    );
-    expect(res.status).toBe(200);
-    expect(upstream.seen.at(-1)!.headers['csrfpreventiontoken']).toBeUndefined();
+    for (const extra of [{}, { origin: `http://${host}`, 'sec-fetch-site': 'same-origin' }] as Record<string, string>[]) {
+      const res = await post({ csrfpreventiontoken: config.csrfToken, ...extra });
+      expect(JSON.parse(res.body)).toMatchObject({ code: 'DP_BAD_REQUEST' });
+    }
+    expect(upstream.seen).toEqual([]);
   });
 
   it('/dp/config has no CORS header, so another origin cannot read the token', async () => {

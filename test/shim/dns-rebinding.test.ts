@@ -36,13 +36,61 @@ describe('DNS rebinding', () => {
     });
   }
 
-  it('a shim listening on another address answers any Host (it is reached by its own name)', async () => {
-    const open = await serve({ upstream: upstream.url, token: TOKEN, panelDir: null, port: 0, host: '0.0.0.0' });
-    try {
-      const port = new URL(open.url).port;
-      expect((await rawRequest(`http://127.0.0.1:${port}`, 'GET', '/dp/config', { host: 'pve-tools.example:8080' })).status).toBe(200);
-    } finally {
-      await open.close();
+  it('token mode refuses to listen beyond loopback, naming --login and --allowed-host', async () => {
+    for (const host of ['0.0.0.0', '::']) {
+      await expect(serve({ upstream: upstream.url, token: TOKEN, panelDir: null, port: 0, host })).rejects.toThrow(/loopback only.*--login.*--allowed-host/);
     }
+    await expect(serve({ upstream: upstream.url, token: TOKEN, panelDir: null, port: 0, host: '0.0.0.0', login: true })).rejects.toThrow(/--allowed-host NAME/);
   });
+});
+
+// The attack: a shim bound to 0.0.0.0, a LAN address or ::ffff:127.0.0.1 had no Host check at all,
+// so a page on evil.example whose name re-resolves to the shim's address became same-origin with
+// it, read /dp/config (the CSRF token) and could start an apply. Every route now checks Host.
+describe('dns-rebinding-non-loopback', () => {
+  let upstream: { url: string; seen: Seen[]; close(): Promise<void> };
+  beforeAll(async () => {
+    upstream = await recordingUpstream();
+  });
+  afterAll(async () => {
+    await upstream.close();
+  });
+
+  const routes: [string, string][] = [
+    ['GET', '/dp/config'],
+    ['GET', '/api2/json/nodes'],
+    ['POST', '/dp/apply'],
+    ['GET', '/'],
+    ['GET', '/no/such/page'],
+  ];
+
+  for (const bind of ['0.0.0.0', '::ffff:127.0.0.1']) {
+    it(`bound to ${bind}: Host evil.example is refused on every route; the allowed name and loopback names are answered`, async () => {
+      const shim = await serve({
+        upstream: upstream.url,
+        token: TOKEN,
+        panelDir: null,
+        port: 0,
+        host: bind,
+        ...(bind === '0.0.0.0' ? { login: true, allowedHosts: ['pve-tools.example'] } : {}),
+      });
+      try {
+        const base = `http://127.0.0.1:${new URL(shim.url).port}`;
+        const before = upstream.seen.length;
+        for (const [method, path] of routes) {
+          for (const host of ['evil.example', 'evil.example:8080', 'pve-tools.example.evil.example']) {
+            const res = await rawRequest(base, method, path, { host, 'content-type': 'application/json' }, method === 'POST' ? '{}' : undefined);
+            expect(res.status, `${method} ${path} Host ${host}`).toBe(403);
+            expect(JSON.parse(res.body)).toMatchObject({ code: 'DP_HOST_NOT_ALLOWED' });
+            expect(res.headers['x-frame-options']).toBe('DENY');
+          }
+        }
+        expect(upstream.seen.length).toBe(before);
+        const names = bind === '0.0.0.0' ? ['pve-tools.example:8080', 'PVE-TOOLS.example', 'localhost:1'] : ['127.0.0.1:1', '[::ffff:127.0.0.1]:1'];
+        for (const host of names) expect((await rawRequest(base, 'GET', '/api2/json/nodes', { host })).status, host).toBe(200);
+      } finally {
+        await shim.close();
+      }
+    });
+  }
 });

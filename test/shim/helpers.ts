@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 // Real sockets on port 0: a recording upstream (or the simulator) and the shim in front of it.
 import http from 'node:http';
+import net from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { buildApp } from '../../api-shim/app.js';
 import type { ShimOptions } from '../../api-shim/options.js';
@@ -16,7 +17,11 @@ export interface Seen {
   headers: http.IncomingHttpHeaders;
 }
 
-/** An upstream that records every request and answers `{data: {ok: true}}`, or 401 for `/fail401`. */
+/**
+ * An upstream that records every request and answers `{data: {ok: true}}` with the headers a
+ * careless PVE or a proxy in front of it might add (a cookie, permissive CORS, its own framing
+ * policy), which the shim must never relay.
+ */
 export async function recordingUpstream(): Promise<{ url: string; seen: Seen[]; close(): Promise<void> }> {
   const seen: Seen[] = [];
   const app = Fastify();
@@ -28,6 +33,12 @@ export async function recordingUpstream(): Promise<{ url: string; seen: Seen[]; 
   app.all('/*', async (req, reply) => {
     seen.push({ method: req.method, url: req.url, headers: req.headers });
     void reply.header('set-cookie', 'PVEAuthCookie=leak; Path=/');
+    void reply.header('access-control-allow-origin', req.headers.origin ?? '*');
+    void reply.header('access-control-allow-credentials', 'true');
+    void reply.header('access-control-expose-headers', 'set-cookie');
+    void reply.header('x-frame-options', 'ALLOWALL');
+    void reply.header('content-security-policy', 'frame-ancestors *');
+    void reply.header('keep-alive', 'timeout=600');
     return { data: { ok: true, path: req.url } };
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
@@ -66,4 +77,59 @@ export function rawRequest(base: string, method: string, path: string, headers: 
     if (body !== undefined) req.write(body);
     req.end();
   });
+}
+
+/** One HTTP/1.1 answer read off a raw socket. */
+export interface RawSocketAnswer {
+  status: number;
+  /** Header names lower-cased; repeated headers keep the last value. */
+  headers: Record<string, string>;
+  body: string;
+}
+
+/**
+ * Writes `bytes` as they are onto a fresh TCP connection to `base` and collects everything the
+ * server sends until it closes the socket or `idleMs` pass without data. node:http would refuse
+ * to send most of what these tests send (a GET with a body and Transfer-Encoding, a bare LF...).
+ */
+export function rawSocket(base: string, bytes: string | Buffer, idleMs = 400): Promise<{ text: string; closedByServer: boolean }> {
+  const u = new URL(base);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let closedByServer = false;
+    const socket = net.connect(Number(u.port), u.hostname, () => socket.write(bytes));
+    let timer = setTimeout(() => socket.destroy(), idleMs);
+    socket.on('data', (c: Buffer) => {
+      chunks.push(c);
+      clearTimeout(timer);
+      timer = setTimeout(() => socket.destroy(), idleMs);
+    });
+    socket.on('end', () => (closedByServer = true));
+    socket.on('error', (err: NodeJS.ErrnoException) => (err.code === 'ECONNRESET' ? (closedByServer = true) : reject(err)));
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve({ text: Buffer.concat(chunks).toString('latin1'), closedByServer });
+    });
+  });
+}
+
+/** Splits what `rawSocket` read into answers (Content-Length framed, as the shim always sends). */
+export function parseAnswers(text: string): RawSocketAnswer[] {
+  const out: RawSocketAnswer[] = [];
+  let rest = text;
+  while (rest.startsWith('HTTP/1.')) {
+    const end = rest.indexOf('\r\n\r\n');
+    if (end < 0) break;
+    const [statusLine, ...lines] = rest.slice(0, end).split('\r\n');
+    const headers: Record<string, string> = {};
+    for (const l of lines) {
+      const i = l.indexOf(':');
+      headers[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
+    }
+    const len = Number(headers['content-length'] ?? 0);
+    const bodyStart = end + 4;
+    out.push({ status: Number(statusLine!.split(' ')[1]), headers, body: rest.slice(bodyStart, bodyStart + len) });
+    rest = rest.slice(bodyStart + len);
+  }
+  return out;
 }

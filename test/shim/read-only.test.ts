@@ -46,10 +46,12 @@ describe('read-only mode', () => {
     expect(upstream.seen.at(-1)).toMatchObject({ method: 'GET', url: '/api2/json/cluster/resources?type=vm' });
   });
 
-  it('without --read-only an allowed write is forwarded with its body', async () => {
+  it('without --read-only a write through the proxy is refused too (writes are jobs only)', async () => {
+    const before = upstream.seen.length;
     const res = await rawRequest(rw.url, 'POST', '/api2/json/nodes/pve1/qemu/100/config', { 'content-type': 'application/x-www-form-urlencoded', csrfpreventiontoken: CSRF }, 'scsihw=virtio-scsi-single&digest=abc');
-    expect(res.status).toBe(200);
-    expect(upstream.seen.at(-1)).toMatchObject({ method: 'POST', url: '/api2/json/nodes/pve1/qemu/100/config' });
+    expect(res.status).toBe(403);
+    expect(JSON.parse(res.body)).toMatchObject({ code: 'DP_PATH_NOT_ALLOWED' });
+    expect(upstream.seen.length).toBe(before);
   });
 
   it('/dp/config tells the panel, naming the upstream host only', async () => {

@@ -17,7 +17,7 @@ describe('upstream TLS', () => {
   it('the pinned fingerprint connects', async () => {
     const shim = await startShim({ upstream: sim.url, token: sim.auditToken, fingerprint: sim.fingerprint! });
     try {
-      expect((await rawRequest(shim.url, 'GET', '/api2/json/version')).status).toBe(200);
+      expect((await rawRequest(shim.url, 'GET', '/api2/json/nodes')).status).toBe(200);
     } finally {
       await shim.close();
     }
@@ -27,7 +27,7 @@ describe('upstream TLS', () => {
     const wrong = sim.fingerprint!.replace(/^../, sim.fingerprint!.startsWith('00') ? '11' : '00');
     const shim = await startShim({ upstream: sim.url, token: sim.auditToken, fingerprint: wrong });
     try {
-      const res = await rawRequest(shim.url, 'GET', '/api2/json/version');
+      const res = await rawRequest(shim.url, 'GET', '/api2/json/nodes');
       expect(res.status).toBe(502);
       expect(JSON.parse(res.body).message).toMatch(/fingerprint/i);
     } finally {
@@ -38,7 +38,7 @@ describe('upstream TLS', () => {
   it('a self-signed certificate without a pin is not trusted', async () => {
     const shim = await startShim({ upstream: sim.url, token: sim.auditToken });
     try {
-      const res = await rawRequest(shim.url, 'GET', '/api2/json/version');
+      const res = await rawRequest(shim.url, 'GET', '/api2/json/nodes');
       expect(res.status).toBe(502);
       expect(JSON.parse(res.body)).toMatchObject({ code: 'DP_UPSTREAM_UNREACHABLE' });
     } finally {

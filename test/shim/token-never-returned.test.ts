@@ -80,12 +80,12 @@ describe('token stays server-side against the simulator', () => {
     const answers = [
       await rawRequest(shim.url, 'GET', '/api2/json/access/permissions'),
       await rawRequest(shim.url, 'GET', '/api2/json/cluster/resources'),
-      // audit@pve may not write: PVE's 403 comes back, without the token.
-      await rawRequest(shim.url, 'POST', '/api2/json/nodes/pve1/qemu/100/config', { 'content-type': 'application/x-www-form-urlencoded', csrfpreventiontoken: CSRF }, 'scsihw=lsi'),
+      // audit@pve may not read syslog: PVE's 403 comes back, without the token.
+      await rawRequest(shim.url, 'GET', '/api2/json/nodes/pve1/syslog'),
       await rawRequest(shim.url, 'GET', '/api2/json/nodes/nosuchnode/qemu/999/pending'),
     ];
     expect(answers[0]!.status).toBe(200);
-    // The write reached PVE, which refused it for the audit token (not the shim).
+    // The read reached PVE, which refused it for the audit token (not the shim).
     expect(answers[2]!.status).toBe(403);
     expect(answers[2]!.body).not.toContain('DP_');
     for (const a of answers) expect(`${JSON.stringify(a.headers)}${a.body}`).not.toContain(secret);
