@@ -3,15 +3,12 @@
  * The panel's DOM events: typed `Event` subclasses, `dp-` names, bubbles + composed, fired only
  * on user action (never when an owner sets a property).
  */
-import type { RiskLevel } from '../src/analysis/types.js';
+import type { RebootPolicy } from '../src/migration/journal-model.js';
+import type { MigrationPlan } from '../src/migration/types.js';
+import type { FleetQuery, FleetSort } from './data/fleet-query.js';
 
-/** The fleet filter: empty strings mean "all". */
-export interface FleetFilter {
-  node: string;
-  risk: RiskLevel | '';
-  /** Matches VMID or name (case-insensitive substring). */
-  text: string;
-}
+/** The fleet filter: the query without sort and open VM; empty strings mean "all". */
+export type FleetFilter = Pick<FleetQuery, 'text' | 'node' | 'risk' | 'quick'>;
 
 /** The user opened a VM's details (`vmid`), or closed them (`null`). */
 export class DpVmSelectEvent extends Event {
@@ -29,6 +26,14 @@ export class DpFilterChangeEvent extends Event {
   }
 }
 
+/** The user clicked a column header. */
+export class DpSortChangeEvent extends Event {
+  static readonly eventName = 'dp-sort-change';
+  constructor(readonly sort: FleetSort) {
+    super(DpSortChangeEvent.eventName, { bubbles: true, composed: true });
+  }
+}
+
 /** The user changed which VMs are ticked for the migration plan. */
 export class DpSelectionChangeEvent extends Event {
   static readonly eventName = 'dp-selection-change';
@@ -37,11 +42,33 @@ export class DpSelectionChangeEvent extends Event {
   }
 }
 
-/** The user confirmed applying the migration plan to `vmids`. */
+/** The user confirmed applying `plan` (exactly as previewed) to `vmids`, with a reboot choice. */
 export class DpApplyRequestEvent extends Event {
   static readonly eventName = 'dp-apply-request';
-  constructor(readonly vmids: readonly number[]) {
+  constructor(
+    readonly plan: MigrationPlan,
+    readonly vmids: readonly number[],
+    readonly reboot: RebootPolicy = 'never',
+    /** Reboots at once per node (`reboot: now`). */
+    readonly perNode = 1,
+  ) {
     super(DpApplyRequestEvent.eventName, { bubbles: true, composed: true });
+  }
+}
+
+/** The user closed a dialog (Escape, the close tool, or outside it). */
+export class DpCloseEvent extends Event {
+  static readonly eventName = 'dp-close';
+  constructor() {
+    super(DpCloseEvent.eventName, { bubbles: true, composed: true });
+  }
+}
+
+/** The user chose whether ticked VMs the filter hides join the plan. */
+export class DpIncludeHiddenEvent extends Event {
+  static readonly eventName = 'dp-include-hidden';
+  constructor(readonly include: boolean) {
+    super(DpIncludeHiddenEvent.eventName, { bubbles: true, composed: true });
   }
 }
 
@@ -57,8 +84,11 @@ declare global {
   interface HTMLElementEventMap {
     'dp-vm-select': DpVmSelectEvent;
     'dp-filter-change': DpFilterChangeEvent;
+    'dp-sort-change': DpSortChangeEvent;
     'dp-selection-change': DpSelectionChangeEvent;
     'dp-retry': DpRetryEvent;
+    'dp-close': DpCloseEvent;
+    'dp-include-hidden': DpIncludeHiddenEvent;
     'dp-apply-request': DpApplyRequestEvent;
   }
 }

@@ -4,6 +4,7 @@
  * "Hard Disk (scsi0)", Header Capitalization for titles, "Please wait...".
  */
 import type { RiskLevel } from '../src/analysis/types.js';
+import type { QuickFilter } from './data/fleet-query.js';
 
 export const RISK_LABEL: Record<RiskLevel, string> = {
   critical: 'Critical',
@@ -16,6 +17,17 @@ export const RISK_LABEL: Record<RiskLevel, string> = {
 /** Order of the risk filter and of sorting (worst first). */
 export const RISK_ORDER: readonly RiskLevel[] = ['critical', 'warning', 'info', 'ok', 'unknown'];
 
+/** Quick filters, in PVE's words ("Async IO", "IO thread"). */
+export const QUICK_LABEL: Record<QuickFilter, string> = {
+  'cold-start': 'Needs a Cold Start',
+  'iothread-ignored': 'IO Thread Ignored',
+  'aio-mislabelled': 'Async IO Mislabelled',
+  templates: 'Templates',
+};
+
+/** 1,234 (the counter's thousands separators). */
+const n = (x: number): string => x.toLocaleString('en-US');
+
 const BUS_LABEL: Record<string, string> = { ide: 'IDE', sata: 'SATA', scsi: 'SCSI', virtio: 'VirtIO Block' };
 
 export const S = {
@@ -24,9 +36,21 @@ export const S = {
     total === 0
       ? 'Please wait...'
       : done < total
-        ? `Loading VM configurations... ${done}/${total}`
+        ? `Loading VM configurations... ${n(done)} of ${n(total)} read`
         : // Every config is in; the risk evidence (node syslog, IO rates, backup jobs) follows.
           'Reading risk evidence (node syslog, IO load, backup jobs)...',
+  /** The toolbar counter while configs arrive, then how many the filter shows. */
+  readCount: (done: number, total: number) => `${n(done)} of ${n(total)} read`,
+  shownCount: (shown: number, total: number) => `${n(shown)} of ${n(total)} VMs shown`,
+  evidenceReading: 'Reading risk evidence (node syslog, IO load, backup jobs)...',
+  configOnly: 'config only; evidence pending',
+  template: 'Template',
+  coldStartPending: 'pending changes',
+  writtenColdStart: 'written, needs a cold start',
+  pendingKeysTitle: (keys: readonly string[]) => `Pending until the next cold start: ${keys.join(', ')}`,
+  quickFilters: 'Quick filters',
+  exportCsv: 'Export CSV',
+  exportJson: 'Export JSON',
   loadingConfig: 'Please wait...',
   emptyFleet: 'No VMs found: the cluster has no QEMU VMs this token may see (VM.Audit).',
   filteredEmpty: (what: string) => `No VMs match ${what}.`,
@@ -63,6 +87,28 @@ export const S = {
   applyJournal: 'Journal',
   applyUndo: 'To undo (restores the exact previous values):',
   applyHiddenReadOnly: 'Apply is hidden in read-only mode.',
+  hiddenTicked: (n: number, included: boolean) =>
+    `${n} ticked VM${n === 1 ? ' is' : 's are'} hidden by the filter and ${included ? 'included' : 'not included'}:`,
+  includeHidden: (n: number) => `Include ${n === 1 ? 'it' : `these ${n}`} in the plan`,
+  rebootLegend: 'After the write',
+  rebootChoice: {
+    never: 'Do not reboot (running VMs keep the change pending until their next cold start)',
+    'if-stopped': 'Start nothing; stopped VMs take the change at their next start',
+    now: 'Reboot through PVE now, node by node, and verify the new settings run',
+  } as Record<'never' | 'now' | 'if-stopped', string>,
+  perNode: 'Reboots at once per node',
+  writtenHint: (n: number, canReboot: boolean) =>
+    `${n} VM${n === 1 ? ' is' : 's are'} already written and only need${n === 1 ? 's' : ''} a cold start` +
+    (canReboot ? ': choose "Reboot through PVE now" to include them.' : ': reboot them through PVE.'),
+  writtenNeedsColdStart: 'Written, needs a cold start: the change sits in PVE\'s pending config; a reboot through PVE (or stop and start) makes it run. No second write.',
+  applyHintFor: (reboot: 'never' | 'now' | 'if-stopped') =>
+    reboot === 'now'
+      ? 'One digest-guarded config write per VM, journalled for rollback, then a reboot through PVE, one node wave at a time.'
+      : 'One digest-guarded config write per VM, journalled for rollback; no reboot: running VMs keep the change pending until their next cold start.',
+  applyConfirmQuestion: (n: number, nodes: string, reboot: 'never' | 'now' | 'if-stopped') =>
+    `Are you sure you want to apply the migration to ${n} VM${n === 1 ? '' : 's'} on ${nodes}${reboot === 'now' ? ' and reboot them' : ''}?`,
+  yes: 'Yes',
+  no: 'No',
   diffMark: 'effective value differs from the configured one',
   defaultAio: 'Default (io_uring)',
 };
@@ -86,6 +132,26 @@ export function scsihwLabel(value: string | null): string {
 /** "Hard Disk (scsi0)" / "CD/DVD Drive (ide2)" as PVE's HardwareView names them. */
 export function diskLabel(key: string, media: 'disk' | 'cdrom'): string {
   return media === 'cdrom' ? `CD/DVD Drive (${key})` : `Hard Disk (${key})`;
+}
+
+// PVE's cache modes (manager6/form/CacheTypeSelector.js).
+const CACHE_LABEL: Record<string, string> = {
+  none: 'No cache',
+  directsync: 'Direct sync',
+  writethrough: 'Write through',
+  writeback: 'Write back',
+  unsafe: 'Write back (unsafe)',
+};
+
+/** The cache mode as PVE's disk editor names it; unset is `Default (No cache)`. */
+export function cacheLabel(value: string | null | undefined): string {
+  if (!value) return 'Default (No cache)';
+  return CACHE_LABEL[value] ?? value;
+}
+
+/** The configured Async IO as PVE's disk editor names it; unset is `Default (io_uring)`. */
+export function aioLabel(value: string | null): string {
+  return value ?? S.defaultAio;
 }
 
 export function busLabel(bus: string): string {

@@ -1,37 +1,9 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-/** Pure helpers of the fleet table: filtering, what to mark, how PVE would print a value. */
+/** Pure helpers of the fleet views: what to mark, how PVE would print a value. */
 import type { DiskFacts, DiskReport, RiskLevel, VmReport } from '../../src/analysis/types.js';
-import type { FleetFilter } from '../events.js';
-import { RISK_LABEL } from '../strings.js';
-
-export const EMPTY_FILTER: FleetFilter = { node: '', risk: '', text: '' };
 
 export function riskOf(vm: VmReport): RiskLevel {
   return vm.risk?.level ?? 'unknown';
-}
-
-export function isFilterActive(f: FleetFilter): boolean {
-  return f.node !== '' || f.risk !== '' || f.text.trim() !== '';
-}
-
-/** VMs that pass `f`. */
-export function filterVms(vms: readonly VmReport[], f: FleetFilter): VmReport[] {
-  const text = f.text.trim().toLowerCase();
-  return vms.filter(
-    (vm) =>
-      (f.node === '' || vm.node === f.node) &&
-      (f.risk === '' || riskOf(vm) === f.risk) &&
-      (text === '' || String(vm.vmid).includes(text) || (vm.name ?? '').toLowerCase().includes(text)),
-  );
-}
-
-/** "node pve2, risk Critical and "db"": the filter in words, for the filtered-empty message. */
-export function describeFilter(f: FleetFilter): string {
-  const parts: string[] = [];
-  if (f.node) parts.push(`node ${f.node}`);
-  if (f.risk) parts.push(`risk ${RISK_LABEL[f.risk]}`);
-  if (f.text.trim()) parts.push(`"${f.text.trim()}"`);
-  return parts.length <= 1 ? (parts[0] ?? 'the filter') : `${parts.slice(0, -1).join(', ')} and ${parts.at(-1)}`;
 }
 
 /** Nodes present in the report, sorted. */

@@ -1,14 +1,19 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-import { LitElement, css, html } from 'lit';
+import { LitElement, type PropertyValues, css, html } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
-import { DpFilterChangeEvent, type FleetFilter } from '../events.js';
-import { EMPTY_FILTER } from '../data/filter.js';
-import { RISK_LABEL, RISK_ORDER, S } from '../strings.js';
-import { shared } from '../styles/shared.js';
 import type { RiskLevel } from '../../src/analysis/types.js';
+import { EMPTY_QUERY, QUICK_FILTERS, type QuickFilter } from '../data/fleet-query.js';
+import { DpFilterChangeEvent, type FleetFilter } from '../events.js';
+import { QUICK_LABEL, RISK_LABEL, RISK_ORDER, S } from '../strings.js';
+import { shared } from '../styles/shared.js';
+
+/** Typing faster than this coalesces into one filter pass (ms). */
+export const FILTER_DEBOUNCE_MS = 120;
 
 /**
- * Node, risk level and text filter of the fleet table.
+ * Node, risk level, text and quick filters of the fleet table. The text field is debounced with
+ * a leading edge: an isolated keystroke filters at once, a burst of them filters once more after
+ * the last one.
  * @fires dp-filter-change - the user changed a field
  */
 @customElement('dp-fleet-filter')
@@ -22,41 +27,78 @@ export class DpFleetFilter extends LitElement {
         align-items: center;
         flex-wrap: wrap;
       }
+      [aria-pressed='true'] {
+        background: var(--dp-row-selected);
+        border-color: var(--dp-primary);
+      }
+      input[type='search'] {
+        width: 14em;
+      }
     `,
   ];
 
   /** Nodes to offer. */
   @property({ attribute: false }) nodes: string[] = [];
   /** The filter shown. */
-  @property({ attribute: false }) filter: FleetFilter = EMPTY_FILTER;
+  @property({ attribute: false }) filter: FleetFilter = EMPTY_QUERY;
+
+  private _timer: ReturnType<typeof setTimeout> | undefined;
+  private _lastKey = 0;
+  /** Quick filters as last emitted, until the owner passes them back down as `filter`. */
+  private _quick: readonly QuickFilter[] | null = null;
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    if (changed.has('filter')) this._quick = null;
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    clearTimeout(this._timer);
+  }
 
   override render() {
     const f = this.filter;
     return html`
-      <select aria-label="Node" name="node" @change=${this._emit}>
+      <input type="search" name="text" aria-label=${S.search} placeholder=${S.search} .value=${f.text} @input=${this._onText} />
+      <select aria-label="Node" name="node" @change=${() => this._emit()}>
         <option value="" ?selected=${f.node === ''}>${S.allNodes}</option>
         ${this.nodes.map((n) => html`<option value=${n} ?selected=${f.node === n}>${n}</option>`)}
       </select>
-      <select aria-label="Risk" name="risk" @change=${this._emit}>
+      <select aria-label="Risk" name="risk" @change=${() => this._emit()}>
         <option value="" ?selected=${f.risk === ''}>${S.allRisks}</option>
         ${RISK_ORDER.map((r) => html`<option value=${r} ?selected=${f.risk === r}>${RISK_LABEL[r]}</option>`)}
       </select>
-      <input
-        type="search"
-        name="text"
-        aria-label=${S.search}
-        placeholder=${S.search}
-        .value=${f.text}
-        @input=${this._emit}
-      />
+      <span role="group" aria-label=${S.quickFilters}>
+        ${QUICK_FILTERS.map(
+          (k) => html`<button data-quick=${k} aria-pressed=${f.quick.includes(k) ? 'true' : 'false'} @click=${() => this._toggle(k)}>${QUICK_LABEL[k]}</button>`,
+        )}
+      </span>
     `;
+  }
+
+  private _onText(): void {
+    clearTimeout(this._timer);
+    const now = performance.now();
+    if (now - this._lastKey > FILTER_DEBOUNCE_MS) {
+      this._emit();
+    } else {
+      this._timer = setTimeout(() => this._emit(), FILTER_DEBOUNCE_MS);
+    }
+    this._lastKey = now;
+  }
+
+  private _toggle(k: QuickFilter): void {
+    const now = this._quick ?? this.filter.quick;
+    this._quick = now.includes(k) ? now.filter((q) => q !== k) : [...now, k];
+    this._emit(this._quick);
   }
 
   // Read from the controls, not from `filter`: two quick edits must not undo each other before
   // the owner has passed the first one back down.
-  private _emit(): void {
+  private _emit(quick: readonly QuickFilter[] = this._quick ?? this.filter.quick): void {
+    clearTimeout(this._timer);
     const value = (name: string): string => (this.renderRoot.querySelector(`[name=${name}]`) as HTMLInputElement | null)?.value ?? '';
-    this.dispatchEvent(new DpFilterChangeEvent({ node: value('node'), risk: value('risk') as RiskLevel | '', text: value('text') }));
+    this.dispatchEvent(new DpFilterChangeEvent({ node: value('node'), risk: value('risk') as RiskLevel | '', text: value('text'), quick }));
   }
 }
 

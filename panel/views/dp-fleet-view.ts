@@ -1,17 +1,22 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 import { consume } from '@lit/context';
-import { Task } from '@lit/task';
-import { LitElement, css, html, nothing } from 'lit';
+import { Task, TaskStatus } from '@lit/task';
+import { LitElement, type PropertyValues, css, html, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
+import type { VmInput, VmReport } from '../../src/analysis/types.js';
 import type { PveClient } from '../../src/api/client.js';
 import { apiClientContext, panelModeContext, type PanelMode } from '../context.js';
-import type { DpApplyRequestEvent, DpFilterChangeEvent, DpSelectionChangeEvent, DpVmSelectEvent, FleetFilter } from '../events.js';
+import type { DpApplyRequestEvent, DpFilterChangeEvent, DpIncludeHiddenEvent, DpSelectionChangeEvent, DpSortChangeEvent, DpVmSelectEvent } from '../events.js';
 import { type Applier, type ShimApplyAnswer, applyThroughShim, describeCounts } from '../data/apply.js';
-import { EMPTY_FILTER, describeFilter, filterVms, nodesOf } from '../data/filter.js';
-import { type FleetAudit, type FleetLoader, loadFleetAudit } from '../data/fleet-audit.js';
+import { type ExportFormat, download, exportShown } from '../data/export.js';
+import { nodesOf } from '../data/filter.js';
+import { type FleetAudit, type FleetLoadEvents, type FleetLoader, loadFleetAudit } from '../data/fleet-audit.js';
+import { EMPTY_QUERY, type FleetQuery, type FleetRow, describeQuery, fleetRow, isQueryFiltering, queryRows } from '../data/fleet-query.js';
 import { planSelected } from '../data/plan.js';
-import { S } from '../strings.js';
+import { type QueryStore, locationStore } from '../data/url-state.js';
+import { QUICK_LABEL, S } from '../strings.js';
 import { shared } from '../styles/shared.js';
+import type { DpFleetTable } from './dp-fleet-table.js';
 import '../components/dp-alert.js';
 import '../components/dp-empty-state.js';
 import '../components/dp-spinner.js';
@@ -21,9 +26,11 @@ import './dp-plan-preview.js';
 import './dp-vm-detail.js';
 
 /**
- * The fleet page: loads the audit (`@lit/task`, aborted when reloaded), and shows loading, empty,
- * filtered-empty and error (with Retry) as distinct states; then the filter, the table, one VM's
- * details and the plan preview of the ticked VMs, whose Apply it hands to the shim.
+ * The fleet page: loads the audit (`@lit/task`, aborted when reloaded) and shows each VM as soon
+ * as its config is read, with a counter; the risk evidence fills in afterwards. Loading, empty,
+ * filtered-empty and error (with Retry) are distinct states. The filter, the sort and the open VM
+ * live in the URL (`queryStore`). A VM's details and the plan preview open as dialogs; focus
+ * returns to the row.
  */
 @customElement('dp-fleet-view')
 export class DpFleetView extends LitElement {
@@ -45,6 +52,7 @@ export class DpFleetView extends LitElement {
       }
       .count {
         color: var(--dp-text-muted);
+        font-variant-numeric: tabular-nums;
       }
       details.notes {
         margin-bottom: 8px;
@@ -70,43 +78,133 @@ export class DpFleetView extends LitElement {
   @property({ attribute: false }) loader?: FleetLoader;
   /** Replaces the shim's apply (tests). */
   @property({ attribute: false }) applier?: Applier;
+  /** Where filter, sort and the open VM are kept: the page URL unless a host wants otherwise. */
+  @property({ attribute: false }) queryStore: QueryStore = locationStore;
 
-  @state() private _filter: FleetFilter = EMPTY_FILTER;
+  @state() private _query: FleetQuery = EMPTY_QUERY;
   @state() private _selected: ReadonlySet<number> = new Set();
-  @state() private _detail: number | null = null;
-  @state() private _planFor: ReadonlySet<number> | null = null;
+  @state() private _planFor: { vmids: ReadonlySet<number>; hidden: number[]; includeHidden: boolean } | null = null;
   @state() private _progress = { done: 0, total: 0 };
+  @state() private _evidencePending = false;
+  /** Bumped when rows arrive or their risk changes (the rows array itself is mutated). */
+  @state() private _rowsVersion = 0;
   @state() private _applying = false;
   @state() private _applied: ShimApplyAnswer | null = null;
   @state() private _applyError = '';
 
+  private _rows: FleetRow[] = [];
+  private _inputs = new Map<number, VmInput>();
+  private _shown: FleetRow[] = [];
+  private _shownKey: unknown[] = [];
+  private _flush = 0;
+
   private readonly _task = new Task(this, {
     task: async ([loader, client], { signal }) => {
+      this._rows = [];
+      this._inputs = new Map();
       this._progress = { done: 0, total: 0 };
-      const onProgress = (done: number, total: number): void => {
-        this._progress = { done, total };
+      this._evidencePending = false;
+      this._rowsVersion++;
+      const events: FleetLoadEvents = {
+        // Thousands of callbacks: the view repaints at most once per frame.
+        onProgress: (done, total) => {
+          this._progressLive = { done, total };
+          this._scheduleFlush();
+        },
+        onVm: (report, input) => {
+          this._arrived.push([report, input]);
+          this._scheduleFlush();
+        },
+        onEvidence: () => {
+          this._evidencePending = true;
+        },
       };
-      if (loader) return loader(signal, onProgress);
-      if (!client) throw new Error('no API client');
-      return loadFleetAudit(client, { signal, onProgress });
+      let audit: FleetAudit;
+      if (loader) audit = await loader(signal, events);
+      else if (client) audit = await loadFleetAudit(client, { signal, ...events });
+      else throw new Error('no API client');
+      this._flushNow();
+      this._setAudit(audit);
+      return audit;
     },
     args: () => [this.loader, this.client] as const,
   });
+
+  private _progressLive = { done: 0, total: 0 };
+  private _arrived: [VmReport, VmInput][] = [];
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    this._query = this.queryStore.read();
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    cancelAnimationFrame(this._flush);
+  }
 
   /** Loads again (Reload button, Retry). */
   reload(): void {
     void this._task.run();
   }
 
+  /** Rows the table shows now (filtered and sorted), for tests and hosts. */
+  get shownRows(): readonly FleetRow[] {
+    return this._shown;
+  }
+
+  private _scheduleFlush(): void {
+    if (this._flush) return;
+    this._flush = requestAnimationFrame(() => this._flushNow());
+  }
+
+  private _flushNow(): void {
+    cancelAnimationFrame(this._flush);
+    this._flush = 0;
+    this._progress = this._progressLive;
+    if (this._arrived.length === 0) return;
+    for (const [report, input] of this._arrived) {
+      this._inputs.set(input.vmid, input);
+      this._rows.push(fleetRow(report, input));
+    }
+    this._arrived = [];
+    this._rowsVersion++;
+  }
+
+  /** The finished audit: its reports carry the risk with evidence. */
+  private _setAudit(audit: FleetAudit): void {
+    const inputs = new Map(audit.inputs.map((i) => [i.vmid, i]));
+    this._inputs = inputs;
+    this._rows = audit.report.vms.map((vm) => fleetRow(vm, inputs.get(vm.vmid)));
+    this._evidencePending = false;
+    this._rowsVersion++;
+  }
+
+  protected override willUpdate(changed: PropertyValues): void {
+    if (changed.has('queryStore') && changed.get('queryStore') !== undefined) this._query = this.queryStore.read();
+    const key = [this._rowsVersion, this._query.text, this._query.node, this._query.risk, this._query.quick.join(), this._query.sort.key, this._query.sort.dir];
+    if (key.some((k, i) => k !== this._shownKey[i])) {
+      this._shown = queryRows(this._rows, this._query);
+      this._shownKey = key;
+    }
+  }
+
+  private _setQuery(q: FleetQuery): void {
+    this._query = q;
+    this.queryStore.write(q);
+  }
+
   override render() {
-    return html`${this._applyOutcome()}${this._task.render({
-      initial: () => html`<dp-spinner label=${S.loadingConfig}></dp-spinner>`,
-      pending: () =>
-        html`<dp-spinner label=${S.loading(this._progress.done, this._progress.total)} .done=${this._progress.done} .total=${this._progress.total}></dp-spinner>`,
-      error: (err) =>
-        html`<dp-alert variant="error" heading=${S.loadError} retry @dp-retry=${() => this.reload()}>${errorText(err)}</dp-alert>`,
-      complete: (audit) => this._complete(audit),
-    })}`;
+    const status = this._task.status;
+    if (status === TaskStatus.ERROR) {
+      return html`<dp-alert variant="error" heading=${S.loadError} retry @dp-retry=${() => this.reload()}>${errorText(this._task.error)}</dp-alert>`;
+    }
+    const loading = status !== TaskStatus.COMPLETE;
+    if (loading && this._rows.length === 0) {
+      const { done, total } = this._progress;
+      return html`<dp-spinner label=${total ? S.loading(done, total) : S.loadingConfig} .done=${done} .total=${total}></dp-spinner>`;
+    }
+    return html`${this._applyOutcome()}${this._fleet(loading ? null : this._task.value!)}`;
   }
 
   private _applyOutcome() {
@@ -134,6 +232,7 @@ export class DpFleetView extends LitElement {
     try {
       const apply: Applier = this.applier ?? ((vmids, signal) => applyThroughShim(vmids, this.mode.csrfToken, signal));
       this._applied = await apply(e.vmids);
+      this._planFor = null;
       // The fleet as it is now: the applied values show as pending (dark orange).
       this.reload();
     } catch (err) {
@@ -143,11 +242,78 @@ export class DpFleetView extends LitElement {
     }
   }
 
-  private _complete(audit: FleetAudit) {
-    const all = audit.report.vms;
+  /** The toolbar, table and dialogs; `audit` is null while the load still runs. */
+  private _fleet(audit: FleetAudit | null) {
+    const all = this._rows;
+    const head = audit ? this._notes(audit) : nothing;
+    if (audit && all.length === 0) {
+      return html`${head}<dp-empty-state>${S.emptyFleet}<button slot="action" @click=${() => this.reload()}>${S.refresh}</button></dp-empty-state>`;
+    }
+    const shown = this._shown;
+    const shownIds = new Set(shown.map((r) => r.vm.vmid));
+    const tickedShown = [...this._selected].filter((id) => shownIds.has(id));
+    const { done, total } = this._progress;
+    const counter = !audit
+      ? this._evidencePending
+        ? `${S.shownCount(shown.length, all.length)} · ${S.evidenceReading}`
+        : S.readCount(done, total)
+      : S.shownCount(shown.length, all.length);
+    const detailRow = this._query.vm === null ? null : (all.find((r) => r.vm.vmid === this._query.vm) ?? null);
+    return html`
+      ${head}
+      <div class="toolbar">
+        <dp-fleet-filter .nodes=${nodesOf(all.map((r) => r.vm))} .filter=${this._query} @dp-filter-change=${(e: DpFilterChangeEvent) => this._setQuery({ ...this._query, ...e.filter })}></dp-fleet-filter>
+        <span class="count" role="status">${counter}</span>
+        <span class="spacer"></span>
+        <button class="primary plan" ?disabled=${!audit || tickedShown.length === 0} @click=${() => this._openPlan(tickedShown)}>${S.planSelected(tickedShown.length)}</button>
+        <button class="export-csv" @click=${() => this._export('csv', audit)}>${S.exportCsv}</button>
+        <button class="export-json" @click=${() => this._export('json', audit)}>${S.exportJson}</button>
+        <button class="reload" @click=${() => this.reload()}>${S.refresh}</button>
+      </div>
+      ${shown.length === 0
+        ? html`<dp-empty-state class="filtered-empty"
+            >${S.filteredEmpty(describeQuery(this._query, QUICK_LABEL))}
+            <button slot="action" @click=${() => this._setQuery({ ...EMPTY_QUERY, sort: this._query.sort })}>${S.clearFilter}</button></dp-empty-state
+          >`
+        : html`<dp-fleet-table
+            .rows=${shown}
+            .selected=${this._selected}
+            .current=${this._query.vm}
+            .sort=${this._query.sort}
+            ?evidencePending=${!audit}
+            @dp-selection-change=${(e: DpSelectionChangeEvent) => (this._selected = e.vmids)}
+            @dp-sort-change=${(e: DpSortChangeEvent) => this._setQuery({ ...this._query, sort: e.sort })}
+            @dp-vm-select=${(e: DpVmSelectEvent) => this._setQuery({ ...this._query, vm: e.vmid })}
+          ></dp-fleet-table>`}
+      ${detailRow ? html`<dp-vm-detail .row=${detailRow} @dp-close=${() => void this._closeDetail()}></dp-vm-detail>` : nothing}
+      ${audit && this._planFor ? this._plan(audit, this._planFor) : nothing}
+    `;
+  }
+
+  private _plan(audit: FleetAudit, p: NonNullable<DpFleetView['_planFor']>) {
+    const vmids = new Set([...p.vmids, ...(p.includeHidden ? p.hidden : [])]);
+    const byId = new Map(this._rows.map((r) => [r.vm.vmid, r.vm]));
+    const hidden = p.hidden.map((id) => byId.get(id)).filter((vm): vm is VmReport => vm !== undefined);
+    return html`<dp-plan-preview
+      .plan=${planSelected(audit, vmids)}
+      .hiddenTicked=${hidden}
+      .reports=${byId}
+      ?includeHidden=${p.includeHidden}
+      ?readOnly=${this.mode.readOnly}
+      readOnlyReason=${this.mode.readOnlyReason}
+      ?canApply=${this.mode.canApply && !this.mode.readOnly}
+      ?applying=${this._applying}
+      upstream=${this.mode.upstream}
+      @dp-include-hidden=${(e: DpIncludeHiddenEvent) => (this._planFor = { ...p, includeHidden: e.include })}
+      @dp-apply-request=${(ev: DpApplyRequestEvent) => void this._onApply(ev)}
+      @dp-close=${() => void this._closePlan()}
+    ></dp-plan-preview>`;
+  }
+
+  private _notes(audit: FleetAudit) {
     const problems = audit.report.errors;
     const notes = [...audit.report.assumptions, ...(audit.report.warnings ?? []).map((w) => `${w.source ? `${w.source}: ` : ''}${w.message}`)];
-    const head = html`${problems.length
+    return html`${problems.length
         ? html`<dp-alert variant="warning" heading=${`${problems.length} VM(s) could not be read`}
             ><ul>
               ${problems.map((e) => html`<li>${e.source ? `${e.source}: ` : ''}${e.message}</li>`)}
@@ -162,45 +328,30 @@ export class DpFleetView extends LitElement {
             </ul>
           </details>`
         : nothing}`;
-    if (all.length === 0) {
-      return html`${head}<dp-empty-state>${S.emptyFleet}<button slot="action" @click=${() => this.reload()}>${S.refresh}</button></dp-empty-state>`;
-    }
-    const shown = filterVms(all, this._filter);
-    const selectedShown = [...this._selected].filter((id) => all.some((vm) => vm.vmid === id));
-    const detail = this._detail === null ? null : (all.find((vm) => vm.vmid === this._detail) ?? null);
-    return html`
-      ${head}
-      <div class="toolbar">
-        <dp-fleet-filter .nodes=${nodesOf(all)} .filter=${this._filter} @dp-filter-change=${(e: DpFilterChangeEvent) => (this._filter = e.filter)}></dp-fleet-filter>
-        <span class="count">${shown.length} of ${all.length} VMs</span>
-        <span class="spacer"></span>
-        <button class="primary" ?disabled=${selectedShown.length === 0} @click=${() => (this._planFor = new Set(selectedShown))}>${S.planSelected(selectedShown.length)}</button>
-        <button @click=${() => this.reload()}>${S.refresh}</button>
-      </div>
-      ${shown.length === 0
-        ? html`<dp-empty-state class="filtered-empty"
-            >${S.filteredEmpty(describeFilter(this._filter))}
-            <button slot="action" @click=${() => (this._filter = EMPTY_FILTER)}>${S.clearFilter}</button></dp-empty-state
-          >`
-        : html`<dp-fleet-table
-            .vms=${shown}
-            .selected=${this._selected}
-            .current=${this._detail}
-            @dp-selection-change=${(e: DpSelectionChangeEvent) => (this._selected = e.vmids)}
-            @dp-vm-select=${(e: DpVmSelectEvent) => (this._detail = e.vmid)}
-          ></dp-fleet-table>`}
-      ${detail ? html`<dp-vm-detail .vm=${detail} @dp-vm-select=${(e: DpVmSelectEvent) => (this._detail = e.vmid)}></dp-vm-detail>` : nothing}
-      ${this._planFor && this._planFor.size > 0
-        ? html`<dp-plan-preview
-            .plan=${planSelected(audit, this._planFor)}
-            ?readOnly=${this.mode.readOnly}
-            ?canApply=${this.mode.canApply && !this.mode.readOnly}
-            ?applying=${this._applying}
-            upstream=${this.mode.upstream}
-            @dp-apply-request=${(ev: DpApplyRequestEvent) => void this._onApply(ev)}
-          ></dp-plan-preview>`
-        : nothing}
-    `;
+  }
+
+  private _openPlan(tickedShown: number[]): void {
+    const shown = new Set(tickedShown);
+    const hidden = [...this._selected].filter((id) => !shown.has(id)).sort((a, b) => a - b);
+    this._planFor = { vmids: shown, hidden, includeHidden: false };
+  }
+
+  private async _closePlan(): Promise<void> {
+    this._planFor = null;
+    await this.updateComplete;
+    this.renderRoot.querySelector<HTMLButtonElement>('button.plan')?.focus();
+  }
+
+  private async _closeDetail(): Promise<void> {
+    const vmid = this._query.vm;
+    this._setQuery({ ...this._query, vm: null });
+    await this.updateComplete;
+    const table = this.renderRoot.querySelector<DpFleetTable>('dp-fleet-table');
+    if (vmid !== null && table) await table.focusRow(vmid);
+  }
+
+  private _export(format: ExportFormat, audit: FleetAudit | null): void {
+    download(exportShown(this._shown.map((r) => r.vm), { assumptions: audit?.report.assumptions ?? [] }, format));
   }
 }
 

@@ -1,31 +1,27 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
-import type { DiskFacts, RiskReason, VmReport } from '../../src/analysis/types.js';
-import { DpVmSelectEvent } from '../events.js';
+import type { DiskFacts, DiskReport, RiskReason, VmReport } from '../../src/analysis/types.js';
+import { DpCloseEvent } from '../events.js';
 import { aioDiffers, aioEffectiveText, iothreadDiffers, isEmptyDrive, onOff, riskOf } from '../data/filter.js';
-import { S, busLabel, diskLabel } from '../strings.js';
-import { card, shared } from '../styles/shared.js';
+import type { FleetRow } from '../data/fleet-query.js';
+import { S, aioLabel, busLabel, cacheLabel, diskLabel, scsihwLabel } from '../strings.js';
+import { shared } from '../styles/shared.js';
+import '../components/dp-dialog.js';
 import '../components/dp-pending-value.js';
 import '../components/dp-risk-badge.js';
 
 /**
- * One VM: every disk's configured and effective facts, then the risk reasons with their
- * evidence and fix.
- * @fires dp-vm-select - with `null` when the user closes the details
+ * One VM in a window over the table: every disk's configured and effective facts in PVE's words
+ * (Hard Disk (scsi0), SCSI Controller, Async IO, Write back), pending values in dark orange and
+ * pending deletions struck through, then the risk reasons with their evidence and fix.
+ * @fires dp-close - Escape or the close tool (bubbles from `<dp-dialog>`)
  */
 @customElement('dp-vm-detail')
 export class DpVmDetail extends LitElement {
   static override styles = [
     shared,
-    card,
     css`
-      header {
-        display: flex;
-        justify-content: space-between;
-        align-items: center;
-        margin-bottom: 8px;
-      }
       .differs {
         color: var(--dp-mark, #c0392b);
         font-weight: bold;
@@ -54,48 +50,76 @@ export class DpVmDetail extends LitElement {
       dd {
         margin: 0;
       }
+      .summary {
+        display: flex;
+        flex-wrap: wrap;
+        gap: 4px 18px;
+        margin-bottom: 8px;
+      }
+      h3 {
+        font-size: 13px;
+        margin: 12px 0 4px;
+      }
     `,
   ];
 
-  /** The VM shown. */
-  @property({ attribute: false }) vm: VmReport | null = null;
+  /** The VM shown, with its pending keys. */
+  @property({ attribute: false }) row: FleetRow | null = null;
 
   override render() {
-    const vm = this.vm;
-    if (!vm) return nothing;
+    const row = this.row;
+    if (!row) return nothing;
+    const vm = row.vm;
     const reasons = vm.risk?.reasons ?? [];
-    return html`
-      <header>
-        <h2>VM ${vm.vmid}${vm.name ? ` (${vm.name})` : ''} on ${vm.node ?? '?'}: <dp-risk-badge level=${riskOf(vm)}></dp-risk-badge></h2>
-        <button @click=${() => this.dispatchEvent(new DpVmSelectEvent(null))}>${S.closeDetails}</button>
-      </header>
+    return html`<dp-dialog heading=${`VM ${vm.vmid}${vm.name ? ` (${vm.name})` : ''} on node '${vm.node ?? '?'}'`}>
+      <div class="summary">
+        <span>Risk: <dp-risk-badge level=${riskOf(vm)}></dp-risk-badge></span>
+        <span>Status: ${vm.status}${vm.template ? ` (${S.template})` : ''}</span>
+        <span
+          >SCSI Controller:
+          <dp-pending-value
+            style="display:inline-block"
+            .current=${scsihwLabel(vm.scsihw.configured)}
+            .pending=${vm.scsihw.pending ? scsihwLabel(vm.scsihw.pending.configured) : undefined}
+          ></dp-pending-value
+        ></span>
+        <span>Machine: ${vm.machine.type} ${vm.machine.version}</span>
+      </div>
+      ${row.pendingKeys.length ? html`<p class="pending-keys">${S.pendingKeysTitle(row.pendingKeys)}</p>` : nothing}
       <table>
         <thead>
-          <tr><th>Disk</th><th>Bus / Device</th><th>Controller</th><th>IO Thread (configured / effective)</th><th>Async IO (configured / effective)</th><th>Cache</th></tr>
+          <tr><th scope="col">Disk</th><th scope="col">Bus / Device</th><th scope="col">Controller</th><th scope="col">IO Thread (configured / runs)</th><th scope="col">Async IO (configured / runs)</th><th scope="col">Cache</th></tr>
         </thead>
         <tbody>
-          ${vm.disks.map(
-            (d) => html`<tr>
-              <td>${diskLabel(d.key, d.media)}<div class="muted">${d.volume}</div></td>
-              <td>${busLabel(d.bus)} / ${d.qemuDevice ?? '-'}</td>
-              <td>${d.controller ?? '-'}</td>
-              <td class=${iothreadDiffers(d) ? 'differs' : ''}>${onOff(d.iothread.configured)} / ${onOff(d.iothread.effective)}${this._pending(d, (p) => onOff(p.iothread.effective))}</td>
-              <td class=${aioDiffers(d) ? 'differs' : ''}>${isEmptyDrive(d) ? 'no medium' : `${d.aio.configured ?? S.defaultAio} / ${aioEffectiveText(d, d)}`}${this._pending(d, (p) => aioEffectiveText(p, d))}</td>
-              <td>${d.cache ?? 'Default (No cache)'}</td>
-            </tr>`,
-          )}
+          ${vm.disks.map((d) => this._disk(vm, d))}
         </tbody>
       </table>
-      <h2 style="margin-top:12px">Risk</h2>
+      <h3>Risk</h3>
       ${reasons.length === 0 ? html`<p>${S.noReasons}</p>` : html`<ol>${reasons.map((r) => this._reason(r))}</ol>`}
       ${vm.risk?.unavailable?.length ? html`<p class="muted">Not checked: ${vm.risk.unavailable.join('; ')}</p>` : nothing}
-    `;
+      <button slot="footer" @click=${() => this.dispatchEvent(new DpCloseEvent())}>${S.closeDetails}</button>
+    </dp-dialog>`;
   }
 
-  private _pending(d: VmReport['disks'][number], pick: (p: DiskFacts) => string) {
-    if (!d.pending) return nothing;
-    if ('deleted' in d.pending) return html`<dp-pending-value .current=${null} .pending=${'(removed)'}></dp-pending-value>`;
-    return html`<dp-pending-value .current=${null} .pending=${pick(d.pending as DiskFacts)}></dp-pending-value>`;
+  private _disk(vm: VmReport, d: DiskReport) {
+    const deleted = d.pending !== undefined && 'deleted' in d.pending;
+    const p = d.pending && !('deleted' in d.pending) ? (d.pending as DiskFacts) : undefined;
+    const pend = (text: (f: DiskFacts) => string, now: string | null) =>
+      html`<dp-pending-value .current=${now} .pending=${p ? text(p) : undefined} ?deleted=${deleted}></dp-pending-value>`;
+    const controller = (f: DiskFacts): string => (d.bus === 'scsi' ? scsihwLabel(f === d ? vm.scsihw.effective : (vm.scsihw.pending?.effective ?? vm.scsihw.effective)) : busLabel(d.bus));
+    const empty = isEmptyDrive(d);
+    return html`<tr>
+      <th scope="row" style="font-weight:normal">${diskLabel(d.key, d.media)}<div class="muted">${d.volume}</div></th>
+      <td>${busLabel(d.bus)} / ${pend((f) => f.qemuDevice ?? '-', d.onlyPending ? null : (d.qemuDevice ?? '-'))}</td>
+      <td>${pend(controller, d.onlyPending ? null : controller(d))}</td>
+      <td class=${iothreadDiffers(d) && !d.onlyPending ? 'differs' : ''}>
+        ${pend((f) => `${onOff(f.iothread.configured)} / ${onOff(f.iothread.effective)}`, d.onlyPending ? null : `${onOff(d.iothread.configured)} / ${onOff(d.iothread.effective)}`)}
+      </td>
+      <td class=${aioDiffers(d) && !d.onlyPending ? 'differs' : ''}>
+        ${empty ? 'no medium' : pend((f) => `${aioLabel(f.aio.configured)} / ${aioEffectiveText(f, d)}`, d.onlyPending ? null : `${aioLabel(d.aio.configured)} / ${aioEffectiveText(d, d)}`)}
+      </td>
+      <td>${pend((f) => cacheLabel(f.cache ?? null), d.onlyPending ? null : cacheLabel(d.cache))}</td>
+    </tr>`;
   }
 
   private _reason(r: RiskReason) {

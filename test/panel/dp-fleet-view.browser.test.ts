@@ -1,39 +1,40 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /// <reference types="mocha" />
-import { expect, fixture, html, waitUntil } from '@open-wc/testing';
+import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
 import { PveApiError } from '../../src/api/errors.js';
 import type { DpFleetView } from '../../panel/views/dp-fleet-view.js';
 import '../../panel/views/dp-fleet-view.js';
 import { fleetAudit, manualLoader } from './fleet-fixture.js';
-import type { FleetAudit } from '../../panel/data/fleet-audit.js';
-import type { Applier, ShimApplyAnswer } from '../../panel/data/apply.js';
+import type { FleetAudit, FleetLoadEvents } from '../../panel/data/fleet-audit.js';
+import { EMPTY_QUERY, type FleetQuery } from '../../panel/data/fleet-query.js';
+import { memoryStore } from '../../panel/data/url-state.js';
+import { THEMES } from './themed.js';
+import { deepText, detail, filterEl, root, row, rows, rowsShown, table, vmids } from './view-helpers.js';
 
-const root = (el: Element) => el.shadowRoot!;
-const table = (el: DpFleetView) => root(el).querySelector('dp-fleet-table');
-const rows = (el: DpFleetView) => [...(table(el)?.shadowRoot?.querySelectorAll('tbody tr') ?? [])] as HTMLElement[];
+type Loader = (s: AbortSignal, ev: FleetLoadEvents) => Promise<FleetAudit>;
 
-async function viewWith(loader: (s: AbortSignal) => Promise<FleetAudit>, readOnly = false, applier?: Applier): Promise<DpFleetView> {
-  const mode = { readOnly, readOnlyReason: readOnly ? 'test' : '', upstream: 'pve1:8006', canApply: applier !== undefined, csrfToken: 't' };
-  return fixture<DpFleetView>(html`<dp-fleet-view .loader=${loader} .applier=${applier} .mode=${mode}></dp-fleet-view>`);
+async function viewWith(loader: Loader, opts: { readOnly?: boolean; query?: Partial<FleetQuery>; theme?: string } = {}) {
+  const mode = { readOnly: opts.readOnly ?? false, readOnlyReason: opts.readOnly ? 'test' : '', upstream: 'pve1:8006', canApply: false, csrfToken: 't' };
+  const store = memoryStore({ ...EMPTY_QUERY, ...opts.query });
+  const wrapper = await fixture<HTMLElement>(
+    html`<dp-test-theme theme=${opts.theme ?? 'light'}><dp-fleet-view .loader=${loader} .mode=${mode} .queryStore=${store}></dp-fleet-view></dp-test-theme>`,
+  );
+  const el = wrapper.querySelector('dp-fleet-view')!;
+  return { el, store };
 }
 
-/** Ticks the first VM and opens its plan preview. */
-async function previewFirst(el: DpFleetView) {
-  await waitUntil(() => table(el));
-  await table(el)!.updateComplete;
-  (rows(el)[0]!.querySelector('input[type=checkbox]') as HTMLInputElement).click();
-  await el.updateComplete;
-  (root(el).querySelector('button.primary') as HTMLButtonElement).click();
-  await el.updateComplete;
-  const preview = root(el).querySelector('dp-plan-preview')!;
-  await preview.updateComplete;
-  return preview;
+const loaded = () => Promise.resolve(fleetAudit());
+
+async function setText(el: DpFleetView, text: string) {
+  const input = filterEl(el).shadowRoot!.querySelector('input[name=text]') as HTMLInputElement;
+  input.value = text;
+  input.dispatchEvent(new Event('input'));
 }
 
 describe('dp-fleet-view', () => {
   it('Reload aborts the load in flight (the Task passes its AbortSignal)', async () => {
     const signals: AbortSignal[] = [];
-    const el = await viewWith((signal) => {
+    const { el } = await viewWith((signal) => {
       signals.push(signal);
       return new Promise<FleetAudit>(() => {});
     });
@@ -44,63 +45,123 @@ describe('dp-fleet-view', () => {
     expect(signals[1]!.aborted).to.equal(false);
   });
 
-  it('the loaded table is accessible (axe)', async () => {
-    const el = await viewWith(() => Promise.resolve(fleetAudit()));
-    await waitUntil(() => table(el));
-    await table(el)!.updateComplete;
-    await expect(el).to.be.accessible();
-  });
+  for (const theme of THEMES) {
+    it(`the loaded table is accessible (axe, ${theme})`, async () => {
+      const { el } = await viewWith(loaded, { theme });
+      await rowsShown(el, 6);
+      await expect(el).to.be.accessible();
+    });
 
-  it('the error state is accessible (axe)', async () => {
-    const el = await viewWith(() => Promise.reject(new Error('Connection error - Timeout.')));
-    await waitUntil(() => root(el).querySelector('dp-alert'));
-    await expect(el).to.be.accessible();
-  });
+    it(`the error state is accessible (axe, ${theme})`, async () => {
+      const { el } = await viewWith(() => Promise.reject(new Error('Connection error - Timeout.')), { theme });
+      await waitUntil(() => root(el).querySelector('dp-alert'));
+      await expect(el).to.be.accessible();
+    });
+  }
 
-  it('shows a labelled progressbar while loading, then one row per VM with its risk', async () => {
-    const ctl = manualLoader<FleetAudit>();
-    const el = await viewWith(ctl.loader);
-    const spinner = root(el).querySelector('dp-spinner')!;
-    expect(spinner).to.exist;
-    expect(spinner.shadowRoot!.querySelector('[role=progressbar]')!.getAttribute('aria-label')).to.match(/Please wait|Loading/);
+  it('shows a labelled progressbar before the first config, then rows as configs arrive with a counter', async () => {
     const audit = fleetAudit();
+    let events!: FleetLoadEvents;
+    const ctl = manualLoader<FleetAudit>();
+    const { el } = await viewWith((s, ev) => {
+      events = ev;
+      return ctl.loader(s);
+    });
+    const spinner = root(el).querySelector('dp-spinner')!;
+    expect(spinner.shadowRoot!.querySelector('[role=progressbar]')!.getAttribute('aria-label')).to.match(/Please wait|Loading/);
+    // Two of six configs are in: their rows show, with the counter.
+    for (const i of [0, 1]) {
+      events.onProgress!(i + 1, 6);
+      events.onVm!(audit.report.vms[i]!, audit.inputs[i]!);
+    }
+    await rowsShown(el, 2);
+    expect(root(el).querySelector('.count')!.textContent).to.equal('2 of 6 read');
+    expect(table(el)!.shadowRoot!.textContent).to.contain('config only; evidence pending');
     ctl.resolve(audit);
-    await waitUntil(() => table(el), 'table rendered');
-    await table(el)!.updateComplete;
-    expect(rows(el).map((r) => r.dataset['vmid'])).to.deep.equal(['100', '101', '102', '103']);
+    await rowsShown(el, 6);
+    expect(root(el).querySelector('.count')!.textContent).to.equal('6 of 6 VMs shown');
+    expect(table(el)!.shadowRoot!.textContent).to.not.contain('evidence pending');
     // Each row's badge carries the level the core computed, as icon plus text.
-    for (const [i, vm] of audit.report.vms.entries()) {
-      const badge = rows(el)[i]!.querySelector('dp-risk-badge')!;
+    for (const vm of audit.report.vms) {
+      const badge = row(el, vm.vmid).querySelector('dp-risk-badge')!;
       expect(badge.getAttribute('level')).to.equal(vm.risk!.level);
-      await badge.updateComplete;
-      expect(badge.shadowRoot!.querySelector('svg')).to.exist;
-      expect(badge.shadowRoot!.textContent!.trim()).to.not.equal('');
     }
   });
 
-  it('marks iothread=1 that QEMU ignores, and shows pending values below the current ones', async () => {
-    const el = await viewWith(() => Promise.resolve(fleetAudit()));
-    await waitUntil(() => table(el));
+  it('marks iothread=1 that QEMU ignores, templates, and pending values in dark orange', async () => {
+    const { el } = await viewWith(loaded);
+    await rowsShown(el, 6);
+    expect(row(el, 100).textContent).to.contain('iothread configured on, runs off');
+    expect(row(el, 101).querySelector('.mark')).to.equal(null);
+    expect(row(el, 104).querySelector('.tag.template')!.textContent).to.equal('Template');
+    expect(row(el, 100).querySelector('.tag.template')).to.equal(null);
+    const pending = row(el, 102).querySelector('.pending:not(.tag)') as HTMLElement;
+    expect(getComputedStyle(pending).color).to.equal('rgb(180, 83, 9)'); // dark orange, 5:1 on white
+    // The controller in PVE's words: the pending one below the current.
+    expect(row(el, 102).textContent).to.contain('Default (LSI 53C895A)');
+    expect(pending.textContent).to.equal('VirtIO SCSI single');
+    expect(row(el, 102).querySelector('.tag.pending')!.textContent).to.equal('written, needs a cold start');
+  });
+
+  it('column headers sort with aria-sort: risk worst first, then reversed; node', async () => {
+    const { el, store } = await viewWith(loaded);
+    await rowsShown(el, 6);
+    const header = (key: string) => table(el)!.shadowRoot!.querySelector(`button[data-sort=${key}]`) as HTMLButtonElement;
+    const ariaSort = (key: string) => header(key).closest('[role=columnheader]')!.getAttribute('aria-sort');
+    expect(ariaSort('vmid')).to.equal('ascending');
+    header('risk').click();
+    await el.updateComplete;
     await table(el)!.updateComplete;
-    const lsi = rows(el).find((r) => r.dataset['vmid'] === '100')!;
-    expect(lsi.textContent).to.contain('iothread configured on, runs off');
-    const single = rows(el).find((r) => r.dataset['vmid'] === '101')!;
-    expect(single.querySelector('.mark')).to.equal(null);
-    const pendingRow = rows(el).find((r) => r.dataset['vmid'] === '102')!;
-    const values = [...pendingRow.querySelectorAll('dp-pending-value')];
-    await Promise.all(values.map((v) => (v as HTMLElement & { updateComplete: Promise<unknown> }).updateComplete));
-    const pending = values.map((v) => v.shadowRoot!.querySelector('.pending')).filter(Boolean) as HTMLElement[];
-    expect(pending.length).to.be.greaterThan(0);
-    expect(getComputedStyle(pending[0]!).color).to.equal('rgb(180, 83, 9)'); // dark orange, 5:1 on white
-    // The controller in PVE's words: unset is the LSI default; the pending one below it.
-    const controller = values[0]!.shadowRoot!;
-    expect(controller.querySelector('.current')!.textContent).to.equal('Default (LSI 53C895A)');
-    expect(controller.querySelector('.pending')!.textContent).to.equal('VirtIO SCSI single');
+    expect(ariaSort('risk')).to.equal('ascending');
+    expect(ariaSort('vmid')).to.equal('none');
+    const rank = ['critical', 'warning', 'info', 'ok', 'unknown'];
+    const levels = () => vmids(el).map((id) => rank.indexOf(row(el, id).querySelector('dp-risk-badge')!.getAttribute('level')!));
+    await waitUntil(() => levels().every((l, i, a) => i === 0 || a[i - 1]! <= l), 'worst first');
+    header('risk').click();
+    await el.updateComplete;
+    expect(ariaSort('risk')).to.equal('descending');
+    await waitUntil(() => levels().every((l, i, a) => i === 0 || a[i - 1]! >= l), 'best first');
+    expect(store.current.sort).to.deep.equal({ key: 'risk', dir: 'desc' });
+    header('node').click();
+    await el.updateComplete;
+    await waitUntil(() => vmids(el).join() === '100,101,104,102,103,105', `by node: ${vmids(el).join()}`);
+  });
+
+  it('the text filter narrows the rows and is kept in the query store', async () => {
+    const { el, store } = await viewWith(loaded);
+    await rowsShown(el, 6);
+    await setText(el, 'web');
+    await waitUntil(() => vmids(el).join() === '102', 'only web1');
+    await waitUntil(() => store.current.text === 'web');
+  });
+
+  it('quick filters: needs a cold start, IO thread ignored, templates', async () => {
+    const { el, store } = await viewWith(loaded);
+    await rowsShown(el, 6);
+    const quick = (k: string) => filterEl(el).shadowRoot!.querySelector(`button[data-quick=${k}]`) as HTMLButtonElement;
+    quick('cold-start').click();
+    await waitUntil(() => vmids(el).join() === '102', `cold start: ${vmids(el).join()}`);
+    expect(quick('cold-start').getAttribute('aria-pressed')).to.equal('true');
+    quick('cold-start').click();
+    quick('iothread-ignored').click();
+    await waitUntil(() => vmids(el).join() === '100', `iothread ignored: ${vmids(el).join()}`);
+    quick('iothread-ignored').click();
+    quick('templates').click();
+    await waitUntil(() => vmids(el).join() === '104', `templates: ${vmids(el).join()}`);
+    expect(store.current.quick).to.deep.equal(['templates']);
+  });
+
+  it('a query in the store (the URL) is applied on load, the open VM included', async () => {
+    const { el } = await viewWith(loaded, { query: { node: 'pve2', sort: { key: 'vmid', dir: 'desc' }, vm: 103 } });
+    await rowsShown(el);
+    expect(vmids(el)).to.deep.equal([105, 103, 102]);
+    await waitUntil(() => detail(el));
+    expect(detail(el)!.shadowRoot!.querySelector('dp-dialog')!.getAttribute('heading')).to.equal("VM 103 (build1) on node 'pve2'");
   });
 
   it('an error shows the message with Retry, and Retry loads again', async () => {
     const ctl = manualLoader<FleetAudit>();
-    const el = await viewWith(ctl.loader);
+    const { el } = await viewWith(ctl.loader);
     ctl.reject(new PveApiError({ status: 403, text: 'Permission check failed (/vms, VM.Audit)', method: 'GET', path: '/cluster/resources' }));
     await waitUntil(() => root(el).querySelector('dp-alert[variant=error]'), 'error alert');
     const alert = root(el).querySelector('dp-alert')!;
@@ -111,11 +172,11 @@ describe('dp-fleet-view', () => {
     expect(ctl.calls).to.equal(2);
     await waitUntil(() => root(el).querySelector('dp-spinner'), 'loading again');
     ctl.resolve(fleetAudit());
-    await waitUntil(() => table(el), 'table after retry');
+    await rowsShown(el, 6);
   });
 
   it('an empty cluster says so (not the filter message)', async () => {
-    const el = await viewWith(() => Promise.resolve(fleetAudit([])));
+    const { el } = await viewWith(() => Promise.resolve(fleetAudit([])));
     await waitUntil(() => root(el).querySelector('dp-empty-state'));
     const empty = root(el).querySelector('dp-empty-state')!;
     expect(empty.textContent).to.contain('No VMs found');
@@ -123,161 +184,83 @@ describe('dp-fleet-view', () => {
   });
 
   it('a filter that matches nothing names the filter and can be cleared', async () => {
-    const el = await viewWith(() => Promise.resolve(fleetAudit()));
-    await waitUntil(() => root(el).querySelector('dp-fleet-filter'));
-    const filter = root(el).querySelector('dp-fleet-filter')!;
-    await filter.updateComplete;
-    const node = filter.shadowRoot!.querySelector('select[name=node]') as HTMLSelectElement;
-    node.value = 'pve2';
-    node.dispatchEvent(new Event('change'));
-    const text = filter.shadowRoot!.querySelector('input[name=text]') as HTMLInputElement;
-    text.value = 'db1';
-    text.dispatchEvent(new Event('input'));
-    await el.updateComplete;
+    const { el } = await viewWith(loaded, { query: { node: 'pve2', text: 'db1', quick: ['templates'] } });
+    await waitUntil(() => root(el).querySelector('dp-empty-state.filtered-empty'));
     const empty = root(el).querySelector('dp-empty-state.filtered-empty')!;
-    expect(empty).to.exist;
-    expect(empty.textContent).to.contain('No VMs match node pve2 and "db1"');
+    expect(empty.textContent).to.contain('No VMs match node pve2, templates and "db1"');
     (empty.querySelector('button') as HTMLButtonElement).click();
-    await el.updateComplete;
-    await table(el)!.updateComplete;
-    expect(rows(el).length).to.equal(4);
+    await rowsShown(el, 6);
   });
 
-  it('the node filter keeps only that node', async () => {
-    const el = await viewWith(() => Promise.resolve(fleetAudit()));
-    await waitUntil(() => root(el).querySelector('dp-fleet-filter'));
-    const filter = root(el).querySelector('dp-fleet-filter')!;
-    await filter.updateComplete;
-    const node = filter.shadowRoot!.querySelector('select[name=node]') as HTMLSelectElement;
-    node.value = 'pve1';
-    node.dispatchEvent(new Event('change'));
-    await el.updateComplete;
-    await table(el)!.updateComplete;
-    expect(rows(el).map((r) => r.dataset['vmid'])).to.deep.equal(['100', '101']);
+  it('Export CSV holds exactly the shown VMs, in the CLI\'s columns', async () => {
+    const { el } = await viewWith(loaded, { query: { node: 'pve1' } });
+    await rowsShown(el, 3);
+    const blobs: Blob[] = [];
+    const real = URL.createObjectURL;
+    URL.createObjectURL = (b: Blob | MediaSource) => {
+      blobs.push(b as Blob);
+      return real.call(URL, b);
+    };
+    try {
+      (root(el).querySelector('button.export-csv') as HTMLButtonElement).click();
+    } finally {
+      URL.createObjectURL = real;
+    }
+    const lines = (await blobs[0]!.text()).trim().split('\n');
+    expect(lines[0]).to.match(/^vmid,name,node,status,source,scsihw,/);
+    expect(lines.slice(1).map((l) => l.split(',')[0])).to.deep.equal(['100', '101', '104']);
+  });
+});
+
+describe('dp-vm-detail (a window over the table)', () => {
+  it('opens from the keyboard, names disks in PVE\'s words, closes with Escape, and focus returns to the row', async () => {
+    const { el, store } = await viewWith(loaded);
+    await rowsShown(el, 6);
+    const open = row(el, 102).querySelector('button.open') as HTMLButtonElement;
+    open.focus();
+    // Enter on a focused button is a click.
+    open.click();
+    await waitUntil(() => detail(el), 'detail opened');
+    expect(store.current.vm).to.equal(102);
+    const d = detail(el)!;
+    await d.updateComplete;
+    const dialog = d.shadowRoot!.querySelector('dp-dialog')!;
+    await dialog.updateComplete;
+    expect(dialog.shadowRoot!.querySelector('dialog')!.open).to.equal(true);
+    const text = deepText(d);
+    expect(text).to.contain('Hard Disk (scsi0)');
+    expect(text).to.contain('SCSI Controller');
+    expect(text).to.contain('Default (io_uring)');
+    // The pending Async IO sits below the current value, in dark orange.
+    const pend = [...d.shadowRoot!.querySelectorAll('dp-pending-value')].map((p) => p.shadowRoot!.querySelector('.pending')?.textContent).filter(Boolean);
+    expect(pend).to.include('VirtIO SCSI single');
+    expect(pend.some((p) => /threads/.test(p!))).to.equal(true);
+    // Focus is inside the window.
+    expect(d.shadowRoot!.activeElement ?? dialog.shadowRoot!.activeElement ?? document.activeElement).to.exist;
+    const inner = dialog.shadowRoot!.querySelector('dialog')!;
+    inner.dispatchEvent(new Event('cancel', { cancelable: true }));
+    await waitUntil(() => !detail(el), 'detail closed');
+    expect(store.current.vm).to.equal(null);
+    await waitUntil(() => table(el)!.shadowRoot!.activeElement?.closest('.row')?.getAttribute('data-vmid') === '102', 'focus back on the row');
   });
 
-  it('opening a VM shows its risk reasons with evidence and fix', async () => {
-    const audit = fleetAudit();
-    const el = await viewWith(() => Promise.resolve(audit));
-    await waitUntil(() => table(el));
-    await table(el)!.updateComplete;
-    (rows(el)[0]!.querySelector('button.link') as HTMLButtonElement).click();
-    await el.updateComplete;
-    const detail = root(el).querySelector('dp-vm-detail')!;
-    await detail.updateComplete;
-    const reasons = audit.report.vms[0]!.risk!.reasons;
-    expect(reasons.length).to.be.greaterThan(0);
-    const text = detail.shadowRoot!.textContent!;
-    expect(text).to.contain(reasons[0]!.message);
-    expect(text).to.contain(reasons[0]!.fix);
-  });
-
-  for (const readOnly of [false, true]) {
-    it(`the plan preview of ticked VMs ${readOnly ? 'hides' : 'shows'} the apply commands${readOnly ? ' in read-only mode' : ''}`, async () => {
-      const el = await viewWith(() => Promise.resolve(fleetAudit()), readOnly);
-      await waitUntil(() => table(el));
-      await table(el)!.updateComplete;
-      (rows(el)[0]!.querySelector('input[type=checkbox]') as HTMLInputElement).click();
-      await el.updateComplete;
-      const planButton = root(el).querySelector('button.primary') as HTMLButtonElement;
-      expect(planButton.disabled).to.equal(false);
-      planButton.click();
-      await el.updateComplete;
-      const preview = root(el).querySelector('dp-plan-preview')!;
-      await preview.updateComplete;
-      const text = preview.shadowRoot!.textContent!;
-      // The planner's change for VM 100: the controller moves to virtio-scsi-single, drawn as a
-      // pending value (current, then the proposal in dark orange).
-      const scsihwRow = [...preview.shadowRoot!.querySelectorAll('tbody tr')].find((r) => r.querySelector('td.key')?.textContent === 'scsihw')!;
-      const value = scsihwRow.querySelector('dp-pending-value')!;
-      await value.updateComplete;
-      expect(value.shadowRoot!.querySelector('.pending')!.textContent).to.equal('virtio-scsi-single');
-      if (readOnly) {
-        expect(preview.shadowRoot!.querySelector('pre')).to.equal(null);
-        expect(text).to.contain('hidden in read-only mode');
-      } else {
-        expect(preview.shadowRoot!.querySelector('pre')!.textContent).to.contain('--vmid 100');
-      }
+  for (const theme of THEMES) {
+    it(`is accessible (axe, ${theme})`, async () => {
+      const { el } = await viewWith(loaded, { theme, query: { vm: 100 } });
+      await waitUntil(() => detail(el));
+      await detail(el)!.updateComplete;
+      await expect(detail(el)!).to.be.accessible();
     });
   }
 
-  describe('Apply (behind a writable shim)', () => {
-    const answer: ShimApplyAnswer = {
-      summary: { run: 'apply-1', results: [{ vmid: 100, node: 'pve1', result: 'pending-reboot' }], counts: { 'pending-reboot': 1 } },
-      planFile: '/state/plans/panel-abc.json',
-      journal: '/state/journals/apply-abc.jsonl',
-      rollback: 'pve-dataplane rollback --pve https://pve1:8006 --token-file TOKEN_FILE --journal /state/journals/apply-abc.jsonl --yes',
-      errors: [],
-    };
-    let realConfirm: typeof window.confirm;
-    beforeEach(() => {
-      realConfirm = window.confirm;
-    });
-    afterEach(() => {
-      window.confirm = realConfirm;
-    });
-
-    it('asks "Are you sure", hands the VMs to the shim, shows the journal and the rollback command, and reloads', async () => {
-      let loads = 0;
-      const applied: (readonly number[])[] = [];
-      const el = await viewWith(
-        () => {
-          loads++;
-          return Promise.resolve(fleetAudit());
-        },
-        false,
-        (vmids) => {
-          applied.push(vmids);
-          return Promise.resolve(answer);
-        },
-      );
-      const preview = await previewFirst(el);
-      const asked: string[] = [];
-      window.confirm = (msg?: string) => {
-        asked.push(String(msg));
-        return true;
-      };
-      (preview.shadowRoot!.querySelector('button.apply') as HTMLButtonElement).click();
-      await waitUntil(() => root(el).querySelector('dp-alert.apply-result'), 'apply result');
-      expect(asked[0]).to.match(/^Are you sure you want to apply the migration to VM 100\?/);
-      expect(applied).to.deep.equal([[100]]);
-      const result = root(el).querySelector('dp-alert.apply-result')!;
-      expect(result.getAttribute('heading')).to.equal('Apply finished: 1 pending reboot');
-      // Outcomes in words, as the CLI summary prints them, not the JSON tokens.
-      expect(result.querySelector('li')!.textContent).to.equal('VM 100 (pve1): pending reboot');
-      expect(result.textContent).to.contain(answer.journal);
-      expect(result.querySelector('pre')!.textContent).to.equal(answer.rollback);
-      await waitUntil(() => loads === 2, 'fleet reloaded after apply');
-    });
-
-    it('Cancel in the dialog applies nothing', async () => {
-      let calls = 0;
-      const el = await viewWith(() => Promise.resolve(fleetAudit()), false, () => {
-        calls++;
-        return Promise.resolve(answer);
-      });
-      const preview = await previewFirst(el);
-      window.confirm = () => false;
-      (preview.shadowRoot!.querySelector('button.apply') as HTMLButtonElement).click();
-      await el.updateComplete;
-      expect(calls).to.equal(0);
-      expect(root(el).querySelector('dp-alert.apply-result')).to.equal(null);
-    });
-
-    it('a refused apply shows the shim\'s message', async () => {
-      const el = await viewWith(() => Promise.resolve(fleetAudit()), false, () => Promise.reject(new Error('another apply is running in this shim (409)')));
-      const preview = await previewFirst(el);
-      window.confirm = () => true;
-      (preview.shadowRoot!.querySelector('button.apply') as HTMLButtonElement).click();
-      await waitUntil(() => root(el).querySelector('dp-alert.apply-result[variant=error]'));
-      expect(root(el).querySelector('dp-alert.apply-result')!.textContent).to.contain('another apply is running');
-    });
-
-    it('read-only mode hides the Apply button', async () => {
-      const el = await viewWith(() => Promise.resolve(fleetAudit()), true, () => Promise.resolve(answer));
-      const preview = await previewFirst(el);
-      expect(preview.shadowRoot!.querySelector('button.apply')).to.equal(null);
-      expect(preview.shadowRoot!.textContent).to.contain('hidden in read-only mode');
-    });
+  it('closes with the close tool', async () => {
+    const { el } = await viewWith(loaded, { query: { vm: 101 } });
+    await waitUntil(() => detail(el));
+    const dialog = detail(el)!.shadowRoot!.querySelector('dp-dialog')!;
+    await dialog.updateComplete;
+    const closed = oneEvent(el, 'dp-close');
+    (dialog.shadowRoot!.querySelector('button.close') as HTMLButtonElement).click();
+    await closed;
+    await waitUntil(() => !detail(el));
   });
 });

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 // A small audited fleet for the browser tests, computed in the browser by the real core from
-// config text (no hand-written report): 4 VMs on 2 nodes.
+// config text (no hand-written report): 6 VMs on 2 nodes.
 import { buildAuditReport, vmInputFromFile } from '../../src/analysis/audit.js';
 import type { AnalysisEnv } from '../../src/analysis/types.js';
 import { parseStorageCfg } from '../../src/pve/storage-cfg.js';
@@ -37,13 +37,26 @@ const CONFIGS: { vmid: number; node: string; status: string; text: string }[] = 
     status: 'running',
     text:
       'name: web1\nostype: l26\nscsi0: local-lvm:vm-102-disk-0,size=32G\n\n' +
-      '[PENDING]\nscsihw: virtio-scsi-single\nscsi0: local-lvm:vm-102-disk-0,iothread=1,size=32G\n',
+      '[PENDING]\nscsihw: virtio-scsi-single\nscsi0: local-lvm:vm-102-disk-0,aio=threads,iothread=1,size=32G\n',
   },
   {
     vmid: 103,
     node: 'pve2',
     status: 'stopped',
     text: 'name: build1\nostype: l26\nvirtio0: local-lvm:vm-103-disk-0,iothread=1,size=16G\n',
+  },
+  {
+    vmid: 104,
+    node: 'pve1',
+    status: 'stopped',
+    text: 'name: tmpl1\nostype: l26\ntemplate: 1\nscsihw: virtio-scsi-single\nscsi0: local-lvm:base-104-disk-0,aio=threads,iothread=1,size=8G\n',
+  },
+  {
+    vmid: 105,
+    node: 'pve2',
+    status: 'running',
+    // VirtIO SCSI (not single) serving no disk: the only disk is on SATA.
+    text: 'name: sata1\nostype: l26\nscsihw: virtio-scsi-pci\nsata0: local-lvm:vm-105-disk-0,size=16G\n',
   },
 ];
 
