@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 import '@lit-labs/virtualizer';
 import type { LitVirtualizer } from '@lit-labs/virtualizer/LitVirtualizer.js';
-import { LitElement, css, html, nothing } from 'lit';
+import { LitElement, type PropertyValues, css, html, nothing } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import type { DiskFacts, DiskReport } from '../../src/analysis/types.js';
 import { DpSelectionChangeEvent, DpSortChangeEvent, DpVmSelectEvent } from '../events.js';
@@ -285,21 +285,33 @@ export class DpFleetTable extends LitElement {
     this.dispatchEvent(new DpSortChangeEvent({ key, dir }));
   }
 
+  /** Ticks as last emitted, until the owner passes them back down as `selected` (two quick clicks must both count). */
+  private _ticked: ReadonlySet<number> | null = null;
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    if (changed.has('selected')) this._ticked = null;
+  }
+
+  private _emitTicks(next: Set<number>): void {
+    this._ticked = next;
+    this.dispatchEvent(new DpSelectionChangeEvent(next));
+  }
+
   private _onTick(vmid: number, on: boolean): void {
-    const next = new Set(this.selected);
+    const next = new Set(this._ticked ?? this.selected);
     if (on) next.add(vmid);
     else next.delete(vmid);
-    this.dispatchEvent(new DpSelectionChangeEvent(next));
+    this._emitTicks(next);
   }
 
   private _onToggleAll(e: Event): void {
     const on = (e.target as HTMLInputElement).checked;
-    const next = new Set(this.selected);
+    const next = new Set(this._ticked ?? this.selected);
     for (const r of this.rows) {
       if (on) next.add(r.vm.vmid);
       else next.delete(r.vm.vmid);
     }
-    this.dispatchEvent(new DpSelectionChangeEvent(next));
+    this._emitTicks(next);
   }
 }
 

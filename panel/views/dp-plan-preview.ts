@@ -53,7 +53,7 @@ export class DpPlanPreview extends LitElement {
         height: min(50vh, 520px);
         border: 1px solid var(--dp-border);
       }
-      section.vm {
+      div.vm {
         padding: 6px 8px;
         border-bottom: 1px solid var(--dp-border);
         width: 100%;
@@ -118,7 +118,7 @@ export class DpPlanPreview extends LitElement {
       <div class="counts" role="status">
         ${(Object.keys(STATE_LABEL) as VmPlanState[]).map((k) => html`<span data-state=${k}>${STATE_LABEL[k]}: <b>${groups[k].length}</b></span>`)}
       </div>
-      <lit-virtualizer scroller .items=${plan.vms} .keyFunction=${(vm: VmPlan) => vm.vmid} .renderItem=${(vm: VmPlan) => this._vm(vm, plan)}></lit-virtualizer>
+      <lit-virtualizer scroller tabindex="0" role="list" aria-label="VMs of the plan" .items=${plan.vms} .keyFunction=${(vm: VmPlan) => vm.vmid} .renderItem=${(vm: VmPlan) => this._vm(vm, plan)}></lit-virtualizer>
       ${this._applySection(plan, groups)}
       <button slot="footer" @click=${() => this.dispatchEvent(new DpCloseEvent())}>${S.closeDetails}</button>
     </dp-dialog>`;
@@ -148,7 +148,7 @@ export class DpPlanPreview extends LitElement {
     if (eligible.length === 0) return nothing;
     if (!this.canApply) {
       return html`<p>${S.applyHowTo}</p>
-        <pre>${applyCommands(eligible, this.upstream).join('\n')}</pre>`;
+        <pre tabindex="0">${applyCommands(eligible, this.upstream).join('\n')}</pre>`;
     }
     const targets = this._targets(groups);
     return html`<section class="apply">
@@ -174,7 +174,7 @@ export class DpPlanPreview extends LitElement {
           </p>`}
       <details>
         <summary>${S.applyCli}</summary>
-        <pre>${applyCommands(eligible, this.upstream).join('\n')}</pre>
+        <pre tabindex="0">${applyCommands(eligible, this.upstream).join('\n')}</pre>
       </details>
     </section>`;
   }
@@ -201,7 +201,7 @@ export class DpPlanPreview extends LitElement {
 
   private _vm(vm: VmPlan, plan: MigrationPlan) {
     const state = vmPlanState(vm);
-    return html`<section class="vm" data-vmid=${vm.vmid} data-state=${state}>
+    return html`<div role="listitem" class="vm" data-vmid=${vm.vmid} data-state=${state}>
       <h3>
         VM ${vm.vmid}${vm.name ? ` (${vm.name})` : ''} on ${vm.node ?? '?'}${vm.risk ? html` <dp-risk-badge level=${vm.risk}></dp-risk-badge>` : nothing}
         <span class="state">· ${STATE_LABEL[state]}</span>
@@ -224,7 +224,7 @@ export class DpPlanPreview extends LitElement {
           </table>`
         : nothing}
       ${state === 'write' && vm.coldStartNeeded ? html`<p class="muted">${S.planColdStart}</p>` : nothing}
-    </section>`;
+    </div>`;
   }
 
   private _gates(gates: Gate[]) {

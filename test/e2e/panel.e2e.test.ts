@@ -37,7 +37,7 @@ async function openPanel(demo: RunningDemo, colorScheme: 'light' | 'dark' = 'lig
   // Console errors include Content-Security-Policy violations of the shim's headers.
   page.on('console', (m) => void (m.type() === 'error' && errors.push(m.text())));
   await page.goto(demo.url);
-  await page.locator('dp-fleet-table tbody tr').first().waitFor({ timeout: 20_000 });
+  await page.locator('dp-fleet-view .count', { hasText: /VMs shown$/ }).waitFor({ timeout: 60_000 });
   return { page, errors };
 }
 
@@ -52,7 +52,7 @@ describe('panel e2e on the demo', () => {
 
   it('the fleet table lists every simulated VM with the risk level the core computes', async () => {
     const { page, errors } = await openPanel(demo);
-    const rows = page.locator('dp-fleet-table tbody tr');
+    const rows = page.locator('dp-fleet-table .row[data-vmid]');
     expect(await rows.count()).toBe(VMS);
     const shown = await rows.evaluateAll((trs) =>
       trs.map((tr) => ({ vmid: Number((tr as HTMLElement).dataset['vmid']), level: tr.querySelector('dp-risk-badge')!.getAttribute('level'), text: tr.querySelector('dp-risk-badge')!.shadowRoot!.textContent!.trim() })),
@@ -70,24 +70,26 @@ describe('panel e2e on the demo', () => {
 
   it('a VM opens with its reasons; Apply from the plan preview leaves the change pending in dark orange', async () => {
     const { page } = await openPanel(demo, 'dark');
-    const critical = page.locator('dp-fleet-table tbody tr:has(dp-risk-badge[level=critical]), dp-fleet-table tbody tr:has(dp-risk-badge[level=warning])').first();
-    await critical.locator('button.link').click();
-    await page.locator('dp-vm-detail li.reason').first().waitFor();
-    await critical.locator('input[type=checkbox]').check();
-    await page.locator('dp-fleet-view button.primary').click();
+    const critical = page.locator('dp-fleet-table .row:has(dp-risk-badge[level=critical]), dp-fleet-table .row:has(dp-risk-badge[level=warning])').first();
     const vmid = Number(await critical.getAttribute('data-vmid'));
+    await critical.locator('button.open').click();
+    await page.locator('dp-vm-detail li.reason').first().waitFor();
+    await page.keyboard.press('Escape');
+    await page.locator('dp-vm-detail').waitFor({ state: 'detached' });
+    await critical.locator('input[type=checkbox]').check();
+    await page.locator('dp-fleet-view button.plan').click();
     await page.locator('dp-plan-preview button.apply').waitFor();
     expect(await page.locator('dp-plan-preview pre').textContent()).toContain('pve-dataplane apply');
-    page.once('dialog', (d) => void d.accept());
     await page.locator('dp-plan-preview button.apply').click();
+    await page.locator('dp-plan-preview .confirm button.yes').click();
     const result = page.locator('dp-fleet-view dp-alert.apply-result');
     await result.waitFor({ timeout: 20_000 });
     expect(await result.getAttribute('heading')).toMatch(/^Apply finished: /);
     expect(await result.locator('pre').textContent()).toContain('pve-dataplane rollback');
     // After the reload the applied VM shows its controller change as pending (dark orange).
-    const row = page.locator(`dp-fleet-table tbody tr[data-vmid="${vmid}"]`);
+    const row = page.locator(`dp-fleet-table .row[data-vmid="${vmid}"]`);
     await row.waitFor();
-    const pendingColor = await row.locator('dp-pending-value .pending').first().evaluate((e) => getComputedStyle(e).color);
+    const pendingColor = await row.locator('.pending:not(.tag)').first().evaluate((e) => getComputedStyle(e).color);
     expect(pendingColor).toBe('rgb(255, 140, 0)'); // darkorange in the dark theme, as PVE draws pending values
     await page.screenshot({ path: 'out/panel-e2e-dark.png' });
     // A write through the proxy is never forwarded; an apply without the shim's CSRF token (what a
@@ -114,10 +116,11 @@ describe('panel e2e on the read-only demo', () => {
   it('says why writes are off, hides the apply commands, and the shim refuses a write from the page', async () => {
     const { page } = await openPanel(demo);
     expect(await page.locator('dp-app dp-alert.read-only').textContent()).toContain('--read-only');
-    await page.locator('dp-fleet-table tbody tr input[type=checkbox]').first().check();
-    await page.locator('dp-fleet-view button.primary').click();
-    await page.locator('dp-plan-preview section.apply').waitFor();
+    await page.locator('dp-fleet-table .row input[type=checkbox]').first().check();
+    await page.locator('dp-fleet-view button.plan').click();
+    await page.locator('dp-plan-preview .read-only').waitFor();
     expect(await page.locator('dp-plan-preview pre').count()).toBe(0);
+    expect(await page.locator('dp-plan-preview button.apply').count()).toBe(0);
     const answer = await page.evaluate(async () => {
       const res = await fetch('/api2/json/nodes/pve1/qemu/100/config', { method: 'POST', body: new URLSearchParams({ scsihw: 'lsi' }) });
       return { status: res.status, body: (await res.json()) as { code: string } };

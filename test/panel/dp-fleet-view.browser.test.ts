@@ -9,7 +9,7 @@ import type { FleetAudit, FleetLoadEvents } from '../../panel/data/fleet-audit.j
 import { EMPTY_QUERY, type FleetQuery } from '../../panel/data/fleet-query.js';
 import { memoryStore } from '../../panel/data/url-state.js';
 import { THEMES } from './themed.js';
-import { deepText, detail, filterEl, root, row, rows, rowsShown, table, vmids } from './view-helpers.js';
+import { deepText, detail, filterEl, preview, root, row, rowsShown, table, vmids } from './view-helpers.js';
 
 type Loader = (s: AbortSignal, ev: FleetLoadEvents) => Promise<FleetAudit>;
 
@@ -262,5 +262,76 @@ describe('dp-vm-detail (a window over the table)', () => {
     (dialog.shadowRoot!.querySelector('button.close') as HTMLButtonElement).click();
     await closed;
     await waitUntil(() => !detail(el));
+  });
+});
+
+describe('dp-plan-preview (from the ticked VMs)', () => {
+  async function tick(el: DpFleetView, ...ids: number[]) {
+    for (const id of ids) (row(el, id).querySelector('input[type=checkbox]') as HTMLInputElement).click();
+    await el.updateComplete;
+  }
+  const planIds = (p: Element) => ((p as unknown as { plan: { vms: { vmid: number }[] } }).plan.vms.map((v) => v.vmid));
+
+  it('ticked VMs hidden by the filter are listed with their node and left out unless included', async () => {
+    const { el } = await viewWith(loaded);
+    await rowsShown(el, 6);
+    await tick(el, 100, 102);
+    await setText(el, 'db');
+    await waitUntil(() => vmids(el).join() === '100');
+    const button = root(el).querySelector('button.plan') as HTMLButtonElement;
+    await waitUntil(() => button.textContent!.includes('(1)'), button.textContent!);
+    button.click();
+    await waitUntil(() => preview(el));
+    const p = preview(el)!;
+    await p.updateComplete;
+    expect(planIds(p)).to.deep.equal([100]);
+    const warn = p.shadowRoot!.querySelector('dp-alert.hidden-ticked')!;
+    expect(warn.getAttribute('heading')).to.equal('1 ticked VM is hidden by the filter and not included:');
+    expect(warn.textContent).to.contain('VM 102 (web1) on pve2');
+    (warn.querySelector('input[name=include-hidden]') as HTMLInputElement).click();
+    await el.updateComplete;
+    await p.updateComplete;
+    expect(planIds(p)).to.deep.equal([100, 102]);
+  });
+
+  for (const theme of THEMES) {
+    it(`is accessible (axe, ${theme})`, async () => {
+      const { el } = await viewWith(loaded, { theme });
+      await rowsShown(el, 6);
+      await tick(el, 100, 102, 105);
+      (root(el).querySelector('button.plan') as HTMLButtonElement).click();
+      await waitUntil(() => preview(el));
+      await preview(el)!.updateComplete;
+      await waitUntil(() => preview(el)!.shadowRoot!.querySelectorAll('.vm').length === 3);
+      await expect(preview(el)!).to.be.accessible();
+    });
+  }
+
+  it('a VM already written says "written, needs a cold start" (no second write); SATA on VirtIO SCSI says what is true', async () => {
+    const { el } = await viewWith(loaded);
+    await rowsShown(el, 6);
+    await tick(el, 102, 105);
+    (root(el).querySelector('button.plan') as HTMLButtonElement).click();
+    await waitUntil(() => preview(el)?.shadowRoot?.querySelectorAll('.vm').length === 2);
+    const p = preview(el)!;
+    const written = p.shadowRoot!.querySelector('.vm[data-vmid="102"]')!;
+    expect(written.getAttribute('data-state')).to.equal('written');
+    expect(written.textContent).to.contain('Written, needs a cold start');
+    const sata = p.shadowRoot!.querySelector('.vm[data-vmid="105"]')!;
+    expect(sata.querySelector('.nothing')!.textContent).to.not.contain('virtio-scsi-single');
+    expect(sata.querySelector('.nothing')!.textContent).to.contain('sata0 is on SATA');
+  });
+
+  it('read-only: no write control exists, and it says why once', async () => {
+    const { el } = await viewWith(loaded, { readOnly: true });
+    await rowsShown(el, 6);
+    await tick(el, 100);
+    (root(el).querySelector('button.plan') as HTMLButtonElement).click();
+    await waitUntil(() => preview(el));
+    const p = preview(el)!;
+    await p.updateComplete;
+    expect(p.shadowRoot!.querySelector('button.apply')).to.equal(null);
+    expect(p.shadowRoot!.querySelector('input[name=reboot]')).to.equal(null);
+    expect(p.shadowRoot!.querySelectorAll('.read-only').length).to.equal(1);
   });
 });
