@@ -5,9 +5,12 @@
  *   README.md         what the scenario shows and why each VM gets its level
  *   input/scenario.json  how to run it (below), plus the config tree it names
  *   expected.json     the golden summary: level, reasons and unchecked parts per VM
+ *   expected-audit.json  the whole `audit --format json` output (paths relative to the repository),
+ *                     so that a refactor of the audit is proven to print the same JSON
  *
  * `scenario.json`:
  *   {"kind": "offline", "configDir": "etc-pve"}           the offline audit of a copy of /etc/pve
+ *   {"kind": "offline", "confDir": "…", "storageCfg": "…"}  `audit --conf <every *.conf in confDir> --storage-cfg …`
  *   {"kind": "simulator", "configDir": "...", "vms": {...}, "nodes": [...], "backupJobs": [...],
  *    "token": "auditToken"}                               those configs served by the PVE simulator
  *   {"kind": "simulator", "generate": {"vms": 30, "seed": 1}}   a seeded simulated fleet
@@ -18,11 +21,15 @@
  * which are what a user acts on.
  */
 import { readFile, readdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { fleetFromConfigs, generateFleet, startSimulator } from '../../api-shim/simulator/index.js';
 import type { BackupJob, FleetData, FleetNode, FleetVm } from '../../api-shim/simulator/types.js';
 import type { AuditReport, RiskLevel } from '../../src/analysis/types.js';
-import { audit } from '../../src/cli/commands/audit.js';
+import { type RawAuditOptions, run } from '../../src/cli/commands/audit.js';
+import { captureIO } from '../unit/cli/capture.js';
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 type TokenName = 'token' | 'auditToken' | 'noDatastoreToken' | 'operatorToken';
 
@@ -30,6 +37,10 @@ export interface ScenarioSpec {
   kind: 'offline' | 'simulator';
   /** Config tree laid out like /etc/pve (storage.cfg, nodes/<node>/qemu-server/<vmid>.conf). */
   configDir?: string;
+  /** Offline: a folder whose `*.conf` files are audited one by one (`--conf`). */
+  confDir?: string;
+  /** Offline with `confDir`: the storage.cfg (`--storage-cfg`); without it every storage type is unknown. */
+  storageCfg?: string;
   /** Installed QEMU for the analysis. */
   qemuVersion?: string;
   /** Simulator: a generated fleet instead of a config tree. */
@@ -102,20 +113,50 @@ async function simulatorFleet(spec: ScenarioSpec, inputDir: string): Promise<Fle
   };
 }
 
-/** Runs one scenario directory and returns its summary. */
-export async function runScenario(dir: string): Promise<ScenarioSummary> {
+export interface ScenarioResult {
+  summary: ScenarioSummary;
+  /** What `audit --format json` printed, paths made relative to the repository (`<repo>/…`). */
+  json: unknown;
+}
+
+/**
+ * `audit --format json` as the CLI prints it. Masked: the checkout's path, the temporary simulator's
+ * URL, and what the simulator derives from the wall clock (syslog time stamps, IO rates of the last
+ * hour); levels, codes, messages and facts stay exact.
+ */
+async function auditJson(raw: RawAuditOptions, env: Record<string, string> = {}, mask: Array<[string, string]> = []): Promise<unknown> {
+  const io = captureIO({ env });
+  const code = await run({ ...raw, format: 'json' }, io);
+  if (code !== 0) throw new Error(`audit exited ${code}: ${io.err()}`);
+  let text = io.out().split(REPO).join('<repo>');
+  for (const [from, to] of mask) text = text.split(from).join(to);
+  text = text.replace(/"[A-Z][a-z]{2} \d\d \d\d:\d\d:\d\d /g, '"<time> ').replace(/\d+\.\d MiB\/s/g, '<rate> MiB/s');
+  return JSON.parse(text);
+}
+
+/** Runs one scenario directory and returns its summary and its whole JSON output. */
+export async function runScenario(dir: string): Promise<ScenarioResult> {
   const inputDir = join(dir, 'input');
   const spec = JSON.parse(await readFile(join(inputDir, 'scenario.json'), 'utf8')) as ScenarioSpec;
   const qemu = spec.qemuVersion ? { qemuVersion: spec.qemuVersion } : {};
+  let json: unknown;
   if (spec.kind === 'offline') {
-    if (!spec.configDir) throw new Error(`${dir}: offline scenario needs "configDir"`);
-    return summarise(await audit({ configDir: resolve(inputDir, spec.configDir), ...qemu }));
+    if (spec.confDir) {
+      const confDir = resolve(inputDir, spec.confDir);
+      const conf = (await readdir(confDir)).filter((n) => n.endsWith('.conf')).sort().map((n) => join(confDir, n));
+      const storageCfg = spec.storageCfg ? { storageCfg: resolve(inputDir, spec.storageCfg) } : {};
+      json = await auditJson({ conf, ...storageCfg, ...qemu });
+    } else {
+      if (!spec.configDir) throw new Error(`${dir}: offline scenario needs "configDir" or "confDir"`);
+      json = await auditJson({ configDir: resolve(inputDir, spec.configDir), ...qemu });
+    }
+  } else {
+    const sim = await startSimulator({ fleet: await simulatorFleet(spec, inputDir), authDelayMs: 0, timeScale: 0 });
+    try {
+      json = await auditJson({ pve: sim.url, fingerprint: sim.fingerprint!, ...qemu }, { PVE_TOKEN: sim[spec.token ?? 'token'] }, [[sim.url, '<simulator>']]);
+    } finally {
+      await sim.close();
+    }
   }
-  const sim = await startSimulator({ fleet: await simulatorFleet(spec, inputDir), authDelayMs: 0, timeScale: 0 });
-  try {
-    const report = await audit({ pve: sim.url, token: sim[spec.token ?? 'token'], fingerprint: sim.fingerprint!, riskEvidence: true, ...qemu });
-    return summarise(report);
-  } finally {
-    await sim.close();
-  }
+  return { summary: summarise(json as AuditReport), json };
 }

@@ -25,15 +25,21 @@ describe('risk scenarios (golden files)', () => {
     const dir = join(ROOT, name);
     expect(existsSync(join(dir, 'README.md')), `${name}/README.md missing`).toBe(true);
     const actual = await runScenario(dir);
-    const golden = join(dir, 'expected.json');
-    if (!existsSync(golden)) {
-      if (process.env.UPDATE_GOLDEN !== '1') {
-        throw new Error(`${name}/expected.json is missing: run with UPDATE_GOLDEN=1 to write it, then review it`);
+    const goldens: Array<[string, unknown]> = [
+      ['expected.json', actual.summary],
+      ['expected-audit.json', actual.json],
+    ];
+    for (const [file, value] of goldens) {
+      const golden = join(dir, file);
+      if (!existsSync(golden)) {
+        if (process.env.UPDATE_GOLDEN !== '1') {
+          throw new Error(`${name}/${file} is missing: run with UPDATE_GOLDEN=1 to write it, then review it`);
+        }
+        await writeFile(golden, JSON.stringify(value, null, 2) + '\n');
+        continue;
       }
-      await writeFile(golden, JSON.stringify(actual, null, 2) + '\n');
-      return;
+      const expected = JSON.parse(await readFile(golden, 'utf8'));
+      expect(value, `${name}/${file}`).toEqual(expected);
     }
-    const expected = JSON.parse(await readFile(golden, 'utf8'));
-    expect(actual).toEqual(expected);
   });
 });
