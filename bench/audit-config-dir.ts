@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
  * Offline audit speed: builds an /etc/pve-like tree with 500 VMs on 4 nodes (plus the local node's
- * `qemu-server` symlink) in a temp dir, then times `audit({ configDir })` (read + parse + analyse).
+ * `qemu-server` symlink) in a temp dir, then times `auditFiles(etcPveReader(dir))` (read + parse + analyse).
  * Prints one JSON line per run: {"bench":"audit-config-dir","vms":500,"ms":…}. Target: well under 1 s.
  *
  *   npx tsx bench/audit-config-dir.ts [vms] [runs]     (DP_BENCH_KEEP=1 keeps the generated tree)
@@ -10,7 +10,8 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { audit } from '../src/cli/commands/audit.js';
+import { auditFiles } from '../src/audit/index.js';
+import { etcPveReader } from '../src/node/etc-pve.js';
 
 const VMS = Number(process.argv[2] ?? 500);
 const RUNS = Number(process.argv[3] ?? 3);
@@ -78,7 +79,7 @@ try {
   }
   for (let run = 0; run < RUNS; run++) {
     const start = performance.now();
-    const report = await audit({ configDir: root });
+    const report = await auditFiles(etcPveReader(root));
     const ms = performance.now() - start;
     if (report.vms.length !== VMS) throw new Error(`expected ${VMS} VMs, audited ${report.vms.length}`);
     const disks = report.vms.reduce((n, v) => n + v.disks.length, 0);

@@ -55,9 +55,8 @@ async function startChild(): Promise<{ ready: Ready; stop: () => void }> {
 }
 
 async function measure(): Promise<void> {
-  const { audit } = await import('../src/cli/commands/audit.js');
+  const { auditCluster, collectFleet } = await import('../src/audit/index.js');
   const { clientFromOptions } = await import('../src/cli/online.js');
-  const { collectFleet } = await import('../src/api/fleet.js');
   const { ready, stop } = await startChild();
   const lowerBoundMs = (VMS * LATENCY) / CONCURRENCY;
   const ratios: number[] = [];
@@ -70,15 +69,16 @@ async function measure(): Promise<void> {
     const collectOnlyMs = Math.round(performance.now() - t);
     const requests = client.stats.sent;
     for (let run = 0; run <= RUNS; run++) {
-      // Exactly what `pve-dataplane audit --pve ... --format json` computes: a fresh client (new TLS
-      // connections), the collection, and the analysis of every VM.
+      // What `pve-dataplane audit --pve ... --no-evidence` computes, through the audit service: a
+      // fresh client (new TLS connections), the collection, and the analysis of every VM.
       const cpu0 = process.cpuUsage();
       const t0 = performance.now();
       let first = 0;
       let last = 0;
-      const report = await audit({
-        ...options,
-        onProgress: (done) => {
+      const report = await auditCluster(await clientFromOptions(options, {}), {
+        evidence: false,
+        onProgress: ({ phase, done }) => {
+          if (phase !== 'configs') return;
           last = performance.now();
           if (done === 1) first = last;
         },

@@ -3,7 +3,7 @@
  * `MigrationTarget` over the PVE API (`PveClient`): `/pending` for config + digest in one read,
  * `status/current` for power and HA state, `POST …/config` with the digest for writes.
  */
-import { analyzeVm } from '../analysis/audit.js';
+import { analyzeVm } from '../audit/index.js';
 import type { AnalysisEnv } from '../analysis/types.js';
 import type { PveClient } from '../api/client.js';
 import { fetchPermissions } from '../api/endpoints/access.js';
@@ -19,7 +19,7 @@ import {
   type VmConfigUpdate,
 } from '../api/endpoints/qemu.js';
 import { PveApiError, PvePermissionError } from '../api/errors.js';
-import { vmInputFromPending } from '../api/fleet.js';
+import { vmInputFromPending } from '../audit/fleet.js';
 import { fetchNodeTasks } from '../api/endpoints/tasks.js';
 import { apiPath } from '../api/params.js';
 import { waitForTask } from '../api/tasks.js';

@@ -4,15 +4,12 @@
  * it, apply a saved plan, roll a journal back. Pure of Node: the caller hands in the PVE client
  * and the journal (prior entries + a writer), and turns `MigrationReadError` into its own error.
  */
-import { analyzeVm } from '../analysis/audit.js';
-import { withRisk } from '../analysis/risk/index.js';
 import type { AnalysisEnv } from '../analysis/types.js';
 import type { PveClient } from '../api/client.js';
-import { fetchPermissions } from '../api/endpoints/access.js';
 import { fetchVersion } from '../api/endpoints/version.js';
 import { PveApiError } from '../api/errors.js';
-import { collectRiskEvidence } from '../api/evidence.js';
-import { collectFleet } from '../api/fleet.js';
+import { auditCluster } from '../audit/cluster.js';
+import { UnknownNodeError, collectFleet } from '../audit/fleet.js';
 import { createApiTarget } from './api-target.js';
 import { applyPlan } from './apply.js';
 import { type JournalEntry, type RebootPolicy, replayJournal } from './journal-model.js';
@@ -43,34 +40,32 @@ export async function makePlan(
   planOptions: PlanOptions,
   meta: { pve: string; onProgress?: (done: number, total: number) => void },
 ): Promise<{ plan: MigrationPlan; errors: string[] }> {
-  let fleet;
+  // --min-risk needs the online evidence (IO load, QMP timeouts, backups) the audit uses too.
+  const versionRead = fetchVersion(client).catch(() => null);
+  let audit;
   try {
-    fleet = await collectFleet(client, {
+    audit = await auditCluster(client, {
       ...selection,
-      ...(meta.onProgress ? { onProgress: ({ done, total }: { done: number; total: number }) => meta.onProgress!(done, total) } : {}),
+      evidence: Boolean(planOptions.minRisk),
+      ...(meta.onProgress ? { onProgress: ({ phase, done, total }) => void (phase === 'configs' && meta.onProgress!(done, total)) } : {}),
     });
   } catch (err) {
     if (err instanceof PveApiError) throw new MigrationReadError(`${meta.pve}: ${err.request}: ${err.message.replace(/\n/g, '; ')}`);
-    if (err instanceof Error && err.message.startsWith('--node ')) throw new MigrationReadError(err.message);
+    if (err instanceof UnknownNodeError) throw new MigrationReadError(err.message);
     throw err;
   }
-  const [permissions, version] = await Promise.all([
-    fetchPermissions(client).catch((): PermissionMap | null => null),
-    // The release names privileges that differ between PVE 8 and 9 (guest agent); any user may read it.
-    fetchVersion(client).catch(() => null),
-  ]);
-  // --min-risk needs the online evidence (IO load, QMP timeouts, backups) the audit uses too.
-  const online = planOptions.minRisk
-    ? await collectRiskEvidence(client, { vms: fleet.inputs.map((i) => ({ vmid: i.vmid, node: i.node })), storages: fleet.env.storages })
-    : undefined;
-  const inputs: PlanVmInput[] = fleet.inputs.map((input) => {
-    const report = withRisk(analyzeVm(input, fleet.env), input, fleet.env, online ? { online } : {});
+  // The release names privileges that differ between PVE 8 and 9 (guest agent); any user may read it.
+  const version = await versionRead;
+  const permissions: PermissionMap | null = audit.permissions;
+  const reports = new Map(audit.vms.map((vm) => [vm.vmid, vm]));
+  const inputs: PlanVmInput[] = audit.inputs.map((input) => {
+    const report = reports.get(input.vmid)!;
     const haState = input.runtime?.haState;
     return { input, report, ha: haState ? { sid: `vm:${input.vmid}`, state: haState } : null, permissions };
   });
   // An API token is never root@pam, whatever user it belongs to (PVE-FACTS §4.1).
   const plan = buildPlan(inputs, { ...planOptions, authUser: null, pveRelease: version?.release ?? null }, { pve: meta.pve });
-  const errors = fleet.errors.filter((e) => e.severity === 'error').map((e) => `${e.source ?? ''}: ${e.message}`);
+  const errors = audit.errors.map((e) => `${e.source ?? ''}: ${e.message}`);
   if (!permissions) errors.push('/access/permissions not readable: privileges were not checked up front');
   return { plan, errors };
 }

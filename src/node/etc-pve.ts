@@ -10,30 +10,11 @@
 import { readFile, readdir, readlink, lstat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { parseStorageCfg, parseVmConfig } from '../pve/index.js';
-import type { ConfigIssue, StorageMap, VmConfigFile } from '../pve/types.js';
+import type { ConfFile, ConfigRead, ConfigReader, ReadFilter } from '../audit/reader.js';
+import type { ConfigIssue, StorageMap } from '../pve/types.js';
+import { readRiskFiles } from './risk-files.js';
 
-/** One config file read from disk. */
-export interface ConfFile {
-  file: VmConfigFile;
-  /** The node the VM belongs to; null when the tree does not say. */
-  node: string | null;
-}
-
-export interface ConfigRead {
-  vms: ConfFile[];
-  storages: StorageMap;
-  /** Problems in storage.cfg (the VMs are still audited). */
-  storageIssues: ConfigIssue[];
-  /** Files that could not be read or folders that do not exist; nothing from them was audited. */
-  errors: ConfigIssue[];
-}
-
-export interface ReadFilter {
-  /** Only VMs of this node. */
-  node?: string;
-  /** Only these VMIDs. */
-  vmids?: ReadonlySet<number>;
-}
+export type { ConfFile, ConfigRead, ReadFilter };
 
 const CONF_RE = /^(\d+)\.conf$/;
 
@@ -94,6 +75,9 @@ interface StorageRead {
   error?: ConfigIssue;
 }
 
+/** Start of the error readStorageCfg gives for a storage.cfg it cannot read. */
+const STORAGE_CFG_UNREADABLE = 'cannot read storage.cfg';
+
 const NO_STORAGE: StorageRead = { storages: new Map(), issues: [] };
 
 /** Reads `storage.cfg`; a missing or unreadable file gives no storages and an error issue. */
@@ -108,7 +92,7 @@ export async function readStorageCfg(path: string): Promise<StorageRead> {
     return {
       storages: new Map(),
       issues: [],
-      error: readError(path, err, 'cannot read storage.cfg, so every storage counts as unknown'),
+      error: readError(path, err, `${STORAGE_CFG_UNREADABLE}, so every storage counts as unknown`),
     };
   }
 }
@@ -284,4 +268,63 @@ export async function readConfFiles(paths: string[], storageCfg: string | undefi
   }
   if (storage.error) errors.push(storage.error);
   return { vms, storages: storage.storages, storageIssues: storage.issues, errors };
+}
+
+/** Why no storage type is known after a storage.cfg could not be read: `cannot read <path>: <why>`. */
+function unreadableStorageCfg(error: ConfigIssue, path: string): string {
+  // `cannot read storage.cfg, …: <why>; <what to do>`: the cells get the short why.
+  const why = error.message.slice(error.message.indexOf(': ') + 2).split('; ')[0];
+  return `cannot read ${error.source ?? path}: ${why}`;
+}
+
+/**
+ * The offline audit's reader of a copy of /etc/pve (or the real one on a node). `storageCfg`
+ * replaces the tree's own storage.cfg.
+ */
+export function etcPveReader(dir: string, opts: { storageCfg?: string } = {}): ConfigReader {
+  return {
+    tree: true,
+    label: dir,
+    async read(filter = {}) {
+      const read = await readConfigDir(dir, filter);
+      const storageCfg = join(dir, 'storage.cfg');
+      let storageError = read.errors.find((e) => e.source === storageCfg && e.message.startsWith(STORAGE_CFG_UNREADABLE));
+      if (opts.storageCfg !== undefined) {
+        const override = await readStorageCfg(opts.storageCfg);
+        read.storages = override.storages;
+        read.storageIssues = override.issues;
+        read.errors = read.errors.filter((e) => e !== storageError);
+        storageError = override.error;
+        if (override.error) read.errors.push(override.error);
+      }
+      if (storageError) read.storageTypesUnknown = unreadableStorageCfg(storageError, storageCfg);
+      return read;
+    },
+    readRiskSources: () => readRiskFiles(dir),
+  };
+}
+
+/**
+ * The offline audit's reader of single config files (`--conf`): every VM gets `node`; without
+ * `storageCfg` every storage type is unknown, and the report says so.
+ */
+export function confFilesReader(paths: string[], opts: { storageCfg?: string; node?: string } = {}): ConfigReader {
+  return {
+    tree: false,
+    label: 'the --conf files',
+    async read() {
+      const read = await readConfFiles(paths, opts.storageCfg, opts.node ?? null);
+      if (opts.storageCfg === undefined) {
+        read.storageTypesUnknown = 'no storage.cfg given: pass --storage-cfg';
+        read.storageIssues.push({
+          severity: 'warning',
+          message: 'no --storage-cfg given: every storage type is unknown, so the aio mode and O_DIRECT that depend on it are reported as unknown',
+        });
+      } else {
+        const error = read.errors.find((e) => e.message.startsWith(STORAGE_CFG_UNREADABLE));
+        if (error) read.storageTypesUnknown = unreadableStorageCfg(error, opts.storageCfg);
+      }
+      return read;
+    },
+  };
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /** The one-line disk facts of the fleet table: what a PVE admin reads in the Disks column. */
 import { describe, expect, it } from 'vitest';
-import { analyzeVm, vmInputFromFile } from '../../src/analysis/audit.js';
+import { analyzeVm, vmInputFromFile } from '../../src/audit/index.js';
 import { parseStorageCfg, parseVmConfig } from '../../src/pve/index.js';
 import { diskFactsText } from '../../panel/data/filter.js';
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 // A small audited fleet for the browser tests, computed in the browser by the real core from
 // config text (no hand-written report): 6 VMs on 2 nodes.
-import { buildAuditReport, vmInputFromFile } from '../../src/analysis/audit.js';
+import { buildAuditReport, vmInputFromFile } from '../../src/audit/index.js';
 import type { AnalysisEnv } from '../../src/analysis/types.js';
 import { parseStorageCfg } from '../../src/pve/storage-cfg.js';
 import { parseVmConfig } from '../../src/pve/vm-config-parse.js';

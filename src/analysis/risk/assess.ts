@@ -70,7 +70,7 @@ export function sortReasons(reasons: RiskReason[]): RiskReason[] {
 
 /**
  * Soft-lockup / freeze risk of one VM.
- * @param vm the VM's effective disk report (src/analysis/audit.ts)
+ * @param vm the VM's effective disk report (src/audit/vm-report.ts)
  * @param evidence config facts (riskFactsFromConfig) and online facts (collectRiskEvidence);
  *   a missing fact makes the part that needs it `unknown`
  */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
  * Puts together the risk evidence of one VM from what the audit has: the config (always), online
- * evidence (collectRiskEvidence in src/api/evidence.ts), or offline files beside the configs
+ * evidence (collectRiskEvidence in src/audit/evidence.ts), or offline files beside the configs
  * (`jobs.cfg`, `user.cfg` pools). Whatever is not there is marked unavailable with the reason.
  */
 import type { AnalysisEnv, VmInput, VmReport } from '../types.js';

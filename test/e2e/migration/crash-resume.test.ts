@@ -14,7 +14,7 @@ import type { ConfigFileSpec } from '../../../api-shim/simulator/index.js';
 import { applyFromPlan } from '../../../src/cli/commands/apply.js';
 import { makePlan } from '../../../src/migration/online.js';
 import { rollbackFromJournal } from '../../../src/cli/commands/rollback.js';
-import { collectFleet } from '../../../src/api/fleet.js';
+import { collectFleet } from '../../../src/audit/fleet.js';
 import { applyPlan } from '../../../src/migration/apply.js';
 import { createApiTarget } from '../../../src/migration/api-target.js';
 import type { NewEntry } from '../../../src/migration/journal-model.js';

@@ -5,10 +5,10 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ConfigFileSpec, type RunningSimulator, fleetFromConfigs, startSimulator } from '../../../api-shim/simulator/index.js';
-import { analyzeVm } from '../../../src/analysis/audit.js';
+import { analyzeVm } from '../../../src/audit/index.js';
 import type { VmReport } from '../../../src/analysis/types.js';
 import { PveClient } from '../../../src/api/client.js';
-import { collectFleet } from '../../../src/api/fleet.js';
+import { collectFleet } from '../../../src/audit/fleet.js';
 import type { EngineOptions } from '../../../src/migration/runner.js';
 import { parseDrive } from '../../../src/pve/index.js';
 

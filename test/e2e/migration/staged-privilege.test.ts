@@ -10,7 +10,7 @@ import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ConfigFileSpec, fleetFromConfigs, startSimulator } from '../../../api-shim/simulator/index.js';
 import { PveClient } from '../../../src/api/client.js';
-import { collectFleet } from '../../../src/api/fleet.js';
+import { collectFleet } from '../../../src/audit/fleet.js';
 import { makePlan } from '../../../src/migration/online.js';
 import { applyPlan } from '../../../src/migration/apply.js';
 import { createApiTarget } from '../../../src/migration/api-target.js';

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConfigFileSpec } from '../../../api-shim/simulator/index.js';
 import { makePlan } from '../../../src/migration/online.js';
 import { rollbackFromJournal } from '../../../src/cli/commands/rollback.js';
-import { collectFleet } from '../../../src/api/fleet.js';
+import { collectFleet } from '../../../src/audit/fleet.js';
 import { applyPlan } from '../../../src/migration/apply.js';
 import { createApiTarget } from '../../../src/migration/api-target.js';
 import type { RunSummary } from '../../../src/migration/runner.js';

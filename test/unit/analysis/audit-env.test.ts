@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /** What the environment contributes: per-node QEMU versions, unreadable storages, assumptions, input mapping. */
 import { describe, expect, it } from 'vitest';
-import { analyzeVm, buildAuditReport, vmInputFromFile } from '../../../src/analysis/audit.js';
+import { analyzeVm, buildAuditReport, vmInputFromFile } from '../../../src/audit/index.js';
 import type { AnalysisEnv } from '../../../src/analysis/types.js';
 import { parseVmConfig } from '../../../src/pve/index.js';
 import { ENV, vmInput } from './helpers.js';

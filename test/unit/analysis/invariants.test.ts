@@ -7,7 +7,7 @@ import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { analyzeVm, buildAuditReport, vmInputFromFile } from '../../../src/analysis/audit.js';
+import { analyzeVm, buildAuditReport, vmInputFromFile } from '../../../src/audit/index.js';
 import { readConfFiles } from '../../../src/node/etc-pve.js';
 import { ENV, STORAGES, vmInput } from './helpers.js';
 

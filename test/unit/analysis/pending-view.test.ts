@@ -4,7 +4,7 @@
  * per-disk `pending` facts of the report (ARCHITECTURE.md).
  */
 import { describe, expect, it } from 'vitest';
-import { analyzeVm } from '../../../src/analysis/audit.js';
+import { analyzeVm } from '../../../src/audit/index.js';
 import { nextStartConfig } from '../../../src/analysis/next-start.js';
 import { ENV, vmInput } from './helpers.js';
 

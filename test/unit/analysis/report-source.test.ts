@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /** `source` of a VM in the audit JSON: exactly `api` online, the file path offline (ARCHITECTURE.md contract). */
 import { describe, expect, it } from 'vitest';
-import { analyzeVm } from '../../../src/analysis/audit.js';
+import { analyzeVm } from '../../../src/audit/index.js';
 import { ENV, vmInput } from './helpers.js';
 
 describe('VmReport.source', () => {

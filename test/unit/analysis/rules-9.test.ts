@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /** PVE-FACTS §9: the rules verified against real qemu-server 9.2.6 (they override §1–§8). */
 import { describe, expect, it } from 'vitest';
-import { analyzeVm } from '../../../src/analysis/audit.js';
+import { analyzeVm } from '../../../src/audit/index.js';
 import { ENV, facts, vmInput } from './helpers.js';
 
 const DISK = 'local:100/vm-100-disk-0.qcow2';

@@ -5,7 +5,7 @@
  * others are still computed (PVE-FACTS §3.3, §8 B, §9.5, §9.12).
  */
 import { describe, expect, it } from 'vitest';
-import { analyzeVm } from '../../../src/analysis/audit.js';
+import { analyzeVm } from '../../../src/audit/index.js';
 import { diskFacts, unknownReason } from '../../../src/analysis/disk-status.js';
 import type { AnalysisEnv, DiskFacts } from '../../../src/analysis/types.js';
 import { parseDrive } from '../../../src/pve/index.js';

@@ -17,7 +17,7 @@ import {
   PveParamError,
   PvePermissionError,
 } from '../../../src/api/errors.js';
-import { collectFleet } from '../../../src/api/fleet.js';
+import { collectFleet } from '../../../src/audit/fleet.js';
 import { waitForTask } from '../../../src/api/tasks.js';
 import { createPveAgent } from '../../../src/node/tls.js';
 
@@ -179,7 +179,8 @@ describe('collectFleet against the simulator', () => {
 describe('inventory and power endpoints against the simulator', () => {
   it('reads HA resources, backup jobs, syslog and the installed QEMU with the admin token; names Sys.Audit without it', async () => {
     const { fetchBackupJobs, fetchHaResources } = await import('../../../src/api/endpoints/cluster.js');
-    const { fetchNodeQemuVersion, fetchSyslog, fetchNodes } = await import('../../../src/api/endpoints/nodes.js');
+    const { fetchSyslog, fetchNodes } = await import('../../../src/api/endpoints/nodes.js');
+    const { fetchNodeQemuVersion } = await import('../../../src/audit/node-qemu.js');
     const admin = client(sim.token);
     const [node] = await fetchNodes(admin);
     expect(Array.isArray(await fetchHaResources(admin, { type: 'vm' }))).toBe(true);

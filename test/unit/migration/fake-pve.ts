@@ -5,7 +5,7 @@
  * non-hotpluggable changes of a running VM kept in [PENDING], a stopped VM's changes applied at
  * once, reboot = shutdown task + separate start that applies pending, a guest that may ignore ACPI.
  */
-import { analyzeVm } from '../../../src/analysis/audit.js';
+import { analyzeVm } from '../../../src/audit/index.js';
 import { PveDigestMismatchError, PveTaskError } from '../../../src/api/errors.js';
 import type { PowerAction } from '../../../src/migration/journal-model.js';
 import type { GuestDiskCheck, LiveVm, MigrationTarget, WriteRequest } from '../../../src/migration/target.js';

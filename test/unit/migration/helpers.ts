@@ -2,7 +2,7 @@
 /** Builders shared by the migration unit tests: a PlanVmInput from config text. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { analyzeVm, vmInputFromFile } from '../../../src/analysis/audit.js';
+import { analyzeVm, vmInputFromFile } from '../../../src/audit/index.js';
 import type { AnalysisEnv } from '../../../src/analysis/types.js';
 import { parseStorageCfg, parseVmConfig } from '../../../src/pve/index.js';
 import type { HaInfo, PermissionMap, PlanVmInput } from '../../../src/migration/types.js';

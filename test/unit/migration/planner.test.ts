@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { analyzeVm } from '../../../src/analysis/audit.js';
+import { analyzeVm } from '../../../src/audit/index.js';
 import { buildPlan, planVm } from '../../../src/migration/planner.js';
 import type { PlanOptions, PlanVmInput, VmPlan } from '../../../src/migration/types.js';
 import { parseDrive } from '../../../src/pve/index.js';

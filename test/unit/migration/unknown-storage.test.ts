@@ -4,7 +4,7 @@
  * an unknown is not taken as "direct", so aio=native is not written where it may stop the VM.
  */
 import { describe, expect, it } from 'vitest';
-import { analyzeVm, vmInputFromFile } from '../../../src/analysis/audit.js';
+import { analyzeVm, vmInputFromFile } from '../../../src/audit/index.js';
 import { planVm } from '../../../src/migration/planner.js';
 import { parseVmConfig } from '../../../src/pve/index.js';
 import { conf, env } from './helpers.js';

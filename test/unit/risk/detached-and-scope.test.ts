@@ -5,7 +5,7 @@
  * evidence beyond the config), so the table can tell "config fine, evidence missing" apart.
  */
 import { describe, expect, it } from 'vitest';
-import { analyzeVm } from '../../../src/analysis/audit.js';
+import { analyzeVm } from '../../../src/audit/index.js';
 import { assessRisk } from '../../../src/analysis/risk/index.js';
 import { OFFLINE } from '../../../src/analysis/risk/types.js';
 import { ENV, vmInput } from '../analysis/helpers.js';

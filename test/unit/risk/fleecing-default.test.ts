@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fleetFromConfigs, startSimulator, type RunningSimulator } from '../../../api-shim/simulator/index.js';
 import { assessRisk, type BackupJobCoverage } from '../../../src/analysis/risk/index.js';
 import { PveClient } from '../../../src/api/client.js';
-import { collectRiskEvidence } from '../../../src/api/evidence.js';
+import { collectRiskEvidence } from '../../../src/audit/evidence.js';
 import { quietEvidence, singleIothread, vm } from './build.js';
 
 describe('node fleecing default (simulator)', () => {

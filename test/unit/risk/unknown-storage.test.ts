@@ -5,7 +5,7 @@
  * never `ok`, never read as "no aio".
  */
 import { describe, expect, it } from 'vitest';
-import { analyzeVm } from '../../../src/analysis/audit.js';
+import { analyzeVm } from '../../../src/audit/index.js';
 import { assessRisk } from '../../../src/analysis/risk/index.js';
 import type { AnalysisEnv, VmReport } from '../../../src/analysis/types.js';
 import { ENV, vmInput } from '../analysis/helpers.js';

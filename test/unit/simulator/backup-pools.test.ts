@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fleetFromConfigs, startSimulator, type RunningSimulator } from '../../../api-shim/simulator/index.js';
 import { PveClient } from '../../../src/api/client.js';
-import { collectRiskEvidence } from '../../../src/api/evidence.js';
+import { collectRiskEvidence } from '../../../src/audit/evidence.js';
 import { call, getData } from './helpers/http.js';
 
 const VM = (vmid: number, extra = '') => `cores: 2\nmemory: 2048\nname: vm${vmid}\nscsi0: local-lvm:vm-${vmid}-disk-0,size=8G\nscsihw: virtio-scsi-single\n${extra}`;

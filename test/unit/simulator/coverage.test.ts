@@ -15,8 +15,8 @@ import { call } from './helpers/http.js';
 const SRC = new URL('../../../src/', import.meta.url);
 const SOURCES = [
   ...readdirSync(new URL('api/endpoints/', SRC)).map((f) => `api/endpoints/${f}`),
-  'api/evidence.ts',
-  'api/fleet.ts',
+  'audit/evidence.ts',
+  'audit/fleet.ts',
   'api/tasks.ts',
   'migration/api-target.ts',
 ];

@@ -5,7 +5,7 @@
  * test/scenarios cover the same over real HTTP.)
  */
 import { describe, expect, it } from 'vitest';
-import { collectRiskEvidence } from '../../../src/api/evidence.js';
+import { collectRiskEvidence } from '../../../src/audit/evidence.js';
 import { PveApiError, PveConnectionError, PvePermissionError } from '../../../src/api/errors.js';
 import type { StorageEntry } from '../../../src/pve/types.js';
 

@@ -18,17 +18,18 @@
  * read is reported as a ConfigIssue naming the missing privilege, never guessed.
  */
 import pLimit from 'p-limit';
-import { DEFAULT_INSTALLED_QEMU } from '../analysis/audit.js';
+import { DEFAULT_INSTALLED_QEMU } from './report.js';
 import type { AnalysisEnv, Version, VmInput } from '../analysis/types.js';
 import { formatVersion } from '../analysis/version.js';
 import type { ConfigIssue, PendingDelete, StorageMap } from '../pve/types.js';
-import type { PveClient } from './client.js';
-import { type PermissionMap, fetchPermissions, hasPrivilege } from './endpoints/access.js';
-import { type ClusterResource, fetchClusterResources } from './endpoints/cluster.js';
-import { type NodeEntry, type NodeQemuVersion, fetchNodeQemuVersion, fetchNodes } from './endpoints/nodes.js';
-import { type PendingItem, type QemuListEntry, fetchNodeQemuList, fetchVmPending } from './endpoints/qemu.js';
-import { fetchStorageConfig, storageMapFromConfig } from './endpoints/storage.js';
-import { PveApiError, PveConnectionError, PvePermissionError } from './errors.js';
+import type { PveClient } from '../api/client.js';
+import { type PermissionMap, fetchPermissions, hasPrivilege } from '../api/endpoints/access.js';
+import { type ClusterResource, fetchClusterResources } from '../api/endpoints/cluster.js';
+import { type NodeEntry, fetchNodes } from '../api/endpoints/nodes.js';
+import { type NodeQemuVersion, fetchNodeQemuVersion } from './node-qemu.js';
+import { type PendingItem, type QemuListEntry, fetchNodeQemuList, fetchVmPending } from '../api/endpoints/qemu.js';
+import { fetchStorageConfig, storageMapFromConfig } from '../api/endpoints/storage.js';
+import { PveApiError, PveConnectionError, PvePermissionError } from '../api/errors.js';
 
 export interface CollectFleetOptions {
   /** Only VMs on this node. */
@@ -64,12 +65,19 @@ export interface FleetResult {
    * Errors first, then by source.
    */
   errors: ConfigIssue[];
+  /** The token's own privileges (`/access/permissions`); null when they could not be read. */
+  permissions: PermissionMap | null;
+}
+
+/** `node` names no node of the cluster. */
+export class UnknownNodeError extends Error {
+  override name = 'UnknownNodeError';
 }
 
 /**
  * Collects `VmInput`s and the `AnalysisEnv` of a cluster over the API.
- * @throws PveApiError when the VM list itself cannot be read (nothing to audit), or Error when
- *   `node` names no node of the cluster
+ * @throws PveApiError when the VM list itself cannot be read (nothing to audit), or
+ *   UnknownNodeError when `node` names no node of the cluster
  */
 export async function collectFleet(client: PveClient, options: CollectFleetOptions = {}): Promise<FleetResult> {
   const { signal } = options;
@@ -162,7 +170,7 @@ export async function collectFleet(client: PveClient, options: CollectFleetOptio
     }),
   );
 
-  const { env } = await ready;
+  const { env, permissions } = await ready;
   if (Object.keys(env.unreadableStorages!).length === 0) delete env.unreadableStorages;
   inputs.sort((a, b) => a.vmid - b.vmid);
   // Answers arrive in any order; the report should not.
@@ -172,7 +180,7 @@ export async function collectFleet(client: PveClient, options: CollectFleetOptio
       (a.source ?? '').localeCompare(b.source ?? '', 'en', { numeric: true }) ||
       a.message.localeCompare(b.message),
   );
-  return { inputs, env, errors };
+  return { inputs, env, errors, permissions: permissions instanceof Error ? null : permissions };
 }
 
 /**
@@ -227,7 +235,7 @@ function selectVms(
   if (options.node) {
     const known = new Set([...(nodes ?? []).map((n) => n.node), ...vms.map((v) => v.node!)]);
     if (!known.has(options.node)) {
-      throw new Error(`--node ${options.node}: no such node in this cluster (nodes: ${[...known].sort().join(', ') || 'none visible'})`);
+      throw new UnknownNodeError(`--node ${options.node}: no such node in this cluster (nodes: ${[...known].sort().join(', ') || 'none visible'})`);
     }
     vms = vms.filter((v) => v.node === options.node);
   }

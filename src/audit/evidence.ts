@@ -41,11 +41,11 @@ import {
   unavailable,
 } from '../analysis/risk/index.js';
 import type { StorageMap } from '../pve/types.js';
-import type { PveClient, RequestOptions } from './client.js';
-import { type ClusterResource, fetchBackupJobs, fetchClusterResources } from './endpoints/cluster.js';
-import { fetchSyslog } from './endpoints/nodes.js';
-import { fetchVmConfig, fetchVmRrdData, fetchVmSnapshots } from './endpoints/qemu.js';
-import { PveApiError, PveConnectionError, PvePermissionError } from './errors.js';
+import type { PveClient, RequestOptions } from '../api/client.js';
+import { type ClusterResource, fetchBackupJobs, fetchClusterResources } from '../api/endpoints/cluster.js';
+import { fetchSyslog } from '../api/endpoints/nodes.js';
+import { fetchVmConfig, fetchVmRrdData, fetchVmSnapshots } from '../api/endpoints/qemu.js';
+import { PveApiError, PveConnectionError, PvePermissionError } from '../api/errors.js';
 
 /** A VM to collect evidence for. */
 export interface EvidenceVm {

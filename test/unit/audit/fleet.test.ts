@@ -6,8 +6,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { PveClient } from '../../../src/api/client.js';
 import type { PendingItem } from '../../../src/api/endpoints/qemu.js';
-import { type FleetProgress, collectFleet, vmInputFromPending } from '../../../src/api/fleet.js';
-import { type FakePve, fail, ok, startFakePve } from './helpers/fake-pve.js';
+import { type FleetProgress, collectFleet, vmInputFromPending } from '../../../src/audit/fleet.js';
+import { type FakePve, fail, ok, startFakePve } from '../api/helpers/fake-pve.js';
 
 interface FakeVm {
   vmid: number;
@@ -324,7 +324,7 @@ describe('fetchNodeQemuVersion', () => {
   }
 
   it('reads the installed pve-qemu-kvm from apt/versions', async () => {
-    const { fetchNodeQemuVersion } = await import('../../../src/api/endpoints/nodes.js');
+    const { fetchNodeQemuVersion } = await import('../../../src/audit/node-qemu.js');
     const c = await node((r) => ok(r, [{ Package: 'pve-qemu-kvm', Version: '10.1.2-4', OldVersion: '10.1.2-4', CurrentState: 'Installed' }]));
     expect(await fetchNodeQemuVersion(c, 'pve1')).toEqual({ version: [10, 1, 2], source: 'apt', text: '10.1.2-4' });
   });
@@ -338,7 +338,7 @@ describe('fetchNodeQemuVersion', () => {
       '/nodes/pve1/apt/versions reports pve-qemu-kvm as ConfigFiles',
     ],
   ])('falls back to the newest machine type after %s, and says why', async (_l, apt, reason) => {
-    const { fetchNodeQemuVersion } = await import('../../../src/api/endpoints/nodes.js');
+    const { fetchNodeQemuVersion } = await import('../../../src/audit/node-qemu.js');
     const c = await node(apt);
     expect(await fetchNodeQemuVersion(c, 'pve1')).toEqual({
       version: [10, 1, 0],

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/**
+ * The online audit: a cluster (or one node) over the PVE API → `AuditReport`, risk evidence
+ * included. Each VM is analysed as soon as its `/pending` answer is in, while the other requests
+ * are still on the wire, so the analysis costs no wall time; then the evidence its rules need is
+ * read for the whole fleet at once and the risk recomputed with it.
+ */
+import { type RiskSources, evidenceNeeds, withRisk } from '../analysis/risk/index.js';
+import type { AnalysisEnv, VmInput, VmReport } from '../analysis/types.js';
+import type { PveClient } from '../api/client.js';
+import type { PermissionMap } from '../api/endpoints/access.js';
+import { collectRiskEvidence } from './evidence.js';
+import { collectFleet } from './fleet.js';
+import type { AuditRun, ClusterAuditOptions } from './options.js';
+import { auditAssumptions } from './report.js';
+import { auditVm, compareVms } from './stream.js';
+
+/** A cluster audit, with the token's `/access/permissions` (null when not readable) for the planner. */
+export interface ClusterAuditRun extends AuditRun {
+  permissions: PermissionMap | null;
+}
+
+/**
+ * Audits the VMs of a cluster.
+ * @throws PveApiError when the VM list itself cannot be read (nothing to audit),
+ *   UnknownNodeError when `node` names no node of the cluster
+ */
+export async function auditCluster(client: PveClient, opts: ClusterAuditOptions = {}): Promise<ClusterAuditRun> {
+  const { signal } = opts;
+  const given = opts.qemuVersion;
+  // A given QEMU version overrides what was read from every node.
+  const envOf = (env: AnalysisEnv): AnalysisEnv => {
+    if (!given) return env;
+    const { installedQemuByNode: _read, ...rest } = env;
+    return { ...rest, installedQemu: given, installedQemuAssumed: false };
+  };
+  const evidence = opts.evidence !== false;
+  // Without evidence the risk says why (when the caller says so).
+  const provisional: RiskSources = !evidence && opts.evidenceSkipped ? { skipped: opts.evidenceSkipped } : {};
+  const vms: VmReport[] = [];
+  const fleet = await collectFleet(client, {
+    ...(opts.node !== undefined ? { node: opts.node } : {}),
+    ...(opts.vmids !== undefined ? { vmids: opts.vmids } : {}),
+    ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
+    ...(signal ? { signal } : {}),
+    onProgress: ({ done, total }) => opts.onProgress?.({ phase: 'configs', done, total }),
+    onInput: (input, env) => {
+      const vm = auditVm(input, envOf(env), provisional);
+      vms.push(vm);
+      opts.onVm?.({ vm, input, final: !evidence });
+    },
+  });
+  const env = envOf(fleet.env);
+  vms.sort(compareVms);
+  const errors = fleet.errors.filter((e) => e.severity === 'error');
+  // Warnings (partial facts, a missing privilege) do not stop the audit.
+  const warnings = fleet.errors.filter((e) => e.severity !== 'error');
+  if (evidence) await addRiskEvidence(client, vms, fleet.inputs, env, opts);
+  return {
+    vms,
+    assumptions: auditAssumptions(fleet.inputs, env),
+    errors,
+    ...(warnings.length > 0 ? { warnings } : {}),
+    inputs: fleet.inputs,
+    env,
+    permissions: fleet.permissions,
+  };
+}
+
+/** Reads the evidence the VMs' rules can use (see `evidenceNeeds`) and reassesses their risk in place. */
+async function addRiskEvidence(client: PveClient, vms: VmReport[], inputs: readonly VmInput[], env: AnalysisEnv, opts: ClusterAuditOptions): Promise<void> {
+  const byVmid = new Map(inputs.map((i) => [i.vmid, i]));
+  const wanted = vms.flatMap((vm) => {
+    const input = byVmid.get(vm.vmid);
+    return input ? [{ vmid: vm.vmid, node: vm.node, ...evidenceNeeds(vm, input) }] : [];
+  });
+  opts.onProgress?.({ phase: 'evidence', done: 0, total: wanted.length });
+  const online = await collectRiskEvidence(client, { vms: wanted, storages: env.storages }, { ...opts.evidenceOptions, ...(opts.signal ? { signal: opts.signal } : {}) });
+  for (const vm of vms) {
+    const input = byVmid.get(vm.vmid);
+    if (!input) continue;
+    withRisk(vm, input, env, { online });
+    opts.onVm?.({ vm, input, final: true });
+  }
+  opts.onProgress?.({ phase: 'evidence', done: wanted.length, total: wanted.length });
+}

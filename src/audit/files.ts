@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/**
+ * The offline audit: VM configs from a `ConfigReader` (a copy of /etc/pve, single files) →
+ * `AuditReport`, with the backup jobs beside the configs as risk evidence. No file system here.
+ */
+import type { AnalysisEnv, VmInput } from '../analysis/types.js';
+import { volumeOwner } from '../pve/index.js';
+import type { ConfigIssue } from '../pve/types.js';
+import type { AuditOptions, AuditRun } from './options.js';
+import type { ConfigRead, ConfigReader } from './reader.js';
+import { DEFAULT_INSTALLED_QEMU, auditAssumptions } from './report.js';
+import { auditVms } from './stream.js';
+import { vmInputFromFile } from './vm-report.js';
+
+/** VMID from the volume names (`vm-8006-disk-0` → 8006) of a file not named `<vmid>.conf`. */
+function inferVmid(values: Record<string, string>): number | null {
+  const counts = new Map<number, number>();
+  for (const [key, value] of Object.entries(values)) {
+    if (!/^(?:ide|sata|scsi|virtio|efidisk|tpmstate|unused)\d+$/.test(key)) continue;
+    const volid = value.split(',')[0]?.replace(/^(?:file|volume)=/, '') ?? '';
+    const owner = volumeOwner(volid);
+    if (owner !== null) counts.set(owner, (counts.get(owner) ?? 0) + 1);
+  }
+  let best: number | null = null;
+  for (const [id, n] of counts) if (best === null || n > (counts.get(best) as number)) best = id;
+  return best;
+}
+
+function toInputs(read: ConfigRead): VmInput[] {
+  return read.vms.map(({ file, node }) => {
+    const input = vmInputFromFile(file, node);
+    if (file.vmid === null) {
+      const inferred = inferVmid(input.current);
+      input.vmid = inferred ?? 0;
+      input.issues.push({
+        source: input.source,
+        severity: 'warning',
+        message:
+          inferred === null
+            ? 'file name is not <vmid>.conf and no volume names a VMID: reported as VM 0'
+            : `file name is not <vmid>.conf: VMID ${inferred} taken from the volume names`,
+      });
+    }
+    return input;
+  });
+}
+
+/** `100, 101, 102, … (40 more)`: a readable list of what is there. */
+export function listSome(items: Array<string | number>, max = 20): string {
+  const shown = items.slice(0, max).join(', ');
+  return items.length > max ? `${shown}, … (${items.length - max} more)` : shown || 'none';
+}
+
+/**
+ * Errors for `node`/`vmids` filters that select nothing, each saying what is there (the nodes of
+ * the tree, the VMIDs, or the node a VM is really on), so a typo is not "nothing audited".
+ */
+async function unmatchedFilters(opts: AuditOptions, reader: ConfigReader, inputs: VmInput[], read: ConfigRead): Promise<ConfigIssue[]> {
+  if (opts.vmids === undefined && (opts.node === undefined || !reader.tree)) return [];
+  // The filtered read only holds what matched: read everything once to say what is there.
+  const all = reader.tree ? toInputs(await reader.read()) : toInputs(read);
+  const where = reader.label;
+  const out: ConfigIssue[] = [];
+  if (reader.tree && opts.node !== undefined && !all.some((i) => i.node === opts.node)) {
+    const nodes = [...new Set(all.map((i) => i.node).filter((n): n is string => n !== null))].sort();
+    const message =
+      nodes.length === 0
+        ? `--node ${opts.node}: ${where} does not say which node its VMs are on (no nodes/<node>/qemu-server/, .vmlist or ../hostname): leave --node out, or copy the configs to nodes/${opts.node}/qemu-server/`
+        : `--node ${opts.node}: no such node in ${where} (nodes: ${listSome(nodes)}): check the spelling, or leave --node out`;
+    out.push({ source: where, severity: 'error', message });
+    return out;
+  }
+  const found = new Set(inputs.map((i) => i.vmid));
+  for (const vmid of (opts.vmids ?? []).filter((id) => !found.has(id))) {
+    const elsewhere = [...new Set(all.filter((i) => i.vmid === vmid).map((i) => i.node ?? '?'))];
+    const message =
+      elsewhere.length > 0 && opts.node !== undefined
+        ? `VM ${vmid} not found on node ${opts.node}: it is on ${elsewhere.join(', ')}`
+        : `VM ${vmid} not found in ${where} (VMs there: ${listSome([...new Set(all.map((i) => i.vmid))].sort((a, b) => a - b))})`;
+    out.push({ ...(reader.tree ? { source: where } : {}), severity: 'error', message });
+  }
+  return out;
+}
+
+/**
+ * Audits the VM configs `reader` gives. Files that cannot be read are `errors`; problems that did
+ * not stop the audit (storage.cfg lines, unreadable jobs.cfg) are `warnings`.
+ */
+export async function auditFiles(reader: ConfigReader, opts: AuditOptions = {}): Promise<AuditRun> {
+  const vmids = opts.vmids ? new Set(opts.vmids) : undefined;
+  const read = await reader.read({ ...(reader.tree && opts.node !== undefined ? { node: opts.node } : {}), ...(vmids ? { vmids } : {}) });
+  let inputs = toInputs(read);
+  if (vmids) inputs = inputs.filter((i) => vmids.has(i.vmid));
+  if (opts.node !== undefined && reader.tree) inputs = inputs.filter((i) => i.node === opts.node);
+  const errors = [...read.errors, ...(await unmatchedFilters(opts, reader, inputs, read))];
+
+  const env: AnalysisEnv = {
+    storages: read.storages,
+    installedQemu: opts.qemuVersion ?? DEFAULT_INSTALLED_QEMU,
+    installedQemuAssumed: opts.qemuVersion === undefined,
+  };
+  if (read.storageTypesUnknown !== undefined) env.storageTypesUnknown = read.storageTypesUnknown;
+  // Backup jobs (jobs.cfg) and pools (user.cfg) beside the configs feed the risk's backup part.
+  // Only beside configs that were read: a wrong folder gets one error, not one per file.
+  const risk = reader.readRiskSources && read.vms.length > 0 ? await reader.readRiskSources() : null;
+  const vms = auditVms(inputs, env, risk?.sources ?? {}, opts.onVm);
+  const warnings = [...read.storageIssues, ...(risk?.issues ?? [])];
+  return {
+    vms,
+    assumptions: auditAssumptions(inputs, env),
+    errors,
+    ...(warnings.length > 0 ? { warnings } : {}),
+    inputs,
+    env,
+  };
+}

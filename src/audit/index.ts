@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/**
+ * The audit service, the one entry point of the CLI, the panel, the shim, the tests and the
+ * benchmarks: `auditFiles(reader, options)` offline, `auditCluster(client, options)` online, both
+ * returning an `AuditReport`; `toAuditJson(report)` writes the documented JSON.
+ */
+export { auditFiles, listSome } from './files.js';
+export { auditCluster, type ClusterAuditRun } from './cluster.js';
+export { toAuditJson, toVmJson } from './json.js';
+export type { AuditOptions, AuditProgress, AuditRun, AuditVmEvent, ClusterAuditOptions } from './options.js';
+export type { ConfFile, ConfigRead, ConfigReader, ReadFilter } from './reader.js';
+export { DEFAULT_INSTALLED_QEMU, auditAssumptions, buildAuditReport } from './report.js';
+export { analyzeVm, vmInputFromFile } from './vm-report.js';
+export { type CollectFleetOptions, type FleetProgress, type FleetResult, UnknownNodeError, collectFleet, vmInputFromPending } from './fleet.js';
+export { type CollectEvidenceOptions, type EvidenceFleet, type EvidenceVm, collectRiskEvidence, unavailableFrom } from './evidence.js';
+export type { AuditReport } from '../analysis/types.js';

@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/**
+ * The documented JSON contract of the audit (`audit --format json`, docs/ and ARCHITECTURE: "pve-dataplane
+ * audit JSON"). The one place where the wire shape differs from the in-memory report: a disk that
+ * exists only after the pending changes has its current facts `null` (the report keeps typed
+ * placeholders so presenters need no null checks). Only the report's own fields are written, never
+ * what it was computed from (`AuditRun.inputs`, `env`).
+ */
+import type { AuditReport, DiskReport, VmReport } from '../analysis/types.js';
+
+type JsonDisk = Omit<DiskReport, 'iothread' | 'aio'> & {
+  iothread: DiskReport['iothread'] | null;
+  aio: DiskReport['aio'] | null;
+};
+
+function diskJson(d: DiskReport): DiskReport | JsonDisk {
+  if (!d.onlyPending) return d;
+  return { ...d, qemuDevice: null, controller: null, controllerId: null, iothread: null, aio: null, cacheDirect: null, cache: null };
+}
+
+/** One VM as the contract writes it. */
+export function toVmJson(vm: VmReport): unknown {
+  return { ...vm, disks: vm.disks.map(diskJson) };
+}
+
+/** The whole report as the contract writes it (a value for `JSON.stringify`). */
+export function toAuditJson(report: AuditReport): unknown {
+  return {
+    vms: report.vms.map(toVmJson),
+    assumptions: report.assumptions,
+    errors: report.errors,
+    ...(report.warnings ? { warnings: report.warnings } : {}),
+  };
+}

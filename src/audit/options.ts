@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/** Options and results of the audit service (`auditFiles`, `auditCluster`). */
+import type { AnalysisEnv, AuditReport, Version, VmInput, VmReport } from '../analysis/types.js';
+import type { CollectEvidenceOptions } from './evidence.js';
+
+/** One VM as the service finishes it (see `AuditOptions.onVm`). */
+export interface AuditVmEvent {
+  vm: VmReport;
+  input: VmInput;
+  /**
+   * False while the online risk evidence of this VM is still being read: its disk facts are final,
+   * its `risk` is not yet (the parts the evidence decides read "not collected"). The VM is then
+   * reported again with `final: true`.
+   */
+  final: boolean;
+}
+
+/** Progress of a long audit, for a progress bar. */
+export interface AuditProgress {
+  /** `configs`: one read per VM (`done` of `total`); `evidence`: the risk evidence of the whole fleet. */
+  phase: 'configs' | 'evidence';
+  done: number;
+  total: number;
+}
+
+/** Options both audits share. */
+export interface AuditOptions {
+  /** Installed QEMU of every node (`--qemu-version`); default: read from the nodes online, assumed 11.0 offline. */
+  qemuVersion?: Version;
+  /** Only VMs of this node. */
+  node?: string;
+  /** Only these VMs. */
+  vmids?: readonly number[];
+  /**
+   * Each VM as soon as it is analysed, before the whole audit ends (rows can be shown as their
+   * configs arrive). Online, a VM comes first with `final: false`, and again once its evidence is in.
+   */
+  onVm?: (event: AuditVmEvent) => void;
+  onProgress?: (progress: AuditProgress) => void;
+}
+
+/** Options of `auditCluster`. */
+export interface ClusterAuditOptions extends AuditOptions {
+  /** Requests in flight; default (and cap): the client's concurrency. */
+  concurrency?: number;
+  /** Read the online risk evidence (node syslog, IO rates, node CPU, backup jobs, snapshots). Default true. */
+  evidence?: boolean;
+  /** With `evidence: false`: why, as the NOT_CHECKED reasons say it (`skipped: --no-evidence`). */
+  evidenceSkipped?: string;
+  /** Windows and limits of the evidence collection. */
+  evidenceOptions?: Omit<CollectEvidenceOptions, 'signal'>;
+  signal?: AbortSignal;
+}
+
+/**
+ * A finished audit: the report, plus what it was computed from (the planner plans from `inputs`
+ * and `env`). `toAuditJson` writes only the report's documented fields.
+ */
+export interface AuditRun extends AuditReport {
+  inputs: VmInput[];
+  env: AnalysisEnv;
+}
