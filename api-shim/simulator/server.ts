@@ -13,9 +13,13 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { authenticate } from './auth.js';
 import { AuthError, PveError } from './errors.js';
 import { accessRoutes } from './routes/access.js';
+import { accessListRoutes } from './routes/access-lists.js';
 import { agentRoutes } from './routes/agent.js';
 import { clusterRoutes } from './routes/cluster.js';
+import { clusterConfigRoutes } from './routes/cluster-config.js';
+import { firewallRoutes } from './routes/firewall.js';
 import { nodeRoutes } from './routes/nodes.js';
+import { nodeSystemRoutes, sdnRoutes } from './routes/node-system.js';
 import { poolRoutes } from './routes/pools.js';
 import { qemuRoutes } from './routes/qemu.js';
 import { Envelope, type RouteDef } from './routes/route.js';
@@ -31,7 +35,10 @@ export interface ServerOptions {
   log?: (line: string) => void;
 }
 
-export const ALL_ROUTES: RouteDef[] = [...accessRoutes, ...clusterRoutes, ...poolRoutes, ...nodeRoutes, ...taskRoutes, ...qemuRoutes, ...agentRoutes];
+export const ALL_ROUTES: RouteDef[] = [
+  ...accessRoutes, ...accessListRoutes, ...clusterRoutes, ...clusterConfigRoutes, ...firewallRoutes, ...sdnRoutes, ...poolRoutes,
+  ...nodeRoutes, ...nodeSystemRoutes, ...taskRoutes, ...qemuRoutes, ...agentRoutes,
+];
 
 /** Result formats of pve-http-server's Formatter::Standard the simulator speaks. */
 type Format = 'json' | 'extjs';

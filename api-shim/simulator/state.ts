@@ -59,11 +59,13 @@ export interface ReleaseInfo {
   qemuServer: string;
   pveQemuKvm: string;
   kernel: string;
+  /** Build stamp of the kernel as `uname -v` prints it after the version (`2025-10-21T11:55Z`). */
+  kernelBuilt: string;
 }
 
 const RELEASES: Record<PveVersion, Omit<ReleaseInfo, 'pveQemuKvm'> & { qemu: string; qemuPkgRev: string }> = {
-  '8.2': { version: '8.2.7', release: '8.2', repoid: '3e76eec21c4a14a7', qemuServer: '8.2.4', kernel: '6.8.12-2-pve', qemu: '9.0.2', qemuPkgRev: '3' },
-  '9.1': { version: '9.1.2', release: '9.1', repoid: 'b3f5f07d9d1f4c0e', qemuServer: '9.1.3', kernel: '6.17.2-1-pve', qemu: '10.1.2', qemuPkgRev: '4' },
+  '8.2': { version: '8.2.7', release: '8.2', repoid: '3e76eec21c4a14a7', qemuServer: '8.2.4', kernel: '6.8.12-2-pve', kernelBuilt: '2024-09-05T10:03Z', qemu: '9.0.2', qemuPkgRev: '3' },
+  '9.1': { version: '9.1.2', release: '9.1', repoid: 'b3f5f07d9d1f4c0e', qemuServer: '9.1.3', kernel: '6.17.2-1-pve', kernelBuilt: '2025-10-21T11:55Z', qemu: '10.1.2', qemuPkgRev: '4' },
 };
 
 export interface SimStateOptions {
@@ -117,6 +119,7 @@ export class SimState {
       repoid: rel.repoid,
       qemuServer: rel.qemuServer,
       kernel: rel.kernel,
+      kernelBuilt: rel.kernelBuilt,
       pveQemuKvm: `${this.qemuVersion}-${rel.qemuPkgRev}`,
     };
     this.clusterName = fleet.clusterName;

@@ -40,6 +40,8 @@ export interface TaskContext {
 export class TaskRegistry {
   private readonly tasks = new Map<string, SimTask>();
   private readonly order: SimTask[] = [];
+  /** Tasks per node, in start order (node task lists stay O(tasks of the node)). */
+  private readonly byNode = new Map<string, SimTask[]>();
   private nextPid: number;
   /** Called for every task start and end (the node syslog records both). */
   onEvent?: (task: SimTask, event: 'start' | 'end') => void;
@@ -73,6 +75,9 @@ export class TaskRegistry {
     };
     this.tasks.set(task.upid, task);
     this.order.push(task);
+    const ofNode = this.byNode.get(node);
+    if (ofNode) ofNode.push(task);
+    else this.byNode.set(node, [task]);
     this.onEvent?.(task, 'start');
     const ctx: TaskContext = {
       task,
@@ -109,7 +114,19 @@ export class TaskRegistry {
 
   /** Tasks of a node, newest first. */
   list(node: string): SimTask[] {
-    return this.order.filter((t) => t.node === node).reverse();
+    return [...(this.byNode.get(node) ?? [])].reverse();
+  }
+
+  /**
+   * The cluster's task list (pmxcfs `tasklist`, what `/cluster/tasks` reads): per node the running
+   * tasks and the most recent ones, at most `perNode`, newest first overall.
+   */
+  recent(perNode: number): SimTask[] {
+    const out: SimTask[] = [];
+    for (const tasks of this.byNode.values()) {
+      for (let i = tasks.length - 1, n = 0; i >= 0 && n < perNode; i--, n++) out.push(tasks[i]!);
+    }
+    return out.sort((a, b) => b.starttime - a.starttime || b.pid - a.pid);
   }
 
   /** Every task, in start order (tests inspect this). */

@@ -129,6 +129,12 @@ export class StorageRegistry {
     }
   }
 
+  /** Volumes on a storage with their sizes in bytes (a scan of every volume: the GUI reads this per storage view). */
+  *volumesOn(storeid: string): Iterable<[string, bigint]> {
+    this.load();
+    for (const entry of this.volumes) if (entry[0].startsWith(`${storeid}:`)) yield entry;
+  }
+
   /** Destroys a volume (forced delete, `unusedN` removal). */
   remove(volid: string): void {
     this.load();

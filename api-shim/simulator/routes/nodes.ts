@@ -6,6 +6,8 @@ import { machineVersions, pveRevisions } from '../machine.js';
 import { nodeRrd } from '../metrics.js';
 import type { SimState } from '../state.js';
 import { parseJournalTime, utcOffsetMinutes, zoneName } from '../node-time.js';
+import { splitList } from '../schema/validate.js';
+import { formatMembers } from '../storage-formats.js';
 import { vzdumpDefaults } from '../vzdump.js';
 import { nodeFingerprint } from './cluster.js';
 import { Envelope, requireNode, type RouteDef } from './route.js';
@@ -58,15 +60,18 @@ export const nodeRoutes: RouteDef[] = [
       requirePrivs(principal, `/nodes/${n.name}`, ['Sys.Audit']);
       const r = state.rng.fork(`nodestatus:${n.name}`);
       const used = Math.round(n.memBytes * (0.3 + r.next() * 0.4));
-      const kernel = state.release.kernel;
+      const { kernel, kernelBuilt } = state.release;
+      // `uname -v` of a Proxmox kernel: `#1 SMP PREEMPT_DYNAMIC PMX 6.17.2-1 (2025-10-21T11:55Z)`;
+      // the web UI's node summary reads the build date from the parentheses.
+      const unameV = `#1 SMP PREEMPT_DYNAMIC PMX ${kernel.replace(/-pve$/, '')} (${kernelBuilt})`;
       return {
         uptime: state.clock.nowSec() - state.bootTime,
         cpu: r.next() * 0.3,
         wait: r.next() * 0.02,
         idle: 0,
         loadavg: [r.next() * 4, r.next() * 4, r.next() * 4].map((x) => x.toFixed(2)),
-        kversion: `Linux ${kernel} #1 SMP PREEMPT_DYNAMIC PMX ${kernel.replace(/-pve$/, '')} x86_64`,
-        'current-kernel': { sysname: 'Linux', release: kernel, version: `#1 SMP PREEMPT_DYNAMIC PMX ${kernel.replace(/-pve$/, '')}`, machine: 'x86_64' },
+        kversion: `Linux ${kernel} ${unameV}`,
+        'current-kernel': { sysname: 'Linux', release: kernel, version: unameV, machine: 'x86_64' },
         // cores = physical cores of all sockets (ProcFSTools read_cpuinfo), cpus = threads.
         cpuinfo: { cpus: n.cpus, cores: n.cores * n.sockets, sockets: n.sockets, model: n.cpuModel, mhz: '2800.000', hvm: '1', user_hz: 100, flags: 'fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr sse sse2 ht syscall nx lm constant_tsc rep_good nopl xtopology cpuid pni pclmulqdq vmx ssse3 fma cx16 pcid sse4_1 sse4_2 x2apic movbe popcnt aes xsave avx f16c rdrand hypervisor lahf_lm abm 3dnowprefetch avx2 sha_ni' },
         memory: { total: n.memBytes, used, free: n.memBytes - used, available: n.memBytes - used },
@@ -156,20 +161,28 @@ export const nodeRoutes: RouteDef[] = [
     path: '/nodes/{node}/storage',
     handler: ({ state, principal, params }) => {
       const n = nodeOf(state, params.node!);
+      // Storage::storage_info: `content` is a list, any of it qualifies (and then only enabled ones).
+      const wanted = params.content ? splitList(params.content) : null;
       const out: unknown[] = [];
       for (const s of state.storage.storages.values()) {
         if (params.storage && s.id !== params.storage) continue;
-        if (!state.storage.availableOn(s.id, n.name)) continue;
-        if (params.content && !s.content.includes(params.content)) continue;
+        if (s.nodes !== null && !s.nodes.includes(n.name)) continue;
+        if (wanted && (s.disabled || !wanted.some((c) => s.content.includes(c)))) continue;
+        if (params.enabled === '1' && s.disabled) continue;
         const privs = privilegesOn(principal, `/storage/${s.id}`);
         if (!privs.has('Datastore.Audit') && !privs.has('Datastore.AllocateSpace')) continue;
-        const use = state.storage.usage(s.id, n.name, (id) => state.vms.get(id)?.node);
-        const total = Number(use.total);
-        const used = Number(use.used);
-        out.push({
-          storage: s.id, type: s.type, content: [...s.content].sort().join(','), enabled: 1, active: 1, shared: s.shared ? 1 : 0,
-          total, used, avail: total - used, used_fraction: total > 0 ? used / total : 0,
-        });
+        const entry: Record<string, unknown> = {
+          storage: s.id, type: s.type, content: [...s.content].sort().join(','), enabled: s.disabled ? 0 : 1, active: 0, shared: s.shared ? 1 : 0,
+          total: 0, used: 0, avail: 0,
+        };
+        if (!s.disabled) {
+          if (params.format === '1') Object.assign(entry, formatMembers(s));
+          const use = state.storage.usage(s.id, n.name, (id) => state.vms.get(id)?.node);
+          const total = Number(use.total);
+          const used = Number(use.used);
+          Object.assign(entry, { active: 1, total, used, avail: total - used, used_fraction: total > 0 ? used / total : 0 });
+        }
+        out.push(entry);
       }
       return out;
     },

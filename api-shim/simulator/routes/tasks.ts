@@ -23,7 +23,28 @@ function checkTaskAccess(p: Principal, task: SimTask): void {
   if (!privilegesOn(p, `/nodes/${task.node}`).has('Sys.Audit')) throw permissionError(`/nodes/${task.node}`, ['Sys.Audit']);
 }
 
+/** Tasks per node in the cluster task list (pve-cluster keeps a bounded list per node). */
+const CLUSTER_TASKS_PER_NODE = 50;
+
 export const taskRoutes: RouteDef[] = [
+  {
+    method: 'GET',
+    path: '/cluster/tasks',
+    handler: ({ state, principal }) => {
+      // Cluster.pm tasks: everything with Sys.Audit on /, else only the caller's own tasks. A
+      // token's task is listed under its user with `tokenid` beside it, so a token without
+      // Sys.Audit does not see its own tasks there (as in PVE).
+      const all = privilegesOn(principal, '/').has('Sys.Audit');
+      const out: unknown[] = [];
+      for (const t of state.tasks.recent(CLUSTER_TASKS_PER_NODE)) {
+        const view = taskListView(t);
+        const bang = t.user.indexOf('!');
+        if (bang > 0) Object.assign(view, { user: t.user.slice(0, bang), tokenid: t.user.slice(bang + 1) });
+        if (all || view.user === principal.id) out.push(view);
+      }
+      return out;
+    },
+  },
   {
     method: 'GET',
     path: '/nodes/{node}/tasks',

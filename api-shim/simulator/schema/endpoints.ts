@@ -1,4 +1,21 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
+/** GET endpoints the PVE web UI reads on its Datacenter, Node and VM views (read-only answers). */
+const GUI_READS = [
+  '/access/domains', '/access/users', '/access/users/{userid}/token', '/access/groups', '/access/roles', '/access/acl', '/access/tfa',
+  '/cluster/tasks', '/cluster/options', '/cluster/config/nodes', '/cluster/config/join', '/cluster/log',
+  '/cluster/ha/groups', '/cluster/ha/rules', '/cluster/replication',
+  '/cluster/firewall/rules', '/cluster/firewall/groups', '/cluster/firewall/aliases', '/cluster/firewall/ipset', '/cluster/firewall/options',
+  '/cluster/sdn/zones', '/cluster/sdn/vnets', '/cluster/sdn/controllers', '/cluster/sdn/ipams', '/cluster/sdn/dns',
+  '/cluster/acme/account', '/cluster/acme/plugins', '/cluster/metrics/server',
+  '/cluster/mapping/pci', '/cluster/mapping/usb', '/cluster/mapping/dir', '/cluster/jobs/realm-sync',
+  '/nodes/{node}/subscription', '/nodes/{node}/network', '/nodes/{node}/storage/{storage}/content', '/nodes/{node}/storage/{storage}/status',
+  '/nodes/{node}/disks/list', '/nodes/{node}/dns', '/nodes/{node}/hosts', '/nodes/{node}/config', '/nodes/{node}/certificates/info',
+  '/nodes/{node}/firewall/rules', '/nodes/{node}/firewall/options', '/nodes/{node}/firewall/log', '/nodes/{node}/replication',
+  '/nodes/{node}/ceph/status', '/nodes/{node}/apt/update',
+  '/nodes/{node}/qemu/{vmid}/feature', '/nodes/{node}/qemu/{vmid}/firewall/rules', '/nodes/{node}/qemu/{vmid}/firewall/options',
+  '/nodes/{node}/qemu/{vmid}/firewall/aliases', '/nodes/{node}/qemu/{vmid}/firewall/ipset', '/nodes/{node}/qemu/{vmid}/firewall/log',
+] as const;
+
 /** The PVE API endpoints the simulator answers (path templates as in PVE's schema). */
 export const ENDPOINTS: ReadonlyArray<{ method: 'GET' | 'POST' | 'PUT' | 'DELETE'; path: string }> = [
   { method: 'GET', path: '/version' },
@@ -50,4 +67,5 @@ export const ENDPOINTS: ReadonlyArray<{ method: 'GET' | 'POST' | 'PUT' | 'DELETE
   ...['info', 'get-osinfo', 'get-host-name', 'get-time', 'get-timezone', 'get-vcpus', 'get-fsinfo', 'network-get-interfaces'].map(
     (c) => ({ method: 'GET' as const, path: `/nodes/{node}/qemu/{vmid}/agent/${c}` }),
   ),
+  ...GUI_READS.map((path) => ({ method: 'GET' as const, path })),
 ];

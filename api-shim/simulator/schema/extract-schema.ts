@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
  * Regenerates `pve-api-params.json` (the request-parameter schemas the simulator validates
- * against) from a PVE API viewer schema file (`apidoc.js` as served at
- * https://pve.proxmox.com/pve-docs/api-viewer/apidoc.js).
+ * against) and `pve-api-returns.json` (the answer schemas of its GET endpoints, which the
+ * contract tests check answers against) from a PVE API viewer schema file: pve-docs
+ * `api-viewer/apidata.js`, as served at https://pve.proxmox.com/pve-docs/api-viewer/apidoc.js.
  *
- *     npx tsx api-shim/simulator/schema/extract-schema.ts path/to/apidoc.js
+ *     npx tsx api-shim/simulator/schema/extract-schema.ts path/to/apidata.js "pve-docs 9.1.3 (e5010dc)"
  *
  * Keeps only the endpoints the simulator implements and drops descriptions, so the result stays
  * small enough to ship with the simulator.
@@ -15,7 +16,7 @@ import { ENDPOINTS } from './endpoints.js';
 
 interface ApiNode {
   path: string;
-  info?: Record<string, { parameters?: unknown; permissions?: unknown }>;
+  info?: Record<string, { parameters?: unknown; permissions?: unknown; returns?: unknown }>;
   children?: ApiNode[];
 }
 
@@ -42,8 +43,9 @@ function find(nodes: ApiNode[], path: string): ApiNode | undefined {
 }
 
 const source = process.argv[2];
+const label = process.argv[3] ?? 'PVE 9.1 apidoc.js';
 if (!source) {
-  process.stderr.write('usage: extract-schema.ts <apidoc.js>\n');
+  process.stderr.write('usage: extract-schema.ts <apidata.js> [source label]\n');
   process.exit(2);
 }
 const text = readFileSync(source, 'utf8');
@@ -53,15 +55,22 @@ const end = text.indexOf('\n]\n');
 if (start < 0 || end < 0) throw new Error(`${source}: no 'const apiSchema = [ ... ]' array found`);
 const schema = JSON.parse(text.slice(start, end + 2)) as ApiNode[];
 
-const out: Record<string, unknown> = {};
+const params: Record<string, unknown> = {};
+const returns: Record<string, unknown> = {};
 for (const { method, path } of ENDPOINTS) {
   const node = find(schema, path);
   const info = node?.info?.[method];
   if (!info) throw new Error(`${source}: no ${method} ${path} in the schema`);
-  out[`${method} ${path}`] = strip(info.parameters ?? { properties: {} });
+  params[`${method} ${path}`] = strip(info.parameters ?? { properties: {} });
+  if (method === 'GET') returns[`${method} ${path}`] = strip(info.returns ?? {});
 }
-const target = fileURLToPath(new URL('./pve-api-params.json', import.meta.url));
-// One endpoint per line: small, and diffs stay readable when the schema is regenerated.
-const lines = Object.entries(out).map(([k, v]) => `  ${JSON.stringify(k)}: ${JSON.stringify(v)}`);
-writeFileSync(target, `{"source": "PVE 9.1 apidoc.js (api-viewer schema)", "endpoints": {\n${lines.join(',\n')}\n}}\n`);
-process.stderr.write(`wrote ${Object.keys(out).length} endpoints to ${target}\n`);
+
+/** One endpoint per line: small, and diffs stay readable when the schema is regenerated. */
+function write(file: string, entries: Record<string, unknown>): void {
+  const target = fileURLToPath(new URL(file, import.meta.url));
+  const lines = Object.entries(entries).map(([k, v]) => `  ${JSON.stringify(k)}: ${JSON.stringify(v)}`);
+  writeFileSync(target, `{"source": ${JSON.stringify(`${label} (api-viewer schema)`)}, "endpoints": {\n${lines.join(',\n')}\n}}\n`);
+  process.stderr.write(`wrote ${Object.keys(entries).length} endpoints to ${target}\n`);
+}
+write('./pve-api-params.json', params);
+write('./pve-api-returns.json', returns);
