@@ -5,7 +5,7 @@
  * (its name, address, storages and VM volumes); fixed values are marked where they are set.
  */
 import { sectionDrives, volumeOwner, digestOf } from '../../../src/pve/index.js';
-import { privilegesOn } from '../acl.js';
+import { privilegesOn, type Principal } from '../acl.js';
 import { requireAnyPriv, requirePrivs } from '../config-update.js';
 import { dieError, paramError } from '../errors.js';
 import type { SimState } from '../state.js';
@@ -55,12 +55,18 @@ function disks(state: SimState, node: string): Array<Record<string, unknown>> {
   ];
 }
 
-/** The storage of a status/content request, or PVE's answers when it is not there. */
-function storageOn(state: SimState, node: string, storeid: string) {
+/**
+ * Node and storage of a `/nodes/{node}/storage/{storage}/...` request: Datastore.Audit or
+ * AllocateSpace on the storage, then PVE's answers when it is not there.
+ */
+function storageRequest(state: SimState, principal: Principal, params: Record<string, string>) {
+  const node = requireNode(state, params.node!);
+  requireAnyPriv(principal, `/storage/${params.storage}`, ['Datastore.Audit', 'Datastore.AllocateSpace']);
+  const storeid = params.storage!;
   const s = state.storage.storages.get(storeid);
   if (!s) throw paramError({ storage: 'No such storage.' });
   if (!state.storage.availableOn(storeid, node)) throw dieError(`storage '${storeid}' is not available on node '${node}'`);
-  return s;
+  return { node, s };
 }
 
 export const nodeSystemRoutes: RouteDef[] = [
@@ -170,9 +176,7 @@ export const nodeSystemRoutes: RouteDef[] = [
     method: 'GET',
     path: '/nodes/{node}/storage/{storage}/status',
     handler: ({ state, principal, params }) => {
-      const node = requireNode(state, params.node!);
-      requireAnyPriv(principal, `/storage/${params.storage}`, ['Datastore.Audit', 'Datastore.AllocateSpace']);
-      const s = storageOn(state, node, params.storage!);
+      const { node, s } = storageRequest(state, principal, params);
       const use = state.storage.usage(s.id, node, (id) => state.vms.get(id)?.node);
       const total = Number(use.total);
       const used = Number(use.used);
@@ -183,9 +187,7 @@ export const nodeSystemRoutes: RouteDef[] = [
     method: 'GET',
     path: '/nodes/{node}/storage/{storage}/content',
     handler: ({ state, principal, params }) => {
-      const node = requireNode(state, params.node!);
-      requireAnyPriv(principal, `/storage/${params.storage}`, ['Datastore.Audit', 'Datastore.AllocateSpace']);
-      const s = storageOn(state, node, params.storage!);
+      const { node, s } = storageRequest(state, principal, params);
       const out: Array<Record<string, unknown>> = [];
       for (const [volid, size] of state.storage.volumesOn(s.id)) {
         const name = volid.slice(s.id.length + 1);
