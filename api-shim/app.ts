@@ -3,7 +3,7 @@
  * `buildApp(opts)`: the shim as a Fastify instance that does not listen (tests call `listen`
  * on port 0, `serve` in main.ts on the real port). Root hooks run on every request, in order:
  * security headers, HTTP framing hygiene, Host allow-list; then each part is an encapsulated
- * plugin: the guarded read proxy, `/dp/config`, the jobs, and the static panel.
+ * plugin: the guarded read proxy, `/dp/config`, the plans and jobs (`/dp/plans`, `/dp/jobs`), and the static panel.
  */
 import Fastify, { type FastifyReply } from 'fastify';
 import type { FastifyInstance } from 'fastify';
@@ -12,8 +12,8 @@ import { hostGuard } from './host-guard.js';
 import { httpHygiene, noAutomaticContinue } from './http-hygiene.js';
 import { applySecurityHeaders, clientErrorWithHeaders, securityHeaders } from './security-headers.js';
 import { type ShimOptions, resolveShimOptions } from './options.js';
-import { applyRoute } from './plugins/apply.js';
 import { auditMode } from './plugins/audit-mode.js';
+import { jobsRoutes } from './plugins/jobs.js';
 import { pveProxy } from './plugins/pve-proxy.js';
 import { staticPanel } from './plugins/static-panel.js';
 
@@ -40,7 +40,7 @@ export async function buildApp(options: ShimOptions): Promise<FastifyInstance> {
   app.addHook('onRequest', hostGuard(opts.allowedHosts));
   await app.register(pveProxy, opts);
   await app.register(auditMode, opts);
-  await app.register(applyRoute, opts);
+  await app.register(jobsRoutes, opts);
   if (opts.panelDir) await app.register(staticPanel, { panelDir: opts.panelDir });
   return app;
 }

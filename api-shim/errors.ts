@@ -25,8 +25,10 @@ export const DP_CSRF: ShimErrorSpec = { code: 'DP_CSRF', status: 403 };
 export const DP_HOST_NOT_ALLOWED: ShimErrorSpec = { code: 'DP_HOST_NOT_ALLOWED', status: 403 };
 /** A malformed request to one of the shim's own endpoints (`/dp/...`). */
 export const DP_BAD_REQUEST: ShimErrorSpec = { code: 'DP_BAD_REQUEST', status: 400 };
-/** An apply is already running in this shim. */
-export const DP_APPLY_BUSY: ShimErrorSpec = { code: 'DP_APPLY_BUSY', status: 409 };
+/** No plan or job by that id. */
+export const DP_NOT_FOUND: ShimErrorSpec = { code: 'DP_NOT_FOUND', status: 404 };
+/** A VM is in another running job (one job per VM at a time), or the job is not in a state for that. */
+export const DP_JOB_CONFLICT: ShimErrorSpec = { code: 'DP_JOB_CONFLICT', status: 409 };
 /** PVE could not be reached (refused, timeout, TLS verification failed). */
 export const DP_UPSTREAM_UNREACHABLE: ShimErrorSpec = { code: 'DP_UPSTREAM_UNREACHABLE', status: 502 };
 

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ApiToken, parseApiToken } from '../src/api/auth.js';
+import type { EngineOptions } from '../src/migration/runner.js';
 import { stateDir } from '../src/node/state-dir.js';
 import { normaliseFingerprint } from '../src/node/tls.js';
 
@@ -42,13 +43,15 @@ export interface ShimOptions {
   allowedHosts?: readonly string[];
   /** The CSRF token writes must carry (tests); default: random per process. */
   csrfToken?: string;
-  /** Where panel applies keep their plan and journal; default the CLI's state directory. */
+  /** Where plans, jobs (journals) and the audit log of writes live; default the CLI's state directory. */
   stateDir?: string;
   /**
    * PVE login mode: users sign in with their own PVE account through the shim, every upstream
    * call runs with their ticket; no API token is needed.
    */
   login?: boolean;
+  /** Engine timing knobs of jobs (tests, benchmarks): poll interval, power timeouts. */
+  jobEngine?: Partial<EngineOptions>;
 }
 
 /** Options after validation. */
@@ -68,6 +71,7 @@ export interface ResolvedShimOptions {
   csrfToken: string;
   stateDir: string;
   login: boolean;
+  jobEngine?: Partial<EngineOptions>;
 }
 
 /** A bad shim option; the message names it. */
@@ -168,5 +172,6 @@ export function resolveShimOptions(opts: ShimOptions): ResolvedShimOptions {
     csrfToken: opts.csrfToken ?? randomBytes(24).toString('base64url'),
     stateDir: opts.stateDir ?? stateDir(),
     login: opts.login === true,
+    ...(opts.jobEngine ? { jobEngine: opts.jobEngine } : {}),
   };
 }

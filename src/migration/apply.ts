@@ -36,7 +36,17 @@ export interface ApplyOptions extends EngineOptions {
   planFile?: string;
   planHash?: string;
   pve?: string | null;
+  /**
+   * The plan applied is the plan previewed: a VM whose config digest is no longer the one the
+   * plan read (and that this journal has not written to) is skipped as "changed since the
+   * preview", never re-planned; a digest mismatch on the write is not retried. The CLI leaves it
+   * off: its saved plan is re-checked change by change instead.
+   */
+  previewDigest?: boolean;
 }
+
+/** Reason prefix of a VM skipped because its config changed after the plan was made. */
+export const CHANGED_SINCE_PREVIEW = 'changed since the preview';
 
 /** Why apply refuses to start at all. */
 export class ApplyRefusedError extends Error {
@@ -83,7 +93,7 @@ export async function applyPlan(
   options.onEvent?.({ type: 'start', total: vms.length });
   const limit = pLimit(runner.opts.concurrency);
   const ctx: VmContext = { runner, plan, options };
-  const results = await Promise.all(vms.map((vm) => limit(() => applyVm(ctx, vm))));
+  const results = await Promise.all(vms.map((vm) => limit(() => runner.startVm(vm.vmid, vm.node, () => applyVm(ctx, vm)))));
   return runner.end(results);
 }
 
@@ -121,11 +131,22 @@ async function applyVm(ctx: VmContext, saved: VmPlan): Promise<VmResult> {
       return await runner.finish({ ...base, result: 'failed', reason });
     }
     live = await runner.settleInterruptedPower(live);
+    const changed = changedSincePreview(ctx, saved, live);
+    if (changed) return await runner.finish({ ...base, result: 'skipped', reason: changed });
     return saved.path === 'staged' ? await applyStaged(ctx, saved, live) : await applyDirect(ctx, saved, live);
   } catch (err) {
     runner.checkAbort();
     return runner.finish({ ...base, result: 'failed', reason: `unexpected error: ${err instanceof Error ? err.message : String(err)}` });
   }
+}
+
+/** With `previewDigest`: why the VM no longer is as previewed, or null. */
+function changedSincePreview(ctx: VmContext, saved: VmPlan, live: LiveVm): string | null {
+  if (!ctx.options.previewDigest || live.input.digest === saved.digest || wroteBefore(ctx.runner, saved.vmid)) return null;
+  return (
+    `${CHANGED_SINCE_PREVIEW}: its config digest is ${live.input.digest.slice(0, 12)}, the preview read ${saved.digest.slice(0, 12)} ` +
+    '(edited by someone else since); nothing written, preview it again'
+  );
 }
 
 /** Re-plan a VM as read now, with the saved plan's options. */
@@ -232,6 +253,8 @@ async function applyDirect(ctx: VmContext, saved: VmPlan, first: LiveVm): Promis
     if (w.kind === 'mismatch') {
       mismatches.push(w.reason);
       live = await runner.target.readVm(saved.node!, saved.vmid, runner.opts.signal);
+      const changed = changedSincePreview(ctx, saved, live);
+      if (changed) return runner.finish({ ...base, result: 'skipped', reason: changed });
       continue;
     }
     live = w.live;

@@ -95,6 +95,8 @@ export interface OnlineApplyOptions extends OnlineRunOptions {
   planHash: string;
   confirmStaged?: number[];
   shutdownTimeoutSec?: number;
+  /** See `ApplyOptions.previewDigest`: a VM edited since the plan is skipped, never re-planned. */
+  previewDigest?: boolean;
 }
 
 /** Storages and installed QEMU, read like the plan read them (the per-VM reads come later). */
@@ -128,6 +130,7 @@ export async function applyPlanOnline(client: PveClient, plan: MigrationPlan, jo
     ...(o.vmids ? { vmids: o.vmids } : {}),
     ...(o.confirmStaged ? { confirmStaged: o.confirmStaged } : {}),
     ...(o.shutdownTimeoutSec !== undefined ? { shutdownTimeoutSec: o.shutdownTimeoutSec } : {}),
+    ...(o.previewDigest ? { previewDigest: true } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
     ...(o.onEvent ? { onEvent: o.onEvent } : {}),
     ...o.engine,

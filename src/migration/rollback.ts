@@ -51,7 +51,7 @@ export async function rollbackJournal(
     .sort((a, b) => a.vmid - b.vmid);
   options.onEvent?.({ type: 'start', total: vms.length + rebootedOnly.length });
   const limit = pLimit(runner.opts.concurrency);
-  const results = await Promise.all(vms.map((j) => limit(() => rollbackVm(runner, j))));
+  const results = await Promise.all(vms.map((j) => limit(() => runner.startVm(j.vmid, j.node, () => rollbackVm(runner, j)))));
   for (const j of rebootedOnly) results.push(await runner.finish({ vmid: j.vmid, node: j.node, result: 'skipped', reason: rebootedOnlyReason(j) }));
   return runner.end(results.sort((a, b) => a.vmid - b.vmid));
 }

@@ -4,6 +4,7 @@
  * state, and the run summary. Every PVE write and power action is preceded by a journal intent
  * that is on disk before the request leaves, and followed by its outcome.
  */
+import pLimit, { type LimitFunction } from 'p-limit';
 import { PveConnectionError, PveDigestMismatchError, PveLockedError, PveParamError, PvePermissionError } from '../api/errors.js';
 import {
   replayJournal,
@@ -43,6 +44,16 @@ export interface EngineOptions {
   restartGraceMs?: number;
   /** Only these VMs. */
   vmids?: number[];
+  /**
+   * Power actions (reboot, start, shutdown) at once per node, each held from its request until
+   * the VM reached the promised state (default: no limit beyond `concurrency`).
+   */
+  powerPerNode?: number;
+  /**
+   * Asked before a VM is started: a reason (cancelled, the wave stopped) skips it with that
+   * reason, nothing read or written; VMs already in flight finish. Default: start every VM.
+   */
+  beforeVm?: (vmid: number) => string | null;
   signal?: AbortSignal;
   onEvent?: (e: EngineEvent) => void;
 }
@@ -116,11 +127,13 @@ function errorCode(err: unknown): string {
   return 'error';
 }
 
+type OptionalEngineKeys = 'shutdownTimeoutSec' | 'vmids' | 'signal' | 'onEvent' | 'powerPerNode' | 'beforeVm';
+
 /** One apply or rollback run: journal, target and options. */
 export class Runner {
-  readonly opts: Required<Omit<EngineOptions, 'shutdownTimeoutSec' | 'vmids' | 'signal' | 'onEvent'>> &
-    Pick<EngineOptions, 'shutdownTimeoutSec' | 'vmids' | 'signal' | 'onEvent'>;
+  readonly opts: Required<Omit<EngineOptions, OptionalEngineKeys>> & Pick<EngineOptions, OptionalEngineKeys>;
   private readonly entries: JournalEntry[];
+  private readonly powerSlots = new Map<string, LimitFunction>();
 
   constructor(
     readonly target: MigrationTarget,
@@ -253,6 +266,23 @@ export class Runner {
    * the VM state is polled, never just the task.
    */
   async power(live: LiveVm, action: PowerAction, step: number): Promise<PowerResult> {
+    const per = this.opts.powerPerNode;
+    if (!per) return this.powerNow(live, action, step);
+    const node = live.input.node!;
+    let slot = this.powerSlots.get(node);
+    if (!slot) this.powerSlots.set(node, (slot = pLimit(per)));
+    return slot(() => this.powerNow(live, action, step));
+  }
+
+  /**
+   * Skips a VM before it starts when `beforeVm` gives a reason; else runs `work`.
+   */
+  async startVm(vmid: number, node: string | null, work: () => Promise<VmResult>): Promise<VmResult> {
+    const reason = this.opts.beforeVm?.(vmid) ?? null;
+    return reason ? this.finish({ vmid, node, result: 'skipped', reason }) : work();
+  }
+
+  private async powerNow(live: LiveVm, action: PowerAction, step: number): Promise<PowerResult> {
     const { vmid } = live.input;
     const node = live.input.node!;
     const ha = live.ha.managed;

@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/**
+ * The shim's jobs: saved plans, jobs started from them, rollbacks, one job per VM at a time, and
+ * at start-up every job found on disk (past ones listed, unfinished ones resumed).
+ */
+import type { PveClient } from '../../src/api/client.js';
+import { replayJournal, type JournalEntry } from '../../src/migration/journal-model.js';
+import { makePlan } from '../../src/migration/online.js';
+import { readPriorEntries } from '../../src/node/journal.js';
+import type { JobRequest, PlanAnswer, PlanRequest, RollbackRequest, RunRequest } from '../contracts/jobs.js';
+import { AuditLog } from './audit-log.js';
+import { type JobDeps, Job } from './job.js';
+import { type JobRecord, JobStore, newId } from './store.js';
+
+/** A refusal the routes turn into a coded HTTP error. */
+export class JobError extends Error {
+  override name = 'JobError';
+  constructor(
+    readonly kind: 'not-found' | 'conflict' | 'bad-request',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface JobManagerOptions {
+  stateDir: string;
+  pve: string;
+  engine?: JobDeps['engine'];
+  warn: (line: string) => void;
+}
+
+/** Default VMs in flight per job (the CLI's default). */
+export const DEFAULT_JOB_CONCURRENCY = 4;
+
+export class JobManager {
+  private readonly store: JobStore;
+  private readonly deps: JobDeps;
+  private readonly jobs = new Map<string, Job>();
+  /** VMID → id of the running job that holds it. */
+  private readonly locks = new Map<number, string>();
+
+  constructor(private readonly opts: JobManagerOptions) {
+    this.store = new JobStore(opts.stateDir);
+    this.deps = {
+      store: this.store,
+      audit: new AuditLog(this.store.auditLogPath),
+      pve: opts.pve,
+      warn: opts.warn,
+      ...(opts.engine ? { engine: opts.engine } : {}),
+    };
+  }
+
+  get auditLogPath(): string {
+    return this.store.auditLogPath;
+  }
+
+  /**
+   * Loads every job on disk. Unfinished ones resume with `clientFor(who)`; when it gives none
+   * (a login user with no session now), the job is marked interrupted until resumed by hand.
+   */
+  resumeAll(clientFor: (who: string) => PveClient | null): void {
+    for (const record of this.store.loadJobs(this.opts.warn)) {
+      let job: Job;
+      try {
+        job = this.load(record);
+      } catch (err) {
+        this.opts.warn(`job ${record.id}: ${(err as Error).message}; left as it is`);
+        continue;
+      }
+      this.jobs.set(job.id, job);
+      if (record.status !== 'running') continue;
+      const client = clientFor(record.who);
+      if (!client) {
+        job.interrupt(`the shim restarted and has no credentials of ${record.who} to resume it; resume it after signing in`);
+        continue;
+      }
+      this.lock(job);
+      this.run(job, client);
+    }
+  }
+
+  private load(record: JobRecord): Job {
+    if (record.kind === 'apply') {
+      const plan = record.planId ? this.store.loadPlan(record.planId) : null;
+      if (!plan) throw new Error(`its plan ${record.planId ?? '(none)'} is missing from ${this.store.plansDir}`);
+      return new Job(record, { kind: 'apply', plan }, this.deps, new Map(plan.plan.vms.map((v) => [v.vmid, v.node])));
+    }
+    const source = this.sourceEntries(record.source!);
+    return new Job(record, { kind: 'rollback', source }, this.deps, nodesOf(source));
+  }
+
+  private sourceEntries(jobId: string): JournalEntry[] {
+    return readPriorEntries(this.store.journalPath(jobId), this.opts.warn);
+  }
+
+  /** Reads and plans `req.vms` (nothing written to PVE); saved unless `readOnly`. */
+  async createPlan(client: PveClient, req: PlanRequest, who: string, readOnly: boolean): Promise<PlanAnswer> {
+    const wanted = new Map(req.vms.map((v) => [v.vmid, v.node]));
+    const planOptions = {
+      aio: req.aio ?? 'threads',
+      ...(req.convertSata ? { convertSata: true } : {}),
+      ...(req.convertIde ? { convertIde: true } : {}),
+      ...(req.windowsStaged ? { windowsStaged: true } : {}),
+      ...(req.overrides ? { overrides: req.overrides } : {}),
+    };
+    const { plan, errors } = await makePlan(client, { vmids: [...wanted.keys()] }, planOptions, { pve: this.opts.pve });
+    // The plan applied is the plan previewed, of the VMs the user saw: one that moved to another
+    // node since the panel read it is left out rather than planned where the user did not look.
+    const moved = plan.vms.filter((v) => v.node !== wanted.get(v.vmid));
+    for (const v of moved) errors.push(`VM ${v.vmid} is on ${v.node ?? '?'} now, not on ${wanted.get(v.vmid)} as shown: left out of the plan; reload and preview again`);
+    plan.vms = plan.vms.filter((v) => v.node === wanted.get(v.vmid));
+    const planned = new Set([...plan.vms.map((v) => v.vmid), ...moved.map((v) => v.vmid)]);
+    for (const vmid of wanted.keys()) if (!planned.has(vmid)) errors.push(`VM ${vmid} (${wanted.get(vmid)}) could not be read: left out of the plan`);
+    const answer: PlanAnswer = {
+      id: readOnly ? null : newId('p'),
+      createdAt: plan.createdAt,
+      who,
+      plan,
+      alreadyPending: plan.vms.filter((v) => v.eligible && v.changes.length > 0 && v.changes.every((c) => c.alreadyPending)).map((v) => v.vmid),
+      errors,
+    };
+    if (answer.id) this.store.savePlan({ ...answer, id: answer.id });
+    return answer;
+  }
+
+  getPlan(id: string): PlanAnswer {
+    const plan = this.store.loadPlan(id);
+    if (!plan) throw new JobError('not-found', `no plan ${id} in ${this.store.plansDir}: preview the VMs again`);
+    return plan;
+  }
+
+  /** Starts a job applying a saved plan. */
+  startApply(client: PveClient, req: JobRequest, who: string): Job {
+    const plan = this.getPlan(req.planId);
+    const inPlan = new Set(plan.plan.vms.map((v) => v.vmid));
+    const notInPlan = (req.vmids ?? []).filter((id) => !inPlan.has(id));
+    if (notInPlan.length > 0) throw new JobError('bad-request', `vmids: VM ${notInPlan.join(', ')} not in plan ${req.planId}`);
+    const chosen = req.vmids ? new Set(req.vmids) : inPlan;
+    // Blocked or nothing-to-do VMs are reported skipped by the engine and touch nothing, so they lock nothing.
+    const vmids = plan.plan.vms.filter((v) => chosen.has(v.vmid)).map((v) => v.vmid);
+    const locked = plan.plan.vms.filter((v) => chosen.has(v.vmid) && v.eligible).map((v) => v.vmid);
+    const record = this.newRecord('apply', req, who, { vmids, locked }, { planId: req.planId, source: null });
+    const job = new Job(record, { kind: 'apply', plan }, this.deps, new Map(plan.plan.vms.map((v) => [v.vmid, v.node])));
+    return this.begin(job, client);
+  }
+
+  /** Starts a job restoring what job `sourceId` wrote (all its VMs, or `req.vmids`). */
+  startRollback(client: PveClient, sourceId: string, req: RollbackRequest, who: string): Job {
+    const sourceJob = this.get(sourceId);
+    if (sourceJob.record.kind !== 'apply') throw new JobError('bad-request', `job ${sourceId} is a rollback; roll back the apply job it restored`);
+    if (sourceJob.running) throw new JobError('conflict', `job ${sourceId} is still running; cancel it or wait for it to end, then roll back`);
+    const source = this.sourceEntries(sourceId);
+    const touched = [...replayJournal(source).values()].filter((j) => j.writes.length > 0 || j.power.length > 0).map((j) => j.vmid);
+    const notTouched = (req.vmids ?? []).filter((id) => !touched.includes(id));
+    if (notTouched.length > 0) throw new JobError('bad-request', `vmids: job ${sourceId} wrote nothing to VM ${notTouched.join(', ')}`);
+    const vmids = touched.filter((id) => !req.vmids || req.vmids.includes(id)).sort((a, b) => a - b);
+    if (vmids.length === 0) throw new JobError('bad-request', `job ${sourceId} wrote nothing: there is nothing to roll back`);
+    const record = this.newRecord('rollback', req, who, { vmids, locked: vmids }, { planId: null, source: sourceId });
+    const job = new Job(record, { kind: 'rollback', source }, this.deps, nodesOf(source));
+    return this.begin(job, client);
+  }
+
+  private newRecord(kind: 'apply' | 'rollback', req: RunRequest, who: string, vms: { vmids: number[]; locked: number[] }, ref: { planId: string | null; source: string | null }): JobRecord {
+    return {
+      id: newId('j'),
+      kind,
+      createdAt: new Date().toISOString(),
+      finishedAt: null,
+      who,
+      ...ref,
+      reboot: req.reboot,
+      concurrency: req.concurrency ?? DEFAULT_JOB_CONCURRENCY,
+      perNodeRebootConcurrency: req.perNodeRebootConcurrency ?? 1,
+      continueOnFailure: req.continueOnFailure === true,
+      ...vms,
+      status: 'running',
+      cancelRequested: null,
+      stopReason: null,
+    };
+  }
+
+  /** Refuses when a VM is in a running job; else locks, saves and runs. */
+  private begin(job: Job, client: PveClient): Job {
+    const busy = job.record.locked.filter((id) => this.locks.has(id));
+    if (busy.length > 0) {
+      const first = busy[0]!;
+      throw new JobError(
+        'conflict',
+        `VM ${first} is in running job ${this.locks.get(first)}` +
+          (busy.length > 1 ? ` (and ${busy.length - 1} more: ${busy.slice(1, 11).map((id) => `VM ${id} in ${this.locks.get(id)}`).join(', ')})` : '') +
+          '; one job per VM at a time: wait for it, cancel it, or leave the VM out',
+      );
+    }
+    this.store.saveJob(job.record);
+    this.jobs.set(job.id, job);
+    this.lock(job);
+    this.run(job, client);
+    return job;
+  }
+
+  private lock(job: Job): void {
+    for (const id of job.record.locked) this.locks.set(id, job.id);
+  }
+
+  private run(job: Job, client: PveClient): void {
+    job.start(client);
+    void job.done.finally(() => {
+      if (job.running) return; // halted by close(): stays locked until the process ends
+      for (const id of job.record.locked) if (this.locks.get(id) === job.id) this.locks.delete(id);
+    });
+  }
+
+  get(id: string): Job {
+    const job = this.jobs.get(id);
+    if (!job) throw new JobError('not-found', `no job ${id}`);
+    return job;
+  }
+
+  /** Newest first. */
+  list(): Job[] {
+    return [...this.jobs.values()].sort((a, b) => b.record.createdAt.localeCompare(a.record.createdAt) || b.id.localeCompare(a.id));
+  }
+
+  cancel(id: string, who: string): Job {
+    const job = this.get(id);
+    if (!job.running) throw new JobError('conflict', `job ${id} is ${job.record.status}: nothing to cancel`);
+    job.cancel(who);
+    return job;
+  }
+
+  /** Resumes an interrupted job with the caller's credentials. */
+  resume(id: string, client: PveClient): Job {
+    const job = this.get(id);
+    if (job.record.status !== 'interrupted') throw new JobError('conflict', `job ${id} is ${job.record.status}: only an interrupted job resumes`);
+    const busy = job.record.locked.filter((v) => this.locks.has(v));
+    if (busy.length > 0) throw new JobError('conflict', `VM ${busy[0]} is in running job ${this.locks.get(busy[0]!)}; resume this job when it ends`);
+    this.lock(job);
+    this.run(job, client);
+    return job;
+  }
+
+  /** Stops every running job's engine at once (the shim is closing); they resume at the next start. */
+  async close(): Promise<void> {
+    const running = [...this.jobs.values()].filter((j) => j.running);
+    for (const j of running) j.halt();
+    await Promise.allSettled(running.map((j) => j.done));
+    this.deps.audit.close();
+  }
+}
+
+function nodesOf(entries: readonly JournalEntry[]): Map<number, string | null> {
+  return new Map([...replayJournal([...entries]).values()].map((j) => [j.vmid, j.node]));
+}
