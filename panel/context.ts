@@ -16,7 +16,7 @@ export interface PanelMode {
   readOnlyReason: string;
   /** `pve1:8006`: the PVE the shim talks to (empty inside the PVE UI). */
   upstream: string;
-  /** The shim can apply a plan (`POST /dp/apply`): served by a writable shim. */
+  /** The shim can apply a plan (`POST /dp/plans` then `POST /dp/jobs`): served by a writable shim. */
   canApply: boolean;
   /** The shim's CSRF token for writes (empty inside the PVE UI). */
   csrfToken: string;

@@ -85,7 +85,7 @@ export const S = {
   applyDone: (counts: string) => `Apply finished: ${counts}`,
   applyFailed: 'Apply failed',
   applyJournal: 'Journal',
-  applyUndo: 'To undo (restores the exact previous values):',
+  applyUndo: (job: string) => `To undo (restores the exact previous values): roll back job ${job}, or run pve-dataplane rollback --journal with this file.`,
   applyHiddenReadOnly: 'Apply is hidden in read-only mode.',
   hiddenTicked: (n: number, included: boolean) =>
     `${n} ticked VM${n === 1 ? ' is' : 's are'} hidden by the filter and ${included ? 'included' : 'not included'}:`,

@@ -1,41 +1,61 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-/** The panel's Apply: `POST /dp/apply` on the shim, which plans, applies and journals itself. */
-import type { RunSummary } from '../../src/migration/runner.js';
+/**
+ * The panel's Apply: the VMs of the previewed plan (with the node they were shown on) become a
+ * saved plan in the shim, then a job applying exactly that plan with the reboot choice, followed
+ * until it ends. A VM whose config digest in the shim's read differs from the one previewed here
+ * has changed since the preview: it is left out of the job and named, never re-planned.
+ */
+import type { RebootPolicy } from '../../src/migration/journal-model.js';
+import type { MigrationPlan } from '../../src/migration/types.js';
+import { JobsClient, type JobView } from './jobs.js';
 
-/** The shim's answer (api-shim/plugins/apply.ts). */
+/** What the panel shows after an apply. */
 export interface ShimApplyAnswer {
-  summary: RunSummary;
-  planFile: string;
-  journal: string;
-  /** `pve-dataplane rollback ... --journal <file> --yes`. */
-  rollback: string;
+  /** The job as it ended: per-VM states and reasons, counts, the journal file. */
+  job: JobView;
+  /** VMs left out (changed since the preview, moved, unreadable), and why. */
   errors: string[];
 }
 
-/** Applies as `applyThroughShim` does; replaceable in tests. */
-export type Applier = (vmids: readonly number[], signal?: AbortSignal) => Promise<ShimApplyAnswer>;
-
-/**
- * Asks the shim to apply the migration to `vmids` (reboot never: changes stay pending on running VMs).
- * @throws Error with the shim's message (`message (status)`) when it refuses or fails
- */
-export async function applyThroughShim(vmids: readonly number[], csrfToken: string, signal?: AbortSignal): Promise<ShimApplyAnswer> {
-  const res = await fetch('/dp/apply', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', CSRFPreventionToken: csrfToken },
-    body: JSON.stringify({ vmids, aio: 'threads' }),
-    credentials: 'same-origin',
-    ...(signal ? { signal } : {}),
-  });
-  const body = (await res.json().catch(() => null)) as (ShimApplyAnswer & { message?: string }) | null;
-  if (!res.ok || !body) throw new Error(`${body?.message ?? res.statusText} (${res.status})`);
-  return body;
+/** What Apply hands to the shim. */
+export interface ApplyRequest {
+  /** The plan the user saw (its digests are what the shim's read must match). */
+  previewed: MigrationPlan;
+  vmids: readonly number[];
+  reboot: RebootPolicy;
+  perNodeRebootConcurrency: number;
 }
 
-/** "2 pending reboot, 1 skipped" from a run's counts. */
-export function describeCounts(summary: RunSummary): string {
-  const parts = Object.entries(summary.counts)
-    .filter(([, n]) => (n ?? 0) > 0)
-    .map(([outcome, n]) => `${n} ${outcome.replace(/-/g, ' ')}`);
-  return parts.length > 0 ? parts.join(', ') : 'nothing done';
+/** Applies as `applyThroughShim` does; replaceable in tests. */
+export type Applier = (req: ApplyRequest, signal?: AbortSignal) => Promise<ShimApplyAnswer>;
+
+/**
+ * Plans the VMs in the shim and runs the plan as a job, until it ends.
+ * @throws JobsApiError with the shim's message when it refuses (read-only, a VM in another job)
+ */
+export async function applyThroughShim(req: ApplyRequest, csrfToken: string, signal?: AbortSignal): Promise<ShimApplyAnswer> {
+  const jobs = new JobsClient({ csrfToken });
+  const previewed = new Map(req.previewed.vms.map((v) => [v.vmid, v]));
+  const vms = req.vmids.map((vmid) => ({ vmid, node: previewed.get(vmid)?.node ?? '' }));
+  const plan = await jobs.createPlan({ vms, aio: req.previewed.aio, ...(req.previewed.options.convertSata ? { convertSata: true } : {}) }, signal);
+  if (!plan.id) throw new Error('the shim is read-only: the plan was previewed, not saved');
+  const errors = [...plan.errors];
+  const same: number[] = [];
+  for (const v of plan.plan.vms) {
+    if (previewed.get(v.vmid)?.digest === v.digest) same.push(v.vmid);
+    else errors.push(`VM ${v.vmid}: changed since the preview (its config digest is not the one previewed); left out, preview it again`);
+  }
+  if (same.length === 0) throw new Error(errors.join('; ') || 'nothing to apply');
+  const started = await jobs.startJob(
+    { planId: plan.id, reboot: req.reboot, perNodeRebootConcurrency: req.perNodeRebootConcurrency, vmids: same },
+    signal,
+  );
+  await jobs.waitForEnd(started.id, undefined, signal);
+  return { job: await jobs.getJob(started.id, signal), errors };
+}
+
+/** A VM's job state in words. */
+export function describeVmState(vm: JobView['vms'][number]): string {
+  const state = vm.state === 'written' ? 'written, needs a cold start' : vm.state;
+  return vm.reason && vm.state !== 'written' ? `${state} — ${vm.reason}` : state;
 }

@@ -7,7 +7,8 @@ import type { VmInput, VmReport } from '../../src/analysis/types.js';
 import type { PveClient } from '../../src/api/client.js';
 import { apiClientContext, panelModeContext, type PanelMode } from '../context.js';
 import type { DpApplyRequestEvent, DpFilterChangeEvent, DpIncludeHiddenEvent, DpSelectionChangeEvent, DpSortChangeEvent, DpVmSelectEvent } from '../events.js';
-import { type Applier, type ShimApplyAnswer, applyThroughShim, describeCounts } from '../data/apply.js';
+import { type Applier, type ShimApplyAnswer, applyThroughShim, describeVmState } from '../data/apply.js';
+import { describeJobCounts } from '../data/jobs.js';
 import { type ExportFormat, download, exportShown } from '../data/export.js';
 import { nodesOf } from '../data/filter.js';
 import { type FleetAudit, type FleetLoadEvents, type FleetLoader, loadFleetAudit } from '../data/fleet-audit.js';
@@ -213,15 +214,14 @@ export class DpFleetView extends LitElement {
     }
     const a = this._applied;
     if (!a) return nothing;
-    const failed = (a.summary.counts.failed ?? 0) > 0;
-    return html`<dp-alert variant=${failed ? 'warning' : 'info'} class="apply-result" heading=${S.applyDone(describeCounts(a.summary))}>
+    const failed = a.job.counts.failed > 0;
+    return html`<dp-alert variant=${failed ? 'warning' : 'info'} class="apply-result" heading=${S.applyDone(describeJobCounts(a.job.counts))}>
       <ul>
-        ${a.summary.results.map((r) => html`<li>VM ${r.vmid}${r.node ? ` (${r.node})` : ''}: ${r.result.replace(/-/g, ' ')}${r.reason ? ` — ${r.reason}` : ''}</li>`)}
+        ${a.job.vms.map((v) => html`<li>VM ${v.vmid}${v.node ? ` (${v.node})` : ''}: ${describeVmState(v)}</li>`)}
         ${a.errors.map((e) => html`<li>${e}</li>`)}
       </ul>
-      <div>${S.applyJournal}: <code>${a.journal}</code></div>
-      <div>${S.applyUndo}</div>
-      <pre>${a.rollback}</pre>
+      <div>${S.applyJournal}: <code>${a.job.journal}</code></div>
+      <div>${S.applyUndo(a.job.id)}</div>
     </dp-alert>`;
   }
 
@@ -230,8 +230,8 @@ export class DpFleetView extends LitElement {
     this._applyError = '';
     this._applied = null;
     try {
-      const apply: Applier = this.applier ?? ((vmids, signal) => applyThroughShim(vmids, this.mode.csrfToken, signal));
-      this._applied = await apply(e.vmids);
+      const apply: Applier = this.applier ?? ((req, signal) => applyThroughShim(req, this.mode.csrfToken, signal));
+      this._applied = await apply({ previewed: e.plan, vmids: e.vmids, reboot: e.reboot, perNodeRebootConcurrency: e.perNode });
       this._planFor = null;
       // The fleet as it is now: the applied values show as pending (dark orange).
       this.reload();
