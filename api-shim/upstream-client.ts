@@ -6,23 +6,23 @@ import { createPveAgent } from '../src/node/tls.js';
 import type { ResolvedShimOptions } from './options.js';
 
 /** Requests the shim's own jobs put on the wire at once. */
-const CONCURRENCY = 4;
+export const UPSTREAM_CONCURRENCY = 4;
 
 export function createUpstreamClient(opts: ResolvedShimOptions): PveClient {
   const base = `${opts.upstream.origin}${opts.upstream.pathname.replace(/\/$/, '')}`;
   return new PveClient({
     baseUrl: base,
     auth: { kind: 'token', token: `${opts.token.tokenId}=${opts.token.secret}` },
-    concurrency: CONCURRENCY,
+    concurrency: UPSTREAM_CONCURRENCY,
     timeoutMs: opts.upstreamTimeoutMs,
     ...(opts.upstream.protocol === 'http:'
-      ? { httpAgent: new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY }) }
+      ? { httpAgent: new http.Agent({ keepAlive: true, maxSockets: UPSTREAM_CONCURRENCY }) }
       : {
           httpsAgent: createPveAgent({
             ...(opts.fingerprint ? { fingerprint: opts.fingerprint } : {}),
             ...(opts.ca ? { ca: opts.ca } : {}),
             insecure: opts.insecure,
-            maxSockets: CONCURRENCY,
+            maxSockets: UPSTREAM_CONCURRENCY,
             warn: () => {},
           }),
         }),

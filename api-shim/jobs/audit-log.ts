@@ -4,9 +4,10 @@
  * config write or power action is sent to PVE and one when its outcome is known, naming who
  * (token id or login user), the job, the VM and node, and the config digest before and after.
  * Lines are built from the job's journal entries as they reach the disk, so the log and the
- * journal never disagree; each line is fsync'ed before the next action.
+ * journal never disagree; the journal entry's append waits for its audit line to be on disk, so
+ * no action goes out before its line is written.
  */
-import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import { JsonlAppender } from '../../src/node/jsonl-appender.js';
 import type { JournalEntry, PowerAction } from '../../src/migration/journal-model.js';
 
 export interface AuditLine {
@@ -30,21 +31,19 @@ export interface AuditLine {
 }
 
 export class AuditLog {
-  private fd: number | null;
+  private readonly file: JsonlAppender;
 
   constructor(readonly path: string) {
-    this.fd = openSync(path, 'a', 0o600);
+    this.file = JsonlAppender.open(path);
   }
 
-  append(line: AuditLine): void {
-    if (this.fd === null) return;
-    writeSync(this.fd, `${JSON.stringify(line)}\n`);
-    fsyncSync(this.fd);
+  /** Resolves once the line is on disk. */
+  append(line: AuditLine): Promise<void> {
+    return this.file.append(JSON.stringify(line));
   }
 
-  close(): void {
-    if (this.fd !== null) closeSync(this.fd);
-    this.fd = null;
+  close(): Promise<void> {
+    return this.file.close();
   }
 }
 

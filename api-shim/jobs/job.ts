@@ -44,11 +44,11 @@ export interface StoredEvent {
 /** Differs per shim process: a Last-Event-ID of another process is not replayable. */
 const BOOT = Date.now().toString(36);
 
-/** Passes every entry to the file, then (once it is on disk) to `seen`. */
+/** Passes every entry to the file, then (once it is on disk) to `seen`; resolves once `seen`'s work is on disk too. */
 class ObservedJournal implements JournalWriter {
   constructor(
     private readonly inner: JsonlJournal,
-    private readonly seen: (e: JournalEntry) => void,
+    private readonly seen: (e: JournalEntry) => Promise<void>,
   ) {}
 
   get run(): string {
@@ -57,7 +57,7 @@ class ObservedJournal implements JournalWriter {
 
   async append(entry: NewEntry): Promise<void> {
     await this.inner.append(entry);
-    this.seen({ v: JOURNAL_VERSION, ts: new Date().toISOString(), run: this.inner.run, ...entry } as JournalEntry);
+    await this.seen({ v: JOURNAL_VERSION, ts: new Date().toISOString(), run: this.inner.run, ...entry } as JournalEntry);
   }
 }
 
@@ -183,7 +183,8 @@ export class Job {
     // Resumed after a cancel: the VMs that were in flight finish; none other starts.
     const inFlight = record.cancelRequested ? this.states.inFlight(this.entries) : new Set<number>();
     const trail = new AuditTrail(record.who, record.id, (vmid) => this.states.get(vmid)?.digestAfter ?? this.states.get(vmid)?.digestBefore ?? null);
-    const writer = new ObservedJournal(JsonlJournal.open(path, `${record.kind}-${record.id}-${Date.now().toString(36)}`), (e) => this.seen(e, trail));
+    const file = JsonlJournal.open(path, `${record.kind}-${record.id}-${Date.now().toString(36)}`);
+    const writer = new ObservedJournal(file, (e) => this.seen(e, trail));
     const beforeVm = (vmid: number): string | null => {
       if (record.cancelRequested && !inFlight.has(vmid)) return `not started: job cancelled by ${record.cancelRequested.who}`;
       if (!record.cancelRequested && record.stopReason) return `not started: ${record.stopReason}`;
@@ -220,20 +221,22 @@ export class Job {
       if (this.abort.signal.aborted) return; // shim stopping: resumes at the next start
       this.interrupt(`${err instanceof Error ? err.message : String(err)}; resume the job when PVE answers again`);
     } finally {
+      await file.close().catch(() => undefined);
       this.entries = readPriorEntries(path, deps.warn);
     }
   }
 
-  private seen(e: JournalEntry, trail: AuditTrail): void {
+  private async seen(e: JournalEntry, trail: AuditTrail): Promise<void> {
     const vm = this.states.apply(e);
     const line = trail.line(e);
-    if (line) this.deps.audit.append(line);
+    const written = line ? this.deps.audit.append(line) : Promise.resolve();
     if (vm) this.emit({ type: 'vm', vm });
     if (e.t === 'vm' && e.result === 'failed' && !this.record.continueOnFailure && !this.record.stopReason) {
       this.record.stopReason = firstFailure(e.vmid, e.reason ?? null);
       this.deps.store.saveJob(this.record);
       this.emit({ type: 'job', job: this.listItem() });
     }
+    await written;
   }
 }
 

@@ -245,7 +245,7 @@ export class JobManager {
     const running = [...this.jobs.values()].filter((j) => j.running);
     for (const j of running) j.halt();
     await Promise.allSettled(running.map((j) => j.done));
-    this.deps.audit.close();
+    await this.deps.audit.close();
   }
 }
 

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync, existsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { JsonlAppender } from './jsonl-appender.js';
 import { JOURNAL_VERSION, type JournalEntry, type NewEntry } from '../migration/journal-model.js';
 
 /** Where entries go; the apply/rollback engines only need `append`. */
@@ -17,16 +18,11 @@ export interface JournalSink {
 
 /** A journal file opened for appending. */
 export class JsonlJournal implements JournalSink {
-  private fd: number | null;
-  private queue: Promise<void> = Promise.resolve();
-
   private constructor(
     readonly path: string,
     readonly run: string,
-    fd: number,
-  ) {
-    this.fd = fd;
-  }
+    private readonly file: JsonlAppender,
+  ) {}
 
   /**
    * Open (create) `path` for appending. A last line cut short by a crash is sealed with a newline
@@ -35,39 +31,36 @@ export class JsonlJournal implements JournalSink {
   static open(path: string, run: string): JsonlJournal {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     const size = existsSync(path) ? statSync(path).size : 0;
-    const fd = openSync(path, 'a', 0o600);
     if (size > 0) {
       const text = readFileSync(path);
       if (text[text.length - 1] !== 0x0a) {
+        const fd = openSync(path, 'a', 0o600);
         writeSync(fd, '\n');
         fsyncSync(fd);
+        closeSync(fd);
       }
     }
-    return new JsonlJournal(path, run, fd);
+    return new JsonlJournal(path, run, JsonlAppender.open(path));
   }
 
-  /** Append one entry; resolves once it is on disk. Appends are serialised in call order. */
+  /**
+   * Append one entry; resolves once it is on disk. Lines keep call order; entries appended
+   * together (VMs in flight) share one sync (group commit).
+   */
   append(entry: NewEntry): Promise<void> {
     let line: string;
     try {
-      line = JSON.stringify({ v: JOURNAL_VERSION, ts: new Date().toISOString(), run: this.run, ...entry }) + '\n';
+      line = JSON.stringify({ v: JOURNAL_VERSION, ts: new Date().toISOString(), run: this.run, ...entry });
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
-    const next = this.queue.then(() => {
-      if (this.fd === null) throw new Error(`journal ${this.path} is closed`);
-      writeSync(this.fd, line);
-      fsyncSync(this.fd);
+    return this.file.append(line).catch((err: Error) => {
+      throw new Error(`journal ${this.path}: ${err.message}`);
     });
-    // A failed append must fail its caller, not every later one.
-    this.queue = next.catch(() => undefined);
-    return next;
   }
 
   async close(): Promise<void> {
-    await this.queue;
-    if (this.fd !== null) closeSync(this.fd);
-    this.fd = null;
+    await this.file.close();
   }
 }
 
