@@ -36,12 +36,13 @@ import {
   planRequestSchema,
   rollbackRequestSchema,
 } from '../contracts/jobs.js';
-import { DP_BAD_REQUEST, DP_CSRF, DP_JOB_CONFLICT, DP_NOT_FOUND, DP_UPSTREAM_UNREACHABLE, sendShimError } from '../errors.js';
+import { DP_BAD_REQUEST, DP_JOB_CONFLICT, DP_NOT_FOUND, DP_UPSTREAM_UNREACHABLE, sendShimError } from '../errors.js';
 import { JobError, JobManager } from '../jobs/manager.js';
 import type { StoredEvent } from '../jobs/job.js';
 import type { ResolvedShimOptions } from '../options.js';
 import { createUpstreamClient } from '../upstream-client.js';
-import { refuseWrite, sameSecret } from '../write-guard.js';
+import { sessionOf } from '../session-of.js';
+import { refuseWrite } from '../write-guard.js';
 
 export interface JobsPluginOptions extends ResolvedShimOptions {
   /** The PVE client a request acts with (default: the shim's token). */
@@ -64,7 +65,8 @@ export async function jobsRoutes(app: FastifyInstance, opts: JobsPluginOptions):
   let tokenClient: PveClient | null = null;
   const shimClient = (): PveClient => (tokenClient ??= createUpstreamClient(opts));
   const clientFor = opts.clientFor ?? (() => shimClient());
-  const whoFor = opts.whoFor ?? (() => opts.token.tokenId);
+  // In login mode the signed-in PVE user; the login wiring passes `clientFor` acting as that user.
+  const whoFor = opts.whoFor ?? ((request: FastifyRequest) => sessionOf(request)?.userid ?? opts.token.tokenId);
   const clientForUser = opts.clientForUser ?? ((who: string) => (who === opts.token.tokenId ? shimClient() : null));
 
   const manager = new JobManager({ stateDir: opts.stateDir, pve, warn: opts.warn, ...(opts.jobEngine ? { engine: opts.jobEngine } : {}) });
@@ -92,12 +94,16 @@ export async function jobsRoutes(app: FastifyInstance, opts: JobsPluginOptions):
     throw err;
   };
   const answers = (schema: object) => ({ 200: schema, '4xx': errorSchema, '5xx': errorSchema });
+  /**
+   * The write checks (read-only, origin, CSRF token) as the route's first hook: before the body is
+   * parsed or validated, so a refused request learns nothing about the body it sent.
+   */
+  const guard = (what: string, readOnlyAllowed = false) =>
+    async (request: FastifyRequest, reply: FastifyReply) => refuseWrite(request, reply, readOnlyAllowed ? { ...opts, readOnly: false } : opts, what);
 
-  app.post<{ Body: PlanRequest }>('/dp/plans', { schema: { body: planRequestSchema, response: answers(planAnswerSchema) } }, async (request, reply) => {
-    // Reads only, but costs a read of every VM: same-origin pages only.
-    if (!sameSecret(request.headers['csrfpreventiontoken'], opts.csrfToken)) {
-      return sendShimError(reply, DP_CSRF, "POST /dp/plans without the shim's CSRFPreventionToken (from /dp/config)");
-    }
+  // Reads only (allowed read-only), but costs a read of every VM: same-origin pages with the
+  // CSRF token only, as for writes.
+  app.post<{ Body: PlanRequest }>('/dp/plans', { onRequest: guard('POST /dp/plans', true), schema: { body: planRequestSchema, response: answers(planAnswerSchema) } }, async (request, reply) => {
     try {
       return await manager.createPlan(clientFor(request), request.body, whoFor(request), opts.readOnly);
     } catch (err) {
@@ -113,9 +119,7 @@ export async function jobsRoutes(app: FastifyInstance, opts: JobsPluginOptions):
     }
   });
 
-  app.post<{ Body: JobRequest }>('/dp/jobs', { schema: { body: jobRequestSchema, response: answers(jobViewSchema) } }, async (request, reply) => {
-    const refused = refuseWrite(request, reply, opts, 'POST /dp/jobs');
-    if (refused) return refused;
+  app.post<{ Body: JobRequest }>('/dp/jobs', { onRequest: guard('POST /dp/jobs'), schema: { body: jobRequestSchema, response: answers(jobViewSchema) } }, async (request, reply) => {
     try {
       return manager.startApply(clientFor(request), request.body, whoFor(request)).view();
     } catch (err) {
@@ -133,9 +137,7 @@ export async function jobsRoutes(app: FastifyInstance, opts: JobsPluginOptions):
     }
   });
 
-  app.post<IdParams>('/dp/jobs/:id/cancel', { schema: { params: idParamsSchema, response: answers(jobViewSchema) } }, async (request, reply) => {
-    const refused = refuseWrite(request, reply, opts, 'POST /dp/jobs/:id/cancel');
-    if (refused) return refused;
+  app.post<IdParams>('/dp/jobs/:id/cancel', { onRequest: guard('POST /dp/jobs/:id/cancel'), schema: { params: idParamsSchema, response: answers(jobViewSchema) } }, async (request, reply) => {
     try {
       return manager.cancel(request.params.id, whoFor(request)).view();
     } catch (err) {
@@ -145,10 +147,8 @@ export async function jobsRoutes(app: FastifyInstance, opts: JobsPluginOptions):
 
   app.post<IdParams & { Body: RollbackRequest }>(
     '/dp/jobs/:id/rollback',
-    { schema: { params: idParamsSchema, body: rollbackRequestSchema, response: answers(jobViewSchema) } },
+    { onRequest: guard('POST /dp/jobs/:id/rollback'), schema: { params: idParamsSchema, body: rollbackRequestSchema, response: answers(jobViewSchema) } },
     async (request, reply) => {
-      const refused = refuseWrite(request, reply, opts, 'POST /dp/jobs/:id/rollback');
-      if (refused) return refused;
       try {
         return manager.startRollback(clientFor(request), request.params.id, request.body, whoFor(request)).view();
       } catch (err) {
@@ -157,9 +157,7 @@ export async function jobsRoutes(app: FastifyInstance, opts: JobsPluginOptions):
     },
   );
 
-  app.post<IdParams>('/dp/jobs/:id/resume', { schema: { params: idParamsSchema, response: answers(jobViewSchema) } }, async (request, reply) => {
-    const refused = refuseWrite(request, reply, opts, 'POST /dp/jobs/:id/resume');
-    if (refused) return refused;
+  app.post<IdParams>('/dp/jobs/:id/resume', { onRequest: guard('POST /dp/jobs/:id/resume'), schema: { params: idParamsSchema, response: answers(jobViewSchema) } }, async (request, reply) => {
     try {
       return manager.resume(request.params.id, clientFor(request)).view();
     } catch (err) {

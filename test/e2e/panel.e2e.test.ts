@@ -85,7 +85,7 @@ describe('panel e2e on the demo', () => {
     const result = page.locator('dp-fleet-view dp-alert.apply-result');
     await result.waitFor({ timeout: 20_000 });
     expect(await result.getAttribute('heading')).toMatch(/^Apply finished: /);
-    expect(await result.locator('pre').textContent()).toContain('pve-dataplane rollback');
+    expect(await result.textContent()).toMatch(/roll back job j-/);
     // After the reload the applied VM shows its controller change as pending (dark orange).
     const row = page.locator(`dp-fleet-table .row[data-vmid="${vmid}"]`);
     await row.waitFor();
@@ -96,7 +96,7 @@ describe('panel e2e on the demo', () => {
     // cross-site form would send) is refused.
     const refused = await page.evaluate(async () => {
       const proxied = await fetch('/api2/json/nodes/pve1/qemu/100/config', { method: 'POST', body: new URLSearchParams({ scsihw: 'lsi' }) });
-      const apply = await fetch('/dp/apply', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"vmids":[100]}' });
+      const apply = await fetch('/dp/jobs', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"planId":"p-1","reboot":"never"}' });
       return [((await proxied.json()) as { code: string }).code, ((await apply.json()) as { code: string }).code];
     });
     expect(refused).toEqual(['DP_PATH_NOT_ALLOWED', 'DP_CSRF']);

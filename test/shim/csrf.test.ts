@@ -20,9 +20,9 @@ describe('CSRF', () => {
     await upstream.close();
   });
 
-  // `{}` is not a valid apply: a request that passes the guard gets 400 DP_BAD_REQUEST, one that
+  // `{}` is not a valid job: a request that passes the guard gets 400 DP_BAD_REQUEST, one that
   // does not gets 403 DP_CSRF; neither reads PVE.
-  const post = (headers: Record<string, string>) => rawRequest(shim.url, 'POST', '/dp/apply', { 'content-type': 'application/json', ...headers }, '{}');
+  const post = (headers: Record<string, string>) => rawRequest(shim.url, 'POST', '/dp/jobs', { 'content-type': 'application/json', ...headers }, '{}');
   for (const [name, headers] of [
     ['no token (a cross-site form post)', { origin: 'https://evil.example' }],
     ['no token, same origin', { origin: 'http://HOST' }],

@@ -59,7 +59,7 @@ describe('dns-rebinding-non-loopback', () => {
   const routes: [string, string][] = [
     ['GET', '/dp/config'],
     ['GET', '/api2/json/nodes'],
-    ['POST', '/dp/apply'],
+    ['POST', '/dp/jobs'],
     ['GET', '/'],
     ['GET', '/no/such/page'],
   ];
