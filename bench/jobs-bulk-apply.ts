@@ -26,7 +26,7 @@ import { startSimulator } from '../api-shim/simulator/index.js';
 import { UPSTREAM_CONCURRENCY } from '../api-shim/upstream-client.js';
 import { sameConfigValue } from '../src/migration/config-keys.js';
 import { PveClient } from '../src/api/client.js';
-import { collectFleet } from '../src/api/fleet.js';
+import { collectFleet } from '../src/audit/fleet.js';
 
 const VMS = Number(process.argv[2] ?? 500);
 const LATENCY = Number(process.argv[3] ?? 15);

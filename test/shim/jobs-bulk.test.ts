@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type RunningSimulator } from '../../api-shim/simulator/index.js';
 import { PveClient } from '../../src/api/client.js';
-import { collectFleet } from '../../src/api/fleet.js';
+import { collectFleet } from '../../src/audit/fleet.js';
 import { sameConfigValue } from '../../src/migration/config-keys.js';
 import { digestOf } from '../../src/pve/index.js';
 import { startShim } from './helpers.js';
