@@ -14,29 +14,19 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RebootPolicy } from '../../src/migration/journal-model.js';
-import type { JobStatus, PlanAnswer } from '../contracts/jobs.js';
+import type { JobListItem, PlanAnswer } from '../contracts/jobs.js';
 
-/** A job as kept on disk: the request, who made it, and its status. */
-export interface JobRecord {
-  id: string;
-  kind: 'apply' | 'rollback';
-  createdAt: string;
-  finishedAt: string | null;
-  who: string;
-  planId: string | null;
-  source: string | null;
-  reboot: RebootPolicy;
-  concurrency: number;
-  perNodeRebootConcurrency: number;
-  continueOnFailure: boolean;
+/** A job as kept on disk: the request, who made it, and its status (the API's fields, and the VMs). */
+export interface JobRecord
+  extends Pick<
+    JobListItem,
+    'id' | 'kind' | 'createdAt' | 'finishedAt' | 'who' | 'planId' | 'source' | 'reboot' | 'concurrency' | 'perNodeRebootConcurrency' | 'continueOnFailure' | 'status' | 'stopReason'
+  > {
   /** The VMs the job works on, ascending. */
   vmids: number[];
   /** Those it may write to or reboot (its lock set: one job per VM at a time). */
   locked: number[];
-  status: JobStatus;
   cancelRequested: { at: string; who: string } | null;
-  stopReason: string | null;
 }
 
 /**
