@@ -4,6 +4,7 @@
  * the panel and the tests. Extra fields are welcome; the documented ones may not change meaning.
  */
 import type { ConfigIssue, PendingDelete, StorageMap } from '../pve/types.js';
+import type { PveQemuPackage } from './risk/types.js';
 
 /** Version as [major, minor, patch]; `11.0` is [11, 0, 0]. */
 export type Version = [number, number, number];
@@ -200,6 +201,15 @@ export interface AnalysisEnv {
    * precedence over `installedQemu` (nodes of one cluster can run different pve-qemu-kvm versions).
    */
   installedQemuByNode?: Record<string, Version>;
+  /**
+   * Installed pve-qemu-kvm package (Debian version) per node: online from `/nodes/{node}/apt/versions`,
+   * offline from `--pve-qemu-version NODE=VERSION`. Takes precedence over `pveQemu`.
+   */
+  pveQemuByNode?: Record<string, PveQemuPackage>;
+  /** The same for every node (offline `--pve-qemu-version VERSION`). */
+  pveQemu?: PveQemuPackage;
+  /** Online: why a node's pve-qemu-kvm version could not be read (`needs Sys.Audit on /nodes/pve1`). */
+  pveQemuUnknown?: Record<string, string>;
   /**
    * Storages VMs reference whose type cannot be read, id -> why (online: the token lacks
    * Datastore.Audit, or /storage failed). Their type is unknown - they are NOT missing from

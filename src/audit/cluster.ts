@@ -12,6 +12,7 @@ import type { PermissionMap } from '../api/endpoints/access.js';
 import { collectRiskEvidence } from './evidence.js';
 import { collectFleet } from './fleet.js';
 import type { AuditRun, ClusterAuditOptions } from './options.js';
+import { withPveQemu } from './pve-qemu-env.js';
 import { auditAssumptions } from './report.js';
 import { auditVm, compareVms } from './stream.js';
 
@@ -28,11 +29,11 @@ export interface ClusterAuditRun extends AuditRun {
 export async function auditCluster(client: PveClient, opts: ClusterAuditOptions = {}): Promise<ClusterAuditRun> {
   const { signal } = opts;
   const given = opts.qemuVersion;
-  // A given QEMU version overrides what was read from every node.
+  // A given QEMU version overrides what was read from every node, a given pve-qemu-kvm the packages.
   const envOf = (env: AnalysisEnv): AnalysisEnv => {
-    if (!given) return env;
+    if (!given) return withPveQemu(env, opts.pveQemu, false);
     const { installedQemuByNode: _read, ...rest } = env;
-    return { ...rest, installedQemu: given, installedQemuAssumed: false };
+    return withPveQemu({ ...rest, installedQemu: given, installedQemuAssumed: false }, opts.pveQemu, true);
   };
   const evidence = opts.evidence !== false;
   // Without evidence the risk says why (when the caller says so).

@@ -46,6 +46,7 @@ import { type ClusterResource, fetchBackupJobs, fetchClusterResources } from '..
 import { fetchSyslog } from '../api/endpoints/nodes.js';
 import { fetchVmConfig, fetchVmRrdData, fetchVmSnapshots } from '../api/endpoints/qemu.js';
 import { PveApiError, PveConnectionError, PvePermissionError } from '../api/errors.js';
+import { guestOsFact } from './guest-os.js';
 
 /** A VM to collect evidence for. */
 export interface EvidenceVm {
@@ -58,6 +59,8 @@ export interface EvidenceVm {
   needsIo?: boolean;
   /** False when the config shows no snapshot (no `parent` key): the snapshot list is then not read. */
   hasSnapshots?: boolean;
+  /** True to ask the guest agent for the OS (running VM whose ostype does not name it; see evidenceNeeds). */
+  askGuestOs?: boolean;
 }
 
 export interface EvidenceFleet {
@@ -117,7 +120,7 @@ async function attempt<T>(fn: () => Promise<T>, need: Requirement): Promise<Fact
 const enc = encodeURIComponent;
 
 interface NodeStatus {
-  cpuinfo?: { cpus?: number };
+  cpuinfo?: { cpus?: number; vendor?: string; model?: string };
 }
 
 interface NodeSyslog {
@@ -232,7 +235,12 @@ async function nodeCpuFact(s: Shared, { res, node }: Subject): Promise<Fact<Node
   if (!hostCpus) return unavailable(`/nodes/${node}/status has no cpuinfo.cpus`, 'error');
   // QEMU VMs only: containers are limited by cgroups, not vCPU threads.
   const runningVcpus = s.qemu.filter((r) => r.node === node && r.status === 'running').reduce((sum, r) => sum + (r.maxcpu ?? 0), 0);
-  return { node, hostCpus, runningVcpus, vmVcpus: res?.maxcpu ?? 0 };
+  const cpu: NodeCpu = { node, hostCpus, runningVcpus, vmVcpus: res?.maxcpu ?? 0 };
+  // PVE sends read_cpuinfo's `vendor` (GenuineIntel); the model name says it too where it is missing.
+  const info = (st as NodeStatus).cpuinfo;
+  const vendor = info?.vendor && info.vendor !== 'unknown' ? info.vendor : info?.model && info.model !== 'unknown' ? info.model : undefined;
+  if (vendor) cpu.vendor = vendor;
+  return cpu;
 }
 
 /** undefined when no rule needs it (VM not running, or no disk in the main loop). */
@@ -338,14 +346,15 @@ export async function collectRiskEvidence(client: Getter, fleet: EvidenceFleet, 
         return;
       }
       const subject: Subject = { vm, res, node };
-      const [qmpTimeouts, nodeCpu, io, backupJobs, ramSnapshots] = await Promise.all([
+      const [qmpTimeouts, nodeCpu, io, backupJobs, ramSnapshots, guestOs] = await Promise.all([
         qmpFact(shared, subject),
         nodeCpuFact(shared, subject),
         ioFact(shared, subject),
         backupFact(shared, subject),
         snapshotFact(shared, subject, opts.snapshots !== false),
+        vm.askGuestOs ? guestOsFact(client, node, vm.vmid, req) : undefined,
       ]);
-      out.set(vm.vmid, compact({ ha, qmpTimeouts, nodeCpu, io, backupJobs, ramSnapshots }));
+      out.set(vm.vmid, compact({ ha, qmpTimeouts, nodeCpu, io, backupJobs, ramSnapshots, guestOs }));
     }),
   );
   return out;

@@ -6,6 +6,7 @@
 import type { AnalysisEnv, VmInput } from '../analysis/types.js';
 import { volumeOwner } from '../pve/index.js';
 import type { ConfigIssue } from '../pve/types.js';
+import { withPveQemu } from './pve-qemu-env.js';
 import type { AuditOptions, AuditRun } from './options.js';
 import type { ConfigRead, ConfigReader } from './reader.js';
 import { DEFAULT_INSTALLED_QEMU, auditAssumptions } from './report.js';
@@ -94,11 +95,11 @@ export async function auditFiles(reader: ConfigReader, opts: AuditOptions = {}):
   if (opts.node !== undefined && reader.tree) inputs = inputs.filter((i) => i.node === opts.node);
   const errors = [...read.errors, ...(await unmatchedFilters(opts, reader, inputs, read))];
 
-  const env: AnalysisEnv = {
-    storages: read.storages,
-    installedQemu: opts.qemuVersion ?? DEFAULT_INSTALLED_QEMU,
-    installedQemuAssumed: opts.qemuVersion === undefined,
-  };
+  const env: AnalysisEnv = withPveQemu(
+    { storages: read.storages, installedQemu: opts.qemuVersion ?? DEFAULT_INSTALLED_QEMU, installedQemuAssumed: opts.qemuVersion === undefined },
+    opts.pveQemu,
+    opts.qemuVersion !== undefined,
+  );
   if (read.storageTypesUnknown !== undefined) env.storageTypesUnknown = read.storageTypesUnknown;
   // Backup jobs (jobs.cfg) and pools (user.cfg) beside the configs feed the risk's backup part.
   // Only beside configs that were read: a wrong folder gets one error, not one per file.

@@ -19,6 +19,7 @@
  */
 import pLimit from 'p-limit';
 import { DEFAULT_INSTALLED_QEMU } from './report.js';
+import type { PveQemuPackage } from '../analysis/risk/types.js';
 import type { AnalysisEnv, Version, VmInput } from '../analysis/types.js';
 import { formatVersion } from '../analysis/version.js';
 import type { ConfigIssue, PendingDelete, StorageMap } from '../pve/types.js';
@@ -281,6 +282,8 @@ async function qemuEnv(
   errors: ConfigIssue[],
 ): Promise<AnalysisEnv> {
   const byNode: Record<string, Version> = {};
+  const pveQemuByNode: Record<string, PveQemuPackage> = {};
+  const pveQemuUnknown: Record<string, string> = {};
   const derived: string[] = [];
   const unknown: string[] = [];
   let reason = '';
@@ -289,9 +292,12 @@ async function qemuEnv(
     rethrowAbort(v);
     if (v instanceof Error) {
       unknown.push(`${node} (${describe(v)})`);
+      pveQemuUnknown[node] = describe(v);
       continue;
     }
     byNode[node] = v.version;
+    if (v.source === 'apt') pveQemuByNode[node] = { version: v.text, source: `/nodes/${node}/apt/versions` };
+    else pveQemuUnknown[node] = pveQemuWhy(v.fallbackReason ?? `/nodes/${node}/apt/versions not read`);
     if (v.source === 'machines') {
       derived.push(`${node}: ${v.version[0]}.${v.version[1]}`);
       reason = v.fallbackReason ?? reason;
@@ -319,7 +325,15 @@ async function qemuEnv(
     installedQemuAssumed: assumed,
   };
   if (known.length) env.installedQemuByNode = byNode;
+  if (Object.keys(pveQemuByNode).length) env.pveQemuByNode = pveQemuByNode;
+  if (Object.keys(pveQemuUnknown).length) env.pveQemuUnknown = pveQemuUnknown;
   return env;
+}
+
+/** The risk's wording for a missing privilege (`missing privilege X on /path`), so its fix names it. */
+function pveQemuWhy(fallbackReason: string): string {
+  const m = /^(\S+) needs (\S+) on (\S+)$/.exec(fallbackReason);
+  return m ? `missing privilege ${m[2]} on ${m[3]} (to read ${m[1]})` : fallbackReason;
 }
 
 function mostCommon(versions: Version[]): Version | null {

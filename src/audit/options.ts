@@ -2,6 +2,7 @@
 /** Options and results of the audit service (`auditFiles`, `auditCluster`). */
 import type { AnalysisEnv, AuditReport, Version, VmInput, VmReport } from '../analysis/types.js';
 import type { CollectEvidenceOptions } from './evidence.js';
+import type { PveQemuOption } from './pve-qemu-env.js';
 
 /** One VM as the service finishes it (see `AuditOptions.onVm`). */
 export interface AuditVmEvent {
@@ -27,6 +28,8 @@ export interface AuditProgress {
 export interface AuditOptions {
   /** Installed QEMU of every node (`--qemu-version`); default: read from the nodes online, assumed 11.0 offline. */
   qemuVersion?: Version;
+  /** Installed pve-qemu-kvm (`--pve-qemu-version`); online it overrides what apt/versions said. */
+  pveQemu?: PveQemuOption;
   /** Only VMs of this node. */
   node?: string;
   /** Only these VMs. */

@@ -68,6 +68,10 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
         new Option('--conf <file...>', 'single VM config files (<vmid>.conf)'),
         new Option('--storage-cfg <file>', 'storage.cfg for --conf (or to override the one in --config-dir)'),
         new Option('--qemu-version <x.y[.z]>', "the node's installed QEMU (pve-qemu-kvm); default 11.0, and the report says so"),
+        new Option(
+          '--pve-qemu-version <version|node=version,...>',
+          'installed pve-qemu-kvm package, e.g. 10.1.2-4 (every node) or pve1=10.1.2-4,pve2=10.2.1-1, for the version-aware risk; online it overrides apt/versions; without it offline those rules are not checked',
+        ),
         new Option('--vmid <list>', 'only these VMIDs, e.g. 100,101'),
         new Option('--node <node>', 'only VMs of this node (with --conf: the node the files belong to)'),
         new Option('--format <format>', 'output format').choices(['table', 'json', 'csv']).default('table'),

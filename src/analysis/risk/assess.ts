@@ -17,9 +17,11 @@ import { iothreadIgnoredReasons } from './iothread-ignored.js';
 import { mainLoopIoReasons, mainLoopLoadReasons, manyDisksReasons } from './main-loop.js';
 import { overcommitReasons } from './overcommit.js';
 import { pendingReasons } from './pending.js';
+import { ioPressureReasons, ioUringHangReasons, tmfDeadlockReasons } from './pve-qemu.js';
 import { qmpTimeoutReasons } from './qmp-timeouts.js';
 import { ramSnapshotReasons } from './snapshots.js';
 import { throttleIothreadReasons } from './throttle.js';
+import { windowsVbsReasons } from './windows-vbs.js';
 import type { RiskEvidenceInput } from './types.js';
 
 type Rule = (ctx: RiskContext) => RiskReason[];
@@ -44,6 +46,10 @@ const RUNTIME_RULES: Rule[] = [
   overcommitReasons,
   backupReasons,
   ramSnapshotReasons,
+  ioUringHangReasons,
+  tmfDeadlockReasons,
+  windowsVbsReasons,
+  ioPressureReasons,
 ];
 
 /** Marks a NOT_CHECKED reason with the part it leaves open (the config, or evidence beyond it). */

@@ -6,8 +6,9 @@
 import type { AnalysisEnv, VmInput } from '../types.js';
 import { isThrottleKey } from './throttle.js';
 import { isNetworkStorage } from './snapshots.js';
-import type { RamSnapshot, RiskEvidenceInput, ThrottleLimits } from './types.js';
+import type { Fact, PveQemuPackage, RamSnapshot, RiskEvidenceInput, ThrottleLimits } from './types.js';
 import { unavailable } from './types.js';
+import { agentEnabled, splitTags } from './guest-os.js';
 
 const DRIVE_KEY = /^(ide|sata|scsi|virtio)\d+$/;
 
@@ -78,5 +79,19 @@ export function riskFactsFromConfig(input: VmInput, env: AnalysisEnv): RiskEvide
           ? [] // no current snapshot named: none to check (see evidenceNeeds for the rare exception)
           : unavailable('snapshot sections not read', 'not-collected'),
     qemuVersion,
+    pveQemu: pveQemuOf(input, env),
+    guestHints: { tags: splitTags(conf['tags']), agent: agentEnabled(conf['agent']) },
   };
+}
+
+/** The node's pve-qemu-kvm package, or why it is not known. */
+function pveQemuOf(input: VmInput, env: AnalysisEnv): Fact<PveQemuPackage> {
+  const node = input.node;
+  const pkg = (node !== null ? env.pveQemuByNode?.[node] : undefined) ?? env.pveQemu;
+  if (pkg) return pkg;
+  const why = node !== null ? env.pveQemuUnknown?.[node] : undefined;
+  if (why) return unavailable(why, /Sys\.Audit/.test(why) ? 'permission' : 'error');
+  return input.runtime === undefined
+    ? unavailable('pve-qemu-kvm version not given: pass --pve-qemu-version (on the node: pveversion -v | grep pve-qemu-kvm)', 'offline')
+    : unavailable('pve-qemu-kvm version not read', 'not-collected');
 }

@@ -6,12 +6,15 @@
  * VM state while the VM runs. Before pve-qemu-kvm 9.2.0-4 the state file was written from QEMU's
  * main-loop context, where a drain could deadlock and slow storage blocks the main thread; the fix
  * moved it to a dedicated IO thread and names network storage such as NFS as the case it helps
- * (F. Ebner, pve-devel 2025-03-31, seeds/002; PVE-FACTS §7). No PVE report of a freeze caused by
- * this was found (EVIDENCE §2.1), hence `info`, or `warning` on a QEMU older than 9.2.
+ * (pve-qemu changelog 9.2.0-4: "using a dedicated IO thread for the state file when doing a live
+ * snapshot ... particularly interesting when the VM state storage is a network storage like NFS").
+ * No PVE report of a freeze caused by this was found, hence `info`, or `warning` on a build before
+ * 9.2.0-4 (the node's package version when known, else the QEMU version: see snapshotInMainLoop).
  */
 import type { RiskReason } from '../types.js';
 import type { RiskContext } from './context.js';
 import { evidence, notChecked, reason, valueOf } from './context.js';
+import { SNAPSHOT_IOTHREAD_FIXED, snapshotInMainLoop } from './pve-qemu.js';
 import { isUnavailable } from './types.js';
 
 /** Storage types that reach the node over the network. */
@@ -22,31 +25,25 @@ export function isNetworkStorage(type: string | null, shared: boolean): boolean 
   return shared || (type !== null && NETWORK_STORAGE_TYPES.has(type));
 }
 
-/** `9.2.0` -> [9, 2]; null when unparsable. */
-function majorMinor(version: string | undefined): [number, number] | null {
-  const m = /^(\d+)\.(\d+)/.exec(version ?? '');
-  return m ? [Number(m[1]), Number(m[2])] : null;
-}
-
 export function ramSnapshotReasons(ctx: RiskContext): RiskReason[] {
   if (isUnavailable(ctx.evidence.ramSnapshots)) {
     return [notChecked('snapshots with RAM', `/nodes/${ctx.vm.node ?? '{node}'}/qemu/${ctx.vm.vmid}/snapshot`, ctx.evidence.ramSnapshots)];
   }
   const onNetwork = valueOf(ctx.evidence.ramSnapshots)!.filter((s) => s.network);
   if (onNetwork.length === 0) return [];
-  const mm = majorMinor(ctx.evidence.qemuVersion);
-  const oldQemu = mm !== null && (mm[0] < 9 || (mm[0] === 9 && mm[1] < 2));
+  const inMainLoop = snapshotInMainLoop(ctx);
+  const oldQemu = inMainLoop.answer !== 'no';
   const storages = [...new Set(onNetwork.map((s) => `${s.storage ?? '?'} (${s.storageType ?? 'shared'})`))].join(', ');
   return [
     reason({
       code: 'RAM_SNAPSHOT_NETWORK_STORAGE',
       severity: oldQemu ? 'warning' : 'info',
-      message: `${onNetwork.length} snapshot${onNetwork.length === 1 ? '' : 's'} of this VM saved its RAM to network storage ${storages}; writing the RAM state there can stall the VM while a snapshot is taken${oldQemu ? ', and this QEMU still writes it from the main loop' : ''}.`,
+      message: `${onNetwork.length} snapshot${onNetwork.length === 1 ? '' : 's'} of this VM saved its RAM to network storage ${storages}; writing the RAM state there can stall the VM while a snapshot is taken${oldQemu ? `, and this QEMU build ${inMainLoop.answer === 'may' ? 'may still write' : 'still writes'} it from the main loop` : ''}.`,
       evidence: [
         ...onNetwork.map((s) => evidence('config', s.name ? `snapshot ${s.name} vmstate` : 'snapshot vmstate', s.vmstate)),
-        ...(ctx.evidence.qemuVersion ? [evidence('effective', 'QEMU', ctx.evidence.qemuVersion)] : []),
+        ...(inMainLoop.basis ? [evidence('effective', 'QEMU build', inMainLoop.basis)] : []),
       ],
-      fix: `Take snapshots without RAM, or set vmstatestorage to a fast local storage${oldQemu ? '; pve-qemu-kvm 9.2.0-4 or later writes the state from its own IO thread' : ''}. An IO thread on the disks does not change this.`,
+      fix: `Take snapshots without RAM, or set vmstatestorage to a fast local storage${oldQemu ? `; pve-qemu-kvm ${SNAPSHOT_IOTHREAD_FIXED} or later writes the state from its own IO thread (update, then cold start the VM)` : ''}. An IO thread on the disks does not change this.`,
     }),
   ];
 }

@@ -10,6 +10,7 @@ import { disksInForce, runState } from './context.js';
 import { mainLoopDisks } from './main-loop.js';
 import { type BackupJob, jobsCovering } from './backup-jobs.js';
 import { riskFactsFromConfig } from './config-facts.js';
+import { agentEnabled, guestOsWorthAsking } from './guest-os.js';
 import type { Fact, HaState, RiskEvidenceInput } from './types.js';
 import { OFFLINE, unavailable } from './types.js';
 
@@ -70,9 +71,11 @@ export function withRisk(report: VmReport, input: VmInput, env: AnalysisEnv, sou
  * config names a current snapshot (`parent`). NOTE: after a rollback and the deletion of the
  * branch point, a snapshot on another branch can exist without `parent`; that rare case is missed.
  */
-export function evidenceNeeds(report: VmReport, input: VmInput): { needsIo: boolean; hasSnapshots: boolean } {
+export function evidenceNeeds(report: VmReport, input: VmInput): { needsIo: boolean; hasSnapshots: boolean; askGuestOs: boolean } {
   const state = runState(report);
   const needsIo =
     !report.template && state !== 'stopped' && mainLoopDisks({ vm: report, evidence: {}, state, disks: disksInForce(report) }).length > 0;
-  return { needsIo, hasSnapshots: input.current['parent'] !== undefined };
+  // The agent is asked only where the OS decides a rule (FreeBSD on VirtIO SCSI, guest-os.ts).
+  const askGuestOs = guestOsWorthAsking(report, { tags: [], agent: agentEnabled(input.current['agent']) });
+  return { needsIo, hasSnapshots: input.current['parent'] !== undefined, askGuestOs };
 }

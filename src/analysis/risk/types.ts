@@ -7,6 +7,7 @@
  * NOTE: every fact is either a value or `{unavailable}`. A fact that is absent (`undefined`) counts
  * as "not collected", i.e. unavailable: a rule that needs it reports NOT_CHECKED, never a silent ok.
  */
+import type { GuestHints } from './guest-os.js';
 import type { ApproximateWindow } from './syslog-window.js';
 
 /** Why a fact could not be read. */
@@ -63,6 +64,24 @@ export interface NodeCpu {
   runningVcpus: number;
   /** vCPUs of this VM. */
   vmVcpus: number;
+  /** CPU vendor of the host (`GenuineIntel`, `AuthenticAMD`; `cpuinfo.vendor`, else from the model name); absent when unknown. */
+  vendor?: string;
+}
+
+/** The installed pve-qemu-kvm package of the VM's node. */
+export interface PveQemuPackage {
+  /** Debian version, e.g. `10.1.2-4`. */
+  version: string;
+  /** Where it was read: `/nodes/pve1/apt/versions`, or `--pve-qemu-version`. */
+  source: string;
+}
+
+/** What the guest agent says about the guest OS (`agent/get-osinfo`). */
+export interface GuestOsInfo {
+  id?: string;
+  name?: string;
+  prettyName?: string;
+  kernelVersion?: string;
 }
 
 /** A backup job (vzdump) that covers the VM. */
@@ -122,6 +141,12 @@ export interface RiskEvidenceInput {
   backupJobs?: Fact<BackupJobCoverage[]>;
   /** /cluster/resources `hastate`. Only refines fix texts; never makes a part unknown. */
   ha?: Fact<HaState>;
+  /** The node's installed pve-qemu-kvm (apt/versions online, --pve-qemu-version offline). */
+  pveQemu?: Fact<PveQemuPackage>;
+  /** Config: tags and whether the guest agent is enabled (to recognise FreeBSD guests). */
+  guestHints?: GuestHints;
+  /** Guest agent `get-osinfo`, read online only for a running VM whose ostype does not name its OS. */
+  guestOs?: Fact<GuestOsInfo>;
 }
 
 /** True when the fact could not be read (or was not collected). */

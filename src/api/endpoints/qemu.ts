@@ -284,3 +284,25 @@ export function fetchVmSnapshots(
 ): Promise<VmSnapshot[]> {
   return client.get<VmSnapshot[]>(apiPath`/nodes/${node}/qemu/${vmid}/snapshot`, undefined, options);
 }
+
+/** `result` of `GET .../agent/get-osinfo` (QGA `guest-get-osinfo`; members as QEMU names them, all optional). */
+export interface AgentOsInfo {
+  id?: string;
+  name?: string;
+  'pretty-name'?: string;
+  version?: string;
+  'version-id'?: string;
+  'kernel-release'?: string;
+  'kernel-version'?: string;
+  machine?: string;
+  [member: string]: unknown;
+}
+
+/**
+ * `GET /nodes/{node}/qemu/{vmid}/agent/get-osinfo` - needs VM.GuestAgent.Audit (or .Unrestricted)
+ * on /vms/{vmid} on PVE 9, VM.Monitor on PVE 8; fails (500) when the agent does not answer.
+ */
+export async function fetchAgentOsInfo(client: PveClient, node: string, vmid: number, options?: RequestOptions): Promise<AgentOsInfo> {
+  const answer = await client.get<{ result?: AgentOsInfo }>(apiPath`/nodes/${node}/qemu/${vmid}/agent/get-osinfo`, undefined, options);
+  return answer?.result ?? {};
+}

@@ -17,6 +17,8 @@ import { formatExplain } from '../output/explain.js';
 import { formatJson, formatVmJson } from '../output/json.js';
 import { formatIssue } from '../output/issues.js';
 import { formatTable } from '../output/table.js';
+import type { PveQemuOption } from '../../audit/pve-qemu-env.js';
+import { parsePveQemuOption } from '../pve-qemu-option.js';
 
 export type AuditFormat = 'table' | 'json' | 'csv';
 
@@ -30,6 +32,8 @@ export interface AuditOptions {
   storageCfg?: string;
   /** Installed QEMU `X.Y[.Z]`; default 11.0, and the report says it was assumed. */
   qemuVersion?: string;
+  /** Installed pve-qemu-kvm, for every node or per node (`--pve-qemu-version`). */
+  pveQemu?: PveQemuOption;
   vmids?: number[];
   node?: string;
   /** Online mode: PVE URL (`https://host:8006`). */
@@ -51,6 +55,7 @@ export interface RawAuditOptions {
   conf?: string[];
   storageCfg?: string;
   qemuVersion?: string;
+  pveQemuVersion?: string;
   vmid?: string;
   node?: string;
   format?: string;
@@ -88,6 +93,7 @@ export async function audit(opts: AuditOptions): Promise<AuditReport> {
   const given = parseQemuVersion(opts.qemuVersion);
   const common = {
     ...(given ? { qemuVersion: given } : {}),
+    ...(opts.pveQemu ? { pveQemu: opts.pveQemu } : {}),
     ...(opts.node !== undefined ? { node: opts.node } : {}),
     ...(opts.vmids !== undefined ? { vmids: opts.vmids } : {}),
   };
@@ -137,6 +143,7 @@ export function normalizeAuditOptions(raw: RawAuditOptions, env: CliIO['env']): 
     conf: raw.conf,
     storageCfg: raw.storageCfg,
     qemuVersion: raw.qemuVersion,
+    pveQemu: parsePveQemuOption(raw.pveQemuVersion),
     vmids: raw.vmid === undefined ? undefined : parseVmidList(raw.vmid),
     node: raw.node,
     pve,

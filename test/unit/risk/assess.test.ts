@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /** How reasons combine into a level, templates, ordering, and what an offline audit reports. */
 import { describe, expect, it } from 'vitest';
-import { assessRisk, OFFLINE, RISK_CODES } from '../../../src/analysis/risk/index.js';
+import { assessRisk, OFFLINE, RISK_CODES, unavailable } from '../../../src/analysis/risk/index.js';
 import { disk, quietEvidence, singleIothread, vm } from './build.js';
 
 const single = { configured: 'virtio-scsi-single', effective: 'virtio-scsi-single' };
@@ -47,7 +47,8 @@ describe('templates', () => {
 });
 
 describe('offline audit', () => {
-  const offline = { throttles: {}, ramSnapshots: [], qemuVersion: '11.0.0', qmpTimeouts: OFFLINE, io: OFFLINE, nodeCpu: OFFLINE, backupJobs: OFFLINE, ha: OFFLINE };
+  const noPkg = unavailable('pve-qemu-kvm version not given: pass --pve-qemu-version', 'offline');
+  const offline = { throttles: {}, ramSnapshots: [], qemuVersion: '11.0.0', qmpTimeouts: OFFLINE, io: OFFLINE, nodeCpu: OFFLINE, backupJobs: OFFLINE, ha: OFFLINE, pveQemu: noPkg };
 
   it('still gives every config reason', () => {
     const r = assessRisk(vm([disk('scsi0', { iothread: true, iothreadEffective: false })], { status: 'unknown', source: '/etc/pve/qemu-server/100.conf' }), offline);
@@ -64,6 +65,7 @@ describe('offline audit', () => {
       '/nodes/pve1/syslog: offline audit (files only): needs the PVE API',
       '/nodes/pve1/status: offline audit (files only): needs the PVE API',
       '/cluster/backup: offline audit (files only): needs the PVE API',
+      '/nodes/pve1/apt/versions: pve-qemu-kvm version not given: pass --pve-qemu-version',
     ]);
     expect(r.reasons.every((x) => x.fix.includes('--pve'))).toBe(true);
   });
@@ -75,7 +77,7 @@ describe('offline audit', () => {
     });
     expect(r.reasons.find((x) => x.code === 'BACKUP_NO_FLEECING')?.severity).toBe('warning');
     expect(r.unavailable!.filter((u) => u.startsWith('/cluster/backup'))).toEqual([]);
-    expect(r.unavailable).toHaveLength(2);
+    expect(r.unavailable).toHaveLength(3);
   });
 
   it('a job that leaves fleecing unset is unknown offline: /etc/vzdump.conf is not in /etc/pve', () => {

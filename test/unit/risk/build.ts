@@ -102,6 +102,7 @@ export function quietEvidence(extra: RiskEvidenceInput = {}): RiskEvidenceInput 
     throttles: {},
     ramSnapshots: [],
     qemuVersion: '11.0.0',
+    pveQemu: { version: '11.0.0-2', source: '/nodes/pve1/apt/versions' },
     qmpTimeouts: { count: 0, windowHours: 24, commands: {}, samples: [], truncated: false },
     io: { timeframe: 'hour', avgBytesPerSec: 0, peakBytesPerSec: 0, avgReadBytesPerSec: 0, avgWriteBytesPerSec: 0, samples: 60 },
     nodeCpu: { node: 'pve1', hostCpus: 32, runningVcpus: 16, vmVcpus: 4 },

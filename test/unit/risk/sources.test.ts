@@ -59,8 +59,13 @@ describe('riskEvidenceFor', () => {
 
 describe('evidenceNeeds', () => {
   it('asks for rrddata only for a running VM with a main-loop disk, and snapshots only with `parent`', () => {
-    expect(evidenceNeeds(vm([disk('scsi0')]), input())).toEqual({ needsIo: true, hasSnapshots: false });
-    expect(evidenceNeeds(vm([singleIothread('scsi0')]), input({ current: { parent: 'snap1' } }))).toEqual({ needsIo: false, hasSnapshots: true });
+    expect(evidenceNeeds(vm([disk('scsi0')]), input())).toEqual({ needsIo: true, hasSnapshots: false, askGuestOs: false });
+    expect(evidenceNeeds(vm([singleIothread('scsi0')]), input({ current: { parent: 'snap1' } }))).toEqual({ needsIo: false, hasSnapshots: true, askGuestOs: false });
+    // The guest agent is asked only where ostype does not name the OS, and only when it is enabled.
+    expect(evidenceNeeds(vm([disk('scsi0')], { ostype: 'other' }), input({ current: { agent: '1' } })).askGuestOs).toBe(true);
+    expect(evidenceNeeds(vm([disk('scsi0')], { ostype: 'other' }), input({ current: { agent: 'enabled=0' } })).askGuestOs).toBe(false);
+    expect(evidenceNeeds(vm([disk('scsi0')], { ostype: 'l26' }), input({ current: { agent: '1' } })).askGuestOs).toBe(false);
+    expect(evidenceNeeds(vm([disk('scsi0')], { ostype: null, status: 'stopped' }), input({ current: { agent: '1' } })).askGuestOs).toBe(false);
     expect(evidenceNeeds(vm([disk('scsi0')], { status: 'stopped' }), input()).needsIo).toBe(false);
     expect(evidenceNeeds(vm([disk('scsi0')], { template: true }), input()).needsIo).toBe(false);
   });
