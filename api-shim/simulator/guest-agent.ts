@@ -133,6 +133,12 @@ export async function guestExecStatus(state: SimState, vm: SimVm, pid: number): 
   return out;
 }
 
+/** What qemu-ga on FreeBSD 14 answers to get-osinfo (os-release ID=freebsd, `uname -v` in kernel-version). */
+const FREEBSD_OSINFO = {
+  id: 'freebsd', name: 'FreeBSD', 'pretty-name': 'FreeBSD 14.1-RELEASE', version: '14.1-RELEASE', 'version-id': '14.1',
+  'kernel-version': 'FreeBSD 14.1-RELEASE releng/14.1-n267679-10e31f0946d8 GENERIC', 'kernel-release': '14.1-RELEASE', machine: 'amd64',
+};
+
 /** The `result` of the read-only QGA commands (`ping`, `info`, `get-osinfo`, ...). */
 export async function agentCommand(state: SimState, vm: SimVm, command: string): Promise<unknown> {
   await requireAgent(state, vm);
@@ -149,6 +155,8 @@ export async function agentCommand(state: SimState, vm: SimVm, command: string):
         supported_commands: SUPPORTED.map((name) => ({ name, enabled: true, 'success-response': !['guest-shutdown', 'guest-suspend-disk', 'guest-suspend-ram', 'guest-suspend-hybrid'].includes(name) })),
       };
     case 'get-osinfo':
+      // The simulator's only guest that is neither Linux nor Windows: ostype `other` (or unset) is FreeBSD.
+      if (values.ostype === undefined || values.ostype === 'other') return FREEBSD_OSINFO;
       return os === 'windows'
         ? { id: 'mswindows', name: 'Microsoft Windows', 'pretty-name': 'Windows 10 Pro', version: 'Microsoft Windows 10', 'version-id': '10', 'kernel-version': '10.0', 'kernel-release': '19045', machine: 'x86_64', variant: 'client', 'variant-id': 'client' }
         : { id: 'debian', name: 'Debian GNU/Linux', 'pretty-name': 'Debian GNU/Linux 12 (bookworm)', version: '12 (bookworm)', 'version-id': '12', 'kernel-version': '#1 SMP PREEMPT_DYNAMIC Debian 6.1.119-1 (2024-11-22)', 'kernel-release': '6.1.0-28-amd64', machine: 'x86_64' };

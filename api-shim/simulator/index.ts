@@ -10,6 +10,7 @@ import { X509Certificate } from 'node:crypto';
 import { generate } from 'selfsigned';
 import { generateFleet } from './fleet.js';
 import { buildServer } from './server.js';
+import { setPveQemu, upstreamOfSpec } from './pve-qemu.js';
 import { SimState } from './state.js';
 import type { SimulatorOptions } from './types.js';
 
@@ -67,12 +68,13 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
   const state = new SimState(fleet, {
     seed,
     pveVersion: opts.pveVersion ?? '9.1',
-    ...(opts.qemuVersion ? { qemuVersion: opts.qemuVersion } : {}),
+    ...(opts.qemuVersion ? { qemuVersion: opts.qemuVersion } : opts.pveQemuVersion && upstreamOfSpec(opts.pveQemuVersion) ? { qemuVersion: upstreamOfSpec(opts.pveQemuVersion)! } : {}),
     timeScale: opts.timeScale ?? 0.1,
     shuffleKeys: opts.shuffleKeys ?? true,
     ...(opts.faults ? { faults: opts.faults } : {}),
     ...(opts.timezone ? { timezone: opts.timezone } : {}),
   });
+  if (opts.pveQemuVersion !== undefined) setPveQemu(state, opts.pveQemuVersion);
   let https: { key: string; cert: string } | undefined;
   let fingerprint: string | null = null;
   if (pemsPromise) {

@@ -99,6 +99,8 @@ export interface FleetData {
   pools?: PoolDef[];
 }
 
+import type { PveQemuSpec } from './pve-qemu.js';
+
 export type PveVersion = '8.2' | '9.1';
 
 /** Options of `startSimulator`. */
@@ -123,6 +125,11 @@ export interface SimulatorOptions {
   pveVersion?: PveVersion;
   /** Installed QEMU (pve-qemu-kvm upstream version, e.g. `10.1.2`); default per pveVersion. */
   qemuVersion?: string;
+  /**
+   * Installed pve-qemu-kvm package (`10.1.2-4`) on every node, or per node; see pve-qemu.ts. One
+   * version for every node also sets `qemuVersion` to its upstream part unless that is given.
+   */
+  pveQemuVersion?: PveQemuSpec;
   /** Real ms per simulated ms for task durations (guest shutdown, HA reaction); default 0.1. */
   timeScale?: number;
   /** Shuffle JSON object keys like Perl's hash order (default true). */

@@ -107,6 +107,7 @@ Examples:
         new Option('--latency-ms <ms>', 'delay before every answer'),
         new Option('--http', 'plain HTTP instead of HTTPS with a self-signed certificate'),
         new Option('--pve-version <x.y>', 'answer like this PVE release').choices(['8.2', '9.1']).default('9.1'),
+        new Option('--pve-qemu-version <version|node=version,...>', 'installed pve-qemu-kvm apt/versions reports, e.g. 10.1.2-4 or pve1=10.1.2-4,pve2=11.0.0-2 (default: the release\'s)'),
         new Option('--auth-delay-ms <ms>', 'delay of 401 answers (PVE: 3000)'),
         new Option('--time-scale <f>', 'real ms per simulated ms for tasks such as guest shutdowns (default 0.1)'),
         new Option('--faults <file>', 'fault plan JSON {"rules":[{"path":"/nodes/*/qemu/*/pending","kind":"reset","rate":0.1}]}'),

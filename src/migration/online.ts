@@ -4,12 +4,14 @@
  * it, apply a saved plan, roll a journal back. Pure of Node: the caller hands in the PVE client
  * and the journal (prior entries + a writer), and turns `MigrationReadError` into its own error.
  */
-import type { AnalysisEnv } from '../analysis/types.js';
+import { type RiskEvidenceInput, evidenceNeeds, riskFactsFromConfig } from '../analysis/risk/index.js';
+import type { AnalysisEnv, VmInput, VmReport } from '../analysis/types.js';
 import type { PveClient } from '../api/client.js';
 import { fetchVersion } from '../api/endpoints/version.js';
 import { PveApiError } from '../api/errors.js';
 import { auditCluster } from '../audit/cluster.js';
 import { UnknownNodeError, collectFleet } from '../audit/fleet.js';
+import { guestOsFact } from '../audit/guest-os.js';
 import { createApiTarget } from './api-target.js';
 import { applyPlan } from './apply.js';
 import { type JournalEntry, type RebootPolicy, replayJournal } from './journal-model.js';
@@ -58,16 +60,30 @@ export async function makePlan(
   const version = await versionRead;
   const permissions: PermissionMap | null = audit.permissions;
   const reports = new Map(audit.vms.map((vm) => [vm.vmid, vm]));
+  // The FreeBSD gate needs the node's pve-qemu-kvm (in the env) and the guest agent's word on the OS.
+  const agentSaid = await guestOsEvidence(client, audit.inputs, reports);
   const inputs: PlanVmInput[] = audit.inputs.map((input) => {
     const report = reports.get(input.vmid)!;
     const haState = input.runtime?.haState;
-    return { input, report, ha: haState ? { sid: `vm:${input.vmid}`, state: haState } : null, permissions };
+    const evidence = { ...riskFactsFromConfig(input, audit.env), ...agentSaid.get(input.vmid) };
+    return { input, report, ha: haState ? { sid: `vm:${input.vmid}`, state: haState } : null, permissions, evidence };
   });
   // An API token is never root@pam, whatever user it belongs to (PVE-FACTS §4.1).
   const plan = buildPlan(inputs, { ...planOptions, authUser: null, pveRelease: version?.release ?? null }, { pve: meta.pve });
   const errors = audit.errors.map((e) => `${e.source ?? ''}: ${e.message}`);
   if (!permissions) errors.push('/access/permissions not readable: privileges were not checked up front');
   return { plan, errors };
+}
+
+/** The guest agent's get-osinfo of the running VMs whose ostype does not name the OS (see evidenceNeeds). */
+async function guestOsEvidence(client: PveClient, inputs: readonly VmInput[], reports: Map<number, VmReport>): Promise<Map<number, RiskEvidenceInput>> {
+  const out = new Map<number, RiskEvidenceInput>();
+  await Promise.all(
+    inputs
+      .filter((i) => i.node !== null && reports.has(i.vmid) && evidenceNeeds(reports.get(i.vmid)!, i).askGuestOs)
+      .map(async (i) => void out.set(i.vmid, { guestOs: await guestOsFact(client, i.node!, i.vmid) })),
+  );
+  return out;
 }
 
 /** A journal to run against: what earlier runs wrote, and where this run appends. */

@@ -9,6 +9,8 @@ import type { DiskReport, RiskLevel } from '../analysis/types.js';
 import type { Drive } from '../pve/types.js';
 import { DRIVE_KEY_RE, TARGET_SCSIHW, driveKeys, freeKey, isDataDisk, sameConfigValue } from './config-keys.js';
 import { targetDriveString, toScsiString } from './drive-target.js';
+import { describeFreeBsd } from '../analysis/risk/guest-os.js';
+import { TMF_DEADLOCK_FIXED, tmfDeadlockOnMove } from '../analysis/risk/pve-qemu.js';
 import { gate, isOverridable } from './gates.js';
 import { bootDiskCandidates, bootOrder, guestFamily, isVirtioScsi, renameInBootOrder } from './guest.js';
 import { vmPrivileges } from './privileges.js';
@@ -239,6 +241,19 @@ export function planVm(vm: PlanVmInput, opts: PlanOptions): VmPlan {
         fix: 'check that the guest has a VirtIO SCSI driver for its boot disk, or set ostype',
       }),
     );
+  }
+
+  // --- the node's QEMU build: FreeBSD guests deadlock on VirtIO SCSI before pve-qemu-kvm 10.1.2-1
+  const tmf = vm.evidence && movingDisks.length > 0 ? tmfDeadlockOnMove(report, vm.evidence) : null;
+  if (tmf) {
+    const g = gate(
+      'PVE_QEMU_TMF_DEADLOCK',
+      `${describeFreeBsd(tmf.guest)}: ${movingDisks.join(', ')} would move to VirtIO SCSI on ${input.node ?? 'its node'}, and ${tmf.why}; ` +
+        `before pve-qemu-kvm ${TMF_DEADLOCK_FIXED} VirtIO SCSI deadlocks when FreeBSD cancels timed-out requests (Proxmox bug #6810) and the VM freezes`,
+      { fix: `update pve-qemu-kvm to ${TMF_DEADLOCK_FIXED} or later on ${input.node ?? 'the node'} (apt full-upgrade), then plan again` },
+    );
+    if (overrides.has(g.code)) d.warnings.push({ ...g, message: `${g.message} (overridden)` });
+    else d.blocked.push(g);
   }
 
   // --- pending changes already there: ours (an earlier run) or someone else's

@@ -6,6 +6,7 @@
  * NOTE: the plan file is a contract between two runs, maybe of two versions of the tool. Fields may
  * be added; `version` changes when a field changes meaning.
  */
+import type { RiskEvidenceInput } from '../analysis/risk/types.js';
 import type { RiskLevel, VmInput, VmReport } from '../analysis/types.js';
 
 /** Version of the plan file format written by `plan --output`. */
@@ -34,6 +35,11 @@ export interface PlanVmInput {
   ha?: HaInfo | null;
   /** The caller's `/access/permissions`; absent when it could not be read (checks then skipped). */
   permissions?: PermissionMap | null;
+  /**
+   * The risk evidence of the VM (node's pve-qemu-kvm, guest OS), when the caller read it: the gates
+   * that depend on the node's QEMU build (PVE_QEMU_TMF_DEADLOCK) run only with it.
+   */
+  evidence?: RiskEvidenceInput;
 }
 
 export interface PlanOptions {

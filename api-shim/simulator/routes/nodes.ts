@@ -9,6 +9,7 @@ import { parseJournalTime, utcOffsetMinutes, zoneName } from '../node-time.js';
 import { splitList } from '../schema/validate.js';
 import { formatMembers } from '../storage-formats.js';
 import { vzdumpDefaults } from '../vzdump.js';
+import { pveQemuOf } from '../pve-qemu.js';
 import { nodeFingerprint } from './cluster.js';
 import { Envelope, requireNode, type RouteDef } from './route.js';
 
@@ -17,7 +18,7 @@ function nodeOf(state: SimState, name: string) {
   return state.nodes.find((n) => n.name === name)!;
 }
 
-function aptPackages(state: SimState): Array<Record<string, string>> {
+function aptPackages(state: SimState, node: string): Array<Record<string, string>> {
   const r = state.release;
   const pkg = (Package: string, Version: string, Title: string, extra: Record<string, string> = {}) => ({
     Package, Version, Title, Description: Title, Origin: 'Proxmox', Priority: 'optional', Section: 'admin', Arch: 'amd64',
@@ -28,7 +29,7 @@ function aptPackages(state: SimState): Array<Record<string, string>> {
     pkg('pve-manager', r.version, 'Proxmox Virtual Environment Management Tools'),
     pkg(`proxmox-kernel-${r.kernel.replace(/-pve$/, '')}`, r.kernel.replace(/-pve$/, ''), 'Proxmox Kernel Image'),
     pkg('qemu-server', r.qemuServer, 'Qemu Server Tools'),
-    pkg('pve-qemu-kvm', r.pveQemuKvm, 'Full virtualization on x86 hardware'),
+    pkg('pve-qemu-kvm', pveQemuOf(state, node), 'Full virtualization on x86 hardware'),
     pkg('libpve-storage-perl', state.pveVersion === '9.1' ? '9.1.0' : '8.2.5', 'Proxmox VE storage management library'),
     pkg('pve-ha-manager', state.pveVersion === '9.1' ? '5.0.8' : '4.0.5', 'Proxmox VE HA Manager'),
     pkg('pve-container', state.pveVersion === '9.1' ? '6.0.18' : '5.2.0', 'Proxmox VE Container management tool'),
@@ -98,7 +99,7 @@ export const nodeRoutes: RouteDef[] = [
     handler: ({ state, principal, params }) => {
       const n = nodeOf(state, params.node!);
       requirePrivs(principal, `/nodes/${n.name}`, ['Sys.Audit']);
-      return aptPackages(state);
+      return aptPackages(state, n.name);
     },
   },
   {

@@ -16,11 +16,11 @@
  * - 9.2.0-4: live snapshots write the RAM state from a dedicated IO thread (snapshots.ts).
  */
 import { compareDebianVersionText, parseDebianVersion } from '../debian-version.js';
-import type { RiskReason } from '../types.js';
+import type { RiskReason, VmReport } from '../types.js';
 import type { RiskContext } from './context.js';
-import { APPLY_HINT, carriesData, evidence, notChecked, reason } from './context.js';
-import { describeFreeBsd, recogniseFreeBsd } from './guest-os.js';
-import type { PveQemuPackage, Unavailable } from './types.js';
+import { APPLY_HINT, carriesData, evidence, notChecked, reason, runState } from './context.js';
+import { type FreeBsdGuest, describeFreeBsd, recogniseFreeBsd } from './guest-os.js';
+import type { PveQemuPackage, RiskEvidenceInput, Unavailable } from './types.js';
 import { isUnavailable } from './types.js';
 
 /** First pve-qemu-kvm with the io_uring stuck-request fix. */
@@ -213,4 +213,23 @@ export function snapshotInMainLoop(ctx: RiskContext): { answer: 'yes' | 'may' | 
   if (!qemu || !parseDebianVersion(qemu)) return { answer: 'no', basis: null };
   const c = compareDebianVersionText(qemu, upstreamOf(SNAPSHOT_IOTHREAD_FIXED));
   return { answer: c < 0 ? 'yes' : c === 0 ? 'may' : 'no', basis: `QEMU ${qemu} (pve-qemu-kvm revision unknown)` };
+}
+
+/**
+ * For the planner: would moving this VM's disks onto VirtIO SCSI meet the TMF-cancel deadlock?
+ * Null when the guest is not recognised as FreeBSD or the build is fixed; else the guest, and the
+ * build or why it is unknown (unknown counts as affected: the gate is overridable).
+ */
+export function tmfDeadlockOnMove(
+  vm: VmReport,
+  ev: RiskEvidenceInput,
+): { guest: FreeBsdGuest; build: QemuBuild | null; why: string; applies: 'yes' | 'may' } | null {
+  const guest = recogniseFreeBsd(vm, ev.guestHints, ev.guestOs);
+  if (!guest) return null;
+  const build = qemuBuild({ vm, evidence: ev, state: runState(vm), disks: [] });
+  if (build === undefined || 'unavailable' in build) {
+    return { guest, build: null, why: `its pve-qemu-kvm version is unknown (${build?.unavailable ?? 'not read'})`, applies: 'may' };
+  }
+  const applies = tmfDeadlockBuild(build);
+  return applies === 'no' ? null : { guest, build, why: `it runs ${build.basis}`, applies };
 }

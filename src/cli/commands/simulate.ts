@@ -7,6 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { startSimulator, type FaultPlan, type PveVersion, type RunningSimulator } from '../../../api-shim/simulator/index.js';
+import { type PveQemuSpec, parsePveQemuSpec, pveQemuOf } from '../../../api-shim/simulator/pve-qemu.js';
 import { UsageError } from '../errors.js';
 import type { CliIO } from '../io.js';
 
@@ -20,6 +21,7 @@ export interface RawSimulateOptions {
   latencyMs?: string;
   http?: boolean;
   pveVersion?: string;
+  pveQemuVersion?: string;
   authDelayMs?: string;
   timeScale?: string;
   faults?: string;
@@ -61,6 +63,14 @@ export async function startFromOptions(raw: RawSimulateOptions, io: Pick<CliIO, 
       throw new UsageError(`--faults '${raw.faults}': cannot read a fault plan (JSON {"rules":[...]}): ${(e as Error).message}`);
     }
   }
+  let pveQemuVersion: PveQemuSpec | undefined;
+  if (raw.pveQemuVersion !== undefined) {
+    try {
+      pveQemuVersion = parsePveQemuSpec(raw.pveQemuVersion);
+    } catch (e) {
+      throw new UsageError(`--pve-qemu-version: ${(e as Error).message}, or NODE=VERSION,... per node`);
+    }
+  }
   const vms = intOption('vms', raw.vms, 0, 100_000) ?? 200;
   const nodes = intOption('nodes', raw.nodes, 1, 64) ?? 3;
   const seed = intOption('seed', raw.seed, 0, 2 ** 31 - 1) ?? 1;
@@ -74,6 +84,7 @@ export async function startFromOptions(raw: RawSimulateOptions, io: Pick<CliIO, 
     nodes,
     seed,
     pveVersion: pveVersion as PveVersion,
+    ...(pveQemuVersion !== undefined ? { pveQemuVersion } : {}),
     ...(latencyMs !== undefined ? { latencyMs } : {}),
     ...(authDelayMs !== undefined ? { authDelayMs } : {}),
     ...(timeScale !== undefined ? { timeScale } : {}),
@@ -83,7 +94,7 @@ export async function startFromOptions(raw: RawSimulateOptions, io: Pick<CliIO, 
   });
   io.stderr(
     `simulate: PVE ${pveVersion} cluster '${sim.state.clusterName}', ${vms} VMs on ${nodes} nodes (seed ${seed}), ` +
-      `QEMU ${sim.state.qemuVersion}, listening on ${sim.url}\n` +
+      `QEMU ${sim.state.qemuVersion} (pve-qemu-kvm ${sim.state.nodes.map((n) => pveQemuOf(sim.state, n.name)).filter((v, i, a) => a.indexOf(v) === i).join(', ')}), listening on ${sim.url}\n` +
       `simulate: tokens: admin ${sim.token}\n` +
       `simulate:         read-only ${sim.auditToken}\n` +
       `simulate:         no Datastore.Audit ${sim.noDatastoreToken}\n` +
