@@ -35,10 +35,6 @@ export const GATES = {
   WINDOWS_STAGED_AGENT_PRIVILEGE: { title: 'token may not run the guest-agent check: staged path pauses for a manual check' },
   LINUX_INITRAMFS: { title: 'initramfs may lack virtio_scsi' },
   GUEST_DRIVER_UNKNOWN: { title: 'guest OS unknown: check it has a VirtIO SCSI driver' },
-  PVE_QEMU_TMF_DEADLOCK: {
-    title: 'FreeBSD guest onto VirtIO SCSI on a pve-qemu-kvm with the TMF-cancel deadlock',
-    override: '--override PVE_QEMU_TMF_DEADLOCK once the node runs pve-qemu-kvm 10.1.2-1 or later (or the guest is not FreeBSD)',
-  },
   DEVICE_RENAME: { title: 'guest device names change' },
   AIO_NATIVE_NEEDS_DIRECT: { title: 'aio=native needs a direct cache mode' },
   AIO_IO_URING_STORAGE: { title: 'io_uring is not PVE\'s default on this storage' },
@@ -46,6 +42,10 @@ export const GATES = {
   CONVERT_BOOT_DISK: {
     title: 'boot disk would change bus',
     override: '--override CONVERT_BOOT_DISK once the guest can boot from VirtIO SCSI',
+  },
+  PVE_QEMU_TMF_DEADLOCK: {
+    title: 'FreeBSD guest onto VirtIO SCSI on a pve-qemu-kvm with the TMF-cancel deadlock',
+    override: '--override PVE_QEMU_TMF_DEADLOCK once the node runs pve-qemu-kvm 10.1.2-1 or later (or the guest is not FreeBSD)',
   },
   CONVERT_NEEDS_STOP: { title: 'bus change needs a stopped VM' },
   CONVERT_OPTION_DROPPED: { title: 'option not valid on scsi is dropped' },
