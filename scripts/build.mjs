@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-// Bundles the CLI (and everything it imports from src/ and api-shim/) into dist/cli.js, and the
-// web panel (panel/ + the isomorphic core it uses from src/) into dist/panel/.
+// Bundles the CLI (and everything it imports from src/ and api-shim/) into dist/cli.js, the
+// web panel (panel/ + the isomorphic core it uses from src/) into dist/panel/, and the script the
+// PVE web UI loads (panel/pve-ui/) into dist/pve-ui/pve-dataplane-ui.js (`npm run package` ships it).
 import { copyFile, mkdir } from 'node:fs/promises';
 import { build } from 'esbuild';
+import { buildPveUiBundle } from './pve-ui-bundle.mjs';
 
 const cli = build({
   entryPoints: { cli: 'src/cli/main.ts' },
@@ -39,4 +41,6 @@ const panel = (async () => {
   ]);
 })();
 
-await Promise.all([cli, panel]);
+const pveUi = buildPveUiBundle('dist/pve-ui/pve-dataplane-ui.js', { sourcemap: true });
+
+await Promise.all([cli, panel, pveUi]);

@@ -38,12 +38,18 @@ export interface FleetLoadEvents {
 export type FleetLoader = (signal: AbortSignal, events: FleetLoadEvents) => Promise<FleetAudit>;
 
 /**
- * Loads and audits the whole cluster.
+ * Loads and audits the whole cluster (or `node`'s VMs, or `vmids`).
  * @throws PveApiError when the VM list itself cannot be read
  */
-export async function loadFleetAudit(client: PveClient, opts: FleetLoadEvents & { signal?: AbortSignal } = {}): Promise<FleetAudit> {
+export async function loadFleetAudit(
+  client: PveClient,
+  opts: FleetLoadEvents & { signal?: AbortSignal; node?: string; vmids?: readonly number[] } = {},
+): Promise<FleetAudit> {
   const { inputs, env, permissions, ...report } = await auditCluster(client, {
     ...(opts.signal ? { signal: opts.signal } : {}),
+    // Only one node's or one VM's (the PVE UI's Node and VM tabs).
+    ...(opts.node ? { node: opts.node } : {}),
+    ...(opts.vmids ? { vmids: opts.vmids } : {}),
     // A VM comes first from its config alone (`final: false`); its risk is then recomputed in place.
     onVm: ({ vm, input, final }) => void (!final && opts.onVm?.(vm, input)),
     onProgress: ({ phase, done, total }) => {
