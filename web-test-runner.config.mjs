@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 // Browser tests of the panel (test/panel/*.browser.test.ts) in Debian's Chromium, through
 // puppeteer-core (no browser download). Versions and flags: TOOLCHAIN.md §3.
+import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
 import { esbuildPlugin } from '@web/dev-server-esbuild';
 import { defaultReporter } from '@web/test-runner';
 import { chromeLauncher } from '@web/test-runner-chrome';
@@ -31,8 +34,57 @@ function countsReporter() {
   };
 }
 
+/**
+ * Same-origin `/api2/` for the PVE-UI tests (test/pve-ui): proxied to a simulator (`pve-dataplane
+ * simulate --http`, started on the first request, stopped with the server), as pveproxy serves the
+ * API beside the web UI. Cookies and the CSRFPreventionToken header pass through.
+ */
+function pveApiProxy() {
+  let upstream = null;
+  let child = null;
+  const start = () =>
+    (upstream ??= new Promise((resolve, reject) => {
+      child = spawn(process.execPath, ['bin/pve-dataplane.js', 'simulate', '--http', '--port', '0', '--vms', '12', '--nodes', '2', '--seed', '11'], {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      child.once('exit', (code) => reject(new Error(`simulator exited (${code})`)));
+      createInterface({ input: child.stdout }).once('line', (line) => resolve(JSON.parse(line).url));
+    }));
+  const stop = () => child?.kill('SIGTERM');
+  process.once('exit', stop);
+  return async (ctx, next) => {
+    if (!ctx.path.startsWith('/api2/')) return next();
+    const base = await start();
+    const chunks = [];
+    for await (const c of ctx.req) chunks.push(c);
+    const headers = {};
+    for (const h of ['cookie', 'csrfpreventiontoken', 'content-type', 'accept']) if (ctx.get(h)) headers[h] = ctx.get(h);
+    const res = await fetch(base + ctx.url, { method: ctx.method, headers, ...(chunks.length ? { body: Buffer.concat(chunks) } : {}) });
+    ctx.status = res.status;
+    ctx.message = res.statusText;
+    ctx.set('content-type', res.headers.get('content-type') ?? 'application/json');
+    ctx.body = Buffer.from(await res.arrayBuffer());
+  };
+}
+
+/**
+ * Classic scripts served untouched at `/raw/<file>.classic` (the esbuild plugin would rewrite any
+ * `.js` into module-style code, where ExtJS's top-level `this` is undefined): npm's ExtJS and the
+ * stand-in PVE classes of test/pve-ui/fixtures.
+ */
+function rawClassicScripts() {
+  const roots = { 'ext-all': 'node_modules/extjs-gpl/build/ext-all.js', 'pve-standin': 'test/pve-ui/fixtures/pve-standin.js' };
+  return async (ctx, next) => {
+    const m = /^\/raw\/([a-z-]+)\.classic$/.exec(ctx.path);
+    if (!m || !roots[m[1]]) return next();
+    ctx.type = 'application/javascript';
+    ctx.body = await readFile(roots[m[1]]);
+  };
+}
+
 export default {
-  files: 'test/panel/**/*.browser.test.ts',
+  files: ['test/panel/**/*.browser.test.ts', 'test/pve-ui/**/*.browser.test.ts'],
+  middleware: [rawClassicScripts(), pveApiProxy()],
   nodeResolve: { browser: true, exportConditions: ['browser', 'production'] },
   concurrency: 1,
   testFramework: { config: { timeout: 10000 } },

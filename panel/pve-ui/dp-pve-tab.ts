@@ -3,7 +3,7 @@ import { provide } from '@lit/context';
 import { Task } from '@lit/task';
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
-import { PveClient } from '../../src/api/client.js';
+import type { PveClient } from '../../src/api/client.js';
 import { apiClientContext, panelModeContext, type PanelMode } from '../context.js';
 import { ThemeController } from '../controllers/theme-controller.js';
 import { type FleetAudit, type FleetLoader, loadFleetAudit } from '../data/fleet-audit.js';
@@ -13,11 +13,7 @@ import '../components/dp-alert.js';
 import '../components/dp-spinner.js';
 import '../views/dp-fleet-view.js';
 import './dp-pve-vm.js';
-
-/** The page's CSRF token (index.html.tpl sets `Proxmox.CSRFPreventionToken` for the logged-in user). */
-function pageCsrfToken(): string | undefined {
-  return (globalThis as { Proxmox?: { CSRFPreventionToken?: string } }).Proxmox?.CSRFPreventionToken;
-}
+import { pveUiClient } from './pve-client.js';
 
 /** Mode inside the PVE UI: no shim, no shim Apply; writes are decided per VM from privileges. */
 const PVE_UI_MODE: PanelMode = { readOnly: false, readOnlyReason: '', upstream: '', canApply: false, csrfToken: '' };
@@ -53,7 +49,7 @@ export class DpPveTab extends LitElement {
   @property({ attribute: false }) loader?: FleetLoader;
 
   @provide({ context: apiClientContext })
-  client: PveClient = new PveClient({ baseUrl: '', auth: { kind: 'same-origin', csrfToken: pageCsrfToken }, concurrency: 4 });
+  client: PveClient = pveUiClient();
 
   @provide({ context: panelModeContext })
   mode: PanelMode = PVE_UI_MODE;

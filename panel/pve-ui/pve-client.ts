@@ -1,0 +1,17 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/**
+ * The API client inside the PVE web UI: same-origin `/api2/json` with the user's own session (the
+ * browser sends the `PVEAuthCookie`; writes carry the page's `CSRFPreventionToken`, which
+ * index.html.tpl puts in `Proxmox.CSRFPreventionToken`). PVE's ACLs apply to every request.
+ */
+import { PveClient } from '../../src/api/client.js';
+
+/** The page's CSRF token, read per request (a re-login replaces it). */
+export function pageCsrfToken(): string | undefined {
+  return (globalThis as { Proxmox?: { CSRFPreventionToken?: string } }).Proxmox?.CSRFPreventionToken;
+}
+
+export function pveUiClient(): PveClient {
+  // pveproxy has few workers and the user's own UI polls too: stay gentle.
+  return new PveClient({ baseUrl: '', auth: { kind: 'same-origin', csrfToken: pageCsrfToken }, concurrency: 4 });
+}
