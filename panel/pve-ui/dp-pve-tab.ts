@@ -62,14 +62,14 @@ export class DpPveTab extends LitElement {
   override willUpdate(changed: Map<PropertyKey, unknown>): void {
     if (changed.has('node') || changed.has('loader') || !this._nodeLoader) {
       const node = this.node;
-      this._nodeLoader = this.loader ?? ((signal, onProgress) => loadFleetAudit(this.client, { signal, onProgress, node }));
+      this._nodeLoader = this.loader ?? ((signal, events) => loadFleetAudit(this.client, { ...events, signal, node }));
     }
   }
 
   private readonly _vmAudit = new Task(this, {
     task: async ([scope, vmid, loader], { signal }): Promise<FleetAudit | null> => {
       if (scope !== 'vm') return null;
-      if (loader) return loader(signal, () => {});
+      if (loader) return loader(signal, {});
       return loadFleetAudit(this.client, { signal, vmids: [vmid] });
     },
     args: () => [this.scope, this.vmid, this.loader] as const,

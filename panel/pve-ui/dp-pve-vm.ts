@@ -2,6 +2,7 @@
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import type { FleetAudit } from '../data/fleet-audit.js';
+import { fleetRow } from '../data/fleet-query.js';
 import { planSelected } from '../data/plan.js';
 import { shared } from '../styles/shared.js';
 import { readOnlyReason, vmWriteAccess } from './write-access.js';
@@ -46,7 +47,7 @@ export class DpPveVm extends LitElement {
     const plan = planSelected(audit, new Set([this.vmid]));
     return html`
       ${access.canWrite ? nothing : html`<dp-alert variant="info" class="read-only">Read-only: ${readOnlyReason(access, this.vmid)}</dp-alert>`}
-      <dp-vm-detail .vm=${vm}></dp-vm-detail>
+      <dp-vm-detail .row=${fleetRow(vm, audit.inputs.find((i) => i.vmid === this.vmid))}></dp-vm-detail>
       <dp-plan-preview .plan=${plan} ?readOnly=${!access.canWrite}></dp-plan-preview>
     `;
   }
