@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /** One VM's report as the audit computes it (config + storages + installed QEMU), over the API. */
-import { analyzeVm } from '../../src/analysis/audit.js';
+import { analyzeVm, collectFleet } from '../../src/audit/index.js';
 import type { VmReport } from '../../src/analysis/types.js';
 import type { PveClient } from '../../src/api/client.js';
-import { collectFleet } from '../../src/api/fleet.js';
 
 /** Reads and analyses VM `vmid` on `node`; null when the user may not see it. */
 export async function loadVmReport(client: PveClient, node: string, vmid: number): Promise<VmReport | null> {
