@@ -81,7 +81,8 @@ describe('Disk I/O tab in the PVE config panels', function () {
     const shown = [...table.shadowRoot!.querySelectorAll('.row[data-vmid]')].map((r) => r.getAttribute('data-vmid')!);
     expect(shown.length).to.be.greaterThan(0);
     expect(shown.every((id) => onPve1.includes(id)), `rows ${shown} of pve1 ${onPve1}`).to.equal(true);
-    expect(deepQuery(tab!, 'span.count')!.textContent).to.contain(`${onPve1.length} of ${onPve1.length}`);
+    // Every VM of pve1 and no other, once the load finished ("8 of 8 VMs shown").
+    await waitUntil(() => deepQuery(tab!, 'span.count')?.textContent?.includes(`${onPve1.length} of ${onPve1.length} VMs`), 'count of pve1', { timeout: 20_000 });
     node.selectById('summary');
     expect(node.getEl().dom.querySelector('dp-pve-tab')).to.equal(null);
     node.selectById(TAB_ITEM_ID);
