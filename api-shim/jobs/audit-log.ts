@@ -31,19 +31,20 @@ export interface AuditLine {
 }
 
 export class AuditLog {
-  private readonly file: JsonlAppender;
+  private file: JsonlAppender | null = null;
 
-  constructor(readonly path: string) {
-    this.file = JsonlAppender.open(path);
-  }
+  /** Opened at the first line (its directory exists by then). */
+  constructor(readonly path: string) {}
 
   /** Resolves once the line is on disk. */
   append(line: AuditLine): Promise<void> {
+    this.file ??= JsonlAppender.open(this.path);
     return this.file.append(JSON.stringify(line));
   }
 
-  close(): Promise<void> {
-    return this.file.close();
+  async close(): Promise<void> {
+    await this.file?.close();
+    this.file = null;
   }
 }
 

@@ -60,7 +60,10 @@ export class JobManager {
    * (a login user with no session now), the job is marked interrupted until resumed by hand.
    */
   resumeAll(clientFor: (who: string) => PveClient | null): void {
-    for (const record of this.store.loadJobs(this.opts.warn)) {
+    const records = this.store.loadJobs(this.opts.warn);
+    const holder = records.some((r) => r.status === 'running') ? this.store.acquireRunLock() : null;
+    if (holder !== null) this.opts.warn(`jobs in ${this.store.jobsDir} are run by another shim (pid ${holder}); this one lists them and resumes none`);
+    for (const record of records) {
       let job: Job;
       try {
         job = this.load(record);
@@ -69,7 +72,7 @@ export class JobManager {
         continue;
       }
       this.jobs.set(job.id, job);
-      if (record.status !== 'running') continue;
+      if (record.status !== 'running' || holder !== null) continue;
       const client = clientFor(record.who);
       if (!client) {
         job.interrupt(`the shim restarted and has no credentials of ${record.who} to resume it; resume it after signing in`);
@@ -182,6 +185,7 @@ export class JobManager {
 
   /** Refuses when a VM is in a running job; else locks, saves and runs. */
   private begin(job: Job, client: PveClient): Job {
+    this.runLock();
     const busy = job.record.locked.filter((id) => this.locks.has(id));
     if (busy.length > 0) {
       const first = busy[0]!;
@@ -197,6 +201,14 @@ export class JobManager {
     this.lock(job);
     this.run(job, client);
     return job;
+  }
+
+  /** One shim process runs the jobs of a state directory (see `JobStore.acquireRunLock`). */
+  private runLock(): void {
+    const holder = this.store.acquireRunLock();
+    if (holder !== null) {
+      throw new JobError('conflict', `another shim (pid ${holder}) runs the jobs of ${this.store.root}; start jobs there, or give this one its own state directory`);
+    }
   }
 
   private lock(job: Job): void {
@@ -233,6 +245,7 @@ export class JobManager {
   resume(id: string, client: PveClient): Job {
     const job = this.get(id);
     if (job.record.status !== 'interrupted') throw new JobError('conflict', `job ${id} is ${job.record.status}: only an interrupted job resumes`);
+    this.runLock();
     const busy = job.record.locked.filter((v) => this.locks.has(v));
     if (busy.length > 0) throw new JobError('conflict', `VM ${busy[0]} is in running job ${this.locks.get(busy[0]!)}; resume this job when it ends`);
     this.lock(job);
@@ -246,6 +259,7 @@ export class JobManager {
     for (const j of running) j.halt();
     await Promise.allSettled(running.map((j) => j.done));
     await this.deps.audit.close();
+    this.store.releaseRunLock();
   }
 }
 

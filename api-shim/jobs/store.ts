@@ -12,7 +12,7 @@
  * old or the new record, never half of one.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JobListItem, PlanAnswer } from '../contracts/jobs.js';
 
@@ -44,18 +44,65 @@ export class JobStore {
   readonly jobsDir: string;
   readonly auditLogPath: string;
 
+  readonly lockPath: string;
+  private made = false;
+  private locked = false;
+
   constructor(readonly root: string) {
     this.plansDir = join(root, 'plans');
     this.jobsDir = join(root, 'jobs');
     this.auditLogPath = join(root, 'audit.jsonl');
-    for (const dir of [root, this.plansDir, this.jobsDir]) {
+    this.lockPath = join(root, 'jobs.lock');
+  }
+
+  /** Creates the directories (0700) on first use: a shim that never plans writes nothing. */
+  ensure(): void {
+    if (this.made) return;
+    for (const dir of [this.root, this.plansDir, this.jobsDir]) {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       // mkdir leaves an existing directory as it was: a state dir made 0755 by hand is tightened.
       chmodSync(dir, 0o700);
     }
+    this.made = true;
+  }
+
+  /**
+   * Takes the right to run jobs from this state directory for the life of this process, so two
+   * shims on one directory never both resume a job. A lock left by a dead process is taken over.
+   * @returns null when taken (or already held), else the pid of the live process holding it
+   */
+  acquireRunLock(): number | null {
+    if (this.locked) return null;
+    this.ensure();
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const fd = openSync(this.lockPath, 'wx', 0o600);
+        writeSync(fd, `${process.pid}\n`);
+        closeSync(fd);
+        this.locked = true;
+        return null;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        const holder = Number(readFileSync(this.lockPath, 'utf8').trim());
+        if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && alive(holder)) return holder;
+        unlinkSync(this.lockPath);
+      }
+    }
+    return -1;
+  }
+
+  releaseRunLock(): void {
+    if (!this.locked) return;
+    this.locked = false;
+    try {
+      unlinkSync(this.lockPath);
+    } catch {
+      // already gone
+    }
   }
 
   savePlan(plan: PlanAnswer & { id: string }): void {
+    this.ensure();
     writeAtomic(join(this.plansDir, `${plan.id}.json`), `${JSON.stringify(plan, null, 2)}\n`);
   }
 
@@ -76,12 +123,14 @@ export class JobStore {
   }
 
   saveJob(job: JobRecord): void {
+    this.ensure();
     writeAtomic(join(this.jobsDir, `${job.id}.json`), `${JSON.stringify(job, null, 2)}\n`);
   }
 
   /** Every job record on disk; unreadable ones are reported through `warn` and left alone. */
   loadJobs(warn: (line: string) => void): JobRecord[] {
     const out: JobRecord[] = [];
+    if (!existsSync(this.jobsDir)) return out;
     for (const f of readdirSync(this.jobsDir)) {
       if (!f.endsWith('.json') || !ID.test(f.slice(0, -5))) continue;
       try {
@@ -91,6 +140,16 @@ export class JobStore {
       }
     }
     return out;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists, it is another user's.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

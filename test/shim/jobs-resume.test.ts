@@ -12,7 +12,7 @@ import type { AuditLine } from '../../api-shim/jobs/audit-log.js';
 import type { JobRecord } from '../../api-shim/jobs/store.js';
 import { type ConfigFileSpec, type RunningSimulator, fleetFromConfigs, startSimulator } from '../../api-shim/simulator/index.js';
 import { LINUX_LSI } from '../e2e/migration/fleet.js';
-import { CSRF } from './helpers.js';
+import { CSRF, startShim } from './helpers.js';
 import { api, makePlan, startJob, vmsOf, waitForJob } from './jobs-helpers.js';
 
 const ENGINE = { pollMs: 10, powerTimeoutMs: 20_000, restartGraceMs: 2_000, agentWaitMs: 2_000 };
@@ -79,6 +79,13 @@ describe('a job killed with its shim', () => {
       if (Date.now() > deadline) throw new Error('the job did not get going');
       await new Promise((r) => setTimeout(r, 10));
     }
+    // Another shim on the same state directory meanwhile lists the job but never runs it too.
+    const other = await startShim({ upstream: sim.url, token: sim.token, stateDir, jobEngine: ENGINE });
+    const refused = await api<JobView>(other.url, 'POST', '/dp/jobs', { planId: plan.id, reboot: 'never', vmids: [eligible[0]] });
+    expect(refused.status).toBe(409);
+    expect(refused.body.message).toContain(`another shim (pid ${first.child.pid}) runs the jobs of ${stateDir}`);
+    expect((await api<{ jobs: { id: string; status: string }[] }>(other.url, 'GET', '/dp/jobs')).body.jobs.map((j) => [j.id, j.status])).toEqual([[job.id, 'running']]);
+    await other.close();
     first.child.kill('SIGKILL');
     await new Promise((r) => first.child.once('exit', r));
     sim.state.setFaults(undefined);
