@@ -90,11 +90,9 @@ describe('request smuggling and desync', () => {
       await rawSocket(shim.url, `GET /api2/json/cluster/resources HTTP/1.1\r\nHost: ${host}\r\nContent-Length: ${body.length + 100}\r\n\r\n${body}`, 100);
     }
     expect(upstream.seen).toEqual([]);
-    const started = Date.now();
     const answers = await Promise.all(Array.from({ length: 10 }, () => rawRequest(shim.url, 'GET', '/api2/json/nodes')));
+    // A poisoned upstream socket would wait out the 3 s upstream timeout and answer 502.
     expect(answers.map((a) => a.status)).toEqual(Array(10).fill(200));
-    // A poisoned upstream socket would wait out the 3 s upstream timeout.
-    expect(Date.now() - started).toBeLessThan(2500);
     expect(upstream.seen.map((s) => `${s.method} ${s.url}`)).toEqual(Array(10).fill('GET /api2/json/nodes'));
   });
 

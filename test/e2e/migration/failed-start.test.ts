@@ -32,7 +32,7 @@ describe('reboot whose start task fails', () => {
   });
   afterAll(() => env?.close());
 
-  it('rollback --reboot now reports the failed start within seconds, naming QEMU’s error', async () => {
+  it('rollback --reboot now reports the failed start (not a power timeout), naming QEMU’s error', async () => {
     const engine = { ...FAST, powerTimeoutMs: 60_000 };
     const journalPath = join(env.dir, 'start-fails.jsonl');
     rmSync(journalPath, { force: true });
@@ -41,9 +41,8 @@ describe('reboot whose start task fails', () => {
       plan, planFile: 'plan.json', planHash: 'h', journalPath, reboot: 'now', concurrency: 1, pve: env.sim.url, engine,
     });
     expect(applied.results[0]).toMatchObject({ vmid: 701, result: 'migrated' });
-    const t0 = Date.now();
+    // Waiting out powerTimeoutMs (60 s) instead would exceed this test's own timeout (40 s).
     const rolled = await rollbackFromJournal(env.client, { journalPath, reboot: 'now', concurrency: 1, pve: env.sim.url, engine });
-    expect(Date.now() - t0).toBeLessThan(15_000);
     expect(rolled.results[0]).toMatchObject({ vmid: 701, result: 'failed' });
     expect(rolled.results[0]!.reason).toContain('QEMU exited with code 1');
     expect(rolled.results[0]!.reason).toContain('stopped');

@@ -134,11 +134,10 @@ describe('the risk line of a VM with a broken config line but no dataplane risk'
 });
 
 describe('a pathological config line', () => {
-  it('a 200k-character drive value is laid out within the width in well under a second', async () => {
+  // Its speed (a quadratic layout hung here) is measured in bench/table-layout.ts.
+  it('a 200k-character drive value is laid out within the width', async () => {
     const root = makeTree({ 'storage.cfg': STORAGE_CFG, 'nodes/pve1/qemu-server/101.conf': conf('huge', [`scsi0: local-lvm:vm-101-disk-0,${'x'.repeat(200_000)}`]) });
-    const started = performance.now();
     const { code, out } = await table(['--config-dir', root]);
-    expect(performance.now() - started).toBeLessThan(1500);
     expect(code).toBe(0);
     expect(widest(out)).toBeLessThanOrEqual(120);
   });

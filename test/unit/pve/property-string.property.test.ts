@@ -154,12 +154,11 @@ function mutate(text: string, mutations: Mutation[]): string {
 }
 
 describe('mutated drive strings', () => {
-  it('100k mutations: a value or a clear PropertyStringError, never another error, fast', () => {
+  it('100k mutations: a value or a clear PropertyStringError, never another error', () => {
     const runs = Number(process.env.PVE_FUZZ_RUNS ?? 100_000);
     // Mutate a fixed pool of generated valid strings: generating a fresh one per run costs more
     // than the parse under test.
     const pool = fc.sample(validDrive, { numRuns: 2000, seed: 4242 });
-    const started = performance.now();
     let failures = 0;
     fc.assert(
       fc.property(fc.nat(pool.length - 1), fc.array(mutation, { minLength: 1, maxLength: 4 }), (i, mutations) => {
@@ -186,6 +185,5 @@ describe('mutated drive strings', () => {
     // The mutations must really produce both outcomes, or the test proves nothing.
     expect(failures).toBeGreaterThan(runs * 0.1);
     expect(failures).toBeLessThan(runs * 0.99);
-    expect(performance.now() - started).toBeLessThan(20_000);
   });
 });
