@@ -178,7 +178,7 @@ export async function collectFleet(client: PveClient, options: CollectFleetOptio
   errors.sort(
     (a, b) =>
       (a.severity === b.severity ? 0 : a.severity === 'error' ? -1 : 1) ||
-      (a.source ?? '').localeCompare(b.source ?? '', 'en', { numeric: true }) ||
+      NUMERIC.compare(a.source ?? '', b.source ?? '') ||
       a.message.localeCompare(b.message),
   );
   return { inputs, env, errors, permissions: permissions instanceof Error ? null : permissions };
@@ -348,6 +348,9 @@ function mostCommon(versions: Version[]): Version | null {
   for (const c of counts.values()) if (!best || c.n > best.n) best = c;
   return best ? best.v : null;
 }
+
+// One collator for the whole sort (`localeCompare` with options builds one per call).
+const NUMERIC = new Intl.Collator('en', { numeric: true });
 
 const DISK_KEY_RE = /^(?:ide|sata|scsi|virtio|efidisk|tpmstate|unused)\d+$/;
 const VOLUME_RE = /^([a-zA-Z][a-zA-Z0-9\-_.]*[a-zA-Z0-9]):./;

@@ -9,6 +9,8 @@ import type { RiskReason } from '../types.js';
 import type { DiskInForce, RiskContext } from './context.js';
 import { APPLY_HINT, carriesData, disksAtNextStart, evidence, reason, runState } from './context.js';
 
+const NUMERIC = new Intl.Collator('en', { numeric: true });
+
 /** QEMU's file-posix error text for aio=native without cache.direct (PVE-FACTS §3.3). */
 const AIO_NATIVE_ERROR = /aio=native was specified, but it requires cache\.direct=on/;
 
@@ -176,7 +178,7 @@ export function unknownStorageReasons(ctx: RiskContext): RiskReason[] {
 
   const online = ctx.vm.source === 'api' || ctx.vm.source.startsWith('api:');
   return [...open].map(([storage, c]) => {
-    const keys = [...c.keys].sort((a, b) => a.localeCompare(b, 'en', { numeric: true })).join(', ');
+    const keys = [...c.keys].sort(NUMERIC.compare).join(', ');
     const decides = [
       ...(c.noDirect ? ['whether aio=native meets a cache without O_DIRECT (then the VM does not start)'] : []),
       ...(c.nativeIothread ? ['whether aio=native runs next to an IO thread'] : []),

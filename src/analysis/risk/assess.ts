@@ -59,9 +59,12 @@ function scoped(r: RiskReason, scope: 'config' | 'evidence'): RiskReason {
 
 const CODE_ORDER = new Map<string, number>(RISK_CODES.map((c, i) => [c, i]));
 
+// One collator: `localeCompare` with options builds a new one per call (most of the audit's sort time).
+const NUMERIC = new Intl.Collator('en', { numeric: true });
+
 /** `scsi2` before `scsi10`. */
 function diskOrder(a: string | undefined, b: string | undefined): number {
-  return (a ?? '').localeCompare(b ?? '', 'en', { numeric: true });
+  return a === b ? 0 : NUMERIC.compare(a ?? '', b ?? '');
 }
 
 /** Worst first; within a severity, by code (RISK_CODES order), then disk. */
