@@ -4,9 +4,10 @@
  * `nodes/<node>/qemu-server/<vmid>.conf` and `qemu-server/<vmid>.conf`.
  *
  * NOTE: on a node `qemu-server` is a pmxcfs symlink to `nodes/<localnode>/qemu-server`, so a VM can
- * show up twice; the `nodes/` copy wins (it names the node). Files are read concurrently: a few
- * hundred VMs take a few tens of milliseconds.
+ * show up twice; the `nodes/` copy wins (it names the node). Files are read one after another,
+ * synchronously: 5,000 VMs take a few tens of milliseconds.
  */
+import { readFileSync } from 'node:fs';
 import { readFile, readdir, readlink, lstat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { parseStorageCfg, parseVmConfig } from '../pve/index.js';
@@ -51,7 +52,10 @@ export function binaryReason(bytes: Uint8Array): string | null {
 /** Reads and parses one VM config file; a read failure becomes an error issue. */
 export async function readConfFile(path: string, node: string | null, vmid?: number | null): Promise<ConfFile | ConfigIssue> {
   try {
-    const bytes = await readFile(path);
+    // Synchronous: a config is a few hundred bytes, and the parse right after is synchronous
+    // anyway. 5,000 promise reads (open, fstat, read, close through the thread pool) took longer
+    // than parsing and analysing them.
+    const bytes = readFileSync(path);
     const binary = binaryReason(bytes);
     if (binary !== null) {
       return {

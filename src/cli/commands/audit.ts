@@ -14,7 +14,7 @@ import { ExitError, UsageError } from '../errors.js';
 import { type CliIO, outputWidth, useColor } from '../io.js';
 import { formatCsv } from '../output/csv.js';
 import { formatExplain } from '../output/explain.js';
-import { formatJson, formatVmJson } from '../output/json.js';
+import { formatVmJson, jsonPieces } from '../output/json.js';
 import { formatIssue } from '../output/issues.js';
 import { formatTable } from '../output/table.js';
 import type { PveQemuOption } from '../../audit/pve-qemu-env.js';
@@ -179,7 +179,7 @@ export function present(report: AuditReport, opts: { format: AuditFormat; explai
     else io.stdout(formatExplain(vm, report.assumptions, { color: useColor(io), width: outputWidth(io) }));
     return 0;
   }
-  if (opts.format === 'json') io.stdout(formatJson(report));
+  if (opts.format === 'json') for (const piece of jsonPieces(report)) io.stdout(piece);
   else if (opts.format === 'csv') io.stdout(formatCsv(report));
   else io.stdout(formatTable(report, { color: useColor(io), width: outputWidth(io) }));
   return 0;

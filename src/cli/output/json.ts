@@ -1,10 +1,37 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-/** `--format json`: the audit service's JSON contract (`toAuditJson`), indented. */
+/**
+ * `--format json`: the audit service's JSON contract (`toAuditJson`), written VM by VM.
+ *
+ * Each VM is one compact line inside the `vms` array (grep- and diff-friendly, `jq` reads the whole
+ * as usual); the rest is indented. Written in pieces of about 64 KiB, so 5,000 VMs never become one
+ * 50 MB string: indenting every VM doubled the size and the time of the output.
+ */
 import type { AuditReport, VmReport } from '../../analysis/types.js';
 import { toAuditJson, toVmJson } from '../../audit/json.js';
 
+const PIECE = 64 * 1024;
+
+/** The whole document, in pieces to write one after another. */
+export function* jsonPieces(report: AuditReport): Generator<string> {
+  const { vms: _vms, ...rest } = toAuditJson({ ...report, vms: [] }) as Record<string, unknown>;
+  let piece = report.vms.length === 0 ? '{\n  "vms": [],\n' : '{\n  "vms": [\n';
+  const last = report.vms.length - 1;
+  for (let i = 0; i <= last; i++) {
+    piece += `    ${JSON.stringify(toVmJson(report.vms[i]!))}${i < last ? ',' : ''}\n`;
+    if (piece.length >= PIECE) {
+      yield piece;
+      piece = '';
+    }
+  }
+  if (report.vms.length > 0) piece += '  ],\n';
+  const tail = JSON.stringify(rest, null, 2);
+  // `rest` is an object: drop its braces and splice its members in after `vms`.
+  yield `${piece}${tail.slice(2, -2)}\n}\n`;
+}
+
+/** The whole document as one string (small reports; the CLI writes `jsonPieces`). */
 export function formatJson(report: AuditReport): string {
-  return JSON.stringify(toAuditJson(report), null, 2) + '\n';
+  return [...jsonPieces(report)].join('');
 }
 
 export function formatVmJson(vm: VmReport): string {
