@@ -79,7 +79,7 @@ export interface VmLive {
 }
 
 /** Rates in bytes/s the VM currently does (diskwrite is the one that matters for IO stress). */
-function rates(state: SimState, vm: SimVm, minute: number): { read: number; write: number; netin: number; netout: number; cpu: number } {
+export function rates(state: SimState, vm: SimVm, minute: number): { read: number; write: number; netin: number; netout: number; cpu: number } {
   const seed = state.rng.fork('metrics').int(0, 2 ** 31);
   const k = `vm${vm.vmid}`;
   if (vm.ioStress) {

@@ -9,7 +9,8 @@ import { type RiskSources, evidenceNeeds, withRisk } from '../analysis/risk/inde
 import type { AnalysisEnv, VmInput, VmReport } from '../analysis/types.js';
 import type { PveClient } from '../api/client.js';
 import type { PermissionMap } from '../api/endpoints/access.js';
-import { collectRiskEvidence } from './evidence.js';
+import { type EvidenceStart, collectRiskEvidence, startRiskEvidence } from './evidence.js';
+import type { ClusterResource } from '../api/endpoints/cluster.js';
 import { collectFleet } from './fleet.js';
 import type { AuditRun, ClusterAuditOptions } from './options.js';
 import { withPveQemu } from './pve-qemu-env.js';
@@ -39,7 +40,15 @@ export async function auditCluster(client: PveClient, opts: ClusterAuditOptions 
   // Without evidence the risk says why (when the caller says so).
   const provisional: RiskSources = !evidence && opts.evidenceSkipped ? { skipped: opts.evidenceSkipped } : {};
   const vms: VmReport[] = [];
+  // The evidence that does not depend on the VMs' configs (backup jobs, metrics export, each node's
+  // clock, syslog and status) is requested as soon as the VM list is known, ahead of the per-VM
+  // reads, so it costs no extra round trips at the end.
+  let started: { start: EvidenceStart; resources: readonly ClusterResource[] } | undefined;
+  const evidenceOptions = { ...opts.evidenceOptions, ...(signal ? { signal } : {}) };
   const fleet = await collectFleet(client, {
+    ...(evidence
+      ? { onVmList: (resources: readonly ClusterResource[], nodes: readonly string[]) => (started = { resources, start: startRiskEvidence(client, { resources, nodes }, evidenceOptions) }) }
+      : {}),
     ...(opts.node !== undefined ? { node: opts.node } : {}),
     ...(opts.vmids !== undefined ? { vmids: opts.vmids } : {}),
     ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
@@ -56,7 +65,7 @@ export async function auditCluster(client: PveClient, opts: ClusterAuditOptions 
   const errors = fleet.errors.filter((e) => e.severity === 'error');
   // Warnings (partial facts, a missing privilege) do not stop the audit.
   const warnings = fleet.errors.filter((e) => e.severity !== 'error');
-  if (evidence) await addRiskEvidence(client, vms, fleet.inputs, env, opts);
+  if (evidence) await addRiskEvidence(client, vms, fleet.inputs, env, opts, started);
   return {
     vms,
     assumptions: auditAssumptions(fleet.inputs, env),
@@ -69,14 +78,26 @@ export async function auditCluster(client: PveClient, opts: ClusterAuditOptions 
 }
 
 /** Reads the evidence the VMs' rules can use (see `evidenceNeeds`) and reassesses their risk in place. */
-async function addRiskEvidence(client: PveClient, vms: VmReport[], inputs: readonly VmInput[], env: AnalysisEnv, opts: ClusterAuditOptions): Promise<void> {
+async function addRiskEvidence(
+  client: PveClient,
+  vms: VmReport[],
+  inputs: readonly VmInput[],
+  env: AnalysisEnv,
+  opts: ClusterAuditOptions,
+  started: { start: EvidenceStart; resources: readonly ClusterResource[] } | undefined,
+): Promise<void> {
   const byVmid = new Map(inputs.map((i) => [i.vmid, i]));
   const wanted = vms.flatMap((vm) => {
     const input = byVmid.get(vm.vmid);
     return input ? [{ vmid: vm.vmid, node: vm.node, ...evidenceNeeds(vm, input) }] : [];
   });
   opts.onProgress?.({ phase: 'evidence', done: 0, total: wanted.length });
-  const online = await collectRiskEvidence(client, { vms: wanted, storages: env.storages }, { ...opts.evidenceOptions, ...(opts.signal ? { signal: opts.signal } : {}) });
+  const online = await collectRiskEvidence(
+    client,
+    { vms: wanted, storages: env.storages, ...(started ? { resources: started.resources } : {}) },
+    { ...opts.evidenceOptions, ...(opts.signal ? { signal: opts.signal } : {}) },
+    started?.start,
+  );
   for (const vm of vms) {
     const input = byVmid.get(vm.vmid);
     if (!input) continue;

@@ -8,7 +8,10 @@
  * - per node: `/time` (the node's clock and zone, for the syslog window), `/syslog` (since the
  *   window start, in the node's local time), `/status` (logical CPUs), and `/vzdump/defaults`
  *   (with the job's `storage`) only when a job leaves fleecing unset, once per node and storage;
- * - per running VM with disks in the main loop: `/rrddata` (hour); per non-template VM that has
+ * - once: `/cluster/metrics/export?history=1&start-time=…` (pve-manager ≥ 8.2.5, Sys.Audit on /):
+ *   the IO rates of every running VM from the last 2 minutes of pvestatd's 10 s samples;
+ * - per running VM with disks in the main loop, only when the export is refused, absent (older PVE)
+ *   or lacks the VM: `/rrddata` (hour); per non-template VM that has
  *   snapshots: `/snapshot`, plus `config?snapshot=NAME` for each snapshot that saved RAM (the caller
  *   says which VMs need what, see `evidenceNeeds`; unknown = read).
  *
@@ -36,13 +39,14 @@ import {
   jobsCovering,
   noQmpTimeouts,
   parseFleecing,
+  summariseExport,
   summariseRrd,
   syslogWindow,
   unavailable,
 } from '../analysis/risk/index.js';
 import type { StorageMap } from '../pve/types.js';
 import type { PveClient, RequestOptions } from '../api/client.js';
-import { type ClusterResource, fetchBackupJobs, fetchClusterResources } from '../api/endpoints/cluster.js';
+import { type ClusterResource, fetchBackupJobs, fetchClusterResources, fetchMetricsExport } from '../api/endpoints/cluster.js';
 import { fetchSyslog } from '../api/endpoints/nodes.js';
 import { fetchVmConfig, fetchVmRrdData, fetchVmSnapshots } from '../api/endpoints/qemu.js';
 import { PveApiError, PveConnectionError, PvePermissionError } from '../api/errors.js';
@@ -78,6 +82,11 @@ export interface CollectEvidenceOptions {
   rrdTimeframe?: IoRates['timeframe'];
   /** Most syslog lines read per node. Default 50 000. */
   syslogLimit?: number;
+  /**
+   * Read IO rates from `/cluster/metrics/export` (one request) before falling back to per-VM rrddata.
+   * Default true.
+   */
+  metricsExport?: boolean;
   /** Read snapshot lists for RAM snapshots. Default true. */
   snapshots?: boolean;
   /** Our clock (tests); the syslog window uses the node's own clock (`/time`) and this one only when that cannot be read. */
@@ -207,6 +216,8 @@ interface Shared {
   /** QEMU entries of `resources` (empty when unavailable). */
   qemu: readonly ClusterResource[];
   jobs: Fact<BackupJob[]>;
+  /** IO rates of every VM the metrics export had, or why there are none (then: rrddata per VM). */
+  exportIo: Promise<Fact<Map<number, IoRates>>>;
   syslog: (node: string) => Promise<Fact<NodeSyslog>>;
   status: (node: string) => Promise<Fact<NodeStatus>>;
   /** Keyed by `node` + NUL + the job's storage (empty: the node's default dump storage). */
@@ -248,8 +259,11 @@ async function ioFact(s: Shared, { vm, res, node }: Subject): Promise<Fact<IoRat
   if (isUnavailable(s.resources)) return s.resources as Unavailable;
   if (res?.status === 'stopped' || vm.needsIo === false) return undefined;
   if (res?.status !== 'running') return unavailable(`VM ${vm.vmid} status is ${res?.status ?? 'not listed'} in /cluster/resources`, 'error');
+  const exported = await s.exportIo;
+  const rates = isUnavailable(exported) ? undefined : (exported as Map<number, IoRates>).get(vm.vmid);
+  if (rates) return rates;
   const points = await attempt(
-    () => fetchVmRrdData(s.client as PveClient, node, vm.vmid, { timeframe: s.timeframe, cf: 'AVERAGE' }, s.req),
+    () => fetchVmRrdData(s.client as PveClient, node, vm.vmid, { timeframe: s.timeframe as 'hour' | 'day' | 'week', cf: 'AVERAGE' }, s.req),
     { privilege: 'VM.Audit', path: `/vms/${vm.vmid}` },
   );
   return isUnavailable(points) ? (points as Unavailable) : summariseRrd(points as unknown as Record<string, unknown>[], s.timeframe);
@@ -278,36 +292,60 @@ function compact(ev: Record<string, unknown>): RiskEvidenceInput {
   return Object.fromEntries(Object.entries(ev).filter(([, v]) => v !== undefined)) as RiskEvidenceInput;
 }
 
+/** Minutes of 10 s samples the IO rates are computed from (the export's volume grows with them). */
+const EXPORT_WINDOW_MIN = 2;
+
+/** Evidence requests started before the VMs are known (see `startRiskEvidence`). */
+export interface EvidenceStart {
+  resources: Promise<Fact<readonly ClusterResource[]>>;
+  jobs: Promise<Fact<BackupJob[]>>;
+  exportIo: Promise<Fact<Map<number, IoRates>>>;
+  syslog: (node: string) => Promise<Fact<NodeSyslog>>;
+  status: (node: string) => Promise<Fact<NodeStatus>>;
+  nodeDefaultFleecing: (key: string) => Promise<Fact<boolean>>;
+  windowHours: number;
+  req: RequestOptions;
+}
+
 /**
- * Collects the online risk evidence of the given VMs.
- * @returns evidence per VMID; facts that could not be read are `{unavailable}`
+ * Starts the requests that do not depend on the VMs: the backup jobs, the metrics export, and for
+ * each of `nodes` its clock, syslog and status, so they run while the VM configs are read. Nothing
+ * is awaited; failures become `{unavailable}` facts.
  */
-export async function collectRiskEvidence(client: Getter, fleet: EvidenceFleet, opts: CollectEvidenceOptions = {}): Promise<Map<number, RiskEvidenceInput>> {
+export function startRiskEvidence(
+  client: Getter,
+  fleet: { resources?: readonly ClusterResource[]; nodes?: readonly string[] },
+  opts: CollectEvidenceOptions = {},
+): EvidenceStart {
   const windowHours = opts.windowHours ?? 24;
   const syslogLimit = opts.syslogLimit ?? 50_000;
   const now = opts.now?.() ?? new Date();
   const req: RequestOptions = opts.signal ? { signal: opts.signal } : {};
-
-  const [resources, rawJobs] = await Promise.all([
-    fleet.resources
+  const clock = once((node) => nodeClock(client, node, req));
+  const start: EvidenceStart = {
+    windowHours,
+    req,
+    resources: fleet.resources
       ? Promise.resolve<Fact<readonly ClusterResource[]>>(fleet.resources)
       : attempt(() => fetchClusterResources(client as PveClient, { type: 'vm' }, req), { privilege: 'VM.Audit', path: '/vms' }),
-    attempt(() => fetchBackupJobs(client as PveClient, req), { privilege: 'Sys.Audit', path: '/' }),
-  ]);
-  const qemu = isUnavailable(resources) ? [] : (resources as readonly ClusterResource[]).filter((r) => r.type === 'qemu' && r.vmid !== undefined);
-  const shared: Shared = {
-    client,
-    req,
-    windowHours,
-    timeframe: opts.rrdTimeframe ?? 'hour',
-    storages: fleet.storages,
-    resources,
-    qemu,
-    jobs: isUnavailable(rawJobs)
-      ? (rawJobs as Unavailable)
-      : (rawJobs as Record<string, unknown>[]).map((j) => backupJobFromApi(j)).filter((j): j is BackupJob => j !== null),
+    jobs: attempt(() => fetchBackupJobs(client as PveClient, req), { privilege: 'Sys.Audit', path: '/' }).then((raw) =>
+      isUnavailable(raw)
+        ? (raw as Unavailable)
+        : (raw as Record<string, unknown>[]).map((j) => backupJobFromApi(j)).filter((j): j is BackupJob => j !== null),
+    ),
+    exportIo:
+      opts.metricsExport === false
+        ? Promise.resolve(unavailable('not asked for', 'not-collected'))
+        : attempt(async () => {
+            // start-time is compared with the nodes' clocks, not ours.
+            const first = fleet.nodes?.[0];
+            const c = first !== undefined ? await clock(first) : undefined;
+            const nodeNow = c && !isUnavailable(c) ? (c as NodeClock).time : Math.floor(now.getTime() / 1000);
+            const metrics = await fetchMetricsExport(client as PveClient, { history: true, 'start-time': nodeNow - EXPORT_WINDOW_MIN * 60 }, req);
+            return summariseExport(metrics, `${EXPORT_WINDOW_MIN} minutes`);
+          }, { privilege: 'Sys.Audit', path: '/' }),
     syslog: once((node) =>
-      attempt(async () => nodeQmpTimeouts(client, node, await nodeClock(client, node, req), { windowHours, syslogLimit, now, req }), {
+      attempt(async () => nodeQmpTimeouts(client, node, await clock(node), { windowHours, syslogLimit, now, req }), {
         privilege: 'Sys.Syslog',
         path: `/nodes/${node}`,
       }),
@@ -329,6 +367,43 @@ export async function collectRiskEvidence(client: Getter, fleet: EvidenceFleet, 
         },
       );
     }),
+  };
+  // Rejections are facts, never thrown, except an abort: keep it from surfacing as unhandled.
+  for (const p of [start.resources, start.jobs, start.exportIo]) p.catch(() => {});
+  for (const node of fleet.nodes ?? []) {
+    start.syslog(node).catch(() => {});
+    start.status(node).catch(() => {});
+  }
+  return start;
+}
+
+/**
+ * Collects the online risk evidence of the given VMs (`started`: the requests `startRiskEvidence`
+ * already sent).
+ * @returns evidence per VMID; facts that could not be read are `{unavailable}`
+ */
+export async function collectRiskEvidence(
+  client: Getter,
+  fleet: EvidenceFleet,
+  opts: CollectEvidenceOptions = {},
+  started?: EvidenceStart,
+): Promise<Map<number, RiskEvidenceInput>> {
+  const st = started ?? startRiskEvidence(client, fleet.resources ? { resources: fleet.resources } : {}, opts);
+  const [resources, jobs] = await Promise.all([st.resources, st.jobs]);
+  const qemu = isUnavailable(resources) ? [] : (resources as readonly ClusterResource[]).filter((r) => r.type === 'qemu' && r.vmid !== undefined);
+  const shared: Shared = {
+    client,
+    req: st.req,
+    windowHours: st.windowHours,
+    timeframe: opts.rrdTimeframe ?? 'hour',
+    storages: fleet.storages,
+    resources,
+    qemu,
+    jobs,
+    exportIo: st.exportIo,
+    syslog: st.syslog,
+    status: st.status,
+    nodeDefaultFleecing: st.nodeDefaultFleecing,
   };
   const byVmid = new Map(qemu.map((r) => [r.vmid!, r]));
 

@@ -47,6 +47,12 @@ export interface CollectFleetOptions {
    * still on the wire. `env` is the object collectFleet returns.
    */
   onInput?: (input: VmInput, env: AnalysisEnv) => void;
+  /**
+   * Called once the VM list is read and the node requests are queued, before the first VM request:
+   * `/cluster/resources` (every VM, not only the selected ones) and the nodes of the selected VMs.
+   * Requests the caller sends here leave ahead of the per-VM ones.
+   */
+  onVmList?: (resources: readonly ClusterResource[], nodes: readonly string[]) => void;
   signal?: AbortSignal;
 }
 
@@ -122,6 +128,7 @@ export async function collectFleet(client: PveClient, options: CollectFleetOptio
     qemuLists.set(node, settle(fetchNodeQemuList(client, node, { full: true }, { signal })));
     qemuVersions.set(node, settle(fetchNodeQemuVersion(client, node, { signal })));
   }
+  options.onVmList?.(resources, nodeNames);
 
   // Node facts (runtime, QEMU, permissions) arrive with the first wave; every VM is finalised
   // against them as soon as its own answer is in, so `onInput` can analyse while the rest is

@@ -5,6 +5,8 @@ import { privilegesOn, type Principal } from '../acl.js';
 import { requirePrivs } from '../config-update.js';
 import { paramError } from '../errors.js';
 import { resourceEntry } from '../metrics.js';
+import { metricsExport } from '../metrics-export.js';
+import { dieError } from '../errors.js';
 import type { SimState } from '../state.js';
 import type { RouteDef } from './route.js';
 
@@ -79,6 +81,24 @@ export const clusterRoutes: RouteDef[] = [
         }
       }
       return out;
+    },
+  },
+  {
+    method: 'GET',
+    path: '/cluster/metrics/export',
+    handler: ({ state, principal, params }) => {
+      requirePrivs(principal, '/', ['Sys.Audit']);
+      const list = params['node-list'] ? params['node-list'].split(/[,;\s]+/).filter(Boolean) : undefined;
+      const unknown = (list ?? []).filter((n) => !state.nodes.some((x) => x.name === n));
+      if (unknown.length > 0) throw dieError(`Requested node-list contains unknown nodes - ${unknown.join(', ')}`);
+      // local-only: the node that answers (the first one, where the simulator's API "runs").
+      const nodes = list ?? (params['local-only'] === '1' ? [state.nodes[0]!.name] : undefined);
+      // The answer is an object whose `data` is the list: `{"data":{"data":[…]}}` on the wire.
+      return { data: metricsExport(state, {
+        history: params.history === '1',
+        ...(params['start-time'] !== undefined ? { startTime: Number(params['start-time']) } : {}),
+        ...(nodes ? { nodes } : {}),
+      }) };
     },
   },
   {

@@ -27,6 +27,7 @@ export const ENDPOINTS: ReadonlyArray<{ method: 'GET' | 'POST' | 'PUT' | 'DELETE
   { method: 'GET', path: '/cluster/ha/resources' },
   { method: 'GET', path: '/cluster/ha/status/current' },
   { method: 'GET', path: '/cluster/backup' },
+  { method: 'GET', path: '/cluster/metrics/export' },
   { method: 'GET', path: '/storage' },
   { method: 'GET', path: '/pools' },
   { method: 'GET', path: '/pools/{poolid}' },

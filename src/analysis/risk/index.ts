@@ -4,7 +4,7 @@ export { assessRisk, sortReasons } from './assess.js';
 export { RISK_CODES, SEVERITY_RANK, type RiskCode } from './codes.js';
 export { riskFactsFromConfig, throttleLimits } from './config-facts.js';
 export { countQmpTimeouts, noQmpTimeouts } from './qmp-timeouts.js';
-export { summariseRrd } from './io-load.js';
+export { type DeriveSample, summariseExport, summariseRrd } from './io-load.js';
 export { type ApproximateWindow, type NodeClock, type SyslogWindow, syslogWindow, zoneOffsetSec } from './syslog-window.js';
 export {
   type BackupJob,

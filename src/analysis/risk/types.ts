@@ -43,8 +43,11 @@ export interface QmpTimeoutStats {
 
 /** Disk IO rate of the whole VM (rrddata is per VM, not per disk). */
 export interface IoRates {
-  /** rrddata timeframe the figures come from. */
-  timeframe: 'hour' | 'day' | 'week';
+  /**
+   * The window the figures cover: an rrddata timeframe (1-minute averages over the hour…), or the
+   * last minutes of 10 s samples of `/cluster/metrics/export` (`2 minutes`).
+   */
+  timeframe: 'hour' | 'day' | 'week' | `${number} minutes`;
   /** Mean of diskread + diskwrite over the samples, bytes/s. */
   avgBytesPerSec: number;
   /** Highest single sample of diskread + diskwrite, bytes/s. */

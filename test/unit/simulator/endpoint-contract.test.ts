@@ -49,6 +49,7 @@ const TABLE: Record<string, Row> = {
   '/cluster/ha/groups': { refused: { status: 500, message: 'cannot index groups: ha groups have been migrated to rules\n' } },
   '/cluster/ha/rules': {},
   '/cluster/backup': {},
+  '/cluster/metrics/export': { query: 'history=1' },
   '/cluster/replication': {},
   '/cluster/firewall/rules': {},
   '/cluster/firewall/groups': {},
