@@ -1,82 +1,21 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
- * Offline audit speed: builds an /etc/pve-like tree with 500 VMs on 4 nodes (plus the local node's
- * `qemu-server` symlink) in a temp dir, then times `auditFiles(etcPveReader(dir))` (read + parse + analyse).
+ * Offline audit speed in-process: builds an /etc/pve-like tree (bench/lib/etc-pve-tree.ts) with 500 VMs, then times `auditFiles(etcPveReader(dir))` (read + parse + analyse).
  * Prints one JSON line per run: {"bench":"audit-config-dir","vms":500,"ms":…}. Target: well under 1 s.
  *
  *   npx tsx bench/audit-config-dir.ts [vms] [runs]     (DP_BENCH_KEEP=1 keeps the generated tree)
  */
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { auditFiles } from '../src/audit/index.js';
 import { etcPveReader } from '../src/node/etc-pve.js';
+import { writeEtcPveTree } from './lib/etc-pve-tree.js';
 
 const VMS = Number(process.argv[2] ?? 500);
 const RUNS = Number(process.argv[3] ?? 3);
-const NODES = ['pve1', 'pve2', 'pve3', 'pve4'];
 
-const STORAGE_CFG = `dir: local
-	path /var/lib/vz
-	content iso,images
-
-lvmthin: local-lvm
-	thinpool data
-	vgname pve
-	content images
-
-lvm: san
-	vgname san
-	content images
-
-rbd: ceph
-	pool vm
-	content images
-	krbd 1
-
-cifs: nas
-	path /mnt/pve/nas
-	server 192.0.2.1
-	share s
-	content images
-`;
-
-/** A realistic config: 1-4 disks on varying buses, storages and options; some with [PENDING]. */
-function vmConfig(vmid: number): string {
-  const storages = ['local-lvm', 'san', 'ceph', 'nas'];
-  const scsihw = ['', 'scsihw: virtio-scsi-single', 'scsihw: virtio-scsi-pci', 'scsihw: lsi'][vmid % 4]!;
-  const lines = [
-    `boot: order=scsi0;net0`,
-    `cores: ${1 + (vmid % 8)}`,
-    `ide2: local:iso/debian-12.iso,media=cdrom,size=600M`,
-    `memory: ${1024 * (1 + (vmid % 16))}`,
-    `meta: creation-qemu=9.2.0,ctime=1735000000`,
-    `name: vm${vmid}`,
-    `net0: virtio=BC:24:11:${(vmid >> 8).toString(16).padStart(2, '0')}:${(vmid & 255).toString(16).padStart(2, '0')}:00,bridge=vmbr0`,
-    `ostype: ${vmid % 10 === 0 ? 'win10' : 'l26'}`,
-  ];
-  for (let d = 0; d < 1 + (vmid % 4); d++) {
-    const storage = storages[(vmid + d) % storages.length]!;
-    const vol = storage === 'nas' ? `nas:${vmid}/vm-${vmid}-disk-${d}.qcow2` : `${storage}:vm-${vmid}-disk-${d}`;
-    const opts = [vmid % 3 === 0 ? 'iothread=1' : '', vmid % 5 === 0 ? 'cache=writeback' : '', 'discard=on', `size=${8 * (d + 1)}G`].filter(Boolean);
-    lines.push(`scsi${d}: ${vol},${opts.join(',')}`);
-  }
-  if (scsihw) lines.push(scsihw);
-  lines.push(`smbios1: uuid=00000000-0000-4000-8000-${String(vmid).padStart(12, '0')}`, `vmgenid: 00000000-0000-4000-8000-${String(vmid).padStart(12, '0')}`);
-  if (vmid % 7 === 0) lines.push('', '[PENDING]', `scsi0: local-lvm:vm-${vmid}-disk-0,aio=threads,iothread=1,size=8G`, 'scsihw: virtio-scsi-single');
-  return lines.join('\n') + '\n';
-}
-
-const root = mkdtempSync(join(tmpdir(), 'dp-bench-'));
+const root = writeEtcPveTree(VMS);
 try {
-  writeFileSync(join(root, 'storage.cfg'), STORAGE_CFG);
-  for (const node of NODES) mkdirSync(join(root, 'nodes', node, 'qemu-server'), { recursive: true });
-  symlinkSync('nodes/pve1/qemu-server', join(root, 'qemu-server'));
-  for (let i = 0; i < VMS; i++) {
-    const vmid = 100 + i;
-    writeFileSync(join(root, 'nodes', NODES[i % NODES.length]!, 'qemu-server', `${vmid}.conf`), vmConfig(vmid));
-  }
   for (let run = 0; run < RUNS; run++) {
     const start = performance.now();
     const report = await auditFiles(etcPveReader(root));

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
- * Online audit speed against the PVE API simulator: 1,000 VMs, 15 ms per answer, concurrency 8.
- * The physical limit is one request per VM, so the lower bound is VMs x latency / concurrency
- * (1,875 ms); target: the whole `audit --pve` (collection + analysis) within 1.3x of it.
+ * Online audit speed against the PVE API simulator: 1,000 (or 5,000) VMs, 15 ms per answer,
+ * concurrency 8. The physical limit is one request per VM, so the lower bound is
+ * VMs x latency / concurrency (1,875 ms); target: the default `audit --pve` (collection, risk
+ * evidence and analysis) within 1.2x of it. `requestsByPhase` counts the requests of one audit.
  *
  * The simulator runs in a child process (like a real PVE, it does not share the client's event
  * loop); the client is the CLI's (`clientFromOptions`: HTTPS pinned to the simulator's certificate,
- * read-only token). One untimed warm-up run, then one JSON line per timed run and a summary line:
+ * the simulator's root token, so every evidence request is allowed). One untimed warm-up run, then one JSON line per timed run and a summary line:
  *   {"bench":"online-audit","vms":1000,"latencyMs":15,"concurrency":8,"ms":…,"lowerBoundMs":1875,
  *    "ratio":…,"target":1.3,"pass":true,"requests":…,"untilFirstVmMs":…,"vmPhaseMs":…,"afterLastVmMs":…,…}
  *
@@ -20,7 +21,18 @@ import { fileURLToPath } from 'node:url';
 const SERVE = process.argv.includes('--serve');
 const ARGS = process.argv.slice(2).filter((a) => a !== '--serve');
 const [VMS, LATENCY, CONCURRENCY, RUNS] = [1000, 15, 8, 3].map((d, i) => Number(ARGS[i] ?? d)) as [number, number, number, number];
-const TARGET = 1.3;
+const TARGET = 1.2;
+
+/** The phase a request belongs to, by its path. */
+function phaseOf(path: string): string {
+  if (/\/qemu\/\d+\/pending$/.test(path)) return 'pending';
+  if (/\/qemu\/\d+\/rrddata$/.test(path)) return 'rrddata';
+  if (/\/qemu\/\d+\/(snapshot|config)/.test(path)) return 'snapshots';
+  if (path === '/cluster/metrics/export') return 'metricsExport';
+  if (/^\/nodes\/[^/]+\/(qemu|apt\/versions|capabilities\/qemu\/machines)$/.test(path)) return 'perNodeFleet';
+  if (/^\/nodes\/[^/]+\//.test(path)) return 'perNodeEvidence';
+  return 'cluster';
+}
 
 interface Ready {
   url: string;
@@ -33,7 +45,8 @@ async function serve(): Promise<void> {
   const { startSimulator } = await import('../api-shim/simulator/index.js');
   const sim = await startSimulator({ vms: VMS, latencyMs: LATENCY, seed: 1, authDelayMs: 0 });
   await sim.warmed;
-  process.stdout.write(`${JSON.stringify({ url: sim.url, token: sim.auditToken, fingerprint: sim.fingerprint })}\n`);
+  // The full token: every part of the evidence is readable (Sys.Audit for the metrics export, Sys.Syslog).
+  process.stdout.write(`${JSON.stringify({ url: sim.url, token: sim.token, fingerprint: sim.fingerprint })}\n`);
   process.on('SIGTERM', () => void sim.close().then(() => process.exit(0)));
 }
 
@@ -55,7 +68,7 @@ async function startChild(): Promise<{ ready: Ready; stop: () => void }> {
 }
 
 async function measure(): Promise<void> {
-  const { auditCluster, collectFleet } = await import('../src/audit/index.js');
+  const { auditCluster } = await import('../src/audit/index.js');
   const { clientFromOptions } = await import('../src/cli/online.js');
   const { ready, stop } = await startChild();
   const lowerBoundMs = (VMS * LATENCY) / CONCURRENCY;
@@ -64,19 +77,25 @@ async function measure(): Promise<void> {
   try {
     // Requests one audit needs (the collection alone, counted by the client).
     const client = await clientFromOptions(options, {});
+    const requestsByPhase: Record<string, number> = {};
+    const get = client.get.bind(client);
+    client.get = ((path: string, ...rest: unknown[]) => {
+      const phase = phaseOf(path);
+      requestsByPhase[phase] = (requestsByPhase[phase] ?? 0) + 1;
+      return (get as (...a: unknown[]) => unknown)(path, ...rest);
+    }) as typeof client.get;
     const t = performance.now();
-    await collectFleet(client);
-    const collectOnlyMs = Math.round(performance.now() - t);
+    await auditCluster(client, {});
+    const countedMs = Math.round(performance.now() - t);
     const requests = client.stats.sent;
     for (let run = 0; run <= RUNS; run++) {
-      // What `pve-dataplane audit --pve ... --no-evidence` computes, through the audit service: a
-      // fresh client (new TLS connections), the collection, and the analysis of every VM.
+      // What `pve-dataplane audit --pve ...` computes, through the audit service: a fresh client
+      // (new TLS connections), the collection, the risk evidence and the analysis of every VM.
       const cpu0 = process.cpuUsage();
       const t0 = performance.now();
       let first = 0;
       let last = 0;
       const report = await auditCluster(await clientFromOptions(options, {}), {
-        evidence: false,
         onProgress: ({ phase, done }) => {
           if (phase !== 'configs') return;
           last = performance.now();
@@ -103,6 +122,7 @@ async function measure(): Promise<void> {
           target: TARGET,
           pass: ratio <= TARGET,
           requests,
+          requestsByPhase,
           // Where the time goes: VM list + first wave, the /pending phase, and what follows the last answer.
           untilFirstVmMs: Math.round(first - t0),
           vmPhaseMs: Math.round(last - first),
@@ -111,7 +131,7 @@ async function measure(): Promise<void> {
           // Load-independent: CPU the client (TLS, HTTP, parsing, analysis) spent per VM.
           clientCpuMsPerVm: Number(((cpu.user + cpu.system) / 1000 / VMS).toFixed(3)),
           loadAverage: Number(loadavg()[0]!.toFixed(2)),
-          collectOnlyMs,
+          countedRunMs: countedMs,
         })}\n`,
       );
     }
@@ -120,7 +140,7 @@ async function measure(): Promise<void> {
   }
   const median = [...ratios].sort((a, b) => a - b)[Math.floor(ratios.length / 2)]!;
   process.stdout.write(
-    `${JSON.stringify({ bench: 'online-audit', summary: true, runs: ratios.length, medianRatio: Number(median.toFixed(3)), target: TARGET, pass: median <= TARGET })}\n`,
+    `${JSON.stringify({ bench: 'online-audit', summary: true, vms: VMS, latencyMs: LATENCY, concurrency: CONCURRENCY, runs: ratios.length, lowerBoundMs: (VMS * LATENCY) / CONCURRENCY, medianRatio: Number(median.toFixed(3)), target: TARGET, pass: median <= TARGET, loadAverage: Number(loadavg()[0]!.toFixed(2)) })}\n`,
   );
 }
 
