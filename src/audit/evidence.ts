@@ -427,7 +427,7 @@ export async function collectRiskEvidence(
         ioFact(shared, subject),
         backupFact(shared, subject),
         snapshotFact(shared, subject, opts.snapshots !== false),
-        vm.askGuestOs ? guestOsFact(client, node, vm.vmid, req) : undefined,
+        vm.askGuestOs ? guestOsFact(client, node, vm.vmid, st.req) : undefined,
       ]);
       out.set(vm.vmid, compact({ ha, qmpTimeouts, nodeCpu, io, backupJobs, ramSnapshots, guestOs }));
     }),
