@@ -41,6 +41,7 @@ const RULES: readonly Rule[] = [
   '/nodes/{node}/capabilities/qemu/machines',
   // collectRiskEvidence
   '/cluster/backup',
+  '/cluster/metrics/export',
   '/nodes/{node}/status',
   '/nodes/{node}/time',
   '/nodes/{node}/syslog',
