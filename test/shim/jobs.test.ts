@@ -214,6 +214,16 @@ describe('jobs API', () => {
     expect(audit).toMatch(/"purpose":"rollback","phase":"done"/);
   });
 
+  it('a closed tab does not stop a job: the stream is dropped after the snapshot, the job still finishes', async () => {
+    const plan = await makePlan(shim.url, vmsOf(sim, [114, 115, 116, 117]));
+    const job = await startJob(shim.url, { planId: plan.id, reboot: 'never' });
+    const seen = await readEvents(shim.url, job.id, { stop: (evs) => evs.length >= 1 });
+    expect(seen[0]!.type).toBe('snapshot');
+    const done = await waitForJob(shim.url, job.id);
+    expect(done.status).toBe('finished');
+    expect(done.counts.queued + done.counts.writing).toBe(0);
+  });
+
   it('refuses bad bodies with 400 naming the field, unknown ids with 404, writes without the CSRF token', async () => {
     const bad: [string, unknown][] = [
       ['/dp/plans', { vms: [{ vmid: '100', node: 'pve1' }] }],
