@@ -134,21 +134,6 @@ export function diskLabel(key: string, media: 'disk' | 'cdrom'): string {
   return media === 'cdrom' ? `CD/DVD Drive (${key})` : `Hard Disk (${key})`;
 }
 
-// PVE's cache modes (manager6/form/CacheTypeSelector.js).
-const CACHE_LABEL: Record<string, string> = {
-  none: 'No cache',
-  directsync: 'Direct sync',
-  writethrough: 'Write through',
-  writeback: 'Write back',
-  unsafe: 'Write back (unsafe)',
-};
-
-/** The cache mode as PVE's disk editor names it; unset is `Default (No cache)`. */
-export function cacheLabel(value: string | null | undefined): string {
-  if (!value) return 'Default (No cache)';
-  return CACHE_LABEL[value] ?? value;
-}
-
 /** The configured Async IO as PVE's disk editor names it; unset is `Default (io_uring)`. */
 export function aioLabel(value: string | null): string {
   return value ?? S.defaultAio;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /** Pure helpers of the fleet views: what to mark, how PVE would print a value. */
 import type { DiskFacts, DiskReport, RiskLevel, VmReport } from '../../src/analysis/types.js';
+import { aioCell, cacheCell, diskSummary } from '../../src/present/disk-facts.js';
 
 export function riskOf(vm: VmReport): RiskLevel {
   return vm.risk?.level ?? 'unknown';
@@ -39,22 +40,22 @@ export function isEmptyDrive(disk: DiskOf): boolean {
 }
 
 /**
- * The effective aio as a PVE admin reads it. A null mode means one of three things, never the
- * aio mode "none": an empty drive, a storage whose QEMU driver has no aio (librbd, iSCSI, NBD,
- * PBS; PVE-FACTS §3.3), or a fact we could not determine.
+ * The effective aio as a PVE admin reads it, worded by the one renderer of facts (`src/present`):
+ * a null mode is never the aio mode "none" but `no medium`, `no aio (librbd, -blockdev)` or
+ * `unknown (why)`.
  */
 export function aioEffectiveText(f: DiskFacts, disk: DiskOf): string {
-  if (f.aio.effective !== null) return f.aio.effective;
   if (isEmptyDrive(disk)) return 'no medium';
-  if (f.unknown?.some((u) => u.field === 'aio')) return 'unknown';
-  return `no aio${disk.storageType ? ` (${disk.storageType})` : ''}`;
+  return aioCell(f).text;
 }
 
 /** One line of disk facts, as the table prints it: the disk's current facts, or `f` (its pending ones). */
 export function diskFactsText(disk: DiskReport, f: DiskFacts = disk): string {
-  const dev = f.qemuDevice ?? '-';
-  const head = `${dev}${f.controller ? ` on ${f.controller}` : ''}`;
-  if (isEmptyDrive(disk)) return `${head}, no medium`;
-  const aio = aioEffectiveText(f, disk);
-  return `${head}, iothread ${onOff(f.iothread.effective)}, ${aio === 'unknown' ? 'aio unknown' : aio.startsWith('no aio') ? aio : `aio ${aio}`}`;
+  // `disk` names the drive; its facts (or the pending ones) carry everything the line says.
+  return diskSummary(f);
+}
+
+/** The effective cache as the CLI words it (`direct (default)`, `default → not direct (cdrom)`); `marked` when it is not what the config suggests. */
+export function cacheText(f: DiskFacts): { text: string; marked: boolean } {
+  return cacheCell(f);
 }

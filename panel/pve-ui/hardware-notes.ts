@@ -6,6 +6,7 @@
  * agree. Pure: from the core's `VmReport` (src/analysis), as text.
  */
 import type { DiskReport, VmReport } from '../../src/analysis/types.js';
+import { notesOf } from '../../src/present/deviations.js';
 import { aioDiffers, iothreadDiffers, isEmptyDrive } from '../data/filter.js';
 import { scsihwLabel } from '../strings.js';
 
@@ -41,7 +42,7 @@ export function diskNotes(vm: VmReport, d: DiskReport): string[] {
       d.iothread.configured
         ? d.bus === 'scsi'
           ? `IO thread: ignored — SCSI Controller is ${scsihwLabel(vm.scsihw.configured)}`
-          : `IO thread: ignored — ${d.notes.find((n) => n.includes('iothread')) ?? `not used on the ${d.bus} bus`}`
+          : `IO thread: ignored — ${notesOf(d).find((n) => n.includes('iothread')) ?? `not used on the ${d.bus} bus`}`
         : 'IO thread: on, although not configured',
     );
   }

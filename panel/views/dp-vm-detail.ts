@@ -3,9 +3,9 @@ import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import type { DiskFacts, DiskReport, RiskReason, VmReport } from '../../src/analysis/types.js';
 import { DpCloseEvent } from '../events.js';
-import { aioDiffers, aioEffectiveText, iothreadDiffers, isEmptyDrive, onOff, riskOf } from '../data/filter.js';
+import { aioDiffers, aioEffectiveText, cacheText, iothreadDiffers, isEmptyDrive, onOff, riskOf } from '../data/filter.js';
 import type { FleetRow } from '../data/fleet-query.js';
-import { S, aioLabel, busLabel, cacheLabel, diskLabel, scsihwLabel } from '../strings.js';
+import { S, aioLabel, busLabel, diskLabel, scsihwLabel } from '../strings.js';
 import { shared } from '../styles/shared.js';
 import '../components/dp-dialog.js';
 import '../components/dp-pending-value.js';
@@ -118,7 +118,7 @@ export class DpVmDetail extends LitElement {
       <td class=${aioDiffers(d) && !d.onlyPending ? 'differs' : ''}>
         ${empty ? 'no medium' : pend((f) => `${aioLabel(f.aio.configured)} / ${aioEffectiveText(f, d)}`, d.onlyPending ? null : `${aioLabel(d.aio.configured)} / ${aioEffectiveText(d, d)}`)}
       </td>
-      <td>${pend((f) => cacheLabel(f.cache ?? null), d.onlyPending ? null : cacheLabel(d.cache))}</td>
+      <td class=${cacheText(d).marked && !d.onlyPending ? 'differs' : ''}>${pend((f) => cacheText(f).text, d.onlyPending ? null : cacheText(d).text)}</td>
     </tr>`;
   }
 

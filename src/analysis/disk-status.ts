@@ -8,7 +8,7 @@
  */
 import { driveOption, isTrue } from '../pve/index.js';
 import type { Drive, StorageEntry, StorageMap } from '../pve/types.js';
-import type { AioMode, DiskFacts, QemuDevice, UnknownFact } from './types.js';
+import type { AioMode, Deviation, DiskFacts, QemuDevice, UnknownFact } from './types.js';
 import type { ResolvedMachine } from './machine.js';
 import { machineAtLeast } from './version.js';
 
@@ -90,7 +90,7 @@ export function fileDriver(drive: Drive, storage: StorageEntry | undefined): Fil
   }
 }
 
-/** Short label of a storage for notes: `lvm`, `cifs`, `krbd`, `librbd`. */
+/** Short label of a storage for deviations: `lvm`, `cifs`, `krbd`, `librbd`. */
 function storageLabel(storage: StorageEntry | undefined): string {
   if (!storage) return 'no storage';
   if (storage.type === 'rbd') return isTrue(storage.props.krbd) ? 'krbd' : 'librbd';
@@ -131,17 +131,20 @@ interface Controller {
   name: string | null;
   id: string | null;
   iothread: boolean;
-  notes: string[];
+  deviations: Deviation[];
 }
 
 function ideController(index: number, ctx: DiskContext): Controller {
   if (ctx.machine.type === 'q35') {
     // q35 has one unit per IDE bus of the ICH9 AHCI: odd indices move up by two buses.
     const bus = Math.floor(index / 2) + 2 * (index % 2);
-    const notes = index % 2 === 1 ? [`q35: ide${index} sits on bus ide.${bus} (odd IDE indices move up by 2)`] : [];
-    return { name: 'ich9-ahci', id: `ide.${bus}`, iothread: false, notes };
+    const deviations: Deviation[] =
+      index % 2 === 1
+        ? [{ field: 'controllerId', configured: `ide.${Math.floor(index / 2)}`, effective: `ide.${bus}`, because: { code: 'q35-ide-bus', index, bus } }]
+        : [];
+    return { name: 'ich9-ahci', id: `ide.${bus}`, iothread: false, deviations };
   }
-  return { name: 'ide', id: `ide.${Math.floor(index / 2)}`, iothread: false, notes: [] };
+  return { name: 'ide', id: `ide.${Math.floor(index / 2)}`, iothread: false, deviations: [] };
 }
 
 /**
@@ -156,39 +159,35 @@ function scsiController(index: number, iothread: boolean, ctx: DiskContext): Con
   const prefix = single ? 'virtioscsi' : 'scsihw';
   const id = `${prefix}${Math.floor(index / perController)}`;
   const name = /^virtio-scsi-single/.test(scsihw) ? 'virtio-scsi-pci' : scsihw;
-  const notes: string[] = [];
+  const deviations: Deviation[] = [];
   const known = ['lsi', 'lsi53c810', 'megasas', 'pvscsi', 'virtio-scsi-pci', 'virtio-scsi-single'];
   if (!known.includes(scsihw)) {
-    notes.push(`scsihw '${scsihw}' is no PVE value: QEMU gets it verbatim as the controller driver`);
+    deviations.push({ field: 'controller', configured: scsihw, effective: scsihw, because: { code: 'scsihw-verbatim', scsihw } });
   }
   if (iothread && !single) {
-    notes.push(`iothread=1 ignored: scsihw ${scsihw}`);
+    deviations.push({ field: 'iothread', configured: true, effective: false, because: { code: 'scsihw-not-single', scsihw } });
   }
-  return { name, id, iothread: iothread && single, notes };
+  return { name, id, iothread: iothread && single, deviations };
 }
 
 /**
  * The SCSI frontend; null when it depends on the type of a storage that cannot be read (only
  * iSCSI volumes on machine < 4.1 become scsi-generic, §9.5).
  */
-function scsiDevice(drive: Drive, ctx: DiskContext, storage: StorageEntry | undefined, typeUnknown: boolean, notes: string[]): QemuDevice | null {
+function scsiDevice(drive: Drive, ctx: DiskContext, storage: StorageEntry | undefined, typeUnknown: boolean, deviations: Deviation[]): QemuDevice | null {
   // Drive.pm get_scsi_device_type: cloud-init counts as a CD for the SCSI frontend only (§9.7).
   if (drive.isCdrom || drive.isCloudinit) return 'scsi-cd';
   if (drive.file.startsWith('/dev/')) {
     // Decided at start by a SCSI INQUIRY on the host device; offline we cannot ask (§9.4).
-    notes.push(
-      isTrue(driveOption(drive, 'scsiblock'))
-        ? 'passthrough: scsiblock=1 makes this scsi-block on the node when the path is a SCSI disk (a tape: scsi-generic); scsi-hd when it cannot be opened'
-        : 'passthrough: a SCSI tape at this path becomes scsi-generic on the node',
-    );
+    deviations.push({ field: 'qemuDevice', configured: null, effective: 'scsi-hd', because: { code: 'passthrough', scsiblock: isTrue(driveOption(drive, 'scsiblock')) } });
   }
   if (!machineAtLeast(ctx.machine.version, 4, 1)) {
     if (typeUnknown) {
-      notes.push('machine < 4.1: scsi-generic if the storage is iSCSI (iscsidirect, ZFS over iSCSI), else scsi-hd');
+      deviations.push({ field: 'qemuDevice', configured: null, effective: null, because: { code: 'old-machine-iscsi', storageKnown: false } });
       return null;
     }
     if (storage?.type === 'iscsidirect' || storage?.type === 'zfs') {
-      notes.push('machine < 4.1: an iscsi:// volume becomes scsi-generic');
+      deviations.push({ field: 'qemuDevice', configured: null, effective: 'scsi-generic', because: { code: 'old-machine-iscsi', storageKnown: true } });
       return 'scsi-generic';
     }
   }
@@ -208,7 +207,7 @@ export function detachedFacts(drive: Drive, reason: string): DiskFacts {
     aio: { configured: aio !== undefined && AIO_MODES.includes(aio) ? (aio as AioMode) : null, effective: null },
     cacheDirect: null,
     cache: driveOption(drive, 'cache') ?? null,
-    notes: [`not given to QEMU: ${reason}`],
+    deviations: [{ field: 'qemuDevice', configured: drive.key, effective: null, because: { code: 'not-attached', reason } }],
     startError: null,
   };
 }
@@ -218,7 +217,7 @@ export function detachedFacts(drive: Drive, reason: string): DiskFacts {
  * no controller). `drive` must be valid for PVE; use `detachedFacts` for drives PVE drops.
  */
 export function diskFacts(drive: Drive, ctx: DiskContext): DiskFacts {
-  const notes: string[] = [];
+  const deviations: Deviation[] = [];
   const startErrors: string[] = [];
   const storage = drive.storage === null ? undefined : ctx.storages.get(drive.storage);
   const index = drive.index;
@@ -234,7 +233,7 @@ export function diskFacts(drive: Drive, ctx: DiskContext): DiskFacts {
 
   if (drive.storage !== null && !storage && typeUnknown === null) {
     startErrors.push(`storage '${drive.storage}' does not exist`);
-    notes.push(`storage '${drive.storage}' is not in storage.cfg: facts assume a local file or block device`);
+    deviations.push({ field: 'storage', configured: drive.storage, effective: null, because: { code: 'storage-missing', storage: drive.storage } });
   }
 
   // --- controller, device, IO thread (table A) ---
@@ -243,9 +242,9 @@ export function diskFacts(drive: Drive, ctx: DiskContext): DiskFacts {
   switch (drive.kind) {
     case 'ide':
     case 'sata': {
-      controller = drive.kind === 'ide' ? ideController(index, ctx) : { name: 'ahci', id: 'ahci0', iothread: false, notes: [] };
+      controller = drive.kind === 'ide' ? ideController(index, ctx) : { name: 'ahci', id: 'ahci0', iothread: false, deviations: [] };
       if (ctx.template && !drive.isCdrom) {
-        notes.push(`template: ${drive.kind} disks are ide-cd (a template only starts for backups)`);
+        deviations.push({ field: 'qemuDevice', configured: 'ide-hd', effective: 'ide-cd', because: { code: 'template-ide-cd', bus: drive.kind } });
         qemuDevice = 'ide-cd';
       } else {
         qemuDevice = drive.isCdrom ? 'ide-cd' : 'ide-hd';
@@ -254,7 +253,7 @@ export function diskFacts(drive: Drive, ctx: DiskContext): DiskFacts {
     }
     case 'scsi': {
       controller = scsiController(index, iothreadConfigured, ctx);
-      qemuDevice = scsiDevice(drive, ctx, storage, typeUnknown !== null, notes);
+      qemuDevice = scsiDevice(drive, ctx, storage, typeUnknown !== null, deviations);
       if (qemuDevice === null) unknownFact('qemuDevice');
       if (index > 13 && !machineAtLeast(ctx.machine.version, 4, 1, 2)) {
         startErrors.push(`scsi${index}: machine version 4.1~pve2 or higher is required to use more than 14 SCSI disks`);
@@ -266,14 +265,14 @@ export function diskFacts(drive: Drive, ctx: DiskContext): DiskFacts {
       break;
     }
     case 'virtio': {
-      controller = { name: null, id: null, iothread: iothreadConfigured, notes: [] };
+      controller = { name: null, id: null, iothread: iothreadConfigured, deviations: [] };
       qemuDevice = 'virtio-blk-pci';
       break;
     }
     default:
       throw new Error(`diskFacts: ${drive.key} is not on a disk controller`);
   }
-  notes.push(...controller.notes);
+  deviations.push(...controller.deviations);
 
   if (isTrue(driveOption(drive, 'snapshot')) && ctx.machine.blockdev) {
     startErrors.push(`${drive.key}: 'snapshot' option is not yet supported for '-blockdev'`);
@@ -283,7 +282,7 @@ export function diskFacts(drive: Drive, ctx: DiskContext): DiskFacts {
   let cacheDirect: boolean | null = null;
   let aioEffective: AioMode | null = null;
   if (!hasMedium) {
-    notes.push('no medium (none): no block node, no aio');
+    deviations.push({ field: 'aio', configured: aioConfigured, effective: null, because: { code: 'no-medium' } });
   } else if (typeUnknown !== null) {
     const cache = driveOption(drive, 'cache');
     // cache.direct: an explicit cache and a CD-ROM decide alone; else btrfs without nocow is not direct (§3.3).
@@ -296,38 +295,42 @@ export function diskFacts(drive: Drive, ctx: DiskContext): DiskFacts {
     cacheDirect = direct;
     if (direct === null) unknownFact('cacheDirect');
     if (aioConfigured === 'native' && direct !== true) {
-      notes.push(
-        `aio=native: if storage '${drive.storage}' is a file or block storage${direct === null ? ' without O_DIRECT by default (btrfs without nocow)' : ''}, QEMU refuses to start (aio=native needs cache.direct=on)`,
-      );
+      deviations.push({
+        field: 'cacheDirect',
+        configured: driveOption(drive, 'cache') ?? null,
+        effective: direct,
+        because: { code: 'native-needs-direct', storage: drive.storage as string, directUnknown: direct === null },
+      });
     }
   } else {
     const direct = cacheIsDirect(drive, storage);
     cacheDirect = direct;
     if (!driveOption(drive, 'cache') && !direct) {
-      notes.push(`cache default → not direct (${drive.isCdrom ? 'cdrom' : 'btrfs without nocow'})`);
+      deviations.push({ field: 'cacheDirect', configured: null, effective: false, because: { code: 'cache-default-not-direct', why: drive.isCdrom ? 'cdrom' : 'btrfs-cow' } });
     }
     const driver = fileDriver(drive, storage);
     if (driver === 'unknown' && storage) {
-      notes.push(`storage type '${storage.type}' is not built in: assumed a file or /dev path (aio applies)`);
+      deviations.push({ field: 'aio', configured: aioConfigured, effective: null, because: { code: 'storage-type-not-builtin', type: storage.type } });
     }
     const takesAio = FILE_LIKE.has(driver);
     if (ctx.machine.blockdev && !takesAio) {
-      const what = storageLabel(storage);
-      notes.push(aioConfigured ? `aio=${aioConfigured} ignored: ${what} gets no aio under -blockdev` : `no aio: ${what} under -blockdev`);
+      deviations.push({ field: 'aio', configured: aioConfigured, effective: null, because: { code: 'blockdev-no-aio', storage: storageLabel(storage) } });
     } else {
       if (aioConfigured) {
         aioEffective = aioConfigured;
       } else {
         aioEffective = defaultAio(storage, direct);
         if (aioEffective !== 'io_uring') {
-          const why = [storageLabel(storage)];
-          const cache = driveOption(drive, 'cache');
-          if (!direct) why.push(cache ? `cache=${cache}` : drive.isCdrom ? 'cdrom' : 'cache not direct');
-          notes.push(`aio default → ${aioEffective} (${why.join(', ')})`);
+          deviations.push({
+            field: 'aio',
+            configured: null,
+            effective: aioEffective,
+            because: { code: 'aio-default', storage: storageLabel(storage), direct, cache: driveOption(drive, 'cache') ?? null, cdrom: drive.isCdrom },
+          });
         }
       }
       if (!takesAio) {
-        notes.push(`aio=${aioEffective} is passed with -drive; QEMU's ${driver} driver probably ignores it (unverified)`);
+        deviations.push({ field: 'aio', configured: aioConfigured, effective: aioEffective, because: { code: 'drive-aio-unverified', driver } });
       } else if (aioEffective === 'native' && !direct) {
         startErrors.push('aio=native was specified, but it requires cache.direct=on, which was not specified.');
       }
@@ -335,11 +338,12 @@ export function diskFacts(drive: Drive, ctx: DiskContext): DiskFacts {
   }
 
   if (typeUnknown !== null) {
-    const labels = unknown.map((u) => UNKNOWN_LABEL[u.field]);
-    const what = labels.length > 1 ? `${labels.slice(0, -1).join(', ')} and ${labels.at(-1)}` : (labels[0] ?? '');
-    notes.unshift(
-      `storage '${drive.storage}' type unknown (${typeUnknown}): ${what ? `${what} could not be determined` : 'no fact of this disk depends on it'}`,
-    );
+    deviations.unshift({
+      field: 'storage',
+      configured: drive.storage,
+      effective: null,
+      because: { code: 'storage-type-unknown', storage: drive.storage as string, why: typeUnknown, fields: unknown.map((u) => u.field) },
+    });
   }
 
   const facts: DiskFacts = {
@@ -350,15 +354,9 @@ export function diskFacts(drive: Drive, ctx: DiskContext): DiskFacts {
     aio: { configured: aioConfigured, effective: aioEffective },
     cacheDirect,
     cache: driveOption(drive, 'cache') ?? null,
-    notes,
+    deviations,
     startError: startErrors.length > 0 ? startErrors.join('; ') : null,
   };
   if (unknown.length > 0) facts.unknown = unknown;
   return facts;
 }
-
-const UNKNOWN_LABEL: Record<UnknownFact['field'], string> = {
-  qemuDevice: 'the SCSI device type',
-  cacheDirect: 'O_DIRECT',
-  aio: 'the aio mode',
-};

@@ -5,6 +5,7 @@
  */
 import type { ConfigIssue, PendingDelete, StorageMap } from '../pve/types.js';
 import type { PveQemuPackage } from './risk/types.js';
+import type { RiskCode } from './risk/codes.js';
 
 /** Version as [major, minor, patch]; `11.0` is [11, 0, 0]. */
 export type Version = [number, number, number];
@@ -49,8 +50,11 @@ export interface DiskFacts {
   cacheDirect: boolean | null;
   /** The configured `cache` mode, null when unset (so a pending view can say what it will be). */
   cache?: string | null;
-  /** Human notes on why an effective value differs from what the config suggests. */
-  notes: string[];
+  /**
+   * Why an effective value differs from what the config line suggests, as data (a code and its
+   * parameters); `src/present` words them (the JSON's `notes`, the CLI, the panel).
+   */
+  deviations: Deviation[];
   /** Set when QEMU/qemu-server would refuse to start with this disk (e.g. aio=native without O_DIRECT). */
   startError: string | null;
   /**
@@ -61,6 +65,55 @@ export interface DiskFacts {
    */
   unknown?: UnknownFact[];
 }
+
+/** A disk fact QEMU gets differently from what its config line suggests, and why. */
+export interface Deviation {
+  field: 'qemuDevice' | 'controller' | 'controllerId' | 'iothread' | 'aio' | 'cacheDirect' | 'storage';
+  /** What the config says (null: not set). */
+  configured: string | boolean | null;
+  /** What QEMU gets (null: nothing, or not determined). */
+  effective: string | boolean | null;
+  because: DeviationCause;
+}
+
+/**
+ * Why a fact deviates: a code and its parameters (qemu-server's rules; docs/how-qemu-server-decides.md).
+ * `storage` in `blockdev-no-aio` / `aio-default` is the storage as an admin names its kind
+ * (`lvm`, `krbd`, `librbd`, `ZFS over iSCSI`).
+ */
+export type DeviationCause =
+  /** iothread=1 on a SCSI disk: only virtio-scsi-single attaches an IO thread. */
+  | { code: 'scsihw-not-single'; scsihw: string }
+  /** A scsihw value PVE does not know is passed to QEMU verbatim. */
+  | { code: 'scsihw-verbatim'; scsihw: string }
+  /** q35 has one unit per IDE bus: odd IDE indices move up by two buses. */
+  | { code: 'q35-ide-bus'; index: number; bus: number }
+  /** A template's IDE/SATA disks are ide-cd. */
+  | { code: 'template-ide-cd'; bus: 'ide' | 'sata' }
+  /** A /dev path on SCSI: the device type is decided on the node by a SCSI INQUIRY. */
+  | { code: 'passthrough'; scsiblock: boolean }
+  /** Machine < 4.1: iSCSI volumes become scsi-generic (storageKnown: whether the storage type is known). */
+  | { code: 'old-machine-iscsi'; storageKnown: boolean }
+  /** The storage is not in storage.cfg: facts assume a local file or block device. */
+  | { code: 'storage-missing'; storage: string }
+  /** An empty drive (`none`): no block node, no aio. */
+  | { code: 'no-medium' }
+  /** aio=native on a storage of unknown type: QEMU refuses it without O_DIRECT. */
+  | { code: 'native-needs-direct'; storage: string; directUnknown: boolean }
+  /** An unset cache that is not O_DIRECT (a CD-ROM, btrfs without nocow). */
+  | { code: 'cache-default-not-direct'; why: 'cdrom' | 'btrfs-cow' }
+  /** A storage type qemu-server has no rule for (a plugin): taken as a file or /dev path. */
+  | { code: 'storage-type-not-builtin'; type: string }
+  /** Under -blockdev a network driver (librbd, iSCSI, NBD, PBS) takes no aio. */
+  | { code: 'blockdev-no-aio'; storage: string }
+  /** The default aio is not io_uring on this storage / cache (`cache`: the configured mode, null when unset). */
+  | { code: 'aio-default'; storage: string; direct: boolean; cache: string | null; cdrom: boolean }
+  /** -drive passes aio to a driver that probably ignores it. */
+  | { code: 'drive-aio-unverified'; driver: string }
+  /** The storage type cannot be read; `fields` could not be determined. */
+  | { code: 'storage-type-unknown'; storage: string; why: string; fields: Array<UnknownFact['field']> }
+  /** PVE leaves the drive off the command line (the reason is qemu-server's or the parser's). */
+  | { code: 'not-attached'; reason: string };
 
 /** One disk fact that could not be determined (see `DiskFacts.unknown`). */
 export interface UnknownFact {
@@ -95,7 +148,7 @@ export interface RiskEvidence {
 
 export interface RiskReason {
   /** Stable code, documented in docs/risk-model.md. */
-  code: string;
+  code: RiskCode;
   severity: RiskLevel;
   disk?: string;
   message: string;

@@ -6,16 +6,28 @@
  * placeholders so presenters need no null checks). Only the report's own fields are written, never
  * what it was computed from (`AuditRun.inputs`, `env`).
  */
-import type { AuditReport, DiskReport, VmReport } from '../analysis/types.js';
+import type { AuditReport, DiskFacts, DiskReport, VmReport } from '../analysis/types.js';
+import { notesOf } from '../present/deviations.js';
 
-type JsonDisk = Omit<DiskReport, 'iothread' | 'aio'> & {
-  iothread: DiskReport['iothread'] | null;
-  aio: DiskReport['aio'] | null;
-};
+/** The facts with `notes`: the deviations in words (the contract's field), beside the deviations themselves. */
+function withNotes<T extends DiskFacts>(f: T): T & { notes: string[] } {
+  return { ...f, notes: notesOf(f) };
+}
 
-function diskJson(d: DiskReport): DiskReport | JsonDisk {
-  if (!d.onlyPending) return d;
-  return { ...d, qemuDevice: null, controller: null, controllerId: null, iothread: null, aio: null, cacheDirect: null, cache: null };
+function diskJson(d: DiskReport): unknown {
+  const pending = d.pending && !('deleted' in d.pending) ? { pending: withNotes(d.pending) } : {};
+  if (!d.onlyPending) return { ...withNotes(d), ...pending };
+  return {
+    ...withNotes(d),
+    qemuDevice: null,
+    controller: null,
+    controllerId: null,
+    iothread: null,
+    aio: null,
+    cacheDirect: null,
+    cache: null,
+    ...pending,
+  };
 }
 
 /** One VM as the contract writes it. */

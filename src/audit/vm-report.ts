@@ -100,7 +100,7 @@ function vmState(config: Record<string, string>, env: AnalysisEnv, runningMachin
   };
 }
 
-/** Comparable part of the facts: what a user sees change (notes are wording, not facts). */
+/** Comparable part of the facts: what a user sees change (deviations explain, they are no facts of their own). */
 function factsKey(f: DiskFacts): string {
   return JSON.stringify([
     f.qemuDevice,
@@ -166,7 +166,7 @@ function diskReport(ev: EvaluatedDrive, env: AnalysisEnv, facts: DiskFacts): Dis
     iothread: facts.iothread,
     aio: facts.aio,
     cacheDirect: facts.cacheDirect,
-    notes: facts.notes,
+    deviations: facts.deviations,
     startError: facts.startError,
     ...(facts.unknown ? { unknown: facts.unknown } : {}),
     storage: drive.storage,
@@ -182,7 +182,7 @@ const NO_FACTS: DiskFacts = {
   iothread: { configured: false, effective: false },
   aio: { configured: null, effective: null },
   cacheDirect: null,
-  notes: [],
+  deviations: [],
   startError: null,
 };
 
@@ -238,7 +238,7 @@ export function analyzeVm(input: VmInput, analysisEnv: AnalysisEnv): VmReport {
       disks.push(report);
     } else if (evNext) {
       const report = diskReport(evNext, env, NO_FACTS);
-      report.notes = [];
+      report.deviations = [];
       report.pending = evNext.facts;
       report.onlyPending = true;
       disks.push(report);

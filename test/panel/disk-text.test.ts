@@ -50,6 +50,6 @@ describe('disk facts text', () => {
   });
 
   it('a librbd disk says QEMU has no aio for it, not "aio none"', () => {
-    expect(diskFactsText(d.get('scsi1')!)).toBe('scsi-hd on virtio-scsi-pci, iothread on, no aio (rbd)');
+    expect(diskFactsText(d.get('scsi1')!)).toBe('scsi-hd on virtio-scsi-pci, iothread on, no aio (librbd, -blockdev)');
   });
 });

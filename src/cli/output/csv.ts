@@ -6,6 +6,7 @@
  */
 import { unknownReason } from '../../analysis/disk-status.js';
 import type { AuditReport, DiskFacts, DiskReport, UnknownFact, VmReport } from '../../analysis/types.js';
+import { notesOf } from '../../present/deviations.js';
 
 export const CSV_COLUMNS = [
   'vmid',
@@ -96,7 +97,7 @@ function row(vm: VmReport, d: DiskReport): Value[] {
     known(d, 'aio', d.aio.effective),
     known(d, 'cacheDirect', d.cacheDirect),
     d.startError,
-    d.notes.join('; '),
+    notesOf(d).join('; '),
     pendingState(d),
     known(p, 'qemuDevice', p?.qemuDevice),
     p?.controller,

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /** `--explain VMID`: every fact of one VM with the reason behind it. */
 import type { DiskFacts, DiskReport, VmReport } from '../../analysis/types.js';
+import { findDeviation, notesOf } from '../../present/deviations.js';
 import { formatIssue } from './issues.js';
-import { aioCell, cacheCell, controllerCell, deviceCell, iothreadCell } from './cells.js';
+import { aioCell, cacheCell, controllerCell, deviceCell, iothreadCell } from '../../present/disk-facts.js';
 import { fitLine } from './layout.js';
 import { riskExplainLines } from './risk.js';
 import { makeStyle } from './style.js';
@@ -15,13 +16,13 @@ function factLines(f: DiskFacts, cache: string | null, indent: string): string[]
     `${indent}aio          configured ${f.aio.configured ?? 'default'}, effective ${aioCell(f).text}`,
     `${indent}cache        ${cacheCell(f, cache).text}`,
   ];
-  for (const n of f.notes) out.push(`${indent}note         ${n}`);
+  for (const n of notesOf(f)) out.push(`${indent}note         ${n}`);
   if (f.startError) out.push(`${indent}START ERROR  ${f.startError}`);
   return out;
 }
 
 function diskBlock(d: DiskReport): string[] {
-  const typeUnknown = d.notes.some((n) => n.startsWith(`storage '${d.storage}' type unknown`));
+  const typeUnknown = findDeviation(d, 'storage-type-unknown')?.because.storage === d.storage;
   const storage = d.storage ? ` on ${d.storage} (${d.storageType ?? (typeUnknown ? 'type unknown' : 'not in storage.cfg')})` : '';
   const out = [`  ${d.key}: ${d.volume}${storage}, media ${d.media}, cache ${d.cache ?? 'default'}`];
   if (d.onlyPending) out.push('    now          (not present: added by pending changes)');

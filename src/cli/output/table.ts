@@ -4,7 +4,8 @@
  * config suggests are marked; pending facts read `now → after cold start`.
  */
 import type { AuditReport, DiskFacts, DiskReport, VmReport } from '../../analysis/types.js';
-import { type Cell, aioCell, cacheCell, controllerCell, deviceCell, iothreadCell, unknownCell } from './cells.js';
+import { type Cell, aioCell, cacheCell, controllerCell, deviceCell, iothreadCell, unknownCell } from '../../present/disk-facts.js';
+import { deviationText, findDeviation } from '../../present/deviations.js';
 import { escapeControl } from './issues.js';
 import { type Piece, cellLines, fitColumns, longestWord, wrapPieces } from './layout.js';
 import { riskSummary, riskTotals } from './risk.js';
@@ -59,8 +60,8 @@ function diskRow(d: DiskReport, style: Style): Row {
   }
   if (d.pending && 'deleted' in d.pending) extra.push({ text: '→ removed at the next cold start', style: style.pending });
   if (!d.onlyPending && d.qemuDevice === null && !unknownCell(d, 'qemuDevice')) {
-    const why = d.notes.find((n) => n.startsWith('not given to QEMU: '));
-    if (why) extra.push({ text: `! ${why}`, style: style.marked });
+    const why = findDeviation(d, 'not-attached');
+    if (why) extra.push({ text: `! ${deviationText(why)}`, style: style.marked });
   }
   if (d.startError) extra.push({ text: `✗ the VM does not start: ${d.startError}`, style: style.error });
   if (pending?.startError && pending.startError !== d.startError) {

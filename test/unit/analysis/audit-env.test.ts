@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /** What the environment contributes: per-node QEMU versions, unreadable storages, assumptions, input mapping. */
+import { notesOf } from '../../../src/present/deviations.js';
 import { describe, expect, it } from 'vitest';
 import { analyzeVm, buildAuditReport, vmInputFromFile } from '../../../src/audit/index.js';
 import type { AnalysisEnv } from '../../../src/analysis/types.js';
@@ -29,7 +30,7 @@ describe('storages the token cannot read (online)', () => {
     const vm = analyzeVm(vmInput({ scsi0: 'secret:vm-100-disk-0' }), env);
     expect(vm.disks[0]!.startError).toBeNull();
     expect(vm.issues).toEqual([]);
-    expect(vm.disks[0]!.notes[0]).toContain("storage 'secret' type unknown (no Datastore.Audit on /storage/secret)");
+    expect(notesOf(vm.disks[0]!)[0]).toContain("storage 'secret' type unknown (no Datastore.Audit on /storage/secret)");
   });
 });
 

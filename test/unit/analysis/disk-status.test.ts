@@ -3,6 +3,7 @@
  * PVE-FACTS §8 table A (controller and iothread) and table B (effective aio, cache direct), row by
  * row, plus the start errors. §9 rules are in rules-9.test.ts.
  */
+import { notesOf } from '../../../src/present/deviations.js';
 import { describe, expect, it } from 'vitest';
 import { facts } from './helpers.js';
 
@@ -72,7 +73,7 @@ describe('§8 A: controller and iothread', () => {
     ]);
     for (const f of ids) {
       expect(f.iothread).toEqual({ configured: true, effective: false });
-      expect(f.notes).toContain(`iothread=1 ignored: scsihw ${name}`);
+      expect(notesOf(f)).toContain(`iothread=1 ignored: scsihw ${name}`);
     }
   });
 
@@ -81,14 +82,14 @@ describe('§8 A: controller and iothread', () => {
       const f = facts(`scsi${i}`, `${DISK},iothread=1`, { scsihw });
       expect([f.controller, f.controllerId, f.qemuDevice]).toEqual([scsihw, 'scsihw0', 'scsi-hd']);
       expect(f.iothread).toEqual({ configured: true, effective: false });
-      expect(f.notes).toContain(`iothread=1 ignored: scsihw ${scsihw}`);
+      expect(notesOf(f)).toContain(`iothread=1 ignored: scsihw ${scsihw}`);
     }
   });
 
   it('scsi with virtio-scsi-single: one virtio-scsi-pci per disk (virtioscsi<idx>), iothread iff iothread=1', () => {
     const on = facts('scsi5', `${DISK},iothread=1`, { scsihw: 'virtio-scsi-single' });
     expect([on.controller, on.controllerId, on.iothread]).toEqual(['virtio-scsi-pci', 'virtioscsi5', { configured: true, effective: true }]);
-    expect(on.notes.some((n) => n.includes('ignored'))).toBe(false);
+    expect(notesOf(on).some((n) => n.includes('ignored'))).toBe(false);
     const off = facts('scsi30', DISK, { scsihw: 'virtio-scsi-single' });
     expect([off.controllerId, off.iothread.effective]).toEqual(['virtioscsi30', false]);
     // Per controller, so it also applies to a SCSI CD-ROM.
@@ -130,7 +131,7 @@ describe('§8 B: effective aio and cache direct', () => {
     expect(facts('scsi0', 'btrfs:100/vm-100-disk-0.raw').cacheDirect).toBe(false);
     expect(facts('scsi0', 'btrfs-nocow:100/vm-100-disk-0.raw').cacheDirect).toBe(true);
     expect(facts('scsi0', 'btrfs:100/vm-100-disk-0.raw,cache=none').cacheDirect).toBe(true);
-    expect(facts('scsi0', 'btrfs:100/vm-100-disk-0.raw').notes).toContain('cache default → not direct (btrfs without nocow)');
+    expect(notesOf(facts('scsi0', 'btrfs:100/vm-100-disk-0.raw'))).toContain('cache default → not direct (btrfs without nocow)');
   });
 
   it('3. machine >= 10.0 and a non-file driver: no aio at all (librbd, iscsidirect, ZFS over iSCSI, pbs)', () => {
@@ -140,7 +141,7 @@ describe('§8 B: effective aio and cache direct', () => {
     }
     const explicit = facts('scsi0', 'librbd:vm-100-disk-0,aio=native,cache=writeback');
     expect(explicit.aio).toEqual({ configured: 'native', effective: null });
-    expect(explicit.notes).toContain('aio=native ignored: librbd gets no aio under -blockdev');
+    expect(notesOf(explicit)).toContain('aio=native ignored: librbd gets no aio under -blockdev');
     expect(explicit.startError).toBeNull();
   });
 
@@ -186,11 +187,11 @@ describe('§8 B: effective aio and cache direct', () => {
   });
 
   it('notes say why the default is not io_uring', () => {
-    expect(facts('scsi0', 'lvm:vm-100-disk-0').notes).toContain('aio default → native (lvm)');
-    expect(facts('scsi0', 'lvm:vm-100-disk-0,cache=writeback').notes).toContain('aio default → threads (lvm, cache=writeback)');
-    expect(facts('scsi0', 'krbd:vm-100-disk-0,cache=writeback').notes).toContain('aio default → threads (krbd, cache=writeback)');
-    expect(facts('scsi0', 'cifs:100/vm-100-disk-0.raw').notes).toContain('aio default → native (cifs)');
-    expect(facts('ide2', 'cifs:iso/x.iso,media=cdrom').notes).toContain('aio default → threads (cifs, cdrom)');
+    expect(notesOf(facts('scsi0', 'lvm:vm-100-disk-0'))).toContain('aio default → native (lvm)');
+    expect(notesOf(facts('scsi0', 'lvm:vm-100-disk-0,cache=writeback'))).toContain('aio default → threads (lvm, cache=writeback)');
+    expect(notesOf(facts('scsi0', 'krbd:vm-100-disk-0,cache=writeback'))).toContain('aio default → threads (krbd, cache=writeback)');
+    expect(notesOf(facts('scsi0', 'cifs:100/vm-100-disk-0.raw'))).toContain('aio default → native (cifs)');
+    expect(notesOf(facts('ide2', 'cifs:iso/x.iso,media=cdrom'))).toContain('aio default → threads (cifs, cdrom)');
   });
 
   it('7. machine < 10.0 (-drive): aio is printed for every drive with a medium, even librbd and iSCSI', () => {
@@ -198,7 +199,7 @@ describe('§8 B: effective aio and cache direct', () => {
     expect(facts('scsi0', 'librbd:vm-100-disk-0', old).aio.effective).toBe('io_uring');
     expect(facts('scsi0', 'zfs-iscsi:vm-100-disk-0', old).aio.effective).toBe('io_uring');
     expect(facts('scsi0', 'librbd:vm-100-disk-0,aio=native', old).aio.effective).toBe('native');
-    expect(facts('scsi0', 'librbd:vm-100-disk-0', old).notes.some((n) => n.includes('probably ignores it'))).toBe(true);
+    expect(notesOf(facts('scsi0', 'librbd:vm-100-disk-0', old)).some((n) => n.includes('probably ignores it'))).toBe(true);
     expect(facts('scsi0', 'lvm:vm-100-disk-0', old).aio.effective).toBe('native');
   });
 });

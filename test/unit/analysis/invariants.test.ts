@@ -3,6 +3,7 @@
  * Configs never seen: every real config of test/fixtures/configs audits without a crash, and for
  * generated drives the facts keep the invariants of PVE-FACTS §8 whatever the combination.
  */
+import { notesOf } from '../../../src/present/deviations.js';
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
@@ -29,7 +30,7 @@ describe('real configs', () => {
     expect(report.vms).toHaveLength(files.length);
     for (const vm of report.vms) {
       for (const d of vm.disks) {
-        if (d.qemuDevice === null && !d.onlyPending) expect(d.notes[0]).toMatch(/^not given to QEMU: /);
+        if (d.qemuDevice === null && !d.onlyPending) expect(notesOf(d)[0]).toMatch(/^not given to QEMU: /);
       }
     }
   });
@@ -92,7 +93,7 @@ describe('invariants over generated VMs', () => {
           // An explicit aio is used verbatim whenever QEMU gets one.
           if (disk.aio.configured && disk.aio.effective) expect(disk.aio.effective).toBe(disk.aio.configured);
           // aio=native without O_DIRECT always comes with a start error when QEMU gets it on a file or device.
-          if (disk.aio.effective === 'native' && disk.cacheDirect === false && !disk.notes.some((n) => n.includes('probably ignores'))) {
+          if (disk.aio.effective === 'native' && disk.cacheDirect === false && !notesOf(disk).some((n) => n.includes('probably ignores'))) {
             expect(disk.startError).toContain('aio=native');
           }
         }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /** PVE-FACTS §9: the rules verified against real qemu-server 9.2.6 (they override §1–§8). */
+import { notesOf } from '../../../src/present/deviations.js';
 import { describe, expect, it } from 'vitest';
 import { analyzeVm } from '../../../src/audit/index.js';
 import { ENV, facts, vmInput } from './helpers.js';
@@ -44,8 +45,8 @@ describe('§9.4 scsi-block / scsi-generic passthrough', () => {
   it('is scsi-hd offline, with a note that scsiblock=1 makes it scsi-block on the node', () => {
     const f = facts('scsi0', '/dev/sdg,scsiblock=1,size=32G');
     expect(f.qemuDevice).toBe('scsi-hd');
-    expect(f.notes.some((n) => n.includes('scsi-block'))).toBe(true);
-    expect(facts('scsi1', '/dev/disk/by-id/scsi-SATA_x').notes.some((n) => n.includes('tape'))).toBe(true);
+    expect(notesOf(f).some((n) => n.includes('scsi-block'))).toBe(true);
+    expect(notesOf(facts('scsi1', '/dev/disk/by-id/scsi-SATA_x')).some((n) => n.includes('tape'))).toBe(true);
   });
 });
 
@@ -90,14 +91,14 @@ describe('§9.8 invalid values', () => {
   it('an unknown scsihw is the controller driver verbatim: 256 disks share scsihw0, no iothread', () => {
     const f = facts('scsi20', `${DISK},iothread=1`, { scsihw: 'virtio-scsi' });
     expect([f.controller, f.controllerId, f.iothread.effective]).toEqual(['virtio-scsi', 'scsihw0', false]);
-    expect(f.notes.some((n) => n.includes('verbatim'))).toBe(true);
+    expect(notesOf(f).some((n) => n.includes('verbatim'))).toBe(true);
   });
 
   it('a drive that parse_drive rejects stays in the file but is left off the command line', () => {
     const vm = analyzeVm(vmInput({ ide2: 'local:iso/x.iso,media=cdrom,snapshot=1', virtio1: 'local:iso/y.iso,media=cdrom' }, { lines: { current: { ide2: 3, virtio1: 4 }, pending: {} } }), ENV);
     for (const d of vm.disks) {
       expect([d.key, d.qemuDevice, d.controller, d.aio.effective]).toEqual([d.key, null, null, null]);
-      expect(d.notes[0]).toMatch(/^not given to QEMU: /);
+      expect(notesOf(d)[0]).toMatch(/^not given to QEMU: /);
     }
     expect(vm.issues.map((i) => [i.key, i.line, i.severity])).toEqual([
       ['ide2', 3, 'error'],
@@ -125,7 +126,7 @@ describe('§9.12 where aio exists under -blockdev, by the storage path', () => {
   it('a third-party storage type is assumed to give a file or /dev path, and says so', () => {
     const f = facts('scsi0', 'pure:vm-100-disk-0');
     expect(f.aio.effective).toBe('io_uring');
-    expect(f.notes.some((n) => n.includes("storage type 'purestorage' is not built in"))).toBe(true);
+    expect(notesOf(f).some((n) => n.includes("storage type 'purestorage' is not built in"))).toBe(true);
   });
   it('an unknown storage id stops the start and is reported with file, line and key', () => {
     const vm = analyzeVm(vmInput({ scsi0: 'nosuch:vm-100-disk-0' }, { lines: { current: { scsi0: 5 }, pending: {} } }), ENV);

@@ -4,6 +4,7 @@
  * that depend on the type are reported as unknown with the reason, never guessed (issue #3); the
  * others are still computed (PVE-FACTS §3.3, §8 B, §9.5, §9.12).
  */
+import { notesOf } from '../../../src/present/deviations.js';
 import { describe, expect, it } from 'vitest';
 import { analyzeVm } from '../../../src/audit/index.js';
 import { diskFacts, unknownReason } from '../../../src/analysis/disk-status.js';
@@ -42,8 +43,8 @@ describe('a storage the token may not read (online)', () => {
     // It exists, PVE just will not tell us its type: no start error, no "not in storage.cfg" issue.
     expect(d.startError).toBeNull();
     expect(vm.issues).toEqual([]);
-    expect(d.notes[0]).toBe(`storage 'ceph' type unknown (${WHY}): the aio mode and O_DIRECT could not be determined`);
-    expect(d.notes.join(' ')).not.toMatch(/assume/);
+    expect(notesOf(d)[0]).toBe(`storage 'ceph' type unknown (${WHY}): the aio mode and O_DIRECT could not be determined`);
+    expect(notesOf(d).join(' ')).not.toMatch(/assume/);
   });
 
   it('the same disk on a storage we can see gets real values and no unknown list', () => {
@@ -54,7 +55,7 @@ describe('a storage the token may not read (online)', () => {
   it('an explicit aio on a -drive machine stays known: qemu-server always passes it', () => {
     const f = hidden('scsi0', 'ceph:vm-100-disk-0,aio=threads,cache=none', { machine: 'pc-i440fx-9.2' });
     expect([f.aio.effective, f.cacheDirect, f.unknown]).toEqual(['threads', true, undefined]);
-    expect(f.notes[0]).toContain('no fact of this disk depends on it');
+    expect(notesOf(f)[0]).toContain('no fact of this disk depends on it');
   });
 
   it('an explicit aio under -blockdev is unknown: librbd, iSCSI, NBD and PBS get no aio at all (§9.12)', () => {
@@ -95,7 +96,7 @@ describe('a storage the token may not read (online)', () => {
   it('aio=native without O_DIRECT is no start error, only a note: the storage may take no aio', () => {
     const f = hidden('scsi0', 'ceph:vm-100-disk-0,aio=native,cache=writeback');
     expect(f.startError).toBeNull();
-    expect(f.notes).toContain("aio=native: if storage 'ceph' is a file or block storage, QEMU refuses to start (aio=native needs cache.direct=on)");
+    expect(notesOf(f)).toContain("aio=native: if storage 'ceph' is a file or block storage, QEMU refuses to start (aio=native needs cache.direct=on)");
     // Known file storage: a start error, as before.
     expect(facts('scsi0', 'local:100/vm-100-disk-0.qcow2,aio=native,cache=writeback').startError).toMatch(/aio=native was specified/);
   });

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /** `pve-dataplane audit` offline: formats, filters, error messages and exit codes. */
+import { notesOf } from '../../../src/present/deviations.js';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { AuditReport, VmReport } from '../../../src/analysis/types.js';
@@ -143,7 +144,7 @@ describe('filters', () => {
     expect(out).toMatch(/after the next cold start:\n {6}device +scsi-hd\n {6}controller +virtio-scsi-pci \(virtioscsi0\)/);
     expect(out).not.toContain('VM 100');
     const json = await cli(['audit', '--config-dir', EXAMPLES, '--explain', '101', '--format', 'json']);
-    expect((JSON.parse(json.out) as VmReport).disks[0]!.notes).toContain('aio default → native (lvm)');
+    expect(notesOf((JSON.parse(json.out) as VmReport).disks[0]!)).toContain('aio default → native (lvm)');
   });
 
   it('--explain names the pending cache mode', async () => {

@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AuditReport } from '../../../src/analysis/types.js';
 import { runCli } from '../../../src/cli/cli.js';
-import { aioCell, cacheCell, deviceCell } from '../../../src/cli/output/cells.js';
+import { aioCell, cacheCell, deviceCell } from '../../../src/present/disk-facts.js';
 import { CSV_COLUMNS } from '../../../src/cli/output/csv.js';
 import { captureIO } from './capture.js';
 import { STORAGE_CFG, conf, makeTree } from './tree.js';
@@ -111,7 +111,7 @@ describe('cells', () => {
       iothread: { configured: false, effective: false },
       aio: { configured: null, effective: null },
       cacheDirect: null,
-      notes: [],
+      deviations: [],
       startError: null,
       unknown: [
         { field: 'qemuDevice' as const, reason: 'r1' },

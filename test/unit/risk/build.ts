@@ -44,7 +44,7 @@ export function facts(key: string, spec: DiskSpec = {}): DiskFacts {
     iothread: { configured: iothread, effective: spec.iothreadEffective ?? iothread },
     aio: { configured: spec.aio ?? null, effective: spec.aioEffective !== undefined ? spec.aioEffective : (spec.aio ?? 'io_uring') },
     cacheDirect: spec.cacheDirect !== undefined ? spec.cacheDirect : true,
-    notes: [],
+    deviations: [],
     startError: spec.startError ?? null,
   };
 }

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
- * Human text of each disk fact, shared by the table and --explain. A value that differs from what
- * the config suggests says so (`iothread=1 (ignored: scsihw lsi)`, `default → native (lvm)`); a
- * value that could not be determined reads `unknown (<why>)`, marked, never a guess.
+ * Human text of each disk fact, the one wording of the CLI (table, --explain) and the panel. A value
+ * that differs from what the config suggests says so (`iothread=1 (ignored: scsihw lsi)`,
+ * `default → native (lvm)`), from the facts' structured deviations; a value that could not be
+ * determined reads `unknown (<why>)`, marked, never a guess.
  */
-import { unknownReason } from '../../analysis/disk-status.js';
-import type { DiskFacts, UnknownFact } from '../../analysis/types.js';
+import { unknownReason } from '../analysis/disk-status.js';
+import type { DiskFacts, UnknownFact } from '../analysis/types.js';
+import { aioDefaultWhy, findDeviation } from './deviations.js';
 
 /** Whether the text should be highlighted as "not what the config suggests". */
 export interface Cell {
@@ -14,11 +16,6 @@ export interface Cell {
 }
 
 const DASH = '—';
-
-function noteAfter(f: DiskFacts, prefix: string): string | undefined {
-  const note = f.notes.find((n) => n.startsWith(prefix));
-  return note?.slice(prefix.length);
-}
 
 /** Not given to QEMU at all (a device that is only unknown is still attached). */
 function detached(f: DiskFacts): boolean {
@@ -35,7 +32,7 @@ export function deviceCell(f: DiskFacts): Cell {
   const unknown = unknownCell(f, 'qemuDevice');
   if (unknown) return unknown;
   if (detached(f)) return { text: 'not attached', marked: true };
-  const template = f.notes.some((n) => n.startsWith('template:')) && f.qemuDevice === 'ide-cd';
+  const template = findDeviation(f, 'template-ide-cd') !== undefined && f.qemuDevice === 'ide-cd';
   return { text: template ? `${f.qemuDevice} (template)` : (f.qemuDevice as string), marked: template };
 }
 
@@ -49,7 +46,8 @@ export function iothreadCell(f: DiskFacts): Cell {
   if (detached(f)) return { text: DASH, marked: false };
   if (f.iothread.effective) return { text: 'on', marked: false };
   if (f.iothread.configured) {
-    const why = noteAfter(f, 'iothread=1 ignored: ') ?? 'not attached';
+    const ignored = findDeviation(f, 'scsihw-not-single');
+    const why = ignored ? `scsihw ${ignored.because.scsihw}` : 'not attached';
     return { text: `iothread=1 (ignored: ${why})`, marked: true };
   }
   return { text: 'off', marked: false };
@@ -62,14 +60,14 @@ export function aioCell(f: DiskFacts): Cell {
   const { configured, effective } = f.aio;
   if (f.cacheDirect === null && effective === null) return { text: `${DASH} (no medium)`, marked: false };
   if (effective === null) {
-    const why = f.notes.find((n) => n.endsWith(' under -blockdev'));
-    const m = why ? /(?:ignored|no aio): (.*?)(?: gets no aio)? under -blockdev$/.exec(why) : null;
-    const detail = m ? `${m[1]}, -blockdev` : 'no aio';
-    return configured ? { text: `aio=${configured} ignored (${detail})`, marked: true } : { text: `none (${detail})`, marked: false };
+    const blockdev = findDeviation(f, 'blockdev-no-aio');
+    const detail = blockdev ? `${blockdev.because.storage}, -blockdev` : 'no aio';
+    // Never "aio none": QEMU's driver for this storage takes no aio at all.
+    return configured ? { text: `aio=${configured} ignored (${detail})`, marked: true } : { text: detail === 'no aio' ? detail : `no aio (${detail})`, marked: false };
   }
   if (configured) return { text: effective, marked: false };
-  const reason = noteAfter(f, `aio default → ${effective} `);
-  if (reason !== undefined) return { text: `default → ${effective} ${reason}`, marked: true };
+  const byDefault = findDeviation(f, 'aio-default');
+  if (byDefault) return { text: `default → ${effective} (${aioDefaultWhy(byDefault)})`, marked: true };
   return { text: effective, marked: false };
 }
 
@@ -82,7 +80,24 @@ export function cacheCell(f: DiskFacts, cache: string | null = null): Cell {
   if (f.cacheDirect === null) return { text: DASH, marked: false };
   const direct = f.cacheDirect ? 'direct' : 'not direct';
   if (cache) return { text: `${direct} (${cache})`, marked: false };
-  const why = noteAfter(f, 'cache default → not direct ');
-  if (why !== undefined) return { text: `default → not direct ${why}`, marked: true };
+  const notDirect = findDeviation(f, 'cache-default-not-direct');
+  if (notDirect) return { text: `default → not direct (${notDirect.because.why === 'cdrom' ? 'cdrom' : 'btrfs without nocow'})`, marked: true };
   return { text: `${direct} (default)`, marked: false };
+}
+
+/** The drive is a CD/DVD drive set to "Do not use any media" (`none`): no block node, nothing else to say. */
+function noMedium(f: DiskFacts): boolean {
+  return findDeviation(f, 'no-medium') !== undefined;
+}
+
+/**
+ * One line of a disk's facts (the panel's fleet table): `scsi-hd on virtio-scsi-pci, iothread on,
+ * aio io_uring`; the aio part as `aioCell` words it (`no aio (librbd, -blockdev)`, `default → native
+ * (lvm)`, `unknown (why)`), an empty drive as `no medium`.
+ */
+export function diskSummary(f: DiskFacts): string {
+  const head = `${f.qemuDevice ?? '-'}${f.controller ? ` on ${f.controller}` : ''}`;
+  if (noMedium(f)) return `${head}, no medium`;
+  const aio = aioCell(f).text;
+  return `${head}, iothread ${f.iothread.effective ? 'on' : 'off'}, ${f.aio.effective !== null || aio.startsWith('unknown') ? `aio ${aio}` : aio}`;
 }
