@@ -5,6 +5,7 @@ import type { DiskFacts, DiskReport, RiskReason, VmReport } from '../../src/anal
 import { DpCloseEvent } from '../events.js';
 import { aioDiffers, aioEffectiveText, cacheText, iothreadDiffers, isEmptyDrive, onOff, riskOf } from '../data/filter.js';
 import type { FleetRow } from '../data/fleet-query.js';
+import { panelFixText } from '../../src/present/fix.js';
 import { S, aioLabel, busLabel, diskLabel, scsihwLabel } from '../strings.js';
 import { shared } from '../styles/shared.js';
 import '../components/dp-dialog.js';
@@ -130,7 +131,7 @@ export class DpVmDetail extends LitElement {
             ${r.evidence.map((e) => html`<dt>${e.label}</dt><dd>${e.value}</dd>`)}
           </dl>`
         : nothing}
-      <div><b>${S.fix}:</b> ${r.fix}</div>
+      <div><b>${S.fix}:</b> ${panelFixText(r)}</div>
     </li>`;
   }
 }

@@ -153,7 +153,10 @@ export interface RiskReason {
   disk?: string;
   message: string;
   evidence: RiskEvidence[];
+  /** What to do, in the CLI's words (the JSON contract's `fix`). */
   fix: string;
+  /** What to do, as data (actions and their parameters), in order; each front end words them (`src/present/fix.ts`). */
+  steps: FixStep[];
   /**
    * NOT_CHECKED only: which part could not be checked. `config`: a fact of the VM's own config
    * is open (e.g. a storage type that decides aio); `evidence`: something beyond the config (node
@@ -163,6 +166,60 @@ export interface RiskReason {
   /** NOT_CHECKED only, when known: the check, as a noun phrase (`QMP timeouts in the node's syslog`). */
   check?: string;
 }
+
+/**
+ * One step of a fix, as data. The rules say what to change; the CLI and the panel each say how
+ * (the panel never names CLI flags, the CLI may).
+ */
+export type FixStep =
+  /** Change the SCSI controller (`scsihw`). */
+  | { action: 'set-scsihw'; value: 'virtio-scsi-single' }
+  /** Set `iothread=1` on these disks. */
+  | { action: 'set-iothread'; disks: string[] }
+  /** Move IDE/SATA disks to SCSI (they cannot have an IO thread). */
+  | { action: 'move-to-scsi'; disks: string[] }
+  /** Set `aio` on these disks; `orCacheNone`: or `cache=none` to keep aio=native; `ifStalls`: only if the VM still stalls. */
+  | { action: 'set-aio'; disks: string[]; value: 'threads'; orCacheNone?: boolean; ifStalls?: boolean }
+  /** A new QEMU process: stop and start, or reboot from PVE (not inside the guest). `ha`: the VM is HA-managed. */
+  | { action: 'cold-start'; ha?: boolean }
+  /** Install the guest's virtio SCSI driver before the boot disk moves. */
+  | { action: 'guest-driver'; windows: boolean }
+  /** Correct this config key before the next start. */
+  | { action: 'correct-config'; key: string }
+  /** The storage is not in the storage.cfg read: audit with the node's, or move the disks off it. */
+  | { action: 'check-storage'; storage: string; disks: string[] }
+  /** Give the audit's token (or user) this privilege (`Datastore.Audit on /storage/x`). */
+  | { action: 'grant-privilege'; privilege: string }
+  /** Audit against the PVE API (offline files cannot tell). */
+  | { action: 'audit-online' }
+  /** Audit again with the risk evidence collected. */
+  | { action: 'collect-evidence' }
+  /** Audit again once the VM has run for a while (no samples yet). */
+  | { action: 'audit-later' }
+  /** Check that this source (an API path) answers, then audit again. */
+  | { action: 'check-source'; source: string }
+  /** Audit offline with the node's storage.cfg. */
+  | { action: 'give-storage-cfg' }
+  /** Enable fleecing on these backup jobs (or set it explicitly: `explicit`). */
+  | { action: 'enable-fleecing'; jobs: string[]; explicit?: boolean }
+  /** Remove the IO limits of these disks (keep the IO thread). */
+  | { action: 'remove-io-limits'; disks: string[] }
+  /** Give the VM at most this many vCPUs. */
+  | { action: 'limit-vcpus'; max: number }
+  /** Fewer vCPUs on the node's idle VMs, or move VMs away. */
+  | { action: 'rebalance-node'; node: string }
+  /** Take snapshots without RAM, or put vmstate on fast local storage. */
+  | { action: 'snapshot-without-ram' }
+  /** IO threads are there already: compare the timeouts with backups, snapshots and storage latency. */
+  | { action: 'compare-node-logs' }
+  /** Nothing to do: starting the VM from PVE applies the pending values. */
+  | { action: 'start-applies' }
+  /** Update a package on the node to this version or later (apt full-upgrade). */
+  | { action: 'update-package'; package: 'pve-qemu-kvm' | 'qemu-server'; version: string }
+  /** Run the VM on this machine version or later (unpinned VMs get it at the next start). */
+  | { action: 'raise-machine'; version: string }
+  /** Judge stalls by QMP timeouts and the guest's logs, not by the IO pressure figure. */
+  | { action: 'ignore-io-pressure' };
 
 export interface VmRisk {
   level: RiskLevel;

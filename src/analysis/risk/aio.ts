@@ -5,9 +5,9 @@
  * O_DIRECT could not be determined (a storage whose type we cannot see), the part is NOT_CHECKED.
  */
 import { unknownReason } from '../disk-status.js';
-import type { RiskReason } from '../types.js';
+import type { FixStep, RiskReason } from '../types.js';
 import type { DiskInForce, RiskContext } from './context.js';
-import { APPLY_HINT, carriesData, disksAtNextStart, evidence, reason, runState } from './context.js';
+import { APPLY_HINT, COLD_START, carriesData, disksAtNextStart, evidence, reason, runState } from './context.js';
 
 const NUMERIC = new Intl.Collator('en', { numeric: true });
 
@@ -34,6 +34,7 @@ export function aioNativeIothreadReasons(ctx: RiskContext): RiskReason[] {
           evidence('effective', `${d.disk.key}.iothread`, true),
         ],
         fix: `If this VM still stalls, set aio=threads on ${d.disk.key}, ${APPLY_HINT}.`,
+        steps: [{ action: 'set-aio', disks: [d.disk.key], value: 'threads', ifStalls: true }, COLD_START],
       }),
     );
 }
@@ -61,6 +62,7 @@ export function aioNativeNoDirectReasons(ctx: RiskContext): RiskReason[] {
           ...(d.fromPending ? [evidence('effective', 'applies', 'at the next start (pending values)')] : []),
         ],
         fix: `Set aio=threads on ${d.disk.key} (valid with every cache mode), or cache=none if you need aio=native.`,
+        steps: [{ action: 'set-aio', disks: [d.disk.key], value: 'threads', orCacheNone: true }],
       }),
     );
 }
@@ -100,6 +102,7 @@ export function startErrorReasons(ctx: RiskContext): RiskReason[] {
           message: `${key}: ${err}, so the ${running ? 'next cold start of the VM will fail' : 'VM will not start'}.`,
           evidence: [evidence('effective', `${key}.startError`, err)],
           fix: `Correct ${key} in the VM config before the next start.`,
+          steps: [{ action: 'correct-config', key }],
         }),
       );
     }
@@ -112,6 +115,7 @@ export function startErrorReasons(ctx: RiskContext): RiskReason[] {
         message: `Could not check ${keys.join(', ')} fully: storage '${storage}' is not in the storage.cfg that was read, so the facts assume a local file; if the node has no such storage either, the VM does not start.`,
         evidence: [evidence('missing', 'storage.cfg', `storage '${storage}' not defined (used by ${keys.join(', ')})`)],
         fix: `Audit with the node's storage.cfg (--config-dir, or --storage-cfg); if '${storage}' is really gone, move ${keys.join(', ')} to an existing storage.`,
+        steps: [{ action: 'check-storage', storage, disks: keys }],
       }),
     );
   }
@@ -145,6 +149,14 @@ function nativeIothreadOpen(d: DiskInForce): boolean {
   const f = d.facts;
   if (unknownReason(f, 'aio') === null || !carriesData(d.disk, f) || !f.iothread.effective) return false;
   return f.aio.configured === 'native' || (f.aio.configured === null && f.cacheDirect !== false);
+}
+
+/** unknownStorageFix as data. */
+function unknownStorageStep(storage: string, why: string, online: boolean): FixStep {
+  const privilege = /Datastore\.Audit on \S+/.exec(why)?.[0];
+  if (privilege) return { action: 'grant-privilege', privilege };
+  if (online) return { action: 'check-source', source: `/storage and /access/permissions (Datastore.Audit on /storage/${storage})` };
+  return { action: 'give-storage-cfg' };
 }
 
 /** What to do about a storage type the audit could not see, by why. */
@@ -189,6 +201,7 @@ export function unknownStorageReasons(ctx: RiskContext): RiskReason[] {
       message: `Could not check ${keys} fully: the type of storage '${storage}' is unknown (${c.why}), and it decides ${decides}.`,
       evidence: [evidence('missing', online ? `/storage/${storage}` : 'storage.cfg', `storage '${storage}' type unknown: ${c.why} (used by ${keys})`)],
       fix: unknownStorageFix(storage, c.why, online),
+      steps: [unknownStorageStep(storage, c.why, online)],
     });
   });
 }

@@ -50,7 +50,11 @@ function unknownFleecing(ctx: RiskContext, jobs: { job: BackupJobCoverage; why: 
       source,
       why,
     );
-    return { ...r, fix: `${r.fix} Or set fleecing explicitly on job ${list} (Datacenter → Backup → Edit → Advanced); then the node default does not matter.` };
+    return {
+      ...r,
+      fix: `${r.fix} Or set fleecing explicitly on job ${list} (Datacenter → Backup → Edit → Advanced); then the node default does not matter.`,
+      steps: [...r.steps, { action: 'enable-fleecing', jobs: ids, explicit: true }],
+    };
   });
 }
 
@@ -78,6 +82,7 @@ export function backupReasons(ctx: RiskContext): RiskReason[] {
         ...(j.storage ? [evidence('config', `backup job ${j.id} storage`, j.storage)] : []),
       ],
       fix: `Enable fleecing on backup job ${j.id} (Datacenter → Backup → Edit → Advanced, with a fast local storage; PVE 8.2 or later). An IO thread does not prevent this stall.`,
+      steps: [{ action: 'enable-fleecing', jobs: [j.id] }],
     });
   });
   return [...reasons, ...unknownFleecing(ctx, unknown)];

@@ -4,7 +4,7 @@
  * QEMU's main loop, and the reason builders (so every reason has the same shape).
  */
 import { unknownReason } from '../disk-status.js';
-import type { DiskFacts, DiskReport, RiskEvidence, RiskLevel, RiskReason, VmReport } from '../types.js';
+import type { DiskFacts, DiskReport, FixStep, RiskEvidence, RiskLevel, RiskReason, VmReport } from '../types.js';
 import type { RiskCode } from './codes.js';
 import type { Fact, RiskEvidenceInput, Unavailable } from './types.js';
 import { isUnavailable } from './types.js';
@@ -113,6 +113,14 @@ export function isWindows(vm: VmReport): boolean {
 export const APPLY_HINT =
   'then stop and start the VM from PVE, or reboot it from PVE (a reboot inside the guest does not apply it)';
 
+/** The step of APPLY_HINT as data. */
+export const COLD_START: FixStep = { action: 'cold-start' };
+
+/** The step of driverCaveat as data. */
+export function driverStep(vm: VmReport): FixStep {
+  return { action: 'guest-driver', windows: isWindows(vm) };
+}
+
 /** What the guest needs before its disks move from an emulated controller to virtio (PVE-FACTS §6). */
 export function driverCaveat(vm: VmReport): string {
   return isWindows(vm)
@@ -140,10 +148,11 @@ export interface ReasonInit {
   message: string;
   evidence: RiskEvidence[];
   fix: string;
+  steps: FixStep[];
 }
 
 export function reason(init: ReasonInit): RiskReason {
-  const r: RiskReason = { code: init.code, severity: init.severity, message: init.message, evidence: init.evidence, fix: init.fix };
+  const r: RiskReason = { code: init.code, severity: init.severity, message: init.message, evidence: init.evidence, fix: init.fix, steps: init.steps };
   if (init.disk !== undefined) r.disk = init.disk;
   return r;
 }
@@ -157,21 +166,27 @@ export function notChecked(what: string, source: string, fact: Unavailable | und
   const why = fact?.unavailable ?? 'not collected';
   const cause = fact?.cause ?? (fact ? undefined : 'not-collected');
   let fix: string;
+  let step: FixStep;
   switch (cause) {
     case 'offline':
       fix = 'Run the audit against the PVE API (--pve) to check this.';
+      step = { action: 'audit-online' };
       break;
     case 'permission':
       fix = `Give the audit token the privilege named (${why.replace(/^missing privilege /, '')}), then audit again.`;
+      step = { action: 'grant-privilege', privilege: why.replace(/^missing privilege /, '') };
       break;
     case 'not-collected':
       fix = 'Audit online (--pve) without --no-evidence to check this.';
+      step = { action: 'collect-evidence' };
       break;
     case 'no-data':
       fix = 'Audit again once the VM has run for a while.';
+      step = { action: 'audit-later' };
       break;
     default:
       fix = `Check that ${source} answers, then audit again.`;
+      step = { action: 'check-source', source };
   }
   const r = reason({
     code: 'NOT_CHECKED',
@@ -179,6 +194,7 @@ export function notChecked(what: string, source: string, fact: Unavailable | und
     message: `Could not check ${what}: ${why}.`,
     evidence: [evidence('missing', source, why)],
     fix,
+    steps: [step],
   });
   r.check = what;
   return r;

@@ -3,7 +3,7 @@
 import { unknownReason } from '../disk-status.js';
 import type { DiskFacts, RiskReason } from '../types.js';
 import type { RiskContext } from './context.js';
-import { APPLY_HINT, controllerKind, controllerLabel, driverCaveat, evidence, reason } from './context.js';
+import { APPLY_HINT, COLD_START, controllerKind, controllerLabel, driverCaveat, driverStep, evidence, reason } from './context.js';
 
 /** Given to QEMU (a device that is only unknown is still attached). */
 function attached(f: DiskFacts): boolean {
@@ -35,6 +35,7 @@ export function iothreadIgnoredReasons(ctx: RiskContext): RiskReason[] {
           evidence('log', 'start task', 'WARN: iothread is only valid with virtio disk or virtio-scsi-single controller, ignoring'),
         ],
         fix: `Set the SCSI controller to VirtIO SCSI single (scsihw: virtio-scsi-single), ${APPLY_HINT}.${caveat}`,
+        steps: [{ action: 'set-scsihw', value: 'virtio-scsi-single' }, COLD_START, ...(caveat ? [driverStep(ctx.vm)] : [])],
       });
     });
 }

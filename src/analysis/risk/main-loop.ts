@@ -8,9 +8,9 @@
  * main loop holding the global mutex, which vCPUs also need; PVE docs (qm.adoc): an IO thread keeps
  * "neither the main thread nor a vCPU thread" blocked by disk IO.
  */
-import type { RiskReason } from '../types.js';
+import type { FixStep, RiskReason } from '../types.js';
 import type { DiskInForce, RiskContext } from './context.js';
-import { APPLY_HINT, carriesData, controllerKind, controllerLabel, evidence, driverCaveat, mibPerSec, notChecked, reason, valueOf } from './context.js';
+import { APPLY_HINT, COLD_START, carriesData, controllerKind, controllerLabel, evidence, driverCaveat, driverStep, mibPerSec, notChecked, reason, valueOf } from './context.js';
 import { isUnavailable, unavailable } from './types.js';
 
 /** Mean disk rate (read + write, whole VM) from which main-loop IO counts as heavy, bytes/s. */
@@ -29,6 +29,17 @@ function onVirtioScsiSingle(d: DiskInForce): boolean {
   return d.facts.controllerId?.startsWith('virtioscsi') ?? false;
 }
 
+/** mainLoopFix as data. */
+export function mainLoopSteps(ctx: RiskContext, d: DiskInForce): FixStep[] {
+  const disks = [d.disk.key];
+  if (d.disk.bus === 'virtio' || (d.disk.bus === 'scsi' && onVirtioScsiSingle(d))) return [{ action: 'set-iothread', disks }, COLD_START];
+  if (d.disk.bus === 'scsi') {
+    const driver = controllerKind(d.facts.controller) === 'virtio' ? [] : [driverStep(ctx.vm)];
+    return [{ action: 'set-scsihw', value: 'virtio-scsi-single' }, { action: 'set-iothread', disks }, COLD_START, ...driver];
+  }
+  return [{ action: 'move-to-scsi', disks }, { action: 'set-scsihw', value: 'virtio-scsi-single' }, { action: 'set-iothread', disks }, COLD_START, driverStep(ctx.vm)];
+}
+
 /** The fix for one main-loop disk, by bus and controller. */
 export function mainLoopFix(ctx: RiskContext, d: DiskInForce): string {
   const key = d.disk.key;
@@ -39,6 +50,17 @@ export function mainLoopFix(ctx: RiskContext, d: DiskInForce): string {
     return `Set the SCSI controller to VirtIO SCSI single (scsihw: virtio-scsi-single) and iothread=1 on ${key}, ${APPLY_HINT}.${caveat}`;
   }
   return `Move ${key} to a SCSI disk on VirtIO SCSI single with iothread=1 (IDE and SATA cannot use an IO thread), ${APPLY_HINT}.${driverCaveat(ctx.vm)}`;
+}
+
+/** The steps of several disks as one list: each action once, its disks merged, in first-seen order. */
+export function mergeSteps(lists: FixStep[][]): FixStep[] {
+  const out: FixStep[] = [];
+  for (const step of lists.flat()) {
+    const same = out.find((s) => s.action === step.action);
+    if (!same) out.push(structuredClone(step));
+    else if ('disks' in same && 'disks' in step) for (const d of step.disks) if (!same.disks.includes(d)) same.disks.push(d);
+  }
+  return out;
 }
 
 /** MAIN_LOOP_IO: one reason per data disk without an effective IO thread. */
@@ -62,6 +84,7 @@ export function mainLoopIoReasons(ctx: RiskContext): RiskReason[] {
         ...(d.fromPending ? [evidence('effective', 'applies', 'at the next start (pending values)')] : []),
       ],
       fix: mainLoopFix(ctx, d),
+      steps: mainLoopSteps(ctx, d),
     });
   });
 }
@@ -94,6 +117,7 @@ export function mainLoopLoadReasons(ctx: RiskContext): RiskReason[] {
         evidence('metric', 'note', 'rrddata is per VM, not per disk'),
       ],
       fix: `Give ${keys} an IO thread (see MAIN_LOOP_IO for each disk); this VM's IO load makes it a first candidate.`,
+      steps: mergeSteps(disks.map((d) => mainLoopSteps(ctx, d))),
     }),
   ];
 }
@@ -121,6 +145,7 @@ export function manyDisksReasons(ctx: RiskContext): RiskReason[] {
           evidence('effective', 'disks', keys),
         ],
         fix: `Move the disks to VirtIO SCSI single with iothread=1, which gives each disk its own controller and IO thread, ${APPLY_HINT}.`,
+        steps: [{ action: 'set-scsihw', value: 'virtio-scsi-single' }, { action: 'set-iothread', disks: list.map((d) => d.disk.key) }, COLD_START],
       }),
     );
   }

@@ -43,6 +43,7 @@ export function overcommitReasons(ctx: RiskContext): RiskReason[] {
       fix: vmTooWide
         ? `Give the VM at most ${cpu.hostCpus} vCPUs (sockets × cores, or vcpus).`
         : `Reduce the vCPUs of idle VMs on ${cpu.node} or move VMs to a less loaded node.`,
+      steps: [vmTooWide ? { action: 'limit-vcpus', max: cpu.hostCpus } : { action: 'rebalance-node', node: cpu.node }],
     }),
   ];
 }

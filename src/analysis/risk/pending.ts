@@ -57,6 +57,7 @@ export function pendingReasons(ctx: RiskContext): RiskReason[] {
         message: `Pending changes to ${changed} take effect at the VM's next start.`,
         evidence: ev,
         fix: 'Nothing to do: starting the VM from PVE applies them.',
+        steps: [{ action: 'start-applies' }],
       }),
     ];
   }
@@ -78,6 +79,7 @@ export function pendingReasons(ctx: RiskContext): RiskReason[] {
         ...(ha ? [evidence('effective', 'HA', ha.managed ? `managed (${ha.state ?? 'state unknown'})` : 'not managed')] : []),
       ],
       fix: `Reboot the VM from PVE (Reboot button, qm reboot, or POST /status/reboot), or shut it down and start it from PVE.${haNote}`,
+      steps: [{ action: 'cold-start', ...(ha?.managed ? { ha: true } : {}) }],
     }),
   ];
 }

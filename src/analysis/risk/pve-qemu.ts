@@ -16,9 +16,9 @@
  * - 9.2.0-4: live snapshots write the RAM state from a dedicated IO thread (snapshots.ts).
  */
 import { compareDebianVersionText, parseDebianVersion } from '../debian-version.js';
-import type { RiskReason, VmReport } from '../types.js';
+import type { FixStep, RiskReason, VmReport } from '../types.js';
 import type { RiskContext } from './context.js';
-import { APPLY_HINT, carriesData, evidence, notChecked, reason, runState } from './context.js';
+import { APPLY_HINT, COLD_START, carriesData, evidence, notChecked, reason, runState } from './context.js';
 import { type FreeBsdGuest, describeFreeBsd, recogniseFreeBsd } from './guest-os.js';
 import type { PveQemuPackage, RiskEvidenceInput, Unavailable } from './types.js';
 import { isUnavailable } from './types.js';
@@ -89,6 +89,11 @@ function buildEvidence(build: QemuBuild) {
 }
 
 /** How to get the fixed build into the VM. */
+/** updateFix as data (without its cold start, which the caller adds). */
+function updateStep(fixed: string): FixStep {
+  return { action: 'update-package', package: 'pve-qemu-kvm', version: fixed };
+}
+
 function updateFix(fixed: string): string {
   return `update pve-qemu-kvm to ${fixed} or later on the node (apt full-upgrade), then cold start the VM (stop and start, or reboot from PVE) so it runs the new build`;
 }
@@ -126,6 +131,7 @@ export function ioUringHangReasons(ctx: RiskContext): RiskReason[] {
         buildEvidence(build),
       ],
       fix: `${updateFix(IO_URING_FIXED)}; or set aio=threads on ${d.disk.key}, ${APPLY_HINT}.`,
+      steps: [updateStep(IO_URING_FIXED), COLD_START, { action: 'set-aio', disks: [d.disk.key], value: 'threads' }],
     }),
   );
 }
@@ -173,6 +179,7 @@ export function tmfDeadlockReasons(ctx: RiskContext): RiskReason[] {
         buildEvidence(build),
       ],
       fix: `${updateFix(TMF_DEADLOCK_FIXED)}.${guest.basis === 'heuristic' ? ' If this guest is not FreeBSD, ignore this reason (it rests on the name or tags; enable the guest agent to know).' : ''}`,
+      steps: [updateStep(TMF_DEADLOCK_FIXED), COLD_START],
     }),
   ];
 }
@@ -197,6 +204,7 @@ export function ioPressureReasons(ctx: RiskContext): RiskReason[] {
       message: `PVE's IO pressure of this VM reads close to 100 % while its IO threads (${keys.join(', ')}) are idle: pve-qemu-kvm before ${IO_PRESSURE_FIXED} counts their idle wait as IO wait. It is not a freeze signal.`,
       evidence: [evidence('effective', 'IO threads', keys.join(', ')), buildEvidence(build)],
       fix: `Read stalls from QMP timeouts and the guest's own logs, not from pressureio; ${updateFix(IO_PRESSURE_FIXED)}.`,
+      steps: [{ action: 'ignore-io-pressure' }, updateStep(IO_PRESSURE_FIXED), COLD_START],
     }),
   ];
 }

@@ -13,7 +13,7 @@
 import type { RiskReason } from '../types.js';
 import type { RiskContext } from './context.js';
 import { evidence, notChecked, reason, valueOf } from './context.js';
-import { mainLoopDisks, mainLoopFix } from './main-loop.js';
+import { mainLoopDisks, mainLoopFix, mainLoopSteps, mergeSteps } from './main-loop.js';
 import type { ApproximateWindow } from './syslog-window.js';
 import type { QmpTimeoutStats } from './types.js';
 import { isUnavailable } from './types.js';
@@ -98,6 +98,7 @@ export function qmpTimeoutReasons(ctx: RiskContext): RiskReason[] {
         ...stats.samples.map((s) => evidence('log', `/nodes/${node}/syslog`, s)),
       ],
       fix,
+      steps: ml.length > 0 ? mergeSteps(ml.map((d) => mainLoopSteps(ctx, d))) : [{ action: 'compare-node-logs' }],
     }),
   ];
 }

@@ -44,6 +44,7 @@ export function ramSnapshotReasons(ctx: RiskContext): RiskReason[] {
         ...(inMainLoop.basis ? [evidence('effective', 'QEMU build', inMainLoop.basis)] : []),
       ],
       fix: `Take snapshots without RAM, or set vmstatestorage to a fast local storage${oldQemu ? `; pve-qemu-kvm ${SNAPSHOT_IOTHREAD_FIXED} or later writes the state from its own IO thread (update, then cold start the VM)` : ''}. An IO thread on the disks does not change this.`,
+      steps: [{ action: 'snapshot-without-ram' }],
     }),
   ];
 }

@@ -40,6 +40,7 @@ export function throttleIothreadReasons(ctx: RiskContext): RiskReason[] {
           evidence('effective', `${d.disk.key}.iothread`, true),
         ],
         fix: `Remove the IO limits from ${d.disk.key} if the storage can do without them, and avoid changing limits on a running VM; keep the IO thread.`,
+        steps: [{ action: 'remove-io-limits', disks: [d.disk.key] }],
       }),
     );
   }

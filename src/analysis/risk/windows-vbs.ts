@@ -15,7 +15,7 @@
  */
 import type { RiskReason } from '../types.js';
 import type { RiskContext } from './context.js';
-import { evidence, reason, valueOf } from './context.js';
+import { COLD_START, evidence, reason, valueOf } from './context.js';
 
 /** qemu-server `windows_version`: `win11` is Windows 11, Server 2022 and 2025. */
 function isWindows11Family(ostype: string | null): boolean {
@@ -62,6 +62,12 @@ export function windowsVbsReasons(ctx: RiskContext): RiskReason[] {
       fix:
         'If VBS is on in the guest: update qemu-server to 9.2.0 or later and pve-qemu-kvm to 11.0, then cold start the VM on machine 11.0+pve2 or later ' +
         '(unpinned VMs get it at the next start; a pinned machine must be raised), which adds the hv-evmcs enlightenment. Move the disks to IO threads as well if they are in the main loop.',
+      steps: [
+        { action: 'update-package', package: 'qemu-server', version: '9.2.0' },
+        { action: 'update-package', package: 'pve-qemu-kvm', version: '11.0' },
+        { action: 'raise-machine', version: '11.0+pve2' },
+        COLD_START,
+      ],
     }),
   ];
 }

@@ -1,16 +1,20 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-/** `pve-dataplane audit --pve ...` end to end through the command table, against fake PVE servers. */
+/**
+ * `pve-dataplane audit --pve ...` end to end through the command table: against the PVE API
+ * simulator, and against raw servers for answers the simulator does not give (a 401 without body).
+ */
 import { readFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AuditReport } from '../../../src/analysis/types.js';
 import { runCli } from '../../../src/cli/cli.js';
 import type { CliIO } from '../../../src/cli/io.js';
-import { parseStorageCfg, parseVmConfig } from '../../../src/pve/index.js';
-import { startFakeCluster } from './helpers/fake-cluster.js';
+import { fleetFromConfigs, startSimulator } from '../../../api-shim/simulator/index.js';
 import { type FakePve, fail, startFakePve } from './helpers/fake-pve.js';
 
 const TOKEN = 'audit@pve!ro=00000000-0000-0000-0000-000000000000';
-let server: FakePve | null = null;
+let server: Pick<FakePve, 'url' | 'close'> | null = null;
+/** Root's token of the simulator of the current test. */
+let simToken = '';
 afterEach(async () => {
   await server?.close();
   server = null;
@@ -23,19 +27,23 @@ function io(env: Record<string, string | undefined>): CliIO & { out: string; err
   return o;
 }
 
-async function cluster(): Promise<FakePve> {
+async function cluster(): Promise<Pick<FakePve, 'url' | 'close'>> {
   const raw = await readFile(new URL('../../fixtures/configs/jfrostbite-103-windows-igd-hookscript-iothread.conf', import.meta.url), 'utf8');
-  const storage = await readFile(new URL('../../fixtures/cfg2cmd/storage.cfg', import.meta.url), 'utf8');
-  return startFakeCluster(
-    [{ vmid: 103, node: 'pve1', file: parseVmConfig(raw, { vmid: 103 }) }],
-    parseStorageCfg(storage).storages,
-  );
+  const storageCfg = await readFile(new URL('../../fixtures/cfg2cmd/storage.cfg', import.meta.url), 'utf8');
+  const sim = await startSimulator({
+    fleet: fleetFromConfigs([{ vmid: 103, node: 'pve1', text: raw }], { storageCfg, nodes: ['pve1'] }),
+    http: true,
+    authDelayMs: 0,
+    timeScale: 0,
+  });
+  simToken = sim.token;
+  return { url: sim.url, close: () => sim.close() };
 }
 
 describe('audit --pve', () => {
   it('prints the JSON report from PVE_URL / PVE_TOKEN (http on loopback: no warning)', async () => {
     server = await cluster();
-    const cli = io({ PVE_URL: server.url, PVE_TOKEN: TOKEN });
+    const cli = io({ PVE_URL: server.url, PVE_TOKEN: simToken });
     expect(await runCli(['audit', '--format', 'json'], cli)).toBe(0);
     const report = JSON.parse(cli.out) as AuditReport;
     expect(report.vms.map((v) => [v.vmid, v.node, v.source, v.status])).toEqual([[103, 'pve1', 'api', 'stopped']]);
@@ -45,10 +53,10 @@ describe('audit --pve', () => {
 
   it('--vmid / --node filters name what they could not find', async () => {
     server = await cluster();
-    const cli = io({ PVE_TOKEN: TOKEN });
+    const cli = io({ PVE_TOKEN: simToken });
     expect(await runCli(['audit', '--pve', server.url, '--vmid', '103,207', '--format', 'json'], cli)).toBe(0);
     expect(cli.err).toContain('VM 207 not found: it does not exist, is a container, or the token lacks VM.Audit on /vms/207');
-    const bad = io({ PVE_TOKEN: TOKEN });
+    const bad = io({ PVE_TOKEN: simToken });
     expect(await runCli(['audit', '--pve', server.url, '--node', 'pve7'], bad)).toBe(1);
     expect(bad.err).toBe('pve-dataplane: --node pve7: no such node in this cluster (nodes: pve1)\n');
   });
@@ -69,10 +77,11 @@ describe('audit --pve', () => {
   });
 
   it('a missing token is a usage error (exit 2) naming --token-file and PVE_TOKEN', async () => {
-    server = await startFakePve((_req, reply) => fail(reply, 500, 'unreachable'));
+    const raw = await startFakePve((_req, reply) => fail(reply, 500, 'unreachable'));
+    server = raw;
     const cli = io({});
-    expect(await runCli(['audit', '--pve', server.url], cli)).toBe(2);
+    expect(await runCli(['audit', '--pve', raw.url], cli)).toBe(2);
     expect(cli.err).toMatch(/^pve-dataplane: no API token: pass --token-file FILE/);
-    expect(server.requests).toHaveLength(0);
+    expect(raw.requests).toHaveLength(0);
   });
 });

@@ -54,12 +54,18 @@ describe('audit --pve without a token', () => {
 
 describe('audit --pve --no-evidence', () => {
   it('says the evidence was skipped by --no-evidence, not that its collection "did not run"', async () => {
-    const { startFakeCluster } = await import('../api/helpers/fake-cluster.js');
-    const { parseStorageCfg, parseVmConfig } = await import('../../../src/pve/index.js');
-    const storages = parseStorageCfg('lvmthin: local-lvm\n\tthinpool data\n\tvgname pve\n\tcontent images\n').storages;
-    const file = parseVmConfig('name: ok\nscsihw: virtio-scsi-single\nscsi0: local-lvm:vm-100-disk-0,iothread=1,aio=threads\n', { vmid: 100 });
-    server = await startFakeCluster([{ vmid: 100, node: 'pve1', file }], storages);
-    const { code, out } = await audit({ PVE_URL: server.url, PVE_TOKEN: TOKEN, COLUMNS: '1000' }, ['--no-evidence']);
+    const { fleetFromConfigs, startSimulator } = await import('../../../api-shim/simulator/index.js');
+    const sim = await startSimulator({
+      fleet: fleetFromConfigs([{ vmid: 100, node: 'pve1', text: 'name: ok\nscsihw: virtio-scsi-single\nscsi0: local-lvm:vm-100-disk-0,iothread=1,aio=threads\n' }], {
+        storageCfg: 'lvmthin: local-lvm\n\tthinpool data\n\tvgname pve\n\tcontent images\n',
+        nodes: ['pve1'],
+      }),
+      http: true,
+      authDelayMs: 0,
+      timeScale: 0,
+    });
+    server = { url: sim.url, close: () => sim.close() } as typeof server;
+    const { code, out } = await audit({ PVE_URL: sim.url, PVE_TOKEN: sim.token, COLUMNS: '1000' }, ['--no-evidence']);
     expect(code).toBe(0);
     expect(out).toContain('config OK; not checked:');
     expect(out).toContain('[skipped: --no-evidence]');
