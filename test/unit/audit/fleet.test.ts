@@ -63,10 +63,17 @@ const TOKEN_PERMS = {
 async function fakeCluster(
   vms: FakeVm[] = VMS,
   perms: Record<string, Record<string, number>> | null = TOKEN_PERMS,
-  opts: { storageFails?: boolean } = {},
+  opts: { storageFails?: boolean; holdPending?: number } = {},
 ): Promise<FakePve> {
+  // With holdPending N, /pending answers wait until N of them are on the wire (or 10 s passed), so a
+  // concurrency limit shows as a count, whatever the machine's load.
+  let waiting = 0;
+  let release: () => void = () => {};
+  const gate = new Promise<void>((r) => (release = r));
+  const deadline = setTimeout(() => release(), 10_000);
+  deadline.unref();
   return startFakePve(
-    (req, reply) => {
+    async (req, reply) => {
       const path = decodeURIComponent(new URL(req.url, 'http://x').pathname.slice('/api2/json'.length));
       if (path === '/access/permissions') return perms ? ok(reply, perms) : fail(reply, 501, "Method 'GET /access/permissions' not implemented");
       if (path === '/cluster/resources') {
@@ -130,6 +137,10 @@ async function fakeCluster(
       if (m) {
         const vm = vms.find((v) => v.vmid === Number(m![2]))!;
         if (vm.forbidden) return fail(reply, 403, vm.forbidden);
+        if (opts.holdPending) {
+          if (++waiting >= opts.holdPending) release();
+          await gate;
+        }
         return ok(reply, vm.pending);
       }
       return fail(reply, 501, `Method '${req.method} ${path}' not implemented`);
@@ -287,7 +298,7 @@ describe('collectFleet', () => {
       status: 'stopped',
       pending: [{ key: 'digest', value: 'f'.repeat(40) }, { key: 'scsi0', value: `local-lvm:vm-${1000 + i}-disk-0` }],
     }));
-    server = await fakeCluster(many);
+    server = await fakeCluster(many, TOKEN_PERMS, { holdPending: 8 });
     const { inputs } = await collectFleet(clientFor(server, 8));
     expect(inputs).toHaveLength(200);
     expect(server.maxInFlight).toBe(8);
