@@ -5,6 +5,8 @@
  */
 import type { RebootPolicy } from '../src/migration/journal-model.js';
 import type { MigrationPlan } from '../src/migration/types.js';
+import type { LeftOut, RunChoice } from './data/bulk-apply.js';
+import type { JobListItem, JobView } from './data/jobs.js';
 import type { FleetQuery, FleetSort } from './data/fleet-query.js';
 
 /** The fleet filter: the query without sort and open VM; empty strings mean "all". */
@@ -72,6 +74,42 @@ export class DpIncludeHiddenEvent extends Event {
   }
 }
 
+/** The user changed the reboot choice of a run. */
+export class DpRebootChangeEvent extends Event {
+  static readonly eventName = 'dp-reboot-change';
+  constructor(readonly choice: RunChoice) {
+    super(DpRebootChangeEvent.eventName, { bubbles: true, composed: true });
+  }
+}
+
+/** A job was started (apply or rollback): the owner follows it. */
+export class DpJobStartedEvent extends Event {
+  static readonly eventName = 'dp-job-started';
+  constructor(
+    readonly job: JobView,
+    /** VMs left out before the job started, and why. */
+    readonly leftOut: readonly LeftOut[] = [],
+  ) {
+    super(DpJobStartedEvent.eventName, { bubbles: true, composed: true });
+  }
+}
+
+/** A followed job ended (its VMs' configs changed: the owner reloads the fleet). */
+export class DpJobEndEvent extends Event {
+  static readonly eventName = 'dp-job-end';
+  constructor(readonly job: JobListItem) {
+    super(DpJobEndEvent.eventName, { bubbles: true, composed: true });
+  }
+}
+
+/** The user asked to roll back job `jobId` (opens the rollback form). */
+export class DpRollbackOpenEvent extends Event {
+  static readonly eventName = 'dp-rollback-open';
+  constructor(readonly jobId: string) {
+    super(DpRollbackOpenEvent.eventName, { bubbles: true, composed: true });
+  }
+}
+
 /** The user asked to retry a failed load. */
 export class DpRetryEvent extends Event {
   static readonly eventName = 'dp-retry';
@@ -89,6 +127,10 @@ declare global {
     'dp-retry': DpRetryEvent;
     'dp-close': DpCloseEvent;
     'dp-include-hidden': DpIncludeHiddenEvent;
+    'dp-reboot-change': DpRebootChangeEvent;
+    'dp-job-started': DpJobStartedEvent;
+    'dp-job-end': DpJobEndEvent;
+    'dp-rollback-open': DpRollbackOpenEvent;
     'dp-apply-request': DpApplyRequestEvent;
   }
 }

@@ -6,9 +6,9 @@ import { customElement, property, state } from 'lit/decorators.js';
 import type { VmInput, VmReport } from '../../src/analysis/types.js';
 import type { PveClient } from '../../src/api/client.js';
 import { apiClientContext, panelModeContext, type PanelMode } from '../context.js';
-import type { DpApplyRequestEvent, DpFilterChangeEvent, DpIncludeHiddenEvent, DpSelectionChangeEvent, DpSortChangeEvent, DpVmSelectEvent } from '../events.js';
-import { type Applier, type ShimApplyAnswer, applyThroughShim, describeVmState } from '../data/apply.js';
-import { describeJobCounts } from '../data/jobs.js';
+import type { DpApplyRequestEvent, DpFilterChangeEvent, DpIncludeHiddenEvent, DpJobEndEvent, DpJobStartedEvent, DpRollbackOpenEvent, DpSelectionChangeEvent, DpSortChangeEvent, DpVmSelectEvent } from '../events.js';
+import { type JobsApi, type LeftOut, startBulkApply } from '../data/bulk-apply.js';
+import { JobsClient, type JobView } from '../data/jobs.js';
 import { type ExportFormat, download, exportShown } from '../data/export.js';
 import { nodesOf } from '../data/filter.js';
 import { type FleetAudit, type FleetLoadEvents, type FleetLoader, loadFleetAudit } from '../data/fleet-audit.js';
@@ -23,6 +23,8 @@ import '../components/dp-empty-state.js';
 import '../components/dp-spinner.js';
 import './dp-fleet-filter.js';
 import './dp-fleet-table.js';
+import './dp-job-list.js';
+import './dp-job-progress.js';
 import './dp-plan-preview.js';
 import './dp-vm-detail.js';
 
@@ -77,8 +79,8 @@ export class DpFleetView extends LitElement {
 
   /** Replaces the API load (tests, or a caller with its own source). */
   @property({ attribute: false }) loader?: FleetLoader;
-  /** Replaces the shim's apply (tests). */
-  @property({ attribute: false }) applier?: Applier;
+  /** The shim's jobs API (tests pass a fake); by default the shim's own when it can apply. */
+  @property({ attribute: false }) jobs?: JobsApi;
   /** Where filter, sort and the open VM are kept: the page URL unless a host wants otherwise. */
   @property({ attribute: false }) queryStore: QueryStore = locationStore;
 
@@ -90,8 +92,12 @@ export class DpFleetView extends LitElement {
   /** Bumped when rows arrive or their risk changes (the rows array itself is mutated). */
   @state() private _rowsVersion = 0;
   @state() private _applying = false;
-  @state() private _applied: ShimApplyAnswer | null = null;
   @state() private _applyError = '';
+  /** The job followed above the table. */
+  @state() private _job: { job: JobView; leftOut: readonly LeftOut[] } | null = null;
+  /** Past runs window; `rollbackOf` opens it on one run's rollback form. */
+  @state() private _runs: { rollbackOf: string } | null = null;
+  private _jobsClient: JobsClient | null = null;
 
   private _rows: FleetRow[] = [];
   private _inputs = new Map<number, VmInput>();
@@ -196,6 +202,12 @@ export class DpFleetView extends LitElement {
   }
 
   override render() {
+    // One template for every state: the job followed above the table stays the same element
+    // while the fleet reloads after it.
+    return html`${this._jobArea()}${this._body()}`;
+  }
+
+  private _body() {
     const status = this._task.status;
     if (status === TaskStatus.ERROR) {
       return html`<dp-alert variant="error" heading=${S.loadError} retry @dp-retry=${() => this.reload()}>${errorText(this._task.error)}</dp-alert>`;
@@ -205,41 +217,67 @@ export class DpFleetView extends LitElement {
       const { done, total } = this._progress;
       return html`<dp-spinner label=${total ? S.loading(done, total) : S.loadingConfig} .done=${done} .total=${total}></dp-spinner>`;
     }
-    return html`${this._applyOutcome()}${this._fleet(loading ? null : this._task.value!)}`;
+    return this._fleet(loading ? null : this._task.value!);
   }
 
-  private _applyOutcome() {
-    if (this._applyError) {
-      return html`<dp-alert variant="error" class="apply-result" heading=${S.applyFailed}>${this._applyError}</dp-alert>`;
-    }
-    const a = this._applied;
-    if (!a) return nothing;
-    const failed = a.job.counts.failed > 0;
-    return html`<dp-alert variant=${failed ? 'warning' : 'info'} class="apply-result" heading=${S.applyDone(describeJobCounts(a.job.counts))}>
-      <ul>
-        ${a.job.vms.map((v) => html`<li>VM ${v.vmid}${v.node ? ` (${v.node})` : ''}: ${describeVmState(v)}</li>`)}
-        ${a.errors.map((e) => html`<li>${e}</li>`)}
-      </ul>
-      <div>${S.applyJournal}: <code>${a.job.journal}</code></div>
-      <div>${S.applyUndo(a.job.id)}</div>
-    </dp-alert>`;
+  /** The jobs API when this panel may write (a writable shim), else null. */
+  private get _jobsApi(): JobsApi | null {
+    if (this.mode.readOnly || !this.mode.canApply) return null;
+    if (this.jobs) return this.jobs;
+    this._jobsClient ??= new JobsClient({ csrfToken: this.mode.csrfToken });
+    return this._jobsClient;
+  }
+
+  private _jobArea() {
+    const jobs = this._jobsApi;
+    return html`${this._applyError
+      ? html`<dp-alert variant="error" class="apply-result" heading=${S.applyFailed}>${this._applyError}</dp-alert>`
+      : nothing}
+    ${this._job && jobs
+      ? html`<dp-job-progress
+          .jobs=${jobs}
+          .job=${this._job.job}
+          .leftOut=${this._job.leftOut}
+          @dp-job-end=${(e: DpJobEndEvent) => this._onJobEnd(e)}
+          @dp-rollback-open=${(e: DpRollbackOpenEvent) => (this._runs = { rollbackOf: e.jobId })}
+          @dp-close=${(e: Event) => {
+            e.stopPropagation();
+            this._job = null;
+          }}
+        ></dp-job-progress>`
+      : nothing}`;
   }
 
   private async _onApply(e: DpApplyRequestEvent): Promise<void> {
+    const jobs = this._jobsApi;
+    if (!jobs) return;
     this._applying = true;
     this._applyError = '';
-    this._applied = null;
     try {
-      const apply: Applier = this.applier ?? ((req, signal) => applyThroughShim(req, this.mode.csrfToken, signal));
-      this._applied = await apply({ previewed: e.plan, vmids: e.vmids, reboot: e.reboot, perNodeRebootConcurrency: e.perNode });
+      const started = await startBulkApply(jobs, e.plan, e.vmids, { reboot: e.reboot, perNode: e.perNode });
       this._planFor = null;
-      // The fleet as it is now: the applied values show as pending (dark orange).
-      this.reload();
+      if (started.job) this._job = { job: started.job, leftOut: started.leftOut };
+      else this._applyError = `${S.nothingStarted}: ${started.leftOut.map((l) => `VM ${l.vmid}: ${l.reason}`).join('; ')}`;
     } catch (err) {
       this._applyError = errorText(err);
     } finally {
       this._applying = false;
     }
+  }
+
+  /** Jobs whose end already reloaded the fleet (a re-subscribed stream ends again). */
+  private readonly _reloadedFor = new Set<string>();
+
+  private _onJobEnd(e: DpJobEndEvent): void {
+    if (this._reloadedFor.has(e.job.id)) return;
+    this._reloadedFor.add(e.job.id);
+    // The fleet as it is now: written values show as pending (dark orange).
+    this.reload();
+  }
+
+  private _onJobStarted(e: DpJobStartedEvent): void {
+    this._runs = null;
+    this._job = { job: e.job, leftOut: e.leftOut };
   }
 
   /** The toolbar, table and dialogs; `audit` is null while the load still runs. */
@@ -266,6 +304,7 @@ export class DpFleetView extends LitElement {
         <span class="count" role="status">${counter}</span>
         <span class="spacer"></span>
         <button class="primary plan" ?disabled=${!audit || tickedShown.length === 0} @click=${() => this._openPlan(tickedShown)}>${S.planSelected(tickedShown.length)}</button>
+        ${this._jobsApi ? html`<button class="runs" @click=${() => (this._runs = { rollbackOf: '' })}>${S.pastRuns}</button>` : nothing}
         <button class="export-csv" @click=${() => this._export('csv', audit)}>${S.exportCsv}</button>
         <button class="export-json" @click=${() => this._export('json', audit)}>${S.exportJson}</button>
         <button class="reload" @click=${() => this.reload()}>${S.refresh}</button>
@@ -285,8 +324,25 @@ export class DpFleetView extends LitElement {
             @dp-sort-change=${(e: DpSortChangeEvent) => this._setQuery({ ...this._query, sort: e.sort })}
             @dp-vm-select=${(e: DpVmSelectEvent) => this._setQuery({ ...this._query, vm: e.vmid })}
           ></dp-fleet-table>`}
-      ${detailRow ? html`<dp-vm-detail .row=${detailRow} @dp-close=${() => void this._closeDetail()}></dp-vm-detail>` : nothing}
+      ${detailRow ? html`<dp-vm-detail
+            .row=${detailRow}
+            @dp-close=${(e: Event) => {
+              e.stopPropagation();
+              void this._closeDetail();
+            }}
+          ></dp-vm-detail>` : nothing}
       ${audit && this._planFor ? this._plan(audit, this._planFor) : nothing}
+      ${this._runs && this._jobsApi
+        ? html`<dp-job-list
+            .jobs=${this._jobsApi}
+            rollbackOf=${this._runs.rollbackOf}
+            @dp-job-started=${(e: DpJobStartedEvent) => this._onJobStarted(e)}
+            @dp-close=${(e: Event) => {
+              e.stopPropagation();
+              this._runs = null;
+            }}
+          ></dp-job-list>`
+        : nothing}
     `;
   }
 
@@ -301,12 +357,16 @@ export class DpFleetView extends LitElement {
       ?includeHidden=${p.includeHidden}
       ?readOnly=${this.mode.readOnly}
       readOnlyReason=${this.mode.readOnlyReason}
-      ?canApply=${this.mode.canApply && !this.mode.readOnly}
+      ?canApply=${this._jobsApi !== null}
+      ?canReboot=${this._jobsApi !== null}
       ?applying=${this._applying}
       upstream=${this.mode.upstream}
       @dp-include-hidden=${(e: DpIncludeHiddenEvent) => (this._planFor = { ...p, includeHidden: e.include })}
       @dp-apply-request=${(ev: DpApplyRequestEvent) => void this._onApply(ev)}
-      @dp-close=${() => void this._closePlan()}
+      @dp-close=${(e: Event) => {
+        e.stopPropagation();
+        void this._closePlan();
+      }}
     ></dp-plan-preview>`;
   }
 

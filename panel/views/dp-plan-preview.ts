@@ -5,13 +5,14 @@ import { customElement, property, state } from 'lit/decorators.js';
 import type { VmReport } from '../../src/analysis/types.js';
 import type { RebootPolicy } from '../../src/migration/journal-model.js';
 import type { Gate, MigrationPlan, VmPlan } from '../../src/migration/types.js';
-import { DpApplyRequestEvent, DpCloseEvent, DpIncludeHiddenEvent } from '../events.js';
+import { DpApplyRequestEvent, DpCloseEvent, DpIncludeHiddenEvent, type DpRebootChangeEvent } from '../events.js';
 import { applyCommands, groupByState, nothingToChange, vmPlanState, type VmPlanState } from '../data/plan.js';
 import { S } from '../strings.js';
 import { shared } from '../styles/shared.js';
 import '../components/dp-alert.js';
 import '../components/dp-dialog.js';
 import '../components/dp-pending-value.js';
+import '../components/dp-reboot-choice.js';
 import '../components/dp-risk-badge.js';
 
 const STATE_LABEL: Record<VmPlanState, string> = {
@@ -72,10 +73,6 @@ export class DpPlanPreview extends LitElement {
       .confirm ul {
         max-height: 10em;
         overflow: auto;
-      }
-      fieldset {
-        border: 1px solid var(--dp-border);
-        margin: 8px 0;
       }
       .state {
         font-weight: normal;
@@ -153,17 +150,11 @@ export class DpPlanPreview extends LitElement {
     const targets = this._targets(groups);
     return html`<section class="apply">
       ${this.canReboot
-        ? html`<fieldset>
-            <legend>${S.rebootLegend}</legend>
-            ${(['never', 'if-stopped', 'now'] as RebootPolicy[]).map(
-              (r) => html`<label
-                ><input type="radio" name="reboot" value=${r} .checked=${this._reboot === r} @change=${() => (this._reboot = r)} /> ${S.rebootChoice[r]}</label
-              ><br />`,
-            )}
-            ${this._reboot === 'now'
-              ? html`<label>${S.perNode} <input type="number" name="per-node" min="1" max="16" .value=${String(this._perNode)} @change=${(e: Event) => (this._perNode = Math.max(1, Number((e.target as HTMLInputElement).value) || 1))} /></label>`
-              : nothing}
-          </fieldset>`
+        ? html`<dp-reboot-choice
+            reboot=${this._reboot}
+            .perNode=${this._perNode}
+            @dp-reboot-change=${(e: DpRebootChangeEvent) => ((this._reboot = e.choice.reboot), (this._perNode = e.choice.perNode))}
+          ></dp-reboot-choice>`
         : nothing}
       ${groups.written.length > 0 && this._reboot === 'never'
         ? html`<p class="muted written-hint">${S.writtenHint(groups.written.length, this.canReboot)}</p>`

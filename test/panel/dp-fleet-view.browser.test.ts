@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /// <reference types="mocha" />
-import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
+import { expect, fixture, html, waitUntil } from '@open-wc/testing';
 import { PveApiError } from '../../src/api/errors.js';
 import type { DpFleetView } from '../../panel/views/dp-fleet-view.js';
 import '../../panel/views/dp-fleet-view.js';
@@ -258,10 +258,8 @@ describe('dp-vm-detail (a window over the table)', () => {
     await waitUntil(() => detail(el));
     const dialog = detail(el)!.shadowRoot!.querySelector('dp-dialog')!;
     await dialog.updateComplete;
-    const closed = oneEvent(el, 'dp-close');
     (dialog.shadowRoot!.querySelector('button.close') as HTMLButtonElement).click();
-    await closed;
-    await waitUntil(() => !detail(el));
+    await waitUntil(() => !detail(el), 'closed');
   });
 });
 
