@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 import '@lit-labs/virtualizer';
-import { LitElement, css, html, nothing } from 'lit';
+import { LitElement, type PropertyValues, css, html, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { type JobsApi, type LeftOut, countsText, runOutcome, vmStateText } from '../data/bulk-apply.js';
 import type { JobListItem, JobView, VmJobView } from '../data/jobs.js';
@@ -85,38 +85,50 @@ export class DpJobProgress extends LitElement {
 
   override connectedCallback(): void {
     super.connectedCallback();
-    this._take(this.job);
-    if (this.job.status === 'running') {
-      this._stop = this.jobs.subscribe(this.job.id, {
-        onSnapshot: (job) => this._take(job),
-        onVm: (vm) => {
-          const i = this._byId.get(vm.vmid);
-          const next = [...this._vms];
-          if (i === undefined) {
-            this._byId.set(vm.vmid, next.length);
-            next.push(vm);
-          } else next[i] = vm;
-          this._vms = next;
-        },
-        onJob: (job) => (this._head = job),
-        onSummary: (job) => {
-          this._head = job;
-          this._ended = true;
-          // The final states of every VM (the stream may have skipped repeats).
-          void this.jobs.getJob(job.id).then((j) => this._take(j), () => {});
-          this.dispatchEvent(new DpJobEndEvent(job));
-        },
-        onError: (err) => (this._error = err.message),
-      });
-    } else {
-      this._ended = true;
-    }
+    if (this.job) this._follow(this.job);
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     this._stop?.();
     this._stop = null;
+  }
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    // The owner may hand over another job (a rollback started from this one's summary).
+    const before = changed.get('job');
+    if (changed.has('job') && before !== undefined && before.id !== this.job.id && this.isConnected) this._follow(this.job);
+  }
+
+  /** Shows `job` and, while it runs, follows its event stream. */
+  private _follow(job: JobView): void {
+    this._stop?.();
+    this._stop = null;
+    this._ended = false;
+    this._error = '';
+    this._take(job);
+    if (job.status !== 'running') return;
+    this._stop = this.jobs.subscribe(job.id, {
+      onSnapshot: (j) => this._take(j),
+      onVm: (vm) => {
+        const i = this._byId.get(vm.vmid);
+        const next = [...this._vms];
+        if (i === undefined) {
+          this._byId.set(vm.vmid, next.length);
+          next.push(vm);
+        } else next[i] = vm;
+        this._vms = next;
+      },
+      onJob: (j) => (this._head = j),
+      onSummary: (j) => {
+        this._head = j;
+        this._ended = true;
+        // The final states of every VM (the stream may have skipped repeats).
+        void this.jobs.getJob(j.id).then((full) => this._take(full), () => {});
+        this.dispatchEvent(new DpJobEndEvent(j));
+      },
+      onError: (err) => (this._error = err.message),
+    });
   }
 
   private _take(job: JobView): void {

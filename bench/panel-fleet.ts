@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/**
+ * The panel at fleet size, in Debian's Chromium (playwright-core) against the demo's stack (the
+ * PVE API simulator + the shim + the built panel) with 15 ms per simulated answer. Measured at
+ * 200 and 5,000 VMs in the same run; the 5,000-VM figures are also given as a ratio to the 200-VM
+ * ones, which holds on a loaded machine where absolute times do not.
+ *
+ *   firstRowAfterPendingMs  first grid row painted after the first /pending answer   target <= 1000
+ *   configsMs / ratio        every config shown, vs VMs x latency / concurrency         target <= 1.3
+ *   filterP95Ms              keystroke in the filter -> the filtered grid painted        target <= 50
+ *   scrollP95Ms              frame time while scrolling the grid                         target <= 20
+ *   tableDomNodes            elements in the grid (shadow roots included)                target <= 5000
+ *   heapMb                   JS heap after a GC, everything loaded                       target <= 150
+ *   planPreviewMs            tick all shown -> the plan preview painted                  target <= 1000
+ *
+ * The stack runs in a child process (like a real PVE and shim, it does not share the driver's
+ * event loop). One JSON line per size, then a comparison line.
+ *
+ *   npx tsx bench/panel-fleet.ts [sizes=200,5000] [latencyMs=15]
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const SERVE = process.argv.includes('--serve');
+const ARGS = process.argv.slice(2).filter((a) => a !== '--serve');
+const SIZES = (ARGS[0] ?? '200,5000').split(',').map(Number);
+const LATENCY = Number(ARGS[1] ?? 15);
+/** The panel's API client concurrency (panel/dp-app.ts). */
+const CONCURRENCY = 6;
+
+/** Child mode: simulator + shim serving dist/panel, like `demo`, with latency. */
+async function serve(vms: number): Promise<void> {
+  const { startSimulator } = await import('../api-shim/simulator/index.js');
+  const { serve: serveShim } = await import('../api-shim/main.js');
+  const sim = await startSimulator({ vms, latencyMs: LATENCY, seed: 7, port: 0, authDelayMs: 0 });
+  await sim.warmed;
+  const shim = await serveShim({
+    upstream: sim.url,
+    token: sim.token,
+    fingerprint: sim.fingerprint!,
+    readOnly: false,
+    panelDir: resolve('dist/panel'),
+    stateDir: mkdtempSync(join(tmpdir(), 'pve-dataplane-bench-')),
+    port: 0,
+    host: '127.0.0.1',
+    warn: () => {},
+  });
+  process.stdout.write(`${JSON.stringify({ url: `${shim.url}/` })}\n`);
+  process.on('SIGTERM', () => void shim.close().then(() => sim.close()).then(() => process.exit(0)));
+}
+
+function startChild(vms: number): Promise<{ url: string; stop: () => void }> {
+  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--serve', String(vms), String(LATENCY)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((res, rej) => {
+    let buf = '';
+    child.stdout.on('data', (c: Buffer) => {
+      buf += c.toString();
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) res({ url: (JSON.parse(buf.slice(0, nl)) as { url: string }).url, stop: () => child.kill('SIGTERM') });
+    });
+    child.on('exit', (code) => rej(new Error(`stack exited with ${code} before it was ready`)));
+  });
+}
+
+const p95 = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.95))]!;
+const round = (x: number): number => Math.round(x * 10) / 10;
+
+async function measure(vms: number): Promise<Record<string, number | boolean | string>> {
+  const { chromium } = await import('playwright-core');
+  const { url, stop } = await startChild(vms);
+  const browser = await chromium.launch({
+    executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    page.on('pageerror', (e) => process.stderr.write(`pageerror: ${e.message}\n`));
+    page.on('crash', () => process.stderr.write('page crashed\n'));
+    // tsx (esbuild keepNames) wraps named functions in `__name(...)`; the page has no such helper.
+    await page.addInitScript('globalThis.__name = (f) => f;');
+    // In-page probes: the first /pending answer (resource timing), the first row, every config in.
+    await page.addInitScript(() => {
+      const w = window as unknown as Record<string, number>;
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) if (e.name.includes('/pending') && !w['firstPending']) w['firstPending'] = (e as PerformanceResourceTiming).responseEnd;
+      }).observe({ type: 'resource', buffered: true });
+      const view = () => document.querySelector('dp-app')?.shadowRoot?.querySelector('dp-fleet-view')?.shadowRoot;
+      const tick = () => {
+        const v = view();
+        if (!w['firstRow'] && v?.querySelector('dp-fleet-table')?.shadowRoot?.querySelector('.row')) w['firstRow'] = performance.now();
+        const count = v?.querySelector('.count')?.textContent ?? '';
+        if (!w['configsDone'] && /Reading risk evidence|VMs shown$/.test(count)) w['configsDone'] = performance.now();
+        if (!w['allDone'] && /VMs shown$/.test(count)) w['allDone'] = performance.now();
+        if (!w['allDone']) requestAnimationFrame(tick);
+      };
+      requestAnimationFrame(tick);
+    });
+    await page.goto(url);
+    await page.waitForFunction(() => (window as unknown as Record<string, number>)['allDone'], null, { timeout: 600_000, polling: 200 });
+    const t = await page.evaluate(() => {
+      const w = window as unknown as Record<string, number>;
+      return { firstPending: w['firstPending']!, firstRow: w['firstRow']!, configsDone: w['configsDone']!, allDone: w['allDone']! };
+    });
+
+    // Keystrokes, each after the debounce window: the leading edge filters at once.
+    const filter = await page.evaluate(async () => {
+      const view = document.querySelector('dp-app')!.shadowRoot!.querySelector('dp-fleet-view')!;
+      const input = view.shadowRoot!.querySelector('dp-fleet-filter')!.shadowRoot!.querySelector('input[name=text]') as HTMLInputElement;
+      const table = () => view.shadowRoot!.querySelector('dp-fleet-table') as (HTMLElement & { updateComplete: Promise<unknown> }) | null;
+      const out: number[] = [];
+      for (const text of ['1', '12', '1', '', 'w', 'we', 'w', '', '3', '', '4', '45', '4', '', '2', '', '9', '99', '9', '']) {
+        await new Promise((r) => setTimeout(r, 200));
+        const t0 = performance.now();
+        input.value = text;
+        input.dispatchEvent(new Event('input'));
+        await (view as unknown as { updateComplete: Promise<unknown> }).updateComplete;
+        await table()?.updateComplete;
+        // Painted: the frame after the update, then the task after that frame.
+        await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+        out.push(performance.now() - t0);
+      }
+      return out;
+    });
+
+    // Scroll the grid a screen at a time for 120 frames; frame time = rAF interval.
+    const frames = await page.evaluate(async () => {
+      const v = document.querySelector('dp-app')!.shadowRoot!.querySelector('dp-fleet-view')!.shadowRoot!.querySelector('dp-fleet-table')!.shadowRoot!.querySelector('lit-virtualizer') as HTMLElement;
+      const out: number[] = [];
+      let last = performance.now();
+      for (let i = 0; i < 120; i++) {
+        v.scrollTop += 400;
+        await new Promise((r) => requestAnimationFrame(r));
+        const now = performance.now();
+        out.push(now - last);
+        last = now;
+      }
+      return out;
+    });
+
+    const dom = await page.evaluate(() => {
+      const t = document.querySelector('dp-app')!.shadowRoot!.querySelector('dp-fleet-view')!.shadowRoot!.querySelector('dp-fleet-table')!;
+      let n = 0;
+      const walk = (r: ParentNode): void => {
+        for (const e of r.querySelectorAll('*')) {
+          n++;
+          if (e.shadowRoot) walk(e.shadowRoot);
+        }
+      };
+      walk(t.shadowRoot!);
+      return n;
+    });
+
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('HeapProfiler.collectGarbage');
+    const heap = (await cdp.send('Runtime.getHeapUsage')) as { usedSize: number };
+
+    // Tick every VM shown, then Preview: until the preview's first VM is painted.
+    const planMs = await page.evaluate(async () => {
+      const view = document.querySelector('dp-app')!.shadowRoot!.querySelector('dp-fleet-view')!;
+      const all = view.shadowRoot!.querySelector('dp-fleet-table')!.shadowRoot!.querySelector('input[aria-label="Select all shown VMs"]') as HTMLInputElement;
+      all.click();
+      await (view as unknown as { updateComplete: Promise<unknown> }).updateComplete;
+      const t0 = performance.now();
+      (view.shadowRoot!.querySelector('button.plan') as HTMLButtonElement).click();
+      for (;;) {
+        await new Promise((r) => requestAnimationFrame(r));
+        const p = view.shadowRoot!.querySelector('dp-plan-preview');
+        if (p?.shadowRoot?.querySelector('.vm')) break;
+      }
+      await new Promise((r) => setTimeout(r, 0));
+      return performance.now() - t0;
+    });
+
+    const configsMs = t.configsDone - t.firstPending;
+    const lowerBoundMs = (vms * LATENCY) / CONCURRENCY;
+    return {
+      bench: 'panel-fleet',
+      vms,
+      latencyMs: LATENCY,
+      concurrency: CONCURRENCY,
+      firstRowAfterPendingMs: round(t.firstRow - t.firstPending),
+      configsMs: Math.round(configsMs),
+      lowerBoundMs,
+      configsRatio: Number((configsMs / lowerBoundMs).toFixed(3)),
+      evidenceMs: Math.round(t.allDone - t.configsDone),
+      filterP95Ms: round(p95(filter)),
+      filterMedianMs: round([...filter].sort((a, b) => a - b)[Math.floor(filter.length / 2)]!),
+      scrollP95Ms: round(p95(frames)),
+      tableDomNodes: dom,
+      heapMb: round(heap.usedSize / 1024 / 1024),
+      planPreviewMs: round(planMs),
+      loadAverage: Number(loadavg()[0]!.toFixed(2)),
+    };
+  } finally {
+    await browser.close();
+    stop();
+  }
+}
+
+const TARGETS = { firstRowAfterPendingMs: 1000, configsRatio: 1.3, filterP95Ms: 50, scrollP95Ms: 20, tableDomNodes: 5000, heapMb: 150, planPreviewMs: 1000 } as const;
+
+if (SERVE) {
+  await serve(Number(ARGS[0]));
+} else {
+  const results: Record<string, number | boolean | string>[] = [];
+  for (const vms of SIZES) {
+    const r = measure(vms);
+    const line = await r;
+    const pass = Object.fromEntries(Object.entries(TARGETS).map(([k, max]) => [k, (line[k] as number) <= max]));
+    results.push(line);
+    process.stdout.write(`${JSON.stringify({ ...line, pass })}\n`);
+  }
+  if (results.length === 2) {
+    const [small, big] = results as [Record<string, number>, Record<string, number>];
+    const ratio = Object.fromEntries(
+      ['firstRowAfterPendingMs', 'configsMs', 'filterP95Ms', 'scrollP95Ms', 'tableDomNodes', 'heapMb', 'planPreviewMs'].map((k) => [k, Number((big[k]! / small[k]!).toFixed(2))]),
+    );
+    process.stdout.write(`${JSON.stringify({ bench: 'panel-fleet', compare: `${big['vms']} / ${small['vms']} VMs`, ratio })}\n`);
+  }
+}
