@@ -99,7 +99,8 @@ describe('triage a 5,000-VM demo', () => {
     await page.locator(`dp-fleet-table .row[data-vmid="${ids[0]}"] button.open`).focus();
     await page.keyboard.press('ArrowDown');
     await page.keyboard.press('Enter');
-    await page.locator('dp-vm-detail').waitFor();
+    // The window sits in the browser's top layer; the element itself has no box.
+    await page.locator('dp-vm-detail dialog[open]').waitFor();
     expect(page.url()).toContain(`dp-vm=${ids[1]}`);
     expect(await page.locator('dp-vm-detail dp-dialog').getAttribute('heading')).toMatch(new RegExp(`^VM ${ids[1]}\\b`));
     expect(await page.locator('dp-vm-detail table').textContent()).toMatch(/Hard Disk \((scsi|virtio|sata|ide)\d+\)/);
@@ -128,16 +129,19 @@ describe('bulk apply and rollback on the demo', () => {
 
   it('the fleet table lists every simulated VM with the risk level the core computes', async () => {
     const { page, errors } = await openPanel(demo);
-    const ids = await shownIds(page);
-    expect(ids.length).toBe(60);
+    expect(await page.locator('dp-fleet-view .count').textContent()).toBe('60 of 60 VMs shown');
     const levels = await page.locator('dp-fleet-table .row[data-vmid]').evaluateAll((rows) =>
       Object.fromEntries(rows.map((r) => [Number((r as HTMLElement).dataset['vmid']), r.querySelector('dp-risk-badge')!.getAttribute('level')])),
     );
     // The same audit, computed in Node through the same shim.
     const client = new PveClient({ baseUrl: demo.url, auth: { kind: 'same-origin' } });
     const expected = (await loadFleetAudit(client)).report.vms;
-    expect(Object.keys(levels).map(Number)).toEqual(expected.map((vm) => vm.vmid));
-    for (const vm of expected) expect(levels[vm.vmid]).toBe(vm.risk!.level);
+    // The rows in view (the grid is virtualized) carry the level the core computed.
+    const inView = Object.keys(levels).map(Number);
+    expect(inView.length).toBeGreaterThan(10);
+    expect(inView).toEqual(expected.slice(0, inView.length).map((vm) => vm.vmid));
+    for (const vm of expected.filter((v) => inView.includes(v.vmid))) expect(levels[vm.vmid]).toBe(vm.risk!.level);
+    expect(new Set(Object.values(levels)).size).toBeGreaterThan(1);
     expect(errors).toEqual([]);
     await page.close();
   });
@@ -155,7 +159,7 @@ describe('bulk apply and rollback on the demo', () => {
     expect(n).toBeGreaterThan(1);
     await apply.click();
     const confirm = page.locator('dp-plan-preview .confirm');
-    expect(await confirm.textContent()).toContain(`apply the migration to ${n} VMs on pve1 (${n}) and reboot them?`);
+    expect(await confirm.textContent()).toContain(`move ${n} VMs on pve1 (${n}) to VirtIO SCSI single with IO thread and reboot them?`);
     await page.screenshot({ path: 'out/panel-e2e-confirm.png' });
     await confirm.locator('button.yes').click();
     const progress = page.locator('dp-job-progress');

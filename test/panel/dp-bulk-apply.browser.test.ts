@@ -51,7 +51,7 @@ describe('bulk apply on the jobs API', () => {
     click(p, 'button.apply');
     await p.updateComplete;
     const confirm = sr(p).querySelector('.confirm')!;
-    expect(confirm.textContent).to.contain('Are you sure you want to apply the migration to 2 VMs on pve1 (1), pve2 (1) and reboot them?');
+    expect(confirm.textContent).to.contain('Are you sure you want to move 2 VMs on pve1 (1), pve2 (1) to VirtIO SCSI single with IO thread and reboot them?');
     expect(confirm.textContent).to.contain('VM 100 (db1) on pve1');
     expect(confirm.textContent).to.contain('VM 102 (web1) on pve2: written, needs a cold start');
     click(p, '.confirm button.yes');
