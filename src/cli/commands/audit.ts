@@ -6,8 +6,7 @@
 import { existsSync } from 'node:fs';
 import type { AnalysisEnv, AuditReport } from '../../analysis/types.js';
 import { parseVersion } from '../../analysis/version.js';
-import { auditFiles } from '../../audit/files.js';
-import { listSome } from '../../audit/files.js';
+import { auditFiles, listSome } from '../../audit/files.js';
 import { confFilesReader, etcPveReader } from '../../node/etc-pve.js';
 import type { ConfigIssue } from '../../pve/types.js';
 import { ExitError, UsageError } from '../errors.js';
