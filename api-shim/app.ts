@@ -2,8 +2,9 @@
 /**
  * `buildApp(opts)`: the shim as a Fastify instance that does not listen (tests call `listen`
  * on port 0, `serve` in main.ts on the real port). Root hooks run on every request, in order:
- * security headers, HTTP framing hygiene, Host allow-list; then each part is an encapsulated
- * plugin: the guarded read proxy, `/dp/config`, the plans and jobs (`/dp/plans`, `/dp/jobs`), and the static panel.
+ * security headers, HTTP framing hygiene, Host allow-list, (login mode) the session; then each part
+ * is an encapsulated plugin: the guarded read proxy, `/dp/config`, the plans and jobs (`/dp/plans`,
+ * `/dp/jobs`), and the static panel.
  */
 import Fastify, { type FastifyReply } from 'fastify';
 import type { FastifyInstance } from 'fastify';
@@ -14,8 +15,10 @@ import { applySecurityHeaders, clientErrorWithHeaders, securityHeaders } from '.
 import { type ShimOptions, resolveShimOptions } from './options.js';
 import { auditMode } from './plugins/audit-mode.js';
 import { jobsRoutes } from './plugins/jobs.js';
+import { registerLogin } from './plugins/login.js';
 import { pveProxy } from './plugins/pve-proxy.js';
 import { staticPanel } from './plugins/static-panel.js';
+import { upstreamClientFor } from './upstream-client.js';
 
 /**
  * Builds the shim.
@@ -24,6 +27,7 @@ import { staticPanel } from './plugins/static-panel.js';
 export async function buildApp(options: ShimOptions): Promise<FastifyInstance> {
   const opts = resolveShimOptions(options);
   const app = Fastify({
+    ...(opts.tls ? { https: opts.tls } : {}),
     logger: opts.logger,
     trustProxy: false,
     // Fastify's own 400 for a URL it cannot decode: no hook runs, so the headers are set here.
@@ -38,9 +42,11 @@ export async function buildApp(options: ShimOptions): Promise<FastifyInstance> {
   app.addHook('onRequest', securityHeaders);
   app.addHook('onRequest', httpHygiene);
   app.addHook('onRequest', hostGuard(opts.allowedHosts));
+  if (opts.login) await registerLogin(app, opts);
   await app.register(pveProxy, opts);
   await app.register(auditMode, opts);
-  await app.register(jobsRoutes, opts);
+  // Login mode: every job request acts as its signed-in user (refuseWrite made sure there is one).
+  await app.register(jobsRoutes, opts.login ? { ...opts, clientFor: (request) => upstreamClientFor(opts, request)! } : opts);
   if (opts.panelDir) await app.register(staticPanel, { panelDir: opts.panelDir });
   return app;
 }

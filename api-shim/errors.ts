@@ -29,6 +29,12 @@ export const DP_BAD_REQUEST: ShimErrorSpec = { code: 'DP_BAD_REQUEST', status: 4
 export const DP_NOT_FOUND: ShimErrorSpec = { code: 'DP_NOT_FOUND', status: 404 };
 /** A VM is in another running job (one job per VM at a time), or the job is not in a state for that. */
 export const DP_JOB_CONFLICT: ShimErrorSpec = { code: 'DP_JOB_CONFLICT', status: 409 };
+/** Login mode: this request needs a signed-in user (no session cookie, or the session ended). */
+export const DP_LOGIN_REQUIRED: ShimErrorSpec = { code: 'DP_LOGIN_REQUIRED', status: 401 };
+/** Login mode: PVE refused the user name, password or second factor. */
+export const DP_LOGIN_FAILED: ShimErrorSpec = { code: 'DP_LOGIN_FAILED', status: 401 };
+/** Too many requests from one user (or login attempts from one address); retry later. */
+export const DP_RATE_LIMITED: ShimErrorSpec = { code: 'DP_RATE_LIMITED', status: 429 };
 /** PVE could not be reached (refused, timeout, TLS verification failed). */
 export const DP_UPSTREAM_UNREACHABLE: ShimErrorSpec = { code: 'DP_UPSTREAM_UNREACHABLE', status: 502 };
 

@@ -2,9 +2,12 @@
 /** `serve(opts)`: builds the shim and listens; used by `pve-dataplane serve` and `demo`. */
 import { buildApp } from './app.js';
 import { isLoopbackHost } from './host-guard.js';
-import { type ShimOptions, ShimOptionsError } from './options.js';
+import { type ShimOptions, ShimOptionsError, resolveShimOptions } from './options.js';
+import { checkUpstream } from './startup-check.js';
 
 export interface ServeOptions extends ShimOptions {
+  /** Check PVE before listening (TLS, token or login endpoint). Default true. */
+  checkUpstream?: boolean;
   /** TCP port; 0 = any free port. Default 8080. */
   port?: number;
   /**
@@ -26,12 +29,14 @@ export async function serve(opts: ServeOptions): Promise<RunningShim> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`port must be 0-65535 (got ${String(opts.port)})`);
   const host = opts.host ?? '127.0.0.1';
   checkBind(host, opts);
+  const resolved = resolveShimOptions(opts);
+  if (opts.checkUpstream !== false) await checkUpstream(resolved);
   const app = await buildApp(opts);
   await app.listen({ port, host });
   const addr = app.server.address();
   const actual = typeof addr === 'object' && addr ? addr.port : port;
   const shownHost = host.includes(':') ? `[${host}]` : host;
-  return { url: `http://${shownHost}:${actual}`, close: () => app.close() };
+  return { url: `${opts.tls ? 'https' : 'http'}://${shownHost}:${actual}`, close: () => app.close() };
 }
 
 /**
@@ -40,7 +45,7 @@ export async function serve(opts: ServeOptions): Promise<RunningShim> {
  * themselves, and the names they use must be listed (DNS-rebinding guard).
  * @throws ShimOptionsError naming what is missing
  */
-export function checkBind(host: string, opts: Pick<ShimOptions, 'login' | 'allowedHosts'>): void {
+export function checkBind(host: string, opts: Pick<ShimOptions, 'login' | 'allowedHosts' | 'tls'>): void {
   if (isLoopbackHost(host)) return;
   if (!opts.login) {
     throw new ShimOptionsError(
@@ -50,5 +55,8 @@ export function checkBind(host: string, opts: Pick<ShimOptions, 'login' | 'allow
   }
   if (!opts.allowedHosts || opts.allowedHosts.length === 0) {
     throw new ShimOptionsError(`--host ${host}: name the host names users reach the shim by with --allowed-host NAME... (DNS-rebinding guard)`);
+  }
+  if (!opts.tls) {
+    throw new ShimOptionsError(`--host ${host}: users send their PVE password to the shim; beyond loopback it must serve HTTPS (--tls-cert FILE --tls-key FILE)`);
   }
 }

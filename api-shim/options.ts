@@ -6,10 +6,20 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { type ApiToken, parseApiToken } from '../src/api/auth.js';
+import { type ApiToken, TICKET_RENEW_AFTER_MS, parseApiToken } from '../src/api/auth.js';
 import type { EngineOptions } from '../src/migration/runner.js';
 import { stateDir } from '../src/node/state-dir.js';
 import { normaliseFingerprint } from '../src/node/tls.js';
+
+/** PVE tickets live 2 h (pve-access-control `$ticket_lifetime`). */
+export const TICKET_LIFETIME_MS = 2 * 3600 * 1000;
+
+/**
+ * Upstream requests per user: 6 at once (pveproxy runs 3 workers per node; the panel's own client
+ * uses about as many), 100 per second (a 5,000-VM audit takes under a minute, one user cannot
+ * starve PVE for the others).
+ */
+export const DEFAULT_LIMITS = { concurrency: 6, perSecond: 100, loginsPerMinute: 10 } as const;
 
 /** Upstream request timeout (ms). PVE's syslog and rrddata calls on a big node take seconds. */
 export const DEFAULT_UPSTREAM_TIMEOUT_MS = 60_000;
@@ -17,8 +27,8 @@ export const DEFAULT_UPSTREAM_TIMEOUT_MS = 60_000;
 export interface ShimOptions {
   /** PVE base URL, `https://pve1:8006` (a trailing `/api2/json` is accepted). */
   upstream: string;
-  /** API token `USER@REALM!TOKENID=SECRET`; it stays in this process. */
-  token: string;
+  /** API token `USER@REALM!TOKENID=SECRET`; it stays in this process. Not used in login mode. */
+  token?: string;
   /** Pin PVE's certificate by SHA-256 fingerprint (`AA:BB:...`). */
   fingerprint?: string;
   /** Trust these CA certificates (PEM) instead of the system store. */
@@ -52,12 +62,24 @@ export interface ShimOptions {
   login?: boolean;
   /** Engine timing knobs of jobs (tests, benchmarks): poll interval, power timeouts. */
   jobEngine?: Partial<EngineOptions>;
+  /** Serve HTTPS with this certificate and key (PEM); login-mode session cookies are then `Secure`. */
+  tls?: { cert: string; key: string };
+  /** Login mode: renew a user's PVE ticket this long after it was issued (ms). Default 1 h (tickets live 2 h). */
+  ticketRenewAfterMs?: number;
+  /**
+   * Per user (login mode) or for the token: upstream requests at once, and per second; login
+   * attempts per client address and minute.
+   */
+  limits?: { concurrency?: number; perSecond?: number; loginsPerMinute?: number };
+  /** Clock in epoch ms (tests move it to expire tickets). Default Date.now. */
+  now?: () => number;
 }
 
 /** Options after validation. */
 export interface ResolvedShimOptions {
   upstream: URL;
-  token: ApiToken;
+  /** null in login mode. */
+  token: ApiToken | null;
   fingerprint: string | null;
   ca: string | null;
   insecure: boolean;
@@ -72,6 +94,10 @@ export interface ResolvedShimOptions {
   stateDir: string;
   login: boolean;
   jobEngine?: Partial<EngineOptions>;
+  tls: { cert: string; key: string } | null;
+  ticketRenewAfterMs: number;
+  limits: { concurrency: number; perSecond: number; loginsPerMinute: number };
+  now: () => number;
 }
 
 /** A bad shim option; the message names it. */
@@ -115,15 +141,30 @@ export function resolveShimOptions(opts: ShimOptions): ResolvedShimOptions {
   // The proxy adds /api2/json itself.
   upstream.pathname = upstream.pathname.replace(/\/+$/, '').replace(/\/api2\/json$/, '') || '/';
 
-  if (typeof opts.token !== 'string' || opts.token.trim() === '') {
-    throw new ShimOptionsError('token is required: USER@REALM!TOKENID=SECRET (--token-file FILE)');
+  let token: ApiToken | null = null;
+  if (opts.login === true) {
+    // Each user's own ticket is the credential; a token would let anyone act as its owner.
+    if (opts.token !== undefined) throw new ShimOptionsError('login mode uses each user\'s own PVE login; do not also pass an API token (--token-file)');
+  } else {
+    if (typeof opts.token !== 'string' || opts.token.trim() === '') {
+      throw new ShimOptionsError('token is required: USER@REALM!TOKENID=SECRET (--token-file FILE), or --login for PVE login mode');
+    }
+    try {
+      token = parseApiToken(opts.token);
+    } catch (err) {
+      throw new ShimOptionsError(`token: ${(err as Error).message}`);
+    }
   }
-  let token: ApiToken;
-  try {
-    token = parseApiToken(opts.token);
-  } catch (err) {
-    throw new ShimOptionsError(`token: ${(err as Error).message}`);
+  const renewAfter = opts.ticketRenewAfterMs ?? TICKET_RENEW_AFTER_MS;
+  if (!Number.isInteger(renewAfter) || renewAfter < 1000 || renewAfter >= TICKET_LIFETIME_MS) {
+    throw new ShimOptionsError(`ticketRenewAfterMs must be whole ms from 1000 to below the 2 h ticket lifetime (got ${String(opts.ticketRenewAfterMs)})`);
   }
+  const concurrency = opts.limits?.concurrency ?? DEFAULT_LIMITS.concurrency;
+  const perSecond = opts.limits?.perSecond ?? DEFAULT_LIMITS.perSecond;
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new ShimOptionsError(`limits.concurrency must be a whole number >= 1 (got ${String(concurrency)})`);
+  if (!(perSecond > 0)) throw new ShimOptionsError(`limits.perSecond must be a number > 0 (got ${String(perSecond)})`);
+  const loginsPerMinute = opts.limits?.loginsPerMinute ?? DEFAULT_LIMITS.loginsPerMinute;
+  if (!Number.isInteger(loginsPerMinute) || loginsPerMinute < 1) throw new ShimOptionsError(`limits.loginsPerMinute must be a whole number >= 1 (got ${String(loginsPerMinute)})`);
 
   let fingerprint: string | null = null;
   if (opts.fingerprint !== undefined && opts.fingerprint !== '') {
@@ -173,5 +214,9 @@ export function resolveShimOptions(opts: ShimOptions): ResolvedShimOptions {
     stateDir: opts.stateDir ?? stateDir(),
     login: opts.login === true,
     ...(opts.jobEngine ? { jobEngine: opts.jobEngine } : {}),
+    tls: opts.tls ?? null,
+    ticketRenewAfterMs: renewAfter,
+    limits: { concurrency, perSecond, loginsPerMinute },
+    now: opts.now ?? Date.now,
   };
 }

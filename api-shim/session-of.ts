@@ -2,14 +2,16 @@
 /** The signed-in user of a request in login mode, attached by the login plugin's hook. */
 import type { FastifyRequest } from 'fastify';
 
-/** What a request may know about its session (never the PVE ticket itself). */
+/** What a request may use of its session. */
 export interface RequestSession {
   /** `alice@pve`. */
   userid: string;
   /** The token this session's writes to the shim must carry. */
   csrfToken: string;
-  /** The PVE credentials to send upstream on this user's behalf (fresh: renewed when due). */
-  upstreamHeaders(): Promise<Record<string, string>>;
+  /** The user's PVE ticket and CSRF token, renewed first when due (for long jobs). */
+  fresh(): Promise<{ ticket: string; csrfToken: string }>;
+  /** The ticket as of now (the hook renewed it before this request, when due). */
+  readonly ticket: string;
 }
 
 const sessions = new WeakMap<FastifyRequest['raw'], RequestSession>();

@@ -5,7 +5,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { DP_AUDIT_READ_ONLY, DP_CSRF, sendShimError } from './errors.js';
+import { DP_AUDIT_READ_ONLY, DP_CSRF, DP_LOGIN_REQUIRED, sendShimError } from './errors.js';
 import type { ResolvedShimOptions } from './options.js';
 import { sessionOf } from './session-of.js';
 
@@ -46,6 +46,7 @@ export function refuseWrite(request: FastifyRequest, reply: FastifyReply, opts: 
   if (opts.readOnly) {
     return sendShimError(reply, DP_AUDIT_READ_ONLY, `read-only mode: ${what} refused by pve-dataplane (started with --read-only); nothing was sent to PVE`);
   }
+  if (opts.login && !sessionOf(request)) return sendShimError(reply, DP_LOGIN_REQUIRED, `${what}: sign in first (POST /dp/login)`);
   const cross = crossOriginProblem(request.headers);
   if (cross) return sendShimError(reply, DP_CSRF, `${what} refused: ${cross} (cross-site requests cannot write)`);
   // In login mode each session has its own token; without a session nothing matches.

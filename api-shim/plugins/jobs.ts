@@ -66,8 +66,9 @@ export async function jobsRoutes(app: FastifyInstance, opts: JobsPluginOptions):
   const shimClient = (): PveClient => (tokenClient ??= createUpstreamClient(opts));
   const clientFor = opts.clientFor ?? (() => shimClient());
   // In login mode the signed-in PVE user; the login wiring passes `clientFor` acting as that user.
-  const whoFor = opts.whoFor ?? ((request: FastifyRequest) => sessionOf(request)?.userid ?? opts.token.tokenId);
-  const clientForUser = opts.clientForUser ?? ((who: string) => (who === opts.token.tokenId ? shimClient() : null));
+  const whoFor = opts.whoFor ?? ((request: FastifyRequest) => sessionOf(request)?.userid ?? opts.token?.tokenId ?? 'unknown');
+  // Login mode: sessions do not survive a restart, so a user's job resumes once they sign in again.
+  const clientForUser = opts.clientForUser ?? ((who: string) => (opts.token && who === opts.token.tokenId ? shimClient() : null));
 
   const manager = new JobManager({ stateDir: opts.stateDir, pve, warn: opts.warn, ...(opts.jobEngine ? { engine: opts.jobEngine } : {}) });
   // A read-only shim never writes, not even to finish a job a writable one started.

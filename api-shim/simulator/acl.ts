@@ -35,6 +35,8 @@ export interface SimUser {
   acl: AclEntry[];
   /** root@pam: every check passes (tokens of root@pam are NOT root, PVE-FACTS §4.1). */
   superuser?: boolean;
+  /** TOTP secret (raw bytes as hex): the password login then needs a second factor. */
+  totpHex?: string;
 }
 
 export interface SimToken {
@@ -95,6 +97,9 @@ export function aclPaths(p: Principal, extra: readonly string[]): string[] {
   return [...paths];
 }
 
+/** The TOTP secret of `mfa@pve` (fixed, so a test or a person with an authenticator can log in). */
+export const TOTP_DEMO_SECRET_HEX = '3132333435363738393031323334353637383930';
+
 /** Credentials the simulator starts with; secrets are derived from the seed. */
 export interface DefaultCredentials {
   users: SimUser[];
@@ -106,7 +111,8 @@ export interface DefaultCredentials {
 }
 
 /**
- * The default ACL: root@pam (password `simulator`), an admin token `root@pam!sim` (no privsep),
+ * The default ACL: root@pam (password `simulator`), `audit@pve` (password `audit`), `operator@pve`
+ * (password `operator`), `mfa@pve` (password `mfa` + TOTP), an admin token `root@pam!sim` (no privsep),
  * `audit@pve!ro` with VM.Audit + Datastore.Audit only, `nostore@pve!vm` with VM.Audit only, and
  * `operator@pve!migrate` with what a migration needs on /vms (but no Sys.Audit).
  */
@@ -120,6 +126,13 @@ export function defaultCredentials(secret: (label: string) => string): DefaultCr
       acl: [{ path: '/', privs: ['VM.Audit', 'Datastore.Audit'], propagate: true }],
     },
     { userid: 'nostore@pve', acl: [{ path: '/vms', privs: ['VM.Audit'], propagate: true }] },
+    {
+      // An auditor with TOTP: password `mfa`, then the code of TOTP_DEMO_SECRET_HEX.
+      userid: 'mfa@pve',
+      password: 'mfa',
+      totpHex: TOTP_DEMO_SECRET_HEX,
+      acl: [{ path: '/', privs: ['VM.Audit', 'Datastore.Audit'], propagate: true }],
+    },
     {
       userid: 'operator@pve',
       password: 'operator',

@@ -112,17 +112,69 @@ export function authenticate(
 }
 
 /**
- * `POST /access/ticket`: password login, or renewal with a still-valid ticket as password.
- * Returns the user or throws the 401 `authentication failure`.
+ * RFC 6238 TOTP (HMAC-SHA1, 30 s steps, 6 digits) as authenticator apps and PVE's `totp` factor
+ * compute it.
  */
-export function login(store: AuthStore, username: string, password: string, realm: string | undefined, nowSec: number): SimUser {
+export function totpCode(secretHex: string, nowSec: number): string {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(nowSec / 30)));
+  const mac = createHmac('sha1', Buffer.from(secretHex, 'hex')).update(counter).digest();
+  const off = mac[mac.length - 1]! & 0x0f;
+  return String((mac.readUInt32BE(off) & 0x7fffffff) % 1_000_000).padStart(6, '0');
+}
+
+/** What the TOTP challenge of a partial ticket offers (PVE's `{"totp":true}`, URI-encoded). */
+const TFA_CHALLENGE = encodeURIComponent('{"totp":true}').replace(/%7B|%7D|%22/gi, (c) => decodeURIComponent(c));
+
+/** The partial ticket of a first factor: `PVE:!tfa!<challenge>:<hex time>::<signature bound to the user>`. */
+function createTfaTicket(store: AuthStore, userid: string, nowSec: number): string {
+  const plain = `PVE:!tfa!${TFA_CHALLENGE}:${hex8(nowSec)}`;
+  return `${plain}::${sign(store.secret, `${plain}\0${userid}`)}`;
+}
+
+/** TFA challenges live 2 min ahead of the second factor, like PVE's. */
+const TFA_TICKET_LIFETIME_SEC = 120;
+
+/** The result of a login step: a full ticket, or the partial one awaiting the second factor. */
+export type LoginResult = { user: SimUser; needTfa: false } | { user: SimUser; needTfa: true; tfaTicket: string };
+
+/** TOTP codes already used (PVE rejects a reused value), per user. */
+const usedCodes = new WeakMap<SimUser, Set<string>>();
+
+/**
+ * `POST /access/ticket`: password login (a TOTP user gets `NeedTFA` and a partial ticket), the
+ * second factor (`tfa-challenge` + `password=totp:<code>`), or renewal with a still-valid ticket
+ * as password. Throws the 401 `authentication failure`.
+ */
+export function login(
+  store: AuthStore,
+  username: string,
+  password: string,
+  realm: string | undefined,
+  nowSec: number,
+  tfaChallenge?: string,
+): LoginResult {
   const userid = realm && !username.includes('@') ? `${username}@${realm}` : username;
   const user = store.users.find((u) => u.userid === userid);
-  if (user && password.startsWith('PVE:')) {
+  if (user && tfaChallenge !== undefined) {
+    const m = /^(PVE:!tfa!([^:]*):([0-9A-F]{8}))::(.+)$/.exec(tfaChallenge);
+    const code = /^totp:(\d{6})$/.exec(password)?.[1];
+    const fresh = m && nowSec - parseInt(m[3]!, 16) <= TFA_TICKET_LIFETIME_SEC;
+    if (m && fresh && code && user.totpHex && safeEqual(sign(store.secret, `${m[1]}\0${user.userid}`), m[4]!)) {
+      const used = usedCodes.get(user) ?? new Set<string>();
+      usedCodes.set(user, used);
+      // The code of this step or the one before (clock skew), once each.
+      const valid = [nowSec, nowSec - 30].some((t) => totpCode(user.totpHex!, t) === code);
+      if (valid && !used.has(code)) {
+        used.add(code);
+        return { user, needTfa: false };
+      }
+    }
+  } else if (user && password.startsWith('PVE:')) {
     const owner = verifyTicket(store, password, nowSec);
-    if (owner && owner.userid === user.userid) return user;
+    if (owner && owner.userid === user.userid) return { user, needTfa: false };
   } else if (user?.password !== undefined && safeEqual(user.password, password)) {
-    return user;
+    return user.totpHex ? { user, needTfa: true, tfaTicket: createTfaTicket(store, user.userid, nowSec) } : { user, needTfa: false };
   }
   throw new AuthError('authentication failure', false);
 }

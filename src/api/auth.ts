@@ -30,7 +30,16 @@ export interface SameOriginAuth {
   csrfToken?: string | (() => string | undefined);
 }
 
-export type PveAuth = TokenAuth | TicketAuth | SameOriginAuth;
+/**
+ * A ticket obtained and renewed elsewhere (the shim's login session for one user): asked for
+ * before every request, so a renewal is picked up at once. No password is held.
+ */
+export interface HeldTicketAuth {
+  kind: 'held-ticket';
+  current: (signal?: AbortSignal) => Promise<{ ticket: string; csrfToken: string }>;
+}
+
+export type PveAuth = TokenAuth | TicketAuth | SameOriginAuth | HeldTicketAuth;
 
 /** A parsed API token. `tokenId` is the effective user id `USER@REALM!TOKENID` (never `root@pam`). */
 export interface ApiToken {

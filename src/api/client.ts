@@ -206,6 +206,12 @@ export class PveClient {
         const csrf = typeof this.auth.csrfToken === 'function' ? this.auth.csrfToken() : this.auth.csrfToken;
         return method !== 'GET' && csrf ? { CSRFPreventionToken: csrf } : {};
       }
+      case 'held-ticket': {
+        const t = await this.auth.current(signal);
+        const headers: Record<string, string> = { Cookie: `PVEAuthCookie=${t.ticket}` };
+        if (method !== 'GET') headers['CSRFPreventionToken'] = t.csrfToken;
+        return headers;
+      }
       case 'ticket': {
         const t = await this.validTicket(signal);
         const headers: Record<string, string> = isBrowser()

@@ -124,14 +124,18 @@ Examples:
     io,
     {
       name: 'serve',
-      summary: 'serve the web panel and proxy the API calls it makes to PVE, keeping the token on this host',
+      summary: 'serve the web panel and forward the audit reads it makes to PVE, with a token kept here or each user\'s own PVE login',
       help: `
 Examples:
   pve-dataplane serve --pve https://pve1:8006 --token-file tok --fingerprint AA:BB:... --read-only
-  pve-dataplane serve --pve https://pve1:8006 --token-file tok --port 8080 --host 0.0.0.0
+  pve-dataplane serve --pve https://pve1:8006 --fingerprint AA:BB:... --login \\
+      --host 0.0.0.0 --allowed-host dataplane.example.com --tls-cert cert.pem --tls-key key.pem
 
-Only the API calls pve-dataplane makes are forwarded (others: 403 DP_PATH_NOT_ALLOWED); with
---read-only (or DP_READ_ONLY=1) every write is refused before it reaches PVE (403 DP_AUDIT_READ_ONLY).`,
+Token mode listens on loopback only. Login mode (--login): users sign in with their own PVE user,
+realm, password (and TOTP); PVE's ACLs decide what each one sees and changes. Only the reads of
+the audit are forwarded (others: 403 DP_PATH_NOT_ALLOWED), never a write; with --read-only (or
+DP_READ_ONLY=1) the shim's jobs are refused too (403 DP_AUDIT_READ_ONLY). PVE is checked at
+start-up (TLS pin, token or login endpoint): serve refuses to start when it cannot reach it.`,
       options: [
         new Option('--pve <url>', 'PVE API URL, e.g. https://pve1:8006 (env PVE_URL)'),
         new Option('--token-file <file>', 'file holding the API token USER@REALM!ID=SECRET (env PVE_TOKEN)'),
@@ -139,7 +143,11 @@ Only the API calls pve-dataplane makes are forwarded (others: 403 DP_PATH_NOT_AL
         new Option('--insecure', 'do not verify the TLS certificate'),
         new Option('--read-only', 'refuse every write (also env DP_READ_ONLY=1)'),
         new Option('--port <port>', 'TCP port, 0 = any free port').default('8080'),
-        new Option('--host <addr>', 'listen address (the shim holds a token: expose it deliberately)').default('127.0.0.1'),
+        new Option('--host <addr>', 'listen address; beyond loopback needs --login, --allowed-host and --tls-cert/--tls-key').default('127.0.0.1'),
+        new Option('--login', 'PVE login mode: each user signs in with their own PVE account (no token)'),
+        new Option('--allowed-host <name...>', 'host names users reach the shim by (DNS-rebinding guard; loopback names always)'),
+        new Option('--tls-cert <file>', 'serve HTTPS with this certificate (PEM)'),
+        new Option('--tls-key <file>', 'private key of --tls-cert (PEM)'),
         new Option('--panel-dir <dir>', 'built panel directory (default: dist/panel of this installation)'),
       ],
       load: () => import('./commands/serve.js'),
@@ -162,6 +170,7 @@ Examples:
         new Option('--vms <n>', 'number of simulated VMs').default('60'),
         new Option('--seed <n>', 'seed of the simulated cluster').default('1'),
         new Option('--read-only', 'the shim refuses every write before it reaches the simulator'),
+        new Option('--login', 'PVE login mode: sign in as root@pam/simulator, audit@pve/audit, operator@pve/operator'),
         new Option('--panel-dir <dir>', 'built panel directory (default: dist/panel of this installation)'),
       ],
       load: () => import('./commands/demo.js'),

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 // Security property: a shim listening on loopback answers only to loopback names, so a site
 // whose DNS name is re-pointed to 127.0.0.1 (DNS rebinding) cannot read /dp/config or use the API.
+import { generate } from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningShim, serve } from '../../api-shim/main.js';
 import { rawRequest, recordingUpstream, TOKEN, type Seen } from './helpers.js';
@@ -40,7 +41,8 @@ describe('DNS rebinding', () => {
     for (const host of ['0.0.0.0', '::']) {
       await expect(serve({ upstream: upstream.url, token: TOKEN, panelDir: null, port: 0, host })).rejects.toThrow(/loopback only.*--login.*--allowed-host/);
     }
-    await expect(serve({ upstream: upstream.url, token: TOKEN, panelDir: null, port: 0, host: '0.0.0.0', login: true })).rejects.toThrow(/--allowed-host NAME/);
+    await expect(serve({ upstream: upstream.url, panelDir: null, port: 0, host: '0.0.0.0', login: true })).rejects.toThrow(/--allowed-host NAME/);
+    await expect(serve({ upstream: upstream.url, panelDir: null, port: 0, host: '0.0.0.0', login: true, allowedHosts: ['a.example'] })).rejects.toThrow(/--tls-cert/);
   });
 });
 
@@ -49,8 +51,11 @@ describe('DNS rebinding', () => {
 // it, read /dp/config (the CSRF token) and could start an apply. Every route now checks Host.
 describe('dns-rebinding-non-loopback', () => {
   let upstream: { url: string; seen: Seen[]; close(): Promise<void> };
+  let tls: { cert: string; key: string };
   beforeAll(async () => {
     upstream = await recordingUpstream();
+    const pems = await generate([{ name: 'commonName', value: 'pve-tools.example' }], { keySize: 2048, algorithm: 'sha256' });
+    tls = { cert: pems.cert, key: pems.private };
   });
   afterAll(async () => {
     await upstream.close();
@@ -68,14 +73,15 @@ describe('dns-rebinding-non-loopback', () => {
     it(`bound to ${bind}: Host evil.example is refused on every route; the allowed name and loopback names are answered`, async () => {
       const shim = await serve({
         upstream: upstream.url,
-        token: TOKEN,
         panelDir: null,
         port: 0,
         host: bind,
-        ...(bind === '0.0.0.0' ? { login: true, allowedHosts: ['pve-tools.example'] } : {}),
+        // The recording upstream is no PVE: it answers /version without a login.
+        checkUpstream: false,
+        ...(bind === '0.0.0.0' ? { login: true, allowedHosts: ['pve-tools.example'], tls } : { token: TOKEN }),
       });
       try {
-        const base = `http://127.0.0.1:${new URL(shim.url).port}`;
+        const base = `${new URL(shim.url).protocol}//127.0.0.1:${new URL(shim.url).port}`;
         const before = upstream.seen.length;
         for (const [method, path] of routes) {
           for (const host of ['evil.example', 'evil.example:8080', 'pve-tools.example.evil.example']) {
@@ -87,7 +93,7 @@ describe('dns-rebinding-non-loopback', () => {
         }
         expect(upstream.seen.length).toBe(before);
         const names = bind === '0.0.0.0' ? ['pve-tools.example:8080', 'PVE-TOOLS.example', 'localhost:1'] : ['127.0.0.1:1', '[::ffff:127.0.0.1]:1'];
-        for (const host of names) expect((await rawRequest(base, 'GET', '/api2/json/nodes', { host })).status, host).toBe(200);
+        for (const host of names) expect((await rawRequest(base, 'GET', '/dp/config', { host })).status, host).toBe(200);
       } finally {
         await shim.close();
       }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 // Real sockets on port 0: a recording upstream (or the simulator) and the shim in front of it.
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { buildApp } from '../../api-shim/app.js';
@@ -67,7 +68,9 @@ export function rawRequest(base: string, method: string, path: string, headers: 
     // An explicit length: Node sends a DELETE body neither chunked nor with a length, and the
     // server would then read the body as the next request on the kept-alive socket.
     const withLength = body !== undefined ? { ...headers, 'content-length': String(Buffer.byteLength(body)) } : headers;
-    const req = http.request({ host: u.hostname, port: u.port, method, path, headers: withLength }, (res) => {
+    // https: the tests' own self-signed certificates.
+    const send = u.protocol === 'https:' ? https.request : http.request;
+    const req = send({ host: u.hostname, port: u.port, method, path, headers: withLength, rejectUnauthorized: false }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (text += c));

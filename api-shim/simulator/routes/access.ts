@@ -42,7 +42,11 @@ export const accessRoutes: RouteDef[] = [
     noAuth: true,
     handler: ({ state, params }) => {
       const now = state.clock.nowSec();
-      const user = login(state.auth, params.username ?? '', params.password ?? '', params.realm, now);
+      const result = login(state.auth, params.username ?? '', params.password ?? '', params.realm, now, params['tfa-challenge']);
+      const user = result.user;
+      // A TOTP user's first factor: no cap, no CSRF token worth anything, a ticket only the
+      // second factor accepts.
+      if (result.needTfa) return { username: user.userid, ticket: result.tfaTicket, CSRFPreventionToken: createCsrfToken(state.auth, user.userid, now), NeedTFA: 1 };
       const principal: Principal = { id: user.userid, user, viaTicket: true };
       const out: Record<string, unknown> = {
         username: user.userid,

@@ -22,6 +22,7 @@ export interface RawDemoOptions {
   seed?: string;
   readOnly?: boolean;
   panelDir?: string;
+  login?: boolean;
 }
 
 export interface RunningDemo {
@@ -54,7 +55,7 @@ export async function startDemo(raw: RawDemoOptions, io: CliIO): Promise<Running
         upstream: sim.url,
         // The admin token in both modes: --read-only is enforced by the shim, and the risk evidence
         // (node syslog: Sys.Syslog, node status: Sys.Audit) needs more than VM.Audit + Datastore.Audit.
-        token: sim.token,
+        ...(raw.login ? { login: true } : { token: sim.token }),
         fingerprint: sim.fingerprint!,
         readOnly,
         panelDir: raw.panelDir ?? defaultPanelDir(),
@@ -87,6 +88,7 @@ export async function run(raw: RawDemoOptions, io: CliIO): Promise<number> {
   io.stderr(
     `demo: simulated PVE cluster '${demo.sim.state.clusterName}' with ${count('vms', raw.vms, 60, 10_000)} VMs at ${demo.sim.url}` +
       `${demo.readOnly ? ' (read-only: writes are refused by the shim)' : ''}\n` +
+      `${raw.login ? 'demo: login mode: sign in as audit@pve / audit, operator@pve / operator, root@pam / simulator, or mfa@pve / mfa + TOTP\n' : ''}` +
       `demo: for the CLI against it: --pve ${demo.sim.url} --fingerprint ${demo.sim.fingerprint} and a token file holding ${demo.sim.token}\n`,
   );
   io.stdout(`pve-dataplane demo: open ${demo.url}\n`);

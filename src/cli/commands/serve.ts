@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
- * `pve-dataplane serve`: the api-shim in front of a real PVE. It serves the web panel, proxies
- * the API calls this tool makes (and only those) with the token held here, and with
- * `--read-only` refuses every write before it reaches PVE. Runs until SIGINT/SIGTERM.
+ * `pve-dataplane serve`: the api-shim in front of a real PVE. It serves the web panel, forwards
+ * the audit's reads (and only those) with the token held here or, with `--login`, with each
+ * signed-in user's own PVE ticket, and with `--read-only` refuses every write. Runs until
+ * SIGINT/SIGTERM.
  */
-import { isLoopbackHost } from '../../../api-shim/host-guard.js';
+import { readFileSync } from 'node:fs';
 import { serve, type RunningShim } from '../../../api-shim/main.js';
 import { ShimOptionsError } from '../../../api-shim/options.js';
+import { UpstreamCheckError } from '../../../api-shim/startup-check.js';
 import { defaultPanelDir } from '../../../api-shim/panel-dir.js';
 import { parseApiToken } from '../../api/auth.js';
 import { readTokenFile } from '../../node/token-file.js';
@@ -24,6 +26,24 @@ export interface RawServeOptions {
   port?: string;
   host?: string;
   panelDir?: string;
+  login?: boolean;
+  allowedHost?: string[];
+  tlsCert?: string;
+  tlsKey?: string;
+}
+
+/** `--tls-cert` + `--tls-key` read, or null; one without the other is a usage error. */
+export function readTls(raw: { tlsCert?: string; tlsKey?: string }): { cert: string; key: string } | null {
+  if (!raw.tlsCert && !raw.tlsKey) return null;
+  if (!raw.tlsCert || !raw.tlsKey) throw new UsageError('--tls-cert and --tls-key go together: the certificate and its private key (PEM files)');
+  const read = (flag: string, file: string): string => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new UsageError(`${flag} ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    }
+  };
+  return { cert: read('--tls-cert', raw.tlsCert), key: read('--tls-key', raw.tlsKey) };
 }
 
 /** `--port` as a number (0 = any free port). */
@@ -44,6 +64,7 @@ export async function serveOrUsage(run: () => Promise<RunningShim>): Promise<Run
     return await run();
   } catch (err) {
     if (err instanceof ShimOptionsError) throw new UsageError(err.message);
+    if (err instanceof UpstreamCheckError) throw new UsageError(`cannot start: ${err.message}`);
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'EADDRINUSE') throw new UsageError(`--port: ${e.message}; pick another port (or --port 0 for any free one)`);
     throw err;
@@ -53,8 +74,10 @@ export async function serveOrUsage(run: () => Promise<RunningShim>): Promise<Run
 /** Starts the shim from CLI options (tests call this and close it). */
 export async function startServe(raw: RawServeOptions, io: CliIO): Promise<RunningShim> {
   const url = normalisePveUrl(raw.pve ?? io.env['PVE_URL']);
-  let token: string;
-  if (raw.tokenFile) {
+  let token: string | undefined;
+  if (raw.login) {
+    if (raw.tokenFile) throw new UsageError('--login and --token-file exclude each other: in login mode every user signs in with their own PVE account');
+  } else if (raw.tokenFile) {
     try {
       const read = await readTokenFile(raw.tokenFile);
       if (read.warning) io.stderr(`pve-dataplane: ${read.warning}\n`);
@@ -70,14 +93,17 @@ export async function startServe(raw: RawServeOptions, io: CliIO): Promise<Runni
       throw new UsageError(`PVE_TOKEN: ${(err as Error).message}`);
     }
   } else {
-    throw new UsageError('no API token: pass --token-file FILE (first line USER@REALM!TOKENID=SECRET) or set PVE_TOKEN');
+    throw new UsageError('no API token: pass --token-file FILE (first line USER@REALM!TOKENID=SECRET) or set PVE_TOKEN, or use --login');
   }
+  const tls = readTls(raw);
   const readOnly = readOnlyFrom(raw.readOnly, io.env);
   const fingerprint = raw.fingerprint ?? io.env['PVE_FINGERPRINT'];
   return serveOrUsage(() =>
     serve({
       upstream: url.origin,
-      token,
+      ...(token !== undefined ? { token } : { login: true }),
+      ...(raw.allowedHost ? { allowedHosts: raw.allowedHost } : {}),
+      ...(tls ? { tls } : {}),
       ...(fingerprint ? { fingerprint } : {}),
       insecure: raw.insecure === true,
       readOnly,
@@ -107,13 +133,7 @@ export async function run(raw: RawServeOptions, io: CliIO): Promise<number> {
   const shim = await startServe(raw, io);
   const readOnly = readOnlyFrom(raw.readOnly, io.env);
   const mode = readOnly ? ' (read-only: writes are refused)' : '';
-  const host = raw.host ?? '127.0.0.1';
-  if (!isLoopbackHost(host.toLowerCase())) {
-    io.stderr(
-      `pve-dataplane: listening on ${host}: anyone who reaches it uses the API token through the allow-list` +
-        `${readOnly ? ' (reads only)' : ', writes included'}; there is no login in front of the shim\n`,
-    );
-  }
+  if (raw.login) io.stderr('pve-dataplane: PVE login mode: users sign in with their own PVE account; PVE\'s permissions apply\n');
   io.stdout(`pve-dataplane: panel at ${shim.url}/${mode}\n`);
   await untilSignal();
   io.stderr('serve: shutting down\n');
