@@ -5,7 +5,8 @@
  * 2. unless GET/HEAD, is refused before any byte goes upstream: 403 `DP_AUDIT_READ_ONLY` under
  *    `--read-only`, else 403 `DP_PATH_NOT_ALLOWED` (changes run as the shim's jobs, never through
  *    the proxy);
- * 3. must be on the allow-list of the audit's reads (403 `DP_PATH_NOT_ALLOWED`);
+ * 3. must be on the allow-list of the audit's reads (403 `DP_PATH_NOT_ALLOWED`), then waits for
+ *    a slot of its user's pacing (api-shim/user-limiter.ts);
  * 4. goes upstream with a header set built from scratch: the few content-negotiation headers a
  *    GET needs plus the credentials the shim holds (the token, or the signed-in user's ticket).
  *    Nothing that frames a message (length, encoding, connection, upgrade, expect) or carries the
@@ -22,7 +23,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import httpProxy from '@fastify/http-proxy';
 import { createPveAgent } from '../../src/node/tls.js';
 import { isAllowedCall } from '../allow-list.js';
-import { DP_AUDIT_READ_ONLY, DP_BAD_PATH, DP_PATH_NOT_ALLOWED, DP_UPSTREAM_UNREACHABLE, sendShimError } from '../errors.js';
+import { DP_AUDIT_READ_ONLY, DP_BAD_PATH, DP_PATH_NOT_ALLOWED, DP_RATE_LIMITED, DP_UPSTREAM_UNREACHABLE, sendShimError } from '../errors.js';
+import { sessionOf } from '../session-of.js';
+import { UserLimiter } from '../user-limiter.js';
 import type { ResolvedShimOptions } from '../options.js';
 import { checkApiPath } from '../request-path.js';
 import { upstreamCredentials } from '../upstream-credentials.js';
@@ -47,6 +50,9 @@ export const FORWARDED_RESPONSE_HEADERS: readonly string[] = [
   'vary',
 ];
 
+/** Reads one user may have waiting for a slot; beyond, 429 (the panel sends a handful at once; more is a runaway client). */
+const MAX_QUEUED_PER_USER = 2000;
+
 /** Upstream sockets; pveproxy runs 3 workers per node, more only queue there. */
 const UPSTREAM_SOCKETS = 8;
 
@@ -58,6 +64,8 @@ function pick<T>(headers: Record<string, T>, names: readonly string[]): Record<s
 
 /** Registers the guarded proxy. */
 export async function pveProxy(app: FastifyInstance, opts: ResolvedShimOptions): Promise<void> {
+  const limiter = new UserLimiter(opts.limits.concurrency, opts.limits.perSecond, MAX_QUEUED_PER_USER);
+  const releases = new WeakMap<FastifyRequest['raw'], () => void>();
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     const check = checkApiPath(request.raw.url ?? '', API_PREFIX);
     if (!check.ok) return sendShimError(reply, DP_BAD_PATH, `refused path: ${check.reason}`);
@@ -75,8 +83,19 @@ export async function pveProxy(app: FastifyInstance, opts: ResolvedShimOptions):
     if (!isAllowedCall(method, check.path)) {
       return sendShimError(reply, DP_PATH_NOT_ALLOWED, `${method} ${check.path} is not an API call pve-dataplane makes; the shim forwards only those`);
     }
+    const user = sessionOf(request)?.userid ?? 'token';
+    const release = await limiter.acquire(user);
+    if (!release) return sendShimError(reply, DP_RATE_LIMITED, `too many requests from ${user} waiting for PVE; retry shortly`);
+    releases.set(request.raw, release);
     return undefined;
   });
+  // Whatever ends the exchange frees the slot: the answer sent, or the client gone.
+  const free = async (request: FastifyRequest): Promise<void> => {
+    releases.get(request.raw)?.();
+    releases.delete(request.raw);
+  };
+  app.addHook('onResponse', free);
+  app.addHook('onRequestAbort', free);
 
   const agents =
     opts.upstream.protocol === 'https:'

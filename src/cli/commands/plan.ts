@@ -4,7 +4,7 @@
  * per VM, with its gates. Never writes to PVE. `run()` parses the options, plans with the
  * migration's `makePlan()` (src/migration/online.ts), prints the plan and writes `--output`.
  */
-import { writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import type { RiskLevel } from '../../analysis/types.js';
 import type { PveClient } from '../../api/client.js';
 import { GATES, overridableCodes } from '../../migration/gates.js';
@@ -162,7 +162,10 @@ export async function run(raw: RawPlanOptions, io: CliIO): Promise<number> {
   const json = JSON.stringify(plan, null, 2) + '\n';
   if (raw.output) {
     try {
-      writeFileSync(raw.output, json);
+      // A plan holds whole config values (cloud-init users, hook scripts, args): owner only, also
+      // when the file existed with a wider mode.
+      writeFileSync(raw.output, json, { mode: 0o600 });
+      chmodSync(raw.output, 0o600);
     } catch (err) {
       throw new ExitError(1, `cannot write --output ${raw.output}: ${(err as Error).message}`);
     }

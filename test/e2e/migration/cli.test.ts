@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /** The plan / apply / rollback commands as a user runs them, against the simulator. */
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../src/cli/cli.js';
@@ -50,7 +50,10 @@ describe('plan / apply / rollback commands', () => {
     const before = env.text(501);
     const io = capture();
     const out = join(env.dir, 'plan.json');
+    // An existing world-readable file is narrowed to the owner too.
+    writeFileSync(out, '', { mode: 0o644 });
     expect(await runCli(['plan', ...base, '--vmid', '501,502,503', '--output', out], io)).toBe(0);
+    expect(statSync(out).mode & 0o777).toBe(0o600);
     expect(io.out).toContain('VM 501 web-501 (pve1, stopped)  one write, no cold start needed');
     expect(io.out).toContain('  scsihw  (not set)\n        → virtio-scsi-single');
     expect(io.out).toMatch(/blocked VM_LOCKED: VM is locked \(migrate\)/);

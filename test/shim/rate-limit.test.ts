@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// Pacing toward PVE per user: no more than `concurrency` forwarded reads at once and `perSecond`
+// started per second; the rest wait (they are answered, not refused).
+import Fastify from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rawRequest, startShim } from './helpers.js';
+
+describe('per-user limits toward PVE', () => {
+  let upstream: { url: string; close(): Promise<void> };
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const starts: number[] = [];
+  beforeAll(async () => {
+    const app = Fastify();
+    app.get('/*', async () => {
+      starts.push(Date.now());
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      await new Promise((r) => setTimeout(r, 60));
+      inFlight--;
+      return { data: [] };
+    });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    upstream = { url: `http://127.0.0.1:${(app.server.address() as { port: number }).port}`, close: () => app.close() };
+  });
+  afterAll(async () => {
+    await upstream.close();
+  });
+
+  it('12 reads at once reach PVE at most 3 at a time, and all are answered', async () => {
+    const shim = await startShim({ upstream: upstream.url, limits: { concurrency: 3, perSecond: 1000 } });
+    try {
+      maxInFlight = 0;
+      const answers = await Promise.all(Array.from({ length: 12 }, () => rawRequest(shim.url, 'GET', '/api2/json/nodes')));
+      expect(answers.map((a) => a.status)).toEqual(Array(12).fill(200));
+      expect(maxInFlight).toBe(3);
+    } finally {
+      await shim.close();
+    }
+  });
+
+  it('with 10 per second, 6 reads are started over at least half a second', async () => {
+    const shim = await startShim({ upstream: upstream.url, limits: { concurrency: 10, perSecond: 10 } });
+    try {
+      starts.length = 0;
+      await Promise.all(Array.from({ length: 6 }, () => rawRequest(shim.url, 'GET', '/api2/json/nodes')));
+      expect(starts).toHaveLength(6);
+      // 5 gaps of 100 ms; timers may fire a little early on a loaded machine, never much.
+      expect(Math.max(...starts) - Math.min(...starts)).toBeGreaterThanOrEqual(450);
+    } finally {
+      await shim.close();
+    }
+  });
+});
