@@ -39,7 +39,7 @@ describe('dp-login', () => {
     expect(root(el).querySelector('[role=alert]')!.textContent).to.contain('login failed');
     const signed = oneEvent(el, DpLoginEvent.eventName);
     fill(el, { username: 'audit', password: 'audit' });
-    const ev = (await signed) as DpLoginEvent;
+    const ev = (await signed) as unknown as DpLoginEvent;
     expect([ev.user, ev.csrfToken]).to.deep.equal(['audit@pve', 'c1']);
     expect(posted).to.deep.equal([
       { username: 'audit', realm: 'pve', password: 'nope' },
@@ -58,7 +58,7 @@ describe('dp-login', () => {
     expect(root(el).querySelector('input[name=password]')).to.equal(null);
     const signed = oneEvent(el, DpLoginEvent.eventName);
     fill(el, { code: '123456' });
-    expect(((await signed) as DpLoginEvent).user).to.equal('mfa@pve');
+    expect(((await signed) as unknown as DpLoginEvent).user).to.equal('mfa@pve');
     expect(posted[1]).to.deep.equal({ challenge: 'ch1', code: '123456' });
   });
 });
