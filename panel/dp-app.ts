@@ -11,6 +11,7 @@ import { S } from './strings.js';
 import { shared } from './styles/shared.js';
 import { tokens } from './styles/tokens.js';
 import './components/dp-alert.js';
+import './components/dp-login.js';
 import './components/dp-spinner.js';
 import './views/dp-fleet-view.js';
 
@@ -103,7 +104,11 @@ export class DpApp extends LitElement {
             html`<dp-alert variant="error" heading="Cannot reach pve-dataplane" retry @dp-retry=${() => void this._config.run()}
               >${err instanceof Error ? err.message : String(err)}</dp-alert
             >`,
-          complete: () => html`
+          complete: (config) =>
+            config?.loginRequired
+              ? // Login mode: once signed in, /dp/config is asked again (now with the session's token).
+                html`<dp-login @dp-login=${() => void this._config.run()}></dp-login>`
+              : html`
             ${this.mode.readOnly ? html`<dp-alert variant="info" class="read-only">${S.readOnlyNotice(this.mode.readOnlyReason)}</dp-alert>` : nothing}
             <dp-fleet-view></dp-fleet-view>
           `,

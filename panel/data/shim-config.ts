@@ -7,6 +7,10 @@ export interface ShimConfig {
   upstream: string;
   /** Header `CSRFPreventionToken` the shim wants on writes. */
   csrfToken: string;
+  /** PVE login mode and nobody signed in yet: show `<dp-login>` instead of the fleet. */
+  loginRequired?: boolean;
+  /** Login mode: the signed-in PVE user. */
+  user?: string | null;
 }
 
 /**
@@ -19,5 +23,11 @@ export async function fetchShimConfig(signal?: AbortSignal, base = ''): Promise<
   if (res.status === 404) return null;
   if (!res.ok) throw new Error(`/dp/config: ${res.status} ${res.statusText}`);
   const body = (await res.json()) as Partial<ShimConfig>;
-  return { readOnly: body.readOnly === true, upstream: String(body.upstream ?? ''), csrfToken: String(body.csrfToken ?? '') };
+  return {
+    readOnly: body.readOnly === true,
+    upstream: String(body.upstream ?? ''),
+    csrfToken: String(body.csrfToken ?? ''),
+    loginRequired: body.loginRequired === true,
+    user: typeof body.user === 'string' ? body.user : null,
+  };
 }

@@ -5,6 +5,9 @@
 import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
 import { type DpLogin, DpLoginEvent } from '../../panel/components/dp-login.js';
 import '../../panel/components/dp-login.js';
+import type { DpApp } from '../../panel/dp-app.js';
+import '../../panel/dp-app.js';
+import type { ShimConfig } from '../../panel/data/shim-config.js';
 
 const root = (el: Element) => el.shadowRoot!;
 
@@ -60,5 +63,20 @@ describe('dp-login', () => {
     fill(el, { code: '123456' });
     expect(((await signed) as unknown as DpLoginEvent).user).to.equal('mfa@pve');
     expect(posted[1]).to.deep.equal({ challenge: 'ch1', code: '123456' });
+  });
+
+  it('dp-app: a shim in login mode shows the form; after sign-in it asks /dp/config again and shows the fleet', async () => {
+    const configs: ShimConfig[] = [
+      { readOnly: false, upstream: 'pve1:8006', csrfToken: '', loginRequired: true, user: null },
+      { readOnly: false, upstream: 'pve1:8006', csrfToken: 's1', loginRequired: false, user: 'audit@pve' },
+    ];
+    let asked = 0;
+    const el = await fixture<DpApp>(html`<dp-app .configSource=${() => Promise.resolve(configs[Math.min(asked++, 1)]!)}></dp-app>`);
+    await waitUntil(() => root(el).querySelector('dp-login'), 'login form');
+    expect(root(el).querySelector('dp-fleet-view')).to.equal(null);
+    root(el).querySelector('dp-login')!.dispatchEvent(new DpLoginEvent('audit@pve', 's1'));
+    await waitUntil(() => root(el).querySelector('dp-fleet-view'), 'fleet after sign-in');
+    expect(asked).to.equal(2);
+    expect(el.mode.csrfToken).to.equal('s1');
   });
 });
