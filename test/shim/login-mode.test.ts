@@ -27,6 +27,23 @@ async function signIn(base: string, username: string, realm: string, password: s
   return { cookie: setCookie.split(';')[0]!, csrf: body.csrfToken, setCookie };
 }
 
+/** Plans `vmids` and runs them as a job (reboot never) in the session; resolves with the finished job. */
+async function planAndRun(base: string, s: Signed, sim: RunningSimulator, vmids: number[], extra: Record<string, string> = {}) {
+  const h = { ...json, cookie: s.cookie, csrfpreventiontoken: s.csrf, ...extra };
+  const vms = vmids.map((vmid) => ({ vmid, node: sim.state.vms.get(vmid)!.node }));
+  const plan = await rawRequest(base, 'POST', '/dp/plans', h, JSON.stringify({ vms }));
+  if (plan.status !== 200) return { plan, job: null };
+  const planId = (JSON.parse(plan.body) as { id: string }).id;
+  const started = await rawRequest(base, 'POST', '/dp/jobs', h, JSON.stringify({ planId, reboot: 'never' }));
+  if (started.status !== 200) return { plan, job: started };
+  let job = JSON.parse(started.body) as { id: string; status: string; who: string; counts: Record<string, number> };
+  for (let i = 0; i < 200 && job.status === 'running'; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    job = JSON.parse((await rawRequest(base, 'GET', `/dp/jobs/${job.id}`, { cookie: s.cookie })).body);
+  }
+  return { plan, job: { ...started, body: JSON.stringify(job), view: job } };
+}
+
 const digests = (sim: RunningSimulator) =>
   [...sim.state.vms.values()].map((vm) => `${vm.vmid}:${createHash('sha1').update(vm.text).digest('hex')}`).sort();
 
@@ -83,7 +100,7 @@ describe('PVE login mode', () => {
     expect(config).toMatchObject({ auth: 'login', loginRequired: false, user: 'audit@pve', csrfToken: s.csrf });
   });
 
-  it('an auditor sees every VM and changes nothing: a proxied write and an apply both leave every digest as it was', async () => {
+  it('an auditor sees every VM and changes nothing: a proxied write and a job both leave every digest as it was', async () => {
     const before = digests(sim);
     const s = await signIn(shim.url, 'audit', 'pve', 'audit');
     const res = await rawRequest(shim.url, 'GET', '/api2/json/cluster/resources?type=vm', { cookie: s.cookie });
@@ -92,9 +109,12 @@ describe('PVE login mode', () => {
     const [vm] = [...sim.state.vms.values()];
     const write = await rawRequest(shim.url, 'POST', `/api2/json/nodes/${vm!.node}/qemu/${vm!.vmid}/config`, { cookie: s.cookie, csrfpreventiontoken: s.csrf, 'content-type': 'application/x-www-form-urlencoded' }, 'scsihw=lsi');
     expect(write.status).toBe(403);
-    const apply = await rawRequest(shim.url, 'POST', '/dp/apply', { ...json, cookie: s.cookie, csrfpreventiontoken: s.csrf }, JSON.stringify({ vmids: [...sim.state.vms.keys()] }));
-    // PVE refuses audit@pve the config writes (VM.Config.*): the apply reports, nothing changes.
-    expect(apply.body).not.toContain('"written"');
+    // The auditor may preview a plan (reads); the job's writes run as audit@pve and PVE refuses them.
+    const { job } = await planAndRun(shim.url, s, sim, [...sim.state.vms.keys()]);
+    const view = (job as { view: { who: string; status: string; counts: Record<string, number> } }).view;
+    expect(view).toMatchObject({ who: 'audit@pve', status: 'finished' });
+    expect(view.counts['written'] ?? 0).toBe(0);
+    expect(view.counts['verified'] ?? 0).toBe(0);
     expect(digests(sim)).toEqual(before);
   });
 
@@ -106,23 +126,27 @@ describe('PVE login mode', () => {
     expect(res.body).not.toContain('DP_');
   });
 
-  it("an operator's session applies a VM as the operator (the change is pending in PVE)", async () => {
+  it("an operator's session runs a job as the operator: the VM is migrated in PVE, the job names who ran it", async () => {
     const s = await signIn(shim.url, 'operator', 'pve', 'operator');
-    const target = sim.state.vms.get(100);
-    const before = target!.text;
-    const apply = await rawRequest(shim.url, 'POST', '/dp/apply', { ...json, cookie: s.cookie, csrfpreventiontoken: s.csrf }, JSON.stringify({ vmids: [target!.vmid] }));
-    expect(apply.status, apply.body).toBe(200);
-    expect(target!.text).not.toBe(before);
-    expect(target!.text).toMatch(/^scsihw: virtio-scsi-single$/m);
-    // Without the session's CSRF token the same apply is refused.
-    const noCsrf = await rawRequest(shim.url, 'POST', '/dp/apply', { ...json, cookie: s.cookie }, JSON.stringify({ vmids: [target!.vmid] }));
+    const target = sim.state.vms.get(100)!;
+    const before = target.text;
+    // Without the session's CSRF token the plan is refused.
+    const noCsrf = await rawRequest(shim.url, 'POST', '/dp/plans', { ...json, cookie: s.cookie }, JSON.stringify({ vms: [{ vmid: 100, node: target.node }] }));
     expect(JSON.parse(noCsrf.body)).toMatchObject({ code: 'DP_CSRF' });
+    const { job } = await planAndRun(shim.url, s, sim, [100]);
+    const view = (job as { view: { who: string; status: string; counts: Record<string, number> } }).view;
+    expect(view).toMatchObject({ who: 'operator@pve', status: 'finished' });
+    expect(view.counts['failed'] ?? 0).toBe(0);
+    expect(target.text).not.toBe(before);
+    expect(target.text).toMatch(/^scsihw: virtio-scsi-single$/m);
   });
 
   it('--read-only refuses the operator too', async () => {
     const s = await signIn(ro.url, 'operator', 'pve', 'operator');
-    const apply = await rawRequest(ro.url, 'POST', '/dp/apply', { ...json, cookie: s.cookie, csrfpreventiontoken: s.csrf }, JSON.stringify({ vmids: [100] }));
-    expect(JSON.parse(apply.body)).toMatchObject({ code: 'DP_AUDIT_READ_ONLY' });
+    const before = digests(sim);
+    const res = await rawRequest(ro.url, 'POST', '/dp/jobs', { ...json, cookie: s.cookie, csrfpreventiontoken: s.csrf }, JSON.stringify({ planId: 'p-x', reboot: 'never' }));
+    expect(JSON.parse(res.body)).toMatchObject({ code: 'DP_AUDIT_READ_ONLY' });
+    expect(digests(sim)).toEqual(before);
   });
 
   it('TOTP: PVE asks for a second factor; a wrong code fails, the right one signs in, a reused one fails', async () => {
