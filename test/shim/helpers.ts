@@ -90,9 +90,12 @@ export interface RawSocketAnswer {
   body: string;
 }
 
+/** How long `rawSocket` waits for the first byte of an answer (ms). */
+const FIRST_ANSWER_MS = 10_000;
+
 /**
  * Writes `bytes` as they are onto a fresh TCP connection to `base` and collects everything the
- * server sends until it closes the socket or `idleMs` pass without data. node:http would refuse
+ * server sends until it closes the socket or `idleMs` pass without data after the first byte. node:http would refuse
  * to send most of what these tests send (a GET with a body and Transfer-Encoding, a bare LF...).
  */
 export function rawSocket(base: string, bytes: string | Buffer, idleMs = 400): Promise<{ text: string; closedByServer: boolean }> {
@@ -101,7 +104,8 @@ export function rawSocket(base: string, bytes: string | Buffer, idleMs = 400): P
     const chunks: Buffer[] = [];
     let closedByServer = false;
     const socket = net.connect(Number(u.port), u.hostname, () => socket.write(bytes));
-    let timer = setTimeout(() => socket.destroy(), idleMs);
+    // The first answer may take a while on a loaded machine; only silence after it ends the read.
+    let timer = setTimeout(() => socket.destroy(), FIRST_ANSWER_MS);
     socket.on('data', (c: Buffer) => {
       chunks.push(c);
       clearTimeout(timer);
