@@ -6,20 +6,9 @@
 import { createHash } from 'node:crypto';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRng } from '../../api-shim/simulator/rng.js';
 import { startSimulator, type RunningSimulator } from '../../api-shim/simulator/index.js';
 import { CSRF, startShim } from './helpers.js';
-
-/** mulberry32: the same sequence on every run, so a failure replays. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const REQUESTS = 2500;
 const PARALLEL = 64;
@@ -83,8 +72,10 @@ describe('fuzz: a read-only shim in front of the simulator', () => {
     const before = state();
     const port = Number(new URL(shim.url).port);
     const host = `127.0.0.1:${port}`;
-    const r = rng(0x5eed);
-    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+    // Seeded: the same requests on every run, so a failure replays.
+    const seeded = createRng(0x5eed);
+    const r = () => seeded.next();
+    const pick = <T>(xs: readonly T[]): T => seeded.pick(xs);
 
     const build = (): string => {
       // Reads are weighted up so that the forwarding side is exercised too.

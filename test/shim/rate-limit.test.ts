@@ -39,14 +39,15 @@ describe('per-user limits toward PVE', () => {
     }
   });
 
-  it('with 10 per second, 6 reads are started over at least half a second', async () => {
+  it('with 10 per second, 11 reads sent at once reach PVE spread over about a second', async () => {
     const shim = await startShim({ upstream: upstream.url, limits: { concurrency: 10, perSecond: 10 } });
     try {
       starts.length = 0;
-      await Promise.all(Array.from({ length: 6 }, () => rawRequest(shim.url, 'GET', '/api2/json/nodes')));
-      expect(starts).toHaveLength(6);
-      // 5 gaps of 100 ms; timers may fire a little early on a loaded machine, never much.
-      expect(Math.max(...starts) - Math.min(...starts)).toBeGreaterThanOrEqual(450);
+      await Promise.all(Array.from({ length: 11 }, () => rawRequest(shim.url, 'GET', '/api2/json/nodes')));
+      expect(starts).toHaveLength(11);
+      // 10 gaps of 100 ms = 1 s; unpaced they arrive within a few ms. The margin absorbs a first
+      // request that reaches PVE late on a loaded machine (its slot started on time).
+      expect(Math.max(...starts) - Math.min(...starts)).toBeGreaterThanOrEqual(700);
     } finally {
       await shim.close();
     }
