@@ -6,14 +6,18 @@
  *
  * To add a command: one `defineCommand(program, io, {...})` entry below.
  */
-import { Command, CommanderError, Option } from 'commander';
+import { type Command, CommanderError, Option } from 'commander';
 import { ExitError, UsageError } from './errors.js';
 import type { CliIO } from './io.js';
+import { DEFAULTS, EnvCommand, type OptionOrigin, onlineOptions, options as o } from './options.js';
 import pkg from '../../package.json' with { type: 'json' };
 
-/** What a command module must export. */
+/**
+ * What a command module must export: `run` gets the typed option values (parsed by the kinds of
+ * ./options.ts) and, for messages, where each came from.
+ */
 export interface CommandModule {
-  run(options: never, io: CliIO): Promise<number>;
+  run(options: never, io: CliIO, origin: OptionOrigin): Promise<number>;
 }
 
 interface CommandSpec {
@@ -29,9 +33,9 @@ function defineCommand(program: Command, io: CliIO, spec: CommandSpec, setExit: 
   const cmd = program.command(spec.name).description(spec.summary);
   for (const o of spec.options) cmd.addOption(o);
   if (spec.help) cmd.addHelpText('after', spec.help);
-  cmd.action(async (options: Record<string, unknown>) => {
+  cmd.action(async (options: Record<string, unknown>, self: EnvCommand) => {
     const mod = await spec.load();
-    setExit(await mod.run(options as never, io));
+    setExit(await mod.run(options as never, io, self.originOf()));
   });
 }
 
@@ -49,7 +53,7 @@ Exit status: 0 when at least one VM was audited (config problems are listed on s
 
 /** Builds the program; `setExit` receives the exit code of the command that ran. */
 export function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
-  const program = new Command('pve-dataplane')
+  const program = new EnvCommand('pve-dataplane', io.env)
     .description('Audit and fix Proxmox VE VM disk dataplane settings (virtio-scsi-single, iothread, aio)')
     .version(pkg.version, '-V, --version')
     .showHelpAfterError('(add --help for usage)')
@@ -99,17 +103,17 @@ Examples:
   pve-dataplane simulate --port 8006 --vms 200 --seed 1
   pve-dataplane simulate --port 0 --vms 1000 --latency-ms 15 --http`,
       options: [
-        new Option('--port <port>', 'TCP port, 0 = any free port').default('8006'),
-        new Option('--host <addr>', 'listen address').default('127.0.0.1'),
-        new Option('--vms <n>', 'number of QEMU VMs').default('200'),
-        new Option('--nodes <n>', 'number of nodes').default('3'),
-        new Option('--seed <n>', 'seed of the generated fleet (same seed, same cluster)').default('1'),
-        new Option('--latency-ms <ms>', 'delay before every answer'),
+        o.port(DEFAULTS.simulatorPort),
+        o.host(),
+        o.count('--vms <n>', 'number of QEMU VMs', 0, 100_000, DEFAULTS.simulatorVms),
+        o.count('--nodes <n>', 'number of nodes', 1, 64, DEFAULTS.simulatorNodes),
+        o.seed('seed of the generated fleet (same seed, same cluster)'),
+        o.number('--latency-ms <ms>', 'delay before every answer'),
         new Option('--http', 'plain HTTP instead of HTTPS with a self-signed certificate'),
-        new Option('--pve-version <x.y>', 'answer like this PVE release').choices(['8.2', '9.1']).default('9.1'),
+        new Option('--pve-version <x.y>', 'answer like this PVE release').choices(['8.2', '9.1']).default(DEFAULTS.pveVersion),
         new Option('--pve-qemu-version <version|node=version,...>', 'installed pve-qemu-kvm apt/versions reports, e.g. 10.1.2-4 or pve1=10.1.2-4,pve2=11.0.0-2 (default: the release\'s)'),
-        new Option('--auth-delay-ms <ms>', 'delay of 401 answers (PVE: 3000)'),
-        new Option('--time-scale <f>', 'real ms per simulated ms for tasks such as guest shutdowns (default 0.1)'),
+        o.number('--auth-delay-ms <ms>', 'delay of 401 answers (PVE: 3000)'),
+        o.number('--time-scale <f>', 'real ms per simulated ms for tasks such as guest shutdowns (default 0.1)'),
         new Option('--faults <file>', 'fault plan JSON {"rules":[{"path":"/nodes/*/qemu/*/pending","kind":"reset","rate":0.1}]}'),
         new Option('--log-requests', 'log every request on stderr'),
       ],
@@ -134,21 +138,18 @@ Examples:
 Token mode listens on loopback only. Login mode (--login): users sign in with their own PVE user,
 realm, password (and TOTP); PVE's ACLs decide what each one sees and changes. Only the reads of
 the audit are forwarded (others: 403 DP_PATH_NOT_ALLOWED), never a write; with --read-only (or
-DP_READ_ONLY=1) the shim's jobs are refused too (403 DP_AUDIT_READ_ONLY). PVE is checked at
+DP_READ_ONLY=yes) the shim's jobs are refused too (403 DP_AUDIT_READ_ONLY). PVE is checked at
 start-up (TLS pin, token or login endpoint): serve refuses to start when it cannot reach it.`,
       options: [
-        new Option('--pve <url>', 'PVE API URL, e.g. https://pve1:8006 (env PVE_URL)'),
-        new Option('--token-file <file>', 'file holding the API token USER@REALM!ID=SECRET (env PVE_TOKEN)'),
-        new Option('--fingerprint <sha256>', 'pinned TLS certificate fingerprint (env PVE_FINGERPRINT)'),
-        new Option('--insecure', 'do not verify the TLS certificate'),
-        new Option('--read-only', 'refuse every write (also env DP_READ_ONLY=1)'),
-        new Option('--port <port>', 'TCP port, 0 = any free port').default('8080'),
-        new Option('--host <addr>', 'listen address; beyond loopback needs --login, --allowed-host and --tls-cert/--tls-key').default('127.0.0.1'),
+        ...onlineOptions(),
+        o.readOnly(),
+        o.port(DEFAULTS.panelPort),
+        o.host('listen address; beyond loopback needs --login, --allowed-host and --tls-cert/--tls-key'),
         new Option('--login', 'PVE login mode: each user signs in with their own PVE account (no token)'),
         new Option('--allowed-host <name...>', 'host names users reach the shim by (DNS-rebinding guard; loopback names always)'),
         new Option('--tls-cert <file>', 'serve HTTPS with this certificate (PEM)'),
         new Option('--tls-key <file>', 'private key of --tls-cert (PEM)'),
-        new Option('--panel-dir <dir>', 'built panel directory (default: dist/panel of this installation)'),
+        o.panelDir(),
       ],
       load: () => import('./commands/serve.js'),
     },
@@ -165,13 +166,13 @@ Examples:
   pve-dataplane demo
   pve-dataplane demo --port 0 --vms 200 --read-only`,
       options: [
-        new Option('--port <port>', 'TCP port of the panel, 0 = any free port').default('8080'),
-        new Option('--host <addr>', 'listen address').default('127.0.0.1'),
-        new Option('--vms <n>', 'number of simulated VMs').default('60'),
-        new Option('--seed <n>', 'seed of the simulated cluster').default('1'),
-        new Option('--read-only', 'the shim refuses every write before it reaches the simulator'),
+        o.port(DEFAULTS.panelPort, 'TCP port of the panel, 0 = any free port'),
+        o.host(),
+        o.count('--vms <n>', 'number of simulated VMs', 0, 10_000, DEFAULTS.demoVms),
+        o.seed(),
+        o.readOnly('the shim refuses every write before it reaches the simulator'),
         new Option('--login', 'PVE login mode: sign in as root@pam/simulator, audit@pve/audit, operator@pve/operator'),
-        new Option('--panel-dir <dir>', 'built panel directory (default: dist/panel of this installation)'),
+        o.panelDir(),
       ],
       load: () => import('./commands/demo.js'),
     },
@@ -179,16 +180,6 @@ Examples:
   );
 
 
-  const online = (): Option[] => [
-    new Option('--pve <url>', 'PVE API URL, e.g. https://pve1:8006 (env PVE_URL)'),
-    new Option('--token-file <file>', 'file holding the API token USER@REALM!ID=SECRET (env PVE_TOKEN)'),
-    new Option('--fingerprint <sha256>', 'pinned TLS certificate fingerprint (env PVE_FINGERPRINT)'),
-    new Option('--insecure', 'do not verify the TLS certificate'),
-  ];
-  const reboot = (): Option =>
-    new Option('--reboot <policy>', 'never: leave changes pending; now: API reboot and verify; if-stopped: stopped VMs only')
-      .choices(['never', 'now', 'if-stopped'])
-      .default('never');
   defineCommand(
     program,
     io,
@@ -200,19 +191,19 @@ Examples:
   pve-dataplane plan --pve https://pve1:8006 --token-file tok --node pve1
   pve-dataplane plan --pve https://pve1:8006 --token-file tok --all --min-risk warning --output plan.json`,
       options: [
-        ...online(),
+        ...onlineOptions(),
         new Option('--node <node>', 'the VMs of this node'),
-        new Option('--vmid <list>', 'these VMIDs, e.g. 101,102'),
+        o.vmids(),
         new Option('--all', 'every VM of the cluster'),
         new Option('--min-risk <level>', 'only VMs at this risk level or worse').choices(['critical', 'warning', 'info', 'ok']),
-        new Option('--aio <mode>', 'aio written on every scsi/virtio disk').choices(['threads', 'io_uring', 'native', 'keep']).default('threads'),
+        new Option('--aio <mode>', 'aio written on every scsi/virtio disk').choices(['threads', 'io_uring', 'native', 'keep']).default(DEFAULTS.aio),
         new Option('--convert-sata', 'move sata data disks to scsi (behind gates)'),
         new Option('--convert-ide', 'move ide data disks to scsi (behind gates)'),
         new Option('--windows-staged', 'Windows boot disks: plan the staged driver path instead of blocking'),
-        new Option('--override <codes...>', 'override gates by code, e.g. PASSTHROUGH_ROOT_ONLY'),
+        o.gateOverrides(),
         new Option('--output <file>', 'write the plan (JSON) for apply --from-plan'),
-        new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'),
-        new Option('--concurrency <n>', 'parallel API requests'),
+        o.format(['table', 'json'], 'table'),
+        o.concurrency(),
       ],
       load: () => import('./commands/plan.js'),
     },
@@ -231,16 +222,16 @@ Examples:
 Re-running the same command resumes from its journal. Exit status: 0 done, 1 some VM failed,
 2 usage (or --yes missing), 3 read-only mode.`,
       options: [
-        ...online(),
+        ...onlineOptions(),
         new Option('--from-plan <file>', 'the plan written by plan --output'),
-        reboot(),
-        new Option('--concurrency <n>', 'VMs worked on at once').default('4'),
+        o.reboot(),
+        o.concurrency('VMs worked on at once'),
         new Option('--journal <file>', 'journal file (default: under the state directory, named after the plan)'),
-        new Option('--vmid <list>', 'only these VMs of the plan'),
-        new Option('--confirm-staged <list>', 'VMs whose staged-path guest check you confirmed by hand'),
-        new Option('--shutdown-timeout <sec>', 'shutdown timeout PVE applies for the reboot'),
-        new Option('--read-only', 'refuse to write (also env DP_READ_ONLY=1)'),
-        new Option('--yes', 'really write'),
+        o.vmids('--vmid <list>', 'only these VMs of the plan'),
+        o.vmids('--confirm-staged <list>', 'VMs whose staged-path guest check you confirmed by hand'),
+        o.seconds('--shutdown-timeout <sec>', 'shutdown timeout PVE applies for the reboot'),
+        o.readOnly('refuse to write'),
+        o.yes(),
       ],
       load: () => import('./commands/apply.js'),
     },
@@ -253,13 +244,13 @@ Re-running the same command resumes from its journal. Exit status: 0 done, 1 som
       name: 'rollback',
       summary: 'restore the exact previous values from an apply journal (digest-guarded)',
       options: [
-        ...online(),
+        ...onlineOptions(),
         new Option('--journal <file>', 'the journal apply printed'),
-        new Option('--vmid <list>', 'only these VMs'),
-        reboot(),
-        new Option('--concurrency <n>', 'VMs worked on at once').default('4'),
-        new Option('--read-only', 'refuse to write (also env DP_READ_ONLY=1)'),
-        new Option('--yes', 'really write'),
+        o.vmids('--vmid <list>', 'only these VMs'),
+        o.reboot(),
+        o.concurrency('VMs worked on at once'),
+        o.readOnly('refuse to write'),
+        o.yes(),
       ],
       load: () => import('./commands/rollback.js'),
     },

@@ -8,6 +8,8 @@ export interface CliIO {
   env: Record<string, string | undefined>;
   /** Width of the terminal stdout is (absent when piped). */
   columns?: number;
+  /** Long-running commands (serve, demo, simulate) stop when this resolves; absent: on SIGINT/SIGTERM. */
+  stopped?: Promise<void>;
 }
 
 /** The real process streams. */
@@ -37,4 +39,18 @@ export function outputWidth(io: CliIO): number {
 /** Colours only on a terminal, and never with NO_COLOR set (https://no-color.org). */
 export function useColor(io: CliIO): boolean {
   return io.isTTY && !io.env.NO_COLOR;
+}
+
+/** Resolves when `io.stopped` does, else on SIGINT/SIGTERM (serve, demo, simulate run until then). */
+export function untilStopped(io: Pick<CliIO, 'stopped'>): Promise<void> {
+  if (io.stopped) return io.stopped;
+  return new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
 }

@@ -20,7 +20,7 @@ describe('panel e2e in PVE login mode', () => {
       headless: true,
       args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
-    demo = await startDemo({ port: '0', vms: '6', seed: '7', login: true }, io);
+    demo = await startDemo({ port: 0, vms: 6, seed: 7, login: true }, io);
   });
   afterAll(async () => {
     await demo?.close();

@@ -50,7 +50,7 @@ const shownIds = (page: Page) =>
 describe('triage a 5,000-VM demo', () => {
   let demo: RunningDemo;
   beforeAll(async () => {
-    demo = await startDemo({ port: '0', vms: '5000', seed: '7' }, io);
+    demo = await startDemo({ port: 0, vms: 5000, seed: 7 }, io);
   }, 120_000);
   afterAll(async () => {
     await demo?.close();
@@ -124,7 +124,7 @@ describe('triage a 5,000-VM demo', () => {
 describe('bulk apply and rollback on the demo', () => {
   let demo: RunningDemo;
   beforeAll(async () => {
-    demo = await startDemo({ port: '0', vms: '60', seed: '7' }, io);
+    demo = await startDemo({ port: 0, vms: 60, seed: 7 }, io);
   });
   afterAll(async () => {
     await demo?.close();
@@ -202,7 +202,7 @@ describe('bulk apply and rollback on the demo', () => {
 describe('read-only demo', () => {
   let demo: RunningDemo;
   beforeAll(async () => {
-    demo = await startDemo({ port: '0', vms: '6', seed: '7', readOnly: true }, io);
+    demo = await startDemo({ port: 0, vms: 6, seed: 7, readOnly: true }, io);
   });
   afterAll(async () => {
     await demo?.close();

@@ -25,8 +25,8 @@ describe('serve / demo usage errors (exit 2, nothing listens)', () => {
     [['serve'], /no PVE API URL/],
     [['serve', '--pve', 'https://pve1:8006'], /no API token/],
     [['serve', '--pve', 'https://pve1:8006', '--token-file', '/nonexistent/tok'], /--token-file \/nonexistent\/tok: no such file/],
-    [['demo', '--port', 'abc'], /--port 'abc'/],
-    [['demo', '--vms', '-1'], /--vms '-1': expected a whole number/],
+    [['demo', '--port', 'abc'], /option '--port <port>' argument 'abc' is invalid/],
+    [['demo', '--vms', '-1'], /option '--vms <n>' argument '-1' is invalid\. expected a whole number/],
     [['demo', '--port', '0', '--panel-dir', '/nonexistent/panel'], /npm run build/],
   ];
   for (const [argv, message] of cases) {
@@ -41,7 +41,7 @@ describe('serve / demo usage errors (exit 2, nothing listens)', () => {
 it('serve --port out of range names the port', async () => {
   const io = captureIO({ PVE_TOKEN: 'audit@pve!panel=0b6e9d6c' });
   expect(await runCli(['serve', '--pve', 'https://pve1:8006', '--port', '99999'], io)).toBe(2);
-  expect(io.err).toMatch(/--port '99999'/);
+  expect(io.err).toMatch(/option '--port <port>' argument '99999' is invalid/);
 });
 
 describe('serve with a token file', () => {
@@ -53,12 +53,12 @@ describe('serve with a token file', () => {
     await sim.close();
   });
 
-  it('forwards with the token from the file; --read-only (or DP_READ_ONLY=1) shows in /dp/config', async () => {
+  it('forwards with the token from the file; read-only shows in /dp/config', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dp-tok-'));
     const tokenFile = join(dir, 'token');
     writeFileSync(tokenFile, `# audit token\n${sim.auditToken}\n`, { mode: 0o600 });
-    const io = captureIO({ DP_READ_ONLY: '1' });
-    const shim = await startServe({ pve: sim.url, tokenFile, fingerprint: sim.fingerprint!, port: '0', panelDir }, io);
+    const io = captureIO();
+    const shim = await startServe({ pve: sim.url, tokenFile, fingerprint: sim.fingerprint!, port: 0, panelDir, readOnly: true }, io);
     try {
       expect(JSON.parse((await rawRequest(shim.url, 'GET', '/dp/config')).body)).toMatchObject({ readOnly: true, upstream: new URL(sim.url).host });
       const res = await rawRequest(shim.url, 'GET', '/api2/json/cluster/resources?type=vm');

@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { SingleBar } from 'cli-progress';
 import type { PveClient } from '../../api/client.js';
 import { ApplyRefusedError, validatePlan } from '../../migration/apply.js';
-import type { JournalEntry } from '../../migration/journal-model.js';
+import type { JournalEntry, RebootPolicy } from '../../migration/journal-model.js';
 import { type OnlineApplyOptions, applyPlanOnline } from '../../migration/online.js';
 import { formatSummary } from '../../migration/plan-format.js';
 import type { EngineEvent, RunSummary } from '../../migration/runner.js';
@@ -19,18 +19,19 @@ import { NotAJournalError, openRunJournal, readPriorEntries } from '../../node/j
 import { defaultJournalPath } from '../../node/state-dir.js';
 import { ExitError, UsageError } from '../errors.js';
 import { type CliIO, useColor } from '../io.js';
-import { parseVmidList } from './audit.js';
-import { type RawOnlineOptions, exitOnInputError, onlineClient, parseConcurrency, parseReboot, refuseIfReadOnly } from './plan.js';
+import { DEFAULTS, type OptionOrigin } from '../options.js';
+import { type OnlineCommandOptions, exitOnInputError, onlineClient, refuseIfReadOnly } from './plan.js';
 
-export interface RawApplyOptions extends RawOnlineOptions {
+/** Options of `apply` (parsed by ../options.ts; DP_READ_ONLY included). */
+export interface ApplyCommandOptions extends OnlineCommandOptions {
   fromPlan?: string;
-  reboot?: string;
+  reboot?: RebootPolicy;
   journal?: string;
   yes?: boolean;
   readOnly?: boolean;
-  vmid?: string;
-  confirmStaged?: string;
-  shutdownTimeout?: string;
+  vmid?: number[];
+  confirmStaged?: number[];
+  shutdownTimeout?: number;
 }
 
 /** The plan file, parsed and checked, with the SHA-1 of its bytes (names the default journal). */
@@ -108,20 +109,16 @@ export async function applyFromPlan(client: PveClient, r: ApplyRun): Promise<Run
 }
 
 /** `apply` as the CLI runs it. */
-export async function run(raw: RawApplyOptions, io: CliIO): Promise<number> {
-  refuseIfReadOnly('apply', raw.readOnly, io.env);
+export async function run(raw: ApplyCommandOptions, io: CliIO, origin: OptionOrigin): Promise<number> {
+  refuseIfReadOnly('apply', raw.readOnly, origin);
   if (!raw.fromPlan) throw new UsageError('--from-plan FILE is required: apply executes a saved plan (pve-dataplane plan --output FILE)');
-  const reboot = parseReboot(raw.reboot);
-  const concurrency = parseConcurrency(raw.concurrency);
+  const reboot = raw.reboot ?? DEFAULTS.reboot;
+  const concurrency = raw.concurrency ?? DEFAULTS.concurrency;
   const planFile = raw.fromPlan;
   const { plan, hash } = readPlanFile(planFile);
-  const vmids = raw.vmid !== undefined ? parseVmidList(raw.vmid) : undefined;
-  const confirmStaged = raw.confirmStaged !== undefined ? parseVmidList(raw.confirmStaged) : undefined;
-  let shutdownTimeoutSec: number | undefined;
-  if (raw.shutdownTimeout !== undefined) {
-    if (!/^\d+$/.test(raw.shutdownTimeout)) throw new UsageError(`--shutdown-timeout must be seconds (got '${raw.shutdownTimeout}')`);
-    shutdownTimeoutSec = Number(raw.shutdownTimeout);
-  }
+  const vmids = raw.vmid;
+  const confirmStaged = raw.confirmStaged;
+  const shutdownTimeoutSec = raw.shutdownTimeout;
   const todo = plan.vms.filter((v) => v.eligible && (!vmids || vmids.includes(v.vmid)));
   if (!raw.yes) {
     throw new ExitError(
@@ -130,7 +127,7 @@ export async function run(raw: RawApplyOptions, io: CliIO): Promise<number> {
         're-run with --yes to go ahead',
     );
   }
-  const pve = raw.pve ?? io.env.PVE_URL ?? '';
+  const pve = raw.pve ?? '';
   if (plan.pve && pve && plan.pve !== pve) {
     io.stderr(`pve-dataplane: note: the plan was made against ${plan.pve}, applying through ${pve}\n`);
   }

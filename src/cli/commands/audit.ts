@@ -9,7 +9,9 @@ import { parseVersion } from '../../analysis/version.js';
 import { auditFiles, listSome } from '../../audit/files.js';
 import { confFilesReader, etcPveReader } from '../../node/etc-pve.js';
 import type { ConfigIssue } from '../../pve/types.js';
+import { InvalidArgumentError } from 'commander';
 import { ExitError, UsageError } from '../errors.js';
+import { parseVmids } from '../options.js';
 import { type CliIO, outputWidth, useColor } from '../io.js';
 import { formatCsv } from '../output/csv.js';
 import { formatExplain } from '../output/explain.js';
@@ -68,16 +70,17 @@ export interface RawAuditOptions {
   evidence?: boolean;
 }
 
-/** `100,101 102` → [100, 101, 102]; anything else is a usage error naming `option`. */
+/**
+ * `100,101 102` → [100, 101, 102] (the VMID kind of ../options.ts); anything else is a usage error
+ * naming `option`. TODO(audit): declare --vmid/--explain with `options.vmids()`/`options.vmid()`.
+ */
 export function parseVmidList(text: string, option = '--vmid'): number[] {
-  const parts = text.split(/[\s,]+/).filter((p) => p !== '');
-  if (parts.length === 0) throw new UsageError(`${option} needs VMIDs such as 100,101 (got '${text}')`);
-  return parts.map((p) => {
-    if (!/^\d+$/.test(p) || Number(p) < 100 || Number(p) > 999_999_999) {
-      throw new UsageError(`${option}: '${p}' is not a VMID (a whole number from 100 to 999999999)`);
-    }
-    return Number(p);
-  });
+  try {
+    return parseVmids(text);
+  } catch (err) {
+    if (err instanceof InvalidArgumentError) throw new UsageError(`${option}: ${err.message} (got '${text}')`);
+    throw err;
+  }
 }
 
 function parseQemuVersion(text: string | undefined): AnalysisEnv['installedQemu'] | null {

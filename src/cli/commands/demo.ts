@@ -10,16 +10,16 @@ import { join } from 'node:path';
 import { startSimulator, type RunningSimulator } from '../../../api-shim/simulator/index.js';
 import { serve, type RunningShim } from '../../../api-shim/main.js';
 import { defaultPanelDir } from '../../../api-shim/panel-dir.js';
-import { UsageError } from '../errors.js';
-import type { CliIO } from '../io.js';
-import { parsePort, readOnlyFrom, serveOrUsage, untilSignal } from './serve.js';
+import { type CliIO, untilStopped } from '../io.js';
+import { DEFAULTS } from '../options.js';
+import { serveOrUsage } from './serve.js';
 
-/** Raw commander options (strings as typed). */
-export interface RawDemoOptions {
-  port?: string;
+/** Options of `demo`, parsed by the kinds of ../options.ts (DP_READ_ONLY included). */
+export interface DemoOptions {
+  port?: number;
   host?: string;
-  vms?: string;
-  seed?: string;
+  vms?: number;
+  seed?: number;
   readOnly?: boolean;
   panelDir?: string;
   login?: boolean;
@@ -34,18 +34,12 @@ export interface RunningDemo {
   close(): Promise<void>;
 }
 
-function count(name: string, text: string | undefined, fallback: number, max: number): number {
-  if (text === undefined) return fallback;
-  if (!/^\d+$/.test(text) || Number(text) > max) throw new UsageError(`--${name} '${text}': expected a whole number from 0 to ${max}`);
-  return Number(text);
-}
-
 /** Starts simulator + shim (tests call this and close it). */
-export async function startDemo(raw: RawDemoOptions, io: CliIO): Promise<RunningDemo> {
-  const vms = count('vms', raw.vms, 60, 10_000);
-  const seed = count('seed', raw.seed, 1, 2 ** 31 - 1);
-  const port = parsePort(raw.port, 8080);
-  const readOnly = readOnlyFrom(raw.readOnly, io.env);
+export async function startDemo(raw: DemoOptions, io: CliIO): Promise<RunningDemo> {
+  const vms = raw.vms ?? DEFAULTS.demoVms;
+  const seed = raw.seed ?? DEFAULTS.seed;
+  const port = raw.port ?? DEFAULTS.panelPort;
+  const readOnly = raw.readOnly === true;
   // The real PVE answers a bad token after 3 s; the demo has nothing to protect.
   const sim = await startSimulator({ vms, seed, port: 0, authDelayMs: 0 });
   let shim: RunningShim;
@@ -62,7 +56,7 @@ export async function startDemo(raw: RawDemoOptions, io: CliIO): Promise<Running
         // Plans and journals of the simulated cluster stay out of the user's real state directory.
         stateDir: mkdtempSync(join(tmpdir(), 'pve-dataplane-demo-')),
         port,
-        host: raw.host ?? '127.0.0.1',
+        host: raw.host ?? DEFAULTS.host,
         warn: (l) => io.stderr(`pve-dataplane: ${l}\n`),
       }),
     );
@@ -83,16 +77,16 @@ export async function startDemo(raw: RawDemoOptions, io: CliIO): Promise<Running
 }
 
 /** CLI entry: prints the panel URL, then runs until SIGINT/SIGTERM. */
-export async function run(raw: RawDemoOptions, io: CliIO): Promise<number> {
+export async function run(raw: DemoOptions, io: CliIO): Promise<number> {
   const demo = await startDemo(raw, io);
   io.stderr(
-    `demo: simulated PVE cluster '${demo.sim.state.clusterName}' with ${count('vms', raw.vms, 60, 10_000)} VMs at ${demo.sim.url}` +
+    `demo: simulated PVE cluster '${demo.sim.state.clusterName}' with ${raw.vms ?? DEFAULTS.demoVms} VMs at ${demo.sim.url}` +
       `${demo.readOnly ? ' (read-only: writes are refused by the shim)' : ''}\n` +
       `${raw.login ? 'demo: login mode: sign in as audit@pve / audit, operator@pve / operator, root@pam / simulator, or mfa@pve / mfa + TOTP\n' : ''}` +
       `demo: for the CLI against it: --pve ${demo.sim.url} --fingerprint ${demo.sim.fingerprint} and a token file holding ${demo.sim.token}\n`,
   );
   io.stdout(`pve-dataplane demo: open ${demo.url}\n`);
-  await untilSignal();
+  await untilStopped(io);
   io.stderr('demo: shutting down\n');
   await demo.close();
   return 0;

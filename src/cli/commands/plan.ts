@@ -7,7 +7,6 @@
 import { chmodSync, writeFileSync } from 'node:fs';
 import type { RiskLevel } from '../../analysis/types.js';
 import type { PveClient } from '../../api/client.js';
-import { GATES, overridableCodes } from '../../migration/gates.js';
 import { formatPlan } from '../../migration/plan-format.js';
 import { MigrationReadError, makePlan } from '../../migration/online.js';
 import type { PlanOptions, TargetAio } from '../../migration/types.js';
@@ -15,44 +14,36 @@ import { NotAJournalError } from '../../node/journal.js';
 import { ExitError, UsageError } from '../errors.js';
 import { type CliIO, useColor } from '../io.js';
 import { type OnlineOptions, clientFromOptions, createProgress } from '../online.js';
-import { parseVmidList } from './audit.js';
+import { DEFAULTS, type OptionOrigin } from '../options.js';
 
-/** Online options shared by plan, apply and rollback (raw commander strings). */
-export interface RawOnlineOptions {
+/** Online options shared by plan, apply and rollback (parsed by ../options.ts; PVE_URL and PVE_FINGERPRINT included). */
+export interface OnlineCommandOptions {
   pve?: string;
   tokenFile?: string;
   fingerprint?: string;
-  concurrency?: string;
+  concurrency?: number;
   insecure?: boolean;
 }
 
-export interface RawPlanOptions extends RawOnlineOptions {
+/** Options of `plan`. */
+export interface PlanCommandOptions extends OnlineCommandOptions {
   node?: string;
-  vmid?: string;
+  vmid?: number[];
   all?: boolean;
-  minRisk?: string;
-  aio?: string;
+  minRisk?: RiskLevel;
+  aio?: TargetAio;
   convertSata?: boolean;
   convertIde?: boolean;
   windowsStaged?: boolean;
   override?: string[];
   output?: string;
-  format?: string;
-}
-
-/** `--concurrency` as a number (default 4). */
-export function parseConcurrency(text: string | undefined): number {
-  if (text === undefined) return 4;
-  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 64) {
-    throw new UsageError(`--concurrency must be a whole number from 1 to 64 (got '${text}')`);
-  }
-  return Number(text);
+  format?: 'table' | 'json';
 }
 
 /** The PVE client of an online migration command. */
-export function onlineClient(raw: RawOnlineOptions, io: CliIO): Promise<PveClient> {
+export function onlineClient(raw: OnlineCommandOptions, io: CliIO): Promise<PveClient> {
   const opts: OnlineOptions = {
-    concurrency: parseConcurrency(raw.concurrency),
+    concurrency: raw.concurrency ?? DEFAULTS.concurrency,
     ...(raw.pve !== undefined ? { pve: raw.pve } : {}),
     ...(raw.tokenFile !== undefined ? { tokenFile: raw.tokenFile } : {}),
     ...(raw.fingerprint !== undefined ? { fingerprint: raw.fingerprint } : {}),
@@ -61,70 +52,28 @@ export function onlineClient(raw: RawOnlineOptions, io: CliIO): Promise<PveClien
   return clientFromOptions(opts, io.env, (l) => io.stderr(`pve-dataplane: ${l}\n`));
 }
 
-/** `--reboot` value. */
-export function parseReboot(text: string | undefined): 'never' | 'now' | 'if-stopped' {
-  const v = text ?? 'never';
-  if (v !== 'never' && v !== 'now' && v !== 'if-stopped') {
-    throw new UsageError(`--reboot must be never, now or if-stopped (got '${text}')`);
-  }
-  return v;
-}
-
-/** Read-only mode (`--read-only` or DP_READ_ONLY=1) refuses every write command. */
-export function refuseIfReadOnly(command: string, flag: boolean | undefined, env: CliIO['env']): void {
-  const envOn = env.DP_READ_ONLY !== undefined && /^(1|true|yes|on)$/i.test(env.DP_READ_ONLY);
-  if (flag || envOn) {
-    throw new ExitError(
-      3,
-      `${command} refused: read-only mode (${flag ? '--read-only' : 'DP_READ_ONLY=1'}); 'plan' shows what it would change`,
-    );
+/** Read-only mode (`--read-only` or DP_READ_ONLY) refuses every write command; `origin` names how it was set. */
+export function refuseIfReadOnly(command: string, readOnly: boolean | undefined, origin: OptionOrigin): void {
+  if (readOnly) {
+    throw new ExitError(3, `${command} refused: read-only mode (${origin('readOnly') ?? '--read-only'}); 'plan' shows what it would change`);
   }
 }
 
-const RISK_LEVELS: RiskLevel[] = ['critical', 'warning', 'info', 'ok'];
-const AIO: TargetAio[] = ['threads', 'io_uring', 'native', 'keep'];
-
-export interface PlanRunOptions {
-  planOptions: PlanOptions;
-  node?: string;
-  vmids?: number[];
-  pve: string;
-}
-
-/** Validates the raw options of `plan`. */
-export function normalizePlanOptions(raw: RawPlanOptions): { selection: { node?: string; vmids?: number[] }; planOptions: PlanOptions } {
+/** The VM selection and the plan options of `plan`. */
+export function normalizePlanOptions(raw: PlanCommandOptions): { selection: { node?: string; vmids?: number[] }; planOptions: PlanOptions } {
   const chosen = [raw.node !== undefined, raw.vmid !== undefined, raw.all === true].filter(Boolean).length;
   if (chosen !== 1) {
     throw new UsageError('choose the VMs: exactly one of --node NODE, --vmid 101,102 or --all');
   }
-  const aio = (raw.aio ?? 'threads') as TargetAio;
-  if (!AIO.includes(aio)) throw new UsageError(`--aio must be threads, io_uring, native or keep (got '${raw.aio}')`);
-  let minRisk: RiskLevel | null = null;
-  if (raw.minRisk !== undefined) {
-    if (!RISK_LEVELS.includes(raw.minRisk as RiskLevel)) {
-      throw new UsageError(`--min-risk must be critical, warning, info or ok (got '${raw.minRisk}')`);
-    }
-    minRisk = raw.minRisk as RiskLevel;
-  }
-  const overrides = (raw.override ?? []).flatMap((o) => o.split(',')).map((o) => o.trim()).filter(Boolean);
-  for (const code of overrides) {
-    // A typo must not silently leave the gate in place (or worse, look like it was overridden).
-    if (!(code in GATES)) {
-      throw new UsageError(`--override ${code}: no such gate code; codes that can be overridden: ${overridableCodes().join(', ')}`);
-    }
-    if (!overridableCodes().includes(code)) {
-      throw new UsageError(`--override ${code}: this gate cannot be overridden (codes that can: ${overridableCodes().join(', ')})`);
-    }
-  }
-  const planOptions: PlanOptions = { aio };
+  const planOptions: PlanOptions = { aio: raw.aio ?? DEFAULTS.aio };
   if (raw.convertSata) planOptions.convertSata = true;
   if (raw.convertIde) planOptions.convertIde = true;
   if (raw.windowsStaged) planOptions.windowsStaged = true;
-  if (overrides.length > 0) planOptions.overrides = overrides;
-  if (minRisk) planOptions.minRisk = minRisk;
+  if (raw.override && raw.override.length > 0) planOptions.overrides = raw.override;
+  if (raw.minRisk) planOptions.minRisk = raw.minRisk;
   const selection: { node?: string; vmids?: number[] } = {};
   if (raw.node !== undefined) selection.node = raw.node;
-  if (raw.vmid !== undefined) selection.vmids = parseVmidList(raw.vmid);
+  if (raw.vmid !== undefined) selection.vmids = raw.vmid;
   return { selection, planOptions };
 }
 
@@ -145,12 +94,11 @@ export async function exitOnInputError<T>(work: () => Promise<T>): Promise<T> {
 }
 
 /** `plan` as the CLI runs it. */
-export async function run(raw: RawPlanOptions, io: CliIO): Promise<number> {
+export async function run(raw: PlanCommandOptions, io: CliIO): Promise<number> {
   const format = raw.format ?? 'table';
-  if (format !== 'table' && format !== 'json') throw new UsageError(`--format must be table or json (got '${raw.format}')`);
   const { selection, planOptions } = normalizePlanOptions(raw);
   const client = await onlineClient(raw, io);
-  const pve = raw.pve ?? io.env.PVE_URL ?? '';
+  const pve = raw.pve ?? '';
   const bar = createProgress('plan');
   let result;
   try {

@@ -7,19 +7,21 @@
 import { existsSync } from 'node:fs';
 import type { PveClient } from '../../api/client.js';
 import { type OnlineRunOptions, rollbackCandidates, rollbackOnline } from '../../migration/online.js';
+import type { RebootPolicy } from '../../migration/journal-model.js';
 import { formatSummary } from '../../migration/plan-format.js';
 import type { RunSummary } from '../../migration/runner.js';
 import { openRunJournal } from '../../node/journal.js';
 import { ExitError, UsageError } from '../errors.js';
 import { type CliIO, useColor } from '../io.js';
 import { priorEntries, progressFor } from './apply.js';
-import { parseVmidList } from './audit.js';
-import { type RawOnlineOptions, exitOnInputError, onlineClient, parseConcurrency, parseReboot, refuseIfReadOnly } from './plan.js';
+import { DEFAULTS, type OptionOrigin } from '../options.js';
+import { type OnlineCommandOptions, exitOnInputError, onlineClient, refuseIfReadOnly } from './plan.js';
 
-export interface RawRollbackOptions extends RawOnlineOptions {
+/** Options of `rollback` (parsed by ../options.ts; DP_READ_ONLY included). */
+export interface RollbackCommandOptions extends OnlineCommandOptions {
   journal?: string;
-  vmid?: string;
-  reboot?: string;
+  vmid?: number[];
+  reboot?: RebootPolicy;
   yes?: boolean;
   readOnly?: boolean;
 }
@@ -47,13 +49,13 @@ export async function rollbackFromJournal(client: PveClient, r: RollbackRun): Pr
 }
 
 /** `rollback` as the CLI runs it. */
-export async function run(raw: RawRollbackOptions, io: CliIO): Promise<number> {
-  refuseIfReadOnly('rollback', raw.readOnly, io.env);
+export async function run(raw: RollbackCommandOptions, io: CliIO, origin: OptionOrigin): Promise<number> {
+  refuseIfReadOnly('rollback', raw.readOnly, origin);
   if (!raw.journal) throw new UsageError('--journal FILE is required (apply prints it: journal: …)');
   if (!existsSync(raw.journal)) throw new ExitError(1, `--journal ${raw.journal}: no such file`);
-  const reboot = parseReboot(raw.reboot);
-  const concurrency = parseConcurrency(raw.concurrency);
-  const vmids = raw.vmid !== undefined ? parseVmidList(raw.vmid) : undefined;
+  const reboot = raw.reboot ?? DEFAULTS.reboot;
+  const concurrency = raw.concurrency ?? DEFAULTS.concurrency;
+  const vmids = raw.vmid;
   const journalPath = raw.journal;
   const candidates = rollbackCandidates(priorEntries(journalPath, () => {})).filter((id) => !vmids || vmids.includes(id));
   if (!raw.yes) {
@@ -74,7 +76,7 @@ export async function run(raw: RawRollbackOptions, io: CliIO): Promise<number> {
       journalPath,
       reboot,
       concurrency,
-      pve: raw.pve ?? io.env.PVE_URL ?? '',
+      pve: raw.pve ?? '',
       signal: ctrl.signal,
       onEvent: progress.onEvent,
       warn: (l) => io.stderr(`pve-dataplane: ${l}\n`),

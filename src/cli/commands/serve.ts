@@ -13,17 +13,18 @@ import { defaultPanelDir } from '../../../api-shim/panel-dir.js';
 import { parseApiToken } from '../../api/auth.js';
 import { readTokenFile } from '../../node/token-file.js';
 import { UsageError } from '../errors.js';
-import type { CliIO } from '../io.js';
+import { type CliIO, untilStopped } from '../io.js';
 import { normalisePveUrl } from '../online.js';
+import { DEFAULTS } from '../options.js';
 
-/** Raw commander options (strings as typed). */
-export interface RawServeOptions {
+/** Options of `serve`, parsed by the kinds of ../options.ts (PVE_URL, PVE_FINGERPRINT, DP_READ_ONLY included). */
+export interface ServeOptions {
   pve?: string;
   tokenFile?: string;
   fingerprint?: string;
   insecure?: boolean;
   readOnly?: boolean;
-  port?: string;
+  port?: number;
   host?: string;
   panelDir?: string;
   login?: boolean;
@@ -46,18 +47,6 @@ export function readTls(raw: { tlsCert?: string; tlsKey?: string }): { cert: str
   return { cert: read('--tls-cert', raw.tlsCert), key: read('--tls-key', raw.tlsKey) };
 }
 
-/** `--port` as a number (0 = any free port). */
-export function parsePort(text: string | undefined, fallback: number): number {
-  if (text === undefined) return fallback;
-  if (!/^\d+$/.test(text) || Number(text) > 65535) throw new UsageError(`--port '${text}': expected a whole number from 0 to 65535`);
-  return Number(text);
-}
-
-/** True for `--read-only` or env DP_READ_ONLY=1 (the same switch apply/rollback read). */
-export function readOnlyFrom(flag: boolean | undefined, env: CliIO['env']): boolean {
-  return flag === true || env['DP_READ_ONLY'] === '1' || env['DP_READ_ONLY'] === 'true';
-}
-
 /** Turns the shim's option errors into usage errors (exit 2). */
 export async function serveOrUsage(run: () => Promise<RunningShim>): Promise<RunningShim> {
   try {
@@ -72,8 +61,8 @@ export async function serveOrUsage(run: () => Promise<RunningShim>): Promise<Run
 }
 
 /** Starts the shim from CLI options (tests call this and close it). */
-export async function startServe(raw: RawServeOptions, io: CliIO): Promise<RunningShim> {
-  const url = normalisePveUrl(raw.pve ?? io.env['PVE_URL']);
+export async function startServe(raw: ServeOptions, io: CliIO): Promise<RunningShim> {
+  const url = normalisePveUrl(raw.pve);
   let token: string | undefined;
   if (raw.login) {
     if (raw.tokenFile) throw new UsageError('--login and --token-file exclude each other: in login mode every user signs in with their own PVE account');
@@ -96,8 +85,8 @@ export async function startServe(raw: RawServeOptions, io: CliIO): Promise<Runni
     throw new UsageError('no API token: pass --token-file FILE (first line USER@REALM!TOKENID=SECRET) or set PVE_TOKEN, or use --login');
   }
   const tls = readTls(raw);
-  const readOnly = readOnlyFrom(raw.readOnly, io.env);
-  const fingerprint = raw.fingerprint ?? io.env['PVE_FINGERPRINT'];
+  const readOnly = raw.readOnly === true;
+  const fingerprint = raw.fingerprint;
   return serveOrUsage(() =>
     serve({
       upstream: url.origin,
@@ -108,34 +97,21 @@ export async function startServe(raw: RawServeOptions, io: CliIO): Promise<Runni
       insecure: raw.insecure === true,
       readOnly,
       panelDir: raw.panelDir ?? defaultPanelDir(),
-      port: parsePort(raw.port, 8080),
-      host: raw.host ?? '127.0.0.1',
+      port: raw.port ?? DEFAULTS.panelPort,
+      host: raw.host ?? DEFAULTS.host,
       warn: (l) => io.stderr(`pve-dataplane: ${l}\n`),
     }),
   );
 }
 
-/** Resolves on SIGINT/SIGTERM. */
-export function untilSignal(): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
-}
-
 /** CLI entry. */
-export async function run(raw: RawServeOptions, io: CliIO): Promise<number> {
+export async function run(raw: ServeOptions, io: CliIO): Promise<number> {
   const shim = await startServe(raw, io);
-  const readOnly = readOnlyFrom(raw.readOnly, io.env);
+  const readOnly = raw.readOnly === true;
   const mode = readOnly ? ' (read-only: writes are refused)' : '';
   if (raw.login) io.stderr('pve-dataplane: PVE login mode: users sign in with their own PVE account; PVE\'s permissions apply\n');
   io.stdout(`pve-dataplane: panel at ${shim.url}/${mode}\n`);
-  await untilSignal();
+  await untilStopped(io);
   io.stderr('serve: shutting down\n');
   await shim.close();
   return 0;

@@ -9,37 +9,25 @@ import { readFile } from 'node:fs/promises';
 import { startSimulator, type FaultPlan, type PveVersion, type RunningSimulator } from '../../../api-shim/simulator/index.js';
 import { type PveQemuSpec, parsePveQemuSpec, pveQemuOf } from '../../../api-shim/simulator/pve-qemu.js';
 import { UsageError } from '../errors.js';
-import type { CliIO } from '../io.js';
+import { type CliIO, untilStopped } from '../io.js';
+import { DEFAULTS } from '../options.js';
 
-/** Raw commander options (strings as typed). */
-export interface RawSimulateOptions {
-  port?: string;
+/** Options of `simulate`, parsed by the kinds of ../options.ts. */
+export interface SimulateOptions {
+  port?: number;
   host?: string;
-  vms?: string;
-  seed?: string;
-  nodes?: string;
-  latencyMs?: string;
+  vms?: number;
+  seed?: number;
+  nodes?: number;
+  latencyMs?: number;
   http?: boolean;
-  pveVersion?: string;
+  pveVersion?: PveVersion;
+  /** `10.1.2-4` or `pve1=10.1.2-4,pve2=11.0.0-2`, read by parsePveQemuSpec. */
   pveQemuVersion?: string;
-  authDelayMs?: string;
-  timeScale?: string;
+  authDelayMs?: number;
+  timeScale?: number;
   faults?: string;
   logRequests?: boolean;
-}
-
-function intOption(name: string, value: string | undefined, min: number, max: number): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-    throw new UsageError(`--${name} '${value}': expected a whole number from ${min} to ${max}`);
-  }
-  return Number(value);
-}
-
-function numberOption(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+(\.\d+)?$/.test(value)) throw new UsageError(`--${name} '${value}': expected a number >= 0`);
-  return Number(value);
 }
 
 /** The line printed on stdout when the simulator is ready. */
@@ -52,9 +40,8 @@ export interface ReadyLine {
 }
 
 /** Starts the simulator from CLI options; returns it and the ready line (tests use this). */
-export async function startFromOptions(raw: RawSimulateOptions, io: Pick<CliIO, 'stderr'>): Promise<{ sim: RunningSimulator; ready: ReadyLine }> {
-  const pveVersion = raw.pveVersion ?? '9.1';
-  if (pveVersion !== '8.2' && pveVersion !== '9.1') throw new UsageError(`--pve-version '${pveVersion}': expected 8.2 or 9.1`);
+export async function startFromOptions(raw: SimulateOptions, io: Pick<CliIO, 'stderr'>): Promise<{ sim: RunningSimulator; ready: ReadyLine }> {
+  const pveVersion = raw.pveVersion ?? DEFAULTS.pveVersion;
   let faults: FaultPlan | undefined;
   if (raw.faults) {
     try {
@@ -71,19 +58,17 @@ export async function startFromOptions(raw: RawSimulateOptions, io: Pick<CliIO, 
       throw new UsageError(`--pve-qemu-version: ${(e as Error).message}, or NODE=VERSION,... per node`);
     }
   }
-  const vms = intOption('vms', raw.vms, 0, 100_000) ?? 200;
-  const nodes = intOption('nodes', raw.nodes, 1, 64) ?? 3;
-  const seed = intOption('seed', raw.seed, 0, 2 ** 31 - 1) ?? 1;
-  const latencyMs = numberOption('latency-ms', raw.latencyMs);
-  const authDelayMs = numberOption('auth-delay-ms', raw.authDelayMs);
-  const timeScale = numberOption('time-scale', raw.timeScale);
+  const vms = raw.vms ?? DEFAULTS.simulatorVms;
+  const nodes = raw.nodes ?? DEFAULTS.simulatorNodes;
+  const seed = raw.seed ?? DEFAULTS.seed;
+  const { latencyMs, authDelayMs, timeScale } = raw;
   const sim = await startSimulator({
-    port: intOption('port', raw.port, 0, 65535) ?? 8006,
-    host: raw.host ?? '127.0.0.1',
+    port: raw.port ?? DEFAULTS.simulatorPort,
+    host: raw.host ?? DEFAULTS.host,
     vms,
     nodes,
     seed,
-    pveVersion: pveVersion as PveVersion,
+    pveVersion,
     ...(pveQemuVersion !== undefined ? { pveQemuVersion } : {}),
     ...(latencyMs !== undefined ? { latencyMs } : {}),
     ...(authDelayMs !== undefined ? { authDelayMs } : {}),
@@ -104,18 +89,10 @@ export async function startFromOptions(raw: RawSimulateOptions, io: Pick<CliIO, 
 }
 
 /** CLI entry: prints the ready line, then serves until SIGINT/SIGTERM. */
-export async function run(raw: RawSimulateOptions, io: CliIO): Promise<number> {
+export async function run(raw: SimulateOptions, io: CliIO): Promise<number> {
   const { sim, ready } = await startFromOptions(raw, io);
   io.stdout(`${JSON.stringify(ready)}\n`);
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  await untilStopped(io);
   io.stderr('simulate: shutting down\n');
   await sim.close();
   return 0;

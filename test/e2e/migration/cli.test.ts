@@ -118,7 +118,7 @@ describe('plan / apply / rollback commands', () => {
     it('an unknown --override code is refused, listing the codes that can be overridden', async () => {
       const io = capture();
       expect(await runCli(['plan', ...base, '--all', '--override', 'PASSTROUGH_ROOT_ONLY'], io)).toBe(2);
-      expect(io.err).toContain("--override PASSTROUGH_ROOT_ONLY: no such gate code");
+      expect(io.err).toContain("option '--override <codes...>' argument 'PASSTROUGH_ROOT_ONLY' is invalid. PASSTROUGH_ROOT_ONLY: no such gate code");
       expect(io.err).toContain('PASSTHROUGH_ROOT_ONLY, WINDOWS_BOOT_CONTROLLER, CONVERT_BOOT_DISK');
       noTrace(io.err);
     });
@@ -134,7 +134,7 @@ describe('plan / apply / rollback commands', () => {
     it('a gate that cannot be overridden is refused by name', async () => {
       const io = capture();
       expect(await runCli(['plan', ...base, '--all', '--override', 'VM_LOCKED'], io)).toBe(2);
-      expect(io.err).toContain('--override VM_LOCKED: this gate cannot be overridden');
+      expect(io.err).toContain("option '--override <codes...>' argument 'VM_LOCKED' is invalid. VM_LOCKED: this gate cannot be overridden");
     });
 
     it('a --journal that is not a journal is refused by rollback and never appended to by apply', async () => {
@@ -162,7 +162,7 @@ describe('plan / apply / rollback commands', () => {
       expect(bad.err).toContain(`${notJson} is not JSON`);
       const conc = capture();
       expect(await runCli(['apply', ...base, '--from-plan', join(env.dir, 'plan.json'), '--concurrency', '0', '--yes'], conc)).toBe(2);
-      expect(conc.err).toContain("--concurrency must be a whole number from 1 to 64 (got '0')");
+      expect(conc.err).toContain("option '--concurrency <n>' argument '0' is invalid. expected a whole number from 1 to 64");
       const reboot = capture();
       expect(await runCli(['apply', ...base, '--from-plan', join(env.dir, 'plan.json'), '--reboot', 'sometimes', '--yes'], reboot)).toBe(2);
       expect(reboot.err).toMatch(/'sometimes'/);

@@ -127,13 +127,13 @@ describe('simulate --pve-qemu-version (CLI options)', () => {
   it('one version for every node also sets the QEMU the nodes run; a value that is not a version is a usage error', async () => {
     const { startFromOptions } = await import('../../../src/cli/commands/simulate.js');
     const err: string[] = [];
-    const { sim: s } = await startFromOptions({ port: '0', vms: '0', http: true, authDelayMs: '0', pveQemuVersion: '10.1.2-5' }, { stderr: (t) => void err.push(t) });
+    const { sim: s } = await startFromOptions({ port: 0, vms: 0, http: true, authDelayMs: 0, pveQemuVersion: '10.1.2-5' }, { stderr: (t) => void err.push(t) });
     try {
       expect(s.state.qemuVersion).toBe('10.1.2');
       expect(err.join('')).toContain('pve-qemu-kvm 10.1.2-5');
     } finally {
       await s.close();
     }
-    await expect(startFromOptions({ port: '0', vms: '0', pveQemuVersion: 'pve1=latest' }, { stderr: () => {} })).rejects.toThrow(/--pve-qemu-version: 'pve1=latest' is not NODE=VERSION/);
+    await expect(startFromOptions({ port: 0, vms: 0, pveQemuVersion: 'pve1=latest' }, { stderr: () => {} })).rejects.toThrow(/--pve-qemu-version: 'pve1=latest' is not NODE=VERSION/);
   });
 });

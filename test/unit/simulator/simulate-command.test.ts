@@ -13,7 +13,7 @@ function captureIO() {
 describe('simulate', () => {
   it('starts the requested fleet and returns the ready line; logs go to stderr', async () => {
     const { out, io } = captureIO();
-    const { sim, ready } = await startFromOptions({ port: '0', vms: '7', nodes: '2', seed: '5', http: true, authDelayMs: '0', timeScale: '0' }, io);
+    const { sim, ready } = await startFromOptions({ port: 0, vms: 7, nodes: 2, seed: 5, http: true, authDelayMs: 0, timeScale: 0 }, io);
     try {
       expect(ready).toEqual({ url: sim.url, token: sim.token, fingerprint: null, auditToken: sim.auditToken });
       expect(ready.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -29,7 +29,7 @@ describe('simulate', () => {
   it('refuses bad numbers with exit code 2 and names the option', async () => {
     const { out, io } = captureIO();
     expect(await runCli(['simulate', '--vms', 'many'], io)).toBe(2);
-    expect(out.stderr).toContain("--vms 'many': expected a whole number");
+    expect(out.stderr).toContain("option '--vms <n>' argument 'many' is invalid. expected a whole number");
     const second = captureIO();
     expect(await runCli(['simulate', '--pve-version', '7.4'], second.io)).toBe(2);
   });
