@@ -3,11 +3,10 @@
  * One VM of the audit: `VmInput` (from a config file offline, from the API online) → `VmReport`.
  * Both audits build a `VmInput` and call `analyzeVm`, so online and offline give the same report.
  */
-import { checkConfigValue, configValues, driveOption, parseDrive, parseDriveKey } from '../pve/index.js';
+import { checkConfigValue, configValues, driveOption, nextStartValues, parseDrive, parseDriveKey } from '../pve/index.js';
 import type { ConfigIssue, Drive, DriveBus, VmConfigFile } from '../pve/types.js';
 import { type DiskContext, detachedFacts, diskFacts, effectiveScsihw, storageTypeUnknownReason } from '../analysis/disk-status.js';
 import { type ResolvedMachine, resolveMachine } from '../analysis/machine.js';
-import { nextStartConfig } from '../analysis/next-start.js';
 import type { AnalysisEnv, DiskFacts, DiskReport, VmInput, VmReport } from '../analysis/types.js';
 import { formatMachineVersion } from '../analysis/version.js';
 
@@ -208,7 +207,7 @@ export function analyzeVm(input: VmInput, analysisEnv: AnalysisEnv): VmReport {
   const now = vmState(input.current, env, running);
   // Without pending changes or a running machine to leave, the next cold start runs what is there now.
   const unchanged = !running && Object.keys(input.pending).length === 0 && input.deletes.length === 0;
-  const next = unchanged ? { config: input.current, failedDeletes: [] } : nextStartConfig(input.vmid, input.current, input.pending, input.deletes, input.snapshots ?? []);
+  const next = unchanged ? { config: input.current, failedDeletes: [] } : nextStartValues(input.vmid, input.current, input.pending, input.deletes, input.snapshots ?? []);
   const after = unchanged ? now : vmState(next.config, env);
 
   for (const failed of next.failedDeletes) {

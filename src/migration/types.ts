@@ -15,8 +15,10 @@ export const PLAN_VERSION = 1;
 /** The aio mode the migration writes on every scsi/virtio disk; `keep` leaves `aio` alone. */
 export type TargetAio = 'threads' | 'io_uring' | 'native' | 'keep';
 
-/** `/access/permissions` answer: path -> privilege -> propagate (0/1). */
-export type PermissionMap = Record<string, Record<string, number | boolean>>;
+import type { PermissionMap } from '../pve/permissions.js';
+
+/** `/access/permissions` answer (the one type, src/pve/permissions.ts). */
+export type { PermissionMap };
 
 /** HA state of a VM from `/cluster/ha/resources` (`sid: vm:<id>`); null when not HA-managed. */
 export interface HaInfo {

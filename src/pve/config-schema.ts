@@ -10,7 +10,8 @@
  * PVE drops a key whose value fails, and every key it does not know ("unknown setting").
  */
 import { parseDriveKey } from './drive.js';
-import { parsePveBoolean } from './property-string.js';
+import { driveFormat } from './drive-formats.js';
+import { parsePveBoolean, scanPropertyString } from './property-string.js';
 
 type ValueType = 'boolean' | 'integer' | 'number' | 'string' | 'formatted';
 
@@ -96,4 +97,23 @@ export function checkConfigValue(key: string, value: string): CheckedValue {
 /** The value PVE would hold for `key` after reading `value` (see {@link checkConfigValue}). */
 export function normalizedConfigValue(key: string, value: string): string {
   return checkConfigValue(key, value).value;
+}
+
+/**
+ * Why qemu-server's parse_vm_config drops the line `key: value` when it reads the file (it warns
+ * "unable to parse value of 'KEY'" and goes on without it), or null when it keeps it: an unknown
+ * key, a value check_type refuses, or a drive string its format refuses. Lines PVE keeps but
+ * parse_drive rejects later (e.g. `media=cdrom,snapshot=1`) are kept here too.
+ */
+export function droppedOnRead(key: string, value: string): string | null {
+  if (SPECIAL_KEYS.has(key)) return null;
+  if (!isKnownConfigKey(key)) return `unknown setting '${key}'`;
+  const checked = checkConfigValue(key, value);
+  if (checked.problem !== null) return checked.problem;
+  const drive = parseDriveKey(key);
+  if (drive) {
+    const problem = scanPropertyString(value, driveFormat(drive.kind)).problems[0];
+    if (problem) return problem.reason;
+  }
+  return null;
 }

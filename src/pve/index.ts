@@ -47,11 +47,13 @@ export {
   type ParseDriveOptions,
 } from './drive.js';
 export { ALL_DRIVE_FORMAT } from './drive-formats.js';
-export { checkConfigValue, isKnownConfigKey, normalizedConfigValue, type CheckedValue } from './config-schema.js';
+export { checkConfigValue, droppedOnRead, isKnownConfigKey, normalizedConfigValue, type CheckedValue } from './config-schema.js';
 export {
   addPendingDelete,
   applyPending,
   applyPendingWithWarnings,
+  nextStartValues,
+  type NextStart,
   cloneConfigFile,
   configValues,
   deleteConfigKey,

@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
  * What a cold start (API start, stop+start, API reboot) makes of a config with a `[PENDING]`
- * section: qemu-server vmconfig_apply_pending followed by write_vm_config (PVE-FACTS §4.5,
- * §9.10, §9.11). Used by the simulator and for the "after next cold start" view.
+ * section: qemu-server QemuServer.pm `vmconfig_apply_pending` on the config as `parse_vm_config`
+ * read it, followed by `write_config` (see docs/how-qemu-server-decides.md, "Pending changes").
+ * The one implementation: the simulator runs it on the file, the audit's "after the next cold
+ * start" view on the values it read ({@link nextStartValues}).
  */
-import type { ConfigEntry, ConfigIssue, ConfigSection, VmConfigFile } from './types.js';
-import { checkConfigValue } from './config-schema.js';
+import type { ConfigEntry, ConfigIssue, ConfigSection, PendingDelete, VmConfigFile } from './types.js';
+import { checkConfigValue, droppedOnRead } from './config-schema.js';
 import { isValidDriveName, parseDrive, volumeOwner } from './drive.js';
 import type { Drive } from './types.js';
 import { byteOrder } from './property-string.js';
-import { cloneConfigFile } from './vm-config-model.js';
+import { cloneConfigFile, configValues, emptySection } from './vm-config-model.js';
 import { digestOf } from './digest.js';
 import { printVmConfig } from './vm-config-print.js';
 
@@ -20,6 +22,10 @@ export interface AppliedPending {
   file: VmConfigFile;
   /** Changes PVE could not apply (it warns and keeps them pending), worded like its task log. */
   warnings: ConfigIssue[];
+  /** The keys of those changes with PVE's reason (`unable to delete '…' - volume is still in use (snapshot?)`). */
+  failed: { key: string; reason: string }[];
+  /** Lines parse_vm_config dropped on reading (they are not written back), with its reason. */
+  dropped: { key: string; reason: string }[];
 }
 
 /**
@@ -40,15 +46,32 @@ export function applyPending(file: VmConfigFile): VmConfigFile {
 
 /** {@link applyPending} with the warnings returned separately. */
 export function applyPendingWithWarnings(file: VmConfigFile): AppliedPending {
+  const applied = applyPendingModel(file);
+  if (applied.file === file) return applied;
+  const raw = printVmConfig(applied.file);
+  return { ...applied, file: { ...applied.file, raw, digest: digestOf(raw), issues: [] } };
+}
+
+function hasPending(file: VmConfigFile): boolean {
   const p = file.pending;
-  if (!p || (p.entries.size === 0 && p.deletes.length === 0 && p.description === null)) return { file, warnings: [] };
+  return p !== null && (p.entries.size > 0 || p.deletes.length > 0 || p.description !== null);
+}
+
+/**
+ * vmconfig_apply_pending on the model; `raw`/`digest` still describe the text that was read (the
+ * caller prints it when it needs the new text).
+ */
+function applyPendingModel(file: VmConfigFile): AppliedPending {
+  if (!hasPending(file)) return { file, warnings: [], failed: [], dropped: [] };
 
   const out = cloneConfigFile(file);
   const conf = out.main;
   const pending = out.pending!;
   const vmid = out.vmid;
   const warnings: ConfigIssue[] = [];
+  const failed: AppliedPending['failed'] = [];
   const warn = (key: string, message: string): void => {
+    failed.push({ key, reason: message });
     warnings.push({
       ...(file.source !== undefined ? { source: file.source } : {}),
       key,
@@ -56,6 +79,18 @@ export function applyPendingWithWarnings(file: VmConfigFile): AppliedPending {
       message: `unable to apply pending change ${key} : ${message}`,
     });
   };
+
+  // 0. parse_vm_config: a line whose value PVE cannot read is not in the config it applies to, so
+  // the write at the end loses it for good.
+  const dropped: AppliedPending['dropped'] = [];
+  for (const section of [conf, pending]) {
+    for (const [key, entry] of [...section.entries]) {
+      const reason = droppedOnRead(key, entry.value);
+      if (reason === null) continue;
+      section.entries.delete(key);
+      if (section === conf) dropped.push({ key, reason });
+    }
+  }
 
   // 1. Deletions, sorted by key.
   for (const del of [...pending.deletes].sort((a, b) => byteOrder(a.key, b.key))) {
@@ -109,8 +144,56 @@ export function applyPendingWithWarnings(file: VmConfigFile): AppliedPending {
   // 4. write_vm_config: an unusedN whose volume is in use again disappears.
   dropReusedUnused(out);
 
-  const raw = printVmConfig(out);
-  return { file: { ...out, raw, digest: digestOf(raw), issues: [] }, warnings };
+  return { file: out, warnings, failed, dropped };
+}
+
+/** The config values of the next cold start, for callers that hold values rather than the file. */
+export interface NextStart {
+  /** Main-section values after the next cold start. */
+  config: Record<string, string>;
+  /** Changes that fail at that start (a forced delete of a disk still in use): the disk stays, the change stays pending. */
+  failedDeletes: { key: string; reason: string }[];
+  /** Lines PVE cannot read: the start runs without them and the config written then loses them. */
+  dropped: { key: string; reason: string }[];
+}
+
+function sectionOf(kind: 'main' | 'pending' | 'snapshot', name: string, values: Record<string, string>, deletes: PendingDelete[] = []): ConfigSection {
+  const section = emptySection(kind, name);
+  for (const [key, value] of Object.entries(values)) {
+    if (key === 'description') section.description = value;
+    else section.entries.set(key, { key, value });
+  }
+  section.deletes = deletes.map((d) => ({ ...d }));
+  return section;
+}
+
+/**
+ * {@link applyPending} on values as the audit holds them (the file's sections, or the API's
+ * `GET …/pending`): `current` main values, `pending` values, the pending `deletes`, and the
+ * snapshots' values (needed for the forced-delete rule; may be empty online).
+ */
+export function nextStartValues(
+  vmid: number,
+  current: Record<string, string>,
+  pending: Record<string, string>,
+  deletes: PendingDelete[],
+  snapshots: Record<string, string>[] = [],
+): NextStart {
+  const file: VmConfigFile = {
+    vmid,
+    raw: '',
+    digest: '',
+    main: sectionOf('main', '', current),
+    pending: sectionOf('pending', 'PENDING', pending, deletes),
+    special: [],
+    snapshots: snapshots.map((s, i) => sectionOf('snapshot', `snapshot${i}`, s)),
+    issues: [],
+  };
+  const applied = applyPendingModel(file);
+  const failedDeletes = applied.failed
+    .filter((f) => deletes.some((d) => d.key === f.key && d.force))
+    .map((f) => ({ key: f.key, reason: `${f.reason}: the forced delete of ${f.key} fails at the next start and stays pending` }));
+  return { config: configValues(applied.file.main), failedDeletes, dropped: applied.dropped };
 }
 
 /** Values as PVE holds them after reading (booleans normalised; drive strings verbatim). */

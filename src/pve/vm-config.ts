@@ -24,7 +24,7 @@ export {
   setConfigValue,
   type SectionRef,
 } from './vm-config-model.js';
-export { applyPending, applyPendingWithWarnings, type AppliedPending } from './pending.js';
+export { applyPending, applyPendingWithWarnings, nextStartValues, type AppliedPending, type NextStart } from './pending.js';
 
 /**
  * The drives of one section, parsed, in PVE's key order (DRIVE_KEYS), with each issue carrying

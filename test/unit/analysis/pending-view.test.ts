@@ -4,8 +4,8 @@
  * per-disk `pending` facts of the report (ARCHITECTURE.md).
  */
 import { describe, expect, it } from 'vitest';
-import { analyzeVm } from '../../../src/audit/index.js';
-import { nextStartConfig } from '../../../src/analysis/next-start.js';
+import { analyzeVm, vmInputFromFile } from '../../../src/audit/index.js';
+import { applyPendingWithWarnings, configValues, nextStartValues as nextStartConfig, parseVmConfig } from '../../../src/pve/index.js';
 import { ENV, vmInput } from './helpers.js';
 
 const D0 = 'lvmthin:vm-100-disk-0,size=8G';
@@ -51,8 +51,8 @@ describe('§9.11 forced deletes', () => {
     expect(nextStartConfig(100, { scsi0: D0 }, {}, [{ key: 'scsi0', force: true }], [{ ide2: `${D0},media=cdrom` }]).config).toEqual({});
   });
 
-  it('non-forced deletes always go through, even with snapshots', () => {
-    expect(nextStartConfig(100, { scsi0: D0 }, {}, [{ key: 'scsi0', force: false }], [{ scsi0: D0 }]).config).toEqual({});
+  it('non-forced deletes always go through, even with snapshots (the owned volume becomes unused0)', () => {
+    expect(nextStartConfig(100, { scsi0: D0 }, {}, [{ key: 'scsi0', force: false }], [{ scsi0: D0 }]).config).toEqual({ unused0: 'lvmthin:vm-100-disk-0' });
   });
 
   it('show up as a warning of the VM, and the disk keeps no pending facts', () => {
@@ -119,5 +119,29 @@ describe('pending facts per disk', () => {
     expect(vm.disks[0]!.aio.effective).toBe('io_uring');
     expect(vm.disks[0]!.pending).toMatchObject({ aio: { effective: null } });
     expect(vm.pendingDataplaneChanges).toBe(false);
+  });
+});
+
+describe('one cold start for the audit and the simulator (issue #8 example)', () => {
+  // scsi0 cannot be read by PVE (iothread is a boolean): parse_vm_config leaves it out, so the
+  // config vmconfig_apply_pending writes back no longer has it; scsi1 is deleted (unused0).
+  const TEXT = 'scsihw: virtio-scsi-single\nscsi0: lvmthin:vm-100-disk-0,iothread=maybe\nscsi1: lvmthin:vm-100-disk-1,size=4G\n\n[PENDING]\ndelete: scsi1\n';
+  const AFTER = { scsihw: 'virtio-scsi-single', unused0: 'lvmthin:vm-100-disk-1' };
+
+  it('the simulator writes what PVE writes', () => {
+    const { file, dropped } = applyPendingWithWarnings(parseVmConfig(TEXT, { vmid: 100 }));
+    expect(configValues(file.main)).toEqual(AFTER);
+    expect(file.raw).toBe('scsihw: virtio-scsi-single\nunused0: lvmthin:vm-100-disk-1\n');
+    expect(dropped).toEqual([{ key: 'scsi0', reason: "type check ('boolean') failed - got 'maybe'" }]);
+  });
+
+  it('the audit sees the same next start: scsi0 and scsi1 gone', () => {
+    const input = vmInputFromFile(parseVmConfig(TEXT, { vmid: 100 }), 'pve1');
+    expect(nextStartConfig(100, input.current, input.pending, input.deletes).config).toEqual(AFTER);
+    const vm = analyzeVm(input, ENV);
+    expect(vm.disks.map((d) => [d.key, d.pending])).toEqual([
+      ['scsi0', { deleted: true }],
+      ['scsi1', { deleted: true }],
+    ]);
   });
 });

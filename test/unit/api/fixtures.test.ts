@@ -7,7 +7,8 @@
 import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PveClient } from '../../../src/api/client.js';
-import { fetchPermissions, hasPrivilege } from '../../../src/api/endpoints/access.js';
+import { fetchPermissions } from '../../../src/api/endpoints/access.js';
+import { hasPrivilege } from '../../../src/pve/permissions.js';
 import { fetchClusterResources, fetchClusterStatus } from '../../../src/api/endpoints/cluster.js';
 import { fetchNodeRrdData, fetchNodes } from '../../../src/api/endpoints/nodes.js';
 import {

@@ -438,8 +438,8 @@ describe('planVm: Windows staged path', () => {
   });
 
   describe('guest-agent privilege for the guest check', () => {
-    const vmOps = { 'VM.Audit': 1, 'VM.Config.Disk': 1, 'VM.Config.HWType': 1, 'VM.PowerMgmt': 1 };
-    const perms = (extra: Record<string, number> = {}, storage: Record<string, number> = { 'Datastore.AllocateSpace': 1 }) => ({
+    const vmOps = { 'VM.Audit': 1, 'VM.Config.Disk': 1, 'VM.Config.HWType': 1, 'VM.PowerMgmt': 1 } as const;
+    const perms = (extra: Record<string, 0 | 1> = {}, storage: Record<string, 0 | 1> = { 'Datastore.AllocateSpace': 1 }) => ({
       '/vms': { ...vmOps, ...extra },
       '/storage': storage,
     });
