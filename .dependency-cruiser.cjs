@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// Layering rules, checked by `npm test` (npm run test:layers, scripts/check-layers.mjs). The core (src/pve, src/analysis,
+// src/api, src/migration, src/audit) is pure and isomorphic: it runs in the CLI, the shim and the
+// browser, so it imports no Node built-ins and none of the front ends.
+/** @type {import('dependency-cruiser').IConfiguration} */
+const CORE = '^src/(pve|analysis|api|migration|audit)/';
+module.exports = {
+  forbidden: [
+    {
+      name: 'core-no-node-builtins',
+      comment: 'The core runs in the browser too: no node:* (put Node code in src/node or src/cli).',
+      severity: 'error',
+      from: { path: CORE },
+      to: { dependencyTypes: ['core'] },
+    },
+    {
+      name: 'core-no-front-ends',
+      comment: 'The core imports no front end: src/cli, src/node, api-shim, panel.',
+      severity: 'error',
+      from: { path: CORE },
+      to: { path: '^(src/cli|src/node|api-shim|panel)/' },
+    },
+    {
+      name: 'api-is-the-pve-client-only',
+      comment: 'src/api is the PVE client; assembling analysis inputs lives with the audit service (src/audit).',
+      severity: 'error',
+      // TODO(audit): src/api/fleet.ts and src/api/evidence.ts move to src/audit; then drop this pathNot.
+      from: { path: '^src/api/', pathNot: '^src/api/(fleet|evidence)\\.[jt]s$' },
+      to: { path: '^src/analysis/' },
+    },
+    {
+      name: 'panel-only-isomorphic-core',
+      comment: 'The panel runs in the browser: it imports the isomorphic core, never src/cli, src/node or the shim.',
+      severity: 'error',
+      from: { path: '^panel/' },
+      to: { path: '^(src/cli|src/node|api-shim)/' },
+    },
+    {
+      name: 'panel-no-node-builtins',
+      severity: 'error',
+      from: { path: '^panel/' },
+      to: { dependencyTypes: ['core'] },
+    },
+    {
+      name: 'shim-no-cli',
+      comment: 'The shim guards, forwards and runs jobs; the CLI starts it, not the other way round.',
+      severity: 'error',
+      from: { path: '^api-shim/' },
+      to: { path: '^src/cli/' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(node_modules|dist|out)/' },
+    // The files cruised are esbuild's JS of the .ts sources (scripts/check-layers.mjs).
+  },
+};
