@@ -76,11 +76,34 @@ export async function readConfFile(path: string, node: string | null, vmid?: num
 interface StorageRead {
   storages: StorageMap;
   issues: ConfigIssue[];
-  error?: ConfigIssue;
+  error?: StorageCfgUnreadable;
 }
 
-/** Start of the error readStorageCfg gives for a storage.cfg it cannot read. */
-const STORAGE_CFG_UNREADABLE = 'cannot read storage.cfg';
+/** storage.cfg could not be read, so every storage type is unknown. `issue` is how it is reported. */
+export class StorageCfgUnreadable extends Error {
+  override name = 'StorageCfgUnreadable';
+  readonly source: string;
+  /** The short why: `no such file or directory`, `permission denied (…)`. */
+  readonly why: string;
+  /** The error the report lists (with what to do, when the caller knows). */
+  issue: ConfigIssue;
+  constructor(source: string, why: string) {
+    super(`cannot read storage.cfg, so every storage counts as unknown: ${why}`);
+    this.source = source;
+    this.why = why;
+    this.issue = { source, severity: 'error', message: this.message };
+  }
+
+  /** What the disk cells say about every storage type: `cannot read <path>: <why>`. */
+  get storageTypesUnknown(): string {
+    return `cannot read ${this.source}: ${this.why}`;
+  }
+}
+
+/** A read of configs, with the storage.cfg that could not be read (its issue is one of `errors`). */
+interface NodeConfigRead extends ConfigRead {
+  storageCfgUnreadable?: StorageCfgUnreadable;
+}
 
 const NO_STORAGE: StorageRead = { storages: new Map(), issues: [] };
 
@@ -93,11 +116,7 @@ export async function readStorageCfg(path: string): Promise<StorageRead> {
     const { storages, issues } = parseStorageCfg(bytes.toString('utf8'), path);
     return { storages, issues };
   } catch (err) {
-    return {
-      storages: new Map(),
-      issues: [],
-      error: readError(path, err, `${STORAGE_CFG_UNREADABLE}, so every storage counts as unknown`),
-    };
+    return { storages: new Map(), issues: [], error: new StorageCfgUnreadable(path, errorText(err)) };
   }
 }
 
@@ -162,7 +181,7 @@ async function localNode(dir: string): Promise<{ node: string | null; symlinked:
  * Reads an /etc/pve tree. VMs under `nodes/<node>/qemu-server/` get that node; VMs only under
  * `qemu-server/` get the node from `.vmlist`, the symlink target or `../hostname`, else null.
  */
-export async function readConfigDir(dir: string, filter: ReadFilter = {}): Promise<ConfigRead> {
+export async function readConfigDir(dir: string, filter: ReadFilter = {}): Promise<NodeConfigRead> {
   const errors: ConfigIssue[] = [];
   const ignored: ConfigIssue[] = [];
   try {
@@ -245,19 +264,21 @@ export async function readConfigDir(dir: string, filter: ReadFilter = {}): Promi
     else errors.push(r);
   }
   // Not a copy of /etc/pve at all: a missing storage.cfg is no news then.
-  if (storage.error && !noConfigs) {
+  const unreadable = storage.error && !noConfigs ? storage.error : undefined;
+  if (unreadable) {
     // In a copied tree the usual cause is a copy without it: say how to give it.
-    errors.push({ ...storage.error, message: `${storage.error.message}; copy the cluster's /etc/pve/storage.cfg into ${dir}, or pass --storage-cfg FILE` });
+    unreadable.issue = { ...unreadable.issue, message: `${unreadable.message}; copy the cluster's /etc/pve/storage.cfg into ${dir}, or pass --storage-cfg FILE` };
+    errors.push(unreadable.issue);
   }
   errors.push(...ignored);
-  return { vms, storages: storage.storages, storageIssues: storage.issues, errors };
+  return { vms, storages: storage.storages, storageIssues: storage.issues, errors, ...(unreadable ? { storageCfgUnreadable: unreadable } : {}) };
 }
 
 /**
  * Reads single config files (`--conf`) and an optional storage.cfg. The VMID comes from the file
  * name (`<vmid>.conf`); for other names it is left null for the caller to infer.
  */
-export async function readConfFiles(paths: string[], storageCfg: string | undefined, node: string | null = null): Promise<ConfigRead> {
+export async function readConfFiles(paths: string[], storageCfg: string | undefined, node: string | null = null): Promise<NodeConfigRead> {
   // A file named twice (a shell glob plus a name, `./x` and `x`) is one VM, not two.
   const unique = [...new Map(paths.map((p) => [resolve(p), p])).values()];
   const [results, storage] = await Promise.all([
@@ -270,15 +291,8 @@ export async function readConfFiles(paths: string[], storageCfg: string | undefi
     if ('file' in r) vms.push(r);
     else errors.push(r);
   }
-  if (storage.error) errors.push(storage.error);
-  return { vms, storages: storage.storages, storageIssues: storage.issues, errors };
-}
-
-/** Why no storage type is known after a storage.cfg could not be read: `cannot read <path>: <why>`. */
-function unreadableStorageCfg(error: ConfigIssue, path: string): string {
-  // `cannot read storage.cfg, …: <why>; <what to do>`: the cells get the short why.
-  const why = error.message.slice(error.message.indexOf(': ') + 2).split('; ')[0];
-  return `cannot read ${error.source ?? path}: ${why}`;
+  if (storage.error) errors.push(storage.error.issue);
+  return { vms, storages: storage.storages, storageIssues: storage.issues, errors, ...(storage.error ? { storageCfgUnreadable: storage.error } : {}) };
 }
 
 /**
@@ -290,18 +304,17 @@ export function etcPveReader(dir: string, opts: { storageCfg?: string } = {}): C
     tree: true,
     label: dir,
     async read(filter = {}) {
-      const read = await readConfigDir(dir, filter);
-      const storageCfg = join(dir, 'storage.cfg');
-      let storageError = read.errors.find((e) => e.source === storageCfg && e.message.startsWith(STORAGE_CFG_UNREADABLE));
+      const { storageCfgUnreadable, ...read } = await readConfigDir(dir, filter);
+      let unreadable = storageCfgUnreadable;
       if (opts.storageCfg !== undefined) {
         const override = await readStorageCfg(opts.storageCfg);
         read.storages = override.storages;
         read.storageIssues = override.issues;
-        read.errors = read.errors.filter((e) => e !== storageError);
-        storageError = override.error;
-        if (override.error) read.errors.push(override.error);
+        read.errors = read.errors.filter((e) => e !== unreadable?.issue);
+        unreadable = override.error;
+        if (override.error) read.errors.push(override.error.issue);
       }
-      if (storageError) read.storageTypesUnknown = unreadableStorageCfg(storageError, storageCfg);
+      if (unreadable) read.storageTypesUnknown = unreadable.storageTypesUnknown;
       return read;
     },
     readRiskSources: () => readRiskFiles(dir),
@@ -317,7 +330,7 @@ export function confFilesReader(paths: string[], opts: { storageCfg?: string; no
     tree: false,
     label: 'the --conf files',
     async read() {
-      const read = await readConfFiles(paths, opts.storageCfg, opts.node ?? null);
+      const { storageCfgUnreadable, ...read } = await readConfFiles(paths, opts.storageCfg, opts.node ?? null);
       if (opts.storageCfg === undefined) {
         read.storageTypesUnknown = 'no storage.cfg given: pass --storage-cfg';
         read.storageIssues.push({
@@ -325,8 +338,7 @@ export function confFilesReader(paths: string[], opts: { storageCfg?: string; no
           message: 'no --storage-cfg given: every storage type is unknown, so the aio mode and O_DIRECT that depend on it are reported as unknown',
         });
       } else {
-        const error = read.errors.find((e) => e.message.startsWith(STORAGE_CFG_UNREADABLE));
-        if (error) read.storageTypesUnknown = unreadableStorageCfg(error, opts.storageCfg);
+        if (storageCfgUnreadable) read.storageTypesUnknown = storageCfgUnreadable.storageTypesUnknown;
       }
       return read;
     },
