@@ -33,7 +33,7 @@ export interface SimUser {
   /** Password for `POST /access/ticket`; absent = no ticket login. */
   password?: string;
   acl: AclEntry[];
-  /** root@pam: every check passes (tokens of root@pam are NOT root, PVE-FACTS §4.1). */
+  /** root@pam: every check passes (tokens of root@pam are NOT root, docs/how-qemu-server-decides.md#api). */
   superuser?: boolean;
   /** TOTP secret (raw bytes as hex): the password login then needs a second factor. */
   totpHex?: string;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
  * `PUT`/`POST /nodes/{n}/qemu/{id}/config` as qemu-server's update_vm_api does it
- * (PVE-FACTS §4.4, NOTES.md items 14-16): checks before the fork (parameters, permissions, digest,
+ * (docs/how-qemu-server-decides.md#api): checks before the fork (parameters, permissions, digest,
  * lock), then under the lock: revert, delete, set into `[PENDING]`, cleanup_pending, and either
  * apply everything (stopped VM) or hot-plug what can be hot-plugged (running VM), leaving
  * aio/iothread/cache/discard/ssd/queues/ro/product/vendor changes and `scsihw` pending.

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
  * Deterministic fleets: a seed gives the same cluster every time. The mix follows what real
- * clusters carry (PVE-FACTS §3, NOTES.md §3): GUI defaults of different PVE generations
+ * clusters carry (docs/how-qemu-server-decides.md#controllers): GUI defaults of different PVE generations
  * (lsi by absence, virtio-scsi-pci with an ignored iothread, virtio-scsi-single), VMware imports
  * on pvscsi/megasas, virtio-blk, Windows VMs pinned to a machine version with sata/ide boot
  * disks, cloud-init, templates, snapshots, pending changes, locks, HA, some VMs already migrated,
@@ -339,7 +339,7 @@ function windowsVm(rng: Rng, plan: VmPlan, nodeCount: number, ctime: number): { 
   if (bootBus === 'scsi' || rng.chance(0.3)) m.set('scsihw', rng.weighted([['virtio-scsi-single', 60], ['virtio-scsi-pci', 30], ['lsi', 10]] as const));
   const q35 = win11 || rng.chance(0.5);
   const pin = rng.pick(['7.2', '8.0', '8.1', '8.1', '9.0', '9.2']);
-  // Windows VMs are pinned on create since PVE 7.4 (PVE-FACTS §1.5); some older ones are not.
+  // Windows VMs are pinned on create since PVE 7.4 (docs/how-qemu-server-decides.md#reading-the-config); some older ones are not.
   if (rng.chance(0.85)) m.set('machine', `pc-${q35 ? 'q35' : 'i440fx'}-${pin}`);
   else if (q35) m.set('machine', 'q35');
   m.set('ostype', win11 ? 'win11' : rng.pick(['win10', 'win10', 'win8', 'win7']));

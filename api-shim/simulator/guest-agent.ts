@@ -48,7 +48,7 @@ function processTable(state: SimState, vm: SimVm): ProcessTable {
 function agentEnabled(file: VmConfigFile): boolean | null {
   const value = file.main.entries.get('agent')?.value;
   if (value === undefined) return null;
-  // Default key `enabled` (PVE-FACTS §1.5); its default is 0.
+  // Default key `enabled` (docs/how-qemu-server-decides.md#reading-the-config); its default is 0.
   const part = value.split(',').find((p) => !p.includes('=') || p.startsWith('enabled='));
   return part !== undefined && /^(1|on|yes|true)$/i.test(part.replace(/^enabled=/, '').trim());
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
- * The machine type a VM runs with, as qemu-server picks it at start (PVE-FACTS §1.5, §9.3):
+ * The machine type a VM runs with, as qemu-server picks it at start (docs/how-qemu-server-decides.md#reading-the-config, docs/how-qemu-server-decides.md#machine-version):
  * a pinned `machine` as written (`+pve0` added), an unpinned Windows VM pinned to 5.1 or to its
  * `meta: creation-qemu` when that is >= 9.1, anything else the QEMU binary's version with the
  * highest PVE revision for it. This is what `running-machine` reports.

@@ -259,7 +259,7 @@ export function resourceEntry(state: SimState, vm: SimVm, file: VmConfigFile): R
   return out;
 }
 
-/** RRD step and row count per timeframe (PVE 9 layout, PVE-FACTS §4.2). */
+/** RRD step and row count per timeframe (PVE 9 layout, docs/how-qemu-server-decides.md#api). */
 const TIMEFRAMES: Record<string, { step: number; rows: number }> = {
   hour: { step: 60, rows: 70 },
   day: { step: 60, rows: 1440 },

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
  * A node's local time. journalctl prints syslog times and reads `--since`/`--until` in the
- * node's time zone, so `GET /nodes/{n}/syslog?since=...` means local time (PVE-FACTS §4). Zones:
+ * node's time zone, so `GET /nodes/{n}/syslog?since=...` means local time (docs/how-qemu-server-decides.md#api). Zones:
  * `UTC`, fixed offsets (`+02:00`, `-05:30`) or IANA names (DST through Intl).
  */
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
- * VM power operations and what they do to pending changes (PVE-FACTS §4.5): start and stop apply
+ * VM power operations and what they do to pending changes (docs/how-qemu-server-decides.md#pending): start and stop apply
  * `[PENDING]`; `reboot` is a clean shutdown (qmreboot task) followed by a SEPARATE start task
  * that applies pending; a guest that ignores ACPI makes shutdown/reboot fail with
  * `VM quit/powerdown failed - got timeout`; HA-managed VMs go through hastart/hastop requests
@@ -20,7 +20,7 @@ const STOP_MS = 400;
 /** Delay before the HA stack acts on a request (CRM/LRM rounds of ~10 s). */
 const HA_REACTION_MS = 10_000;
 
-/** Storage types whose disks reach QEMU as a file or block device (aio matters, §3.3). */
+/** Storage types whose disks reach QEMU as a file or block device (aio matters, docs/how-qemu-server-decides.md#aio). */
 const AIO_STORAGE_TYPES = new Set(['dir', 'nfs', 'cifs', 'btrfs', 'lvm', 'lvmthin', 'zfspool', 'cephfs', 'glusterfs']);
 
 function applyPendingAtStart(state: SimState, vm: SimVm, ctx: TaskContext): void {
@@ -40,7 +40,7 @@ function commandLineChecks(state: SimState, vm: SimVm, ctx: TaskContext): void {
     if (key.startsWith('scsi') && !single && iothread !== undefined && /^(1|on|yes|true)$/i.test(iothread)) {
       ctx.warn('iothread is only valid with virtio disk or virtio-scsi-single controller, ignoring');
     }
-    // QEMU's file-posix refuses aio=native without O_DIRECT (PVE-FACTS §3.3).
+    // QEMU's file-posix refuses aio=native without O_DIRECT (docs/how-qemu-server-decides.md#aio).
     const cache = getPart(drive.options, 'cache');
     const storageType = drive.storage ? state.storage.storages.get(drive.storage)?.type : undefined;
     const krbd = drive.storage ? state.storage.storages.get(drive.storage)?.props.krbd === '1' : false;

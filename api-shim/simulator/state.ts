@@ -305,7 +305,7 @@ export class SimState {
 
   /**
    * A reboot from inside the guest: QEMU resets in the same process, so pending changes are NOT
-   * applied (PVE-FACTS §4.5). With `reboot: 0` in the config the VM stops instead.
+   * applied (docs/how-qemu-server-decides.md#pending). With `reboot: 0` in the config the VM stops instead.
    */
   guestReboot(vmid: number): void {
     const vm = this.mustVm(vmid);
@@ -392,7 +392,7 @@ export class SimState {
 
   /**
    * Brings the journal up to date: VMs under IO stress make pvestatd's QMP queries time out every
-   * ~2 simulated minutes (the line PVE-FACTS §8 uses as evidence of main-loop blocking).
+   * ~2 simulated minutes (the line docs/how-qemu-server-decides.md uses as evidence of main-loop blocking).
    */
   refreshSyslog(node: string): Array<{ time: number; line: string }> {
     const now = this.clock.nowSec();

@@ -2,7 +2,7 @@
 /**
  * Worker tasks as PVE runs them: a UPID per task, a log of `{n, t}` lines ending in `TASK OK`,
  * `TASK WARNINGS: n` or `TASK ERROR: <text>`, and a status that reads `running` until the task
- * ends (PVE-FACTS §4.6, NOTES.md items 6-7).
+ * ends (docs/how-qemu-server-decides.md#api).
  */
 import type { SimClock } from './clock.js';
 import { printUpid } from '../../src/pve/upid.js';
@@ -144,7 +144,7 @@ export class TaskRegistry {
   }
 }
 
-/** The `/tasks/{upid}/status` object (no endtime there; PVE-FACTS §4.6). */
+/** The `/tasks/{upid}/status` object (no endtime there; docs/how-qemu-server-decides.md#api). */
 export function taskStatusView(t: SimTask): Record<string, unknown> {
   const out: Record<string, unknown> = {
     upid: t.upid, node: t.node, pid: t.pid, pstart: t.pstart, starttime: t.starttime,

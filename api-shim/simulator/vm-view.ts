@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
  * How the API shows a VM config (qemu-server vm_config / vm_pending, pve-guest-common
- * load_current_config / config_with_pending_array; PVE-FACTS §4.3, NOTES.md items 5, 17, 25).
+ * load_current_config / config_with_pending_array; docs/how-qemu-server-decides.md#api).
  */
 import {
   canonicalDriveString,
@@ -88,7 +88,7 @@ function sectionValues(section: ConfigSection | null): Record<string, string> {
  * `GET /nodes/{n}/qemu/{id}/pending`: every key of the main section (including `digest`) with its
  * value, its pending value and `delete` (1, or 2 when forced), then the keys only pending, then
  * pending deletions of keys that are not set. The last group always says `delete: 2` - the
- * pve-guest-common quirk of testing a hash reference for truth (PVE-FACTS §4.3).
+ * pve-guest-common quirk of testing a hash reference for truth (docs/how-qemu-server-decides.md#api).
  */
 export function pendingView(file: VmConfigFile): Array<Record<string, string | number>> {
   const main = sectionValues(file.main);

@@ -2,7 +2,7 @@
 /**
  * Storages (from storage.cfg text) and the volumes on them. The API needs this to answer like
  * PVE when a drive is (re)submitted: a new `STORAGE:SIZE` allocates a volume, an existing volume
- * gets its `size=` rewritten from the storage, a missing one is an error (PVE-FACTS §4.4).
+ * gets its `size=` rewritten from the storage, a missing one is an error (docs/how-qemu-server-decides.md#api).
  */
 import { formatSize, parseSize, parseStorageCfg, volumeOwner } from '../../src/pve/index.js';
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
  * Machine type and version resolution, as qemu-server 9.2 does it at VM start (Machine.pm
- * `get_vm_machine`, `windows_get_pinned_machine_version`; PVE-FACTS §1.5, §3.0, §8 "M", §9.1, §9.3).
+ * `get_vm_machine`, `windows_get_pinned_machine_version`; docs/how-qemu-server-decides.md#reading-the-config, docs/how-qemu-server-decides.md#machine-version, docs/how-qemu-server-decides.md "M", docs/how-qemu-server-decides.md#machine-version).
  *
  * The machine version decides the command-line dialect: >= 10.0 gets `-blockdev`, older `-drive`.
  */
@@ -133,7 +133,7 @@ function resolved(
 /**
  * Resolves the machine (type, version, -blockdev or not) for one VM state.
  *
- * Order (PVE-FACTS §8 "M", §9.1, §9.3): a template always runs the default i440fx at the installed
+ * Order (docs/how-qemu-server-decides.md "M", docs/how-qemu-server-decides.md#machine-version): a template always runs the default i440fx at the installed
  * QEMU (machine/ostype/meta are dropped); else a running VM runs its `running-machine`; else a pinned
  * version is used (`+pve0` when written without); else an unpinned Windows VM is pinned at start to
  * 5.1, or to `meta: creation-qemu` when that is >= 9.1, falling back to the installed version when the

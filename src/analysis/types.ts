@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
- * The AuditReport contract (ARCHITECTURE.md, "pve-dataplane audit JSON"): one shape for the CLI,
+ * The AuditReport contract (the audit JSON): one shape for the CLI,
  * the panel and the tests. Extra fields are welcome; the documented ones may not change meaning.
  */
 import type { ConfigIssue, PendingDelete, StorageMap } from '../pve/types.js';
@@ -23,7 +23,7 @@ export type QemuDevice =
 
 /**
  * QEMU driver of the device a disk hangs on. `virtio-scsi-pci` for both virtio-scsi-pci and
- * virtio-scsi-single; null for virtio-blk. A verbatim unknown scsihw value (PVE-FACTS §9.8) is
+ * virtio-scsi-single; null for virtio-blk. A verbatim unknown scsihw value (docs/how-qemu-server-decides.md#reading-the-config) is
  * reported as written, hence `string`.
  */
 export type ControllerName =
@@ -283,7 +283,7 @@ export interface VmInput {
   /** Pending values (raw), keyed by config key. */
   pending: Record<string, string>;
   deletes: PendingDelete[];
-  /** Snapshot sections' values (needed for the forced-delete rule, §9.11); may be empty online. */
+  /** Snapshot sections' values (needed for the forced-delete rule, docs/how-qemu-server-decides.md#pending); may be empty online. */
   snapshots?: Record<string, string>[];
   /** 1-based file line of each key (offline only), so issues can name file, line and key. */
   lines?: { current: Record<string, number>; pending: Record<string, number> };

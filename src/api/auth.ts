@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
- * The three ways this tool authenticates against PVE (PVE-FACTS §4.1):
+ * The three ways this tool authenticates against PVE (docs/how-qemu-server-decides.md#api):
  * - API token: `Authorization: PVEAPIToken=USER@REALM!TOKENID=SECRET`, no CSRF token needed;
  * - ticket: `POST /access/ticket` -> cookie `PVEAuthCookie` + `CSRFPreventionToken` header on every
  *   non-GET; the ticket lives 2 h and is renewed by posting it as the password;

@@ -3,7 +3,7 @@
  * Typed PVE API errors. Every failure of a request is normalised once, here, into one of these
  * classes, so callers branch on `instanceof` instead of parsing texts.
  *
- * Where the text comes from (PVE-FACTS §4.1, fixtures NOTES.md §2):
+ * Where the text comes from (docs/how-qemu-server-decides.md#api):
  * - PVE <= 8.2 puts the error only in the HTTP reason phrase (first line of the message) and
  *   answers `{"data":null}`;
  * - libpve-http-server-perl >= 5.2.0 (PVE 8.3+/9) additionally sends the full text as body `message`;

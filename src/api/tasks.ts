@@ -2,7 +2,7 @@
 /**
  * Following a PVE task (UPID) to its end. PVE's task exit status is `OK`, `WARNINGS: n` (a
  * success with warnings, e.g. `WARN: iothread is only valid with virtio disk or virtio-scsi-single
- * controller, ignoring` at VM start) or the error text (PVE-FACTS §4.6).
+ * controller, ignoring` at VM start) or the error text (docs/how-qemu-server-decides.md#api).
  */
 import type { PveClient } from './client.js';
 import { type TaskStatus, fetchTaskLog, fetchTaskStatus, parseUpid } from './endpoints/tasks.js';

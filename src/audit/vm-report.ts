@@ -197,7 +197,7 @@ function sameIssue(a: ConfigIssue, b: ConfigIssue): boolean {
 }
 
 /**
- * Effective disk status of one VM, now and after its next cold start (PVE-FACTS §8, §9).
+ * Effective disk status of one VM, now and after its next cold start (docs/how-qemu-server-decides.md).
  * `risk` is left unset (added by the risk engine); `issues` carries the config problems found.
  */
 export function analyzeVm(input: VmInput, analysisEnv: AnalysisEnv): VmReport {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
- * The apply engine: executes a saved plan, only that (PVE-FACTS §4.4–4.6, §8 C).
+ * The apply engine: executes a saved plan, only that (docs/how-qemu-server-decides.md#api).
  *
  * Per VM: re-read, re-plan with the plan's options and compare with the saved plan (a VM that
  * changed in a way that alters our change is reported, never "fixed up"); one digest-guarded

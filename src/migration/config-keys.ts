@@ -6,7 +6,7 @@ import type { Drive } from '../pve/types.js';
 /** The controller the migration moves every VM to. */
 export const TARGET_SCSIHW = 'virtio-scsi-single';
 export const DRIVE_KEY_RE = /^(ide|sata|scsi|virtio)(\d+)$/;
-/** scsi30 is the highest key PVE accepts (PVE-FACTS §2.1). */
+/** scsi30 is the highest key PVE accepts (docs/how-qemu-server-decides.md#drive-keys). */
 const MAX_INDEX = { scsi: 30, sata: 5 } as const;
 
 /** Drive keys of a config in PVE's natural order (bus, then index). */

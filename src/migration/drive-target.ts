@@ -10,7 +10,7 @@ import type { Drive, PropertyString } from '../pve/types.js';
 import { gate } from './gates.js';
 import type { Gate, TargetAio } from './types.js';
 
-/** Options valid on scsi but rejected by the API on sata/ide (PVE-FACTS §2.3). */
+/** Options valid on scsi but rejected by the API on sata/ide (docs/how-qemu-server-decides.md#drive-keys). */
 export const SCSI_ONLY_OPTIONS = ['iothread', 'ro', 'queues', 'product', 'vendor', 'scsiblock'] as const;
 /** Options valid on ide but rejected on scsi. */
 export const IDE_ONLY_OPTIONS = ['model'] as const;
@@ -27,7 +27,7 @@ export interface DriveTarget {
 
 /**
  * Target string of a scsi/virtio disk. aio=native is never set on a disk whose cache is not
- * O_DIRECT (QEMU refuses to open it, PVE-FACTS §3.3): the aio is then left as is, with a warning.
+ * O_DIRECT (QEMU refuses to open it, docs/how-qemu-server-decides.md#aio): the aio is then left as is, with a warning.
  */
 export function targetDriveString(drive: Drive, disk: DiskReport | undefined, aio: TargetAio): DriveTarget {
   const warnings: Gate[] = [];
@@ -63,7 +63,7 @@ export function targetDriveString(drive: Drive, disk: DiskReport | undefined, ai
   return { after: printPropertyString(ps), warnings };
 }
 
-/** Why qemu-server would not pick io_uring by default here (PVE-FACTS §3.3), or null. */
+/** Why qemu-server would not pick io_uring by default here (docs/how-qemu-server-decides.md#aio), or null. */
 function ioUringUnsafeReason(disk: DiskReport | undefined): string | null {
   if (!disk) return null;
   if (disk.storageType === 'lvm') return 'plain LVM storage';

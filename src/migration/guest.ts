@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
  * Guest-side facts the gates need: which OS family, which disks it boots from, and what the
- * guest sees when a controller changes (PVE-FACTS §6).
+ * guest sees when a controller changes (docs/how-qemu-server-decides.md#guest-safety).
  */
 
 const WINDOWS_OSTYPES = new Set(['wxp', 'w2k', 'w2k3', 'w2k8', 'wvista', 'win7', 'win8', 'win10', 'win11']);

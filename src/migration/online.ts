@@ -68,7 +68,7 @@ export async function makePlan(
     const evidence = { ...riskFactsFromConfig(input, audit.env), ...agentSaid.get(input.vmid) };
     return { input, report, ha: haState ? { sid: `vm:${input.vmid}`, state: haState } : null, permissions, evidence };
   });
-  // An API token is never root@pam, whatever user it belongs to (PVE-FACTS §4.1).
+  // An API token is never root@pam, whatever user it belongs to (docs/how-qemu-server-decides.md#api).
   const plan = buildPlan(inputs, { ...planOptions, authUser: null, pveRelease: version?.release ?? null }, { pve: meta.pve });
   const errors = audit.errors.map((e) => `${e.source ?? ''}: ${e.message}`);
   if (!permissions) errors.push('/access/permissions not readable: privileges were not checked up front');

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
  * The planner: what one VM needs to run `scsihw: virtio-scsi-single` with `iothread=1` and the
- * chosen aio on every scsi/virtio disk, and which gates stop or warn (PVE-FACTS §4.4, §6, §8 C).
+ * chosen aio on every scsi/virtio disk, and which gates stop or warn (docs/how-qemu-server-decides.md#api, #guest-safety).
  * Pure: the same input gives the same plan, so `apply` can re-plan a VM and compare.
  */
 import { parseDrive } from '../pve/index.js';
@@ -187,7 +187,7 @@ export function planVm(vm: PlanVmInput, opts: PlanOptions): VmPlan {
   const movingBoot = movingDisks.filter((k) => bootDisks.has(k));
   const movingData = movingDisks.filter((k) => !bootDisks.has(k));
 
-  // --- guest driver gates (PVE-FACTS §6)
+  // --- guest driver gates (docs/how-qemu-server-decides.md#guest-safety)
   let staged: PlanStep[] | null = null;
   let stagedChanges: KeyChange[] | null = null;
   if (family === 'windows' && movingBoot.length > 0) {
@@ -312,7 +312,7 @@ export function planVm(vm: PlanVmInput, opts: PlanOptions): VmPlan {
   }
   const coldStartNeeded = staged !== null || (running && changes.length > 0);
 
-  // --- privileges (PVE-FACTS §4.4); root@pam skips every check
+  // --- privileges (docs/how-qemu-server-decides.md#api); root@pam skips every check
   if (vm.permissions && !isRoot) {
     const privs = vmPrivileges(vm.permissions, vmid);
     const need = new Set<string>();

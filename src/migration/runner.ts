@@ -262,7 +262,7 @@ export class Runner {
   /**
    * A journalled power action, followed to the state it promises: `reboot` and `start` end with
    * the VM running (and, HA-managed, the HA state `started`) with nothing pending; `shutdown`
-   * and `stop` end with it stopped. The reboot's restart is a separate task (PVE-FACTS §4.5), so
+   * and `stop` end with it stopped. The reboot's restart is a separate task (docs/how-qemu-server-decides.md#pending), so
    * the VM state is polled, never just the task.
    */
   async power(live: LiveVm, action: PowerAction, step: number): Promise<PowerResult> {

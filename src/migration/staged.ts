@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
- * The Windows staged path (PVE-FACTS §6): Windows binds the vioscsi driver only to a device it
+ * The Windows staged path (docs/how-qemu-server-decides.md#guest-safety): Windows binds the vioscsi driver only to a device it
  * has seen while booting from its old controller. So:
  *   1. attach a small temporary disk on VirtIO SCSI, cold start, and check through the guest
  *      agent that the guest sees it (by serial);
@@ -37,7 +37,7 @@ export interface StagedInput {
 /** The staged steps, or why the path is refused (with the warnings found before refusing). */
 export type StagedResult = { steps: PlanStep[]; changes: KeyChange[]; warnings: Gate[] } | { blocked: Gate; warnings: Gate[] };
 
-/** Serial of the temporary disk; the guest-agent check looks for it (≤ 20 bytes, PVE-FACTS §2.3). */
+/** Serial of the temporary disk; the guest-agent check looks for it (≤ 20 bytes, docs/how-qemu-server-decides.md#drive-keys). */
 export function stagingSerial(vmid: number): string {
   return `DPSTAGE${vmid}`;
 }

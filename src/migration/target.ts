@@ -53,7 +53,7 @@ export interface MigrationTarget {
   /**
    * The error of a start task of this VM that began at or after `sinceSec` (epoch seconds) and
    * failed, e.g. `start failed: QEMU exited with code 1`; null when none is known. A reboot's
-   * restart is a separate task the caller never gets the id of (PVE-FACTS §4.5). Optional: a
+   * restart is a separate task the caller never gets the id of (docs/how-qemu-server-decides.md#pending). Optional: a
    * target without it leaves the caller to wait for the VM state alone.
    */
   failedStartSince?(node: string, vmid: number, sinceSec: number, signal?: AbortSignal): Promise<string | null>;

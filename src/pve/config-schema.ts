@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
  * Top-level VM config keys and how qemu-server's check_type reads their values (QemuServer.pm
- * $confdesc, check_type; PVE-FACTS §1.2 and §9.8). Key list and types from the PVE 9.1 API schema
+ * $confdesc, check_type; docs/how-qemu-server-decides.md#reading-the-config). Key list and types from the PVE 9.1 API schema
  * (`PUT /nodes/{node}/qemu/{vmid}/config`) plus the keys only found in files (`meta`, `parent`,
  * `snaptime`, `vmstate`, `runningmachine`, `runningcpu`, `running-nets-host-mtu`, `snapstate`).
  *

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-/** PVE's config `digest`: SHA-1 hex of the raw file bytes (PVE-FACTS §1.4). */
+/** PVE's config `digest`: SHA-1 hex of the raw file bytes (docs/how-qemu-server-decides.md#api). */
 import { sha1 } from '@noble/hashes/legacy.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { encodeUtf8 } from './text-codec.js';

@@ -3,7 +3,7 @@
  * The drive property-string schemas per bus (qemu-server Drive.pm %drivedesc_base, $ide_fmt,
  * $scsi_fmt, $sata_fmt, $virtio_fmt, $efidisk_fmt, $tpmstate_fmt, unused), checked key by key
  * against the PVE 9.1 API schema (apidoc `PUT /nodes/{node}/qemu/{vmid}/config`) and the option
- * matrix of PVE-FACTS §2.3.
+ * matrix of docs/how-qemu-server-decides.md#drive-keys.
  */
 import type { DriveKeyKind } from './types.js';
 import type { PropertyFormat, PropertySpec } from './property-string.js';
@@ -49,7 +49,7 @@ const throttle: PropertyFormat = {
 
 /**
  * Pre-PVE-9 geometry options. PVE 9 no longer has them in its schema but still reads old lines and
- * silently drops them (PVE-FACTS §2.2), so they are accepted here and left out of the canonical form.
+ * silently drops them (docs/how-qemu-server-decides.md#drive-keys), so they are accepted here and left out of the canonical form.
  */
 export const LEGACY_GEOMETRY_KEYS: readonly string[] = ['cyls', 'heads', 'secs', 'trans'];
 const legacy: PropertyFormat = { cyls: int, heads: int, secs: int, trans: { type: 'string' } };

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
  * Drive keys (`scsi0`, `efidisk0`, `unused3` ...) and drive values, as qemu-server Drive.pm reads
- * them (PVE-FACTS §2.1-2.3, §9.7, §9.9). {@link parseDrive} never throws: whatever PVE would
+ * them (docs/how-qemu-server-decides.md#drive-keys). {@link parseDrive} never throws: whatever PVE would
  * refuse is listed in `drive.issues`, and the value prints back exactly with {@link printDrive}.
  */
 import type { ConfigIssue, Drive, DriveKey, DriveKeyKind, PropertyString } from './types.js';
@@ -80,7 +80,7 @@ export function driveOption(drive: Drive, key: string): string | undefined {
 }
 
 export interface ParseDriveOptions {
-  /** The VM id; makes the cloud-init check require `vm-<vmid>-cloudinit` (§9.7). */
+  /** The VM id; makes the cloud-init check require `vm-<vmid>-cloudinit` (docs/how-qemu-server-decides.md#drive-keys). */
   vmid?: number | null;
   /** Accept the API's allocation-only `import-from` option. */
   alloc?: boolean;
@@ -146,7 +146,7 @@ const PARSE_DRIVE_CONSEQUENCE =
 
 /**
  * Reads one drive line value (`key` is the config key, e.g. `scsi0`). Never throws. The result
- * keeps every part as written; `issues` lists what PVE would refuse (schema errors, §2.2 extra
+ * keeps every part as written; `issues` lists what PVE would refuse (schema errors, docs/how-qemu-server-decides.md#drive-keys extra
  * rejections), each naming the key and sub-key.
  */
 export function parseDrive(key: string, value: string, opts: ParseDriveOptions = {}): Drive {
@@ -212,7 +212,7 @@ function hintFor(kind: DriveKeyKind, sub: string | undefined, reason: string): s
   return sub !== undefined ? `; remove '${sub}' (not an option of ${kind} drives)` : '';
 }
 
-/** The extra refusals of Drive.pm parse_drive after the schema passed (PVE-FACTS §2.2). */
+/** The extra refusals of Drive.pm parse_drive after the schema passed (docs/how-qemu-server-decides.md#drive-keys). */
 function parseDriveRejections(kind: DriveKeyKind, ps: PropertyString): { sub?: string; text: string }[] {
   const out: { sub?: string; text: string }[] = [];
   if (kind === 'unused' || kind === 'efidisk' || kind === 'tpmstate') return out;

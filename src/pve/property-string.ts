@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
  * PVE property strings (`[file=]local:vm-100-disk-0,iothread=1,size=32G`), modelled on
- * pve-common PVE::JSONSchema parse_property_string / print_property_string (PVE-FACTS §2.2).
+ * pve-common PVE::JSONSchema parse_property_string / print_property_string (docs/how-qemu-server-decides.md#drive-keys).
  *
  * Two ways to read one:
  * - {@link scanPropertyString} never throws: it keeps every part exactly as written (even the

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
- * `/etc/pve/storage.cfg`, a pve-common SectionConfig file (PVE-FACTS §4.2): a `type: id` header
+ * `/etc/pve/storage.cfg`, a pve-common SectionConfig file (docs/how-qemu-server-decides.md#api): a `type: id` header
  * starts a section, indented `key value` lines follow (a bare `key` means 1), a blank line ends
  * the section, `#` lines are skipped anywhere.
  */

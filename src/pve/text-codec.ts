@@ -2,7 +2,7 @@
 /**
  * Byte-level text helpers that mirror PVE's Perl: percent decoding of UTF-8 bytes
  * (URI::Escape uri_unescape + Encode::decode('utf8')) and the description encoding of config
- * files (encode_text / decode_text, PVE-FACTS §1.2). Isomorphic: TextEncoder/TextDecoder only.
+ * files (encode_text / decode_text, docs/how-qemu-server-decides.md#reading-the-config). Isomorphic: TextEncoder/TextDecoder only.
  */
 
 const encoder = new TextEncoder();

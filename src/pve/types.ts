@@ -58,7 +58,7 @@ export interface Drive {
   options: PropertyString;
   /** `media=cdrom` given explicitly. */
   isCdrom: boolean;
-  /** Volume name matches PVE's cloud-init pattern (§9.7). */
+  /** Volume name matches PVE's cloud-init pattern (docs/how-qemu-server-decides.md#drive-keys). */
   isCloudinit: boolean;
   /** Problems PVE would have with this string (rejected key, conflicting options...). */
   issues: ConfigIssue[];

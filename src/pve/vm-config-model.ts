@@ -2,7 +2,7 @@
 /**
  * Pure helpers on the VM config model (types.ts): section lookup, values, edits and the
  * `[PENDING]` `delete:` list (pve-guest-common AbstractConfig parse_pending_delete /
- * print_pending_delete, PVE-FACTS §1.3). Every edit returns a new VmConfigFile; `raw` and `digest`
+ * print_pending_delete, docs/how-qemu-server-decides.md#reading-the-config). Every edit returns a new VmConfigFile; `raw` and `digest`
  * keep describing the text that was read until the file is printed again.
  */
 import type { ConfigEntry, ConfigSection, PendingDelete, SectionKind, VmConfigFile } from './types.js';

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
- * Reading `/etc/pve/.../<vmid>.conf` text, mirroring qemu-server parse_vm_config (PVE-FACTS
- * §1.2-1.4, fixtures/pve-api NOTES.md §4). Never throws and never drops a line silently:
+ * Reading `/etc/pve/.../<vmid>.conf` text, mirroring qemu-server QemuServer.pm parse_vm_config
+ * (docs/how-qemu-server-decides.md#reading-the-config). Never throws and never drops a line silently:
  * whatever PVE would warn about or ignore becomes an issue with its line number, and values are
  * kept as written.
  */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
- * Writing a VM config file exactly like qemu-server write_vm_config (PVE-FACTS §1.2 "write
+ * Writing a VM config file exactly like qemu-server write_vm_config (docs/how-qemu-server-decides.md#reading-the-config "write
  * order"), so that for any file PVE wrote itself `printVmConfig(parseVmConfig(x)) === x`.
  */
 import type { ConfigSection, VmConfigFile } from './types.js';

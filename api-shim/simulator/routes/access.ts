@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-/** `/access`: ticket login and the caller's computed permissions (PVE-FACTS §4.1). */
+/** `/access`: ticket login and the caller's computed permissions (docs/how-qemu-server-decides.md#api). */
 import { aclPaths, privilegesOn, type Principal } from '../acl.js';
 import { createCsrfToken, createTicket, login } from '../auth.js';
 import { permissionError } from '../errors.js';

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-/** `/version`, `/cluster/*` and `/storage` (PVE-FACTS §4.1-4.2, NOTES.md items 28-29). */
+/** `/version`, `/cluster/*` and `/storage` (docs/how-qemu-server-decides.md#api). */
 import { digestOf } from '../../../src/pve/index.js';
 import { privilegesOn, type Principal } from '../acl.js';
 import { requirePrivs } from '../config-update.js';

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
  * `/nodes/{node}/qemu/...`: VM list, create, config (GET, PUT sync, POST async), pending,
- * snapshots (list, sub-commands, section config), status and power, rrddata (PVE-FACTS §4.2-4.5).
+ * snapshots (list, sub-commands, section config), status and power, rrddata (docs/how-qemu-server-decides.md#api).
  */
 import { configValues, deleteConfigKey, parseDriveKey, printVmConfig, setConfigValue } from '../../../src/pve/index.js';
 import { privilegesOn } from '../acl.js';

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-/** `/nodes/{node}/tasks`: task list, status and log (PVE-FACTS §4.6, NOTES.md items 6-7). */
+/** `/nodes/{node}/tasks`: task list, status and log (docs/how-qemu-server-decides.md#api). */
 import { privilegesOn, type Principal } from '../acl.js';
 import { paramError, permissionError } from '../errors.js';
 import type { SimState } from '../state.js';

@@ -11,7 +11,7 @@ import { APPLY_HINT, COLD_START, carriesData, disksAtNextStart, evidence, reason
 
 const NUMERIC = new Intl.Collator('en', { numeric: true });
 
-/** QEMU's file-posix error text for aio=native without cache.direct (PVE-FACTS §3.3). */
+/** QEMU's file-posix error text for aio=native without cache.direct (docs/how-qemu-server-decides.md#aio). */
 const AIO_NATIVE_ERROR = /aio=native was specified, but it requires cache\.direct=on/;
 
 /**
@@ -41,7 +41,7 @@ export function aioNativeIothreadReasons(ctx: RiskContext): RiskReason[] {
 
 /**
  * AIO_NATIVE_NO_DIRECT (critical): aio=native without O_DIRECT. qemu-server passes it through and
- * QEMU's file-posix driver refuses to open the image, so the VM does not start (PVE-FACTS §3.3).
+ * QEMU's file-posix driver refuses to open the image, so the VM does not start (docs/how-qemu-server-decides.md#aio).
  * Checked on the facts of the next start: for a running VM that is the pending view.
  */
 export function aioNativeNoDirectReasons(ctx: RiskContext): RiskReason[] {

@@ -7,7 +7,7 @@
  * backup target, so guest IO is "limited by the speed of the backup target"; fleecing copies to a
  * local fleecing image instead and "can help guest IO performance and even prevent hangs"
  * (pve-docs vzdump.adoc, PVE 8.2+). Many forum reports of guest soft lockups during vzdump/PBS
- * backups (EVIDENCE §2.1). An IO thread does not change this mechanism.
+ * backups. An IO thread does not change this mechanism.
  *
  * A job that leaves `fleecing` unset runs with the default of the node it runs on: the `fleecing`
  * line of that node's /etc/vzdump.conf, else off. That file is node-local (not in /etc/pve) and

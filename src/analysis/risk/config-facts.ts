@@ -23,7 +23,7 @@ function configInForce(input: VmInput): Record<string, string> {
 
 /**
  * Throttle options of one drive string (`local:vm-1-disk-0,iops_rd=500,mbps=100`). A drive string
- * has no quoting: every comma separates parts (PVE-FACTS §2.2). Zero means "no limit" to QEMU.
+ * has no quoting: every comma separates parts (docs/how-qemu-server-decides.md#drive-keys). Zero means "no limit" to QEMU.
  */
 export function throttleLimits(driveValue: string): ThrottleLimits {
   const out: ThrottleLimits = {};

@@ -3,7 +3,7 @@
 import type { IoRates } from './types.js';
 
 /**
- * Summarises rrddata points. `diskread`/`diskwrite` are DERIVE rates in bytes/s (PVE-FACTS §4.2);
+ * Summarises rrddata points. `diskread`/`diskwrite` are DERIVE rates in bytes/s (docs/how-qemu-server-decides.md#api);
  * points without them (VM stopped at that time, or not yet written) are skipped.
  */
 export function summariseRrd(points: readonly Record<string, unknown>[], timeframe: IoRates['timeframe']): IoRates {

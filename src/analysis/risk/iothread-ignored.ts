@@ -13,7 +13,7 @@ function attached(f: DiskFacts): boolean {
 /**
  * IOTHREAD_IGNORED: `iothread=1` on a SCSI disk whose controller is not virtio-scsi-single. PVE
  * accepts it in the API and the GUI and only logs `WARN: iothread is only valid with virtio disk or
- * virtio-scsi-single controller, ignoring` in the start task (PVE-FACTS §3.2, fix #3890).
+ * virtio-scsi-single controller, ignoring` in the start task (docs/how-qemu-server-decides.md#iothreads, fix #3890).
  */
 export function iothreadIgnoredReasons(ctx: RiskContext): RiskReason[] {
   return ctx.disks

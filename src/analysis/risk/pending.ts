@@ -3,9 +3,9 @@
  * PENDING_DATAPLANE: controller / iothread / aio / cache changes that sit in `[PENDING]`.
  *
  * Source: qemu-server keeps aio, iothread, cache and scsihw changes of a running VM pending
- * (vmconfig_hotplug_pending, PVE-FACTS §4.4); only a new QEMU process applies them: a start from PVE,
+ * (vmconfig_hotplug_pending, docs/how-qemu-server-decides.md#api); only a new QEMU process applies them: a start from PVE,
  * or the API reboot, which shuts down and starts again. A reboot inside the guest resets the same
- * QEMU process and applies nothing (PVE-FACTS §4.5).
+ * QEMU process and applies nothing (docs/how-qemu-server-decides.md#pending).
  */
 import { unknownReason } from '../disk-status.js';
 import type { DiskFacts, DiskReport, RiskEvidence, RiskReason } from '../types.js';

@@ -15,7 +15,7 @@ export function isThrottleKey(key: string): boolean {
 /**
  * THROTTLE_IOTHREAD: throttle limits on a disk with an IO thread. QEMU issue #3144 reports
  * reproducible VM lock-ups under random writes with IO throttling on an iothread; a post-mortem
- * (EVIDENCE §2.1) implicated live throttle rewrites.
+ * implicated live throttle rewrites.
  */
 export function throttleIothreadReasons(ctx: RiskContext): RiskReason[] {
   const iothreadDisks = ctx.disks.filter((d) => carriesData(d.disk, d.facts) && d.facts.iothread.effective);

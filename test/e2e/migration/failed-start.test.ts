@@ -11,7 +11,7 @@ import { makePlan } from '../../../src/migration/online.js';
 import { rollbackFromJournal } from '../../../src/cli/commands/rollback.js';
 import { FAST, type SimEnv, simWith } from './helpers.js';
 
-// aio=native with cache=writeback on LVM: QEMU refuses to start it (PVE-FACTS §3.3); the VM
+// aio=native with cache=writeback on LVM: QEMU refuses to start it (docs/how-qemu-server-decides.md#aio); the VM
 // runs because it was started before someone edited the cache mode.
 const NATIVE_WRITEBACK = [
   'boot: order=scsi0',

@@ -64,7 +64,7 @@ describe('mixed fleet: plan, apply --reboot now, online audit, rollback', () => 
       expect(disks.length, `VM ${vmid}`).toBeGreaterThan(0);
       for (const d of disks) {
         expect(d.iothread.effective, `VM ${vmid} ${d.key}`).toBe(true);
-        // librbd disks get no aio at all under -blockdev (PVE-FACTS §3.3).
+        // librbd disks get no aio at all under -blockdev (docs/how-qemu-server-decides.md#aio).
         expect(d.aio.effective === 'threads' || (d.aio.effective === null && d.storageType === 'rbd'), `VM ${vmid} ${d.key}: ${d.aio.effective}`).toBe(true);
         expect(d.pending).toBeUndefined();
       }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
- * PVE-FACTS §8 table A (controller and iothread) and table B (effective aio, cache direct), row by
- * row, plus the start errors. §9 rules are in rules-9.test.ts.
+ * docs/how-qemu-server-decides.md table A (controller and iothread) and table B (effective aio, cache direct), row by
+ * row, plus the start errors. docs/how-qemu-server-decides.md rules are in rules-9.test.ts.
  */
 import { notesOf } from '../../../src/present/deviations.js';
 import { describe, expect, it } from 'vitest';
@@ -9,7 +9,7 @@ import { facts } from './helpers.js';
 
 const DISK = 'local:100/vm-100-disk-0.qcow2';
 
-describe('§8 A: controller and iothread', () => {
+describe('A: controller and iothread', () => {
   it('ide on i440fx: built-in IDE, bus idx div 2, never an iothread', () => {
     const ids = [0, 1, 2, 3].map((i) => facts(`ide${i}`, DISK));
     expect(ids.map((f) => f.controller)).toEqual(['ide', 'ide', 'ide', 'ide']);
@@ -47,7 +47,7 @@ describe('§8 A: controller and iothread', () => {
     ]);
     expect(facts('virtio0', DISK).iothread).toEqual({ configured: false, effective: false });
     expect(facts('virtio0', `${DISK},iothread=0`).iothread).toEqual({ configured: false, effective: false });
-    // Drive values are kept verbatim (§9.9); `on` is still true.
+    // Drive values are kept verbatim (docs/how-qemu-server-decides.md#drive-keys); `on` is still true.
     expect(facts('virtio0', `${DISK},iothread=on`).iothread.effective).toBe(true);
     // Independent of scsihw.
     expect(facts('virtio0', `${DISK},iothread=1`, { scsihw: 'lsi' }).iothread.effective).toBe(true);
@@ -104,7 +104,7 @@ describe('§8 A: controller and iothread', () => {
   });
 });
 
-describe('§8 B: effective aio and cache direct', () => {
+describe('B: effective aio and cache direct', () => {
   it('1. file=none: no block node, aio and cacheDirect null', () => {
     for (const [key, value] of [
       ['ide2', 'none,media=cdrom'],

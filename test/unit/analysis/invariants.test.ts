@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
  * Configs never seen: every real config of test/fixtures/configs audits without a crash, and for
- * generated drives the facts keep the invariants of PVE-FACTS §8 whatever the combination.
+ * generated drives the facts keep the invariants of docs/how-qemu-server-decides.md whatever the combination.
  */
 import { notesOf } from '../../../src/present/deviations.js';
 import { readdirSync } from 'node:fs';

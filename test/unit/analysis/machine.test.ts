@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-/** Machine version resolution (PVE-FACTS §1.5, §3.0, §8 "M", §9.1, §9.3) and version helpers. */
+/** Machine version resolution (docs/how-qemu-server-decides.md#reading-the-config, docs/how-qemu-server-decides.md#machine-version, docs/how-qemu-server-decides.md "M", docs/how-qemu-server-decides.md#machine-version) and version helpers. */
 import { describe, expect, it } from 'vitest';
 import { machineTypeOf, parseMachineType, resolveMachine, windowsVersion } from '../../../src/analysis/machine.js';
 import { canRunMachine, compareVersions, formatMachineVersion, installedMachineVersion, machineAtLeast, parseVersion } from '../../../src/analysis/version.js';

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
- * The "after the next cold start" view: §9.10 (applying pending), §9.11 (forced deletes) and the
- * per-disk `pending` facts of the report (ARCHITECTURE.md).
+ * The "after the next cold start" view: docs/how-qemu-server-decides.md#pending (applying pending), docs/how-qemu-server-decides.md#pending (forced deletes) and the
+ * per-disk `pending` facts of the report.
  */
 import { describe, expect, it } from 'vitest';
 import { analyzeVm, vmInputFromFile } from '../../../src/audit/index.js';
@@ -11,7 +11,7 @@ import { ENV, vmInput } from './helpers.js';
 const D0 = 'lvmthin:vm-100-disk-0,size=8G';
 const D1 = 'lvmthin:vm-100-disk-1,size=8G';
 
-describe('§9.10 applying pending', () => {
+describe('applying pending', () => {
   it('deletes first, then sets: a key both deleted and set ends up set', () => {
     const { config } = nextStartConfig(100, { scsi0: D0, scsi1: D1, cores: '2' }, { scsi1: `${D1},iothread=1`, memory: '4096' }, [
       { key: 'scsi1', force: false },
@@ -25,7 +25,7 @@ describe('§9.10 applying pending', () => {
   });
 });
 
-describe('§9.11 forced deletes', () => {
+describe('forced deletes', () => {
   it('fail when this VM owns the volume and a snapshot still uses it', () => {
     const r = nextStartConfig(100, { scsi0: D0 }, {}, [{ key: 'scsi0', force: true }], [{ scsi0: D0 }]);
     expect(r.config.scsi0).toBe(D0);

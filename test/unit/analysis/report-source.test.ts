@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-/** `source` of a VM in the audit JSON: exactly `api` online, the file path offline (ARCHITECTURE.md contract). */
+/** `source` of a VM in the audit JSON: exactly `api` online, the file path offline (the AuditReport contract, src/analysis/types.ts). */
 import { describe, expect, it } from 'vitest';
 import { analyzeVm } from '../../../src/audit/index.js';
 import { ENV, vmInput } from './helpers.js';

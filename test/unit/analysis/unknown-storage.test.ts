@@ -2,7 +2,7 @@
 /**
  * A storage whose type we cannot see (token without Datastore.Audit, no storage.cfg): the facts
  * that depend on the type are reported as unknown with the reason, never guessed (issue #3); the
- * others are still computed (PVE-FACTS §3.3, §8 B, §9.5, §9.12).
+ * others are still computed (docs/how-qemu-server-decides.md#aio, docs/how-qemu-server-decides.md#controllers).
  */
 import { notesOf } from '../../../src/present/deviations.js';
 import { describe, expect, it } from 'vitest';
@@ -58,7 +58,7 @@ describe('a storage the token may not read (online)', () => {
     expect(notesOf(f)[0]).toContain('no fact of this disk depends on it');
   });
 
-  it('an explicit aio under -blockdev is unknown: librbd, iSCSI, NBD and PBS get no aio at all (§9.12)', () => {
+  it('an explicit aio under -blockdev is unknown: librbd, iSCSI, NBD and PBS get no aio at all', () => {
     const f = hidden('scsi0', 'ceph:vm-100-disk-0,aio=threads,cache=none');
     expect(unknownFields(f)).toEqual(['aio']);
     expect([f.aio.configured, f.aio.effective, f.cacheDirect]).toEqual(['threads', null, true]);
@@ -82,7 +82,7 @@ describe('a storage the token may not read (online)', () => {
     expect([f.unknown, f.aio.effective, f.cacheDirect]).toEqual([undefined, null, null]);
   });
 
-  it('the SCSI device is unknown only on machine < 4.1 (an iSCSI volume becomes scsi-generic, §9.5)', () => {
+  it('the SCSI device is unknown only on machine < 4.1 (an iSCSI volume becomes scsi-generic, docs/how-qemu-server-decides.md#controllers)', () => {
     const old = hidden('scsi0', 'ceph:vm-100-disk-0,aio=threads,cache=none', { machine: 'pc-i440fx-4.0' });
     expect([old.qemuDevice, unknownFields(old), unknownReason(old, 'qemuDevice')]).toEqual([null, ['qemuDevice'], WHY]);
     expect([old.controller, old.controllerId]).toEqual(['lsi', 'scsihw0']);

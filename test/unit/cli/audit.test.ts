@@ -42,7 +42,7 @@ describe('audit --config-dir examples/etc-pve', () => {
     expect(report.errors).toEqual([]);
   });
 
-  it('json: the ARCHITECTURE.md shape', async () => {
+  it('json: the AuditReport shape', async () => {
     const { code, out, err } = await cli(['audit', '--config-dir', EXAMPLES, '--format', 'json']);
     expect([code, err]).toEqual([0, '']);
     const report = JSON.parse(out) as AuditReport;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-/** `--format json` for a disk that exists only after the pending changes (ARCHITECTURE.md contract). */
+/** `--format json` for a disk that exists only after the pending changes (the AuditReport contract, src/analysis/types.ts). */
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../../src/cli/cli.js';
 import { captureIO } from './capture.js';

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
- * An in-memory PVE for the engine unit tests, behaving like PVE-FACTS §4.4–4.5 says: a config
+ * An in-memory PVE for the engine unit tests, behaving like docs/how-qemu-server-decides.md#api–4.5 says: a config
  * file printed the way PVE writes it (digest = SHA-1 of it), a digest check on every write,
  * non-hotpluggable changes of a running VM kept in [PENDING], a stopped VM's changes applied at
  * once, reboot = shutdown task + separate start that applies pending, a guest that may ignore ACPI.

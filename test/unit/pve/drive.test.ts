@@ -39,7 +39,7 @@ describe('drive keys', () => {
   });
 });
 
-describe('per-bus option matrix (PVE-FACTS §2.3)', () => {
+describe('per-bus option matrix (docs/how-qemu-server-decides.md#drive-keys)', () => {
   const matrix: [string, Record<string, boolean>][] = [
     ['iothread=1', { ide: false, sata: false, scsi: true, virtio: true }],
     ['ssd=1', { ide: true, sata: true, scsi: true, virtio: false }],
@@ -94,7 +94,7 @@ describe('per-bus option matrix (PVE-FACTS §2.3)', () => {
   });
 });
 
-describe('parse_drive extra rejections (PVE-FACTS §2.2)', () => {
+describe('parse_drive extra rejections (docs/how-qemu-server-decides.md#drive-keys)', () => {
   const rejected: [string, string, string][] = [
     ['ide2', 'local:iso/x.iso,media=cdrom,snapshot=1', 'snapshot'],
     ['ide2', 'local:iso/x.iso,media=cdrom,format=raw', 'format'],
@@ -139,7 +139,7 @@ describe('drive fields', () => {
     expect(parseDrive('sata0', 'p2b:iso/x.iso,media=disk').isCdrom).toBe(false);
   });
 
-  it('recognises cloud-init volumes (§9.7), with the vmid when given', () => {
+  it('recognises cloud-init volumes (docs/how-qemu-server-decides.md#drive-keys), with the vmid when given', () => {
     expect(parseDrive('ide2', 'lvm:vm-120-cloudinit,media=cdrom').isCloudinit).toBe(true);
     expect(parseDrive('ide2', 'local:100/vm-100-cloudinit.qcow2,media=cdrom', { vmid: 100 }).isCloudinit).toBe(true);
     expect(parseDrive('ide2', 'local:100/vm-100-cloudinit.qcow2,media=cdrom', { vmid: 101 }).isCloudinit).toBe(false);

@@ -56,7 +56,7 @@ describe('applyPending (next cold start)', () => {
     expect(file.raw).toBe('');
   });
 
-  it('refuses a forced delete of an owned volume still used by a snapshot (§9.11)', () => {
+  it('refuses a forced delete of an owned volume still used by a snapshot', () => {
     const text = 'scsi0: st:vm-100-disk-0,size=4G\n\n[PENDING]\ndelete: !scsi0\n\n[snap1]\nscsi0: st:vm-100-disk-0,size=4G\nsnaptime: 1\n';
     const { file, warnings } = applyPendingWithWarnings(conf(text));
     expect(configValues(file.main)).toEqual({ scsi0: 'st:vm-100-disk-0,size=4G' });

@@ -64,7 +64,7 @@ describe('parseVmConfig: lines', () => {
     expect(file.issues[1]!.message).toContain("type check ('boolean') failed - got 'maybe'");
   });
 
-  it('keeps drive values verbatim (no canonicalisation on read, §9.9)', () => {
+  it('keeps drive values verbatim (no canonicalisation on read, docs/how-qemu-server-decides.md#drive-keys)', () => {
     expect(values('scsi0: local:vm-1-disk-0,size=32G,iothread=on\n').scsi0).toBe('local:vm-1-disk-0,size=32G,iothread=on');
   });
 });

@@ -2,7 +2,7 @@
 /**
  * Config semantics over real sockets: digest = SHA-1 of the file, PUT sync vs POST async, digest
  * and lock refusals, schema validation, permissions, running VMs keeping non-hot-pluggable disk
- * changes and scsihw in [PENDING] (PVE-FACTS §4.4), /pending listing every key.
+ * changes and scsihw in [PENDING] (docs/how-qemu-server-decides.md#api), /pending listing every key.
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -183,7 +183,7 @@ describe('a stopped VM applies changes at once; a running VM keeps some pending'
   });
 });
 
-describe('description (`#` lines, PVE-FACTS §1.2)', () => {
+describe('description (`#` lines, docs/how-qemu-server-decides.md#reading-the-config)', () => {
   it('PUT on a stopped VM writes it as # lines at the top (`:` and `%` escaped); GET decodes it', async () => {
     const a = await call(sim, 'PUT', '/nodes/pve1/qemu/101/config', { form: { description: 'Owner: ops\nload 100%' } });
     expect(a.status).toBe(200);

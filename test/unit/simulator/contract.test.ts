@@ -90,7 +90,7 @@ afterAll(async () => {
   await Promise.all([sim82?.close(), sim91?.close()]);
 });
 
-/** PVE 9 additions over the 8.x captures (NOTES.md appendix: apidoc diff 8.4 -> 9.1). */
+/** PVE 9 additions over the 8.x captures (apidoc diff 8.4 -> 9.1). */
 const PVE9_EXTRA = ['data[].memhost', 'data.memhost'];
 
 function expectShape(real: unknown, answer: unknown, rules: ShapeRules = {}): void {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
- * Power semantics (PVE-FACTS §4.5): start/stop apply [PENDING]; the API reboot is a qmreboot task
+ * Power semantics (docs/how-qemu-server-decides.md#pending): start/stop apply [PENDING]; the API reboot is a qmreboot task
  * plus a SEPARATE start task that applies it; a guest reboot does not; a guest that ignores ACPI
  * makes reboot fail with PVE's text; start warns about iothread on a shared controller; HA-managed
  * VMs go through hastart and the HA stack.
