@@ -24,8 +24,7 @@ module.exports = {
       name: 'api-is-the-pve-client-only',
       comment: 'src/api is the PVE client; assembling analysis inputs lives with the audit service (src/audit).',
       severity: 'error',
-      // TODO(audit): src/api/fleet.ts and src/api/evidence.ts move to src/audit; then drop this pathNot.
-      from: { path: '^src/api/', pathNot: '^src/api/(fleet|evidence)\\.[jt]s$' },
+      from: { path: '^src/api/' },
       to: { path: '^src/analysis/' },
     },
     {
