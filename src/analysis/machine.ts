@@ -6,6 +6,7 @@
  * The machine version decides the command-line dialect: >= 10.0 gets `-blockdev`, older `-drive`.
  */
 import type { Version } from './types.js';
+import { MACHINE_FORMAT, META_FORMAT, parsePveBoolean, propertyValue } from '../pve/index.js';
 import {
   type MachineVersion,
   canRunMachine,
@@ -77,12 +78,7 @@ export function parseMachineType(text: string): MachineTypeString | null {
 
 /** The `type` of a `machine` property string (`q35,viommu=virtio` → `q35`); undefined when absent. */
 export function machineTypeOf(value: string): string | undefined {
-  for (const part of value.split(',')) {
-    const eq = part.indexOf('=');
-    if (eq < 0) return part.trim();
-    if (part.slice(0, eq).trim() === 'type') return part.slice(eq + 1).trim();
-  }
-  return undefined;
+  return propertyValue(value, MACHINE_FORMAT, 'type');
 }
 
 /**
@@ -100,11 +96,8 @@ export function windowsVersion(ostype: string | undefined): number {
 /** `creation-qemu` of a `meta` property string (`creation-qemu=10.0.2,ctime=…`). */
 function creationQemu(meta: string | undefined): Version | null {
   if (!meta) return null;
-  for (const part of meta.split(',')) {
-    const [k, v] = part.split('=', 2);
-    if (k?.trim() === 'creation-qemu' && v !== undefined) return parseVersion(v);
-  }
-  return null;
+  const version = propertyValue(meta, META_FORMAT, 'creation-qemu');
+  return version === undefined ? null : parseVersion(version);
 }
 
 function installedLabel(env: MachineEnv): string {
@@ -142,7 +135,7 @@ function resolved(
 export function resolveMachine(input: MachineInput, env: MachineEnv): ResolvedMachine {
   const installed = installedMachineVersion(env.installedQemu);
   const configured = input.machine !== undefined && input.machine.trim() !== '' ? input.machine : null;
-  const isTemplate = input.template !== undefined && /^(?:1|on|yes|true)$/i.test(input.template.trim());
+  const isTemplate = input.template !== undefined && parsePveBoolean(input.template.trim()) === true;
   const defaultType: MachineType = input.arch?.trim() === 'aarch64' ? 'virt' : 'i440fx';
 
   if (isTemplate) {

@@ -4,7 +4,7 @@
  * `AuditReport`, with the backup jobs beside the configs as risk evidence. No file system here.
  */
 import type { AnalysisEnv, VmInput } from '../analysis/types.js';
-import { volumeOwner } from '../pve/index.js';
+import { driveVolume, isDriveKey, volumeOwner } from '../pve/index.js';
 import type { ConfigIssue } from '../pve/types.js';
 import { withPveQemu } from './pve-qemu-env.js';
 import type { AuditOptions, AuditRun } from './options.js';
@@ -17,9 +17,8 @@ import { vmInputFromFile } from './vm-report.js';
 function inferVmid(values: Record<string, string>): number | null {
   const counts = new Map<number, number>();
   for (const [key, value] of Object.entries(values)) {
-    if (!/^(?:ide|sata|scsi|virtio|efidisk|tpmstate|unused)\d+$/.test(key)) continue;
-    const volid = value.split(',')[0]?.replace(/^(?:file|volume)=/, '') ?? '';
-    const owner = volumeOwner(volid);
+    if (!isDriveKey(key)) continue;
+    const owner = volumeOwner(driveVolume(value));
     if (owner !== null) counts.set(owner, (counts.get(owner) ?? 0) + 1);
   }
   let best: number | null = null;

@@ -26,6 +26,7 @@ import type { ConfigIssue, PendingDelete, StorageMap } from '../pve/types.js';
 import type { PveClient } from '../api/client.js';
 import { type PermissionMap, fetchPermissions } from '../api/endpoints/access.js';
 import { hasPrivilege } from '../pve/permissions.js';
+import { driveVolume, isDriveKey, volumeStorage } from '../pve/index.js';
 import { type ClusterResource, fetchClusterResources } from '../api/endpoints/cluster.js';
 import { type NodeEntry, fetchNodes } from '../api/endpoints/nodes.js';
 import { type NodeQemuVersion, fetchNodeQemuVersion } from './node-qemu.js';
@@ -360,9 +361,6 @@ function mostCommon(versions: Version[]): Version | null {
 // One collator for the whole sort (`localeCompare` with options builds one per call).
 const NUMERIC = new Intl.Collator('en', { numeric: true });
 
-const DISK_KEY_RE = /^(?:ide|sata|scsi|virtio|efidisk|tpmstate|unused)\d+$/;
-const VOLUME_RE = /^([a-zA-Z][a-zA-Z0-9\-_.]*[a-zA-Z0-9]):./;
-
 /**
  * Records in `hidden` the storages this VM references that `/storage` did not list and that the
  * token may not see (no Datastore.Audit / Datastore.AllocateSpace on /storage/<id>, or its
@@ -380,8 +378,8 @@ function addHiddenStorages(
   const seen = new Set<string>();
   for (const values of [input.current, input.pending]) {
     for (const [key, value] of Object.entries(values)) {
-      if (!DISK_KEY_RE.test(key)) continue;
-      const id = volumeStorage(value);
+      if (!isDriveKey(key)) continue;
+      const id = driveStorage(value);
       if (!id || storages.has(id) || seen.has(`${key}:${id}`)) continue;
       seen.add(`${key}:${id}`);
       const path = `/storage/${id}`;
@@ -407,15 +405,8 @@ function addHiddenStorages(
 }
 
 /** Storage id of a drive value (`local-lvm:vm-100-disk-0,size=32G`, `file=ceph:vm-1-disk-0`), else null. */
-function volumeStorage(value: string): string | null {
-  for (const part of value.split(',')) {
-    const eq = part.indexOf('=');
-    const key = eq < 0 ? null : part.slice(0, eq);
-    if (key !== null && key !== 'file' && key !== 'volume') continue;
-    const volume = key === null ? part : part.slice(eq + 1);
-    return VOLUME_RE.exec(volume)?.[1] ?? null;
-  }
-  return null;
+function driveStorage(value: string): string | null {
+  return volumeStorage(driveVolume(value));
 }
 
 function vmReadError(vm: ClusterResource, err: unknown): ConfigIssue {

@@ -3,6 +3,7 @@
  * Guest-side facts the gates need: which OS family, which disks it boots from, and what the
  * guest sees when a controller changes (docs/how-qemu-server-decides.md#guest-safety).
  */
+import { BOOT_FORMAT, getPart, printPropertyString, propertyValue, scanPropertyString, setPart } from '../pve/index.js';
 
 const WINDOWS_OSTYPES = new Set(['wxp', 'w2k', 'w2k3', 'w2k8', 'wvista', 'win7', 'win8', 'win10', 'win11']);
 const LINUX_OSTYPES = new Set(['l24', 'l26']);
@@ -24,23 +25,16 @@ export function isVirtioScsi(scsihw: string | null | undefined): boolean {
 /** The `order=` list of a `boot` value, or null for the legacy format / absent key. */
 export function bootOrder(boot: string | null | undefined): string[] | null {
   if (!boot) return null;
-  for (const part of boot.split(',')) {
-    const m = /^\s*order=(.*)$/.exec(part);
-    if (m) return m[1]!.split(/[;\s]+/).filter((s) => s !== '');
-  }
-  return null;
+  const order = propertyValue(boot, BOOT_FORMAT, 'order');
+  return order === undefined ? null : order.split(/[;\s]+/).filter((s) => s !== '');
 }
 
 /** Replace one device in the `order=` list, keeping every other byte of the `boot` value. */
 export function renameInBootOrder(boot: string, from: string, to: string): string {
-  return boot
-    .split(',')
-    .map((part) => {
-      const m = /^(\s*order=)(.*)$/.exec(part);
-      if (!m) return part;
-      return m[1]! + m[2]!.split(';').map((d) => (d === from ? to : d)).join(';');
-    })
-    .join(',');
+  const ps = scanPropertyString(boot, BOOT_FORMAT).ps;
+  const order = getPart(ps, 'order');
+  if (order === undefined) return boot;
+  return printPropertyString(setPart(ps, 'order', order.split(';').map((d) => (d === from ? to : d)).join(';')));
 }
 
 /**

@@ -7,7 +7,7 @@
 import { parseDrive } from '../pve/index.js';
 import type { DiskReport, RiskLevel } from '../analysis/types.js';
 import type { Drive } from '../pve/types.js';
-import { DRIVE_KEY_RE, TARGET_SCSIHW, driveKeys, freeKey, isDataDisk, sameConfigValue } from './config-keys.js';
+import { TARGET_SCSIHW, diskBus, driveKeys, freeKey, isDataDisk, sameConfigValue } from './config-keys.js';
 import { targetDriveString, toScsiString } from './drive-target.js';
 import { describeFreeBsd } from '../analysis/risk/guest-os.js';
 import { TMF_DEADLOCK_FIXED, tmfDeadlockOnMove } from '../analysis/risk/pve-qemu.js';
@@ -81,7 +81,7 @@ export function planVm(vm: PlanVmInput, opts: PlanOptions): VmPlan {
 
   for (const [key, drive] of drives) {
     if (!isDataDisk(drive)) continue;
-    const bus = DRIVE_KEY_RE.exec(key)![1] as 'ide' | 'sata' | 'scsi' | 'virtio';
+    const bus = diskBus(key)!;
     if (drive.issues.some((i) => i.severity === 'error')) {
       const why = drive.issues.filter((i) => i.severity === 'error').map((i) => i.message).join('; ');
       d.blocked.push(

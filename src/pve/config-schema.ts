@@ -9,7 +9,7 @@
  * quotes from plain strings, and keeps formatted strings (drives, `machine`, `net0` ...) verbatim.
  * PVE drops a key whose value fails, and every key it does not know ("unknown setting").
  */
-import { parseDriveKey } from './drive.js';
+import { parseDriveKey } from './drive-keys.js';
 import { driveFormat } from './drive-formats.js';
 import { parsePveBoolean, scanPropertyString } from './property-string.js';
 

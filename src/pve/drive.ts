@@ -4,7 +4,8 @@
  * them (docs/how-qemu-server-decides.md#drive-keys). {@link parseDrive} never throws: whatever PVE would
  * refuse is listed in `drive.issues`, and the value prints back exactly with {@link printDrive}.
  */
-import type { ConfigIssue, Drive, DriveKey, DriveKeyKind, PropertyString } from './types.js';
+import type { ConfigIssue, Drive, DriveKeyKind, PropertyString } from './types.js';
+import { parseDriveKey } from './drive-keys.js';
 import {
   canonicalPropertyString,
   getPart,
@@ -19,59 +20,24 @@ import { ALL_DRIVE_FORMAT, LEGACY_GEOMETRY_KEYS, driveFormat } from './drive-for
 
 export { driveFormat } from './drive-formats.js';
 
-/** Highest index + 1 per kind (Drive.pm $MAX_*_DISKS, $MAX_UNUSED_DISKS). */
-export const DRIVE_KEY_COUNTS: Readonly<Record<DriveKeyKind, number>> = {
-  ide: 4,
-  sata: 6,
-  scsi: 31,
-  virtio: 16,
-  efidisk: 1,
-  tpmstate: 1,
-  unused: 256,
-};
-
-const range = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
-
-/**
- * Every valid drive key in PVE's order (valid_drive_names_with_unused): ide, scsi, virtio, sata
- * (the boot-disk search order), efidisk0, tpmstate0, then unused0-255.
- */
-export const DRIVE_KEYS: readonly string[] = [
-  ...range('ide', DRIVE_KEY_COUNTS.ide),
-  ...range('scsi', DRIVE_KEY_COUNTS.scsi),
-  ...range('virtio', DRIVE_KEY_COUNTS.virtio),
-  ...range('sata', DRIVE_KEY_COUNTS.sata),
-  'efidisk0',
-  'tpmstate0',
-  ...range('unused', DRIVE_KEY_COUNTS.unused),
-];
-
-const DRIVE_KEY_RE = /^(ide|sata|scsi|virtio|efidisk|tpmstate|unused)(0|[1-9]\d{0,2})$/;
-
-/** `scsi7` -> `{ key, kind: 'scsi', index: 7 }`; null for anything that is not a valid drive key. */
-export function parseDriveKey(key: string): DriveKey | null {
-  const m = DRIVE_KEY_RE.exec(key);
-  if (!m) return null;
-  const kind = m[1] as DriveKeyKind;
-  const index = Number(m[2]);
-  if (index >= DRIVE_KEY_COUNTS[kind]) return null;
-  return { key, kind, index };
-}
-
-/** True for every key of {@link DRIVE_KEYS} (including `unusedN`). */
-export function isDriveKey(key: string): boolean {
-  return parseDriveKey(key) !== null;
-}
-
-/** PVE is_valid_drivename: a drive key that is not `unusedN`. */
-export function isValidDriveName(key: string): boolean {
-  const k = parseDriveKey(key);
-  return k !== null && k.kind !== 'unused';
-}
+export {
+  DRIVE_KEYS,
+  DRIVE_KEY_COUNTS,
+  compareDriveKeys,
+  freeDriveKey,
+  isDriveKey,
+  isValidDriveName,
+  parseDriveKey,
+} from './drive-keys.js';
 
 /** PVE's boolean reading (`1/on/yes/true`, any case). `undefined` and anything else are false. */
 export function isTrue(value: string | undefined): boolean {
   return value !== undefined && parsePveBoolean(value) === true;
+}
+
+/** The volume (`file`, also written `volume=` or as the bare first part) of a drive string; '' when none. */
+export function driveVolume(value: string): string {
+  return getPart(scanPropertyString(value, ALL_DRIVE_FORMAT).ps, 'file') ?? '';
 }
 
 /** The option value as written (canonical key, e.g. `file` also for `volume=`), or undefined. */

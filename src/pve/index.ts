@@ -32,8 +32,11 @@ export {
   DRIVE_KEYS,
   DRIVE_KEY_COUNTS,
   canonicalDriveString,
+  compareDriveKeys,
   driveFormat,
   driveOption,
+  driveVolume,
+  freeDriveKey,
   isCloudinitVolume,
   isDriveKey,
   isTrue,
@@ -47,6 +50,15 @@ export {
   type ParseDriveOptions,
 } from './drive.js';
 export { ALL_DRIVE_FORMAT } from './drive-formats.js';
+export {
+  AGENT_FORMAT,
+  BOOT_FORMAT,
+  FLEECING_FORMAT,
+  MACHINE_FORMAT,
+  META_FORMAT,
+  propertyFlag,
+  propertyValue,
+} from './value-formats.js';
 export { checkConfigValue, droppedOnRead, isKnownConfigKey, normalizedConfigValue, type CheckedValue } from './config-schema.js';
 export {
   addPendingDelete,

@@ -8,6 +8,7 @@
  * `storage`, `schedule`, `fleecing` (property string, default key `enabled`; PVE 8.2+).
  */
 import type { BackupJobCoverage } from './types.js';
+import { FLEECING_FORMAT, parsePveBoolean, propertyFlag, propertyValue } from '../../pve/index.js';
 
 /** A backup job as read; values are kept as strings, like PVE's section config. */
 export interface BackupJob {
@@ -73,10 +74,9 @@ export function parsePoolsFromUserCfg(text: string): Map<number, string> {
   return out;
 }
 
-const TRUE = /^(1|on|yes|true)$/i;
-
+/** A boolean of jobs.cfg / vzdump in PVE's words; `dflt` when unset, false when unreadable. */
 function isTrue(v: string | undefined, dflt: boolean): boolean {
-  return v === undefined ? dflt : TRUE.test(v.trim());
+  return v === undefined ? dflt : parsePveBoolean(v.trim()) === true;
 }
 
 function idList(v: string | undefined): Set<number> {
@@ -86,15 +86,8 @@ function idList(v: string | undefined): Set<number> {
 /** `fleecing` property string (`1`, `enabled=1,storage=local-lvm`) -> on/off + storage. */
 export function parseFleecing(value: string | undefined): { fleecing: 'on' | 'off' | 'unset'; storage?: string } {
   if (value === undefined || value.trim() === '') return { fleecing: 'unset' };
-  let enabled: string | undefined;
-  let storage: string | undefined;
-  for (const part of value.split(',')) {
-    const eq = part.indexOf('=');
-    if (eq < 0) enabled = part;
-    else if (part.slice(0, eq) === 'enabled') enabled = part.slice(eq + 1);
-    else if (part.slice(0, eq) === 'storage') storage = part.slice(eq + 1);
-  }
-  const on = isTrue(enabled, false);
+  const storage = propertyValue(value, FLEECING_FORMAT, 'storage');
+  const on = propertyFlag(value, FLEECING_FORMAT, 'enabled', false);
   return storage !== undefined ? { fleecing: on ? 'on' : 'off', storage } : { fleecing: on ? 'on' : 'off' };
 }
 

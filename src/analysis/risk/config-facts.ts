@@ -4,13 +4,13 @@
  * per disk, RAM snapshots and the QEMU version. Available offline and online alike.
  */
 import type { AnalysisEnv, VmInput } from '../types.js';
+import { ALL_DRIVE_FORMAT, parseDriveKey, scanPropertyString } from '../../pve/index.js';
 import { isThrottleKey } from './throttle.js';
 import { isNetworkStorage } from './snapshots.js';
 import type { Fact, PveQemuPackage, RamSnapshot, RiskEvidenceInput, ThrottleLimits } from './types.js';
 import { unavailable } from './types.js';
 import { agentEnabled, splitTags } from './guest-os.js';
 
-const DRIVE_KEY = /^(ide|sata|scsi|virtio)\d+$/;
 
 /** The keys that will be in force: the current ones, or for a stopped VM the pending-applied ones. */
 function configInForce(input: VmInput): Record<string, string> {
@@ -27,11 +27,7 @@ function configInForce(input: VmInput): Record<string, string> {
  */
 export function throttleLimits(driveValue: string): ThrottleLimits {
   const out: ThrottleLimits = {};
-  for (const part of driveValue.split(',')) {
-    const eq = part.indexOf('=');
-    if (eq < 0) continue;
-    const key = part.slice(0, eq).trim();
-    const value = part.slice(eq + 1).trim();
+  for (const { key, value } of scanPropertyString(driveValue, ALL_DRIVE_FORMAT).ps.parts) {
     if (isThrottleKey(key) && Number(value) !== 0) out[key] = value;
   }
   return out;
@@ -64,7 +60,8 @@ export function riskFactsFromConfig(input: VmInput, env: AnalysisEnv): RiskEvide
   const conf = configInForce(input);
   const throttles: Record<string, ThrottleLimits> = {};
   for (const [key, value] of Object.entries(conf)) {
-    if (!DRIVE_KEY.test(key)) continue;
+    const kind = parseDriveKey(key)?.kind;
+    if (kind !== 'ide' && kind !== 'sata' && kind !== 'scsi' && kind !== 'virtio') continue;
     const limits = throttleLimits(value);
     if (Object.keys(limits).length > 0) throttles[key] = limits;
   }

@@ -154,7 +154,8 @@ function mutate(text: string, mutations: Mutation[]): string {
 }
 
 describe('mutated drive strings', () => {
-  it('100k mutations: a value or a clear PropertyStringError, never another error', () => {
+  // 100k runs take ~10 s alone and over 30 s on a loaded machine: a hang guard, not a time limit.
+  it('100k mutations: a value or a clear PropertyStringError, never another error', { timeout: 300_000 }, () => {
     const runs = Number(process.env.PVE_FUZZ_RUNS ?? 100_000);
     // Mutate a fixed pool of generated valid strings: generating a fresh one per run costs more
     // than the parse under test.
