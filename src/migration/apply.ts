@@ -53,23 +53,6 @@ export class ApplyRefusedError extends Error {
   override name = 'ApplyRefusedError';
 }
 
-/** Check a parsed plan file before anything is read or written. */
-export function validatePlan(plan: unknown, source = 'plan'): MigrationPlan {
-  const p = plan as Partial<MigrationPlan> | null;
-  if (!p || typeof p !== 'object') throw new ApplyRefusedError(`${source}: not a plan (expected a JSON object)`);
-  if (p.version !== 1) {
-    throw new ApplyRefusedError(`${source}: plan version ${String(p.version)} is not supported (this tool reads version 1); plan again`);
-  }
-  if (!Array.isArray(p.vms)) throw new ApplyRefusedError(`${source}: "vms" is missing; plan again`);
-  if (!p.options || typeof p.options !== 'object') throw new ApplyRefusedError(`${source}: "options" is missing; plan again`);
-  for (const [i, vm] of p.vms.entries()) {
-    if (typeof vm?.vmid !== 'number' || !Array.isArray(vm.changes) || !Array.isArray(vm.steps) || typeof vm.digest !== 'string') {
-      throw new ApplyRefusedError(`${source}: vms[${i}] is incomplete (vmid, digest, changes, steps); plan again`);
-    }
-  }
-  return p as MigrationPlan;
-}
-
 /**
  * Apply a saved plan. `prior` is the journal as read before this run (resume); every entry of
  * this run goes to `journal`. Throws only on abort or a journal failure; per-VM problems are

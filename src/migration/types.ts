@@ -16,6 +16,7 @@ export const PLAN_VERSION = 1;
 export type TargetAio = 'threads' | 'io_uring' | 'native' | 'keep';
 
 import type { PermissionMap } from '../pve/permissions.js';
+import type { GateCode } from './gates.js';
 
 /** `/access/permissions` answer (the one type, src/pve/permissions.ts). */
 export type { PermissionMap };
@@ -67,7 +68,7 @@ export interface PlanOptions {
 
 /** A reason that blocks a VM, or a warning; codes are stable (the catalogue is GATES in gates.ts). */
 export interface Gate {
-  code: string;
+  code: GateCode;
   message: string;
   /** Disk key concerned, when the gate is about one disk. */
   disk?: string;

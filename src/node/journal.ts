@@ -8,6 +8,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync, exi
 import { dirname } from 'node:path';
 import { JsonlAppender } from './jsonl-appender.js';
 import { JOURNAL_VERSION, type JournalEntry, type NewEntry } from '../migration/journal-model.js';
+import { checkJournalEntry } from './contracts.js';
 
 /** Where entries go; the apply/rollback engines only need `append`. */
 export interface JournalSink {
@@ -67,7 +68,8 @@ export class JsonlJournal implements JournalSink {
 export interface JournalRead {
   entries: JournalEntry[];
   /** Lines that are not a journal entry (a line cut short by a crash), 1-based. */
-  damaged: { line: number; text: string }[];
+  /** Lines that are not journal entries: cut short by a crash, or not ours; `why` names the bad field. */
+  damaged: { line: number; text: string; why?: string }[];
 }
 
 /** Read a journal file. Throws when the file cannot be read; cut lines are reported, not fatal. */
@@ -88,13 +90,16 @@ export function parseJournalText(text: string): JournalRead {
   const lines = text.split('\n');
   lines.forEach((raw, i) => {
     if (raw.trim() === '') return;
+    let value: unknown;
     try {
-      const e = JSON.parse(raw) as JournalEntry;
-      if (e && typeof e === 'object' && e.v === JOURNAL_VERSION && typeof e.t === 'string') entries.push(e);
-      else damaged.push({ line: i + 1, text: raw.slice(0, 200) });
+      value = JSON.parse(raw);
     } catch {
       damaged.push({ line: i + 1, text: raw.slice(0, 200) });
+      return;
     }
+    const checked = checkJournalEntry(value);
+    if ('entry' in checked) entries.push(checked.entry);
+    else damaged.push({ line: i + 1, text: raw.slice(0, 200), why: checked.error });
   });
   return { entries, damaged };
 }
@@ -119,11 +124,11 @@ export function readPriorEntries(path: string, warn: (line: string) => void): Jo
   }
   if (read.entries.length === 0 && read.damaged.length > 0) {
     throw new NotAJournalError(
-      `--journal ${path} is not a pve-dataplane journal (line ${read.damaged[0]!.line} is not a journal entry); ` +
+      `--journal ${path} is not a pve-dataplane journal (line ${read.damaged[0]!.line} is not a journal entry${read.damaged[0]!.why ? `: ${read.damaged[0]!.why}` : ''}); ` +
         "pass the file apply printed as 'journal: …', or a new path",
     );
   }
-  for (const d of read.damaged) warn(`${path}:${d.line}: not a journal entry (cut short by a crash?), ignored`);
+  for (const d of read.damaged) warn(`${path}:${d.line}: not a journal entry (${d.why ?? 'cut short by a crash?'}), ignored`);
   return read.entries;
 }
 

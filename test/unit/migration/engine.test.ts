@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 import { describe, expect, it } from 'vitest';
-import { applyPlan, compareToSaved, validatePlan } from '../../../src/migration/apply.js';
+import { applyPlan, compareToSaved } from '../../../src/migration/apply.js';
+import { validatePlan } from '../../../src/node/contracts.js';
 import { JOURNAL_VERSION, type JournalEntry, type NewEntry } from '../../../src/migration/journal-model.js';
 import { buildPlan } from '../../../src/migration/planner.js';
 import { rollbackJournal } from '../../../src/migration/rollback.js';
@@ -379,7 +380,9 @@ describe('Windows staged path', () => {
 describe('plan file', () => {
   it('refuses other versions and incomplete plans with the file named', () => {
     expect(() => validatePlan({ version: 2, vms: [] }, 'p.json')).toThrow(/p\.json: plan version 2/);
-    expect(() => validatePlan({ version: 1, options: {}, vms: [{ vmid: 1 }] }, 'p.json')).toThrow(/vms\[0\] is incomplete/);
+    expect(() => validatePlan({ version: 1, aio: 'threads', options: {}, vms: [{ vmid: 1 }] }, 'p.json')).toThrow(
+      /^p\.json: not a valid plan: vms\[0\]: must have required property 'node'/,
+    );
   });
 
   it('compareToSaved names what differs', () => {
