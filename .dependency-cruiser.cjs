@@ -34,13 +34,27 @@ module.exports = {
       from: { path: '^panel/' },
       // TODO(audit): the JSON/CSV export goes through the audit service (toAuditJson) and the one
       // renderer; then drop this pathNot.
-      to: { path: '^(src/cli|src/node|api-shim)/', pathNot: '^src/cli/output/(json|csv)\\.[jt]s$' },
+      // api-shim/contracts holds the /dp/* request and answer shapes both sides share (pure, see below).
+      to: { path: '^(src/cli|src/node|api-shim)/', pathNot: '^(src/cli/output/(json|csv)|api-shim/contracts/[^/]+)\\.[jt]s$' },
     },
     {
       name: 'panel-no-node-builtins',
       severity: 'error',
       from: { path: '^panel/' },
       to: { dependencyTypes: ['core'] },
+    },
+    {
+      name: 'shared-contracts-isomorphic',
+      comment: 'api-shim/contracts is read by the panel too: no node:*, no shim code, no CLI.',
+      severity: 'error',
+      from: { path: '^api-shim/contracts/' },
+      to: { dependencyTypes: ['core'] },
+    },
+    {
+      name: 'shared-contracts-no-shim-code',
+      severity: 'error',
+      from: { path: '^api-shim/contracts/' },
+      to: { path: '^(src/cli|src/node|api-shim/(?!contracts/))' },
     },
     {
       name: 'shim-no-cli',

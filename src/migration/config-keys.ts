@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /** Config-key helpers shared by the planner, the staged path and rollback. */
-import { AGENT_FORMAT, canonicalDriveString, compareDriveKeys, freeDriveKey, parseDrive, parseDriveKey, propertyFlag } from '../pve/index.js';
+import { canonicalDriveString, compareDriveKeys, freeDriveKey, parseDrive, parseDriveKey } from '../pve/index.js';
 import type { Drive, DriveBus } from '../pve/types.js';
 
 /** The controller the migration moves every VM to. */
@@ -29,10 +29,7 @@ export function freeKey(bus: 'scsi' | 'sata', used: Iterable<string>): string | 
   return freeDriveKey(bus, used);
 }
 
-/** The guest agent is enabled (`agent: 1`, `agent: enabled=1,…`; the default key is `enabled`). */
-export function agentEnabled(value: string | undefined): boolean {
-  return value !== undefined && propertyFlag(value, AGENT_FORMAT, 'enabled', false);
-}
+export { agentEnabled } from '../pve/index.js';
 
 /**
  * Two values of `key` mean the same to PVE. Drive strings are compared in PVE's canonical form:

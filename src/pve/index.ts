@@ -54,6 +54,7 @@ export {
   AGENT_FORMAT,
   BOOT_FORMAT,
   FLEECING_FORMAT,
+  agentEnabled,
   MACHINE_FORMAT,
   META_FORMAT,
   propertyFlag,

@@ -50,6 +50,11 @@ export function propertyValue(text: string, format: PropertyFormat, key: string)
   return getPart(scanPropertyString(text, format).ps, key);
 }
 
+/** The guest agent is enabled (`agent: 1`, `agent: enabled=1,fstrim_cloned_disks=1`; default key `enabled`, default off). */
+export function agentEnabled(value: string | undefined): boolean {
+  return value !== undefined && propertyFlag(value, AGENT_FORMAT, 'enabled', false);
+}
+
 /** A boolean key of a property string: PVE's boolean words, `fallback` when unset or unreadable. */
 export function propertyFlag(text: string, format: PropertyFormat, key: string, fallback: boolean): boolean {
   const value = propertyValue(text, format, key);

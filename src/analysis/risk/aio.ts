@@ -15,7 +15,7 @@ const NUMERIC = new Intl.Collator('en', { numeric: true });
 const AIO_NATIVE_ERROR = /aio=native was specified, but it requires cache\.direct=on/;
 
 /**
- * AIO_NATIVE_IOTHREAD: aio=native on a disk that has an IO thread. One forum report (seeds/000):
+ * AIO_NATIVE_IOTHREAD: aio=native on a disk that has an IO thread. One forum report (Proxmox forum thread 84212):
  * with native the "jitter/freeze moves into the iothread"; aio=threads removed it. Anecdotal,
  * hence `info`.
  */

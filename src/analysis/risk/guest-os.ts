@@ -35,13 +35,8 @@ export interface GuestHints {
   agent: boolean;
 }
 
-/** `agent: 1`, `agent: enabled=1,fstrim_cloned_disks=1`, `agent: 0` -> enabled? */
-export function agentEnabled(value: string | undefined): boolean {
-  if (value === undefined) return false;
-  const first = value.split(',')[0]!.trim();
-  const enabled = first.includes('=') ? /(?:^|,)\s*enabled=([^,]*)/.exec(value)?.[1] : first;
-  return enabled !== undefined && /^(1|on|yes|true)$/i.test(enabled.trim());
-}
+/** `agent: 1`, `agent: enabled=1,fstrim_cloned_disks=1`, `agent: 0` -> enabled? (src/pve's reader) */
+export { agentEnabled } from '../../pve/index.js';
 
 /** The tags of a config value. */
 export function splitTags(value: string | undefined): string[] {

@@ -4,7 +4,7 @@
  * measured IO load, and crowded onto one emulated controller.
  *
  * Source of the mechanism: QEMU dataplane design (blog.vmsplice.net 2013; Hajnoczi, quoted in the
- * forum thread of seeds/000): without an IO thread, ioeventfd handling and completions run in the
+ * Proxmox forum thread 84212 "CPU soft lockup: Watchdog: Bug: soft lockup"): without an IO thread, ioeventfd handling and completions run in the
  * main loop holding the global mutex, which vCPUs also need; PVE docs (qm.adoc): an IO thread keeps
  * "neither the main thread nor a vCPU thread" blocked by disk IO.
  */

@@ -2,7 +2,7 @@
 /**
  * VCPU_OVERCOMMIT: more vCPUs running on the node than it has logical CPUs. A vCPU that waits for a
  * host CPU stalls its guest; the guest's watchdog reports long waits as soft lockups. Sources: the
- * lockup article in seeds/003 citing VMware on "high levels of overcommitment"; no measurement of
+ * article "IT log book: Linux – what are CPU lockups?" citing VMware on "high levels of overcommitment"; no measurement of
  * a threshold was found, so the ratios below are heuristics.
  */
 import type { RiskReason } from '../types.js';
