@@ -2,7 +2,7 @@
 /**
  * Effective status of one disk: the QEMU device, the controller it hangs on, whether an IO thread is
  * really attached, the aio mode QEMU really uses and whether the cache is O_DIRECT, exactly as
- * qemu-server 9.2.6 builds the command line (PVE-FACTS §3, §8 tables A and B, §9).
+ * qemu-server 9.2.6 builds the command line (docs/how-qemu-server-decides.md#controllers, docs/how-qemu-server-decides.md tables A and B, docs/how-qemu-server-decides.md).
  *
  * Pure: the same drive, config and storage give the same facts, in Node and in the browser.
  */
@@ -17,7 +17,7 @@ export interface DiskContext {
   /** Raw `scsihw` value; null when unset (PVE then uses lsi). */
   scsihw: string | null;
   machine: ResolvedMachine;
-  /** `template: 1`: IDE and SATA disks become ide-cd (§9.1). */
+  /** `template: 1`: IDE and SATA disks become ide-cd (docs/how-qemu-server-decides.md#machine-version). */
   template: boolean;
   storages: StorageMap;
   /** Storages whose type cannot be read (id → why, e.g. the token lacks Datastore.Audit); they exist. */
@@ -41,7 +41,7 @@ export function unknownReason(facts: Pick<DiskFacts, 'unknown'>, field: UnknownF
 }
 
 /**
- * Driver of the block node that holds the data, as the storage's path gives it (§9.12):
+ * Driver of the block node that holds the data, as the storage's path gives it (docs/how-qemu-server-decides.md#aio):
  * `file`/`host_device`/`host_cdrom` take an aio mode, the network drivers do not.
  */
 export type FileDriver = 'file' | 'host_device' | 'host_cdrom' | 'rbd' | 'iscsi' | 'nbd' | 'pbs' | 'gluster' | 'unknown';
@@ -101,7 +101,7 @@ function storageLabel(storage: StorageEntry | undefined): string {
 /**
  * O_DIRECT (Drive.pm `drive_uses_cache_direct`): an explicit cache is direct for none/directsync
  * (the regex also takes `off`); an unset cache is direct except for `media=cdrom` (cloud-init
- * without media=cdrom does not count, §9.7) and btrfs without `nocow`.
+ * without media=cdrom does not count, docs/how-qemu-server-decides.md#drive-keys) and btrfs without `nocow`.
  */
 export function cacheIsDirect(drive: Drive, storage: StorageEntry | undefined): boolean {
   const cache = driveOption(drive, 'cache');
@@ -149,7 +149,7 @@ function ideController(index: number, ctx: DiskContext): Controller {
 
 /**
  * qemu-server `scsihw_infos` + the config_to_command drive loop: lsi* hold 7 disks per controller,
- * virtio-scsi-single 1, everything else (incl. a verbatim unknown value, §9.8) 256; only
+ * virtio-scsi-single 1, everything else (incl. a verbatim unknown value, docs/how-qemu-server-decides.md#reading-the-config) 256; only
  * virtio-scsi-single attaches an IO thread.
  */
 function scsiController(index: number, iothread: boolean, ctx: DiskContext): Controller {
@@ -172,13 +172,13 @@ function scsiController(index: number, iothread: boolean, ctx: DiskContext): Con
 
 /**
  * The SCSI frontend; null when it depends on the type of a storage that cannot be read (only
- * iSCSI volumes on machine < 4.1 become scsi-generic, §9.5).
+ * iSCSI volumes on machine < 4.1 become scsi-generic, docs/how-qemu-server-decides.md#controllers).
  */
 function scsiDevice(drive: Drive, ctx: DiskContext, storage: StorageEntry | undefined, typeUnknown: boolean, deviations: Deviation[]): QemuDevice | null {
-  // Drive.pm get_scsi_device_type: cloud-init counts as a CD for the SCSI frontend only (§9.7).
+  // Drive.pm get_scsi_device_type: cloud-init counts as a CD for the SCSI frontend only (docs/how-qemu-server-decides.md#drive-keys).
   if (drive.isCdrom || drive.isCloudinit) return 'scsi-cd';
   if (drive.file.startsWith('/dev/')) {
-    // Decided at start by a SCSI INQUIRY on the host device; offline we cannot ask (§9.4).
+    // Decided at start by a SCSI INQUIRY on the host device; offline we cannot ask (docs/how-qemu-server-decides.md#controllers).
     deviations.push({ field: 'qemuDevice', configured: null, effective: 'scsi-hd', because: { code: 'passthrough', scsiblock: isTrue(driveOption(drive, 'scsiblock')) } });
   }
   if (!machineAtLeast(ctx.machine.version, 4, 1)) {
@@ -259,7 +259,7 @@ export function diskFacts(drive: Drive, ctx: DiskContext): DiskFacts {
         startErrors.push(`scsi${index}: machine version 4.1~pve2 or higher is required to use more than 14 SCSI disks`);
       }
       if (!hasMedium && !drive.isCdrom) {
-        // Only the API adds media=cdrom to `none`; a file line is taken as written (§9.6).
+        // Only the API adds media=cdrom to `none`; a file line is taken as written (docs/how-qemu-server-decides.md#drive-keys).
         startErrors.push(`scsi${index}: an empty drive (none) on SCSI needs media=cdrom, QEMU refuses to start`);
       }
       break;
@@ -285,11 +285,11 @@ export function diskFacts(drive: Drive, ctx: DiskContext): DiskFacts {
     deviations.push({ field: 'aio', configured: aioConfigured, effective: null, because: { code: 'no-medium' } });
   } else if (typeUnknown !== null) {
     const cache = driveOption(drive, 'cache');
-    // cache.direct: an explicit cache and a CD-ROM decide alone; else btrfs without nocow is not direct (§3.3).
+    // cache.direct: an explicit cache and a CD-ROM decide alone; else btrfs without nocow is not direct (docs/how-qemu-server-decides.md#aio).
     const direct = cache || drive.isCdrom ? cacheIsDirect(drive, undefined) : null;
     // aio: under -blockdev the storage decides whether there is aio at all (librbd, iSCSI, NBD, PBS
-    // get none, §9.12); unset, it decides the default (LVM, CIFS, krbd, §3.3). An explicit aio on
-    // -drive is always passed (§3.3).
+    // get none, docs/how-qemu-server-decides.md#aio); unset, it decides the default (LVM, CIFS, krbd, docs/how-qemu-server-decides.md#aio). An explicit aio on
+    // -drive is always passed (docs/how-qemu-server-decides.md#aio).
     if (ctx.machine.blockdev || !aioConfigured) unknownFact('aio');
     else aioEffective = aioConfigured;
     cacheDirect = direct;

@@ -12,7 +12,7 @@ import { isUnavailable } from './types.js';
 /**
  * Whether the VM runs. `unknown` (offline audit: the files do not say) is treated like running for
  * the dataplane rules, because a `[PENDING]` section in a file mostly exists *because* the VM was
- * running when it was changed (a stopped VM applies changes at once, PVE-FACTS §4.4).
+ * running when it was changed (a stopped VM applies changes at once, docs/how-qemu-server-decides.md#api).
  */
 export type RunState = 'running' | 'stopped' | 'unknown';
 
@@ -86,7 +86,7 @@ export function disksAtNextStart(vm: VmReport): DiskInForce[] {
  *   through the main loop.
  * - `virtio`: virtio-scsi / virtio-blk. Requests arrive by ioeventfd; without an IO thread they are
  *   handled, and completed, in the main loop under the same lock.
- * - `unknown`: a verbatim non-PVE scsihw value (PVE-FACTS §9.8).
+ * - `unknown`: a verbatim non-PVE scsihw value (docs/how-qemu-server-decides.md#reading-the-config).
  */
 export type ControllerKind = 'emulated' | 'virtio' | 'unknown';
 
@@ -104,12 +104,12 @@ export function controllerLabel(facts: DiskFacts): string {
   return kind === 'emulated' ? `${facts.controller} (emulated)` : kind === 'unknown' ? `${facts.controller} (not a PVE value)` : facts.controller;
 }
 
-/** Windows guests need the VirtIO SCSI driver (vioscsi) before the boot disk moves (PVE-FACTS §6). */
+/** Windows guests need the VirtIO SCSI driver (vioscsi) before the boot disk moves (docs/how-qemu-server-decides.md#guest-safety). */
 export function isWindows(vm: VmReport): boolean {
   return vm.ostype !== null && /^(wxp|w2k|w2k3|w2k8|wvista|win\d+)$/.test(vm.ostype);
 }
 
-/** Applying a dataplane change needs a new QEMU process (PVE-FACTS §4.5). */
+/** Applying a dataplane change needs a new QEMU process (docs/how-qemu-server-decides.md#pending). */
 export const APPLY_HINT =
   'then stop and start the VM from PVE, or reboot it from PVE (a reboot inside the guest does not apply it)';
 
@@ -121,7 +121,7 @@ export function driverStep(vm: VmReport): FixStep {
   return { action: 'guest-driver', windows: isWindows(vm) };
 }
 
-/** What the guest needs before its disks move from an emulated controller to virtio (PVE-FACTS §6). */
+/** What the guest needs before its disks move from an emulated controller to virtio (docs/how-qemu-server-decides.md#guest-safety). */
 export function driverCaveat(vm: VmReport): string {
   return isWindows(vm)
     ? ' Windows needs the VirtIO SCSI driver (vioscsi) installed before the boot disk moves.'

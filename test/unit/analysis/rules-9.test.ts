@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-/** PVE-FACTS §9: the rules verified against real qemu-server 9.2.6 (they override §1–§8). */
+/** docs/how-qemu-server-decides.md: the rules verified against real qemu-server 9.2.6 (they override docs/how-qemu-server-decides.md–§8). */
 import { notesOf } from '../../../src/present/deviations.js';
 import { describe, expect, it } from 'vitest';
 import { analyzeVm } from '../../../src/audit/index.js';
@@ -7,7 +7,7 @@ import { ENV, facts, vmInput } from './helpers.js';
 
 const DISK = 'local:100/vm-100-disk-0.qcow2';
 
-describe('§9.1 templates', () => {
+describe('templates', () => {
   it('run the default i440fx at the installed QEMU: machine, ostype and meta are dropped', () => {
     const vm = analyzeVm(
       vmInput({ template: '1', machine: 'pc-q35-8.1', ostype: 'win10', ide1: DISK, sata0: DISK, scsi0: DISK, scsihw: 'virtio-scsi-single' }),
@@ -26,7 +26,7 @@ describe('§9.1 templates', () => {
   });
 });
 
-describe('§9.3 machine version of an unpinned Windows VM', () => {
+describe('machine version of an unpinned Windows VM', () => {
   it('is pinned at start to 5.1 (so -drive), or to meta creation-qemu when >= 9.1', () => {
     expect(facts('scsi0', 'librbd:vm-100-disk-0', { ostype: 'win10' }).aio.effective).toBe('io_uring');
     expect(facts('scsi0', 'librbd:vm-100-disk-0', { ostype: 'win11', meta: 'creation-qemu=9.0.2,ctime=1' }).aio.effective).toBe('io_uring');
@@ -41,7 +41,7 @@ describe('§9.3 machine version of an unpinned Windows VM', () => {
   });
 });
 
-describe('§9.4 scsi-block / scsi-generic passthrough', () => {
+describe('scsi-block / scsi-generic passthrough', () => {
   it('is scsi-hd offline, with a note that scsiblock=1 makes it scsi-block on the node', () => {
     const f = facts('scsi0', '/dev/sdg,scsiblock=1,size=32G');
     expect(f.qemuDevice).toBe('scsi-hd');
@@ -50,7 +50,7 @@ describe('§9.4 scsi-block / scsi-generic passthrough', () => {
   });
 });
 
-describe('§9.5 iSCSI volumes and machine < 4.1', () => {
+describe('iSCSI volumes and machine < 4.1', () => {
   it('SCSI disks on iscsidirect or ZFS over iSCSI become scsi-generic below 4.1', () => {
     expect(facts('scsi0', 'iscsidirect:0.0.1.scsi-x', { machine: 'pc-i440fx-4.0' }).qemuDevice).toBe('scsi-generic');
     expect(facts('scsi0', 'zfs-iscsi:vm-100-disk-0', { machine: 'pc-q35-3.1' }).qemuDevice).toBe('scsi-generic');
@@ -60,7 +60,7 @@ describe('§9.5 iSCSI volumes and machine < 4.1', () => {
   });
 });
 
-describe('§9.6 none volumes, taken as written', () => {
+describe('none volumes, taken as written', () => {
   it('ide/sata none without media=cdrom is an ide-hd without medium', () => {
     const f = facts('sata0', 'none');
     expect([f.qemuDevice, f.aio.effective, f.cacheDirect, f.startError]).toEqual(['ide-hd', null, null, null]);
@@ -76,7 +76,7 @@ describe('§9.6 none volumes, taken as written', () => {
   });
 });
 
-describe('§9.7 cloud-init', () => {
+describe('cloud-init', () => {
   it('counts as a CD only for the SCSI frontend; IDE/SATA and cache look at media=cdrom only', () => {
     const scsi = facts('scsi1', 'lvmthin:vm-100-cloudinit');
     expect([scsi.qemuDevice, scsi.cacheDirect]).toEqual(['scsi-cd', true]);
@@ -87,7 +87,7 @@ describe('§9.7 cloud-init', () => {
   });
 });
 
-describe('§9.8 invalid values', () => {
+describe('invalid values', () => {
   it('an unknown scsihw is the controller driver verbatim: 256 disks share scsihw0, no iothread', () => {
     const f = facts('scsi20', `${DISK},iothread=1`, { scsihw: 'virtio-scsi' });
     expect([f.controller, f.controllerId, f.iothread.effective]).toEqual(['virtio-scsi', 'scsihw0', false]);
@@ -114,7 +114,7 @@ describe('§9.8 invalid values', () => {
   });
 });
 
-describe('§9.9 drive file values', () => {
+describe('drive file values', () => {
   it('`cdrom` (host drive), /dev paths and plain file paths all take an aio mode', () => {
     expect(facts('ide2', 'cdrom,media=cdrom').aio.effective).toBe('io_uring');
     expect(facts('scsi0', '/dev/disk/by-id/ata-x').aio.effective).toBe('io_uring');
@@ -122,7 +122,7 @@ describe('§9.9 drive file values', () => {
   });
 });
 
-describe('§9.12 where aio exists under -blockdev, by the storage path', () => {
+describe('where aio exists under -blockdev, by the storage path', () => {
   it('a third-party storage type is assumed to give a file or /dev path, and says so', () => {
     const f = facts('scsi0', 'pure:vm-100-disk-0');
     expect(f.aio.effective).toBe('io_uring');
