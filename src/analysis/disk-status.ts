@@ -2,7 +2,7 @@
 /**
  * Effective status of one disk: the QEMU device, the controller it hangs on, whether an IO thread is
  * really attached, the aio mode QEMU really uses and whether the cache is O_DIRECT, exactly as
- * qemu-server 9.2.6 builds the command line (docs/how-qemu-server-decides.md#controllers, docs/how-qemu-server-decides.md tables A and B, docs/how-qemu-server-decides.md).
+ * qemu-server 9.2.6 builds the command line (docs/how-qemu-server-decides.md#controllers).
  *
  * Pure: the same drive, config and storage give the same facts, in Node and in the browser.
  */
