@@ -189,6 +189,11 @@ Examples:
     new Option('--reboot <policy>', 'never: leave changes pending; now: API reboot and verify; if-stopped: stopped VMs only')
       .choices(['never', 'now', 'if-stopped'])
       .default('never');
+  const forceReboot = (): Option =>
+    new Option(
+      '--force-reboot <vmids>',
+      'reboot or start these VMs even into a config QEMU refuses (by default such a VM keeps running, is named, and the exit status is 1)',
+    );
   defineCommand(
     program,
     io,
@@ -234,6 +239,7 @@ Re-running the same command resumes from its journal. Exit status: 0 done, 1 som
         ...online(),
         new Option('--from-plan <file>', 'the plan written by plan --output'),
         reboot(),
+        forceReboot(),
         new Option('--concurrency <n>', 'VMs worked on at once').default('4'),
         new Option('--journal <file>', 'journal file (default: under the state directory, named after the plan)'),
         new Option('--vmid <list>', 'only these VMs of the plan'),
@@ -257,6 +263,7 @@ Re-running the same command resumes from its journal. Exit status: 0 done, 1 som
         new Option('--journal <file>', 'the journal apply printed'),
         new Option('--vmid <list>', 'only these VMs'),
         reboot(),
+        forceReboot(),
         new Option('--concurrency <n>', 'VMs worked on at once').default('4'),
         new Option('--read-only', 'refuse to write (also env DP_READ_ONLY=1)'),
         new Option('--yes', 'really write'),

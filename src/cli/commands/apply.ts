@@ -28,6 +28,7 @@ export interface RawApplyOptions extends RawOnlineOptions {
   journal?: string;
   yes?: boolean;
   readOnly?: boolean;
+  forceReboot?: string;
   vmid?: string;
   confirmStaged?: string;
   shutdownTimeout?: string;
@@ -116,6 +117,7 @@ export async function run(raw: RawApplyOptions, io: CliIO): Promise<number> {
   const planFile = raw.fromPlan;
   const { plan, hash } = readPlanFile(planFile);
   const vmids = raw.vmid !== undefined ? parseVmidList(raw.vmid) : undefined;
+  const forceReboot = raw.forceReboot !== undefined ? parseVmidList(raw.forceReboot, '--force-reboot') : undefined;
   const confirmStaged = raw.confirmStaged !== undefined ? parseVmidList(raw.confirmStaged) : undefined;
   let shutdownTimeoutSec: number | undefined;
   if (raw.shutdownTimeout !== undefined) {
@@ -155,6 +157,7 @@ export async function run(raw: RawApplyOptions, io: CliIO): Promise<number> {
       onEvent: progress.onEvent,
       warn: (l) => io.stderr(`pve-dataplane: ${l}\n`),
       ...(vmids ? { vmids } : {}),
+      ...(forceReboot ? { forceReboot } : {}),
       ...(confirmStaged ? { confirmStaged } : {}),
       ...(shutdownTimeoutSec !== undefined ? { shutdownTimeoutSec } : {}),
     }));

@@ -22,6 +22,7 @@ export interface RawRollbackOptions extends RawOnlineOptions {
   reboot?: string;
   yes?: boolean;
   readOnly?: boolean;
+  forceReboot?: string;
 }
 
 export interface RollbackRun extends OnlineRunOptions {
@@ -54,6 +55,7 @@ export async function run(raw: RawRollbackOptions, io: CliIO): Promise<number> {
   const reboot = parseReboot(raw.reboot);
   const concurrency = parseConcurrency(raw.concurrency);
   const vmids = raw.vmid !== undefined ? parseVmidList(raw.vmid) : undefined;
+  const forceReboot = raw.forceReboot !== undefined ? parseVmidList(raw.forceReboot, '--force-reboot') : undefined;
   const journalPath = raw.journal;
   const candidates = rollbackCandidates(priorEntries(journalPath, () => {})).filter((id) => !vmids || vmids.includes(id));
   if (!raw.yes) {
@@ -79,6 +81,7 @@ export async function run(raw: RawRollbackOptions, io: CliIO): Promise<number> {
       onEvent: progress.onEvent,
       warn: (l) => io.stderr(`pve-dataplane: ${l}\n`),
       ...(vmids ? { vmids } : {}),
+      ...(forceReboot ? { forceReboot } : {}),
     }));
   } catch (err) {
     if (ctrl.signal.aborted) throw new ExitError(130, `interrupted; run the same rollback again to continue (journal ${raw.journal})`);
