@@ -20,6 +20,7 @@ import { defaultJournalPath } from '../../node/state-dir.js';
 import { ExitError, UsageError } from '../errors.js';
 import { type CliIO, useColor } from '../io.js';
 import { parseVmidList } from './audit.js';
+import { applyPreflight, describeMissing } from '../../migration/preflight.js';
 import { type RawOnlineOptions, exitOnInputError, onlineClient, parseConcurrency, parseReboot, refuseIfReadOnly } from './plan.js';
 
 export interface RawApplyOptions extends RawOnlineOptions {
@@ -137,8 +138,18 @@ export async function run(raw: RawApplyOptions, io: CliIO): Promise<number> {
     io.stderr(`pve-dataplane: note: the plan was made against ${plan.pve}, applying through ${pve}\n`);
   }
   const journalPath = raw.journal ?? defaultJournalPath(hash, io.env);
-  io.stderr(`journal: ${journalPath}\n`);
+  // The token first: a refused token or one that may do nothing gets no journal and one error.
   const client = await onlineClient(raw, io);
+  const missing = await exitOnInputError(() => applyPreflight(client, plan, todo, reboot, pve));
+  if (missing && missing.size > 0) {
+    const lacking = new Set([...missing.values()].flat());
+    const text = `the token lacks ${describeMissing(missing)}`;
+    if (todo.every((v) => lacking.has(v.vmid))) {
+      throw new ExitError(1, `${text}: nothing to apply with it, nothing written. Grant them (e.g. the PVEVMAdmin role on /vms), or apply with --reboot never when only VM.PowerMgmt is missing`);
+    }
+    io.stderr(`pve-dataplane: ${text}: those VMs are skipped\n`);
+  }
+  io.stderr(`journal: ${journalPath}\n`);
   const progress = progressFor('apply', io);
   const ctrl = new AbortController();
   const onSigint = (): void => ctrl.abort(new Error('interrupted (SIGINT)'));
@@ -171,5 +182,7 @@ export async function run(raw: RawApplyOptions, io: CliIO): Promise<number> {
     process.removeListener('SIGINT', onSigint);
   }
   io.stdout(formatSummary(summary, { color: useColor(io), journal: journalPath }));
-  return summary.counts.failed ? 1 : 0;
+  // A VM left undone for lack of a privilege is a failure for a script, like a failed one.
+  const denied = summary.results.some((r) => r.result === 'skipped' && /(^|; )(MISSING_PRIVILEGE|POWERMGMT_MISSING):/.test(r.reason ?? ''));
+  return summary.counts.failed || denied ? 1 : 0;
 }
