@@ -80,6 +80,8 @@ export class SessionStore {
   ) {}
 
   create(ticket: PveTicket): LoginSession {
+    // Sessions whose ticket expired unused are dropped here, so the map holds live ones only.
+    for (const [id, old] of this.sessions) if (old.ticketAgeMs() >= TICKET_LIFETIME_MS) this.sessions.delete(id);
     const s = new LoginSession(ticket, this);
     this.sessions.set(s.id, s);
     return s;

@@ -298,7 +298,9 @@ async function finishAfterWrite(ctx: VmContext, saved: VmPlan, live: LiveVm): Pr
     return runner.finish({
       ...base,
       result: 'failed',
-      reason: `${r.reason}; the VM keeps running its old settings and the change stays pending (stop and start it, or rollback)`,
+      reason: r.reason.startsWith('not rebooted:')
+        ? `${r.reason}; the VM keeps running its old settings and the change stays pending`
+        : `${r.reason}; the VM keeps running its old settings and the change stays pending (stop and start it, or rollback)`,
     });
   }
   const off = verifyApplied(r.live, want);

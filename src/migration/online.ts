@@ -100,6 +100,8 @@ export interface OnlineRunOptions {
   vmids?: number[];
   /** `--pve` URL, for messages. */
   pve: string;
+  /** VMs to reboot even into a config the audit says cannot start (`--force-reboot`). */
+  forceReboot?: number[];
   /** Test knobs: poll interval and timeouts of the engine. */
   engine?: Partial<EngineOptions>;
   signal?: AbortSignal;
@@ -144,6 +146,7 @@ export async function applyPlanOnline(client: PveClient, plan: MigrationPlan, jo
     pve: o.pve,
     authUser: null,
     ...(o.vmids ? { vmids: o.vmids } : {}),
+    ...(o.forceReboot ? { forceReboot: o.forceReboot } : {}),
     ...(o.confirmStaged ? { confirmStaged: o.confirmStaged } : {}),
     ...(o.shutdownTimeoutSec !== undefined ? { shutdownTimeoutSec: o.shutdownTimeoutSec } : {}),
     ...(o.previewDigest ? { previewDigest: true } : {}),
@@ -172,6 +175,7 @@ export async function rollbackOnline(client: PveClient, journal: RunJournal, o: 
     reboot: o.reboot,
     concurrency: o.concurrency,
     ...(o.vmids ? { vmids: o.vmids } : {}),
+    ...(o.forceReboot ? { forceReboot: o.forceReboot } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
     ...(o.onEvent ? { onEvent: o.onEvent } : {}),
     ...o.engine,

@@ -33,8 +33,19 @@ function vmTitle(vm: VmPlan): string {
   return `VM ${vm.vmid}${vm.name ? ` ${vm.name}` : ''} (${where})`;
 }
 
+/**
+ * A VM with nothing to write only because its disks are on SATA/IDE: not "already done", since
+ * SATA and IDE disks cannot get an IO thread at all (the controller is irrelevant to them).
+ */
+function leftOnSataIde(vm: VmPlan): boolean {
+  return vm.path === 'none' && vm.blocked.length === 0 && vm.warnings.some((g) => g.code === 'IDE_SATA_NOT_MOVED');
+}
+
 function verdict(vm: VmPlan): string {
   if (vm.blocked.length > 0) return 'blocked';
+  if (leftOnSataIde(vm)) {
+    return 'nothing this plan changes: SATA/IDE disks cannot get an IO thread (--convert-sata / --convert-ide moves data disks to SCSI)';
+  }
   if (vm.path === 'none') return 'nothing to do';
   // Written by an earlier run (or by hand) and sitting in [PENDING]: apply only cold-starts it.
   const written = vm.changes.length > 0 && vm.changes.every((c) => c.alreadyPending);
@@ -82,12 +93,13 @@ export function formatPlan(plan: MigrationPlan, o: FormatOptions): string {
   const out = plan.vms.map((vm) => formatVmPlan(vm, o));
   const eligible = plan.vms.filter((v) => v.eligible).length;
   const blocked = plan.vms.filter((v) => v.blocked.length > 0).length;
-  const none = plan.vms.filter((v) => v.path === 'none' && v.blocked.length === 0).length;
+  const stuck = plan.vms.filter(leftOnSataIde).length;
+  const none = plan.vms.filter((v) => v.path === 'none' && v.blocked.length === 0).length - stuck;
   const cold = plan.vms.filter((v) => v.eligible && v.coldStartNeeded).length;
   const filtered = plan.filtered?.length ?? 0;
   out.push(
     `${plan.vms.length} VM${plan.vms.length === 1 ? '' : 's'}: ${eligible} to migrate (${cold} need a cold start), ` +
-      `${blocked} blocked, ${none} already done${filtered > 0 ? `; ${filtered} below --min-risk ${plan.options.minRisk}` : ''}. ` +
+      `${blocked} blocked, ${none} already done${stuck > 0 ? `, ${stuck} left on SATA/IDE (no IO thread possible; see --convert-sata)` : ''}${filtered > 0 ? `; ${filtered} below --min-risk ${plan.options.minRisk}` : ''}. ` +
       `aio=${plan.aio}.`,
   );
   return out.join('\n\n') + '\n';

@@ -5,6 +5,7 @@
  * that is on disk before the request leaves, and followed by its outcome.
  */
 import pLimit, { type LimitFunction } from 'p-limit';
+import { nextStartFailures } from '../analysis/risk/aio.js';
 import { PveConnectionError, PveDigestMismatchError, PveLockedError, PveParamError, PvePermissionError } from '../api/errors.js';
 import {
   replayJournal,
@@ -44,6 +45,11 @@ export interface EngineOptions {
   restartGraceMs?: number;
   /** Only these VMs. */
   vmids?: number[];
+  /**
+   * VMs to reboot or start even when their config cannot start (`--force-reboot`): by default the
+   * engine refuses to restart a VM into a config QEMU refuses (see `nextStartFailures`).
+   */
+  forceReboot?: number[];
   /**
    * Power actions (reboot, start, shutdown) at once per node, each held from its request until
    * the VM reached the promised state (default: no limit beyond `concurrency`).
@@ -266,12 +272,33 @@ export class Runner {
    * the VM state is polled, never just the task.
    */
   async power(live: LiveVm, action: PowerAction, step: number): Promise<PowerResult> {
+    const refused = this.cannotStart(live, action);
+    if (refused) return { ok: false, reason: refused };
     const per = this.opts.powerPerNode;
     if (!per) return this.powerNow(live, action, step);
     const node = live.input.node!;
     let slot = this.powerSlots.get(node);
     if (!slot) this.powerSlots.set(node, (slot = pLimit(per)));
     return slot(() => this.powerNow(live, action, step));
+  }
+
+  /**
+   * Why a reboot or start of this VM would leave it stopped: the config it starts with is one QEMU
+   * refuses (aio=native with a cache without O_DIRECT, ...). Null for other actions, a config that
+   * can start, or a VM named in `forceReboot`. Nothing is journalled: no power action is sent.
+   */
+  private cannotStart(live: LiveVm, action: PowerAction): string | null {
+    if (action !== 'reboot' && action !== 'start') return null;
+    const vmid = live.input.vmid;
+    if (this.opts.forceReboot?.includes(vmid)) return null;
+    const failures = nextStartFailures(this.target.analyze(live));
+    if (failures.length === 0) return null;
+    const verb = action === 'reboot' ? 'rebooted' : 'started';
+    return (
+      `not ${verb}: QEMU would refuse the config it starts with (${failures.map((f) => f.message.replace(/, so the .*$/, '')).join('; ')}), ` +
+      `so the VM would stay stopped; fix it (${failures.map((f) => f.fix.replace(/\.$/, '')).join('; ')}) and cold start it from PVE, ` +
+      `or re-run with --force-reboot ${vmid}`
+    );
   }
 
   /**

@@ -4,6 +4,7 @@
 // SameSite=Strict session cookie, every upstream call runs as that user so PVE's ACLs decide, and
 // the ticket is renewed before PVE's 2 h expiry.
 import { createHash } from 'node:crypto';
+import { generate } from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TOTP_DEMO_SECRET_HEX } from '../../api-shim/simulator/acl.js';
 import { totpCode } from '../../api-shim/simulator/auth.js';
@@ -199,5 +200,20 @@ describe('PVE login mode', () => {
     const s = await signIn(shim.url, 'audit', 'pve', 'audit');
     expect((await rawRequest(shim.url, 'POST', '/dp/logout', { cookie: s.cookie, csrfpreventiontoken: s.csrf })).status).toBe(200);
     expect((await rawRequest(shim.url, 'GET', '/api2/json/nodes', { cookie: s.cookie })).status).toBe(401);
+  });
+
+  it('served over HTTPS the cookie is Secure and __Host- prefixed (bound to this origin)', async () => {
+    const pems = await generate([{ name: 'commonName', value: 'localhost' }], { keySize: 2048, algorithm: 'sha256' });
+    const tls = await startShim({ upstream: sim.url, token: undefined, login: true, fingerprint: sim.fingerprint!, tls: { cert: pems.cert, key: pems.private } });
+    try {
+      const base = tls.url.replace(/^http:/, 'https:');
+      const s = await signIn(base, 'audit', 'pve', 'audit');
+      expect(s.setCookie).toMatch(/^__Host-dp_session=/);
+      expect(s.setCookie).toMatch(/; Secure/);
+      expect(s.setCookie).toMatch(/HttpOnly/);
+      expect((await rawRequest(base, 'GET', '/api2/json/nodes', { cookie: s.cookie })).status).toBe(200);
+    } finally {
+      await tls.close();
+    }
   });
 });

@@ -5,7 +5,7 @@
  * O_DIRECT could not be determined (a storage whose type we cannot see), the part is NOT_CHECKED.
  */
 import { unknownReason } from '../disk-status.js';
-import type { FixStep, RiskReason } from '../types.js';
+import type { FixStep, RiskReason, VmReport } from '../types.js';
 import type { DiskInForce, RiskContext } from './context.js';
 import { APPLY_HINT, COLD_START, carriesData, disksAtNextStart, evidence, reason, runState } from './context.js';
 
@@ -204,4 +204,16 @@ export function unknownStorageReasons(ctx: RiskContext): RiskReason[] {
       steps: [unknownStorageStep(storage, c.why, online)],
     });
   });
+}
+
+/**
+ * Why the VM's next start will fail, as far as the config tells (aio=native without O_DIRECT, any
+ * other start error of the disk analysis): the critical AIO_NATIVE_NO_DIRECT and START_ERROR
+ * reasons. The migration engine asks this before it reboots or starts a VM, so it never restarts
+ * a VM into a config QEMU refuses (the VM would stay stopped). A storage missing from what was read
+ * is not counted (its type was unknown, not proven absent).
+ */
+export function nextStartFailures(vm: VmReport): RiskReason[] {
+  const ctx: RiskContext = { vm, evidence: {}, state: runState(vm), disks: disksAtNextStart(vm) };
+  return [...aioNativeNoDirectReasons(ctx), ...startErrorReasons(ctx)].filter((r) => r.severity === 'critical');
 }

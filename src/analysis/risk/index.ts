@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /** Soft-lockup / freeze risk: reasons with evidence, levels and fixes. See docs/risk-model.md. */
 export { assessRisk, sortReasons } from './assess.js';
+export { nextStartFailures } from './aio.js';
 export { RISK_CODES, SEVERITY_RANK, type RiskCode } from './codes.js';
 export { riskFactsFromConfig, throttleLimits } from './config-facts.js';
 export { countQmpTimeouts, noQmpTimeouts } from './qmp-timeouts.js';

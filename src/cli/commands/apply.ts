@@ -22,6 +22,7 @@ import { ExitError, UsageError } from '../errors.js';
 import { type CliIO, useColor } from '../io.js';
 import { DEFAULTS, type OptionOrigin } from '../options.js';
 import { type OnlineCommandOptions, exitOnInputError, onlineClient, refuseIfReadOnly } from './plan.js';
+import { applyPreflight, describeMissing } from '../../migration/preflight.js';
 
 /** Options of `apply` (parsed by ../options.ts; DP_READ_ONLY included). */
 export interface ApplyCommandOptions extends OnlineCommandOptions {
@@ -33,6 +34,7 @@ export interface ApplyCommandOptions extends OnlineCommandOptions {
   vmid?: number[];
   confirmStaged?: number[];
   shutdownTimeout?: number;
+  forceReboot?: number[];
 }
 
 /** The plan file, parsed and checked, with the SHA-1 of its bytes (names the default journal). */
@@ -120,6 +122,7 @@ export async function run(raw: ApplyCommandOptions, io: CliIO, origin: OptionOri
   const vmids = raw.vmid;
   const confirmStaged = raw.confirmStaged;
   const shutdownTimeoutSec = raw.shutdownTimeout;
+  const forceReboot = raw.forceReboot;
   const todo = plan.vms.filter((v) => v.eligible && (!vmids || vmids.includes(v.vmid)));
   if (!raw.yes) {
     throw new ExitError(
@@ -133,8 +136,18 @@ export async function run(raw: ApplyCommandOptions, io: CliIO, origin: OptionOri
     io.stderr(`pve-dataplane: note: the plan was made against ${plan.pve}, applying through ${pve}\n`);
   }
   const journalPath = raw.journal ?? defaultJournalPath(hash, io.env);
-  io.stderr(`journal: ${journalPath}\n`);
+  // The token first: a refused token or one that may do nothing gets no journal and one error.
   const client = await onlineClient(raw, io);
+  const missing = await exitOnInputError(() => applyPreflight(client, plan, todo, reboot, pve));
+  if (missing && missing.size > 0) {
+    const lacking = new Set([...missing.values()].flat());
+    const text = `the token lacks ${describeMissing(missing)}`;
+    if (todo.every((v) => lacking.has(v.vmid))) {
+      throw new ExitError(1, `${text}: nothing to apply with it, nothing written. Grant them (e.g. the PVEVMAdmin role on /vms), or apply with --reboot never when only VM.PowerMgmt is missing`);
+    }
+    io.stderr(`pve-dataplane: ${text}: those VMs are skipped\n`);
+  }
+  io.stderr(`journal: ${journalPath}\n`);
   const progress = progressFor('apply', io);
   const ctrl = new AbortController();
   const onSigint = (): void => ctrl.abort(new Error('interrupted (SIGINT)'));
@@ -153,6 +166,7 @@ export async function run(raw: ApplyCommandOptions, io: CliIO, origin: OptionOri
       onEvent: progress.onEvent,
       warn: (l) => io.stderr(`pve-dataplane: ${l}\n`),
       ...(vmids ? { vmids } : {}),
+      ...(forceReboot ? { forceReboot } : {}),
       ...(confirmStaged ? { confirmStaged } : {}),
       ...(shutdownTimeoutSec !== undefined ? { shutdownTimeoutSec } : {}),
     }));
@@ -166,5 +180,7 @@ export async function run(raw: ApplyCommandOptions, io: CliIO, origin: OptionOri
     process.removeListener('SIGINT', onSigint);
   }
   io.stdout(formatSummary(summary, { color: useColor(io), journal: journalPath }));
-  return summary.counts.failed ? 1 : 0;
+  // A VM left undone for lack of a privilege is a failure for a script, like a failed one.
+  const denied = summary.results.some((r) => r.result === 'skipped' && /(^|; )(MISSING_PRIVILEGE|POWERMGMT_MISSING):/.test(r.reason ?? ''));
+  return summary.counts.failed || denied ? 1 : 0;
 }

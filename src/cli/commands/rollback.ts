@@ -24,6 +24,7 @@ export interface RollbackCommandOptions extends OnlineCommandOptions {
   reboot?: RebootPolicy;
   yes?: boolean;
   readOnly?: boolean;
+  forceReboot?: number[];
 }
 
 export interface RollbackRun extends OnlineRunOptions {
@@ -56,6 +57,7 @@ export async function run(raw: RollbackCommandOptions, io: CliIO, origin: Option
   const reboot = raw.reboot ?? DEFAULTS.reboot;
   const concurrency = raw.concurrency ?? DEFAULTS.concurrency;
   const vmids = raw.vmid;
+  const forceReboot = raw.forceReboot;
   const journalPath = raw.journal;
   const candidates = rollbackCandidates(priorEntries(journalPath, () => {})).filter((id) => !vmids || vmids.includes(id));
   if (!raw.yes) {
@@ -81,6 +83,7 @@ export async function run(raw: RollbackCommandOptions, io: CliIO, origin: Option
       onEvent: progress.onEvent,
       warn: (l) => io.stderr(`pve-dataplane: ${l}\n`),
       ...(vmids ? { vmids } : {}),
+      ...(forceReboot ? { forceReboot } : {}),
     }));
   } catch (err) {
     if (ctrl.signal.aborted) throw new ExitError(130, `interrupted; run the same rollback again to continue (journal ${raw.journal})`);

@@ -87,6 +87,30 @@ describe('plan / apply / rollback commands', () => {
     expect(env.text(501)).not.toContain('virtio-scsi-single');
   });
 
+  it('apply with a token that may not write: exit 1, the privileges named once, no journal, nothing written', async () => {
+    const planFile = join(env.dir, 'plan.json');
+    const roToken = join(env.dir, 'ro-token');
+    writeFileSync(roToken, `${env.sim.auditToken}\n`);
+    const before = env.text(501);
+    const io = capture({ XDG_STATE_HOME: join(env.dir, 'state-ro') });
+    expect(await runCli(['apply', '--pve', env.sim.url, '--token-file', roToken, '--from-plan', planFile, '--yes'], io)).toBe(1);
+    expect(io.err).toContain('the token lacks VM.Config.Disk on /vms/501, /vms/502; VM.Config.HWType on /vms/501, /vms/502');
+    expect(io.err.match(/VM\.Config\.Disk/g)).toHaveLength(1);
+    expect(io.err).not.toContain('journal:');
+    expect(io.out).toBe('');
+    expect(existsSync(join(env.dir, 'state-ro'))).toBe(false);
+    expect(env.text(501)).toBe(before);
+  });
+
+  it('apply with a token PVE refuses: exit 1 before any journal', async () => {
+    const bad = join(env.dir, 'bad-token');
+    writeFileSync(bad, 'root@pam!nope=00000000-0000-0000-0000-000000000000\n');
+    const io = capture({ XDG_STATE_HOME: join(env.dir, 'state-bad') });
+    expect(await runCli(['apply', '--pve', env.sim.url, '--token-file', bad, '--from-plan', join(env.dir, 'plan.json'), '--yes'], io)).toBe(1);
+    expect(io.err).toContain('the API token was refused');
+    expect(io.err).not.toContain('journal:');
+  });
+
   it('apply prints the journal (under the state dir by default) and the summary', async () => {
     const io = capture({ XDG_STATE_HOME: stateHome });
     expect(await runCli(['apply', ...base, '--from-plan', join(env.dir, 'plan.json'), '--yes'], io)).toBe(0);

@@ -28,25 +28,53 @@ const NATIVE_WRITEBACK = [
 describe('reboot whose start task fails', () => {
   let env: SimEnv;
   beforeAll(async () => {
-    env = await simWith([{ vmid: 701, text: NATIVE_WRITEBACK, status: 'running', node: 'pve1' }]);
+    env = await simWith([
+      { vmid: 701, text: NATIVE_WRITEBACK, status: 'running', node: 'pve1' },
+      { vmid: 702, text: NATIVE_WRITEBACK.replace(/701/g, '702').replace('iothread=1,', '').replace('virtio-scsi-single', 'lsi'), status: 'running', node: 'pve1' },
+    ]);
   });
   afterAll(() => env?.close());
 
-  it('rollback --reboot now reports the failed start (not a power timeout), naming QEMU’s error', async () => {
-    const engine = { ...FAST, powerTimeoutMs: 60_000 };
-    const journalPath = join(env.dir, 'start-fails.jsonl');
+  it('rollback --reboot now restores a config QEMU refuses but does not reboot into it: the VM keeps running, named, failed', async () => {
+    const journalPath = join(env.dir, 'no-reboot.jsonl');
     rmSync(journalPath, { force: true });
     const { plan } = await makePlan(env.client, { vmids: [701] }, { aio: 'threads' }, { pve: env.sim.url });
     const applied = await applyFromPlan(env.client, {
-      plan, planFile: 'plan.json', planHash: 'h', journalPath, reboot: 'now', concurrency: 1, pve: env.sim.url, engine,
+      plan, planFile: 'plan.json', planHash: 'h0', journalPath, reboot: 'now', concurrency: 1, pve: env.sim.url, engine: FAST,
     });
     expect(applied.results[0]).toMatchObject({ vmid: 701, result: 'migrated' });
+    const rolled = await rollbackFromJournal(env.client, { journalPath, reboot: 'now', concurrency: 1, pve: env.sim.url, engine: FAST });
+    expect(rolled.results[0]).toMatchObject({ vmid: 701, result: 'failed' });
+    const reason = rolled.results[0]!.reason!;
+    expect(reason).toMatch(/^not rebooted: QEMU would refuse the config it starts with \(scsi0 combines aio=native with a cache mode without O_DIRECT \(writeback\)/);
+    expect(reason).toContain('--force-reboot 701');
+    expect(reason).toContain('the old values stay pending');
+    // Still running the migrated config, the original values restored as pending.
+    expect(env.sim.state.vms.get(701)!.status).toBe('running');
+    expect(env.text(701)).toMatch(/\[PENDING\][^]*aio=native,cache=writeback/);
+  }, 40_000);
+
+  it('rollback --force-reboot 701 does reboot, and reports the failed start (not a power timeout), naming QEMU’s error', async () => {
+    const engine = { ...FAST, powerTimeoutMs: 60_000 };
+    const journalPath = join(env.dir, 'no-reboot.jsonl');
     // Waiting out powerTimeoutMs (60 s) instead would exceed this test's own timeout (40 s).
-    const rolled = await rollbackFromJournal(env.client, { journalPath, reboot: 'now', concurrency: 1, pve: env.sim.url, engine });
+    const rolled = await rollbackFromJournal(env.client, { journalPath, reboot: 'now', concurrency: 1, pve: env.sim.url, engine, forceReboot: [701] });
     expect(rolled.results[0]).toMatchObject({ vmid: 701, result: 'failed' });
     expect(rolled.results[0]!.reason).toContain('QEMU exited with code 1');
     expect(rolled.results[0]!.reason).toContain('stopped');
   }, 40_000);
+
+  it('apply --aio keep never reboots into a config QEMU refuses: written, not rebooted, named, exit status failed', async () => {
+    const journalPath = join(env.dir, 'apply-keep.jsonl');
+    const { plan } = await makePlan(env.client, { vmids: [702] }, { aio: 'keep' }, { pve: env.sim.url });
+    expect(plan.vms[0]!.eligible).toBe(true);
+    const r = await applyFromPlan(env.client, {
+      plan, planFile: 'plan.json', planHash: 'keep', journalPath, reboot: 'now', concurrency: 1, pve: env.sim.url, engine: FAST,
+    });
+    expect(r.results[0]).toMatchObject({ vmid: 702, result: 'failed' });
+    expect(r.results[0]!.reason).toMatch(/not rebooted: QEMU would refuse/);
+    expect(env.sim.state.vms.get(702)!.status).toBe('running');
+  });
 
   it('a VM no longer on the node the plan names fails with that reason, nothing written', async () => {
     const journalPath = join(env.dir, 'moved.jsonl');

@@ -64,3 +64,19 @@ describe('plan text', () => {
     );
   });
 });
+
+describe('a VM on VirtIO SCSI (not single) whose only disks are SATA', () => {
+  const sataOnly = planVm(
+    vmFromText(conf('boot: order=sata0', 'ostype: l26', 'sata0: local-lvm:vm-100-disk-0,size=8G', 'scsihw: virtio-scsi-pci'), { status: 'stopped' }),
+    { aio: 'threads' },
+  );
+
+  it('says what is true: SATA disks cannot get an IO thread, --convert-sata moves data disks; not "already done"', async () => {
+    const { formatPlan } = await import('../../../src/migration/plan-format.js');
+    const text = formatVmPlan(sataOnly, { color: false });
+    expect(text).toContain('nothing this plan changes: SATA/IDE disks cannot get an IO thread (--convert-sata / --convert-ide moves data disks to SCSI)');
+    expect(text).not.toContain('nothing to do');
+    const total = formatPlan({ version: 1, aio: 'threads', createdAt: '', options: { aio: 'threads' }, vms: [sataOnly] }, { color: false });
+    expect(total).toContain('0 already done, 1 left on SATA/IDE (no IO thread possible; see --convert-sata)');
+  });
+});
