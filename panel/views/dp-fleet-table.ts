@@ -153,7 +153,7 @@ export class DpFleetTable extends LitElement {
   @property({ type: Number }) current: number | null = null;
   /** The sort shown in the headers (`aria-sort`). */
   @property({ attribute: false }) sort: FleetSort = DEFAULT_SORT;
-  /** The risk still lacks the online evidence (syslog, IO load, backups): marked as preliminary. */
+  /** The risk still lacks the online evidence (syslog, IO load, backups): rows not yet reassessed (`preliminary` not false) are marked. */
   @property({ type: Boolean }) evidencePending = false;
 
   /** Scrolls VM `vmid` into view and focuses its ID button (where focus returns after the details close). */
@@ -206,7 +206,7 @@ export class DpFleetTable extends LitElement {
           ? html`<span class="tag pending" title=${S.pendingKeysTitle(r.pendingKeys)}>${r.oursPending ? S.writtenColdStart : S.coldStartPending}</span>`
           : nothing}</div>
       <div role="gridcell">
-        <dp-risk-badge level=${riskOf(vm)}></dp-risk-badge>${this.evidencePending ? html`<div class="evidence-pending">${S.configOnly}</div>` : nothing}
+        <dp-risk-badge level=${riskOf(vm)}></dp-risk-badge>${this.evidencePending && r.preliminary !== false ? html`<div class="evidence-pending">${S.configOnly}</div>` : nothing}
       </div>
       <div role="gridcell">${scsihwLabel(vm.scsihw.configured)}${vm.scsihw.pending ? html`<div class="pending">${scsihwLabel(vm.scsihw.pending.configured)}</div>` : nothing}</div>
       <div role="gridcell">${vm.disks.map((d) => this._disk(d))}</div>
