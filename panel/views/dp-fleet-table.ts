@@ -5,7 +5,8 @@ import { LitElement, type PropertyValues, css, html, nothing } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import type { DiskFacts, DiskReport } from '../../src/analysis/types.js';
 import { DpSelectionChangeEvent, DpSortChangeEvent, DpVmSelectEvent } from '../events.js';
-import { aioDiffers, diskFactsText, iothreadDiffers, onOff, riskOf } from '../data/filter.js';
+import { differenceMarks } from '../../src/present/disk-facts.js';
+import { diskFactsText, riskOf } from '../data/filter.js';
 import { DEFAULT_SORT, type FleetRow, type FleetSort, type SortKey } from '../data/fleet-query.js';
 import { S, diskLabel, scsihwLabel } from '../strings.js';
 import { shared } from '../styles/shared.js';
@@ -229,10 +230,7 @@ export class DpFleetTable extends LitElement {
   }
 
   private _marks(f: DiskFacts) {
-    const marks: string[] = [];
-    if (iothreadDiffers(f)) marks.push(`iothread configured ${onOff(f.iothread.configured)}, runs ${onOff(f.iothread.effective)}`);
-    if (aioDiffers(f)) marks.push(`aio configured ${f.aio.configured ?? S.defaultAio}, runs ${f.aio.effective}`);
-    return marks.map((m) => html`<div class="mark" title=${S.diffMark}>⚑ ${m}</div>`);
+    return differenceMarks(f).map((m) => html`<div class="mark" title=${S.diffMark}>⚑ ${m}</div>`);
   }
 
   private get _virtualizer(): LitVirtualizer<FleetRow> | null {
