@@ -5,6 +5,7 @@
  */
 import type { RiskLevel } from '../src/analysis/types.js';
 import type { QuickFilter } from './data/fleet-query.js';
+import { DEFAULT_AIO_LABEL } from '../src/present/disk-facts.js';
 
 export const RISK_LABEL: Record<RiskLevel, string> = {
   critical: 'Critical',
@@ -117,7 +118,7 @@ export const S = {
   rollbackConfirm: (n: number, nodes: string) => `Are you sure you want to roll back ${n} VM${n === 1 ? '' : 's'} on ${nodes}?`,
   rollbackButton: (n: number) => `Roll Back ${n} VM${n === 1 ? '' : 's'}`,
   diffMark: 'effective value differs from the configured one',
-  defaultAio: 'Default (io_uring)',
+  defaultAio: DEFAULT_AIO_LABEL,
 };
 
 // PVE's labels (manager6/Utils.js render_scsihw).

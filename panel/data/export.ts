@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
- * Export of exactly the VMs the table shows, in its order: the CLI's own `--format csv` and
- * `--format json` writers, so a spreadsheet built from the panel and one from
+ * Export of exactly the VMs the table shows, in its order: the writers of the CLI's `--format csv`
+ * and `--format json` (src/present), so a spreadsheet built from the panel and one from
  * `pve-dataplane audit` have the same columns.
  */
 import type { AuditReport, VmReport } from '../../src/analysis/types.js';
-import { formatCsv } from '../../src/cli/output/csv.js';
-import { formatJson } from '../../src/cli/output/json.js';
+import { formatCsv } from '../../src/present/csv.js';
+import { formatJson } from '../../src/present/json.js';
 
 export type ExportFormat = 'csv' | 'json';
 

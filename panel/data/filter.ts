@@ -17,19 +17,8 @@ export function onOff(b: boolean): string {
   return b ? 'on' : 'off';
 }
 
-/**
- * True where QEMU runs something else than the config says: `iothread=1` ignored (no
- * virtio-scsi-single), or an aio mode replaced. With no `aio` configured, PVE's UI shows
- * "Default (io_uring)", so an effective mode other than io_uring is marked too.
- */
-export function iothreadDiffers(f: DiskFacts): boolean {
-  return f.iothread.configured !== f.iothread.effective;
-}
-
-export function aioDiffers(f: DiskFacts): boolean {
-  if (f.aio.effective === null) return false;
-  return (f.aio.configured ?? 'io_uring') !== f.aio.effective;
-}
+/** What QEMU runs otherwise than configured: decided by the one renderer of facts. */
+export { aioDiffers, iothreadDiffers } from '../../src/present/disk-facts.js';
 
 /** The disk a set of facts belongs to (for the facts of the pending config too). */
 export type DiskOf = Pick<DiskReport, 'media' | 'volume' | 'storageType'>;

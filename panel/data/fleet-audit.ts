@@ -32,6 +32,11 @@ export interface FleetLoadEvents {
   onVm?: (report: VmReport, input: VmInput) => void;
   /** Every config is in; the risk evidence (syslog, IO load, backups) is being read. */
   onEvidence?: () => void;
+  /**
+   * A VM's risk reassessed with the evidence: `report` is the object `onVm` handed, updated in
+   * place. Thousands arrive in slices of a few ms (the tab stays responsive); repaint per frame.
+   */
+  onRisk?: (report: VmReport) => void;
 }
 
 /** A load as the views call it: abortable, with progress per VM. */
@@ -45,13 +50,19 @@ export async function loadFleetAudit(
   client: PveClient,
   opts: FleetLoadEvents & { signal?: AbortSignal; node?: string; vmids?: readonly number[] } = {},
 ): Promise<FleetAudit> {
+  // Without evidence a VM comes once, final at once: then it is new, not a reassessment.
+  const handed = new WeakSet<VmReport>();
   const { inputs, env, permissions, ...report } = await auditCluster(client, {
     ...(opts.signal ? { signal: opts.signal } : {}),
     // Only one node's or one VM's (the PVE UI's Node and VM tabs).
     ...(opts.node ? { node: opts.node } : {}),
     ...(opts.vmids ? { vmids: opts.vmids } : {}),
     // A VM comes first from its config alone (`final: false`); its risk is then recomputed in place.
-    onVm: ({ vm, input, final }) => void (!final && opts.onVm?.(vm, input)),
+    onVm: ({ vm, input, final }) => {
+      if (final && handed.has(vm)) return opts.onRisk?.(vm);
+      handed.add(vm);
+      opts.onVm?.(vm, input);
+    },
     onProgress: ({ phase, done, total }) => {
       if (phase === 'configs') opts.onProgress?.(done, total);
       else if (done === 0) opts.onEvidence?.();

@@ -47,6 +47,8 @@ export interface FleetRow {
   iothreadIgnored: boolean;
   aioMislabelled: boolean;
   controller: string;
+  /** True while the row's risk is from its config alone (the evidence of a load still being read). */
+  preliminary?: boolean;
 }
 
 /** The row of `vm`; `input` (the raw `/pending` answer) tells every pending key, not only disk ones. */

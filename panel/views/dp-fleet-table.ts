@@ -5,7 +5,8 @@ import { LitElement, type PropertyValues, css, html, nothing } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import type { DiskFacts, DiskReport } from '../../src/analysis/types.js';
 import { DpSelectionChangeEvent, DpSortChangeEvent, DpVmSelectEvent } from '../events.js';
-import { aioDiffers, diskFactsText, iothreadDiffers, onOff, riskOf } from '../data/filter.js';
+import { differenceMarks } from '../../src/present/disk-facts.js';
+import { diskFactsText, riskOf } from '../data/filter.js';
 import { DEFAULT_SORT, type FleetRow, type FleetSort, type SortKey } from '../data/fleet-query.js';
 import { S, diskLabel, scsihwLabel } from '../strings.js';
 import { shared } from '../styles/shared.js';
@@ -153,7 +154,7 @@ export class DpFleetTable extends LitElement {
   @property({ type: Number }) current: number | null = null;
   /** The sort shown in the headers (`aria-sort`). */
   @property({ attribute: false }) sort: FleetSort = DEFAULT_SORT;
-  /** The risk still lacks the online evidence (syslog, IO load, backups): marked as preliminary. */
+  /** The risk still lacks the online evidence (syslog, IO load, backups): rows not yet reassessed (`preliminary` not false) are marked. */
   @property({ type: Boolean }) evidencePending = false;
 
   /** Scrolls VM `vmid` into view and focuses its ID button (where focus returns after the details close). */
@@ -206,7 +207,7 @@ export class DpFleetTable extends LitElement {
           ? html`<span class="tag pending" title=${S.pendingKeysTitle(r.pendingKeys)}>${r.oursPending ? S.writtenColdStart : S.coldStartPending}</span>`
           : nothing}</div>
       <div role="gridcell">
-        <dp-risk-badge level=${riskOf(vm)}></dp-risk-badge>${this.evidencePending ? html`<div class="evidence-pending">${S.configOnly}</div>` : nothing}
+        <dp-risk-badge level=${riskOf(vm)}></dp-risk-badge>${this.evidencePending && r.preliminary !== false ? html`<div class="evidence-pending">${S.configOnly}</div>` : nothing}
       </div>
       <div role="gridcell">${scsihwLabel(vm.scsihw.configured)}${vm.scsihw.pending ? html`<div class="pending">${scsihwLabel(vm.scsihw.pending.configured)}</div>` : nothing}</div>
       <div role="gridcell">${vm.disks.map((d) => this._disk(d))}</div>
@@ -229,10 +230,7 @@ export class DpFleetTable extends LitElement {
   }
 
   private _marks(f: DiskFacts) {
-    const marks: string[] = [];
-    if (iothreadDiffers(f)) marks.push(`iothread configured ${onOff(f.iothread.configured)}, runs ${onOff(f.iothread.effective)}`);
-    if (aioDiffers(f)) marks.push(`aio configured ${f.aio.configured ?? S.defaultAio}, runs ${f.aio.effective}`);
-    return marks.map((m) => html`<div class="mark" title=${S.diffMark}>⚑ ${m}</div>`);
+    return differenceMarks(f).map((m) => html`<div class="mark" title=${S.diffMark}>⚑ ${m}</div>`);
   }
 
   private get _virtualizer(): LitVirtualizer<FleetRow> | null {

@@ -109,6 +109,9 @@ export class DpFleetView extends LitElement {
     task: async ([loader, client], { signal }) => {
       this._rows = [];
       this._inputs = new Map();
+      this._arrived = [];
+      this._reassessed = [];
+      this._rowOf = new Map();
       this._progress = { done: 0, total: 0 };
       this._evidencePending = false;
       this._rowsVersion++;
@@ -125,6 +128,10 @@ export class DpFleetView extends LitElement {
         onEvidence: () => {
           this._evidencePending = true;
         },
+        onRisk: (report) => {
+          this._reassessed.push(report);
+          this._scheduleFlush();
+        },
       };
       let audit: FleetAudit;
       if (loader) audit = await loader(signal, events);
@@ -139,6 +146,9 @@ export class DpFleetView extends LitElement {
 
   private _progressLive = { done: 0, total: 0 };
   private _arrived: [VmReport, VmInput][] = [];
+  /** Reports whose risk the evidence reassessed since the last frame (updated in place). */
+  private _reassessed: VmReport[] = [];
+  private _rowOf = new Map<VmReport, FleetRow>();
 
   override connectedCallback(): void {
     super.connectedCallback();
@@ -169,12 +179,20 @@ export class DpFleetView extends LitElement {
     cancelAnimationFrame(this._flush);
     this._flush = 0;
     this._progress = this._progressLive;
-    if (this._arrived.length === 0) return;
+    if (this._arrived.length === 0 && this._reassessed.length === 0) return;
     for (const [report, input] of this._arrived) {
       this._inputs.set(input.vmid, input);
-      this._rows.push(fleetRow(report, input));
+      const row = { ...fleetRow(report, input), preliminary: true };
+      this._rowOf.set(report, row);
+      this._rows.push(row);
+    }
+    // The risk changed in the report itself; only the mark and the sort/filter need a refresh.
+    for (const report of this._reassessed) {
+      const row = this._rowOf.get(report);
+      if (row) row.preliminary = false;
     }
     this._arrived = [];
+    this._reassessed = [];
     this._rowsVersion++;
   }
 
@@ -182,7 +200,12 @@ export class DpFleetView extends LitElement {
   private _setAudit(audit: FleetAudit): void {
     const inputs = new Map(audit.inputs.map((i) => [i.vmid, i]));
     this._inputs = inputs;
-    this._rows = audit.report.vms.map((vm) => fleetRow(vm, inputs.get(vm.vmid)));
+    // Rows handed during the load already hold the final reports (reassessed in place): kept as
+    // they are, so the end of a 5,000-VM load is not one more long task.
+    const kept = audit.report.vms.length === this._rows.length && audit.report.vms.every((vm) => this._rowOf.has(vm));
+    if (kept) for (const row of this._rows) row.preliminary = false;
+    else this._rows = audit.report.vms.map((vm) => fleetRow(vm, inputs.get(vm.vmid)));
+    this._rowOf = new Map();
     this._evidencePending = false;
     this._rowsVersion++;
   }

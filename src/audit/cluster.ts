@@ -9,12 +9,13 @@ import { type RiskSources, evidenceNeeds, withRisk } from '../analysis/risk/inde
 import type { AnalysisEnv, VmInput, VmReport } from '../analysis/types.js';
 import type { PveClient } from '../api/client.js';
 import type { PermissionMap } from '../api/endpoints/access.js';
-import { type EvidenceStart, collectRiskEvidence, startRiskEvidence } from './evidence.js';
+import { type EvidenceStart, type EvidenceVm, collectRiskEvidence, startRiskEvidence } from './evidence.js';
 import type { ClusterResource } from '../api/endpoints/cluster.js';
 import { collectFleet } from './fleet.js';
 import type { AuditRun, ClusterAuditOptions } from './options.js';
 import { withPveQemu } from './pve-qemu-env.js';
 import { auditAssumptions } from './report.js';
+import { forEachSliced } from './slices.js';
 import { auditVm, compareVms } from './stream.js';
 
 /** A cluster audit, with the token's `/access/permissions` (null when not readable) for the planner. */
@@ -87,10 +88,17 @@ async function addRiskEvidence(
   started: { start: EvidenceStart; resources: readonly ClusterResource[] } | undefined,
 ): Promise<void> {
   const byVmid = new Map(inputs.map((i) => [i.vmid, i]));
-  const wanted = vms.flatMap((vm) => {
-    const input = byVmid.get(vm.vmid);
-    return input ? [{ vmid: vm.vmid, node: vm.node, ...evidenceNeeds(vm, input) }] : [];
-  });
+  // Thousands of VMs: the loops below run in slices so the host (a browser tab) stays responsive.
+  const slices = { ...(opts.yieldToHost ? { yieldTo: opts.yieldToHost } : {}), ...(opts.signal ? { signal: opts.signal } : {}) };
+  const wanted: EvidenceVm[] = [];
+  await forEachSliced(
+    vms,
+    (vm) => {
+      const input = byVmid.get(vm.vmid);
+      if (input) wanted.push({ vmid: vm.vmid, node: vm.node, ...evidenceNeeds(vm, input) });
+    },
+    slices,
+  );
   opts.onProgress?.({ phase: 'evidence', done: 0, total: wanted.length });
   const online = await collectRiskEvidence(
     client,
@@ -98,11 +106,17 @@ async function addRiskEvidence(
     { ...opts.evidenceOptions, ...(opts.signal ? { signal: opts.signal } : {}) },
     started?.start,
   );
-  for (const vm of vms) {
-    const input = byVmid.get(vm.vmid);
-    if (!input) continue;
-    withRisk(vm, input, env, { online });
-    opts.onVm?.({ vm, input, final: true });
-  }
-  opts.onProgress?.({ phase: 'evidence', done: wanted.length, total: wanted.length });
+  let done = 0;
+  await forEachSliced(
+    vms,
+    (vm) => {
+      const input = byVmid.get(vm.vmid);
+      if (!input) return;
+      withRisk(vm, input, env, { online });
+      opts.onVm?.({ vm, input, final: true });
+      done++;
+    },
+    slices,
+  );
+  opts.onProgress?.({ phase: 'evidence', done, total: wanted.length });
 }

@@ -132,28 +132,32 @@ export async function collectFleet(client: PveClient, options: CollectFleetOptio
   }
   options.onVmList?.(resources, nodeNames);
 
-  // Node facts (runtime, QEMU, permissions) arrive with the first wave; every VM is finalised
-  // against them as soon as its own answer is in, so `onInput` can analyse while the rest is
-  // still on the wire.
-  const ready = (async () => {
-    const runtimeByNode = new Map<string, Map<number, QemuListEntry>>();
-    for (const node of nodeNames) {
-      const list = await qemuLists.get(node)!;
-      rethrowAbort(list);
-      if (list instanceof Error) {
+  // Each node's running VMs (`qemu?full=1`, slow on a big node: PVE asks QMP of every running
+  // VM) gate only that node's VMs, so the first rows do not wait for the slowest node.
+  const runtimeOf = new Map<string, Promise<Map<number, QemuListEntry> | undefined>>();
+  for (const node of nodeNames) {
+    runtimeOf.set(
+      node,
+      qemuLists.get(node)!.then((list) => {
+        rethrowAbort(list);
+        if (!(list instanceof Error)) return new Map(list.map((e) => [Number(e.vmid), e]));
         errors.push(issue(`api:/nodes/${node}/qemu`, 'warning', `running machine types on ${node} unknown: ${describe(list)}`));
-        continue;
-      }
-      runtimeByNode.set(node, new Map(list.map((e) => [Number(e.vmid), e])));
-    }
+        return undefined;
+      }),
+    );
+  }
+  // The QEMU versions (one small request per node) and permissions: every VM is finalised against
+  // them as soon as its own answer is in, so `onInput` can analyse while the rest is still on the wire.
+  const ready = (async () => {
     const env = await qemuEnv(nodeNames, qemuVersions, storages, errors);
     env.unreadableStorages = {};
     const permissions = await perms;
     rethrowAbort(permissions);
-    return { runtimeByNode, env, permissions };
+    return { env, permissions };
   })();
-  // Nobody awaits `ready` when no VM answers; its rejection (abort) then surfaces below.
+  // Nobody awaits these when no VM answers; their rejection (abort) then surfaces below.
   ready.catch(() => {});
+  for (const p of runtimeOf.values()) p.catch(() => {});
 
   const limit = pLimit(Math.max(1, Math.min(options.concurrency ?? client.concurrency, client.concurrency)));
   let done = 0;
@@ -172,8 +176,8 @@ export async function collectFleet(client: PveClient, options: CollectFleetOptio
         options.onProgress?.({ done, total: reachable.length, vmid: vm.vmid! });
       }
       const input = vmInputFromPending(vm, items);
-      const facts = await ready;
-      attachRuntime(input, facts.runtimeByNode.get(input.node!), vm);
+      const [facts, runtime] = await Promise.all([ready, runtimeOf.get(input.node!)]);
+      attachRuntime(input, runtime, vm);
       addHiddenStorages(input, storages, storageListError ?? facts.permissions, facts.env.unreadableStorages!);
       inputs.push(input);
       options.onInput?.(input, facts.env);
@@ -181,6 +185,7 @@ export async function collectFleet(client: PveClient, options: CollectFleetOptio
   );
 
   const { env, permissions } = await ready;
+  await Promise.all(runtimeOf.values());
   if (Object.keys(env.unreadableStorages!).length === 0) delete env.unreadableStorages;
   inputs.sort((a, b) => a.vmid - b.vmid);
   // Answers arrive in any order; the report should not.

@@ -3,6 +3,7 @@
 import type { AnalysisEnv, AuditReport, Version, VmInput, VmReport } from '../analysis/types.js';
 import type { CollectEvidenceOptions } from './evidence.js';
 import type { PveQemuOption } from './pve-qemu-env.js';
+import type { YieldToHost } from './slices.js';
 
 /** One VM as the service finishes it (see `AuditOptions.onVm`). */
 export interface AuditVmEvent {
@@ -52,6 +53,12 @@ export interface ClusterAuditOptions extends AuditOptions {
   evidenceSkipped?: string;
   /** Windows and limits of the evidence collection. */
   evidenceOptions?: Omit<CollectEvidenceOptions, 'signal'>;
+  /**
+   * How the risk reassessment of the whole fleet (after the evidence is read) gives the host a
+   * turn every few ms; default `scheduler.yield`, `setImmediate` or a 0 ms timeout, whichever the
+   * host has.
+   */
+  yieldToHost?: YieldToHost;
   signal?: AbortSignal;
 }
 

@@ -101,3 +101,33 @@ export function diskSummary(f: DiskFacts): string {
   const aio = aioCell(f).text;
   return `${head}, iothread ${f.iothread.effective ? 'on' : 'off'}, ${f.aio.effective !== null || aio.startsWith('unknown') ? `aio ${aio}` : aio}`;
 }
+
+/** PVE's UI word for a disk without `aio` (its Async IO field reads "Default (io_uring)"). */
+export const DEFAULT_AIO_LABEL = 'Default (io_uring)';
+
+/** QEMU runs the disk with another IO thread setting than configured (`iothread=1` ignored). */
+export function iothreadDiffers(f: Pick<DiskFacts, 'iothread'>): boolean {
+  return f.iothread.configured !== f.iothread.effective;
+}
+
+/**
+ * QEMU runs another aio mode than the config shows. With no `aio` configured PVE's UI shows
+ * "Default (io_uring)", so an effective mode other than io_uring differs too; no aio at all
+ * (librbd, no medium) is not a mode and does not.
+ */
+export function aioDiffers(f: Pick<DiskFacts, 'aio'>): boolean {
+  if (f.aio.effective === null) return false;
+  return (f.aio.configured ?? 'io_uring') !== f.aio.effective;
+}
+
+/**
+ * One short line per fact QEMU runs otherwise than configured, in PVE's UI words (the panel's
+ * marks): `iothread configured on, runs off`, `aio configured Default (io_uring), runs threads`.
+ */
+export function differenceMarks(f: Pick<DiskFacts, 'iothread' | 'aio'>): string[] {
+  const onOff = (b: boolean): string => (b ? 'on' : 'off');
+  const marks: string[] = [];
+  if (iothreadDiffers(f)) marks.push(`iothread configured ${onOff(f.iothread.configured)}, runs ${onOff(f.iothread.effective)}`);
+  if (aioDiffers(f)) marks.push(`aio configured ${f.aio.configured ?? DEFAULT_AIO_LABEL}, runs ${f.aio.effective}`);
+  return marks;
+}

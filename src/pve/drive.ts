@@ -110,6 +110,9 @@ const SCHEMA_CONSEQUENCE =
 const PARSE_DRIVE_CONSEQUENCE =
   'PVE keeps the line, but parse_drive rejects it, so the disk is left off the QEMU command line (the API says "unable to parse drive options")';
 
+/** Schema problems listed per drive value; the rest are counted in one issue. */
+const MAX_PROBLEMS_LISTED = 5;
+
 /**
  * Reads one drive line value (`key` is the config key, e.g. `scsi0`). Never throws. The result
  * keeps every part as written; `issues` lists what PVE would refuse (schema errors, docs/how-qemu-server-decides.md#drive-keys extra
@@ -134,7 +137,8 @@ export function parseDrive(key: string, value: string, opts: ParseDriveOptions =
   }
 
   const { ps, problems } = scanPropertyString(value, driveFormat(kind, { alloc: opts.alloc ?? false }));
-  for (const p of problems) {
+  // One bad value costs a bounded amount of output: the first problems are listed, the rest counted.
+  for (const p of problems.slice(0, MAX_PROBLEMS_LISTED)) {
     const sub = p.key !== undefined && p.key !== '' ? p.key : undefined;
     const hint = hintFor(kind, sub, p.reason);
     issues.push({
@@ -142,6 +146,13 @@ export function parseDrive(key: string, value: string, opts: ParseDriveOptions =
       ...(sub !== undefined ? { subkey: sub } : {}),
       severity: 'error',
       message: `${key}: ${sub !== undefined && p.kind === 'value' ? `${sub}: ` : ''}${p.reason}. ${SCHEMA_CONSEQUENCE}${hint}`,
+    });
+  }
+  if (problems.length > MAX_PROBLEMS_LISTED) {
+    issues.push({
+      key,
+      severity: 'error',
+      message: `${key}: ${problems.length - MAX_PROBLEMS_LISTED} more problems in this value not listed (${ps.parts.length} comma-separated parts, ${value.length} characters). ${SCHEMA_CONSEQUENCE}`,
     });
   }
   for (const legacyKey of LEGACY_GEOMETRY_KEYS) {

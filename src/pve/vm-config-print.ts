@@ -83,7 +83,10 @@ function prepareMain(file: VmConfigFile): ConfigSection {
 
 function generateSection(section: ConfigSection, pending: boolean, checked: boolean): string {
   let raw = '';
-  const descr = section.description;
+  // PVE trims trailing whitespace off a description when it reads the file back (`s/\s+$//`), so a
+  // whitespace-only one (`description:    `, `\r`) would come back empty: print what it reads
+  // back, so printing is idempotent (print(parse(print(x))) === print(x)).
+  const descr = section.description === null ? null : section.description.replace(/[ \t\n\r\f\v]+$/, '');
   if (descr !== null) {
     // Perl truthiness: '' and '0' write no description lines (an empty pending one writes '#').
     if (descr !== '' && descr !== '0') {

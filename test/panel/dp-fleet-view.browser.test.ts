@@ -88,6 +88,38 @@ describe('dp-fleet-view', () => {
     }
   });
 
+  it('risk evidence fills in row by row: a reassessed VM shows its new level and loses the "config only" mark', async () => {
+    const audit = fleetAudit();
+    let events!: FleetLoadEvents;
+    const ctl = manualLoader<FleetAudit>();
+    const { el } = await viewWith((s, ev) => {
+      events = ev;
+      return ctl.loader(s);
+    });
+    audit.report.vms.forEach((vm, i) => {
+      events.onProgress!(i + 1, audit.report.vms.length);
+      events.onVm!(vm, audit.inputs[i]!);
+    });
+    events.onEvidence!();
+    await rowsShown(el, 6);
+    await waitUntil(() => /Reading risk evidence/.test(root(el).querySelector('.count')!.textContent ?? ''));
+    const [first, second] = audit.report.vms;
+    const before = second!.risk!.level;
+    // The service reassesses the report in place, then hands it again.
+    const next = first!.risk!.level === 'critical' ? 'ok' : 'critical';
+    first!.risk = { ...first!.risk!, level: next };
+    events.onRisk!(first!);
+    await waitUntil(() => !row(el, first!.vmid).textContent!.includes('config only'));
+    expect(row(el, first!.vmid).querySelector('dp-risk-badge')!.getAttribute('level')).to.equal(next);
+    expect(row(el, second!.vmid).textContent).to.contain('config only; evidence pending');
+    expect(row(el, second!.vmid).querySelector('dp-risk-badge')!.getAttribute('level')).to.equal(before);
+    expect(root(el).querySelector('.count')!.textContent).to.match(/Reading risk evidence/);
+    ctl.resolve(audit);
+    await waitUntil(() => root(el).querySelector('.count')!.textContent === '6 of 6 VMs shown');
+    expect(table(el)!.shadowRoot!.textContent).to.not.contain('evidence pending');
+    expect(row(el, first!.vmid).querySelector('dp-risk-badge')!.getAttribute('level')).to.equal(next);
+  });
+
   it('marks iothread=1 that QEMU ignores, templates, and pending values in dark orange', async () => {
     const { el } = await viewWith(loaded);
     await rowsShown(el, 6);

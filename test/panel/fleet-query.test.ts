@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /** What the fleet table shows for a query, what the URL holds, what an export writes, what the plan preview says. */
 import { describe, expect, it } from 'vitest';
-import { CSV_COLUMNS } from '../../src/cli/output/csv.js';
+import { CSV_COLUMNS } from '../../src/present/csv.js';
 import { exportShown } from '../../panel/data/export.js';
 import { EMPTY_QUERY, type FleetQuery, fleetRow, queryRows } from '../../panel/data/fleet-query.js';
 import { groupByState, nothingToChange, planSelected, vmPlanState } from '../../panel/data/plan.js';

@@ -70,3 +70,20 @@ describe('serve with a token file', () => {
     }
   });
 });
+
+it("demo keeps its jobs in a directory of its own run (not the user's state directory) and removes it on close", async () => {
+  const { existsSync } = await import('node:fs');
+  const { stateDir } = await import('../../src/node/state-dir.js');
+  const { startDemo } = await import('../../src/cli/commands/demo.js');
+  const demo = await startDemo({ port: 0, vms: 2, seed: 1, panelDir }, captureIO());
+  let dir = '';
+  try {
+    dir = demo.stateDir;
+    expect(dir.startsWith(tmpdir())).toBe(true);
+    expect(dir.startsWith(stateDir())).toBe(false);
+    expect(existsSync(dir)).toBe(true);
+  } finally {
+    await demo.close();
+  }
+  expect(existsSync(dir)).toBe(false);
+});

@@ -4,7 +4,7 @@
  * certificate, like a fresh PVE node) + the api-shim + the web panel, on one URL. Nothing to
  * install on a PVE host; the simulated cluster is generated from `--seed`.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSimulator, type RunningSimulator } from '../../../api-shim/simulator/index.js';
@@ -29,6 +29,8 @@ export interface RunningDemo {
   /** The panel's URL, `http://127.0.0.1:8080/`. */
   url: string;
   readOnly: boolean;
+  /** This run's state directory (jobs, plans, journals of the simulated cluster); removed by `close`. */
+  stateDir: string;
   sim: RunningSimulator;
   shim: RunningShim;
   close(): Promise<void>;
@@ -42,6 +44,10 @@ export async function startDemo(raw: DemoOptions, io: CliIO): Promise<RunningDem
   const readOnly = raw.readOnly === true;
   // The real PVE answers a bad token after 3 s; the demo has nothing to protect.
   const sim = await startSimulator({ vms, seed, port: 0, authDelayMs: 0 });
+  // Plans and journals of the simulated cluster act on VMs that vanish with this process: they live
+  // in a directory of this run, removed on close, never in the user's real state directory.
+  const stateDir = mkdtempSync(join(tmpdir(), 'pve-dataplane-demo-'));
+  const dropState = (): void => rmSync(stateDir, { recursive: true, force: true });
   let shim: RunningShim;
   try {
     shim = await serveOrUsage(() =>
@@ -53,8 +59,7 @@ export async function startDemo(raw: DemoOptions, io: CliIO): Promise<RunningDem
         fingerprint: sim.fingerprint!,
         readOnly,
         panelDir: raw.panelDir ?? defaultPanelDir(),
-        // Plans and journals of the simulated cluster stay out of the user's real state directory.
-        stateDir: mkdtempSync(join(tmpdir(), 'pve-dataplane-demo-')),
+        stateDir,
         port,
         host: raw.host ?? DEFAULTS.host,
         warn: (l) => io.stderr(`pve-dataplane: ${l}\n`),
@@ -62,6 +67,7 @@ export async function startDemo(raw: DemoOptions, io: CliIO): Promise<RunningDem
     );
   } catch (err) {
     await sim.close();
+    dropState();
     throw err;
   }
   return {
@@ -69,9 +75,11 @@ export async function startDemo(raw: DemoOptions, io: CliIO): Promise<RunningDem
     readOnly,
     sim,
     shim,
+    stateDir,
     close: async () => {
       await shim.close();
       await sim.close();
+      dropState();
     },
   };
 }

@@ -55,7 +55,11 @@ export function onlineClient(raw: OnlineCommandOptions, io: CliIO): Promise<PveC
 /** Read-only mode (`--read-only` or DP_READ_ONLY) refuses every write command; `origin` names how it was set. */
 export function refuseIfReadOnly(command: string, readOnly: boolean | undefined, origin: OptionOrigin): void {
   if (readOnly) {
-    throw new ExitError(3, `${command} refused: read-only mode (${origin('readOnly') ?? '--read-only'}); 'plan' shows what it would change`);
+    throw new ExitError(
+      3,
+      `${command} refused: read-only mode (${origin('readOnly') ?? '--read-only'}); ` +
+        (command === 'rollback' ? 'nothing was restored; the journal lists what apply wrote' : "'plan' shows what it would change"),
+    );
   }
 }
 
@@ -93,6 +97,21 @@ export async function exitOnInputError<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
+/** A word as a POSIX shell reads it back: bare when safe, else single-quoted. */
+function shellWord(word: string): string {
+  return /^[A-Za-z0-9@%+=:,./_-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The `apply` command for a plan written to `raw.output`, with the connection options the user gave (so it runs as shown). */
+export function applyCommand(raw: PlanCommandOptions, pve: string): string {
+  const words = ['pve-dataplane', 'apply', '--pve', pve];
+  if (raw.tokenFile !== undefined) words.push('--token-file', raw.tokenFile);
+  if (raw.fingerprint !== undefined) words.push('--fingerprint', raw.fingerprint);
+  if (raw.insecure) words.push('--insecure');
+  words.push('--from-plan', raw.output!, '--yes');
+  return words.map((w, i) => (i < 2 ? w : shellWord(w))).join(' ');
+}
+
 /** `plan` as the CLI runs it. */
 export async function run(raw: PlanCommandOptions, io: CliIO): Promise<number> {
   const format = raw.format ?? 'table';
@@ -121,7 +140,7 @@ export async function run(raw: PlanCommandOptions, io: CliIO): Promise<number> {
   io.stdout(format === 'json' ? json : formatPlan(plan, { color: useColor(io) }));
   for (const e of errors) io.stderr(`pve-dataplane: ${e}\n`);
   if (raw.output) {
-    io.stderr(`plan written to ${raw.output}; apply it with: pve-dataplane apply --pve ${pve} --from-plan ${raw.output} --yes\n`);
+    io.stderr(`plan written to ${raw.output}; apply it with: ${applyCommand(raw, pve)}\n`);
   }
   // A VMID asked for by name and not in the plan is a mistake a script must notice (exit 1).
   const planned = new Set([...plan.vms.map((v) => v.vmid), ...(plan.filtered ?? []).map((f) => f.vmid)]);

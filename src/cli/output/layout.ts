@@ -169,7 +169,7 @@ export function fitColumns(rows: Piece[][][], minimum: number[], budget: number)
   }
   // Per distinct cell and width: its printed lines, and how many of its words must be broken
   // (arrays indexed by width: this runs for every row at every step of the fitting).
-  const maxWidth = Math.max(...widths) + 1;
+  const maxWidth = widths.reduce((m, w) => Math.max(m, w), 0) + 1;
   const memoLines = cells.map((list) => list.map(() => new Int32Array(maxWidth + 1).fill(-1)));
   const memoBroken = cells.map((list) => list.map(() => new Int32Array(maxWidth + 1)));
   const wrap = (c: number, id: number, w: number): [number, number] => {

@@ -140,7 +140,7 @@ export function formatTable(report: AuditReport, opts: { color: boolean; width?:
   const widths = fitColumns(allRows, minimum, budget);
   const rowLines = (cells: Piece[][], paint?: (t: string) => string): string[] => {
     const columns = cells.map((c, i) => cellLines(c, widths[i] as number));
-    const height = Math.max(...columns.map((c) => c.length));
+    const height = columns.reduce((h, c) => Math.max(h, c.length), 0);
     const out: string[] = [];
     for (let l = 0; l < height; l++) {
       const parts = columns.map((c, i) => (i === columns.length - 1 ? (c[l] ?? '') : padEnd(c[l] ?? '', widths[i] as number)));
@@ -153,19 +153,19 @@ export function formatTable(report: AuditReport, opts: { color: boolean; width?:
 
   const out: string[] = [];
   for (const { vm, rows } of blocks) {
-    out.push(...wrapPieces(vmHeader(vm, style), width, '', '    '));
+    for (const line of wrapPieces(vmHeader(vm, style), width, '', '    ')) out.push(line);
     const risk = riskSummary(vm, style);
     if (risk) {
       const head = `${indent}${risk.head}${risk.body.length > 0 ? '  ' : ''}`;
-      out.push(...wrapPieces(risk.body, width, head, ' '.repeat(visibleLength(head))));
+      for (const line of wrapPieces(risk.body, width, head, ' '.repeat(visibleLength(head)))) out.push(line);
     }
     if (rows.length === 0) {
       out.push(style.dim(`${indent}(no disks on a controller)`));
     } else {
-      out.push(...rowLines(headers, style.dim));
+      for (const line of rowLines(headers, style.dim)) out.push(line);
       for (const row of rows) {
-        out.push(...rowLines(row.cells));
-        for (const extra of row.extra) out.push(...wrapPieces([extra], width, extraIndent, `${extraIndent}  `));
+        for (const line of rowLines(row.cells)) out.push(line);
+        for (const extra of row.extra) for (const line of wrapPieces([extra], width, extraIndent, `${extraIndent}  `)) out.push(line);
       }
     }
     out.push('');
@@ -175,9 +175,9 @@ export function formatTable(report: AuditReport, opts: { color: boolean; width?:
   const missing = notAudited(report);
   if (missing.length > 0) {
     const text = `not audited: ${missing.length} VM config${missing.length === 1 ? '' : 's'} (errors on stderr): ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}`;
-    out.push(...wrapPieces([{ text, style: style.error }], width, '', '  '));
+    for (const line of wrapPieces([{ text, style: style.error }], width, '', '  ')) out.push(line);
   }
-  for (const a of report.assumptions) out.push(...wrapPieces([{ text: `note: ${a}`, style: style.dim }], width, '', '  '));
+  for (const a of report.assumptions) for (const line of wrapPieces([{ text: `note: ${a}`, style: style.dim }], width, '', '  ')) out.push(line);
   if (report.vms.length > 0) out.push(style.dim('details of one VM: pve-dataplane audit … --explain VMID'));
   return out.join('\n') + '\n';
 }

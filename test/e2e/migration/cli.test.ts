@@ -46,6 +46,16 @@ describe('plan / apply / rollback commands', () => {
     expect(io.err).toContain('exactly one of --node NODE, --vmid 101,102 or --all');
   });
 
+  it('the apply command plan suggests keeps the --token-file and --fingerprint given, so it runs as shown', async () => {
+    const io = capture();
+    const out = join(env.dir, 'plan-suggest.json');
+    const fp = env.sim.fingerprint ?? 'AA:BB';
+    const code = await runCli(['plan', ...base, ...(env.sim.fingerprint ? ['--fingerprint', fp] : []), '--vmid', '501', '--output', out], io);
+    expect(code).toBe(0);
+    const want = `pve-dataplane apply --pve ${env.sim.url} --token-file ${join(env.dir, 'token')}${env.sim.fingerprint ? ` --fingerprint ${fp}` : ''} --from-plan ${out} --yes`;
+    expect(io.err).toContain(`apply it with: ${want}`);
+  });
+
   it('plan prints a PVE-style diff and writes the JSON plan; it never writes to PVE', async () => {
     const before = env.text(501);
     const io = capture();
@@ -129,6 +139,9 @@ describe('plan / apply / rollback commands', () => {
     const path = join(stateHome, 'pve-dataplane', 'journals', journals[0]!);
     const ro = capture({ DP_READ_ONLY: 'true' });
     expect(await runCli(['rollback', ...base, '--journal', path, '--yes'], ro)).toBe(3);
+    // 'plan' has nothing to say about a rollback.
+    expect(ro.err).toContain('rollback refused: read-only mode (DP_READ_ONLY=true); nothing was restored');
+    expect(ro.err).not.toContain("'plan' shows");
     const io = capture();
     expect(await runCli(['rollback', ...base, '--journal', path, '--vmid', '501', '--yes'], io)).toBe(0);
     expect(io.out).toMatch(/restored: 1\n  501 \(pve1\): config file byte-identical to before the first apply/);

@@ -63,7 +63,7 @@ const TOKEN_PERMS = {
 async function fakeCluster(
   vms: FakeVm[] = VMS,
   perms: Record<string, Record<string, number>> | null = TOKEN_PERMS,
-  opts: { storageFails?: boolean; holdPending?: number } = {},
+  opts: { storageFails?: boolean; holdPending?: number; holdQemuList?: { node: string; until: Promise<void> } } = {},
 ): Promise<FakePve> {
   // With holdPending N, /pending answers wait until N of them are on the wire (or 10 s passed), so a
   // concurrency limit shows as a count, whatever the machine's load.
@@ -107,6 +107,7 @@ async function fakeCluster(
       }
       let m = /^\/nodes\/([^/]+)\/qemu$/.exec(path);
       if (m) {
+        if (opts.holdQemuList?.node === m[1]) await opts.holdQemuList.until;
         return ok(
           reply,
           vms
@@ -289,6 +290,31 @@ describe('collectFleet', () => {
     const ac = new AbortController();
     ac.abort();
     await expect(collectFleet(clientFor(server), { signal: ac.signal })).rejects.toMatchObject({ kind: 'aborted' });
+  });
+
+  it("analyses a node's VMs while another node's slow qemu?full=1 list is still on the wire", async () => {
+    let release: () => void = () => {};
+    // Released when VM 100 (pve1) is handed, or after 10 s so a regression fails instead of hanging.
+    const until = new Promise<void>((r) => {
+      release = r;
+      setTimeout(r, 10_000).unref();
+    });
+    let pve2Held = true;
+    void until.then(() => (pve2Held = false));
+    server = await fakeCluster(VMS, TOKEN_PERMS, { holdQemuList: { node: 'pve2', until } });
+    const handed: { vmid: number; whileHeld: boolean }[] = [];
+    const { inputs } = await collectFleet(clientFor(server), {
+      onInput: (input) => {
+        handed.push({ vmid: input.vmid, whileHeld: pve2Held });
+        if (input.node === 'pve1') release();
+      },
+    });
+    expect(handed).toEqual([
+      { vmid: 100, whileHeld: true },
+      { vmid: 101, whileHeld: false },
+    ]);
+    // pve2's VM still got its runtime from its own node's list.
+    expect(inputs.find((i) => i.vmid === 101)?.runtime?.name).toBe('vm101');
   });
 
   it('scales: 200 VMs at concurrency 8 take about 200/8 round trips', async () => {

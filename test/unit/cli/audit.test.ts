@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { AuditReport, VmReport } from '../../../src/analysis/types.js';
 import { runCli } from '../../../src/cli/cli.js';
 import { audit } from '../../../src/cli/commands/audit.js';
-import { CSV_COLUMNS } from '../../../src/cli/output/csv.js';
+import { CSV_COLUMNS } from '../../../src/present/csv.js';
 import { captureIO } from './capture.js';
 import { STORAGE_CFG, conf, makeTree } from './tree.js';
 

@@ -2,7 +2,7 @@
 /** `--format csv` keeps every VM (one without disks gets one row) and carries each VM's risk. */
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../../src/cli/cli.js';
-import { CSV_COLUMNS } from '../../../src/cli/output/csv.js';
+import { CSV_COLUMNS } from '../../../src/present/csv.js';
 import { captureIO } from './capture.js';
 import { STORAGE_CFG, conf, makeTree } from './tree.js';
 

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { AuditReport } from '../../../src/analysis/types.js';
 import { runCli } from '../../../src/cli/cli.js';
 import { aioCell, cacheCell, deviceCell } from '../../../src/present/disk-facts.js';
-import { CSV_COLUMNS } from '../../../src/cli/output/csv.js';
+import { CSV_COLUMNS } from '../../../src/present/csv.js';
 import { captureIO } from './capture.js';
 import { STORAGE_CFG, conf, makeTree } from './tree.js';
 

@@ -261,3 +261,10 @@ describe('sectionDrives', () => {
     expect(sata.issues[0]!.message).toMatch(/^\/x\/1\.conf line 1: sata0: invalid key/);
   });
 });
+
+describe('printVmConfig is idempotent for a whitespace-only description', () => {
+  it.each(['description:    \n', 'description: \r\n', 'description:\t \r\n', 'description: a \r\n', '#  \n#\t\n'])('%j', (head) => {
+    const once = printVmConfig(parseVmConfig(`${head}memory: 512\n`));
+    expect(printVmConfig(parseVmConfig(once))).toBe(once);
+  });
+});

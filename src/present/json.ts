@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
- * `--format json`: the audit service's JSON contract (`toAuditJson`), written VM by VM.
+ * The JSON of an audit, one writer for the CLI's `--format json` and the panel's export: the audit
+ * service's JSON contract (`toAuditJson`), written VM by VM.
  *
  * Each VM is one compact line inside the `vms` array (grep- and diff-friendly, `jq` reads the whole
  * as usual); the rest is indented. Written in pieces of about 64 KiB, so 5,000 VMs never become one
  * 50 MB string: indenting every VM doubled the size and the time of the output.
  */
-import type { AuditReport, VmReport } from '../../analysis/types.js';
-import { toAuditJson, toVmJson } from '../../audit/json.js';
+import type { AuditReport, VmReport } from '../analysis/types.js';
+import { toAuditJson, toVmJson } from '../audit/json.js';
 
 const PIECE = 64 * 1024;
 

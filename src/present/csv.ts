@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
- * `--format csv`: one row per disk (RFC 4180 quoting), VM fields and risk repeated on each row; a VM
- * without disks gets one row with empty disk fields. A fact that
- * could not be determined reads `unknown`, and the `unknown` / `pending_unknown` columns say why.
+ * The CSV of an audit, one writer for the CLI's `--format csv` and the panel's export: one row per
+ * disk (RFC 4180 quoting), VM fields and risk repeated on each row; a VM without disks gets one row
+ * with empty disk fields. A fact that could not be determined reads `unknown`, and the `unknown` / `pending_unknown` columns say why.
  */
-import { unknownReason } from '../../analysis/disk-status.js';
-import type { AuditReport, DiskFacts, DiskReport, UnknownFact, VmReport } from '../../analysis/types.js';
-import { notesOf } from '../../present/deviations.js';
+import { unknownReason } from '../analysis/disk-status.js';
+import type { AuditReport, DiskFacts, DiskReport, UnknownFact, VmReport } from '../analysis/types.js';
+import { notesOf } from './deviations.js';
 
 export const CSV_COLUMNS = [
   'vmid',
