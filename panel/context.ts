@@ -23,3 +23,9 @@ export interface PanelMode {
 }
 
 export const panelModeContext = createContext<PanelMode>(Symbol('dp-panel-mode'));
+
+/**
+ * Windows (`<dp-dialog>`) drawn in the page flow instead of as modal windows: inside a PVE tab
+ * that shows one VM, its details and plan are the tab's content, not windows over it.
+ */
+export const inlineDialogsContext = createContext<boolean>(Symbol('dp-inline-dialogs'));

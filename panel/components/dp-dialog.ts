@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 import { LitElement, css, html } from 'lit';
+import { consume } from '@lit/context';
 import { customElement, property, query } from 'lit/decorators.js';
+import { inlineDialogsContext } from '../context.js';
 import { DpCloseEvent } from '../events.js';
 import { S } from '../strings.js';
 import { shared } from '../styles/shared.js';
@@ -29,6 +31,17 @@ export class DpDialog extends LitElement {
         display: flex;
         flex-direction: column;
         box-shadow: 0 4px 18px rgb(0 0 0 / 35%);
+      }
+      dialog.inline {
+        position: static;
+        width: auto;
+        max-height: none;
+        margin: 0 0 10px;
+        box-shadow: none;
+      }
+      dialog.inline .close,
+      dialog.inline .footer {
+        display: none;
       }
       dialog:not([open]) {
         display: none;
@@ -81,10 +94,17 @@ export class DpDialog extends LitElement {
   /** The window title (also its accessible name). */
   @property() heading = '';
 
+  /** Drawn in the page flow, not modal (see `inlineDialogsContext`); no close tool, no footer. */
+  @consume({ context: inlineDialogsContext })
+  @property({ attribute: false })
+  inline = false;
+
   @query('dialog') private _dialog!: HTMLDialogElement;
 
   override firstUpdated(): void {
-    this._dialog.showModal();
+    // `open` without show(): no focusing steps, the tab's own focus stays where it is.
+    if (this.inline) this._dialog.setAttribute('open', '');
+    else this._dialog.showModal();
   }
 
   /** Closes without firing (the owner decided). */
@@ -98,7 +118,7 @@ export class DpDialog extends LitElement {
   }
 
   override render() {
-    return html`<dialog aria-labelledby="title" @cancel=${this._onCancel} @click=${this._onBackdrop}>
+    return html`<dialog class=${this.inline ? 'inline' : ''} aria-labelledby="title" @cancel=${this._onCancel} @click=${this._onBackdrop}>
       <div class="title">
         <h2 id="title">${this.heading}</h2>
         <button class="close" aria-label=${S.closeDetails} title=${S.closeDetails} @click=${this._fire}>✕</button>

@@ -2,18 +2,25 @@
 import { provide } from '@lit/context';
 import { Task } from '@lit/task';
 import { LitElement, css, html, nothing } from 'lit';
-import { customElement, property } from 'lit/decorators.js';
+import { customElement, property, state } from 'lit/decorators.js';
+import { repeat } from 'lit/directives/repeat.js';
 import type { PveClient } from '../../src/api/client.js';
-import { apiClientContext, panelModeContext, type PanelMode } from '../context.js';
+import { apiClientContext, inlineDialogsContext, panelModeContext, type PanelMode } from '../context.js';
 import { ThemeController } from '../controllers/theme-controller.js';
 import { type FleetAudit, type FleetLoader, loadFleetAudit } from '../data/fleet-audit.js';
+import type { BrowserRunRequest } from '../data/idb-apply.js';
+import { IdbJournalStore, type JournalMeta } from '../data/idb-journal.js';
+import { unfinishedRun } from '../../src/migration/journal-model.js';
+import type { DpApplyRequestEvent } from '../events.js';
 import { shared } from '../styles/shared.js';
 import { tokens } from '../styles/tokens.js';
 import '../components/dp-alert.js';
 import '../components/dp-spinner.js';
 import '../views/dp-fleet-view.js';
+import './dp-pve-apply.js';
 import './dp-pve-vm.js';
-import { pveUiClient } from './pve-client.js';
+import { pageUserName, pveUiClient } from './pve-client.js';
+import { vmWriteAccess } from './write-access.js';
 
 /** Mode inside the PVE UI: no shim, no shim Apply; writes are decided per VM from privileges. */
 const PVE_UI_MODE: PanelMode = { readOnly: false, readOnlyReason: '', upstream: '', canApply: false, csrfToken: '' };
@@ -23,7 +30,8 @@ const PVE_UI_MODE: PanelMode = { readOnly: false, readOnlyReason: '', upstream: 
  * the same elements as the standalone panel, on the user's own PVE session (same-origin
  * `/api2/json`, the browser's `PVEAuthCookie`, the page's CSRF token), in PVE's theme.
  * `scope="cluster"`: the fleet; `scope="node" node=…`: that node's VMs; `scope="vm" node=… vmid=…`:
- * that VM's disks, risk and fix.
+ * that VM's disks, risk and fix. Apply runs in the browser (`<dp-pve-apply>`, journal in
+ * IndexedDB); an apply the page closed on is offered for resume when the tab opens again.
  */
 @customElement('dp-pve-tab')
 export class DpPveTab extends LitElement {
@@ -54,12 +62,97 @@ export class DpPveTab extends LitElement {
   @provide({ context: panelModeContext })
   mode: PanelMode = PVE_UI_MODE;
 
+  /** VM scope: the VM's details and plan are the tab's content, not windows. */
+  @provide({ context: inlineDialogsContext })
+  inlineDialogs = false;
+
+  /** Journals store (tests pass their own database). */
+  @property({ attribute: false }) journalStore?: Promise<IdbJournalStore>;
+  /** Engine timings for the runs (tests on the simulator's fast clock). */
+  @property({ attribute: false }) engine: { pollMs?: number; powerTimeoutMs?: number } | undefined;
+
+  /** Journals shown: unfinished ones of this scope, the VM's latest, and those started here. */
+  @state() private _runs: { meta: JournalMeta; start: BrowserRunRequest | null }[] = [];
+  private _store?: Promise<IdbJournalStore>;
+  private _storeValue?: IdbJournalStore;
   private readonly _theme = new ThemeController(this);
 
   /** The fleet of this node only (one function per node: a new one would reload the view). */
   private _nodeLoader?: FleetLoader;
 
+  override connectedCallback(): void {
+    super.connectedCallback();
+    // The preview's Apply, from the VM view or the fleet view: run here, in the browser. Capture
+    // on the shadow root runs before the fleet view's own handler (the shim's jobs API, absent
+    // inside PVE), which then never sees the event.
+    this.renderRoot.addEventListener('dp-apply-request', this._onApplyRequest as EventListener, { capture: true });
+  }
+
+  override firstUpdated(): void {
+    void this._loadJournals();
+  }
+
+  private _journals(): Promise<IdbJournalStore> {
+    this._store ??= (this.journalStore ?? IdbJournalStore.open()).then((s) => (this._storeValue = s));
+    return this._store;
+  }
+
+  /** The journals this tab offers, newest first. */
+  private async _loadJournals(): Promise<void> {
+    try {
+      const store = await this._journals();
+      const shown: JournalMeta[] = [];
+      for (const meta of await store.list()) {
+        const mine = this.scope !== 'vm' || meta.vmids.includes(this.vmid);
+        const onNode = this.scope !== 'node' || meta.plan.vms.some((v) => meta.vmids.includes(v.vmid) && v.node === this.node);
+        if (!mine || !onNode) continue;
+        const unfinished = unfinishedRun(await store.entries(meta.id)) !== null;
+        // The VM's latest journal stays in reach for its download and rollback.
+        const latestOfVm = this.scope === 'vm' && !shown.some((m) => m.vmids.includes(this.vmid));
+        if (unfinished || latestOfVm) shown.push(meta);
+      }
+      const started = this._runs.filter((r) => !shown.some((m) => m.id === r.meta.id));
+      this._runs = [...started, ...shown.map((meta) => ({ meta, start: null }))];
+    } catch (err) {
+      console.warn('pve-dataplane: journals in IndexedDB not readable', err);
+    }
+  }
+
+  private readonly _onApplyRequest = (e: DpApplyRequestEvent): void => {
+    e.stopPropagation();
+    void this._startApply(e);
+  };
+
+  private async _startApply(e: DpApplyRequestEvent): Promise<void> {
+    const store = await this._journals();
+    const meta = await store.create({ plan: e.plan, vmids: [...e.vmids], reboot: e.reboot, perNode: e.perNode, user: pageUserName() });
+    this._runs = [{ meta, start: { kind: 'apply', reboot: e.reboot } }, ...this._runs];
+  }
+
+  private _onRunEnd(): void {
+    if (this.scope === 'vm') void this._vmAudit.run();
+  }
+
+  private _runsView() {
+    if (this._runs.length === 0 || !this._storeValue) return nothing;
+    const perms = this._vmAudit.value?.permissions ?? null;
+    return html`${repeat(
+      this._runs,
+      (r) => r.meta.id,
+      (r) => html`<dp-pve-apply
+        .journal=${r.meta}
+        .store=${this._storeValue!}
+        .client=${this.client}
+        .start=${r.start}
+        .engine=${this.engine}
+        ?canReboot=${this.scope === 'vm' && vmWriteAccess(perms, this.vmid).canReboot}
+        @dp-run-end=${() => this._onRunEnd()}
+      ></dp-pve-apply>`,
+    )}`;
+  }
+
   override willUpdate(changed: Map<PropertyKey, unknown>): void {
+    this.inlineDialogs = this.scope === 'vm';
     if (changed.has('node') || changed.has('loader') || !this._nodeLoader) {
       const node = this.node;
       this._nodeLoader = this.loader ?? ((signal, events) => loadFleetAudit(this.client, { ...events, signal, node }));
@@ -76,6 +169,10 @@ export class DpPveTab extends LitElement {
   });
 
   override render() {
+    return html`${this._runsView()}${this._view()}`;
+  }
+
+  private _view() {
     if (this.scope === 'cluster') return html`<dp-fleet-view .loader=${this.loader}></dp-fleet-view>`;
     if (this.scope === 'node') return html`<dp-fleet-view .loader=${this._nodeLoader}></dp-fleet-view>`;
     return this._vmAudit.render({

@@ -12,8 +12,9 @@ import '../views/dp-vm-detail.js';
 
 /**
  * The VM tab's content: the VM's disks with every effective fact and its risk (`<dp-vm-detail>`),
- * then the fix as a plan preview. Write controls only for a user with VM.Config.Disk and
- * VM.Config.HWType on the VM; otherwise the tab says what is missing.
+ * then the fix as a plan preview whose Apply (`dp-apply-request`) `<dp-pve-tab>` runs in the
+ * browser. Write controls only for a user with VM.Config.Disk and VM.Config.HWType on the VM, the
+ * reboot choices only with VM.PowerMgmt too; otherwise the tab says what is missing.
  */
 @customElement('dp-pve-vm')
 export class DpPveVm extends LitElement {
@@ -34,6 +35,8 @@ export class DpPveVm extends LitElement {
   /** The audit of this one VM (loaded by `<dp-pve-tab>`). */
   @property({ attribute: false }) audit: FleetAudit | null = null;
   @property({ type: Number }) vmid = 0;
+  /** A run of this VM is in progress in this tab: Apply is disabled. */
+  @property({ type: Boolean }) applying = false;
 
   override render() {
     const audit = this.audit;
@@ -48,7 +51,15 @@ export class DpPveVm extends LitElement {
     return html`
       ${access.canWrite ? nothing : html`<dp-alert variant="info" class="read-only">Read-only: ${readOnlyReason(access, this.vmid)}</dp-alert>`}
       <dp-vm-detail .row=${fleetRow(vm, audit.inputs.find((i) => i.vmid === this.vmid))}></dp-vm-detail>
-      <dp-plan-preview .plan=${plan} ?readOnly=${!access.canWrite}></dp-plan-preview>
+      <dp-plan-preview
+        .plan=${plan}
+        .reports=${new Map([[vm.vmid, vm]])}
+        ?readOnly=${!access.canWrite}
+        readOnlyReason=${access.canWrite ? '' : readOnlyReason(access, this.vmid)}
+        ?canApply=${access.canWrite}
+        ?canReboot=${access.canReboot}
+        ?applying=${this.applying}
+      ></dp-plan-preview>
     `;
   }
 }

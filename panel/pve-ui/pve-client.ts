@@ -11,6 +11,11 @@ export function pageCsrfToken(): string | undefined {
   return (globalThis as { Proxmox?: { CSRFPreventionToken?: string } }).Proxmox?.CSRFPreventionToken;
 }
 
+/** The logged-in PVE user (`Proxmox.UserName`, set by PVE's login), for the journal list. */
+export function pageUserName(): string {
+  return (globalThis as { Proxmox?: { UserName?: string } }).Proxmox?.UserName ?? '';
+}
+
 export function pveUiClient(): PveClient {
   // pveproxy has few workers and the user's own UI polls too: stay gentle.
   return new PveClient({ baseUrl: '', auth: { kind: 'same-origin', csrfToken: pageCsrfToken }, concurrency: 4 });

@@ -218,3 +218,17 @@ export function touchedKeys(j: VmJournal, purpose: 'apply' | 'rollback' = 'apply
   }
   return keys;
 }
+
+/**
+ * The journal's last run when it has no `end` entry: the process (or browser tab) running it
+ * stopped mid-way, and running the same kind again on this journal resumes it. Null when the
+ * last run ended, or the journal has no run.
+ */
+export function unfinishedRun(entries: readonly JournalEntry[]): RunEntry | null {
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const e = entries[i]!;
+    if (e.t !== 'run') continue;
+    return entries.some((x, k) => k > i && x.t === 'end' && x.run === e.run) ? null : e;
+  }
+  return null;
+}

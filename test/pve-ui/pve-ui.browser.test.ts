@@ -162,6 +162,8 @@ describe('PVE Hardware view annotations', function () {
     const tab = panel.getEl().dom.querySelector('dp-pve-tab[scope=vm][vmid="108"]');
     await waitUntil(() => deepQuery(tab!, 'dp-plan-preview'), 'plan preview', { timeout: 20_000 });
     const preview = deepQuery(tab!, 'dp-plan-preview')!;
+    // The plan is part of the tab (below the VM's disks): its list renders the rows in view.
+    preview.scrollIntoView();
     await waitUntil(() => preview.shadowRoot?.querySelector('.vm[data-vmid="108"] dp-pending-value'), 'plan of VM 108', { timeout: 20_000 });
     const proposed = [...preview.shadowRoot!.querySelectorAll('.vm[data-vmid="108"] dp-pending-value')].map((p) => p.shadowRoot!.textContent);
     expect(proposed.join(' ')).to.contain('virtio-scsi-single');

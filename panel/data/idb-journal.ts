@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/**
+ * The migration journal of an apply run inside the PVE web UI, in IndexedDB: the same entries
+ * `pve-dataplane apply` appends to its JSONL file (src/node/journal.ts), one journal per Apply
+ * (its plan kept beside it for a resume), rollbacks appended to the journal they undo.
+ *
+ * NOTE: `append` resolves when its transaction is committed (`durability: 'strict'` where the
+ * browser supports it, so the entry survives a crash of the browser too): the engine writes an
+ * intent before each PVE request and the outcome after it, so a page closed mid-write leaves an
+ * intent without an outcome, as a killed CLI process does.
+ */
+import { JOURNAL_VERSION, type JournalEntry, type NewEntry, type RebootPolicy } from '../../src/migration/journal-model.js';
+import type { JournalWriter } from '../../src/migration/runner.js';
+import type { MigrationPlan } from '../../src/migration/types.js';
+
+/** Database name (per origin: one per PVE host the UI is opened on). */
+export const JOURNAL_DB = 'pve-dataplane';
+const DB_VERSION = 1;
+const META = 'journals';
+const ENTRIES = 'entries';
+
+/** What is kept beside a journal's entries: enough to resume its apply. */
+export interface JournalMeta {
+  /** `pve-ui-<time>-<random>`, also the exported file's name. */
+  id: string;
+  /** ISO-8601 time of the Apply. */
+  created: string;
+  /** The plan as previewed and applied (the digests the writes carry). */
+  plan: MigrationPlan;
+  /** The VMs Apply acted on. */
+  vmids: number[];
+  reboot: RebootPolicy;
+  /** Reboots at once per node (`reboot: now`). */
+  perNode: number;
+  /** The PVE user that applied (`Proxmox.UserName`), for the list. */
+  user: string;
+}
+
+interface EntryRecord {
+  journal: string;
+  entry: JournalEntry;
+}
+
+function requestDone<T>(req: IDBRequest<T>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error ?? new Error('IndexedDB request failed'));
+  });
+}
+
+function txDone(tx: IDBTransaction): Promise<void> {
+  return new Promise((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onabort = () => reject(tx.error ?? new Error('IndexedDB transaction aborted'));
+    tx.onerror = () => reject(tx.error ?? new Error('IndexedDB transaction failed'));
+  });
+}
+
+/** A random id part (crypto.randomUUID needs a secure context; PVE is https, tests on localhost). */
+function randomPart(): string {
+  const c = globalThis.crypto;
+  if (typeof c?.randomUUID === 'function') return c.randomUUID();
+  const b = c.getRandomValues(new Uint8Array(16));
+  return [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+/** The journals of this origin in IndexedDB. */
+export class IdbJournalStore {
+  private constructor(private readonly db: IDBDatabase) {}
+
+  /** Opens (creates) the database. */
+  static async open(name = JOURNAL_DB): Promise<IdbJournalStore> {
+    const req = indexedDB.open(name, DB_VERSION);
+    req.onupgradeneeded = () => {
+      const db = req.result;
+      if (!db.objectStoreNames.contains(META)) db.createObjectStore(META, { keyPath: 'id' });
+      if (!db.objectStoreNames.contains(ENTRIES)) {
+        // Auto-increment keys keep append order, as the lines of a JSONL file do.
+        db.createObjectStore(ENTRIES, { autoIncrement: true }).createIndex('journal', 'journal');
+      }
+    };
+    return new IdbJournalStore(await requestDone(req));
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  private tx(stores: string[], mode: IDBTransactionMode): IDBTransaction {
+    // `durability` is a Chromium/Firefox option; older engines ignore the third argument.
+    return this.db.transaction(stores, mode, { durability: 'strict' } as IDBTransactionOptions);
+  }
+
+  /** Records a new journal for an Apply of `plan`; nothing is in it yet. */
+  async create(m: Omit<JournalMeta, 'id' | 'created'>): Promise<JournalMeta> {
+    const now = new Date();
+    const meta: JournalMeta = { ...m, id: `pve-ui-${now.toISOString().replace(/[:.]/g, '-')}-${randomPart().slice(0, 8)}`, created: now.toISOString() };
+    const tx = this.tx([META], 'readwrite');
+    tx.objectStore(META).put(meta);
+    await txDone(tx);
+    return meta;
+  }
+
+  /** Every journal's meta, newest first. */
+  async list(): Promise<JournalMeta[]> {
+    const tx = this.tx([META], 'readonly');
+    const all = await requestDone(tx.objectStore(META).getAll() as IDBRequest<JournalMeta[]>);
+    return all.sort((a, b) => b.created.localeCompare(a.created));
+  }
+
+  async meta(id: string): Promise<JournalMeta | null> {
+    const tx = this.tx([META], 'readonly');
+    return ((await requestDone(tx.objectStore(META).get(id))) as JournalMeta | undefined) ?? null;
+  }
+
+  /** The journal's entries in append order. */
+  async entries(id: string): Promise<JournalEntry[]> {
+    const tx = this.tx([ENTRIES], 'readonly');
+    const records = await requestDone(tx.objectStore(ENTRIES).index('journal').getAll(IDBKeyRange.only(id)) as IDBRequest<EntryRecord[]>);
+    // An index returns records in index-key order, then primary-key (append) order.
+    return records.map((r) => r.entry);
+  }
+
+  /**
+   * A writer appending to journal `id` under a fresh run id (`apply-…`/`rollback-…`, as the CLI
+   * names its runs). Each `append` is one committed transaction.
+   */
+  writer(id: string, kind: 'apply' | 'rollback'): JournalWriter {
+    const run = `${kind}-${randomPart()}`;
+    return {
+      run,
+      append: async (e: NewEntry): Promise<void> => {
+        // The same object, and key order, as a JSONL line of src/node/journal.ts.
+        const entry = { v: JOURNAL_VERSION, ts: new Date().toISOString(), run, ...e } as JournalEntry;
+        const tx = this.tx([ENTRIES], 'readwrite');
+        tx.objectStore(ENTRIES).add({ journal: id, entry } satisfies EntryRecord);
+        await txDone(tx);
+      },
+    };
+  }
+}
+
+/** The journal as the JSONL text `pve-dataplane rollback --journal FILE` reads. */
+export function journalJsonl(entries: readonly JournalEntry[]): string {
+  return entries.map((e) => JSON.stringify(e) + '\n').join('');
+}

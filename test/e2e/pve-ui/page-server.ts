@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/**
+ * A PVE-like web UI for the end-to-end tests and the README screenshots: one origin serving npm's
+ * ExtJS 6.2 GPL, the stand-in PVE config panels (test/pve-ui/fixtures/pve-standin.js), the built
+ * pve-dataplane-ui.js at `/pve2/js/` (where the installed line loads it from), and `/api2/` from a
+ * simulator, as pveproxy serves the API beside its UI (cookie and CSRFPreventionToken pass).
+ */
+import { readFile } from 'node:fs/promises';
+import http from 'node:http';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { type RunningSimulator, type SimulatorOptions, startSimulator } from '../../../api-shim/simulator/index.js';
+
+export interface PveUiPage {
+  /** `http://127.0.0.1:PORT/` */
+  url: string;
+  sim: RunningSimulator;
+  close(): Promise<void>;
+}
+
+const EXT = 'node_modules/extjs-gpl/build';
+const THEME = `${EXT}/classic/theme-crisp/resources`;
+
+/** The page: ExtJS, the stand-in (as pvemanagerlib.js), then the bundle, as index.html.tpl orders them. */
+const PAGE = `<!doctype html>
+<html><head><meta charset="utf-8"><title>pve-dataplane in a PVE-like UI</title>
+<link rel="stylesheet" href="/ext/theme/theme-crisp-all-debug.css">
+<style>html,body{margin:0;height:100%;font:13px helvetica,arial,sans-serif}</style>
+<script src="/ext/ext-all.js"></script>
+<script src="/pve2/js/pvemanagerlib.js"></script>
+<script src="/pve2/js/pve-dataplane-ui.js"></script>
+<script>
+// PVE's login window: the ticket into the PVEAuthCookie, the CSRF token into Proxmox.
+async function dpLogin(username, password) {
+  const res = await fetch('/api2/json/access/ticket', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ username, password }) });
+  if (!res.ok) throw new Error('login ' + username + ': ' + res.status);
+  const { data } = await res.json();
+  document.cookie = 'PVEAuthCookie=' + encodeURIComponent(data.ticket) + '; path=/; SameSite=Lax';
+  window.Proxmox = { Setup: { auth_cookie_name: 'PVEAuthCookie' }, UserName: username, CSRFPreventionToken: data.CSRFPreventionToken };
+}
+// PVE's workspace opening the config panel of a tree selection (Workspace.js selectById).
+function dpOpen(cls, data, tab) {
+  const p = Ext.create(cls, { renderTo: document.body, width: window.innerWidth, height: window.innerHeight, pveSelNode: { data }, workspace: null });
+  if (tab) p.selectById(tab);
+  return p;
+}
+</script></head><body></body></html>`;
+
+/** Starts the simulator, builds the bundle and serves the page; `close` stops both. */
+export async function startPveUiPage(sim: SimulatorOptions = {}): Promise<PveUiPage> {
+  const outDir = 'out/pve-ui-e2e';
+  mkdirSync(outDir, { recursive: true });
+  // scripts/pve-ui-bundle.mjs is plain JS: imported by path so the typecheck does not need a declaration.
+  const bundler = '../../../scripts/pve-ui-bundle.mjs';
+  const { buildPveUiBundle } = (await import(bundler)) as { buildPveUiBundle: (out: string, o?: { minify?: boolean }) => Promise<unknown> };
+  const bundle = join(outDir, 'pve-dataplane-ui.js');
+  await buildPveUiBundle(bundle, { minify: false });
+  const simulator = await startSimulator({ http: true, authDelayMs: 0, ...sim });
+  const files: Record<string, [string, string]> = {
+    '/ext/ext-all.js': [`${EXT}/ext-all.js`, 'application/javascript'],
+    '/pve2/js/pvemanagerlib.js': ['test/pve-ui/fixtures/pve-standin.js', 'application/javascript'],
+    '/pve2/js/pve-dataplane-ui.js': [bundle, 'application/javascript'],
+  };
+  const server = http.createServer((req, res) => {
+    void (async () => {
+      const path = new URL(req.url ?? '/', 'http://x').pathname;
+      if (path === '/') {
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+        return void res.end(PAGE);
+      }
+      if (path.startsWith('/api2/')) return proxy(simulator.url, req, res);
+      const theme = /^\/ext\/theme\/([\w./-]+)$/.exec(path);
+      const file = files[path] ?? (theme && !theme[1]!.includes('..') ? [`${THEME}/${theme[1]}`, contentType(theme[1]!)] : null);
+      if (!file) {
+        res.writeHead(404);
+        return void res.end();
+      }
+      try {
+        const body = await readFile(file[0]);
+        res.writeHead(200, { 'content-type': file[1] });
+        res.end(body);
+      } catch {
+        res.writeHead(404);
+        res.end();
+      }
+    })();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    sim: simulator,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await simulator.state.settle();
+      await simulator.close();
+    },
+  };
+}
+
+function contentType(file: string): string {
+  if (file.endsWith('.css')) return 'text/css';
+  if (file.endsWith('.png')) return 'image/png';
+  if (file.endsWith('.gif')) return 'image/gif';
+  if (file.endsWith('.svg')) return 'image/svg+xml';
+  if (file.endsWith('.woff') || file.endsWith('.woff2') || file.endsWith('.ttf')) return 'font/' + file.split('.').pop();
+  return 'application/octet-stream';
+}
+
+/** Forwards one API request, with the headers PVE reads (cookie, CSRF token, body type). */
+async function proxy(base: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  const headers: Record<string, string> = {};
+  for (const h of ['cookie', 'csrfpreventiontoken', 'content-type', 'accept']) {
+    const v = req.headers[h];
+    if (typeof v === 'string') headers[h] = v;
+  }
+  try {
+    const up = await fetch(base + req.url, { method: req.method ?? 'GET', headers, ...(chunks.length ? { body: Buffer.concat(chunks) } : {}) });
+    res.writeHead(up.status, up.statusText, { 'content-type': up.headers.get('content-type') ?? 'application/json' });
+    res.end(Buffer.from(await up.arrayBuffer()));
+  } catch (err) {
+    res.writeHead(502);
+    res.end(String(err));
+  }
+}
