@@ -19,7 +19,7 @@ export class DpRunEndEvent extends Event {
 }
 
 const RESULT_LABEL: Record<VmOutcome, string> = {
-  migrated: 'Migrated (new settings run)',
+  migrated: 'Migrated',
   'pending-reboot': 'Written, pending a cold start',
   skipped: 'Skipped',
   failed: 'Failed',

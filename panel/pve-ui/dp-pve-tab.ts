@@ -82,9 +82,9 @@ export class DpPveTab extends LitElement {
 
   override connectedCallback(): void {
     super.connectedCallback();
-    // The preview's Apply, from the VM view or the fleet view: run here, in the browser. Capture
-    // on the shadow root runs before the fleet view's own handler (the shim's jobs API, absent
-    // inside PVE), which then never sees the event.
+    // The preview's Apply runs here, in the browser. Capture on the shadow root runs before any
+    // handler below (the fleet view's goes to the shim's jobs API, absent inside PVE), which then
+    // never sees the event. The fleet view offers no Apply here yet (mode.canApply is false).
     this.renderRoot.addEventListener('dp-apply-request', this._onApplyRequest as EventListener, { capture: true });
   }
 
