@@ -149,10 +149,11 @@ describe('PVE Hardware view annotations', function () {
     await waitUntil(() => grid.getEl().dom.querySelector('.dp-hw-note'), 'notes', { timeout: 20_000 });
     const cells = new Map<string, string>();
     grid.getStore().each((rec: AnyExt) => void cells.set(rec.get('key'), (grid.getView().getNode(rec) as HTMLElement).textContent ?? ''));
-    expect(cells.get('scsi0')).to.contain('IO thread: ignored — SCSI Controller is VirtIO SCSI');
-    expect(cells.get('scsi0')).to.contain('Async IO: native (LVM), not io_uring');
+    // The words of the core's renderer (src/present), as the CLI's table has them.
+    expect(cells.get('scsi0')).to.contain('IO thread: iothread=1 (ignored: scsihw virtio-scsi-pci)');
+    expect(cells.get('scsi0')).to.contain('Async IO: default → native (lvm)');
     expect(cells.get('scsihw')).to.contain('VirtIO SCSI');
-    expect(cells.get('scsihw')).to.contain('1 disk configured with IO thread run without one');
+    expect(cells.get('scsihw')).to.contain('iothread=1 ignored: scsihw virtio-scsi-pci (1 disk)');
     // Rows whose config tells the truth carry nothing.
     expect(cells.get('ide2')).to.not.contain('IO thread');
     expect(cells.get('memory') ?? '').to.not.contain('Async IO');
