@@ -26,7 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { fleetFromConfigs, generateFleet, startSimulator } from '../../api-shim/simulator/index.js';
 import type { BackupJob, FleetData, FleetNode, FleetVm } from '../../api-shim/simulator/types.js';
 import type { AuditReport, RiskLevel } from '../../src/analysis/types.js';
-import { type RawAuditOptions, run } from '../../src/cli/commands/audit.js';
+import { type AuditCommandOptions, run } from '../../src/cli/commands/audit.js';
 import { captureIO } from '../unit/cli/capture.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -124,7 +124,7 @@ export interface ScenarioResult {
  * URL, and what the simulator derives from the wall clock (syslog time stamps, IO rates of the last
  * hour); levels, codes, messages and facts stay exact.
  */
-async function auditJson(raw: RawAuditOptions, env: Record<string, string> = {}, mask: Array<[string, string]> = []): Promise<unknown> {
+async function auditJson(raw: AuditCommandOptions, env: Record<string, string> = {}, mask: Array<[string, string]> = []): Promise<unknown> {
   const io = captureIO({ env });
   const code = await run({ ...raw, format: 'json' }, io);
   if (code !== 0) throw new Error(`audit exited ${code}: ${io.err()}`);

@@ -9,9 +9,8 @@ import { parseVersion } from '../../analysis/version.js';
 import { auditFiles, listSome } from '../../audit/files.js';
 import { confFilesReader, etcPveReader } from '../../node/etc-pve.js';
 import type { ConfigIssue } from '../../pve/types.js';
-import { InvalidArgumentError } from 'commander';
 import { ExitError, UsageError } from '../errors.js';
-import { parseVmids } from '../options.js';
+import type { OptionOrigin } from '../options.js';
 import { type CliIO, outputWidth, useColor } from '../io.js';
 import { formatCsv } from '../../present/csv.js';
 import { formatExplain } from '../output/explain.js';
@@ -23,7 +22,7 @@ import { parsePveQemuOption } from '../pve-qemu-option.js';
 
 export type AuditFormat = 'table' | 'json' | 'csv';
 
-/** Typed options of `audit` (already validated; see `normalizeAuditOptions` for the raw CLI form). */
+/** Options of the audit run (`normalizeAuditOptions` makes them from the command's). */
 export interface AuditOptions {
   /** A copy of /etc/pve. */
   configDir?: string;
@@ -50,37 +49,27 @@ export interface AuditOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** Raw commander options of `audit` (strings as typed; nothing auto-cast). */
-export interface RawAuditOptions {
+/**
+ * Options of `audit` as commander hands them over, already typed by the option kinds of ../options.ts
+ * (`--vmid`, `--explain`, `--format`, `--concurrency`; PVE_URL and PVE_FINGERPRINT through `.env()`).
+ */
+export interface AuditCommandOptions {
   configDir?: string;
   conf?: string[];
   storageCfg?: string;
   qemuVersion?: string;
   pveQemuVersion?: string;
-  vmid?: string;
+  vmid?: number[];
   node?: string;
-  format?: string;
-  explain?: string;
+  format?: AuditFormat;
+  explain?: number;
   pve?: string;
   tokenFile?: string;
   fingerprint?: string;
-  concurrency?: string;
+  concurrency?: number;
   insecure?: boolean;
   /** False with --no-evidence. */
   evidence?: boolean;
-}
-
-/**
- * `100,101 102` → [100, 101, 102] (the VMID kind of ../options.ts); anything else is a usage error
- * naming `option`. TODO(audit): declare --vmid/--explain with `options.vmids()`/`options.vmid()`.
- */
-export function parseVmidList(text: string, option = '--vmid'): number[] {
-  try {
-    return parseVmids(text);
-  } catch (err) {
-    if (err instanceof InvalidArgumentError) throw new UsageError(`${option}: ${err.message} (got '${text}')`);
-    throw err;
-  }
 }
 
 function parseQemuVersion(text: string | undefined): AnalysisEnv['installedQemu'] | null {
@@ -121,42 +110,38 @@ export async function audit(opts: AuditOptions): Promise<AuditReport> {
   return auditFiles(etcPveReader(dir, opts.storageCfg !== undefined ? { storageCfg: opts.storageCfg } : {}), common);
 }
 
-/** Validates the raw commander options. */
-export function normalizeAuditOptions(raw: RawAuditOptions, env: CliIO['env']): AuditOptions & { format: AuditFormat; explain?: number } {
-  const format = (raw.format ?? 'table') as AuditFormat;
-  if (!['table', 'json', 'csv'].includes(format)) throw new UsageError(`--format must be table, json or csv (got '${raw.format}')`);
-  let explain: number | undefined;
-  if (raw.explain !== undefined) {
-    const ids = parseVmidList(raw.explain, '--explain');
-    if (ids.length !== 1) throw new UsageError('--explain takes one VMID');
-    explain = ids[0];
-  }
-  let concurrency: number | undefined;
-  if (raw.concurrency !== undefined) {
-    if (!/^\d+$/.test(raw.concurrency) || Number(raw.concurrency) < 1) {
-      throw new UsageError(`--concurrency must be a whole number >= 1 (got '${raw.concurrency}')`);
-    }
-    concurrency = Number(raw.concurrency);
-  }
+/**
+ * The service's options from the command's. An offline audit (--config-dir/--conf) ignores PVE_URL,
+ * PVE_FINGERPRINT and PVE_TOKEN from the environment (a shell set up for online runs must not turn it
+ * into "choose the online or the offline audit"); `--pve` given on the command line still conflicts.
+ */
+export function normalizeAuditOptions(
+  raw: AuditCommandOptions,
+  env: CliIO['env'],
+  origin: OptionOrigin = () => undefined,
+): AuditOptions & { format: AuditFormat; explain?: number } {
   const offline = raw.configDir !== undefined || raw.conf !== undefined;
-  const pve = raw.pve ?? (offline ? undefined : env.PVE_URL || undefined);
+  // `origin` says `PVE_URL=…` for a value taken from the environment, `--pve` for the command line.
+  const fromEnv = (attribute: string): boolean => origin(attribute)?.startsWith('PVE_') === true;
+  const pve = offline && fromEnv('pve') ? undefined : raw.pve;
+  const fingerprint = pve === undefined && fromEnv('fingerprint') ? undefined : raw.fingerprint;
   return {
     configDir: raw.configDir,
     conf: raw.conf,
     storageCfg: raw.storageCfg,
     qemuVersion: raw.qemuVersion,
     pveQemu: parsePveQemuOption(raw.pveQemuVersion),
-    vmids: raw.vmid === undefined ? undefined : parseVmidList(raw.vmid),
+    vmids: raw.vmid,
     node: raw.node,
     pve,
     tokenFile: raw.tokenFile,
     token: pve ? env.PVE_TOKEN || undefined : undefined,
-    fingerprint: raw.fingerprint ?? (pve ? env.PVE_FINGERPRINT : undefined),
-    concurrency,
+    fingerprint,
+    concurrency: raw.concurrency,
     insecure: raw.insecure,
     riskEvidence: raw.evidence !== false,
-    format,
-    explain,
+    format: raw.format ?? 'table',
+    explain: raw.explain,
   };
 }
 
@@ -188,8 +173,8 @@ export function present(report: AuditReport, opts: { format: AuditFormat; explai
 }
 
 /** Entry point used by the command table. */
-export async function run(raw: RawAuditOptions, io: CliIO): Promise<number> {
-  const opts = normalizeAuditOptions(raw, io.env);
+export async function run(raw: AuditCommandOptions, io: CliIO, origin?: OptionOrigin): Promise<number> {
+  const opts = normalizeAuditOptions(raw, io.env, origin);
   const report = await audit(opts);
   return present(report, opts, io);
 }

@@ -87,7 +87,7 @@ describe('--explain with a value that is not a VMID', () => {
   it('names --explain, not --vmid', async () => {
     const { code, err } = await cli(['audit', '--config-dir', EXAMPLES, '--explain', 'abc']);
     expect(code).toBe(2);
-    expect(err).toContain("--explain: 'abc' is not a VMID");
+    expect(err).toContain("option '--explain <vmid>' argument 'abc' is invalid. 'abc' is not a VMID");
   });
 });
 

@@ -226,10 +226,28 @@ describe('errors name file, line and key; the other VMs are still reported', () 
   });
 });
 
+describe('PVE_URL and PVE_FINGERPRINT of a shell set up for online runs', () => {
+  it('an offline audit ignores them and reads the files', async () => {
+    const io = captureIO({ env: { COLUMNS: '1000', PVE_URL: 'https://127.0.0.1:1', PVE_FINGERPRINT: 'not-a-fingerprint', PVE_TOKEN: 'x@pve!t=s' } });
+    const code = await runCli(['audit', '--config-dir', EXAMPLES, '--format', 'json'], io);
+    expect(io.err()).not.toMatch(/--pve|fingerprint|127\.0\.0\.1/);
+    expect(code).toBe(0);
+    expect(JSON.parse(io.out()).vms.length).toBeGreaterThan(0);
+  });
+
+  it('--pve on the command line with --config-dir is still refused', async () => {
+    const { code, err } = await cli(['audit', '--config-dir', EXAMPLES, '--pve', 'https://127.0.0.1:1']);
+    expect(code).toBe(2);
+    expect(err).toContain('choose the online or the offline audit');
+  });
+});
+
 describe('usage errors exit 2', () => {
   it.each([
     [['audit', '--config-dir', EXAMPLES, '--format', 'xml'], /argument 'xml' is invalid/],
-    [['audit', '--config-dir', EXAMPLES, '--vmid', 'abc'], /--vmid: 'abc' is not a VMID/],
+    [['audit', '--config-dir', EXAMPLES, '--vmid', 'abc'], /option '--vmid <list>' argument 'abc' is invalid\. 'abc' is not a VMID/],
+    [['audit', '--config-dir', EXAMPLES, '--concurrency', '0'], /option '--concurrency <n>' argument '0' is invalid\. expected a whole number from 1 to 64/],
+    [['audit', '--config-dir', EXAMPLES, '--explain', '100,101'], /option '--explain <vmid>' argument '100,101' is invalid\. expected one VMID/],
     [['audit', '--config-dir', EXAMPLES, '--qemu-version', 'eleven'], /--qemu-version: 'eleven' is not a version/],
     [['audit', '--config-dir', EXAMPLES, '--conf', 'x.conf'], /either --config-dir or --conf/],
     [['audit', '--bogus'], /unknown option '--bogus'/],
