@@ -3,14 +3,14 @@
  * An in-memory PVE for the engine unit tests, behaving like docs/how-qemu-server-decides.md#api–4.5 says: a config
  * file printed the way PVE writes it (digest = SHA-1 of it), a digest check on every write,
  * non-hotpluggable changes of a running VM kept in [PENDING], a stopped VM's changes applied at
- * once, reboot = shutdown task + separate start that applies pending, a guest that may ignore ACPI.
+ * once (src/pve/pending.ts, as the simulator and the audit), reboot = shutdown task + separate start that applies pending, a guest that may ignore ACPI.
  */
 import { analyzeVm } from '../../../src/audit/index.js';
 import { PveDigestMismatchError, PveTaskError } from '../../../src/api/errors.js';
 import type { PowerAction } from '../../../src/migration/journal-model.js';
 import type { GuestDiskCheck, LiveVm, MigrationTarget, WriteRequest } from '../../../src/migration/target.js';
 import type { PermissionMap } from '../../../src/migration/types.js';
-import { canonicalDriveString, digestOf, isDriveKey, parseDrive, parseVmConfig } from '../../../src/pve/index.js';
+import { canonicalDriveString, digestOf, isDriveKey, nextStartValues, parseDrive, parseVmConfig } from '../../../src/pve/index.js';
 import { env } from './helpers.js';
 
 export interface FakeVm {
@@ -147,11 +147,17 @@ export class FakePve implements MigrationTarget {
     return this.task(async () => undefined);
   }
 
+  /**
+   * A cold start: src/pve's one implementation of qemu-server `vmconfig_apply_pending` (an owned
+   * disk deleted without force becomes `unusedN`, unreadable lines are dropped). A delete PVE cannot
+   * do (a forced delete of a disk still in use, a delete of `unusedN`) leaves the key in the config
+   * and stays pending.
+   */
   applyPending(vm: FakeVm): void {
-    for (const d of [...vm.deletes].sort((a, b) => (a.key < b.key ? -1 : 1))) delete vm.current[d.key];
-    for (const [k, v] of Object.entries(vm.pending)) vm.current[k] = v;
+    const next = nextStartValues(vm.vmid, vm.current, vm.pending, vm.deletes);
+    vm.current = next.config;
     vm.pending = {};
-    vm.deletes = [];
+    vm.deletes = vm.deletes.filter((d) => d.key in next.config);
   }
 
   private task(run: () => Promise<void>): string {
