@@ -162,6 +162,8 @@ export async function collectFleet(client: PveClient, options: CollectFleetOptio
   const limit = pLimit(Math.max(1, Math.min(options.concurrency ?? client.concurrency, client.concurrency)));
   let done = 0;
   const inputs: VmInput[] = [];
+  /** Storages the token may not see -> the disks on them (`VM 101 scsi0`). */
+  const hiddenUsers = new Map<string, string[]>();
   await Promise.all(
     reachable.map(async (vm) => {
       let items: PendingItem[];
@@ -178,7 +180,7 @@ export async function collectFleet(client: PveClient, options: CollectFleetOptio
       const input = vmInputFromPending(vm, items);
       const [facts, runtime] = await Promise.all([ready, runtimeOf.get(input.node!)]);
       attachRuntime(input, runtime, vm);
-      addHiddenStorages(input, storages, storageListError ?? facts.permissions, facts.env.unreadableStorages!);
+      addHiddenStorages(input, storages, storageListError ?? facts.permissions, facts.env.unreadableStorages!, hiddenUsers);
       inputs.push(input);
       options.onInput?.(input, facts.env);
     }),
@@ -186,6 +188,15 @@ export async function collectFleet(client: PveClient, options: CollectFleetOptio
 
   const { env, permissions } = await ready;
   await Promise.all(runtimeOf.values());
+  // One warning per storage the token may not see (not one per disk on it).
+  for (const [id, disks] of hiddenUsers) {
+    const sorted = disks.sort((a, b) => NUMERIC.compare(a, b));
+    const named = sorted.length > 5 ? `${sorted.slice(0, 5).join(', ')} and ${sorted.length - 5} more` : sorted.join(', ');
+    errors.push(
+      issue(`api:/storage/${id}`, 'warning',
+        `storage '${id}': ${env.unreadableStorages![id]}; its type is unknown, so the aio mode and O_DIRECT of the ${sorted.length} disk${sorted.length === 1 ? '' : 's'} on it (${named}) are reported as unknown`),
+    );
+  }
   if (Object.keys(env.unreadableStorages!).length === 0) delete env.unreadableStorages;
   inputs.sort((a, b) => a.vmid - b.vmid);
   // Answers arrive in any order; the report should not.
@@ -379,6 +390,7 @@ function addHiddenStorages(
   storages: StorageMap,
   perms: PermissionMap | Error | string,
   hidden: Record<string, string>,
+  users: Map<string, string[]>,
 ): void {
   const seen = new Set<string>();
   for (const values of [input.current, input.pending]) {
@@ -399,12 +411,7 @@ function addHiddenStorages(
           : perms instanceof Error
             ? `not in /storage, and the token's permissions could not be read (${describe(perms)})`
             : `not in /storage: the token lacks Datastore.Audit on ${path}`;
-      input.issues.push({
-        source: input.source,
-        key,
-        severity: 'warning',
-        message: `storage '${id}': ${hidden[id]}; its type is unknown, so the aio mode and O_DIRECT that depend on it are reported as unknown`,
-      });
+      users.set(id, [...(users.get(id) ?? []), `VM ${input.vmid} ${key}`]);
     }
   }
 }

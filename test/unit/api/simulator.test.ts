@@ -168,11 +168,15 @@ describe('collectFleet against the simulator', () => {
   });
 
   it('without Datastore.Audit: storage facts are unreadable, named, not guessed', async () => {
-    const { inputs, env } = await collectFleet(client(sim.noDatastoreToken));
+    const { inputs, env, errors } = await collectFleet(client(sim.noDatastoreToken));
     expect(env.storages.size).toBe(0);
-    expect(Object.keys(env.unreadableStorages ?? {}).length).toBeGreaterThan(0);
-    const issue = inputs.flatMap((i) => i.issues).find((i) => /Datastore\.Audit/.test(i.message));
-    expect(issue?.message).toMatch(/the token lacks Datastore\.Audit on \/storage\//);
+    const hidden = Object.keys(env.unreadableStorages ?? {});
+    expect(hidden.length).toBeGreaterThan(0);
+    // One warning per storage, none per disk.
+    expect(inputs.flatMap((i) => i.issues).filter((i) => /Datastore\.Audit/.test(i.message))).toEqual([]);
+    const warnings = errors.filter((e) => /Datastore\.Audit/.test(e.message));
+    expect(warnings.map((w) => w.source).sort()).toEqual(hidden.map((id) => `api:/storage/${id}`).sort());
+    expect(warnings[0]!.message).toMatch(/the token lacks Datastore\.Audit on \/storage\/.*disks? on it \(VM \d+/);
   });
 });
 
