@@ -142,11 +142,6 @@ export function diskLabel(key: string, media: 'disk' | 'cdrom'): string {
   return media === 'cdrom' ? `CD/DVD Drive (${key})` : `Hard Disk (${key})`;
 }
 
-/** The configured Async IO as PVE's disk editor names it; unset is `Default (io_uring)`. */
-export function aioLabel(value: string | null): string {
-  return value ?? S.defaultAio;
-}
-
 export function busLabel(bus: string): string {
   return BUS_LABEL[bus] ?? bus;
 }

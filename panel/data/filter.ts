@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /** Pure helpers of the fleet views: what to mark, how PVE would print a value. */
 import type { DiskFacts, DiskReport, RiskLevel, VmReport } from '../../src/analysis/types.js';
-import { aioCell, cacheCell, diskSummary } from '../../src/present/disk-facts.js';
+import { cacheCell, diskSummary } from '../../src/present/disk-facts.js';
 
 export function riskOf(vm: VmReport): RiskLevel {
   return vm.risk?.level ?? 'unknown';
@@ -10,11 +10,6 @@ export function riskOf(vm: VmReport): RiskLevel {
 /** Nodes present in the report, sorted. */
 export function nodesOf(vms: readonly VmReport[]): string[] {
   return [...new Set(vms.map((vm) => vm.node).filter((n): n is string => !!n))].sort();
-}
-
-/** `on`/`off` for iothread. */
-export function onOff(b: boolean): string {
-  return b ? 'on' : 'off';
 }
 
 /** What QEMU runs otherwise than configured: decided by the one renderer of facts. */
@@ -26,16 +21,6 @@ export type DiskOf = Pick<DiskReport, 'media' | 'volume' | 'storageType'>;
 /** True for a CD/DVD drive set to "Do not use any media" (`none`): QEMU gets no block node. */
 export function isEmptyDrive(disk: DiskOf): boolean {
   return disk.media === 'cdrom' && disk.volume === 'none';
-}
-
-/**
- * The effective aio as a PVE admin reads it, worded by the one renderer of facts (`src/present`):
- * a null mode is never the aio mode "none" but `no medium`, `no aio (librbd, -blockdev)` or
- * `unknown (why)`.
- */
-export function aioEffectiveText(f: DiskFacts, disk: DiskOf): string {
-  if (isEmptyDrive(disk)) return 'no medium';
-  return aioCell(f).text;
 }
 
 /** One line of disk facts, as the table prints it: the disk's current facts, or `f` (its pending ones). */

@@ -3,10 +3,11 @@ import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import type { DiskFacts, DiskReport, RiskReason, VmReport } from '../../src/analysis/types.js';
 import { DpCloseEvent } from '../events.js';
-import { aioDiffers, aioEffectiveText, cacheText, iothreadDiffers, isEmptyDrive, onOff, riskOf } from '../data/filter.js';
+import { aioDiffers, cacheText, iothreadDiffers, isEmptyDrive, riskOf } from '../data/filter.js';
 import type { FleetRow } from '../data/fleet-query.js';
 import { panelFixText } from '../../src/present/fix.js';
-import { S, aioLabel, busLabel, diskLabel, scsihwLabel } from '../strings.js';
+import { aioPair, iothreadPair } from '../../src/present/disk-facts.js';
+import { S, busLabel, diskLabel, scsihwLabel } from '../strings.js';
 import { shared } from '../styles/shared.js';
 import '../components/dp-dialog.js';
 import '../components/dp-pending-value.js';
@@ -114,10 +115,10 @@ export class DpVmDetail extends LitElement {
       <td>${busLabel(d.bus)} / ${pend((f) => f.qemuDevice ?? '-', d.onlyPending ? null : (d.qemuDevice ?? '-'))}</td>
       <td>${pend(controller, d.onlyPending ? null : controller(d))}</td>
       <td class=${iothreadDiffers(d) && !d.onlyPending ? 'differs' : ''}>
-        ${pend((f) => `${onOff(f.iothread.configured)} / ${onOff(f.iothread.effective)}`, d.onlyPending ? null : `${onOff(d.iothread.configured)} / ${onOff(d.iothread.effective)}`)}
+        ${pend(iothreadPair, d.onlyPending ? null : iothreadPair(d))}
       </td>
       <td class=${aioDiffers(d) && !d.onlyPending ? 'differs' : ''}>
-        ${empty ? 'no medium' : pend((f) => `${aioLabel(f.aio.configured)} / ${aioEffectiveText(f, d)}`, d.onlyPending ? null : `${aioLabel(d.aio.configured)} / ${aioEffectiveText(d, d)}`)}
+        ${empty ? 'no medium' : pend(aioPair, d.onlyPending ? null : aioPair(d))}
       </td>
       <td class=${cacheText(d).marked && !d.onlyPending ? 'differs' : ''}>${pend((f) => cacheText(f).text, d.onlyPending ? null : cacheText(d).text)}</td>
     </tr>`;

@@ -131,3 +131,14 @@ export function differenceMarks(f: Pick<DiskFacts, 'iothread' | 'aio'>): string[
   if (aioDiffers(f)) marks.push(`aio configured ${f.aio.configured ?? DEFAULT_AIO_LABEL}, runs ${f.aio.effective}`);
   return marks;
 }
+
+/** The detail window's IO thread cell, configured / effective: `on / off`. */
+export function iothreadPair(f: Pick<DiskFacts, 'iothread'>): string {
+  const onOff = (b: boolean): string => (b ? 'on' : 'off');
+  return `${onOff(f.iothread.configured)} / ${onOff(f.iothread.effective)}`;
+}
+
+/** The detail window's Async IO cell, configured / effective: `Default (io_uring) / default → native (lvm)`. */
+export function aioPair(f: DiskFacts): string {
+  return `${f.aio.configured ?? DEFAULT_AIO_LABEL} / ${aioCell(f).text}`;
+}

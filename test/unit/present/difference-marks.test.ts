@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 import { describe, expect, it } from 'vitest';
-import { differenceMarks } from '../../../src/present/disk-facts.js';
+import { aioPair, differenceMarks, iothreadPair } from '../../../src/present/disk-facts.js';
 
 type Marked = Parameters<typeof differenceMarks>[0];
 const facts = (iothread: [boolean, boolean], aio: [string | null, string | null]): Marked =>
@@ -18,5 +18,13 @@ describe('differenceMarks (the panel\'s ⚑ lines)', () => {
     expect(differenceMarks(facts([true, true], ['threads', 'threads']))).toEqual([]);
     expect(differenceMarks(facts([false, false], [null, 'io_uring']))).toEqual([]);
     expect(differenceMarks(facts([false, false], ['native', null]))).toEqual([]);
+  });
+});
+
+describe('the detail window\'s configured / effective cells', () => {
+  it('read as PVE words them: on / off, Default (io_uring) / the mode QEMU runs', () => {
+    const f = { ...facts([true, false], [null, 'threads']), qemuDevice: 'scsi-hd', cacheDirect: true, deviations: [] } as unknown as Parameters<typeof aioPair>[0];
+    expect(iothreadPair(f)).toBe('on / off');
+    expect(aioPair(f)).toBe('Default (io_uring) / threads');
   });
 });
