@@ -9,7 +9,7 @@
  * Agent errors are `Agent error: <desc>` (check_agent_error).
  */
 import { performance } from 'node:perf_hooks';
-import { configValues, type VmConfigFile } from '../../src/pve/index.js';
+import { agentEnabled, configValues } from '../../src/pve/index.js';
 import { dieError } from './errors.js';
 import { guestOs, visibleBlockDevices, type GuestDisk, type GuestOs } from './guest-disks.js';
 import { runLsblk, runLsById, shellWords } from './guest-linux.js';
@@ -44,23 +44,16 @@ function processTable(state: SimState, vm: SimVm): ProcessTable {
   return t;
 }
 
-/** `agent: 1` / `enabled=1,...` in the running (main) config; null without an `agent` key. */
-function agentEnabled(file: VmConfigFile): boolean | null {
-  const value = file.main.entries.get('agent')?.value;
-  if (value === undefined) return null;
-  // Default key `enabled` (docs/how-qemu-server-decides.md#reading-the-config); its default is 0.
-  const part = value.split(',').find((p) => !p.includes('=') || p.startsWith('enabled='));
-  return part !== undefined && /^(1|on|yes|true)$/i.test(part.replace(/^enabled=/, '').trim());
-}
-
 /**
  * qemu-server agent_available: throws PVE's 500 unless the agent answers. The guest-ping that
  * fails waits its 3 s timeout first (simulated time).
  */
 export async function requireAgent(state: SimState, vm: SimVm): Promise<void> {
   const file = state.config(vm);
-  const enabled = agentEnabled(file);
-  if (enabled === null) throw dieError('No QEMU guest agent configured');
+  // The running (main) config's `agent` (src/pve's reader: default key `enabled`, default off).
+  const agent = file.main.entries.get('agent')?.value;
+  if (agent === undefined) throw dieError('No QEMU guest agent configured');
+  const enabled = agentEnabled(agent);
   if (vm.status !== 'running') throw dieError(`VM ${vm.vmid} is not running`);
   const booted = vm.agentUpAtMs === undefined || performance.now() >= vm.agentUpAtMs;
   if (!enabled || !vm.guest.agentRunning || !booted) {

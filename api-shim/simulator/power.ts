@@ -7,7 +7,7 @@
  * and the HA stack then starts/stops them in its own task.
  */
 import { performance } from 'node:perf_hooks';
-import { applyPendingWithWarnings, configValues, getPart, parseDrive, printVmConfig, isValidDriveName } from '../../src/pve/index.js';
+import { agentEnabled, applyPendingWithWarnings, configValues, getPart, isTrue, isValidDriveName, parseDrive, printVmConfig } from '../../src/pve/index.js';
 import { checkDigestAndLock } from './config-update.js';
 import { dieError } from './errors.js';
 import { runningMachine } from './machine.js';
@@ -37,7 +37,7 @@ function commandLineChecks(state: SimState, vm: SimVm, ctx: TaskContext): void {
   for (const key of Object.keys(values).filter(isValidDriveName).sort()) {
     const drive = parseDrive(key, values[key]!, { vmid: vm.vmid });
     const iothread = getPart(drive.options, 'iothread');
-    if (key.startsWith('scsi') && !single && iothread !== undefined && /^(1|on|yes|true)$/i.test(iothread)) {
+    if (key.startsWith('scsi') && !single && isTrue(iothread)) {
       ctx.warn('iothread is only valid with virtio disk or virtio-scsi-single controller, ignoring');
     }
     // QEMU's file-posix refuses aio=native without O_DIRECT (docs/how-qemu-server-decides.md#aio).
@@ -97,7 +97,7 @@ export async function doShutdown(
 ): Promise<void> {
   if (vm.status !== 'running') throw new Error(`VM ${vm.vmid} not running`);
   checkDigestAndLock(state, state.config(vm), undefined, opts.skiplock);
-  const agentConfigured = /^(?:enabled=)?1(,|$)/.test(state.config(vm).main.entries.get('agent')?.value ?? '');
+  const agentConfigured = agentEnabled(state.config(vm).main.entries.get('agent')?.value);
   const viaAgent = agentConfigured && vm.guest.agentRunning;
   const obeys = viaAgent || !vm.guest.ignoresAcpi;
   if (obeys && vm.guest.shutdownSec <= opts.timeoutSec) {

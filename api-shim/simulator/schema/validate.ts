@@ -4,6 +4,7 @@
  * `check_prop`, `check_type`, `parse_property_string`), against the schemas extracted from the
  * real API viewer schema (`pve-api-params.json`).
  */
+import { parsePveBoolean } from '../../../src/pve/property-string.js';
 import paramsJson from './pve-api-params.json' with { type: 'json' };
 
 /** One property schema as in apidoc.js (descriptions stripped). */
@@ -62,14 +63,10 @@ export function lookupProperty(schema: ParamsSchema, name: string): PropSchema |
   return indexed;
 }
 
-const BOOL_TRUE = /^(1|true|yes|on)$/i;
-const BOOL_FALSE = /^(0|false|no|off)$/i;
-
-/** PVE's parse_boolean: 1/0, or undefined when the text is no boolean. */
+/** PVE's parse_boolean (src/pve's reader) as the API hands it back: 1/0, or undefined when the text is no boolean. */
 export function parseBoolean(value: string): 1 | 0 | undefined {
-  if (BOOL_TRUE.test(value)) return 1;
-  if (BOOL_FALSE.test(value)) return 0;
-  return undefined;
+  const b = parsePveBoolean(value);
+  return b === null ? undefined : b ? 1 : 0;
 }
 
 function isInteger(v: string): boolean {

@@ -35,6 +35,7 @@ const FILES = [
   { vmid: 104, text: VM(104), status: 'stopped' as const, ha: { state: 'stopped' as const } },
   { vmid: 105, text: VM(105).replace('iothread=1,size=8G', 'aio=native,cache=writeback,size=8G'), status: 'stopped' as const },
   { vmid: 106, text: withPending(106, 'reboot: 0\n'), status: 'running' as const },
+  { vmid: 107, text: withPending(107, 'agent: fstrim_cloned_disks=1,enabled=on\n'), status: 'running' as const, guest: { ignoresAcpi: true, agentRunning: true } },
 ];
 
 let sim: RunningSimulator;
@@ -92,6 +93,14 @@ describe('reboot', () => {
     await sim.state.settle();
     expect(hasPending(103)).toBe(false);
     expect(sim.state.mustVm(103).status).toBe('running');
+  });
+
+  it('an agent enabled as `fstrim_cloned_disks=1,enabled=on` is used like `agent: 1` (PVE reads the property string, any boolean word)', async () => {
+    const upid = await post(107, 'reboot');
+    await sim.state.settle();
+    expect((await taskOf(upid)).exitstatus).toBe('OK');
+    expect(hasPending(107)).toBe(false);
+    expect(sim.state.mustVm(107).status).toBe('running');
   });
 
   it('a stopped VM cannot be rebooted', async () => {
