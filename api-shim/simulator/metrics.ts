@@ -4,7 +4,7 @@
  * deterministic functions of (seed, vmid, time), so repeated reads agree and tests can rely on
  * the shape. VMs under IO stress write hundreds of MB/s and use a lot of CPU (iowait).
  */
-import { configValues, getPart, parseDrive, parseSize, isValidDriveName, type VmConfigFile } from '../../src/pve/index.js';
+import { agentEnabled, BOOT_FORMAT, configValues, getPart, isValidDriveName, parseDrive, parseSize, propertyValue, type VmConfigFile } from '../../src/pve/index.js';
 import { runningMachine } from './machine.js';
 import { createRng, hashString } from './rng.js';
 import type { SimState, SimVm } from './state.js';
@@ -40,14 +40,14 @@ export function vmFacts(vm: SimVm, file: VmConfigFile): VmFacts {
     template: v.template === '1',
     ...(v.lock ? { lock: v.lock } : {}),
     ...(v.tags ? { tags: v.tags } : {}),
-    agent: /^(?:enabled=)?1(,|$)/.test(v.agent ?? ''),
+    agent: agentEnabled(v.agent),
     values: v,
   };
 }
 
 /** Size of the boot disk (PVE's `maxdisk`), bytes; 0 without one. */
 function bootDiskSize(v: Record<string, string>, vmid: number): number {
-  const order = /order=([^,]+)/.exec(v.boot ?? '')?.[1]?.split(';') ?? [];
+  const order = propertyValue(v.boot ?? '', BOOT_FORMAT, 'order')?.split(';') ?? [];
   const candidates = [...order, ...Object.keys(v).filter(isValidDriveName).sort()];
   for (const key of candidates) {
     const val = v[key];

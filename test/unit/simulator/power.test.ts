@@ -103,6 +103,11 @@ describe('reboot', () => {
     expect(sim.state.mustVm(107).status).toBe('running');
   });
 
+  it('status/current says agent 1 for `agent: fstrim_cloned_disks=1,enabled=on`, and nothing for a VM without `agent`', async () => {
+    expect(((await getData(sim, '/nodes/pve1/qemu/107/status/current')) as { agent?: number }).agent).toBe(1);
+    expect(((await getData(sim, '/nodes/pve1/qemu/100/status/current')) as { agent?: number }).agent).toBeUndefined();
+  });
+
   it('a stopped VM cannot be rebooted', async () => {
     const a = await call(sim, 'POST', '/nodes/pve1/qemu/101/status/reboot');
     expect([a.status, a.reason]).toEqual([500, 'VM 101 not running']);
