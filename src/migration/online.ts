@@ -20,7 +20,7 @@ import { rollbackJournal } from './rollback.js';
 import type { EngineEvent, EngineOptions, JournalWriter, RunSummary } from './runner.js';
 import type { MigrationPlan, PermissionMap, PlanOptions, PlanVmInput } from './types.js';
 
-/** PVE could not be read at all (VM list, storages); the message names the request. */
+/** PVE could not be read at all (VM list, storages); the message names the request, `cause` keeps the client's error. */
 export class MigrationReadError extends Error {
   override name = 'MigrationReadError';
 }
@@ -52,7 +52,7 @@ export async function makePlan(
       ...(meta.onProgress ? { onProgress: ({ phase, done, total }) => void (phase === 'configs' && meta.onProgress!(done, total)) } : {}),
     });
   } catch (err) {
-    if (err instanceof PveApiError) throw new MigrationReadError(`${meta.pve}: ${err.request}: ${err.message.replace(/\n/g, '; ')}`);
+    if (err instanceof PveApiError) throw new MigrationReadError(`${meta.pve}: ${err.request}: ${err.message.replace(/\n/g, '; ')}`, { cause: err });
     if (err instanceof UnknownNodeError) throw new MigrationReadError(err.message);
     throw err;
   }
@@ -122,7 +122,7 @@ async function readEnv(client: PveClient, vmids: number[], pve: string): Promise
   try {
     return (await collectFleet(client, { vmids })).env;
   } catch (err) {
-    if (err instanceof PveApiError) throw new MigrationReadError(`${pve}: ${err.request}: ${err.message.replace(/\n/g, '; ')}`);
+    if (err instanceof PveApiError) throw new MigrationReadError(`${pve}: ${err.request}: ${err.message.replace(/\n/g, '; ')}`, { cause: err });
     throw err;
   }
 }

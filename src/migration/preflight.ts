@@ -59,7 +59,7 @@ export async function applyPreflight(
       throw new MigrationReadError(`${pve || plan.pve || 'PVE'}: the API token was refused (${err.message.split('\n')[0]}): check the token file and that the token exists; nothing was written`);
     }
     if (err instanceof PveConnectionError) {
-      throw new MigrationReadError(`${pve || plan.pve || 'PVE'}: ${err.request}: ${err.message.replace(/\n/g, '; ')}; nothing was written`);
+      throw new MigrationReadError(`${pve || plan.pve || 'PVE'}: ${err.request}: ${err.message.replace(/\n/g, '; ')}; nothing was written`, { cause: err });
     }
     return null;
   }

@@ -8,9 +8,10 @@ import type { AuditReport } from '../../analysis/types.js';
 import { auditCluster } from '../../audit/cluster.js';
 import { UnknownNodeError } from '../../audit/fleet.js';
 import type { AuditOptions as ServiceOptions } from '../../audit/options.js';
-import { PveApiError, PveAuthError, PveConnectionError, PvePermissionError } from '../../api/errors.js';
+import { PveApiError } from '../../api/errors.js';
 import { ExitError } from '../errors.js';
 import { clientFromOptions, createProgress, normalisePveUrl } from '../online.js';
+import { readFailureHint } from '../read-hint.js';
 
 export interface OnlineAuditOptions {
   pve: string;
@@ -23,20 +24,6 @@ export interface OnlineAuditOptions {
   riskEvidence?: boolean;
   /** Progress per VM; without it a progress bar is drawn on stderr when that is a terminal. */
   onProgress?: (done: number, total: number) => void;
-}
-
-/** What the admin can do about a failure to read the VM list (null when the message already says it). */
-function whatToDo(err: PveApiError): string | null {
-  if (err instanceof PveAuthError) {
-    return 'the API token was refused: check the token file (one line USER@REALM!TOKENID=SECRET), that the token exists and has not expired (pveum user token list USER@REALM on a node), and that --pve is the right cluster';
-  }
-  if (err instanceof PvePermissionError) {
-    return 'the token may not list the VMs: give it VM.Audit on /vms and Datastore.Audit on /storage (the PVEAuditor role has both)';
-  }
-  if (err instanceof PveConnectionError && err.kind !== 'tls') {
-    return 'cannot reach the PVE API: check the host and port in --pve / PVE_URL (PVE listens on 8006), a firewall on the way, and that pveproxy runs on the node (systemctl status pveproxy)';
-  }
-  return null;
 }
 
 /** Audits the cluster behind `--pve`. */
@@ -58,7 +45,7 @@ export async function auditOnline(opts: OnlineAuditOptions, common: ServiceOptio
   } catch (err) {
     // The VM list itself could not be read (auth, TLS, network): nothing to audit.
     if (err instanceof PveApiError) {
-      const hint = whatToDo(err);
+      const hint = readFailureHint(err);
       throw new ExitError(1, `${normalisePveUrl(opts.pve).origin}: ${err.request}: ${err.message.replace(/\n/g, '; ')}${hint ? `\n  ${hint}` : ''}`);
     }
     if (err instanceof UnknownNodeError) throw new ExitError(1, err.message);

@@ -15,6 +15,7 @@ import { ExitError, UsageError } from '../errors.js';
 import { type CliIO, useColor } from '../io.js';
 import { type OnlineOptions, clientFromOptions, createProgress } from '../online.js';
 import { DEFAULTS, type OptionOrigin } from '../options.js';
+import { readFailureHint } from '../read-hint.js';
 
 /** Online options shared by plan, apply and rollback (parsed by ../options.ts; PVE_URL and PVE_FINGERPRINT included). */
 export interface OnlineCommandOptions {
@@ -92,7 +93,11 @@ export async function exitOnInputError<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (err) {
-    if (err instanceof MigrationReadError || err instanceof NotAJournalError) throw new ExitError(1, err.message);
+    if (err instanceof MigrationReadError) {
+      const hint = readFailureHint(err.cause);
+      throw new ExitError(1, `${err.message}${hint ? `\n  ${hint}` : ''}`);
+    }
+    if (err instanceof NotAJournalError) throw new ExitError(1, err.message);
     throw err;
   }
 }

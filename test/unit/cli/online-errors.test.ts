@@ -72,3 +72,15 @@ describe('audit --pve --no-evidence', () => {
     expect(out).not.toContain('did not run');
   });
 });
+
+describe('plan --pve errors', () => {
+  it('an unreachable URL: plan gives the same hint as audit (host and port, firewall, pveproxy)', async () => {
+    const io = captureIO({ env: { PVE_URL: '127.0.0.1:1', PVE_TOKEN: TOKEN } });
+    const code = await runCli(['plan', '--all'], io);
+    expect(code).toBe(1);
+    expect(io.err()).toContain('GET /cluster/resources: Connection error');
+    expect(io.err()).toContain('check the host and port in --pve / PVE_URL');
+    expect(io.err()).toContain('systemctl status pveproxy');
+    expect(io.err()).not.toMatch(/\n\s+at /);
+  });
+});
