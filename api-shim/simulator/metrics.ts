@@ -4,7 +4,7 @@
  * deterministic functions of (seed, vmid, time), so repeated reads agree and tests can rely on
  * the shape. VMs under IO stress write hundreds of MB/s and use a lot of CPU (iowait).
  */
-import { agentEnabled, BOOT_FORMAT, configValues, getPart, isValidDriveName, parseDrive, parseSize, propertyValue, type VmConfigFile } from '../../src/pve/index.js';
+import { agentEnabled, BOOT_FORMAT, configValues, getPart, isTrue, isValidDriveName, parseDrive, parseSize, propertyValue, type VmConfigFile } from '../../src/pve/index.js';
 import { runningMachine } from './machine.js';
 import { createRng, hashString } from './rng.js';
 import type { SimState, SimVm } from './state.js';
@@ -37,7 +37,7 @@ export function vmFacts(vm: SimVm, file: VmConfigFile): VmFacts {
     cpus: vcpus > 0 ? vcpus : sockets * cores,
     maxmem: mem * MIB,
     maxdisk: bootDiskSize(v, vm.vmid),
-    template: v.template === '1',
+    template: isTrue(v.template),
     ...(v.lock ? { lock: v.lock } : {}),
     ...(v.tags ? { tags: v.tags } : {}),
     agent: agentEnabled(v.agent),

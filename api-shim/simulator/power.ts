@@ -43,7 +43,7 @@ function commandLineChecks(state: SimState, vm: SimVm, ctx: TaskContext): void {
     // QEMU's file-posix refuses aio=native without O_DIRECT (docs/how-qemu-server-decides.md#aio).
     const cache = getPart(drive.options, 'cache');
     const storageType = drive.storage ? state.storage.storages.get(drive.storage)?.type : undefined;
-    const krbd = drive.storage ? state.storage.storages.get(drive.storage)?.props.krbd === '1' : false;
+    const krbd = drive.storage ? isTrue(state.storage.storages.get(drive.storage)?.props.krbd) : false;
     const reachesFile = drive.file.startsWith('/') || (storageType !== undefined && (AIO_STORAGE_TYPES.has(storageType) || (storageType === 'rbd' && krbd)));
     if (!drive.isCdrom && reachesFile && getPart(drive.options, 'aio') === 'native' && cache !== undefined && /^(writeback|writethrough|unsafe)$/.test(cache)) {
       ctx.log(`kvm: -blockdev ${key}: aio=native was specified, but it requires cache.direct=on, which was not specified.`);
@@ -56,7 +56,7 @@ function commandLineChecks(state: SimState, vm: SimVm, ctx: TaskContext): void {
 export async function doStart(state: SimState, vm: SimVm, ctx: TaskContext, skiplock: boolean): Promise<void> {
   if (vm.status === 'running') throw new Error(`VM ${vm.vmid} already running`);
   const file = state.config(vm);
-  if (file.main.entries.get('template')?.value === '1') throw new Error("you can't start a vm if it's a template");
+  if (isTrue(file.main.entries.get('template')?.value)) throw new Error("you can't start a vm if it's a template");
   checkDigestAndLock(state, file, undefined, skiplock);
   applyPendingAtStart(state, vm, ctx);
   commandLineChecks(state, vm, ctx);

@@ -36,6 +36,7 @@ const FILES = [
   { vmid: 105, text: VM(105).replace('iothread=1,size=8G', 'aio=native,cache=writeback,size=8G'), status: 'stopped' as const },
   { vmid: 106, text: withPending(106, 'reboot: 0\n'), status: 'running' as const },
   { vmid: 107, text: withPending(107, 'agent: fstrim_cloned_disks=1,enabled=on\n'), status: 'running' as const, guest: { ignoresAcpi: true, agentRunning: true } },
+  { vmid: 108, text: VM(108, 'template: yes\n'), status: 'stopped' as const },
 ];
 
 let sim: RunningSimulator;
@@ -164,6 +165,13 @@ describe('start and stop', () => {
     expect((await taskOf(upid)).exitstatus).toBe('start failed: QEMU exited with code 1');
     expect((await logOf(upid)).some((l) => l.includes('aio=native was specified, but it requires cache.direct=on'))).toBe(true);
     expect(sim.state.mustVm(105).status).toBe('stopped');
+  });
+
+  it('a template written `template: yes` (PVE reads any boolean word) cannot be started', async () => {
+    const upid = await post(108, 'start');
+    await sim.state.settle();
+    expect((await taskOf(upid)).exitstatus).toContain("you can't start a vm if it's a template");
+    expect(sim.state.mustVm(108).status).toBe('stopped');
   });
 
   it('start of a running VM is refused', async () => {
