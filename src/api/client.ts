@@ -299,7 +299,7 @@ export class PveClient {
         ...(options.signal ? { signal: options.signal } : {}),
       });
     } catch (err) {
-      throw connectionError(err, method, path, { timeoutMs, aborted: options.signal?.aborted ?? false });
+      throw connectionError(err, method, path, { timeoutMs, aborted: options.signal?.aborted ?? false, apiBase: this.apiBase });
     }
     const body = parseBody(res.data);
     if (res.status < 200 || res.status >= 300) {
@@ -384,12 +384,24 @@ const CODE_KIND: Record<string, ConnectionFailure> = {
   EAI_AGAIN: 'refused',
 };
 
+/**
+ * A plain-http request to a TLS port (pveproxy only speaks https on 8006) ends in a reset, or in an
+ * HTTP parse error when the server answers with a TLS alert: say so and give the https:// URL.
+ */
+function tlsPortHint(code: string, kind: ConnectionFailure, apiBase: string): string {
+  if (!apiBase.startsWith('http:')) return '';
+  if (kind !== 'reset' && !code.startsWith('HPE_')) return '';
+  const https = new URL(apiBase);
+  https.protocol = 'https:';
+  return `; ${new URL(apiBase).host} looks like a TLS (https) port: use ${https.origin}`;
+}
+
 /** Maps a transport failure (axios / Node / our TLS agent) to a PveConnectionError. */
 function connectionError(
   err: unknown,
   method: string,
   path: string,
-  ctx: { timeoutMs: number; aborted: boolean },
+  ctx: { timeoutMs: number; aborted: boolean; apiBase: string },
 ): PveConnectionError {
   const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
   const code = e.cause?.code ?? e.code ?? '';
@@ -424,7 +436,7 @@ function connectionError(
   return new PveConnectionError({
     ...base,
     // Timeouts explain themselves (which phase, how long); other codes are enough on their own.
-    text: `Connection error - ${what} (${kind === 'timeout' ? detail : code || detail})${writeNote}`,
+    text: `Connection error - ${what} (${kind === 'timeout' ? detail : code || detail})${tlsPortHint(code, kind, ctx.apiBase)}${writeNote}`,
     kind,
     // A refused connection never carried the request; anything later might have.
     maybeSent: kind !== 'refused',

@@ -128,3 +128,16 @@ describe('TLS: handshake timeout', () => {
     }
   });
 });
+
+describe('http:// against an https port', () => {
+  it('says the port looks like TLS and to use https://, instead of a bare "connection reset"', async () => {
+    const plain = new PveClient({
+      baseUrl: server.url.replace(/^https:/, 'http:'),
+      auth: { kind: 'token', token: 'audit@pve!dataplane=secret-value' },
+      retries: 0,
+    });
+    const err = await failure(plain);
+    expect(err.message).toContain('looks like a TLS (https) port');
+    expect(err.message).toContain(`use ${server.url}`);
+  });
+});
