@@ -78,7 +78,9 @@ async function run(s: RunningSimulator, vmid: number, command: string[], token?:
 
 describe('exec and exec-status', () => {
   it('exec returns {pid}; exec-status says exited 0 while it runs, then exit code and output, then forgets the pid', async () => {
-    const slow = await startSimulator({ http: true, authDelayMs: 0, timeScale: 0.05, fleet: fleetFromConfigs(FILES.slice(0, 1), { nodes: ['pve1'] }) });
+    // Scale 2: the 1.5 s PowerShell run lasts 3 s of real time, so the first exec-status answers while it runs
+    // even on a loaded machine (at 0.05 it had finished before the next request was served).
+    const slow = await startSimulator({ http: true, authDelayMs: 0, timeScale: 2, fleet: fleetFromConfigs(FILES.slice(0, 1), { nodes: ['pve1'] }) });
     try {
       const a = await call(slow, 'POST', '/nodes/pve1/qemu/401/agent/exec', { json: { command: ['powershell', '-NoProfile', '-Command', '(Get-Disk).Count'] } });
       expect(a.status).toBe(200);
