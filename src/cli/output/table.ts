@@ -107,6 +107,22 @@ function whole(part: Piece[]): Piece[] {
 const MIN_COLUMN = 16;
 
 
+/**
+ * A disk as `key: value` lines (the disk, then one fact per line, then its notes), for terminals
+ * too narrow for the columns.
+ */
+function stackedRow(row: Row, width: number, indent: string): string[] {
+  const [disk, ...facts] = row.cells;
+  const out = wrapPieces(disk ?? [], width, `${indent}disk: `, `${indent}  `);
+  const inner = `${indent}  `;
+  facts.forEach((cell, i) => {
+    const prefix = `${inner}${(HEADERS[i + 1] as string).toLowerCase()}: `;
+    out.push(...wrapPieces(cell, width, prefix, `${inner}  `));
+  });
+  for (const extra of row.extra) out.push(...wrapPieces([extra], width, inner, `${inner}  `));
+  return out;
+}
+
 /** Config files (offline) or VM paths (online) that errors kept out of the report. */
 function notAudited(report: AuditReport): string[] {
   const sources = report.errors
@@ -138,6 +154,11 @@ export function formatTable(report: AuditReport, opts: { color: boolean; width?:
     }
   }
   const widths = fitColumns(allRows, minimum, budget);
+  // Below some width the columns cannot hold their cells (a line wider than its column shifts
+  // every column after it): one fact per line instead.
+  const fits =
+    widths.reduce((a, b) => a + b, 0) <= budget &&
+    allRows.every((cells) => cells.every((c, i) => cellLines(c, widths[i] as number).every((l) => visibleLength(l) <= (widths[i] as number))));
   const rowLines = (cells: Piece[][], paint?: (t: string) => string): string[] => {
     const columns = cells.map((c, i) => cellLines(c, widths[i] as number));
     const height = columns.reduce((h, c) => Math.max(h, c.length), 0);
@@ -161,6 +182,8 @@ export function formatTable(report: AuditReport, opts: { color: boolean; width?:
     }
     if (rows.length === 0) {
       out.push(style.dim(`${indent}(no disks on a controller)`));
+    } else if (!fits) {
+      for (const row of rows) out.push(...stackedRow(row, width, indent));
     } else {
       for (const line of rowLines(headers, style.dim)) out.push(line);
       for (const row of rows) {
@@ -171,13 +194,13 @@ export function formatTable(report: AuditReport, opts: { color: boolean; width?:
     out.push('');
   }
   const totals = riskTotals(report);
-  if (totals) out.push(totals);
+  if (totals) out.push(...wrapPieces([{ text: totals }], width, '', '  '));
   const missing = notAudited(report);
   if (missing.length > 0) {
     const text = `not audited: ${missing.length} VM config${missing.length === 1 ? '' : 's'} (errors on stderr): ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}`;
     for (const line of wrapPieces([{ text, style: style.error }], width, '', '  ')) out.push(line);
   }
   for (const a of report.assumptions) for (const line of wrapPieces([{ text: `note: ${a}`, style: style.dim }], width, '', '  ')) out.push(line);
-  if (report.vms.length > 0) out.push(style.dim('details of one VM: pve-dataplane audit … --explain VMID'));
+  if (report.vms.length > 0) out.push(...wrapPieces([{ text: 'details of one VM: pve-dataplane audit … --explain VMID', style: style.dim }], width, '', '  '));
   return out.join('\n') + '\n';
 }

@@ -97,6 +97,37 @@ describe('the table at 120 columns', () => {
   });
 });
 
+/** Disks printed one fact per line: [disk, volume, device, ...] per disk, whitespace removed. */
+function readStacked(text: string): string[][] {
+  const rows: string[][] = [];
+  let key = '';
+  for (const line of text.split('\n')) {
+    const fact = /^ {2}(?:(disk)|  (volume|device|controller|iothread|aio|cache)): (.*)$/.exec(line);
+    if (fact) {
+      key = fact[1] ?? fact[2]!;
+      if (key === 'disk') rows.push([]);
+      rows[rows.length - 1]!.push(fact[3]!.replace(/\s+/g, ''));
+    } else if (key !== '' && /^ {6}\S/.test(line)) {
+      const row = rows[rows.length - 1]!;
+      row[row.length - 1] += line.replace(/\s+/g, '');
+    } else {
+      key = '';
+    }
+  }
+  return rows;
+}
+
+describe('the table on a terminal too narrow for its columns (COLUMNS=60)', () => {
+  it('prints one fact per line (key: value) per disk, within 60 columns, every value complete', async () => {
+    const narrow = await table(['--config-dir', EXAMPLES], captureIO({ env: { COLUMNS: '60' } }));
+    const wide = await table(['--config-dir', EXAMPLES], captureIO({ env: { COLUMNS: '1000' } }));
+    expect(widest(narrow.out)).toBeLessThanOrEqual(60);
+    expect(narrow.out).not.toContain('  DISK ');
+    expect(narrow.out).toMatch(/^ {2}disk: scsi0\n {4}volume: local-lvm:vm-100-disk-0\n {4}device: scsi-hd\n {4}controller: lsi \(scsihw0\)$/m);
+    expect(readStacked(narrow.out)).toEqual(readCells(wide.out));
+  });
+});
+
 describe('the risk line of a VM whose config is fine, audited offline', () => {
   it('keeps the level unknown but says the config is OK and only the online evidence was not checked', async () => {
     const { out } = await table(['--config-dir', EXAMPLES, '--vmid', '202']);
