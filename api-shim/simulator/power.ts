@@ -43,7 +43,8 @@ function commandLineChecks(state: SimState, vm: SimVm, ctx: TaskContext): void {
     // QEMU's file-posix refuses aio=native without O_DIRECT (docs/how-qemu-server-decides.md#aio).
     const cache = getPart(drive.options, 'cache');
     const storageType = drive.storage ? state.storage.storages.get(drive.storage)?.type : undefined;
-    const krbd = drive.storage ? isTrue(state.storage.storages.get(drive.storage)?.props.krbd) : false;
+    // storage.cfg booleans are 1/0 only (pve-common SectionConfig `check_value` → JSONSchema `check_type`), unlike VM configs.
+    const krbd = drive.storage ? state.storage.storages.get(drive.storage)?.props.krbd === '1' : false;
     const reachesFile = drive.file.startsWith('/') || (storageType !== undefined && (AIO_STORAGE_TYPES.has(storageType) || (storageType === 'rbd' && krbd)));
     if (!drive.isCdrom && reachesFile && getPart(drive.options, 'aio') === 'native' && cache !== undefined && /^(writeback|writethrough|unsafe)$/.test(cache)) {
       ctx.log(`kvm: -blockdev ${key}: aio=native was specified, but it requires cache.direct=on, which was not specified.`);
