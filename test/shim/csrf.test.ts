@@ -3,26 +3,15 @@
 // page on another site must not be able to post to them. A write needs the shim's
 // CSRFPreventionToken, which only a same-origin page can read from /dp/config (no CORS headers),
 // and a browser write from another origin (Origin / Sec-Fetch-Site) is refused even with it.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CSRF, rawRequest, recordingUpstream, startShim, type Seen } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { CSRF, rawRequest, shimOverRecordingUpstream } from './helpers.js';
 
 describe('CSRF', () => {
-  let upstream: { url: string; seen: Seen[]; close(): Promise<void> };
-  let shim: { url: string; close(): Promise<void> };
-  let host: string;
-  beforeAll(async () => {
-    upstream = await recordingUpstream();
-    shim = await startShim({ upstream: upstream.url });
-    host = new URL(shim.url).host;
-  });
-  afterAll(async () => {
-    await shim.close();
-    await upstream.close();
-  });
+  const s = shimOverRecordingUpstream();
 
   // `{}` is not a valid job: a request that passes the guard gets 400 DP_BAD_REQUEST, one that
   // does not gets 403 DP_CSRF; neither reads PVE.
-  const post = (headers: Record<string, string>) => rawRequest(shim.url, 'POST', '/dp/jobs', { 'content-type': 'application/json', ...headers }, '{}');
+  const post = (headers: Record<string, string>) => rawRequest(s.shim.url, 'POST', '/dp/jobs', { 'content-type': 'application/json', ...headers }, '{}');
   for (const [name, headers] of [
     ['no token (a cross-site form post)', { origin: 'https://evil.example' }],
     ['no token, same origin', { origin: 'http://HOST' }],
@@ -32,33 +21,33 @@ describe('CSRF', () => {
     ['the right token from a sandboxed frame (Origin: null)', { csrfpreventiontoken: CSRF, origin: 'null' }],
     ['the right token, Sec-Fetch-Site: cross-site', { csrfpreventiontoken: CSRF, 'sec-fetch-site': 'cross-site' }],
     ['the right token, Sec-Fetch-Site: same-site (a sibling subdomain)', { csrfpreventiontoken: CSRF, 'sec-fetch-site': 'same-site' }],
-    ['the right token, Origin on another port of this host', { csrfpreventiontoken: CSRF, origin: 'http://127.0.0.1:1' }],
+    ['the right token, Origin on another port of this s.host', { csrfpreventiontoken: CSRF, origin: 'http://127.0.0.1:1' }],
   ] as const) {
     it(`a write with ${name} -> 403 DP_CSRF, nothing sent upstream`, async () => {
       const h: Record<string, string> = { ...headers };
-      if (h['origin'] === 'http://HOST') h['origin'] = `http://${host}`;
+      if (h['origin'] === 'http://HOST') h['origin'] = `http://${s.host}`;
       const res = await post(h);
       expect(res.status).toBe(403);
       expect(JSON.parse(res.body)).toMatchObject({ code: 'DP_CSRF' });
-      expect(upstream.seen).toEqual([]);
+      expect(s.upstream.seen).toEqual([]);
     });
   }
 
   it('with the token from /dp/config, same origin, the write passes the guard', async () => {
-    const config = JSON.parse((await rawRequest(shim.url, 'GET', '/dp/config')).body) as { csrfToken: string };
-    for (const extra of [{}, { origin: `http://${host}`, 'sec-fetch-site': 'same-origin' }] as Record<string, string>[]) {
+    const config = JSON.parse((await rawRequest(s.shim.url, 'GET', '/dp/config')).body) as { csrfToken: string };
+    for (const extra of [{}, { origin: `http://${s.host}`, 'sec-fetch-site': 'same-origin' }] as Record<string, string>[]) {
       const res = await post({ csrfpreventiontoken: config.csrfToken, ...extra });
       expect(JSON.parse(res.body)).toMatchObject({ code: 'DP_BAD_REQUEST' });
     }
-    expect(upstream.seen).toEqual([]);
+    expect(s.upstream.seen).toEqual([]);
   });
 
   it('/dp/config has no CORS header, so another origin cannot read the token', async () => {
-    const res = await rawRequest(shim.url, 'GET', '/dp/config', { origin: 'https://evil.example' });
+    const res = await rawRequest(s.shim.url, 'GET', '/dp/config', { origin: 'https://evil.example' });
     expect(res.headers['access-control-allow-origin']).toBeUndefined();
   });
 
   it('GETs need no token', async () => {
-    expect((await rawRequest(shim.url, 'GET', '/api2/json/nodes')).status).toBe(200);
+    expect((await rawRequest(s.shim.url, 'GET', '/api2/json/nodes')).status).toBe(200);
   });
 });

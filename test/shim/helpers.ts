@@ -4,6 +4,7 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { afterAll, beforeAll } from 'vitest';
 import { buildApp } from '../../api-shim/app.js';
 import type { ShimOptions } from '../../api-shim/options.js';
 
@@ -139,4 +140,23 @@ export function parseAnswers(text: string): RawSocketAnswer[] {
     rest = rest.slice(bodyStart + len);
   }
   return out;
+}
+
+/** A shim in front of a recording upstream for the whole describe block (started in beforeAll, closed in afterAll). */
+export function shimOverRecordingUpstream(opts: Partial<ShimOptions> = {}): {
+  upstream: { url: string; seen: Seen[]; close(): Promise<void> };
+  shim: { url: string; close(): Promise<void> };
+  host: string;
+} {
+  const s = {} as ReturnType<typeof shimOverRecordingUpstream>;
+  beforeAll(async () => {
+    s.upstream = await recordingUpstream();
+    s.shim = await startShim({ ...opts, upstream: s.upstream.url });
+    s.host = new URL(s.shim.url).host;
+  });
+  afterAll(async () => {
+    await s.shim.close();
+    await s.upstream.close();
+  });
+  return s;
 }

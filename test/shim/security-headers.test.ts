@@ -3,39 +3,28 @@
 // sites, no MIME sniffing, no referrer), including the answers no route handler writes: Fastify's
 // own 400 for a URL it cannot decode, node:http's 400/431 for bytes it cannot parse, 404s, and
 // refusals. An answer without them could be framed or sniffed as HTML on the shim's origin.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SECURITY_HEADERS } from '../../api-shim/security-headers.js';
-import { parseAnswers, rawSocket, recordingUpstream, startShim, type Seen } from './helpers.js';
+import { parseAnswers, rawSocket, shimOverRecordingUpstream } from './helpers.js';
 
 describe('security-headers-on-framework-errors', () => {
-  let upstream: { url: string; seen: Seen[]; close(): Promise<void> };
-  let shim: { url: string; close(): Promise<void> };
-  let host: string;
-  beforeAll(async () => {
-    upstream = await recordingUpstream();
-    shim = await startShim({ upstream: upstream.url });
-    host = new URL(shim.url).host;
-  });
-  afterAll(async () => {
-    await shim.close();
-    await upstream.close();
-  });
+  const s = shimOverRecordingUpstream();
 
   const cases: [string, () => string, number][] = [
-    ['a URL Fastify cannot decode (FST_ERR_BAD_URL)', () => `GET /dp/%E0%A4%A HTTP/1.1\r\nHost: ${host}\r\n\r\n`, 400],
-    ['a bad path below the API', () => `GET /api2/json/nodes/%2e%2e/access HTTP/1.1\r\nHost: ${host}\r\n\r\n`, 400],
-    ['a 404', () => `GET /no/such/page HTTP/1.1\r\nHost: ${host}\r\n\r\n`, 404],
-    ['a method the route does not have', () => `DELETE /dp/config HTTP/1.1\r\nHost: ${host}\r\n\r\n`, 404],
+    ['a URL Fastify cannot decode (FST_ERR_BAD_URL)', () => `GET /dp/%E0%A4%A HTTP/1.1\r\nHost: ${s.host}\r\n\r\n`, 400],
+    ['a bad path below the API', () => `GET /api2/json/nodes/%2e%2e/access HTTP/1.1\r\nHost: ${s.host}\r\n\r\n`, 400],
+    ['a 404', () => `GET /no/such/page HTTP/1.1\r\nHost: ${s.host}\r\n\r\n`, 404],
+    ['a method the route does not have', () => `DELETE /dp/config HTTP/1.1\r\nHost: ${s.host}\r\n\r\n`, 404],
     ['garbage instead of a request line (node:http clientError)', () => 'GARBAGE\r\n\r\n', 400],
-    ['a bare LF inside a header (node:http clientError)', () => `GET /dp/config HTTP/1.1\r\nHost: ${host}\r\nX: a\rb\r\n\r\n`, 400],
-    ['a header block over the limit (431)', () => `GET /dp/config HTTP/1.1\r\nHost: ${host}\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
-    ['a framing refusal', () => `GET /dp/config HTTP/1.1\r\nHost: ${host}\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`, 400],
-    ['a write through the proxy', () => `POST /api2/json/nodes HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 0\r\n\r\n`, 403],
-    ['an upstream answer', () => `GET /api2/json/nodes HTTP/1.1\r\nHost: ${host}\r\n\r\n`, 200],
+    ['a bare LF inside a header (node:http clientError)', () => `GET /dp/config HTTP/1.1\r\nHost: ${s.host}\r\nX: a\rb\r\n\r\n`, 400],
+    ['a header block over the limit (431)', () => `GET /dp/config HTTP/1.1\r\nHost: ${s.host}\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
+    ['a framing refusal', () => `GET /dp/config HTTP/1.1\r\nHost: ${s.host}\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`, 400],
+    ['a write through the proxy', () => `POST /api2/json/nodes HTTP/1.1\r\nHost: ${s.host}\r\nContent-Length: 0\r\n\r\n`, 403],
+    ['an upstream answer', () => `GET /api2/json/nodes HTTP/1.1\r\nHost: ${s.host}\r\n\r\n`, 200],
   ];
   for (const [name, request, status] of cases) {
     it(`${name} -> ${status} with every security header`, async () => {
-      const { text } = await rawSocket(shim.url, request(), 200);
+      const { text } = await rawSocket(s.shim.url, request(), 200);
       const [answer] = parseAnswers(text);
       expect(answer?.status).toBe(status);
       for (const [k, v] of Object.entries(SECURITY_HEADERS)) expect(answer!.headers[k], k).toBe(v);
@@ -43,6 +32,6 @@ describe('security-headers-on-framework-errors', () => {
   }
 
   it('none of the refused requests reached PVE', () => {
-    expect(upstream.seen.map((s) => s.url)).toEqual(['/api2/json/nodes']);
+    expect(s.upstream.seen.map((s) => s.url)).toEqual(['/api2/json/nodes']);
   });
 });
