@@ -149,51 +149,120 @@ export function fitColumns(rows: Piece[][][], minimum: number[], budget: number)
   total = widths.reduce((a, b) => a + b, 0);
   if (total <= budget) return widths;
   // Same cell text, same lines: each distinct cell of a column is wrapped once per width.
-  const ids: number[][] = rows.map(() => new Array<number>(n).fill(0));
+  const rowCount = rows.length;
+  const ids: Int32Array[] = [];
   const cells: Piece[][][] = [];
+  /** Rows per distinct cell of each column. */
+  const counts: number[][] = [];
   for (let c = 0; c < n; c++) {
     const seen = new Map<string, number>();
     const list: Piece[][] = [];
-    rows.forEach((r, i) => {
-      const cell = r[c] ?? [];
-      const key = cell.map((p) => p.text).join('\u0000');
+    const count: number[] = [];
+    const column = new Int32Array(rowCount);
+    for (let i = 0; i < rowCount; i++) {
+      const cell = rows[i]![c] ?? [];
+      const key = cell.length === 1 ? cell[0]!.text : cell.map((p) => p.text).join('\u0000');
       let id = seen.get(key);
       if (id === undefined) {
         id = list.length;
         list.push(cell);
+        count.push(0);
         seen.set(key, id);
       }
-      ids[i]![c] = id;
-    });
+      count[id]!++;
+      column[i] = id;
+    }
+    ids.push(column);
     cells.push(list);
+    counts.push(count);
   }
   // Per distinct cell and width: its printed lines, and how many of its words must be broken
-  // (arrays indexed by width: this runs for every row at every step of the fitting).
+  // (flat arrays indexed by cell × width: this runs for every row at every step of the fitting).
   const maxWidth = widths.reduce((m, w) => Math.max(m, w), 0) + 1;
-  const memoLines = cells.map((list) => list.map(() => new Int32Array(maxWidth + 1).fill(-1)));
-  const memoBroken = cells.map((list) => list.map(() => new Int32Array(maxWidth + 1)));
-  const wrap = (c: number, id: number, w: number): [number, number] => {
-    const at = Math.min(w, maxWidth);
-    const lines = memoLines[c]![id]!;
+  const stride = maxWidth + 1;
+  const memoLines = cells.map((list) => new Int32Array(list.length * stride).fill(-1));
+  const memoBroken = cells.map((list) => new Int32Array(list.length * stride));
+  const linesOf = (c: number, id: number, w: number): number => {
+    const at = id * stride + Math.min(w, maxWidth);
+    const lines = memoLines[c]!;
     if (lines[at] === -1) {
       const cell = cells[c]![id]!;
-      lines[at] = cellLines(cell, at).length;
-      memoBroken[c]![id]![at] = cellLength(cell) <= at ? 0 : cell.flatMap((p) => splitWords(p.text)).filter((word) => word.length > at).length;
+      const width = Math.min(w, maxWidth);
+      const word = cell.length === 1 && !cell[0]!.text.includes(' ') ? cell[0]!.text : null;
+      if (word !== null) {
+        // One word (most cells: a volume id, a device): its chunks, without building the lines.
+        lines[at] = word.length <= width ? 1 : breakWord(word, Math.max(8, width)).length;
+        memoBroken[c]![at] = word.length > width ? 1 : 0;
+      } else {
+        lines[at] = cellLines(cell, width).length;
+        memoBroken[c]![at] = cellLength(cell) <= width ? 0 : cell.flatMap((p) => splitWords(p.text)).filter((word) => word.length > width).length;
+      }
     }
-    return [lines[at]!, memoBroken[c]![id]![at]!];
+    return lines[at]!;
+  };
+  const memoColumnBroken = cells.map(() => new Int32Array(stride).fill(-1));
+  /** Broken words of column `c` at width `w`, over all rows. */
+  const brokenOf = (c: number, w: number): number => {
+    const at = Math.min(w, maxWidth);
+    const memo = memoColumnBroken[c]!;
+    if (memo[at] !== -1) return memo[at]!;
+    const count = counts[c]!;
+    const broken = memoBroken[c]!;
+    let sum = 0;
+    for (let id = 0; id < count.length; id++) {
+      linesOf(c, id, w);
+      sum += count[id]! * broken[id * stride + at]!;
+    }
+    memo[at] = sum;
+    return sum;
+  };
+  // The table at the current widths, kept for the row-by-row sum below: per row the tallest cell
+  // (`top`, in column `topColumn`) and the tallest of the other columns (`second`), so a row's
+  // height with column c at another width is max(c === topColumn ? second : top, lines of c).
+  const top = new Int32Array(rowCount);
+  const topColumn = new Int32Array(rowCount);
+  const second = new Int32Array(rowCount);
+  const brokenAt = new Array<number>(n).fill(0);
+  let brokenTotal = 0;
+  let measured: number[] | null = null;
+  const measure = (): void => {
+    if (measured !== null && measured.every((w, k) => w === widths[k])) return;
+    top.fill(1);
+    topColumn.fill(-1);
+    second.fill(1);
+    for (let k = 0; k < n; k++) {
+      const column = ids[k]!;
+      const w = widths[k]!;
+      for (let i = 0; i < rowCount; i++) {
+        const lines = linesOf(k, column[i]!, w);
+        if (lines > top[i]!) {
+          second[i] = top[i]!;
+          top[i] = lines;
+          topColumn[i] = k;
+        } else if (lines > second[i]!) {
+          second[i] = lines;
+        }
+      }
+      brokenAt[k] = brokenOf(k, w);
+    }
+    brokenTotal = brokenAt.reduce((a, b) => a + b, 0);
+    measured = [...widths];
   };
   // Cost of a layout: printed lines, plus one per broken word (a volume id cut in two is harder
-  // to read, and to search for, than one more line).
+  // to read, and to search for, than one more line). Column `c` at width `w`, the others as they are.
   const height = (c: number, w: number): number => {
-    let sum = 0;
-    for (const row of ids) {
-      let h = 1;
-      for (let k = 0; k < n; k++) {
-        const [lines, broken] = wrap(k, row[k]!, k === c ? w : widths[k]!);
-        h = Math.max(h, lines);
-        sum += broken;
-      }
-      sum += h;
+    measure();
+    if (c < 0) {
+      let sum = brokenTotal;
+      for (let i = 0; i < rowCount; i++) sum += top[i]!;
+      return sum;
+    }
+    let sum = brokenTotal - brokenAt[c]! + brokenOf(c, w);
+    const column = ids[c]!;
+    for (let i = 0; i < rowCount; i++) {
+      const others = topColumn[i] === c ? second[i]! : top[i]!;
+      const lines = linesOf(c, column[i]!, w);
+      sum += lines > others ? lines : others;
     }
     return sum;
   };

@@ -156,11 +156,14 @@ export function formatTable(report: AuditReport, opts: { color: boolean; width?:
   const widths = fitColumns(allRows, minimum, budget);
   // Below some width the columns cannot hold their cells (a line wider than its column shifts
   // every column after it): one fact per line instead.
+  // Each cell's lines, made once for the check below and the printing.
+  const wrapped = new Map<Piece[][], string[][]>();
+  for (const cells of allRows) wrapped.set(cells, cells.map((c, i) => cellLines(c, widths[i] as number)));
   const fits =
     widths.reduce((a, b) => a + b, 0) <= budget &&
-    allRows.every((cells) => cells.every((c, i) => cellLines(c, widths[i] as number).every((l) => visibleLength(l) <= (widths[i] as number))));
+    [...wrapped.values()].every((columns) => columns.every((lines, i) => lines.every((l) => visibleLength(l) <= (widths[i] as number))));
   const rowLines = (cells: Piece[][], paint?: (t: string) => string): string[] => {
-    const columns = cells.map((c, i) => cellLines(c, widths[i] as number));
+    const columns = wrapped.get(cells) ?? cells.map((c, i) => cellLines(c, widths[i] as number));
     const height = columns.reduce((h, c) => Math.max(h, c.length), 0);
     const out: string[] = [];
     for (let l = 0; l < height; l++) {
