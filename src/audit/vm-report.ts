@@ -99,20 +99,24 @@ function vmState(config: Record<string, string>, env: AnalysisEnv, runningMachin
   };
 }
 
-/** Comparable part of the facts: what a user sees change (deviations explain, they are no facts of their own). */
-function factsKey(f: DiskFacts): string {
-  return JSON.stringify([
-    f.qemuDevice,
-    f.controller,
-    f.controllerId,
-    f.iothread.configured,
-    f.iothread.effective,
-    f.aio.configured,
-    f.aio.effective,
-    f.cacheDirect,
-    f.startError,
-    f.unknown ?? [],
-  ]);
+/** Same facts as a user sees them (deviations explain, they are no facts of their own). */
+function sameFacts(a: DiskFacts, b: DiskFacts): boolean {
+  if (
+    a.qemuDevice !== b.qemuDevice ||
+    a.controller !== b.controller ||
+    a.controllerId !== b.controllerId ||
+    a.iothread.configured !== b.iothread.configured ||
+    a.iothread.effective !== b.iothread.effective ||
+    a.aio.configured !== b.aio.configured ||
+    a.aio.effective !== b.aio.effective ||
+    a.cacheDirect !== b.cacheDirect ||
+    a.startError !== b.startError
+  ) {
+    return false;
+  }
+  const ua = a.unknown ?? [];
+  const ub = b.unknown ?? [];
+  return ua.length === ub.length && ua.every((u, i) => u.field === ub[i]!.field && u.reason === ub[i]!.reason);
 }
 
 interface EvaluatedDrive {
@@ -233,7 +237,7 @@ export function analyzeVm(input: VmInput, analysisEnv: AnalysisEnv): VmReport {
     if (evNow) {
       const report = diskReport(evNow, env, evNow.facts);
       if (!evNext) report.pending = { deleted: true };
-      else if (factsKey(evNow.facts) !== factsKey(evNext.facts)) report.pending = evNext.facts;
+      else if (!sameFacts(evNow.facts, evNext.facts)) report.pending = evNext.facts;
       disks.push(report);
     } else if (evNext) {
       const report = diskReport(evNext, env, NO_FACTS);

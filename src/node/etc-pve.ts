@@ -7,6 +7,7 @@
  * show up twice; the `nodes/` copy wins (it names the node). Files are read one after another,
  * synchronously: 5,000 VMs take a few tens of milliseconds.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { readFile, readdir, readlink, lstat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
@@ -45,8 +46,16 @@ export function binaryReason(bytes: Uint8Array): string | null {
   const nul = bytes.indexOf(0);
   if (nul >= 0) return `binary data (${bytes.length} bytes, a NUL byte at offset ${nul})`;
   let control = 0;
-  for (const b of bytes) if ((b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) || b === 0x7f) control++;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    if ((b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) || b === 0x7f) control++;
+  }
   return bytes.length > 0 && control / bytes.length > 0.1 ? `binary data (${bytes.length} bytes, ${control} control bytes)` : null;
+}
+
+/** PVE's config digest (src/pve digestOf) with node's native SHA-1. */
+export function sha1Hex(bytes: Uint8Array): string {
+  return createHash('sha1').update(bytes).digest('hex');
 }
 
 /** Reads and parses one VM config file; a read failure becomes an error issue. */
@@ -66,7 +75,7 @@ export async function readConfFile(path: string, node: string | null, vmid?: num
     }
     const id = vmid === undefined ? vmidFromFileName(path) : vmid;
     // The digest is over the exact bytes, as PVE computes it, even if they are not valid UTF-8.
-    const file = parseVmConfig(bytes.toString('utf8'), { vmid: id ?? undefined, source: path, bytes });
+    const file = parseVmConfig(bytes.toString('utf8'), { vmid: id ?? undefined, source: path, bytes, digest: sha1Hex(bytes) });
     return { file, node };
   } catch (err) {
     return readError(path, err);

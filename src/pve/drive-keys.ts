@@ -33,8 +33,6 @@ export const DRIVE_KEYS: readonly string[] = [
   ...range('unused', DRIVE_KEY_COUNTS.unused),
 ];
 
-const DRIVE_KEY_RE = /^(ide|sata|scsi|virtio|efidisk|tpmstate|unused)(0|[1-9]\d{0,2})$/;
-
 /** Position of each kind in PVE's order (valid_drive_names, then unused). */
 const KIND_ORDER: Readonly<Record<DriveKeyKind, number>> = { ide: 0, scsi: 1, virtio: 2, sata: 3, efidisk: 4, tpmstate: 5, unused: 6 };
 
@@ -53,14 +51,16 @@ export function freeDriveKey(bus: DriveBus, used: Iterable<string>): string | nu
   return null;
 }
 
-/** `scsi7` -> `{ key, kind: 'scsi', index: 7 }`; null for anything that is not a valid drive key. */
+/** Every valid key, parsed once: an audit asks for keys a few hundred thousand times. */
+const PARSED_KEYS: ReadonlyMap<string, DriveKey> = new Map(
+  (Object.keys(DRIVE_KEY_COUNTS) as DriveKeyKind[]).flatMap((kind) =>
+    range(kind, DRIVE_KEY_COUNTS[kind]).map((key, index): [string, DriveKey] => [key, Object.freeze({ key, kind, index })]),
+  ),
+);
+
+/** `scsi7` -> `{ key, kind: 'scsi', index: 7 }` (frozen, shared); null for anything that is not a valid drive key. */
 export function parseDriveKey(key: string): DriveKey | null {
-  const m = DRIVE_KEY_RE.exec(key);
-  if (!m) return null;
-  const kind = m[1] as DriveKeyKind;
-  const index = Number(m[2]);
-  if (index >= DRIVE_KEY_COUNTS[kind]) return null;
-  return { key, kind, index };
+  return PARSED_KEYS.get(key) ?? null;
 }
 
 /** True for every key of {@link DRIVE_KEYS} (including `unusedN`). */

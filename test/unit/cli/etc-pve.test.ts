@@ -124,4 +124,11 @@ describe('digest of bytes that are not UTF-8', () => {
     writeFileSync(join(dir, 'qemu-server/100.conf'), bytes);
     expect((await readConfigDir(dir)).vms[0]!.file.digest).toBe(createHash('sha1').update(bytes).digest('hex'));
   });
+
+  it('is the digest the core computes (node:crypto in the reader, the portable SHA-1 in the browser)', async () => {
+    const { digestOf } = await import('../../../src/pve/index.js');
+    const { sha1Hex } = await import('../../../src/node/etc-pve.js');
+    const bytes = Buffer.concat([Buffer.from('#caf'), Buffer.from([0xe9, 0x00, 0xff]), Buffer.from('\nscsi0: local:vm-1-disk-0,size=1G\n'.repeat(50))]);
+    expect(sha1Hex(bytes)).toBe(digestOf(bytes));
+  });
 });
