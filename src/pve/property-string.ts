@@ -142,9 +142,10 @@ export function parsePveBoolean(value: string): boolean | null {
  * Reads a property string without ever throwing. Every comma-separated part is kept as written,
  * including empty parts (PVE skips them) and parts PVE would reject, so that
  * {@link printPropertyString} reproduces `text` exactly. Problems come back in part order,
- * structural ones first, worded like PVE.
+ * structural ones first, worded like PVE. `checkValues: false` leaves out the schema check of each
+ * value (for readers that only look values up, such as the throttle limits of a drive).
  */
-export function scanPropertyString(text: string, format: PropertyFormat): PropertyScan {
+export function scanPropertyString(text: string, format: PropertyFormat, opts: { checkValues?: boolean } = {}): PropertyScan {
   const parts: PropertyPart[] = [];
   const problems: PropertyProblem[] = [];
   const defaultKey = defaultKeyOf(format);
@@ -195,7 +196,7 @@ export function scanPropertyString(text: string, format: PropertyFormat): Proper
   }
 
   const ps: PropertyString = { parts };
-  problems.push(...checkValues(ps, format));
+  if (opts.checkValues !== false) problems.push(...checkValues(ps, format));
   return { ps, problems };
 }
 

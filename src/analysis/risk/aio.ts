@@ -83,8 +83,9 @@ export function startErrorReasons(ctx: RiskContext): RiskReason[] {
   const out: RiskReason[] = [];
   const missing = new Map<string, string[]>();
   for (const d of disksAtNextStart(ctx.vm)) {
+    if (!d.facts.startError) continue;
     const key = d.disk.key;
-    const errors = (d.facts.startError ?? '')
+    const errors = d.facts.startError
       .split('; ')
       .map((e) => (e.startsWith(`${key}: `) ? e.slice(key.length + 2) : e))
       .filter((e) => e !== '' && !AIO_NATIVE_ERROR.test(e));

@@ -7,6 +7,7 @@
  * a VM is never `ok` while a part of it could not be checked; a known warning or critical still
  * outranks the unknown part (the missing fact could only make it worse, not better).
  */
+import { parseDriveKey } from '../../pve/index.js';
 import type { RiskReason, VmReport, VmRisk } from '../types.js';
 import { aioNativeIothreadReasons, aioNativeNoDirectReasons, startErrorReasons, unknownStorageReasons } from './aio.js';
 import { backupReasons } from './backup.js';
@@ -64,7 +65,12 @@ const NUMERIC = new Intl.Collator('en', { numeric: true });
 
 /** `scsi2` before `scsi10`. */
 function diskOrder(a: string | undefined, b: string | undefined): number {
-  return a === b ? 0 : NUMERIC.compare(a ?? '', b ?? '');
+  if (a === b) return 0;
+  // Two drive keys (nearly always): the collator's order, by bus name then number, without it.
+  const ka = a === undefined ? null : parseDriveKey(a);
+  const kb = b === undefined ? null : parseDriveKey(b);
+  if (ka && kb) return ka.kind === kb.kind ? ka.index - kb.index : ka.kind < kb.kind ? -1 : 1;
+  return NUMERIC.compare(a ?? '', b ?? '');
 }
 
 /** Worst first; within a severity, by code (RISK_CODES order), then disk. */

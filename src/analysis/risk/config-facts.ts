@@ -27,7 +27,7 @@ function configInForce(input: VmInput): Record<string, string> {
  */
 export function throttleLimits(driveValue: string): ThrottleLimits {
   const out: ThrottleLimits = {};
-  for (const { key, value } of scanPropertyString(driveValue, ALL_DRIVE_FORMAT).ps.parts) {
+  for (const { key, value } of scanPropertyString(driveValue, ALL_DRIVE_FORMAT, { checkValues: false }).ps.parts) {
     if (isThrottleKey(key) && Number(value) !== 0) out[key] = value;
   }
   return out;
