@@ -1,27 +1,35 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
  * Pacing toward PVE, per user (the signed-in PVE user, or the shim's token): at most
- * `concurrency` forwarded requests at once and `perSecond` started per second. Requests over the
- * limit wait their turn instead of failing (the panel's audit of a big cluster is a burst of
+ * `concurrency` forwarded requests at once and `perSecond` started per second on average, as a
+ * token bucket that holds `concurrency` starts: a burst of one full set of slots goes out at once,
+ * a sustained stream is spaced 1000 / perSecond ms apart. (Strict spacing of every start would
+ * delay each of the panel's parallel reads by up to `concurrency` x spacing even far below the
+ * rate.) Requests over the limit wait their turn instead of failing (the panel's audit of a big cluster is a burst of
  * thousands of reads it should not have to retry); only a queue longer than `maxQueued` is refused,
  * so one user cannot make PVE or the shim hold unbounded work for everybody else.
  */
 
 interface UserState {
   running: number;
-  /** Earliest time (ms) the next request may start. */
-  nextStartMs: number;
+  /** Starts the bucket holds (0..burst) at `atMs`. */
+  tokens: number;
+  atMs: number;
   queue: (() => void)[];
 }
 
 export class UserLimiter {
   private readonly users = new Map<string, UserState>();
+  /** Starts one burst may take without waiting. */
+  private readonly burst: number;
 
   constructor(
     private readonly concurrency: number,
     private readonly perSecond: number,
     private readonly maxQueued: number,
-  ) {}
+  ) {
+    this.burst = concurrency;
+  }
 
   /**
    * Waits for a slot of `user`; resolves with the release function, or null when the user's
@@ -30,7 +38,7 @@ export class UserLimiter {
   async acquire(user: string): Promise<(() => void) | null> {
     let s = this.users.get(user);
     if (!s) {
-      s = { running: 0, nextStartMs: 0, queue: [] };
+      s = { running: 0, tokens: this.burst, atMs: Date.now(), queue: [] };
       this.users.set(user, s);
     }
     if (s.running >= this.concurrency) {
@@ -39,11 +47,12 @@ export class UserLimiter {
     } else {
       s.running++;
     }
-    // Spacing of starts: 1000 / perSecond ms apart.
+    // Refill since the last start, take one token; without one, wait until it has accrued (the
+    // token is spent now, so the bucket may go negative: later waiters queue behind this one).
     const now = Date.now();
-    const start = Math.max(now, s.nextStartMs);
-    s.nextStartMs = start + 1000 / this.perSecond;
-    if (start > now) await new Promise((r) => setTimeout(r, start - now));
+    s.tokens = Math.min(this.burst, s.tokens + ((now - s.atMs) * this.perSecond) / 1000) - 1;
+    s.atMs = now;
+    if (s.tokens < 0) await new Promise((r) => setTimeout(r, (-s.tokens * 1000) / this.perSecond));
     let released = false;
     return () => {
       if (released) return;
@@ -53,7 +62,9 @@ export class UserLimiter {
       if (next) next();
       else {
         s.running--;
-        if (s.running === 0) this.users.delete(user);
+        // Forget an idle user only once the bucket has refilled: else a client that waits for
+        // each answer would get a full bucket every time.
+        if (s.running === 0 && s.tokens + ((Date.now() - s.atMs) * this.perSecond) / 1000 >= this.burst) this.users.delete(user);
       }
     };
   }

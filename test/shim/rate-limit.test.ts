@@ -39,15 +39,30 @@ describe('per-user limits toward PVE', () => {
     }
   });
 
-  it('with 10 per second, 11 reads sent at once reach PVE spread over about a second', async () => {
-    const shim = await startShim({ upstream: upstream.url, limits: { concurrency: 10, perSecond: 10 } });
+  it('with 10 per second, a burst of 4 reads goes at once and 10 more are spread over a second', async () => {
+    const shim = await startShim({ upstream: upstream.url, limits: { concurrency: 4, perSecond: 10 } });
     try {
       starts.length = 0;
-      await Promise.all(Array.from({ length: 11 }, () => rawRequest(shim.url, 'GET', '/api2/json/nodes')));
-      expect(starts).toHaveLength(11);
-      // 10 gaps of 100 ms = 1 s; unpaced they arrive within a few ms. The margin absorbs a first
-      // request that reaches PVE late on a loaded machine (its slot started on time).
-      expect(Math.max(...starts) - Math.min(...starts)).toBeGreaterThanOrEqual(700);
+      await Promise.all(Array.from({ length: 14 }, () => rawRequest(shim.url, 'GET', '/api2/json/nodes')));
+      expect(starts).toHaveLength(14);
+      starts.sort((a, b) => a - b);
+      // The bucket holds one set of slots: the first 4 start together (not 100 ms apart) ...
+      expect(starts[3]! - starts[0]!).toBeLessThan(90);
+      // ... then 10 gaps of 100 ms = 1 s; unpaced they arrive within a few ms. The margin absorbs
+      // a first request that reaches PVE late on a loaded machine (its slot started on time).
+      expect(starts[13]! - starts[0]!).toBeGreaterThanOrEqual(700);
+    } finally {
+      await shim.close();
+    }
+  });
+
+  it('a client that waits for each answer gets no fresh burst per read (5 per second, one at a time)', async () => {
+    const shim = await startShim({ upstream: upstream.url, limits: { concurrency: 4, perSecond: 5 } });
+    try {
+      starts.length = 0;
+      for (let i = 0; i < 14; i++) await rawRequest(shim.url, 'GET', '/api2/json/nodes');
+      // 4 from the bucket, then 10 x 200 ms = 2 s; one after the other unpaced: 14 x 60 ms = 0.84 s.
+      expect(starts[13]! - starts[0]!).toBeGreaterThanOrEqual(1600);
     } finally {
       await shim.close();
     }
