@@ -14,6 +14,11 @@ declare module 'autocannon' {
     non2xx: number;
     errors: number;
   }
-  function autocannon(opts: Options): Promise<Result>;
+  /** The running instance: a promise of the result that also emits per-answer events. */
+  interface Instance extends Promise<Result> {
+    /** Every answer: its status and its latency in ms (hrtime, fractional). */
+    on(event: 'response', listener: (client: unknown, status: number, bytes: number, ms: number) => void): this;
+  }
+  function autocannon(opts: Options): Instance;
   export default autocannon;
 }
