@@ -13,10 +13,18 @@ const COMMENT = new RegExp(`^${S}*#`);
 const HEADER = new RegExp(`^(${NS}+):${S}*(${NS}+)${S}*$`);
 const PROPERTY = new RegExp(`^${S}+(${NS}+)(${S}+(.*${NS}))?${S}*$`, 's');
 const STORAGE_ID = /^[a-z][a-z0-9\-_.]*[a-z0-9]$/i;
+/**
+ * Boolean storage properties the audit reads. In storage.cfg a boolean is `1` or `0` only
+ * (pve-common JSONSchema `check_type`, called from SectionConfig `check_value`): unlike a VM
+ * config, `krbd yes` fails the check and PVE drops the property with a warning, so that RBD
+ * storage runs librbd.
+ */
+const BOOLEAN_PROPERTIES: ReadonlySet<string> = new Set(['krbd', 'nocow', 'shared', 'disable']);
 
 /**
  * Reads storage.cfg. Never throws: skipped sections and lines are reported as issues with their
- * line numbers; properties are kept as written (bare keys as `'1'`).
+ * line numbers; properties are kept as written (bare keys as `'1'`), except a boolean PVE would
+ * refuse, which is dropped as PVE drops it.
  */
 export function parseStorageCfg(text: string, source?: string): { storages: StorageMap; issues: ConfigIssue[] } {
   const storages: StorageMap = new Map();
@@ -74,7 +82,12 @@ export function parseStorageCfg(text: string, source?: string): { storages: Stor
         issue(prop.no, `duplicate attribute '${key}' in section '${id}'; PVE ignores this line`, id);
         continue;
       }
-      entry.props[key] = m[3] ?? '1';
+      const value = m[3] ?? '1';
+      if (BOOLEAN_PROPERTIES.has(key) && value !== '1' && value !== '0') {
+        issue(prop.no, `'${key} ${clip(value)}' in section '${id}': PVE takes only 1 or 0 here and ignores the property, so '${key}' is off; write '${key} 1' if you mean it`, id);
+        continue;
+      }
+      entry.props[key] = value;
     }
     if (!skip) storages.set(id, entry);
   }

@@ -54,6 +54,19 @@ describe('parseStorageCfg (SectionConfig)', () => {
     expect(parseStorageCfg('').storages.size).toBe(0);
   });
 
+  it("drops a boolean PVE refuses: 'krbd yes' is not krbd in storage.cfg (only 1/0), with a warning that says so", () => {
+    const r = parseStorageCfg('rbd: ceph\n\tpool vm\n\tkrbd yes\n\tshared on\n\nbtrfs: bt\n\tpath /b\n\tnocow 0\n', '/etc/pve/storage.cfg');
+    expect(r.storages.get('ceph')!.props).toEqual({ pool: 'vm' });
+    expect(r.storages.get('bt')!.props).toEqual({ path: '/b', nocow: '0' });
+    expect(r.issues.map((i) => [i.line, i.key])).toEqual([
+      [3, 'ceph'],
+      [4, 'ceph'],
+    ]);
+    expect(r.issues[0]!.message).toBe(
+      "/etc/pve/storage.cfg line 3: 'krbd yes' in section 'ceph': PVE takes only 1 or 0 here and ignores the property, so 'krbd' is off; write 'krbd 1' if you mean it",
+    );
+  });
+
   it('prints SectionConfig layout that reads back the same', () => {
     const printed = printStorageCfg(storages);
     expect(printed.startsWith('dir: local\n\tpath /var/lib/vz\n')).toBe(true);
