@@ -93,6 +93,8 @@ export class PveClient {
   private readonly auth: PveAuth;
   private readonly token: ApiToken | null;
   private ticket: TicketState | null = null;
+  /** An HTTP answer came back from apiBase: it speaks HTTP, so a later reset is not a TLS port. */
+  private answered = false;
   private loginInFlight: Promise<TicketState> | null = null;
 
   constructor(options: PveClientOptions) {
@@ -299,8 +301,9 @@ export class PveClient {
         ...(options.signal ? { signal: options.signal } : {}),
       });
     } catch (err) {
-      throw connectionError(err, method, path, { timeoutMs, aborted: options.signal?.aborted ?? false, apiBase: this.apiBase });
+      throw connectionError(err, method, path, { timeoutMs, aborted: options.signal?.aborted ?? false, apiBase: this.apiBase, answered: this.answered });
     }
+    this.answered = true;
     const body = parseBody(res.data);
     if (res.status < 200 || res.status >= 300) {
       throw errorFromResponse(method, path, res.status, res.statusText ?? '', body);
@@ -386,10 +389,11 @@ const CODE_KIND: Record<string, ConnectionFailure> = {
 
 /**
  * A plain-http request to a TLS port (pveproxy only speaks https on 8006) ends in a reset, or in an
- * HTTP parse error when the server answers with a TLS alert: say so and give the https:// URL.
+ * HTTP parse error when the server answers with a TLS alert: say so and give the https:// URL;
+ * not once that base has answered over HTTP (a later reset is a dropped connection).
  */
-function tlsPortHint(code: string, kind: ConnectionFailure, apiBase: string): string {
-  if (!apiBase.startsWith('http:')) return '';
+function tlsPortHint(code: string, kind: ConnectionFailure, apiBase: string, answered: boolean): string {
+  if (!apiBase.startsWith('http:') || answered) return '';
   if (kind !== 'reset' && !code.startsWith('HPE_')) return '';
   const https = new URL(apiBase);
   https.protocol = 'https:';
@@ -401,7 +405,7 @@ function connectionError(
   err: unknown,
   method: string,
   path: string,
-  ctx: { timeoutMs: number; aborted: boolean; apiBase: string },
+  ctx: { timeoutMs: number; aborted: boolean; apiBase: string; answered: boolean },
 ): PveConnectionError {
   const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
   const code = e.cause?.code ?? e.code ?? '';
@@ -436,7 +440,7 @@ function connectionError(
   return new PveConnectionError({
     ...base,
     // Timeouts explain themselves (which phase, how long); other codes are enough on their own.
-    text: `Connection error - ${what} (${kind === 'timeout' ? detail : code || detail})${tlsPortHint(code, kind, ctx.apiBase)}${writeNote}`,
+    text: `Connection error - ${what} (${kind === 'timeout' ? detail : code || detail})${tlsPortHint(code, kind, ctx.apiBase, ctx.answered)}${writeNote}`,
     kind,
     // A refused connection never carried the request; anything later might have.
     maybeSent: kind !== 'refused',

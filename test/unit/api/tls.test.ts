@@ -141,3 +141,33 @@ describe('http:// against an https port', () => {
     expect(err.message).toContain(`use ${server.url}`);
   });
 });
+
+describe('http:// base that speaks HTTP', () => {
+  it('a connection reset after an HTTP answer is a plain reset, with no "use https://" hint', async () => {
+    const http = await import('node:http');
+    const server = http.createServer((req, res) => {
+      if (req.url?.endsWith('/version')) {
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ data: { version: '9.1.1' } }));
+      } else req.socket.destroy();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const c = new PveClient({
+        baseUrl: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+        auth: { kind: 'token', token: 'audit@pve!dataplane=secret-value' },
+        retries: 0,
+      });
+      await c.get('/version');
+      const err = await c.get('/nodes').then(
+        () => null,
+        (e: unknown) => e as PveConnectionError,
+      );
+      expect(err).toBeInstanceOf(PveConnectionError);
+      expect(err!.message).toContain('connection reset');
+      expect(err!.message).not.toContain('looks like a TLS');
+    } finally {
+      server.close();
+    }
+  });
+});
