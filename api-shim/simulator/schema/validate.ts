@@ -199,7 +199,9 @@ function checkProp(value: string | undefined, schema: PropSchema, path: string, 
   }
   const type = schema.type ?? 'string';
   if (type === 'boolean') {
-    if (parseBoolean(value) === undefined) return addError(errors, path, `type check ('boolean') failed - got '${value}'`);
+    // pve-common JSONSchema check_type: a boolean parameter is the text 1 or 0 (yes/on/true are
+    // taken only inside property strings, normalised before this check, and by the `qm` CLI).
+    if (value !== '1' && value !== '0') return addError(errors, path, `type check ('boolean') failed - got '${value}'`);
   } else if (type === 'integer') {
     if (!isInteger(value)) return addError(errors, path, `type check ('integer') failed - got '${value}'`);
   } else if (type === 'number') {
@@ -298,15 +300,7 @@ export function validateParams(
   }
   const props = Object.fromEntries(Object.entries(schema.properties ?? {}).filter(([k]) => rest[k] !== undefined || params[k] === undefined));
   checkObject('', props, rest, schema.additionalProperties !== 0, errors, (n) => lookupProperty(schema, n));
-  const out: Record<string, string> = { ...params };
-  for (const [k, v] of Object.entries(out)) {
-    const s = lookupProperty(schema, k);
-    if (s?.type === 'boolean') {
-      const b = parseBoolean(v);
-      if (b !== undefined) out[k] = String(b);
-    }
-  }
-  return { errors, params: out };
+  return { errors, params: { ...params } };
 }
 
 /** Checks one property-string value against an inline format; returns PVE's error text or null. */

@@ -274,6 +274,12 @@ describe('refusals', () => {
     });
   });
 
+  it("a boolean parameter is 1 or 0 as in PVE's API: onboot=yes is refused (only the qm CLI and property strings take words)", async () => {
+    const a = await call(sim, 'PUT', '/nodes/pve1/qemu/101/config', { form: { onboot: 'yes' } });
+    expect(a.status).toBe(400);
+    expect(a.body.errors).toEqual({ onboot: "type check ('boolean') failed - got 'yes'" });
+  });
+
   it('a read-only token gets 403 naming the privileges the endpoint accepts', async () => {
     const a = await call(sim, 'PUT', '/nodes/pve1/qemu/101/config', { token: sim.auditToken, form: { name: 'x' } });
     expect(a.status).toBe(403);
