@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
  * Users, API tokens and their privileges: a small ACL in PVE's terms (paths such as `/vms/100`,
- * privileges such as `VM.Audit`). Kept simpler than pve-access-control: a principal's privileges
- * on a path are the union of its entries on that path and on propagating parent paths; a
- * privilege-separated token gets the intersection of its own and its user's privileges.
+ * privileges such as `VM.Audit`). As pve-access-control AccessControl.pm `roles` walks a path from
+ * `/` down, the deepest level with entries that apply (on the path itself, or propagating from a
+ * parent) replaces what the levels above gave: a specific entry narrows as well as widens. Kept
+ * simpler than PVE: no groups or pools. A privilege-separated token gets the intersection of its
+ * own and its user's privileges.
  */
 
 /** Every privilege the simulator knows (PVE 9 role definitions, the ones relevant here). */
@@ -66,8 +68,11 @@ function entryMatches(entry: AclEntry, path: string): boolean {
 }
 
 function privsOf(acl: readonly AclEntry[], path: string): Set<string> {
+  const applying = acl.filter((e) => entryMatches(e, path));
+  // Entries on an ancestor of `path` (or on it): the longest path is the deepest level.
+  const deepest = Math.max(-1, ...applying.map((e) => (e.path === '/' ? 0 : e.path.length)));
   const out = new Set<string>();
-  for (const e of acl) if (entryMatches(e, path)) for (const p of e.privs) out.add(p);
+  for (const e of applying) if ((e.path === '/' ? 0 : e.path.length) === deepest) for (const p of e.privs) out.add(p);
   return out;
 }
 

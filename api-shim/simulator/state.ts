@@ -5,7 +5,7 @@
  * to act as another user or as the guest OS.
  */
 import { parseVmConfig, sectionDrives, type VmConfigFile } from '../../src/pve/index.js';
-import { defaultCredentials, uuidFromHex, type AclEntry, type DefaultCredentials } from './acl.js';
+import { ALL_PRIVILEGES, defaultCredentials, uuidFromHex, type AclEntry, type DefaultCredentials } from './acl.js';
 import type { AuthStore } from './auth.js';
 import { SimClock } from './clock.js';
 import { configMissingError } from './errors.js';
@@ -282,7 +282,8 @@ export class SimState {
   // --- test hooks acting as the guest OS or another admin -------------------------------------
 
   /**
-   * Adds an API token (and its user when new) holding exactly the given ACL entries; returns the
+   * Adds a privilege-separated API token (and its user when new) holding exactly the given ACL
+   * entries (an existing user's own ACL still caps it, as in PVE); returns the
    * `USER@REALM!TOKENID=SECRET` string. E.g. `addToken('hw@pve!t', [{ path: '/vms', privs:
    * ['VM.Config.HWType'], propagate: true }])`.
    */
@@ -291,15 +292,14 @@ export class SimState {
     if (!/^[^\s:/]+@[A-Za-z][A-Za-z0-9.\-_]+![A-Za-z][A-Za-z0-9.\-_]+$/.test(tokenid)) {
       throw new Error(`addToken: '${tokenid}' is not USER@REALM!TOKENID`);
     }
-    let user = this.auth.users.find((u) => u.userid === userid);
-    if (!user) {
-      user = { userid, acl: [] };
-      this.auth.users.push(user);
+    // A new user holds every privilege on / (an admin narrowing a token), so the privilege-
+    // separated token's own entries decide. Adding the token's entries to the user instead would
+    // let one token's specific entry replace (acl.ts) what another token of the same user needs.
+    if (!this.auth.users.some((u) => u.userid === userid)) {
+      this.auth.users.push({ userid, acl: [{ path: '/', privs: [...ALL_PRIVILEGES], propagate: true }] });
     }
     const secret = uuidFromHex(this.rng.fork(`token:${tokenid}`).hex(32));
     this.auth.tokens.push({ tokenid, secret, privsep: true, acl });
-    // The user must hold what the privilege-separated token holds.
-    user.acl.push(...acl);
     return `${tokenid}=${secret}`;
   }
 
