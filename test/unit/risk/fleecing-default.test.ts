@@ -41,7 +41,7 @@ describe('node fleecing default (simulator)', () => {
   });
 
   it('without Datastore.* on that storage: NOT_CHECKED naming the privilege, never BACKUP_NO_FLEECING', async () => {
-    const [job] = await jobsWith('nostore@pve!tk', []);
+    const [job] = await jobsWith('nopbs@pve!tk', []);
     expect(job!.nodeDefaultFleecing).toEqual({ unavailable: 'missing privilege Datastore.Audit or Datastore.AllocateSpace on /storage/pbs', cause: 'permission' });
     const risk = assessRisk(vm([singleIothread('scsi0')]), quietEvidence({ backupJobs: [job!] }));
     expect(risk.level).toBe('unknown');
