@@ -25,6 +25,8 @@ export const DP_CSRF: ShimErrorSpec = { code: 'DP_CSRF', status: 403 };
 export const DP_HOST_NOT_ALLOWED: ShimErrorSpec = { code: 'DP_HOST_NOT_ALLOWED', status: 403 };
 /** A malformed request to one of the shim's own endpoints (`/dp/...`). */
 export const DP_BAD_REQUEST: ShimErrorSpec = { code: 'DP_BAD_REQUEST', status: 400 };
+/** Another user's job or plan, without the privilege PVE asks for another user's task. */
+export const DP_JOB_FORBIDDEN: ShimErrorSpec = { code: 'DP_JOB_FORBIDDEN', status: 403 };
 /** No plan or job by that id. */
 export const DP_NOT_FOUND: ShimErrorSpec = { code: 'DP_NOT_FOUND', status: 404 };
 /** A VM is in another running job (one job per VM at a time), or the job is not in a state for that. */

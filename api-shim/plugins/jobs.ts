@@ -17,6 +17,11 @@
  *
  * The upstream client is taken per request (`clientFor`): the shim's token, or in login mode
  * the user's own PVE ticket, so PVE's ACLs decide what each user may read and change.
+ *
+ * Whose plans and jobs a signed-in user reaches follows PVE's task list (pve-manager
+ * PVE/API2/Tasks.pm): their own; everybody's with Sys.Audit on /nodes to see them, and with
+ * Sys.Modify on /nodes to cancel, roll back or resume them (a job spans nodes, so the privilege on
+ * all of them). With the shim's token every job is that token's.
  */
 import Ajv from 'ajv';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -36,7 +41,9 @@ import {
   planRequestSchema,
   rollbackRequestSchema,
 } from '../contracts/jobs.js';
-import { DP_BAD_REQUEST, DP_JOB_CONFLICT, DP_NOT_FOUND, DP_UPSTREAM_UNREACHABLE, sendShimError } from '../errors.js';
+import { fetchPermissions } from '../../src/api/endpoints/access.js';
+import { hasPrivilege } from '../../src/pve/permissions.js';
+import { DP_BAD_REQUEST, DP_JOB_CONFLICT, DP_JOB_FORBIDDEN, DP_NOT_FOUND, DP_UPSTREAM_UNREACHABLE, sendShimError } from '../errors.js';
 import { JobError, JobManager } from '../jobs/manager.js';
 import type { StoredEvent } from '../jobs/job.js';
 import type { ResolvedShimOptions } from '../options.js';
@@ -56,6 +63,12 @@ export interface JobsPluginOptions extends ResolvedShimOptions {
 }
 
 type IdParams = { Params: { id: string } };
+
+/** Reaching another user's job takes this privilege on /nodes: to see it, or to act on it. */
+type OthersPrivilege = 'Sys.Audit' | 'Sys.Modify';
+
+/** A job or plan outside the caller's reach. */
+class ForbiddenJob extends Error {}
 
 /** SSE comment sent this often so proxies keep an idle stream open (ms). */
 const KEEPALIVE_MS = 15_000;
@@ -86,7 +99,27 @@ export async function jobsRoutes(app: FastifyInstance, opts: JobsPluginOptions):
     return sendShimError(reply, { code: 'DP_INTERNAL', status: 500 }, `${request.method} ${request.routeOptions.url}: ${err.message}`);
   });
 
+  /**
+   * Whose plans and jobs this request reaches (see the header): every one with the shim's token;
+   * in login mode the user's own, or everybody's with `privilege` on /nodes (asked of PVE as that
+   * user; an unreadable answer grants nothing beyond their own).
+   */
+  const reach = async (request: FastifyRequest, privilege: OthersPrivilege, owners: readonly string[]): Promise<(owner: string) => boolean> => {
+    const me = sessionOf(request)?.userid;
+    if (me === undefined) return () => true;
+    // Only another user's job costs the question to PVE.
+    const everybody = owners.some((o) => o !== me) && hasPrivilege(await fetchPermissions(clientFor(request), { path: '/nodes' }).catch(() => ({})), '/nodes', privilege);
+    return (owner) => everybody || owner === me;
+  };
+  /** Throws ForbiddenJob unless the request reaches what `owner` started. */
+  const mustReach = async (request: FastifyRequest, privilege: OthersPrivilege, owner: string, what: string): Promise<void> => {
+    if (!(await reach(request, privilege, [owner]))(owner)) {
+      throw new ForbiddenJob(`${what} was started by ${owner}; another user's needs ${privilege} on /nodes (as for PVE tasks)`);
+    }
+  };
+
   const fail = (reply: FastifyReply, err: unknown): FastifyReply => {
+    if (err instanceof ForbiddenJob) return sendShimError(reply, DP_JOB_FORBIDDEN, err.message);
     if (err instanceof JobError) {
       const spec = err.kind === 'not-found' ? DP_NOT_FOUND : err.kind === 'conflict' ? DP_JOB_CONFLICT : DP_BAD_REQUEST;
       return sendShimError(reply, spec, err.message);
@@ -114,7 +147,9 @@ export async function jobsRoutes(app: FastifyInstance, opts: JobsPluginOptions):
 
   app.get<IdParams>('/dp/plans/:id', { schema: { params: idParamsSchema, response: answers(planAnswerSchema) } }, async (request, reply) => {
     try {
-      return manager.getPlan(request.params.id);
+      const plan = manager.getPlan(request.params.id);
+      await mustReach(request, 'Sys.Audit', plan.who, `plan ${plan.id}`);
+      return plan;
     } catch (err) {
       return fail(reply, err);
     }
@@ -122,17 +157,30 @@ export async function jobsRoutes(app: FastifyInstance, opts: JobsPluginOptions):
 
   app.post<{ Body: JobRequest }>('/dp/jobs', { onRequest: guard('POST /dp/jobs'), schema: { body: jobRequestSchema, response: answers(jobViewSchema) } }, async (request, reply) => {
     try {
+      const plan = manager.getPlan(request.body.planId);
+      await mustReach(request, 'Sys.Modify', plan.who, `plan ${plan.id}`);
       return manager.startApply(clientFor(request), request.body, whoFor(request)).view();
     } catch (err) {
       return fail(reply, err);
     }
   });
 
-  app.get('/dp/jobs', { schema: { response: answers(jobListSchema) } }, async () => ({ jobs: manager.list().map((j) => j.listItem()) }));
+  app.get('/dp/jobs', { schema: { response: answers(jobListSchema) } }, async (request) => {
+    const jobs = manager.list();
+    const visible = await reach(request, 'Sys.Audit', jobs.map((j) => j.record.who));
+    return { jobs: jobs.filter((j) => visible(j.record.who)).map((j) => j.listItem()) };
+  });
+
+  /** The job, when the request reaches it with `privilege`. */
+  const reachableJob = async (request: FastifyRequest<IdParams>, privilege: OthersPrivilege) => {
+    const job = manager.get(request.params.id);
+    await mustReach(request, privilege, job.record.who, `job ${job.id}`);
+    return job;
+  };
 
   app.get<IdParams>('/dp/jobs/:id', { schema: { params: idParamsSchema, response: answers(jobViewSchema) } }, async (request, reply) => {
     try {
-      return manager.get(request.params.id).view();
+      return (await reachableJob(request, 'Sys.Audit')).view();
     } catch (err) {
       return fail(reply, err);
     }
@@ -140,6 +188,7 @@ export async function jobsRoutes(app: FastifyInstance, opts: JobsPluginOptions):
 
   app.post<IdParams>('/dp/jobs/:id/cancel', { onRequest: guard('POST /dp/jobs/:id/cancel'), schema: { params: idParamsSchema, response: answers(jobViewSchema) } }, async (request, reply) => {
     try {
+      await reachableJob(request, 'Sys.Modify');
       return manager.cancel(request.params.id, whoFor(request)).view();
     } catch (err) {
       return fail(reply, err);
@@ -151,6 +200,7 @@ export async function jobsRoutes(app: FastifyInstance, opts: JobsPluginOptions):
     { onRequest: guard('POST /dp/jobs/:id/rollback'), schema: { params: idParamsSchema, body: rollbackRequestSchema, response: answers(jobViewSchema) } },
     async (request, reply) => {
       try {
+        await reachableJob(request, 'Sys.Modify');
         return manager.startRollback(clientFor(request), request.params.id, request.body, whoFor(request)).view();
       } catch (err) {
         return fail(reply, err);
@@ -160,6 +210,7 @@ export async function jobsRoutes(app: FastifyInstance, opts: JobsPluginOptions):
 
   app.post<IdParams>('/dp/jobs/:id/resume', { onRequest: guard('POST /dp/jobs/:id/resume'), schema: { params: idParamsSchema, response: answers(jobViewSchema) } }, async (request, reply) => {
     try {
+      await reachableJob(request, 'Sys.Modify');
       return manager.resume(request.params.id, clientFor(request)).view();
     } catch (err) {
       return fail(reply, err);
@@ -169,7 +220,7 @@ export async function jobsRoutes(app: FastifyInstance, opts: JobsPluginOptions):
   app.get<IdParams>('/dp/jobs/:id/events', { schema: { params: idParamsSchema } }, async (request, reply) => {
     let job;
     try {
-      job = manager.get(request.params.id);
+      job = await reachableJob(request, 'Sys.Audit');
     } catch (err) {
       return fail(reply, err);
     }

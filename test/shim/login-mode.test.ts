@@ -142,6 +142,32 @@ describe('PVE login mode', () => {
     expect(target.text).toMatch(/^scsihw: virtio-scsi-single$/m);
   });
 
+  it("another user's job is out of reach without Sys.Audit/Sys.Modify on /nodes, as PVE tasks: the auditor neither lists, opens, follows nor rolls back the operator's job; root sees it", async () => {
+    const op = await signIn(shim.url, 'operator', 'pve', 'operator');
+    const { job } = await planAndRun(shim.url, op, sim, [101]);
+    const id = (job as { view: { id: string } }).view.id;
+    const ids = async (s: Signed) => (JSON.parse((await rawRequest(shim.url, 'GET', '/dp/jobs', { cookie: s.cookie })).body) as { jobs: { id: string }[] }).jobs.map((j) => j.id);
+    expect(await ids(op)).toContain(id);
+
+    const audit = await signIn(shim.url, 'audit', 'pve', 'audit');
+    expect(await ids(audit)).not.toContain(id);
+    for (const [method, path] of [
+      ['GET', `/dp/jobs/${id}`],
+      ['GET', `/dp/jobs/${id}/events`],
+      ['POST', `/dp/jobs/${id}/rollback`],
+      ['POST', `/dp/jobs/${id}/cancel`],
+    ] as const) {
+      const res = await rawRequest(shim.url, method, path, { ...json, cookie: audit.cookie, csrfpreventiontoken: audit.csrf }, method === 'POST' ? JSON.stringify(path.endsWith('rollback') ? { reboot: 'never' } : {}) : undefined);
+      expect([res.status, JSON.parse(res.body).code], `${method} ${path}`).toEqual([403, 'DP_JOB_FORBIDDEN']);
+    }
+    expect(JSON.parse((await rawRequest(shim.url, 'GET', `/dp/jobs/${id}`, { cookie: audit.cookie })).body).message).toBe(
+      `job ${id} was started by operator@pve; another user's needs Sys.Audit on /nodes (as for PVE tasks)`,
+    );
+
+    const root = await signIn(shim.url, 'root', 'pam', 'simulator');
+    expect(await ids(root)).toContain(id);
+  });
+
   it('--read-only refuses the operator too', async () => {
     const s = await signIn(ro.url, 'operator', 'pve', 'operator');
     const before = digests(sim);
