@@ -9,19 +9,10 @@ import { collectRiskEvidence } from '../../src/audit/evidence.js';
 import { collectFleet } from '../../src/audit/fleet.js';
 import { ALLOWED_READS, isAllowedCall } from '../../api-shim/allow-list.js';
 import { loadFleetAudit } from '../../panel/data/fleet-audit.js';
-import { CSRF, parseAnswers, rawRequest, rawSocket, recordingUpstream, startShim, type Seen } from './helpers.js';
+import { CSRF, parseAnswers, rawRequest, rawSocket, shimOverRecordingUpstream, startShim } from './helpers.js';
 
 describe('allow-list', () => {
-  let upstream: { url: string; seen: Seen[]; close(): Promise<void> };
-  let shim: { url: string; close(): Promise<void> };
-  beforeAll(async () => {
-    upstream = await recordingUpstream();
-    shim = await startShim({ upstream: upstream.url });
-  });
-  afterAll(async () => {
-    await shim.close();
-    await upstream.close();
-  });
+  const s = shimOverRecordingUpstream();
 
   const refused: [string, string][] = [
     ['GET', '/api2/json/version'],
@@ -42,14 +33,14 @@ describe('allow-list', () => {
   ];
   for (const [method, path] of refused) {
     it(`${method} ${path} -> 403 DP_PATH_NOT_ALLOWED, nothing sent upstream`, async () => {
-      const before = upstream.seen.length;
+      const before = s.upstream.seen.length;
       // With the CSRF token, so it is the allow-list that refuses.
-      const res = await rawRequest(shim.url, method, path, { csrfpreventiontoken: CSRF });
+      const res = await rawRequest(s.shim.url, method, path, { csrfpreventiontoken: CSRF });
       expect(res.status).toBe(403);
       const body = JSON.parse(res.body) as { code: string; message: string };
       expect(body.code).toBe('DP_PATH_NOT_ALLOWED');
       expect(body.message).toContain(path.replace('/api2/json', '').replace(/\/$/, '') || '/');
-      expect(upstream.seen.length).toBe(before);
+      expect(s.upstream.seen.length).toBe(before);
     });
   }
 
@@ -71,18 +62,7 @@ describe('allow-list', () => {
 // POST .../agent/exec (a command in a guest), .../config or .../status/stop through the proxy with
 // the shim's token. The proxy now forwards no write at all, with or without the token.
 describe('allow-list-no-proxied-writes', () => {
-  let upstream: { url: string; seen: Seen[]; close(): Promise<void> };
-  let shim: { url: string; close(): Promise<void> };
-  let host: string;
-  beforeAll(async () => {
-    upstream = await recordingUpstream();
-    shim = await startShim({ upstream: upstream.url });
-    host = new URL(shim.url).host;
-  });
-  afterAll(async () => {
-    await shim.close();
-    await upstream.close();
-  });
+  const s = shimOverRecordingUpstream();
 
   const writes: [string, string, string][] = [
     ['POST', '/api2/json/nodes/pve1/qemu/100/agent/exec', 'command=lsblk'],
@@ -97,15 +77,15 @@ describe('allow-list-no-proxied-writes', () => {
   for (const [method, path, body] of writes) {
     it(`${method} ${path} with the shim's CSRF token -> 403 DP_PATH_NOT_ALLOWED, nothing sent upstream`, async () => {
       const { text } = await rawSocket(
-        shim.url,
-        `${method} ${path} HTTP/1.1\r\nHost: ${host}\r\nCSRFPreventionToken: ${CSRF}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+        s.shim.url,
+        `${method} ${path} HTTP/1.1\r\nHost: ${s.host}\r\nCSRFPreventionToken: ${CSRF}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
         150,
       );
       const [answer] = parseAnswers(text);
       expect(answer?.status).toBe(403);
       expect(JSON.parse(answer!.body)).toMatchObject({ code: 'DP_PATH_NOT_ALLOWED' });
       expect(JSON.parse(answer!.body).message).toContain('forwards no writes');
-      expect(upstream.seen).toEqual([]);
+      expect(s.upstream.seen).toEqual([]);
     });
   }
 });
