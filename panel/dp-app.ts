@@ -2,11 +2,11 @@
 import { provide } from '@lit/context';
 import { Task } from '@lit/task';
 import { LitElement, css, html, nothing } from 'lit';
-import { customElement, property } from 'lit/decorators.js';
+import { customElement, property, state } from 'lit/decorators.js';
 import { PveClient } from '../src/api/client.js';
 import { apiClientContext, panelModeContext, type PanelMode } from './context.js';
 import { ThemeController } from './controllers/theme-controller.js';
-import { type ShimConfig, fetchShimConfig } from './data/shim-config.js';
+import { type ShimConfig, fetchShimConfig, signOut } from './data/shim-config.js';
 import { S } from './strings.js';
 import { shared } from './styles/shared.js';
 import { tokens } from './styles/tokens.js';
@@ -51,11 +51,20 @@ export class DpApp extends LitElement {
         border-radius: 3px;
         padding: 0 6px;
       }
+      .user {
+        margin-left: auto;
+        display: flex;
+        align-items: baseline;
+        gap: 8px;
+      }
     `,
   ];
 
   /** Where `/dp/config` is asked (tests). */
   @property({ attribute: false }) configSource: (signal: AbortSignal) => Promise<ShimConfig | null> = (signal) => fetchShimConfig(signal);
+
+  /** How the session is ended (login mode; tests replace it). */
+  @property({ attribute: false }) signOutSink: (csrfToken: string) => Promise<void> = (csrfToken) => signOut(csrfToken);
 
   /** The client every element uses: same-origin `/api2/json`. */
   @provide({ context: apiClientContext })
@@ -76,6 +85,18 @@ export class DpApp extends LitElement {
 
   private readonly _theme = new ThemeController(this);
   private _csrfToken = '';
+  @state() private _signOutError = '';
+
+  private async _signOut(): Promise<void> {
+    try {
+      this._signOutError = '';
+      await this.signOutSink(this._csrfToken);
+    } catch (err) {
+      this._signOutError = err instanceof Error ? err.message : String(err);
+    }
+    // Signed out (or the session was already gone): /dp/config now asks for a login.
+    void this._config.run();
+  }
 
   private readonly _config = new Task(this, {
     task: async ([source], { signal }) => {
@@ -95,7 +116,14 @@ export class DpApp extends LitElement {
         <h1>${S.title}</h1>
         ${this.mode.upstream ? html`<span class="muted">${this.mode.upstream}</span>` : nothing}
         ${this.mode.readOnly ? html`<span class="tag">read-only</span>` : nothing}
+        ${this._config.value?.user
+          ? html`<span class="user"
+              ><span>${S.signedInAs(this._config.value.user)}</span
+              ><button type="button" class="sign-out" @click=${() => void this._signOut()}>${S.signOut}</button></span
+            >`
+          : nothing}
       </header>
+      ${this._signOutError ? html`<dp-alert variant="error">${this._signOutError}</dp-alert>` : nothing}
       <main>
         ${this._config.render({
           initial: () => html`<dp-spinner></dp-spinner>`,

@@ -61,6 +61,9 @@ export const S = {
   loadError: 'Could not load the VM list',
   notes: (n: number) => `Assumptions and partial facts (${n})`,
   readOnlyNotice: (reason: string) => `Read-only mode: ${reason} Write actions are hidden; plans can still be previewed.`,
+  /** Login mode: who the panel acts as (PVE's own wording in its top bar is the user id alone). */
+  signedInAs: (user: string) => user,
+  signOut: 'Logout',
   readOnlyShim: 'this panel is served by pve-dataplane with --read-only, which refuses every write before it reaches PVE.',
   allNodes: 'All Nodes',
   allRisks: 'All Risk Levels',

@@ -31,3 +31,13 @@ export async function fetchShimConfig(signal?: AbortSignal, base = ''): Promise<
     user: typeof body.user === 'string' ? body.user : null,
   };
 }
+
+/**
+ * Ends the login-mode session (`POST /dp/logout` with the session's CSRF token); the shim drops
+ * the PVE ticket it held for it.
+ * @throws Error naming the status when the shim refuses
+ */
+export async function signOut(csrfToken: string, base = ''): Promise<void> {
+  const res = await fetch(`${base}/dp/logout`, { method: 'POST', credentials: 'same-origin', headers: { CSRFPreventionToken: csrfToken } });
+  if (!res.ok) throw new Error(`/dp/logout: ${res.status} ${res.statusText}`);
+}

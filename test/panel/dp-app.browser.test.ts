@@ -41,6 +41,30 @@ describe('dp-app', () => {
     await waitUntil(() => root(el).querySelector('dp-alert.read-only'), 'loaded after retry');
   });
 
+  it('login mode: the header names the signed-in PVE user; Logout ends the session with its CSRF token and shows the sign-in again', async () => {
+    const answers: ShimConfig[] = [
+      { readOnly: false, upstream: 'pve1:8006', csrfToken: 'csrf-op', loginRequired: false, user: 'operator@pve' },
+      { readOnly: false, upstream: 'pve1:8006', csrfToken: '', loginRequired: true, user: null },
+    ];
+    const signedOut: string[] = [];
+    const el = await fixture<DpApp>(
+      html`<dp-app .configSource=${() => Promise.resolve(answers.shift()!)} .signOutSink=${(t: string) => (signedOut.push(t), Promise.resolve())}></dp-app>`,
+    );
+    await waitUntil(() => root(el).querySelector('button.sign-out'), 'Logout button');
+    expect(root(el).querySelector('header .user')!.textContent).to.contain('operator@pve');
+    await expect(el).to.be.accessible({ ignoredRules: ['region'] });
+    (root(el).querySelector('button.sign-out') as HTMLButtonElement).click();
+    await waitUntil(() => root(el).querySelector('dp-login'), 'sign-in form after Logout');
+    expect(signedOut).to.deep.equal(['csrf-op']);
+    expect(root(el).querySelector('button.sign-out')).to.equal(null);
+  });
+
+  it('token mode: no user, no Logout', async () => {
+    const el = await fixture<DpApp>(html`<dp-app .configSource=${() => Promise.resolve<ShimConfig>({ readOnly: false, upstream: 'pve1:8006', csrfToken: 't' })}></dp-app>`);
+    await waitUntil(() => root(el).querySelector('dp-fleet-view'));
+    expect(root(el).querySelector('button.sign-out')).to.equal(null);
+  });
+
   it('follows PVEThemeCookie (crisp, proxmox-dark, auto)', () => {
     expect(themeFromCookie('PVEThemeCookie=crisp')).to.equal('light');
     expect(themeFromCookie('a=1; PVEThemeCookie=proxmox-dark; b=2')).to.equal('dark');
