@@ -6,7 +6,7 @@
  */
 import type { RiskLevel, VmInput, VmReport } from '../../src/analysis/types.js';
 import { RISK_LABEL, RISK_ORDER, scsihwLabel } from '../strings.js';
-import { aioDiffers, iothreadDiffers, riskOf } from './filter.js';
+import { type DiskLine, aioDiffers, diskLine, iothreadDiffers, riskOf } from './filter.js';
 
 /** Quick filters: one click narrows the fleet to what needs attention. */
 export type QuickFilter = 'cold-start' | 'iothread-ignored' | 'aio-mislabelled' | 'templates';
@@ -47,6 +47,10 @@ export interface FleetRow {
   iothreadIgnored: boolean;
   aioMislabelled: boolean;
   controller: string;
+  /** The pending SCSI Controller, in PVE's words, when one is pending. */
+  controllerPending: string | null;
+  /** Each disk's line in the grid. */
+  disks: readonly DiskLine[];
   /** True while the row's risk is from its config alone (the evidence of a load still being read). */
   preliminary?: boolean;
 }
@@ -67,6 +71,8 @@ export function fleetRow(vm: VmReport, input: VmInput | undefined): FleetRow {
     iothreadIgnored: live.some(iothreadDiffers),
     aioMislabelled: live.some(aioDiffers),
     controller: scsihwLabel(vm.scsihw.configured),
+    controllerPending: vm.scsihw.pending ? scsihwLabel(vm.scsihw.pending.configured) : null,
+    disks: vm.disks.map(diskLine),
   };
 }
 
@@ -83,16 +89,20 @@ export function isQueryFiltering(q: FleetQuery): boolean {
 
 /** Rows that pass the filter of `q`, in its sort order (a new array; `rows` is not touched). */
 export function queryRows(rows: readonly FleetRow[], q: FleetQuery): FleetRow[] {
+  return sortRows(filterRows(rows, q), q.sort);
+}
+
+/** Rows that pass the filter of `q`, in the order of `rows` (one pass over precomputed fields). */
+export function filterRows(rows: readonly FleetRow[], q: Omit<FleetQuery, 'sort' | 'vm'>): FleetRow[] {
   const text = q.text.trim().toLowerCase();
   const quick = q.quick.map((k) => QUICK_TEST[k]);
-  const out = rows.filter(
+  return rows.filter(
     (r) =>
       (q.node === '' || r.vm.node === q.node) &&
       (q.risk === '' || riskOf(r.vm) === q.risk) &&
       (text === '' || r.search.includes(text)) &&
       quick.every((t) => t(r)),
   );
-  return sortRows(out, q.sort);
 }
 
 const RISK_RANK = new Map(RISK_ORDER.map((r, i) => [r, i]));

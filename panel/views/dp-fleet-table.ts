@@ -1,16 +1,30 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 import '@lit-labs/virtualizer';
 import type { LitVirtualizer } from '@lit-labs/virtualizer/LitVirtualizer.js';
+import { FlowLayout } from '@lit-labs/virtualizer/layouts/flow.js';
 import { LitElement, type PropertyValues, css, html, nothing } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
-import type { DiskFacts, DiskReport } from '../../src/analysis/types.js';
 import { DpSelectionChangeEvent, DpSortChangeEvent, DpVmSelectEvent } from '../events.js';
-import { differenceMarks } from '../../src/present/disk-facts.js';
-import { diskFactsText, riskOf } from '../data/filter.js';
+import { type DiskLine, riskOf } from '../data/filter.js';
 import { DEFAULT_SORT, type FleetRow, type FleetSort, type SortKey } from '../data/fleet-query.js';
-import { S, diskLabel, scsihwLabel } from '../strings.js';
+import { S } from '../strings.js';
 import { shared } from '../styles/shared.js';
-import '../components/dp-risk-badge.js';
+import { riskBadge, riskBadgeStyles } from '../components/risk-icon.js';
+
+/**
+ * The virtualizer's flow layout, rendering rows 200 px beyond the view instead of its default
+ * 1,000 px: a few rows of margin instead of ~25 each side, so a scroll frame measures and places
+ * ~40 rows, not ~70 (its per-frame cost grows with the square of the rows in the DOM: it lists
+ * its children once per child it positions).
+ */
+class NearFlowLayout extends FlowLayout {
+  constructor(...args: ConstructorParameters<typeof FlowLayout>) {
+    super(...args);
+    // NOTE: `_overhang` is the layout's only knob for this; @lit-labs/virtualizer 2.1 sets it in BaseLayout.
+    (this as unknown as { _overhang: number })._overhang = 200;
+  }
+}
+const LAYOUT = { type: NearFlowLayout };
 
 interface Column {
   key: SortKey | null;
@@ -41,6 +55,7 @@ const COLUMNS: Column[] = [
 export class DpFleetTable extends LitElement {
   static override styles = [
     shared,
+    riskBadgeStyles,
     css`
       :host {
         display: block;
@@ -86,6 +101,8 @@ export class DpFleetTable extends LitElement {
       }
       .row {
         border-bottom: 1px solid var(--dp-border);
+        /* A row lays out and paints alone: placing or filling one does not dirty the others. */
+        contain: layout paint style;
       }
       .row:hover {
         background: var(--dp-row-hover);
@@ -177,6 +194,7 @@ export class DpFleetTable extends LitElement {
         scroller
         role="rowgroup"
         .items=${this.rows as FleetRow[]}
+        .layout=${LAYOUT}
         .keyFunction=${(r: FleetRow) => r.vm.vmid}
         .renderItem=${(r: FleetRow, i: number) => this._row(r, i)}
         @keydown=${this._onKeyDown}
@@ -194,6 +212,8 @@ export class DpFleetTable extends LitElement {
     </div>`;
   }
 
+  // One template per row, from what the row precomputed (no per-row wording or element of its own):
+  // a scroll frame stamps a dozen of them.
   private _row(r: FleetRow, i: number) {
     const vm = r.vm;
     return html`<div class="row" role="row" aria-rowindex=${i + 2} data-vmid=${vm.vmid} data-index=${i} aria-selected=${this.current === vm.vmid ? 'true' : 'false'}>
@@ -207,30 +227,22 @@ export class DpFleetTable extends LitElement {
           ? html`<span class="tag pending" title=${S.pendingKeysTitle(r.pendingKeys)}>${r.oursPending ? S.writtenColdStart : S.coldStartPending}</span>`
           : nothing}</div>
       <div role="gridcell">
-        <dp-risk-badge level=${riskOf(vm)}></dp-risk-badge>${this.evidencePending && r.preliminary !== false ? html`<div class="evidence-pending">${S.configOnly}</div>` : nothing}
+        ${riskBadge(riskOf(vm))}${this.evidencePending && r.preliminary !== false ? html`<div class="evidence-pending">${S.configOnly}</div>` : nothing}
       </div>
-      <div role="gridcell">${scsihwLabel(vm.scsihw.configured)}${vm.scsihw.pending ? html`<div class="pending">${scsihwLabel(vm.scsihw.pending.configured)}</div>` : nothing}</div>
-      <div role="gridcell">${vm.disks.map((d) => this._disk(d))}</div>
+      <div role="gridcell">${r.controller}${r.controllerPending !== null ? html`<div class="pending">${r.controllerPending}</div>` : nothing}</div>
+      <div role="gridcell">${r.disks.map((d) => this._disk(d))}</div>
     </div>`;
   }
 
-  private _disk(d: DiskReport) {
-    const deleted = d.pending !== undefined && 'deleted' in d.pending;
-    const pendingFacts = d.pending && !('deleted' in d.pending) ? (d.pending as DiskFacts) : undefined;
-    const current = d.onlyPending ? '-' : diskFactsText(d);
-    const pending = pendingFacts ? diskFactsText(d, pendingFacts) : undefined;
-    return html`<div class=${d.media === 'cdrom' ? 'disk cdrom' : 'disk'} title=${`${diskLabel(d.key, d.media)}: ${d.volume}`}>
+  private _disk(d: DiskLine) {
+    return html`<div class=${d.cdrom ? 'disk cdrom' : 'disk'} title=${d.title}>
       <span class="dkey">${d.key}</span>
       <div>
-        <div class=${deleted ? 'deleted' : ''}>${current}</div>
-        ${pending !== undefined && pending !== current ? html`<div class="pending">${pending}</div>` : nothing}
-        ${d.onlyPending ? nothing : this._marks(d)}
+        <div class=${d.deleted ? 'deleted' : ''}>${d.current}</div>
+        ${d.pending !== null ? html`<div class="pending">${d.pending}</div>` : nothing}
+        ${d.marks.map((m) => html`<div class="mark" title=${S.diffMark}>⚑ ${m}</div>`)}
       </div>
     </div>`;
-  }
-
-  private _marks(f: DiskFacts) {
-    return differenceMarks(f).map((m) => html`<div class="mark" title=${S.diffMark}>⚑ ${m}</div>`);
   }
 
   private get _virtualizer(): LitVirtualizer<FleetRow> | null {

@@ -12,7 +12,8 @@ import { JobsClient, type JobView } from '../data/jobs.js';
 import { type ExportFormat, download, exportShown } from '../data/export.js';
 import { nodesOf } from '../data/filter.js';
 import { type FleetAudit, type FleetLoadEvents, type FleetLoader, loadFleetAudit } from '../data/fleet-audit.js';
-import { EMPTY_QUERY, type FleetQuery, type FleetRow, describeQuery, fleetRow, isQueryFiltering, queryRows } from '../data/fleet-query.js';
+import { EMPTY_QUERY, type FleetQuery, type FleetRow, describeQuery, fleetRow, isQueryFiltering } from '../data/fleet-query.js';
+import { ShownRows } from '../data/shown-rows.js';
 import { planSelected } from '../data/plan.js';
 import { type QueryStore, locationStore } from '../data/url-state.js';
 import { QUICK_LABEL, S } from '../strings.js';
@@ -102,7 +103,9 @@ export class DpFleetView extends LitElement {
   private _rows: FleetRow[] = [];
   private _inputs = new Map<number, VmInput>();
   private _shown: FleetRow[] = [];
-  private _shownKey: unknown[] = [];
+  private readonly _shownRows = new ShownRows();
+  /** Nodes offered by the filter, recomputed when rows change (not per keystroke). */
+  private _nodes: { version: number; nodes: string[] } = { version: -1, nodes: [] };
   private _flush = 0;
 
   private readonly _task = new Task(this, {
@@ -212,11 +215,8 @@ export class DpFleetView extends LitElement {
 
   protected override willUpdate(changed: PropertyValues): void {
     if (changed.has('queryStore') && changed.get('queryStore') !== undefined) this._query = this.queryStore.read();
-    const key = [this._rowsVersion, this._query.text, this._query.node, this._query.risk, this._query.quick.join(), this._query.sort.key, this._query.sort.dir];
-    if (key.some((k, i) => k !== this._shownKey[i])) {
-      this._shown = queryRows(this._rows, this._query);
-      this._shownKey = key;
-    }
+    this._shown = this._shownRows.get(this._rows, this._rowsVersion, this._query);
+    if (this._nodes.version !== this._rowsVersion) this._nodes = { version: this._rowsVersion, nodes: nodesOf(this._rows.map((r) => r.vm)) };
   }
 
   private _setQuery(q: FleetQuery): void {
@@ -311,8 +311,9 @@ export class DpFleetView extends LitElement {
       return html`${head}<dp-empty-state>${S.emptyFleet}<button slot="action" @click=${() => this.reload()}>${S.refresh}</button></dp-empty-state>`;
     }
     const shown = this._shown;
-    const shownIds = new Set(shown.map((r) => r.vm.vmid));
-    const tickedShown = [...this._selected].filter((id) => shownIds.has(id));
+    // Nothing ticked (the usual keystroke): no pass over the shown rows.
+    const shownIds = this._selected.size === 0 ? null : new Set(shown.map((r) => r.vm.vmid));
+    const tickedShown = shownIds ? [...this._selected].filter((id) => shownIds.has(id)) : [];
     const { done, total } = this._progress;
     const counter = !audit
       ? this._evidencePending
@@ -323,7 +324,7 @@ export class DpFleetView extends LitElement {
     return html`
       ${head}
       <div class="toolbar">
-        <dp-fleet-filter .nodes=${nodesOf(all.map((r) => r.vm))} .filter=${this._query} @dp-filter-change=${(e: DpFilterChangeEvent) => this._setQuery({ ...this._query, ...e.filter })}></dp-fleet-filter>
+        <dp-fleet-filter .nodes=${this._nodes.nodes} .filter=${this._query} @dp-filter-change=${(e: DpFilterChangeEvent) => this._setQuery({ ...this._query, ...e.filter })}></dp-fleet-filter>
         <span class="count" role="status">${counter}</span>
         <span class="spacer"></span>
         <button class="primary plan" ?disabled=${!audit || tickedShown.length === 0} @click=${() => this._openPlan(tickedShown)}>${S.planSelected(tickedShown.length)}</button>

@@ -85,8 +85,8 @@ describe('triage a 5,000-VM demo', () => {
     // Sort by risk: worst first, announced with aria-sort.
     await page.locator('dp-fleet-table button[data-sort=risk]').click();
     expect(await page.locator('dp-fleet-table [role=columnheader]:has(button[data-sort=risk])').getAttribute('aria-sort')).toBe('ascending');
-    const first = page.locator('dp-fleet-table .row[data-index="0"] dp-risk-badge');
-    expect(await first.getAttribute('level')).toBe('critical');
+    const first = page.locator('dp-fleet-table .row[data-index="0"] .risk-badge');
+    expect(await first.getAttribute('data-level')).toBe('critical');
     expect(page.url()).toContain('dp-sort=risk');
 
     // Filter: node and quick filter; the URL keeps both.
@@ -146,7 +146,7 @@ describe('bulk apply and rollback on the demo', () => {
     const { page, errors } = await openPanel(demo);
     expect(await page.locator('dp-fleet-view .count').textContent()).toBe('60 of 60 VMs shown');
     const levels = await page.locator('dp-fleet-table .row[data-vmid]').evaluateAll((rows) =>
-      Object.fromEntries(rows.map((r) => [Number((r as HTMLElement).dataset['vmid']), r.querySelector('dp-risk-badge')!.getAttribute('level')])),
+      Object.fromEntries(rows.map((r) => [Number((r as HTMLElement).dataset['vmid']), (r.querySelector('.risk-badge') as HTMLElement).dataset['level']])),
     );
     // The same audit, computed in Node through the same shim.
     const client = new PveClient({ baseUrl: demo.url, auth: { kind: 'same-origin' } });

@@ -8,6 +8,7 @@ import { fleetAudit, manualLoader } from './fleet-fixture.js';
 import type { FleetAudit, FleetLoadEvents } from '../../panel/data/fleet-audit.js';
 import { EMPTY_QUERY, type FleetQuery } from '../../panel/data/fleet-query.js';
 import { memoryStore } from '../../panel/data/url-state.js';
+import { RISK_LABEL } from '../../panel/strings.js';
 import { THEMES } from './themed.js';
 import { deepText, detail, filterEl, preview, root, row, rowsShown, table, vmids } from './view-helpers.js';
 
@@ -83,8 +84,9 @@ describe('dp-fleet-view', () => {
     expect(table(el)!.shadowRoot!.textContent).to.not.contain('evidence pending');
     // Each row's badge carries the level the core computed, as icon plus text.
     for (const vm of audit.report.vms) {
-      const badge = row(el, vm.vmid).querySelector('dp-risk-badge')!;
-      expect(badge.getAttribute('level')).to.equal(vm.risk!.level);
+      const badge = row(el, vm.vmid).querySelector<HTMLElement>('.risk-badge')!;
+      expect(badge.dataset['level']).to.equal(vm.risk!.level);
+      expect(badge.textContent).to.equal(RISK_LABEL[vm.risk!.level]);
     }
   });
 
@@ -110,14 +112,14 @@ describe('dp-fleet-view', () => {
     first!.risk = { ...first!.risk!, level: next };
     events.onRisk!(first!);
     await waitUntil(() => !row(el, first!.vmid).textContent!.includes('config only'));
-    expect(row(el, first!.vmid).querySelector('dp-risk-badge')!.getAttribute('level')).to.equal(next);
+    expect(row(el, first!.vmid).querySelector<HTMLElement>('.risk-badge')!.dataset['level']).to.equal(next);
     expect(row(el, second!.vmid).textContent).to.contain('config only; evidence pending');
-    expect(row(el, second!.vmid).querySelector('dp-risk-badge')!.getAttribute('level')).to.equal(before);
+    expect(row(el, second!.vmid).querySelector<HTMLElement>('.risk-badge')!.dataset['level']).to.equal(before);
     expect(root(el).querySelector('.count')!.textContent).to.match(/Reading risk evidence/);
     ctl.resolve(audit);
     await waitUntil(() => root(el).querySelector('.count')!.textContent === '6 of 6 VMs shown');
     expect(table(el)!.shadowRoot!.textContent).to.not.contain('evidence pending');
-    expect(row(el, first!.vmid).querySelector('dp-risk-badge')!.getAttribute('level')).to.equal(next);
+    expect(row(el, first!.vmid).querySelector<HTMLElement>('.risk-badge')!.dataset['level']).to.equal(next);
   });
 
   it('marks iothread=1 that QEMU ignores, templates, and pending values in dark orange', async () => {
@@ -147,7 +149,7 @@ describe('dp-fleet-view', () => {
     expect(ariaSort('risk')).to.equal('ascending');
     expect(ariaSort('vmid')).to.equal('none');
     const rank = ['critical', 'warning', 'info', 'ok', 'unknown'];
-    const levels = () => vmids(el).map((id) => rank.indexOf(row(el, id).querySelector('dp-risk-badge')!.getAttribute('level')!));
+    const levels = () => vmids(el).map((id) => rank.indexOf(row(el, id).querySelector<HTMLElement>('.risk-badge')!.dataset['level']!));
     await waitUntil(() => levels().every((l, i, a) => i === 0 || a[i - 1]! <= l), 'worst first');
     header('risk').click();
     await el.updateComplete;
