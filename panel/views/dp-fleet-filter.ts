@@ -7,13 +7,11 @@ import { DpFilterChangeEvent, type FleetFilter } from '../events.js';
 import { QUICK_LABEL, RISK_LABEL, RISK_ORDER, S } from '../strings.js';
 import { shared } from '../styles/shared.js';
 
-/** Typing faster than this coalesces into one filter pass (ms). */
-export const FILTER_DEBOUNCE_MS = 120;
-
 /**
- * Node, risk level, text and quick filters of the fleet table. The text field is debounced with
- * a leading edge: an isolated keystroke filters at once, a burst of them filters once more after
- * the last one.
+ * Node, risk level, text and quick filters of the fleet table. The text field is debounced to the
+ * display's frames: keystrokes that arrive before the next frame filter once, with the last text,
+ * in that frame; no keystroke waits longer than a frame (filtering 5,000 rows costs ~2 ms, so a
+ * fixed delay would only add latency).
  * @fires dp-filter-change - the user changed a field
  */
 @customElement('dp-fleet-filter')
@@ -42,8 +40,8 @@ export class DpFleetFilter extends LitElement {
   /** The filter shown. */
   @property({ attribute: false }) filter: FleetFilter = EMPTY_QUERY;
 
-  private _timer: ReturnType<typeof setTimeout> | undefined;
-  private _lastKey = 0;
+  /** The frame that will emit the text typed since the last one (0: none pending). */
+  private _frame = 0;
   /** Quick filters as last emitted, until the owner passes them back down as `filter`. */
   private _quick: readonly QuickFilter[] | null = null;
 
@@ -53,7 +51,8 @@ export class DpFleetFilter extends LitElement {
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
-    clearTimeout(this._timer);
+    cancelAnimationFrame(this._frame);
+    this._frame = 0;
   }
 
   override render() {
@@ -77,14 +76,7 @@ export class DpFleetFilter extends LitElement {
   }
 
   private _onText(): void {
-    clearTimeout(this._timer);
-    const now = performance.now();
-    if (now - this._lastKey > FILTER_DEBOUNCE_MS) {
-      this._emit();
-    } else {
-      this._timer = setTimeout(() => this._emit(), FILTER_DEBOUNCE_MS);
-    }
-    this._lastKey = now;
+    this._frame ||= requestAnimationFrame(() => this._emit());
   }
 
   private _toggle(k: QuickFilter): void {
@@ -96,7 +88,8 @@ export class DpFleetFilter extends LitElement {
   // Read from the controls, not from `filter`: two quick edits must not undo each other before
   // the owner has passed the first one back down.
   private _emit(quick: readonly QuickFilter[] = this._quick ?? this.filter.quick): void {
-    clearTimeout(this._timer);
+    cancelAnimationFrame(this._frame);
+    this._frame = 0;
     const value = (name: string): string => (this.renderRoot.querySelector(`[name=${name}]`) as HTMLInputElement | null)?.value ?? '';
     this.dispatchEvent(new DpFilterChangeEvent({ node: value('node'), risk: value('risk') as RiskLevel | '', text: value('text'), quick }));
   }

@@ -3,6 +3,7 @@
 import { expect, fixture, html, waitUntil } from '@open-wc/testing';
 import { PveApiError } from '../../src/api/errors.js';
 import type { DpFleetView } from '../../panel/views/dp-fleet-view.js';
+import type { DpFilterChangeEvent } from '../../panel/events.js';
 import '../../panel/views/dp-fleet-view.js';
 import { fleetAudit, manualLoader } from './fleet-fixture.js';
 import type { FleetAudit, FleetLoadEvents } from '../../panel/data/fleet-audit.js';
@@ -33,6 +34,25 @@ async function setText(el: DpFleetView, text: string) {
 }
 
 describe('dp-fleet-view', () => {
+  it('filters at the next frame after a keystroke, once for keystrokes typed before it, with the last text', async () => {
+    const { el } = await viewWith(loaded);
+    await rowsShown(el, 6);
+    const texts: string[] = [];
+    filterEl(el).addEventListener('dp-filter-change', (e) => texts.push((e as DpFilterChangeEvent).filter.text));
+    await setText(el, 'w');
+    await setText(el, 'we');
+    await setText(el, 'web');
+    expect(texts).to.deep.equal([]);
+    await new Promise((r) => requestAnimationFrame(r));
+    expect(texts).to.deep.equal(['web']);
+    await el.updateComplete;
+    expect(vmids(el)).to.deep.equal([102]);
+    // An isolated keystroke waits for no timer: it filters in the next frame too.
+    await setText(el, '');
+    await new Promise((r) => requestAnimationFrame(r));
+    expect(texts).to.deep.equal(['web', '']);
+  });
+
   it('Reload aborts the load in flight (the Task passes its AbortSignal)', async () => {
     const signals: AbortSignal[] = [];
     const { el } = await viewWith((signal) => {

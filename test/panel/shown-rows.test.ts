@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EMPTY_QUERY, type FleetQuery, type FleetRow, QUICK_FILTERS, SORT_KEYS, fleetRow, queryRows } from '../../panel/data/fleet-query.js';
 import { ShownRows } from '../../panel/data/shown-rows.js';
+import type { RiskLevel } from '../../src/analysis/types.js';
 import { fleetAudit } from './fleet-fixture.js';
 
 const audit = fleetAudit();
@@ -42,7 +43,7 @@ describe('ShownRows', () => {
   });
 
   it('sorts again when the rows changed in place (a risk reassessed by the evidence)', () => {
-    const mine = rows.slice(0, 12).map((r) => ({ ...r, vm: { ...r.vm, risk: { ...r.vm.risk!, level: 'ok' as const } } }));
+    const mine = rows.slice(0, 12).map((r) => ({ ...r, vm: { ...r.vm, risk: { ...r.vm.risk!, level: 'ok' as RiskLevel } } }));
     const shown = new ShownRows();
     const q: FleetQuery = { ...EMPTY_QUERY, sort: { key: 'risk', dir: 'asc' } };
     expect(shown.get(mine, 1, q)[0]!.vm.risk!.level).toBe('ok');
