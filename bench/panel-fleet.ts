@@ -20,8 +20,8 @@
  *   planPreviewMs            tick all shown -> the plan preview painted                  target <= 1000
  *
  * The stack runs in a child process (like a real PVE and shim, it does not share the driver's
- * event loop). One JSON line per size with every figure, then a comparison line, then one line
- * per figure of the largest size with its goal and its ratio to the goal (rows of BENCHMARKS.md).
+ * event loop). One JSON line per size with every figure (scripts/run-bench.mjs makes the rows of
+ * BENCHMARKS.md from them), then a comparison line.
  *
  *   npx tsx bench/panel-fleet.ts [sizes=200,5000] [latencyMs=15]
  */
@@ -280,31 +280,5 @@ if (SERVE) {
       ['firstRowAfterPendingMs', 'configsMs', 'filterP95Ms', 'scrollP95Ms', 'tableDomNodes', 'heapMb', 'planPreviewMs'].map((k) => [k, Number((big[k]! / small[k]!).toFixed(2))]),
     );
     process.stdout.write(`${JSON.stringify({ bench: 'panel-fleet', compare: `${big['vms']} / ${small['vms']} VMs`, ratio })}\n`);
-  }
-  // One line per figure of the largest fleet, with its goal and its ratio to it (BENCHMARKS.md rows).
-  const big = results.at(-1) as Record<string, number>;
-  const small = results.length > 1 ? (results[0] as Record<string, number>) : null;
-  const load = `load ${big['loadAverageAtStart']}-${big['loadAverage']}`;
-  const vs = (k: string): string => (small ? `; ${small['vms']} VMs: ${small[k]}` : '');
-  const figures: { figure: string; key: string; value: string; goal: string; ratio: number }[] = [
-    { figure: `first row after the first /pending, ${big['vms']} VMs`, key: 'firstRowAfterPendingMs', value: `${big['firstRowAfterPendingMs']} ms`, goal: '≤ 1000 ms', ratio: big['firstRowAfterPendingMs']! / 1000 },
-    {
-      figure: `all configs shown, ${big['vms']} VMs (${LATENCY} ms, concurrency ${CONCURRENCY}${small ? `; ${small['vms']} VMs: ${small['configsRatio']}× bound` : ''})`,
-      key: 'configsRatio',
-      value: `${big['configsMs']} ms`,
-      goal: `≤ 1.3× bound (${big['lowerBoundMs']} ms)`,
-      ratio: big['configsRatio']!,
-    },
-    { figure: `filter keystroke → paint p95, ${big['vms']} VMs (median ${big['filterMedianMs']} ms, ${big['keystrokes']} keys${vs('filterP95Ms')})`, key: 'filterP95Ms', value: `${big['filterP95Ms']} ms`, goal: '≤ 50 ms', ratio: big['filterP95Ms']! / 50 },
-    { figure: `scroll frame p95, ${big['vms']} VMs (median ${big['scrollMedianMs']} ms, ${big['scrollBlankFrames']} blank of 120${vs('scrollP95Ms')})`, key: 'scrollP95Ms', value: `${big['scrollP95Ms']} ms`, goal: '≤ 20 ms', ratio: big['scrollP95Ms']! / 20 },
-    { figure: `grid DOM elements, ${big['vms']} VMs${vs('tableDomNodes')}`, key: 'tableDomNodes', value: String(big['tableDomNodes']), goal: '≤ 5000', ratio: big['tableDomNodes']! / 5000 },
-    { figure: `JS heap after GC, ${big['vms']} VMs${vs('heapMb')}`, key: 'heapMb', value: `${big['heapMb']} MB`, goal: '≤ 150 MB', ratio: big['heapMb']! / 150 },
-    { figure: `plan preview of every VM, ${big['vms']} VMs${vs('planPreviewMs')}`, key: 'planPreviewMs', value: `${big['planPreviewMs']} ms`, goal: '≤ 1000 ms', ratio: big['planPreviewMs']! / 1000 },
-  ];
-  for (const f of figures) {
-    const target = TARGETS[f.key as keyof typeof TARGETS];
-    process.stdout.write(
-      `${JSON.stringify({ bench: 'panel-fleet', figure: `${f.figure}, ${load}`, value: f.value, goal: f.goal, ratio: Number(f.ratio.toFixed(2)), pass: big[f.key]! <= target })}\n`,
-    );
   }
 }
