@@ -3,7 +3,7 @@
 // src/api, src/migration, src/audit) is pure and isomorphic: it runs in the CLI, the shim and the
 // browser, so it imports no Node built-ins and none of the front ends.
 /** @type {import('dependency-cruiser').IConfiguration} */
-const CORE = '^src/(pve|analysis|api|migration|audit)/';
+const CORE = '^src/(pve|analysis|api|migration|audit|jobs)/';
 module.exports = {
   forbidden: [
     {

@@ -1,25 +1,18 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
- * One job: an apply of a saved plan or a rollback of an earlier job, run by the migration engine
- * (src/migration/online.ts, the functions `apply --from-plan` and `rollback` use) against a
- * journal file of its own. Per-VM states are folded from the journal entries as they reach the
- * disk; each transition becomes an event for the SSE stream and, for writes and power actions,
- * an audit-log line.
- *
- * Resume: the journal is the job's memory. Running a job again starts a new engine run on the
- * same journal for the VMs without a result; the engine decides from what PVE shows now and the
- * intents left open (crash-resume of the CLI).
+ * Where the shim's jobs keep their records and journals (the job itself, its VM states and
+ * events are the core's, src/jobs/job.ts): the record and the JSONL journal in the state
+ * directory, and for each write and power action an audit-log line on disk before the engine
+ * goes on.
  */
-import type { PveClient } from '../../src/api/client.js';
-import type { JournalEntry, NewEntry } from '../../src/migration/journal-model.js';
-import { JOURNAL_VERSION } from '../../src/migration/journal-model.js';
-import { applyPlanOnline, rollbackOnline } from '../../src/migration/online.js';
-import type { EngineOptions, JournalWriter } from '../../src/migration/runner.js';
+import { Job, type JobInput, type JobStorage } from '../../src/jobs/job.js';
+import type { JobRecord } from '../../src/jobs/record.js';
+import type { EngineOptions } from '../../src/migration/runner.js';
 import { JsonlJournal, readPriorEntries } from '../../src/node/journal.js';
-import type { JobEvent, JobListItem, JobView, PlanAnswer } from '../contracts/jobs.js';
 import { AuditTrail, type AuditLog } from './audit-log.js';
-import type { JobRecord, JobStore } from './store.js';
-import { VmStates } from './vm-states.js';
+import type { JobStore } from './store.js';
+
+export { Job, type StoredEvent } from '../../src/jobs/job.js';
 
 /** What a job needs besides its record. */
 export interface JobDeps {
@@ -32,214 +25,34 @@ export interface JobDeps {
   warn: (line: string) => void;
 }
 
-/** What a job works from: the saved plan (apply) or the journal it rolls back. */
-export type JobInput = { kind: 'apply'; plan: PlanAnswer } | { kind: 'rollback'; source: readonly JournalEntry[] };
-
-/** An event as kept for replay: `id` is `<boot>-<seq>`. */
-export interface StoredEvent {
-  id: string;
-  event: JobEvent;
-}
-
-/** Differs per shim process: a Last-Event-ID of another process is not replayable. */
-const BOOT = Date.now().toString(36);
-
-/** Passes every entry to the file, then (once it is on disk) to `seen`; resolves once `seen`'s work is on disk too. */
-class ObservedJournal implements JournalWriter {
-  constructor(
-    private readonly inner: JsonlJournal,
-    private readonly seen: (e: JournalEntry) => Promise<void>,
-  ) {}
-
-  get run(): string {
-    return this.inner.run;
-  }
-
-  async append(entry: NewEntry): Promise<void> {
-    await this.inner.append(entry);
-    await this.seen({ v: JOURNAL_VERSION, ts: new Date().toISOString(), run: this.inner.run, ...entry } as JournalEntry);
-  }
-}
-
-export class Job {
-  readonly states: VmStates;
-  private readonly events: StoredEvent[] = [];
-  private readonly listeners = new Set<(e: StoredEvent) => void>();
-  private seq = 0;
-  private entries: JournalEntry[];
-  private abort = new AbortController();
-  /** Settles when the current run ends (immediately when not running). */
-  done: Promise<void> = Promise.resolve();
-
-  constructor(
-    readonly record: JobRecord,
-    private readonly input: JobInput,
-    private readonly deps: JobDeps,
-    nodes: Map<number, string | null>,
-  ) {
-    this.states = new VmStates(record.vmids.map((vmid) => ({ vmid, node: nodes.get(vmid) ?? null })));
-    this.entries = readPriorEntries(deps.store.journalPath(record.id), deps.warn);
-    for (const e of this.entries) this.states.apply(e);
-  }
-
-  get id(): string {
-    return this.record.id;
-  }
-
-  get running(): boolean {
-    return this.record.status === 'running';
-  }
-
-  listItem(): JobListItem {
-    const r = this.record;
-    return {
-      id: r.id,
-      kind: r.kind,
-      status: r.status,
-      createdAt: r.createdAt,
-      finishedAt: r.finishedAt,
-      who: r.who,
-      planId: r.planId,
-      source: r.source,
-      reboot: r.reboot,
-      concurrency: r.concurrency,
-      perNodeRebootConcurrency: r.perNodeRebootConcurrency,
-      continueOnFailure: r.continueOnFailure,
-      cancelRequested: r.cancelRequested !== null,
-      stopReason: r.stopReason,
-      journal: this.deps.store.journalPath(r.id),
-      counts: this.states.counts(),
-    };
-  }
-
-  view(): JobView {
-    return { ...this.listItem(), vms: this.states.list() };
-  }
-
-  /** Events after `lastId`, or null when that id is not this process's (send a snapshot). */
-  eventsSince(lastId: string): StoredEvent[] | null {
-    const [boot, seq] = lastId.split('-');
-    if (boot !== BOOT || !/^\d+$/.test(seq ?? '')) return null;
-    const n = Number(seq);
-    if (n > this.seq) return null;
-    return this.events.filter((e) => Number(e.id.split('-')[1]) > n);
-  }
-
-  /** A snapshot event with the current id (events after it follow through `subscribe`). */
-  snapshot(): StoredEvent {
-    return { id: `${BOOT}-${this.seq}`, event: { type: 'snapshot', job: this.view() } };
-  }
-
-  subscribe(fn: (e: StoredEvent) => void): () => void {
-    this.listeners.add(fn);
-    return () => this.listeners.delete(fn);
-  }
-
-  private emit(event: JobEvent): void {
-    // Snapshots are built on demand; the buffer keeps transitions only.
-    const stored = { id: `${BOOT}-${++this.seq}`, event };
-    this.events.push(stored);
-    for (const l of this.listeners) l(stored);
-  }
-
-  /** Cancel: the VMs in flight finish, no other starts. */
-  cancel(who: string): void {
-    if (!this.running || this.record.cancelRequested) return;
-    this.record.cancelRequested = { at: new Date().toISOString(), who };
-    this.record.stopReason = `cancelled by ${who}`;
-    this.deps.store.saveJob(this.record);
-    this.emit({ type: 'job', job: this.listItem() });
-  }
-
-  /** Stops the engine at once (shim shutting down): the job stays `running` on disk and resumes at the next start. */
-  halt(): void {
-    this.abort.abort(new Error('the shim is stopping'));
-  }
-
-  /** Marks the job interrupted (cannot run now), with why. */
-  interrupt(reason: string): void {
-    this.record.status = 'interrupted';
-    this.record.stopReason = reason;
-    this.deps.store.saveJob(this.record);
-    this.emit({ type: 'summary', job: this.listItem() });
-  }
-
-  /** Runs (or resumes) the job with `client`; `done` settles when it ends. */
-  start(client: PveClient): void {
-    this.record.status = 'running';
-    if (!this.record.cancelRequested) {
-      // A failure before a restart still stops the wave.
-      const failed = this.record.continueOnFailure ? undefined : this.states.list().find((v) => v.state === 'failed');
-      this.record.stopReason = failed ? firstFailure(failed.vmid, failed.reason) : null;
-    }
-    this.deps.store.saveJob(this.record);
-    this.abort = new AbortController();
-    this.done = this.run(client);
-  }
-
-  private async run(client: PveClient): Promise<void> {
-    const { record, deps } = this;
-    const path = deps.store.journalPath(record.id);
-    // Resumed after a cancel: the VMs that were in flight finish; none other starts.
-    const inFlight = record.cancelRequested ? this.states.inFlight(this.entries) : new Set<number>();
-    const trail = new AuditTrail(record.who, record.id, (vmid) => this.states.get(vmid)?.digestAfter ?? this.states.get(vmid)?.digestBefore ?? null);
-    const file = JsonlJournal.open(path, `${record.kind}-${record.id}-${Date.now().toString(36)}`);
-    const writer = new ObservedJournal(file, (e) => this.seen(e, trail));
-    const beforeVm = (vmid: number): string | null => {
-      if (record.cancelRequested && !inFlight.has(vmid)) return `not started: job cancelled by ${record.cancelRequested.who}`;
-      if (!record.cancelRequested && record.stopReason) return `not started: ${record.stopReason}`;
-      return null;
-    };
-    const engine: Partial<EngineOptions> = { ...deps.engine, powerPerNode: record.perNodeRebootConcurrency, beforeVm };
-    const common = {
-      reboot: record.reboot,
-      concurrency: record.concurrency,
-      vmids: this.states.remaining(),
-      pve: deps.pve,
-      engine,
-      signal: this.abort.signal,
-    };
-    try {
-      if (common.vmids.length > 0) {
-        if (this.input.kind === 'apply') {
-          const planFile = deps.store.planPath(this.input.plan.id!);
-          await applyPlanOnline(client, this.input.plan.plan, { prior: this.entries, writer }, {
-            ...common,
-            planFile,
-            planHash: this.input.plan.id!,
-            previewDigest: true,
-          });
-        } else {
-          await rollbackOnline(client, { prior: [...this.input.source, ...this.entries], writer }, common);
-        }
+/** The state directory as a job's storage; one audit trail per run (it pairs intents with outcomes). */
+function fileStorage(deps: JobDeps): JobStorage {
+  const trails = new Map<string, AuditTrail>();
+  return {
+    saveRecord: (record) => deps.store.saveJob(record),
+    openWriter: (record) => JsonlJournal.open(deps.store.journalPath(record.id), `${record.kind}-${record.id}-${Date.now().toString(36)}`),
+    readEntries: (record) => readPriorEntries(deps.store.journalPath(record.id), deps.warn),
+    journalName: (record) => deps.store.journalPath(record.id),
+    planFile: (planId) => deps.store.planPath(planId),
+    seen: (record, e, states) => {
+      let trail = trails.get(e.run);
+      if (!trail) {
+        trail = new AuditTrail(record.who, record.id, (vmid) => states.get(vmid)?.digestAfter ?? states.get(vmid)?.digestBefore ?? null);
+        trails.set(e.run, trail);
       }
-      record.status = record.cancelRequested ? 'cancelled' : 'finished';
-      record.finishedAt = new Date().toISOString();
-      deps.store.saveJob(record);
-      this.emit({ type: 'summary', job: this.listItem() });
-    } catch (err) {
-      if (this.abort.signal.aborted) return; // shim stopping: resumes at the next start
-      this.interrupt(`${err instanceof Error ? err.message : String(err)}; resume the job when PVE answers again`);
-    } finally {
-      await file.close().catch(() => undefined);
-      this.entries = readPriorEntries(path, deps.warn);
-    }
-  }
-
-  private async seen(e: JournalEntry, trail: AuditTrail): Promise<void> {
-    const vm = this.states.apply(e);
-    const line = trail.line(e);
-    const written = line ? this.deps.audit.append(line) : Promise.resolve();
-    if (vm) this.emit({ type: 'vm', vm });
-    if (e.t === 'vm' && e.result === 'failed' && !this.record.continueOnFailure && !this.record.stopReason) {
-      this.record.stopReason = firstFailure(e.vmid, e.reason ?? null);
-      this.deps.store.saveJob(this.record);
-      this.emit({ type: 'job', job: this.listItem() });
-    }
-    await written;
-  }
+      const line = trail.line(e);
+      return line ? deps.audit.append(line) : Promise.resolve();
+    },
+  };
 }
 
-function firstFailure(vmid: number, reason: string | null): string {
-  return `the wave stopped at the first failure (VM ${vmid}: ${reason ?? 'failed'}); start a job with continueOnFailure to go on`;
+/** A job of the shim: its journal and record in the state directory. */
+export function shimJob(record: JobRecord, input: JobInput, deps: JobDeps, nodes: Map<number, string | null>): Job {
+  return new Job(record, input, {
+    storage: fileStorage(deps),
+    pve: deps.pve,
+    ...(deps.engine ? { engine: deps.engine } : {}),
+    prior: readPriorEntries(deps.store.journalPath(record.id), deps.warn),
+    nodes,
+  });
 }

@@ -4,24 +4,17 @@
  * at start-up every job found on disk (past ones listed, unfinished ones resumed).
  */
 import type { PveClient } from '../../src/api/client.js';
-import { replayJournal, type JournalEntry } from '../../src/migration/journal-model.js';
-import { makePlan } from '../../src/migration/online.js';
+import { planFromRequest } from '../../src/jobs/plan-request.js';
+import { JobError, applyTargets, newRecord, nodesOf, planNodes, refuseBusy, rollbackTargets } from '../../src/jobs/record.js';
+import type { JournalEntry } from '../../src/migration/journal-model.js';
 import { readPriorEntries } from '../../src/node/journal.js';
 import type { JobRequest, PlanAnswer, PlanRequest, RollbackRequest, RunRequest } from '../contracts/jobs.js';
 import { AuditLog } from './audit-log.js';
-import { type JobDeps, Job } from './job.js';
+import { type Job, type JobDeps, shimJob } from './job.js';
 import { type JobRecord, JobStore, newId } from './store.js';
 
 /** A refusal the routes turn into a coded HTTP error. */
-export class JobError extends Error {
-  override name = 'JobError';
-  constructor(
-    readonly kind: 'not-found' | 'conflict' | 'bad-request',
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export { JobError };
 
 export interface JobManagerOptions {
   stateDir: string;
@@ -87,10 +80,10 @@ export class JobManager {
     if (record.kind === 'apply') {
       const plan = record.planId ? this.store.loadPlan(record.planId) : null;
       if (!plan) throw new Error(`its plan ${record.planId ?? '(none)'} is missing from ${this.store.plansDir}`);
-      return new Job(record, { kind: 'apply', plan }, this.deps, new Map(plan.plan.vms.map((v) => [v.vmid, v.node])));
+      return shimJob(record, { kind: 'apply', plan }, this.deps, planNodes(plan));
     }
     const source = this.sourceEntries(record.source!);
-    return new Job(record, { kind: 'rollback', source }, this.deps, nodesOf(source));
+    return shimJob(record, { kind: 'rollback', source }, this.deps, nodesOf(source));
   }
 
   private sourceEntries(jobId: string): JournalEntry[] {
@@ -99,30 +92,7 @@ export class JobManager {
 
   /** Reads and plans `req.vms` (nothing written to PVE); saved unless `readOnly`. */
   async createPlan(client: PveClient, req: PlanRequest, who: string, readOnly: boolean): Promise<PlanAnswer> {
-    const wanted = new Map(req.vms.map((v) => [v.vmid, v.node]));
-    const planOptions = {
-      aio: req.aio ?? 'threads',
-      ...(req.convertSata ? { convertSata: true } : {}),
-      ...(req.convertIde ? { convertIde: true } : {}),
-      ...(req.windowsStaged ? { windowsStaged: true } : {}),
-      ...(req.overrides ? { overrides: req.overrides } : {}),
-    };
-    const { plan, errors } = await makePlan(client, { vmids: [...wanted.keys()] }, planOptions, { pve: this.opts.pve });
-    // The plan applied is the plan previewed, of the VMs the user saw: one that moved to another
-    // node since the panel read it is left out rather than planned where the user did not look.
-    const moved = plan.vms.filter((v) => v.node !== wanted.get(v.vmid));
-    for (const v of moved) errors.push(`VM ${v.vmid} is on ${v.node ?? '?'} now, not on ${wanted.get(v.vmid)} as shown: left out of the plan; reload and preview again`);
-    plan.vms = plan.vms.filter((v) => v.node === wanted.get(v.vmid));
-    const planned = new Set([...plan.vms.map((v) => v.vmid), ...moved.map((v) => v.vmid)]);
-    for (const vmid of wanted.keys()) if (!planned.has(vmid)) errors.push(`VM ${vmid} (${wanted.get(vmid)}) could not be read: left out of the plan`);
-    const answer: PlanAnswer = {
-      id: readOnly ? null : newId('p'),
-      createdAt: plan.createdAt,
-      who,
-      plan,
-      alreadyPending: plan.vms.filter((v) => v.eligible && v.changes.length > 0 && v.changes.every((c) => c.alreadyPending)).map((v) => v.vmid),
-      errors,
-    };
+    const answer: PlanAnswer = { id: readOnly ? null : newId('p'), ...(await planFromRequest(client, req, who, this.opts.pve)) };
     if (answer.id) this.store.savePlan({ ...answer, id: answer.id });
     return answer;
   }
@@ -136,66 +106,29 @@ export class JobManager {
   /** Starts a job applying a saved plan. */
   startApply(client: PveClient, req: JobRequest, who: string): Job {
     const plan = this.getPlan(req.planId);
-    const inPlan = new Set(plan.plan.vms.map((v) => v.vmid));
-    const notInPlan = (req.vmids ?? []).filter((id) => !inPlan.has(id));
-    if (notInPlan.length > 0) throw new JobError('bad-request', `vmids: VM ${notInPlan.join(', ')} not in plan ${req.planId}`);
-    const chosen = req.vmids ? new Set(req.vmids) : inPlan;
-    // Blocked or nothing-to-do VMs are reported skipped by the engine and touch nothing, so they lock nothing.
-    const vmids = plan.plan.vms.filter((v) => chosen.has(v.vmid)).map((v) => v.vmid);
-    const locked = plan.plan.vms.filter((v) => chosen.has(v.vmid) && v.eligible).map((v) => v.vmid);
-    const record = this.newRecord('apply', req, who, { vmids, locked }, { planId: req.planId, source: null });
-    const job = new Job(record, { kind: 'apply', plan }, this.deps, new Map(plan.plan.vms.map((v) => [v.vmid, v.node])));
+    const record = this.newRecord('apply', req, who, applyTargets(plan, req.planId, req.vmids), { planId: req.planId, source: null });
+    const job = shimJob(record, { kind: 'apply', plan }, this.deps, planNodes(plan));
     return this.begin(job, client);
   }
 
   /** Starts a job restoring what job `sourceId` wrote (all its VMs, or `req.vmids`). */
   startRollback(client: PveClient, sourceId: string, req: RollbackRequest, who: string): Job {
     const sourceJob = this.get(sourceId);
-    if (sourceJob.record.kind !== 'apply') throw new JobError('bad-request', `job ${sourceId} is a rollback; roll back the apply job it restored`);
-    if (sourceJob.running) throw new JobError('conflict', `job ${sourceId} is still running; cancel it or wait for it to end, then roll back`);
     const source = this.sourceEntries(sourceId);
-    const touched = [...replayJournal(source).values()].filter((j) => j.writes.length > 0 || j.power.length > 0).map((j) => j.vmid);
-    const notTouched = (req.vmids ?? []).filter((id) => !touched.includes(id));
-    if (notTouched.length > 0) throw new JobError('bad-request', `vmids: job ${sourceId} wrote nothing to VM ${notTouched.join(', ')}`);
-    const vmids = touched.filter((id) => !req.vmids || req.vmids.includes(id)).sort((a, b) => a - b);
-    if (vmids.length === 0) throw new JobError('bad-request', `job ${sourceId} wrote nothing: there is nothing to roll back`);
+    const vmids = rollbackTargets(sourceJob.record, source, req.vmids);
     const record = this.newRecord('rollback', req, who, { vmids, locked: vmids }, { planId: null, source: sourceId });
-    const job = new Job(record, { kind: 'rollback', source }, this.deps, nodesOf(source));
+    const job = shimJob(record, { kind: 'rollback', source }, this.deps, nodesOf(source));
     return this.begin(job, client);
   }
 
   private newRecord(kind: 'apply' | 'rollback', req: RunRequest, who: string, vms: { vmids: number[]; locked: number[] }, ref: { planId: string | null; source: string | null }): JobRecord {
-    return {
-      id: newId('j'),
-      kind,
-      createdAt: new Date().toISOString(),
-      finishedAt: null,
-      who,
-      ...ref,
-      reboot: req.reboot,
-      concurrency: req.concurrency ?? DEFAULT_JOB_CONCURRENCY,
-      perNodeRebootConcurrency: req.perNodeRebootConcurrency ?? 1,
-      continueOnFailure: req.continueOnFailure === true,
-      ...vms,
-      status: 'running',
-      cancelRequested: null,
-      stopReason: null,
-    };
+    return newRecord(newId('j'), kind, req, who, vms, ref, DEFAULT_JOB_CONCURRENCY);
   }
 
   /** Refuses when a VM is in a running job; else locks, saves and runs. */
   private begin(job: Job, client: PveClient): Job {
     this.runLock();
-    const busy = job.record.locked.filter((id) => this.locks.has(id));
-    if (busy.length > 0) {
-      const first = busy[0]!;
-      throw new JobError(
-        'conflict',
-        `VM ${first} is in running job ${this.locks.get(first)}` +
-          (busy.length > 1 ? ` (and ${busy.length - 1} more: ${busy.slice(1, 11).map((id) => `VM ${id} in ${this.locks.get(id)}`).join(', ')})` : '') +
-          '; one job per VM at a time: wait for it, cancel it, or leave the VM out',
-      );
-    }
+    refuseBusy(job.record, this.locks);
     this.store.saveJob(job.record);
     this.jobs.set(job.id, job);
     this.lock(job);
@@ -263,6 +196,3 @@ export class JobManager {
   }
 }
 
-function nodesOf(entries: readonly JournalEntry[]): Map<number, string | null> {
-  return new Map([...replayJournal([...entries]).values()].map((j) => [j.vmid, j.node]));
-}

@@ -14,20 +14,10 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { JobListItem, PlanAnswer } from '../contracts/jobs.js';
+import type { JobRecord } from '../../src/jobs/record.js';
+import type { PlanAnswer } from '../contracts/jobs.js';
 
-/** A job as kept on disk: the request, who made it, and its status (the API's fields, and the VMs). */
-export interface JobRecord
-  extends Pick<
-    JobListItem,
-    'id' | 'kind' | 'createdAt' | 'finishedAt' | 'who' | 'planId' | 'source' | 'reboot' | 'concurrency' | 'perNodeRebootConcurrency' | 'continueOnFailure' | 'status' | 'stopReason'
-  > {
-  /** The VMs the job works on, ascending. */
-  vmids: number[];
-  /** Those it may write to or reboot (its lock set: one job per VM at a time). */
-  locked: number[];
-  cancelRequested: { at: string; who: string } | null;
-}
+export type { JobRecord };
 
 /**
  * A new id: time first (so names sort by age) then randomness, e.g. `j-lz8k2m1c-4f9a0b2c`.

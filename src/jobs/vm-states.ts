@@ -4,8 +4,8 @@
  * job entry by entry and rebuilds a past or resumed job from its file, so what the panel sees
  * live and after a restart cannot differ.
  */
-import type { JournalEntry, VmOutcome } from '../../src/migration/journal-model.js';
-import { VM_JOB_STATES, type VmJobState, type VmJobView } from '../contracts/jobs.js';
+import type { JournalEntry, VmOutcome } from '../migration/journal-model.js';
+import { VM_JOB_STATES, type VmJobState, type VmJobView } from './types.js';
 
 /** The job state an engine outcome ends in. */
 export function stateOfOutcome(outcome: VmOutcome): VmJobState {
