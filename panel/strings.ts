@@ -81,6 +81,8 @@ export const S = {
   applyButton: (n: number) => `Apply to ${n} VM${n === 1 ? '' : 's'}`,
   applyFailed: 'Apply failed',
   applyJournal: 'Journal',
+  downloadJournal: 'Download journal (JSONL)',
+  resume: 'Resume',
   applyHiddenReadOnly: 'Apply is hidden in read-only mode.',
   hiddenTicked: (n: number, included: boolean) =>
     `${n} ticked VM${n === 1 ? ' is' : 's are'} hidden by the filter and ${included ? 'included' : 'not included'}:`,

@@ -10,8 +10,16 @@ import type { RebootPolicy } from '../../src/migration/journal-model.js';
 import type { MigrationPlan, VmPlan } from '../../src/migration/types.js';
 import type { JobListItem, JobView, JobsClient, VmJobState, VmJobView } from './jobs.js';
 
-/** What the panel uses of the jobs client (tests pass a fake). */
-export type JobsApi = Pick<JobsClient, 'createPlan' | 'startJob' | 'subscribe' | 'cancel' | 'listJobs' | 'getJob' | 'rollback'>;
+/**
+ * What the panel uses of a jobs API: the shim's client, or the browser's own jobs inside the PVE
+ * web UI (panel/data/browser-jobs.ts); tests pass a fake. `resume` offers Resume of an
+ * interrupted job; `journalText` offers the journal as a download (a browser job's journal is
+ * in the browser, a shim job's is a file the shim names).
+ */
+export type JobsApi = Pick<JobsClient, 'createPlan' | 'startJob' | 'subscribe' | 'cancel' | 'listJobs' | 'getJob' | 'rollback'> & {
+  resume?(id: string): Promise<JobView>;
+  journalText?(id: string): Promise<string>;
+};
 
 /** How a job runs: the reboot choice and reboots at once per node. */
 export interface RunChoice {

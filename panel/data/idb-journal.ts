@@ -12,12 +12,17 @@
 import { JOURNAL_VERSION, type JournalEntry, type NewEntry, type RebootPolicy } from '../../src/migration/journal-model.js';
 import type { JournalWriter } from '../../src/migration/runner.js';
 import type { MigrationPlan } from '../../src/migration/types.js';
+import type { JobRecord } from '../../src/jobs/record.js';
+import type { PlanAnswer } from '../../src/jobs/types.js';
 
 /** Database name (per origin: one per PVE host the UI is opened on). */
 export const JOURNAL_DB = 'pve-dataplane';
-const DB_VERSION = 1;
+/** 1: journals and entries (the VM tab); 2: plans and jobs (the Datacenter and Node tabs' bulk apply). */
+const DB_VERSION = 2;
 const META = 'journals';
 const ENTRIES = 'entries';
+const PLANS = 'plans';
+const JOBS = 'jobs';
 
 /** What is kept beside a journal's entries: enough to resume its apply. */
 export interface JournalMeta {
@@ -57,7 +62,7 @@ function txDone(tx: IDBTransaction): Promise<void> {
 }
 
 /** A random id part (crypto.randomUUID needs a secure context; PVE is https, tests on localhost). */
-function randomPart(): string {
+export function randomPart(): string {
   const c = globalThis.crypto;
   if (typeof c?.randomUUID === 'function') return c.randomUUID();
   const b = c.getRandomValues(new Uint8Array(16));
@@ -78,6 +83,9 @@ export class IdbJournalStore {
         // Auto-increment keys keep append order, as the lines of a JSONL file do.
         db.createObjectStore(ENTRIES, { autoIncrement: true }).createIndex('journal', 'journal');
       }
+      // A job's journal entries go to ENTRIES under the job's id, as a VM-tab journal's do.
+      if (!db.objectStoreNames.contains(PLANS)) db.createObjectStore(PLANS, { keyPath: 'id' });
+      if (!db.objectStoreNames.contains(JOBS)) db.createObjectStore(JOBS, { keyPath: 'id' });
     };
     return new IdbJournalStore(await requestDone(req));
   }
@@ -121,14 +129,44 @@ export class IdbJournalStore {
     return records.map((r) => r.entry);
   }
 
+  /** Saves a plan a job may apply (its `id` set). */
+  async putPlan(plan: PlanAnswer): Promise<void> {
+    const tx = this.tx([PLANS], 'readwrite');
+    tx.objectStore(PLANS).put(plan);
+    await txDone(tx);
+  }
+
+  async plan(id: string): Promise<PlanAnswer | null> {
+    const tx = this.tx([PLANS], 'readonly');
+    return ((await requestDone(tx.objectStore(PLANS).get(id))) as PlanAnswer | undefined) ?? null;
+  }
+
+  /**
+   * Replaces a job's record. The record is copied when called (IndexedDB clones on `put`), so a
+   * caller may go on changing it; records saved one after the other commit in that order.
+   */
+  putJob(record: JobRecord): Promise<void> {
+    const tx = this.tx([JOBS], 'readwrite');
+    tx.objectStore(JOBS).put(record);
+    return txDone(tx);
+  }
+
+  /** Every job's record. */
+  async jobs(): Promise<JobRecord[]> {
+    const tx = this.tx([JOBS], 'readonly');
+    return requestDone(tx.objectStore(JOBS).getAll() as IDBRequest<JobRecord[]>);
+  }
+
   /**
    * A writer appending to journal `id` under a fresh run id (`apply-…`/`rollback-…`, as the CLI
    * names its runs). Each `append` is one committed transaction.
    */
-  writer(id: string, kind: 'apply' | 'rollback'): JournalWriter {
+  writer(id: string, kind: 'apply' | 'rollback'): JournalWriter & { close(): Promise<void> } {
     const run = `${kind}-${randomPart()}`;
     return {
       run,
+      // Each append is committed on its own: nothing to flush.
+      close: () => Promise.resolve(),
       append: async (e: NewEntry): Promise<void> => {
         // The same object, and key order, as a JSONL line of src/node/journal.ts.
         const entry = { v: JOURNAL_VERSION, ts: new Date().toISOString(), run, ...e } as JournalEntry;

@@ -9,20 +9,25 @@ import { apiClientContext, inlineDialogsContext, panelModeContext, type PanelMod
 import { ThemeController } from '../controllers/theme-controller.js';
 import { type FleetAudit, type FleetLoader, loadFleetAudit } from '../data/fleet-audit.js';
 import type { BrowserRunRequest } from '../data/idb-apply.js';
+import { BrowserJobs } from '../data/browser-jobs.js';
 import { IdbJournalStore, type JournalMeta } from '../data/idb-journal.js';
+import type { JobView } from '../data/jobs.js';
+import { fetchPermissions } from '../../src/api/endpoints/access.js';
 import { unfinishedRun } from '../../src/migration/journal-model.js';
-import type { DpApplyRequestEvent } from '../events.js';
+import type { DpApplyRequestEvent, DpJobStartedEvent, DpRollbackOpenEvent } from '../events.js';
 import { shared } from '../styles/shared.js';
 import { tokens } from '../styles/tokens.js';
 import '../components/dp-alert.js';
 import '../components/dp-spinner.js';
 import '../views/dp-fleet-view.js';
+import '../views/dp-job-list.js';
+import '../views/dp-job-progress.js';
 import './dp-pve-apply.js';
 import './dp-pve-vm.js';
 import { pageUserName, pveUiClient } from './pve-client.js';
-import { vmWriteAccess } from './write-access.js';
+import { fleetWriteAccess, vmWriteAccess } from './write-access.js';
 
-/** Mode inside the PVE UI: no shim, no shim Apply; writes are decided per VM from privileges. */
+/** Mode inside the PVE UI: no shim; Apply runs in the browser where the user's privileges allow it. */
 const PVE_UI_MODE: PanelMode = { readOnly: false, readOnlyReason: '', upstream: '', canApply: false, csrfToken: '' };
 
 /**
@@ -30,8 +35,10 @@ const PVE_UI_MODE: PanelMode = { readOnly: false, readOnlyReason: '', upstream: 
  * the same elements as the standalone panel, on the user's own PVE session (same-origin
  * `/api2/json`, the browser's `PVEAuthCookie`, the page's CSRF token), in PVE's theme.
  * `scope="cluster"`: the fleet; `scope="node" node=…`: that node's VMs; `scope="vm" node=… vmid=…`:
- * that VM's disks, risk and fix. Apply runs in the browser (`<dp-pve-apply>`, journal in
- * IndexedDB); an apply the page closed on is offered for resume when the tab opens again.
+ * that VM's disks, risk and fix. Apply runs in the browser with journals in IndexedDB: a VM's
+ * through `<dp-pve-apply>`, a bulk apply of the fleet or a node through the fleet view's own
+ * plan, progress and Past Runs on the browser's jobs (`BrowserJobs`). A run the page closed on is
+ * offered for resume when the tab opens again.
  */
 @customElement('dp-pve-tab')
 export class DpPveTab extends LitElement {
@@ -77,6 +84,13 @@ export class DpPveTab extends LitElement {
   private _storeValue?: IdbJournalStore;
   private readonly _theme = new ThemeController(this);
 
+  /** The bulk apply's jobs (cluster and node scope), once the journals store is open. */
+  @state() private _jobs: BrowserJobs | null = null;
+  /** Bulk-apply jobs shown above the fleet: those of this scope the page closed on (each offered for resume), and rollbacks started from them. */
+  @state() private _followed: JobView[] = [];
+  /** The rollback window of a job shown above the fleet. */
+  @state() private _rollbackOf = '';
+
   /** The fleet of this node only (one function per node: a new one would reload the view). */
   private _nodeLoader?: FleetLoader;
 
@@ -90,6 +104,26 @@ export class DpPveTab extends LitElement {
 
   override firstUpdated(): void {
     void this._loadJournals();
+    if (this.scope !== 'vm') void this._loadJobs();
+  }
+
+  /** Bulk apply where the user may write to some VM; the jobs of this browser, interrupted ones shown. */
+  private async _loadJobs(): Promise<void> {
+    try {
+      const [store, perms] = await Promise.all([this._journals(), fetchPermissions(this.client).catch(() => null)]);
+      const jobs = new BrowserJobs(this.client, store, { who: pageUserName(), ...(this.engine ? { engine: this.engine } : {}) });
+      this.mode = { ...PVE_UI_MODE, canApply: fleetWriteAccess(perms) };
+      this._jobs = jobs;
+      const interrupted: JobView[] = [];
+      for (const item of await jobs.listJobs()) {
+        if (item.status !== 'interrupted') continue;
+        const job = await jobs.getJob(item.id);
+        if (this.scope === 'cluster' || job.vms.some((v) => v.node === this.node)) interrupted.push(job);
+      }
+      this._followed = interrupted;
+    } catch (err) {
+      console.warn('pve-dataplane: jobs in IndexedDB not readable', err);
+    }
   }
 
   private _journals(): Promise<IdbJournalStore> {
@@ -119,6 +153,8 @@ export class DpPveTab extends LitElement {
   }
 
   private readonly _onApplyRequest = (e: DpApplyRequestEvent): void => {
+    // The fleet view applies through its jobs API (the browser's, given below).
+    if (this.scope !== 'vm') return;
     e.stopPropagation();
     void this._startApply(e);
   };
@@ -169,12 +205,48 @@ export class DpPveTab extends LitElement {
   });
 
   override render() {
-    return html`${this._runsView()}${this._view()}`;
+    return html`${this._runsView()}${this._followedView()}${this._view()}`;
+  }
+
+  private _followedView() {
+    const jobs = this._jobs;
+    if (!jobs || this._followed.length === 0) return nothing;
+    return html`${repeat(
+      this._followed,
+      (j) => j.id,
+      (j) => html`<dp-job-progress
+        class="interrupted"
+        .jobs=${jobs}
+        .job=${j}
+        ?readOnly=${!this.mode.canApply}
+        @dp-job-end=${() => this.renderRoot.querySelector('dp-fleet-view')?.reload()}
+        @dp-rollback-open=${(e: DpRollbackOpenEvent) => (this._rollbackOf = e.jobId)}
+        @dp-close=${(e: Event) => {
+          e.stopPropagation();
+          this._followed = this._followed.filter((x) => x.id !== j.id);
+        }}
+      ></dp-job-progress>`,
+    )}
+    ${this._rollbackOf
+      ? html`<dp-job-list
+          .jobs=${jobs}
+          rollbackOf=${this._rollbackOf}
+          @dp-job-started=${(e: DpJobStartedEvent) => {
+            this._rollbackOf = '';
+            this._followed = [e.job, ...this._followed];
+          }}
+          @dp-close=${(e: Event) => {
+            e.stopPropagation();
+            this._rollbackOf = '';
+          }}
+        ></dp-job-list>`
+      : nothing}`;
   }
 
   private _view() {
-    if (this.scope === 'cluster') return html`<dp-fleet-view .loader=${this.loader}></dp-fleet-view>`;
-    if (this.scope === 'node') return html`<dp-fleet-view .loader=${this._nodeLoader}></dp-fleet-view>`;
+    const jobs = this._jobs ?? undefined;
+    if (this.scope === 'cluster') return html`<dp-fleet-view .loader=${this.loader} .jobs=${jobs}></dp-fleet-view>`;
+    if (this.scope === 'node') return html`<dp-fleet-view .loader=${this._nodeLoader} .jobs=${jobs}></dp-fleet-view>`;
     return this._vmAudit.render({
       initial: () => html`<dp-spinner></dp-spinner>`,
       pending: () => html`<dp-spinner></dp-spinner>`,

@@ -33,3 +33,15 @@ export function vmWriteAccess(perms: PermissionMap | null, vmid: number): WriteA
 export function readOnlyReason(access: WriteAccess, vmid: number): string {
   return `your PVE user lacks ${access.missing.join(' and ')} on /vms/${vmid}; PVE would refuse the write.`;
 }
+
+/**
+ * Whether the Datacenter and Node tabs offer Apply: the user holds the write privileges on some
+ * VM (on `/`, `/vms`, a pool, or one VM). Which VMs a plan may write is the planner's gate per
+ * VM (it reads the same map), and PVE checks every write again.
+ */
+export function fleetWriteAccess(perms: PermissionMap | null): boolean {
+  if (!perms) return false;
+  return Object.entries(perms).some(
+    ([path, privs]) => (path === '/' || path === '/vms' || path.startsWith('/vms/') || path.startsWith('/pool/')) && WRITE_PRIVILEGES.every((p) => p in privs),
+  );
+}

@@ -3,6 +3,7 @@ import { Task } from '@lit/task';
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { type JobsApi, type RunChoice, countsText, runOutcome } from '../data/bulk-apply.js';
+import { download } from '../data/export.js';
 import type { JobView } from '../data/jobs.js';
 import { DpCloseEvent, DpJobStartedEvent, type DpRebootChangeEvent } from '../events.js';
 import { S } from '../strings.js';
@@ -15,8 +16,9 @@ import '../components/dp-spinner.js';
 /**
  * Undo: the shim's past runs (applies and rollbacks) with their outcome, and Roll Back of a run,
  * all its VMs or the chosen ones, with the same reboot choice as an apply. Opens on one run's
- * rollback form when `rollbackOf` is set.
- * @fires dp-job-started - a rollback job was started
+ * rollback form when `rollbackOf` is set. A jobs API that can (the browser's, inside the PVE UI)
+ * also offers Resume of an interrupted run and each run's journal as a download.
+ * @fires dp-job-started - a rollback job was started, or a run resumed
  * @fires dp-close - the user closed the window
  */
 @customElement('dp-job-list')
@@ -99,6 +101,10 @@ export class DpJobList extends LitElement {
                       ${!this.readOnly && j.kind === 'apply' && j.status !== 'running' && j.counts.written + j.counts.verified > 0
                         ? html`<button class="rollback" @click=${() => void this._openForm(j.id)}>${S.rollBack}</button>`
                         : nothing}
+                      ${!this.readOnly && j.status === 'interrupted' && this.jobs.resume
+                        ? html`<button class="resume" @click=${() => void this._resume(j.id)}>${S.resume}</button>`
+                        : nothing}
+                      ${this.jobs.journalText ? html`<button class="download" @click=${() => void this._download(j.id)}>${S.downloadJournal}</button>` : nothing}
                     </td>
                   </tr>`,
                 )}
@@ -143,6 +149,19 @@ export class DpJobList extends LitElement {
           </div>`
         : html`<button class="primary start-rollback" ?disabled=${chosen.length === 0} @click=${() => (this._confirming = true)}>${S.rollbackButton(chosen.length)}</button>
             <button class="back" @click=${() => (this._form = null)}>${S.pastRuns}</button>`}`;
+  }
+
+  private async _resume(id: string): Promise<void> {
+    this._error = '';
+    try {
+      this.dispatchEvent(new DpJobStartedEvent(await this.jobs.resume!(id)));
+    } catch (err) {
+      this._error = err instanceof Error ? err.message : String(err);
+    }
+  }
+
+  private async _download(id: string): Promise<void> {
+    download({ text: await this.jobs.journalText!(id), filename: `${id}.jsonl`, type: 'application/x-ndjson' });
   }
 
   private _toggle(vmid: number, on: boolean): void {

@@ -3,6 +3,7 @@ import '@lit-labs/virtualizer';
 import { LitElement, type PropertyValues, css, html, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { type JobsApi, type LeftOut, countsText, runOutcome, vmStateText } from '../data/bulk-apply.js';
+import { download } from '../data/export.js';
 import type { JobListItem, JobView, VmJobView } from '../data/jobs.js';
 import { DpCloseEvent, DpJobEndEvent, DpRollbackOpenEvent } from '../events.js';
 import { S } from '../strings.js';
@@ -14,7 +15,8 @@ import '../components/dp-alert.js';
  * written and pending a cold start, rebooting, verified, skipped or failed with the reason),
  * Cancel (the VMs in flight finish, no other starts), and the summary at the end with the
  * journal and Roll Back. Follows the job's event stream; a closed tab loses nothing (the job
- * runs on the shim).
+ * runs on the shim). A jobs API that can (the browser's, inside the PVE UI) also offers Resume of
+ * an interrupted job and the journal as a download.
  * @fires dp-job-end - the job ended (the fleet changed)
  * @fires dp-rollback-open - the user asked to roll this job back
  * @fires dp-close - the user dismissed the finished job
@@ -153,11 +155,14 @@ export class DpJobProgress extends LitElement {
         ${this._ended && !this.readOnly && head.kind === 'apply' && counts.written + counts.verified > 0
           ? html`<button class="rollback" @click=${() => this.dispatchEvent(new DpRollbackOpenEvent(head.id))}>${S.rollBack}</button>`
           : nothing}
+ ${this._ended && !this.readOnly && head.status === 'interrupted' && this.jobs.resume
+          ? html`<button class="primary resume" @click=${this._onResume}>${S.resume}</button>`
+          : nothing}
         ${this._ended ? html`<button class="dismiss" @click=${() => this.dispatchEvent(new DpCloseEvent())}>${S.closeDetails}</button>` : nothing}
       </div>
       <progress max=${total || 1} value=${total - busy} aria-label=${S.jobProgress}></progress>
       <p class="counts" role="status">${countsText(counts)}${head.reboot !== 'never' ? ` · reboot ${head.reboot}, ${head.perNodeRebootConcurrency} per node` : ''}</p>
-      ${this._error && !this._ended ? html`<dp-alert variant="warning">${this._error}</dp-alert>` : nothing}
+      ${this._error ? html`<dp-alert variant="warning">${this._error}</dp-alert>` : nothing}
       ${this.leftOut.length
         ? html`<dp-alert variant="warning" class="left-out" heading=${S.leftOut(this.leftOut.length)}
             ><ul>
@@ -165,7 +170,12 @@ export class DpJobProgress extends LitElement {
             </ul></dp-alert
           >`
         : nothing}
-      ${this._ended ? html`<p class="journal">${S.applyJournal}: <code>${head.journal}</code></p>` : nothing}
+      ${this._ended
+        ? html`<p class="journal">
+            ${S.applyJournal}: <code>${head.journal}</code>
+            ${this.jobs.journalText ? html`<button class="download" @click=${this._onDownload}>${S.downloadJournal}</button>` : nothing}
+          </p>`
+        : nothing}
       <lit-virtualizer
         scroller
         tabindex="0"
@@ -178,6 +188,19 @@ export class DpJobProgress extends LitElement {
       ></lit-virtualizer>
     `;
   }
+
+  private readonly _onResume = async (): Promise<void> => {
+    try {
+      this._follow(await this.jobs.resume!(this.job.id));
+    } catch (err) {
+      this._error = err instanceof Error ? err.message : String(err);
+    }
+  };
+
+  private readonly _onDownload = async (): Promise<void> => {
+    const text = await this.jobs.journalText!(this.job.id);
+    download({ text, filename: `${this.job.id}.jsonl`, type: 'application/x-ndjson' });
+  };
 
   private async _onCancel(): Promise<void> {
     try {
