@@ -86,6 +86,11 @@ export class DpPveTab extends LitElement {
 
   /** The bulk apply's jobs (cluster and node scope), once the journals store is open. */
   @state() private _jobs: BrowserJobs | null = null;
+  /** The bulk apply's jobs once the journals store and the user's privileges are read (null before, and in VM scope). */
+  get jobs(): BrowserJobs | null {
+    return this._jobs;
+  }
+
   /** Bulk-apply jobs shown above the fleet: those of this scope the page closed on (each offered for resume), and rollbacks started from them. */
   @state() private _followed: JobView[] = [];
   /** The rollback window of a job shown above the fleet. */

@@ -156,7 +156,7 @@ export class DpJobProgress extends LitElement {
           ? html`<button class="rollback" @click=${() => this.dispatchEvent(new DpRollbackOpenEvent(head.id))}>${S.rollBack}</button>`
           : nothing}
  ${this._ended && !this.readOnly && head.status === 'interrupted' && this.jobs.resume
-          ? html`<button class="primary resume" @click=${this._onResume}>${S.resume}</button>`
+          ? html`<button class="resume" @click=${this._onResume}>${S.resume}</button>`
           : nothing}
         ${this._ended ? html`<button class="dismiss" @click=${() => this.dispatchEvent(new DpCloseEvent())}>${S.closeDetails}</button>` : nothing}
       </div>

@@ -3,6 +3,7 @@
 // The glue inside a PVE-like page (npm ExtJS 6.2 + stand-in config panels and Hardware grid) against
 // the simulator behind same-origin /api2/json (web-test-runner.config.mjs proxies it).
 import { expect, waitUntil } from '@open-wc/testing';
+import type { DpPveTab } from '../../panel/pve-ui/dp-pve-tab.js';
 import { TAB_ITEM_ID } from '../../panel/pve-ui/glue.js';
 import { type AnyExt, createConfig, destroy, loadPveUi, login, menuIds } from './harness.js';
 
@@ -189,6 +190,27 @@ describe('privileges', function () {
   this.timeout(25_000);
   after(async () => {
     await login('root@pam', 'simulator');
+  });
+
+  const fleetPart = (tab: Element, sel: string) => deepQuery(tab, 'dp-fleet-view')?.shadowRoot?.querySelector(sel) ?? null;
+
+  it('the Datacenter tab offers bulk apply (Past Runs) to root, and no write control to an auditor', async () => {
+    const fleetTab = async () => {
+      const dc = open('PVE.dc.Config', {});
+      dc.selectById(TAB_ITEM_ID);
+      const tab = dc.getEl().dom.querySelector('dp-pve-tab')!;
+      await waitUntil(() => /VMs shown$/.test(fleetPart(tab, '.count')?.textContent ?? ''), 'fleet read', { timeout: 20_000 });
+      return tab;
+    };
+    const root = await fleetTab();
+    await waitUntil(() => fleetPart(root, 'button.runs'), 'Past Runs offered', { timeout: 10_000 });
+    destroy(panels.pop());
+    await login('audit@pve', 'audit');
+    const audit = await fleetTab();
+    // The privileges are read with the journals store: once both are, still no write control.
+    await waitUntil(() => (audit as DpPveTab).jobs !== null, 'jobs ready', { timeout: 10_000 });
+    await (audit as DpPveTab).updateComplete;
+    expect(fleetPart(audit, 'button.runs')).to.equal(null);
   });
 
   it('an auditor (PVEAuditor-like: VM.Audit + Datastore.Audit) sees the facts and no write control', async () => {
