@@ -9,10 +9,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseJournalText } from '../../../src/node/journal.js';
-import { type PveUiPage, startPveUiPage } from './page-server.js';
+import { type PveUiPage, launchChromium, startPveUiPage } from './page-server.js';
 
 let browser: Browser;
 let ui: PveUiPage;
@@ -21,11 +21,7 @@ beforeAll(async () => {
   // Fleet seed 11 (as test/pve-ui): VMs 100 and 108 on pve1 are stopped, on VirtIO SCSI with
   // iothread=1 ignored, and plan to one write each.
   ui = await startPveUiPage({ vms: 12, nodes: 2, seed: 11, timeScale: 0.001 });
-  browser = await chromium.launch({
-    executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 }, 90_000);
 
 afterAll(async () => {

@@ -10,21 +10,17 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { type Browser, type Page, chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseJournalText } from '../../../src/node/journal.js';
-import { type PveUiPage, startPveUiPage } from './page-server.js';
+import { type PveUiPage, launchChromium, startPveUiPage } from './page-server.js';
 
 let browser: Browser;
 let ui: PveUiPage;
 
 beforeAll(async () => {
   ui = await startPveUiPage({ vms: 12, nodes: 2, seed: 11, timeScale: 0.001 });
-  browser = await chromium.launch({
-    executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 }, 90_000);
 
 afterAll(async () => {

@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { type Browser, chromium } from 'playwright-core';
 import { type RunningSimulator, type SimulatorOptions, startSimulator } from '../../../api-shim/simulator/index.js';
 
 export interface PveUiPage {
@@ -125,4 +126,13 @@ async function proxy(base: string, req: http.IncomingMessage, res: http.ServerRe
     res.writeHead(502);
     res.end(String(err));
   }
+}
+
+/** Debian's Chromium, headless, as the e2e tests run it. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
 }
