@@ -79,32 +79,39 @@ function paint(words: Word[]): string {
 export function wrapPieces(pieces: Piece[], width: number, first = '', next = first): string[] {
   const words: Array<Word & { glue?: boolean }> = [];
   for (const p of pieces) {
-    for (const text of splitWords(p.text)) words.push({ text, ...(p.style ? { style: p.style } : {}), ...(p.glue ? { glue: true } : {}) });
+    for (const text of splitWords(p.text)) {
+      const word: Word & { glue?: boolean } = { text };
+      if (p.style) word.style = p.style;
+      if (p.glue) word.glue = true;
+      words.push(word);
+    }
   }
   // Room the glued words right after word i need on its line.
-  const tail = words.map((_, i) => {
-    let n = 0;
-    for (let j = i + 1; j < words.length && words[j]!.glue; j++) n += 1 + words[j]!.text.length;
-    return n;
-  });
+  const tail = new Array<number>(words.length).fill(0);
+  for (let i = words.length - 2; i >= 0; i--) if (words[i + 1]!.glue) tail[i] = 1 + words[i + 1]!.text.length + tail[i + 1]!;
   const lines: string[] = [];
   let line: Word[] = [];
   let used = 0;
   let prefix = first;
-  const room = () => Math.max(8, width - visibleLength(prefix));
+  let room = Math.max(8, width - visibleLength(prefix));
   const push = () => {
     lines.push(prefix + paint(line));
     line = [];
     used = 0;
-    prefix = next;
+    if (prefix !== next) {
+      prefix = next;
+      room = Math.max(8, width - visibleLength(prefix));
+    }
   };
-  for (const [i, w] of words.entries()) {
-    const chunks = w.text.length > room() ? breakWord(w.text, room()) : [w.text];
-    for (const [k, text] of chunks.entries()) {
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    const chunks = w.text.length > room ? breakWord(w.text, room) : [w.text];
+    for (let k = 0; k < chunks.length; k++) {
+      const text = chunks[k]!;
       const add = (line.length > 0 ? 1 : 0) + text.length + (k === chunks.length - 1 ? tail[i]! : 0);
-      if (line.length > 0 && !w.glue && used + add > room()) push();
+      if (line.length > 0 && !w.glue && used + add > room) push();
       used += (line.length > 0 ? 1 : 0) + text.length;
-      line.push({ text, ...(w.style ? { style: w.style } : {}) });
+      line.push(w.style ? { text, style: w.style } : { text });
     }
   }
   if (line.length > 0 || lines.length === 0) push();
