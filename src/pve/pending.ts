@@ -9,6 +9,7 @@
 import type { ConfigEntry, ConfigIssue, ConfigSection, PendingDelete, VmConfigFile } from './types.js';
 import { checkConfigValue, droppedOnRead } from './config-schema.js';
 import { isValidDriveName, parseDrive, volumeOwner } from './drive.js';
+import { parseDriveKey } from './drive-keys.js';
 import type { Drive } from './types.js';
 import { byteOrder } from './property-string.js';
 import { cloneConfigFile, configValues, emptySection } from './vm-config-model.js';
@@ -232,16 +233,16 @@ function registerUnusedDrive(file: VmConfigFile, drive: Drive): void {
   if (drive.isCdrom) return;
   const volid = drive.file;
   if (file.vmid === null || volumeOwner(volid) !== file.vmid) return;
-  let free: string | null = null;
-  for (let i = MAX_UNUSED - 1; i >= 0; i--) {
-    const existing = file.main.entries.get(`unused${i}`);
-    if (existing) {
-      if (existing.value === volid) return;
-    } else {
-      free = `unused${i}`;
-    }
+  const taken = new Set<number>();
+  for (const [key, entry] of file.main.entries) {
+    const k = parseDriveKey(key);
+    if (k?.kind !== 'unused') continue;
+    if (entry.value === volid) return;
+    taken.add(k.index);
   }
-  if (free) file.main.entries.set(free, { key: free, value: volid });
+  let free = 0;
+  while (taken.has(free)) free++;
+  if (free < MAX_UNUSED) file.main.entries.set(`unused${free}`, { key: `unused${free}`, value: volid });
 }
 
 function dropReusedUnused(file: VmConfigFile): void {
