@@ -84,7 +84,12 @@ export interface PropertyScan {
 
 /** Perl's `\s` on ASCII text. JS `\s` also matches Unicode spaces, which Perl (bytes) does not. */
 const PERL_BLANK = /^[ \t\n\r\f\v]*$/;
-const KEY_VALUE = /^([^=]+)=(.+)$/s;
+
+/** PERL_BLANK.test, without the regex for the usual part that starts with a letter. */
+function isBlank(part: string): boolean {
+  const c = part.charCodeAt(0);
+  return part === '' || ((c === 32 || (c >= 9 && c <= 13)) && PERL_BLANK.test(part));
+}
 
 /** Is `spec` an alias entry? */
 export function isAlias(spec: PropertySpec | PropertyAlias | undefined): spec is PropertyAlias {
@@ -155,14 +160,15 @@ export function scanPropertyString(text: string, format: PropertyFormat, opts: {
   let defaultUsed = false;
 
   for (const raw of text.split(',')) {
-    if (PERL_BLANK.test(raw)) {
+    if (isBlank(raw)) {
       parts.push({ key: '', writtenKey: null, value: raw });
       continue;
     }
-    const m = KEY_VALUE.exec(raw);
-    if (m) {
-      const written = m[1]!;
-      const value = m[2]!;
+    // PVE's `^([^=]+)=(.+)$`: a key before the first `=`, and something after it.
+    const eq = raw.indexOf('=');
+    if (eq > 0 && eq < raw.length - 1) {
+      const written = raw.slice(0, eq);
+      const value = raw.slice(eq + 1);
       const key = canonicalKey(format, written);
       if (seen.has(written)) {
         problems.push({ key, reason: `duplicate key in comma-separated list property: ${written}`, kind: 'structure' });
@@ -173,7 +179,7 @@ export function scanPropertyString(text: string, format: PropertyFormat, opts: {
       parts.push({ key, writtenKey: written, value });
       continue;
     }
-    if (!raw.includes('=')) {
+    if (eq < 0) {
       if (defaultKey === null) {
         problems.push({ reason: 'value without key, but schema does not define a default key', kind: 'structure' });
         parts.push({ key: raw, writtenKey: null, value: raw });
@@ -188,7 +194,6 @@ export function scanPropertyString(text: string, format: PropertyFormat, opts: {
       continue;
     }
     // `key=` (empty value) or `=value`: PVE's key=value regex needs one char on each side.
-    const eq = raw.indexOf('=');
     const written = raw.slice(0, eq);
     const key = written === '' ? '' : canonicalKey(format, written);
     problems.push({ ...(key ? { key } : {}), reason: 'missing key in comma-separated list property', kind: 'structure' });
