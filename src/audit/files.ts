@@ -3,14 +3,15 @@
  * The offline audit: VM configs from a `ConfigReader` (a copy of /etc/pve, single files) →
  * `AuditReport`, with the backup jobs beside the configs as risk evidence. No file system here.
  */
-import type { AnalysisEnv, VmInput } from '../analysis/types.js';
+import type { RiskSources } from '../analysis/risk/index.js';
+import type { AnalysisEnv, VmInput, VmReport } from '../analysis/types.js';
 import { driveVolume, isDriveKey, volumeOwner } from '../pve/index.js';
 import type { ConfigIssue } from '../pve/types.js';
 import { withPveQemu } from './pve-qemu-env.js';
 import type { AuditOptions, AuditRun } from './options.js';
 import type { ConfigRead, ConfigReader } from './reader.js';
 import { DEFAULT_INSTALLED_QEMU, auditAssumptions } from './report.js';
-import { auditVms } from './stream.js';
+import { auditVm, auditVms, compareVms } from './stream.js';
 import { vmInputFromFile } from './vm-report.js';
 
 /** VMID from the volume names (`vm-8006-disk-0` → 8006) of a file not named `<vmid>.conf`. */
@@ -82,11 +83,12 @@ async function unmatchedFilters(opts: AuditOptions, reader: ConfigReader, inputs
   return out;
 }
 
-/**
- * Audits the VM configs `reader` gives. Files that cannot be read are `errors`; problems that did
- * not stop the audit (storage.cfg lines, unreadable jobs.cfg) are `warnings`.
- */
-export async function auditFiles(reader: ConfigReader, opts: AuditOptions = {}): Promise<AuditRun> {
+/** The offline audit before its VMs are audited: everything of the report but `vms`. */
+interface PreparedAudit extends Omit<AuditRun, 'vms'> {
+  sources: RiskSources;
+}
+
+async function prepareAudit(reader: ConfigReader, opts: AuditOptions): Promise<PreparedAudit> {
   const vmids = opts.vmids ? new Set(opts.vmids) : undefined;
   const read = await reader.read({ ...(reader.tree && opts.node !== undefined ? { node: opts.node } : {}), ...(vmids ? { vmids } : {}) });
   let inputs = toInputs(read);
@@ -103,14 +105,43 @@ export async function auditFiles(reader: ConfigReader, opts: AuditOptions = {}):
   // Backup jobs (jobs.cfg) and pools (user.cfg) beside the configs feed the risk's backup part.
   // Only beside configs that were read: a wrong folder gets one error, not one per file.
   const risk = reader.readRiskSources && read.vms.length > 0 ? await reader.readRiskSources() : null;
-  const vms = auditVms(inputs, env, risk?.sources ?? {}, opts.onVm);
   const warnings = [...read.storageIssues, ...(risk?.issues ?? [])];
   return {
-    vms,
     assumptions: auditAssumptions(inputs, env),
     errors,
     ...(warnings.length > 0 ? { warnings } : {}),
     inputs,
     env,
+    sources: risk?.sources ?? {},
+  };
+}
+
+/**
+ * Audits the VM configs `reader` gives. Files that cannot be read are `errors`; problems that did
+ * not stop the audit (storage.cfg lines, unreadable jobs.cfg) are `warnings`.
+ */
+export async function auditFiles(reader: ConfigReader, opts: AuditOptions = {}): Promise<AuditRun> {
+  const { sources, ...run } = await prepareAudit(reader, opts);
+  return { vms: auditVms(run.inputs, run.env, sources, opts.onVm), ...run };
+}
+
+/** An offline audit whose VMs are audited as they are asked for (`AuditOptions.onVm` is not called). */
+export interface LazyAuditRun extends Omit<AuditRun, 'vms'> {
+  /**
+   * Each VM's report, audited when it is reached, in the report's order (`auditFiles`' `vms`): a
+   * writer that drops each VM once it is written holds one VM at a time, not 5,000.
+   */
+  vms(): Generator<VmReport>;
+}
+
+/** {@link auditFiles}, with the VMs audited one at a time as they are written. */
+export async function auditFilesLazily(reader: ConfigReader, opts: AuditOptions = {}): Promise<LazyAuditRun> {
+  const { sources, ...run } = await prepareAudit(reader, opts);
+  const ordered = [...run.inputs].sort(compareVms);
+  return {
+    ...run,
+    *vms() {
+      for (const input of ordered) yield auditVm(input, run.env, sources);
+    },
   };
 }

@@ -5,8 +5,8 @@ import type { AnalysisEnv, VmInput, VmReport } from '../analysis/types.js';
 import type { AuditVmEvent } from './options.js';
 import { analyzeVm } from './vm-report.js';
 
-/** The report order: by VMID, then node (a VMID seen on two nodes of a copied tree). */
-export function compareVms(a: VmReport, b: VmReport): number {
+/** The report order: by VMID, then node (a VMID seen on two nodes of a copied tree). Inputs sort alike. */
+export function compareVms(a: Pick<VmReport, 'vmid' | 'node'>, b: Pick<VmReport, 'vmid' | 'node'>): number {
   return a.vmid - b.vmid || (a.node ?? '').localeCompare(b.node ?? '');
 }
 

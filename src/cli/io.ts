@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
+import { once } from 'node:events';
+
 /** Where the CLI writes, so tests can capture output without touching process streams. */
 export interface CliIO {
   stdout(text: string): void;
@@ -10,6 +12,11 @@ export interface CliIO {
   columns?: number;
   /** Long-running commands (serve, demo, simulate) stop when this resolves; absent: on SIGINT/SIGTERM. */
   stopped?: Promise<void>;
+  /**
+   * Resolves once stdout has passed on what it was given (a pipe into a slower reader, such as
+   * `| jq`, would otherwise buffer a whole 40 MB document in memory); absent: writing never waits.
+   */
+  drained?(): Promise<void>;
 }
 
 /** The real process streams. */
@@ -20,6 +27,7 @@ export function processIO(): CliIO {
     isTTY: Boolean(process.stdout.isTTY),
     env: process.env,
     ...(process.stdout.isTTY && process.stdout.columns ? { columns: process.stdout.columns } : {}),
+    drained: () => (process.stdout.writableNeedDrain ? once(process.stdout, 'drain').then(() => undefined) : Promise.resolve()),
   };
 }
 

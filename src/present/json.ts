@@ -13,18 +13,27 @@ import { toAuditJson, toVmJson } from '../audit/json.js';
 const PIECE = 64 * 1024;
 
 /** The whole document, in pieces to write one after another. */
-export function* jsonPieces(report: AuditReport): Generator<string> {
+export function jsonPieces(report: AuditReport): Generator<string> {
+  return jsonDocumentPieces(report, report.vms, report.vms.length);
+}
+
+/**
+ * {@link jsonPieces} with the VMs from `vms` (`count` of them), taken one at a time as the pieces
+ * are written: an audit that makes each VM only when it is asked for is never held whole.
+ */
+export function* jsonDocumentPieces(report: Omit<AuditReport, 'vms'>, vms: Iterable<VmReport>, count: number): Generator<string> {
   const { vms: _vms, ...rest } = toAuditJson({ ...report, vms: [] }) as Record<string, unknown>;
-  let piece = report.vms.length === 0 ? '{\n  "vms": [],\n' : '{\n  "vms": [\n';
-  const last = report.vms.length - 1;
-  for (let i = 0; i <= last; i++) {
-    piece += `    ${JSON.stringify(toVmJson(report.vms[i]!))}${i < last ? ',' : ''}\n`;
+  let piece = count === 0 ? '{\n  "vms": [],\n' : '{\n  "vms": [\n';
+  let i = 0;
+  for (const vm of vms) {
+    piece += `    ${JSON.stringify(toVmJson(vm))}${++i < count ? ',' : ''}\n`;
     if (piece.length >= PIECE) {
       yield piece;
       piece = '';
     }
   }
-  if (report.vms.length > 0) piece += '  ],\n';
+  if (i !== count) throw new Error(`jsonDocumentPieces: ${i} VMs given, ${count} announced`);
+  if (count > 0) piece += '  ],\n';
   const tail = JSON.stringify(rest, null, 2);
   // `rest` is an object: drop its braces and splice its members in after `vms`.
   yield `${piece}${tail.slice(2, -2)}\n}\n`;

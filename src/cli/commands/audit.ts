@@ -4,9 +4,11 @@
  * single config files), online from the PVE API. `audit()` returns the report; `run()` prints it.
  */
 import { existsSync } from 'node:fs';
-import type { AnalysisEnv, AuditReport } from '../../analysis/types.js';
+import type { AnalysisEnv, AuditReport, VmReport } from '../../analysis/types.js';
 import { parseVersion } from '../../analysis/version.js';
-import { auditFiles, listSome } from '../../audit/files.js';
+import { type LazyAuditRun, auditFiles, auditFilesLazily, listSome } from '../../audit/files.js';
+import type { AuditOptions as ServiceOptions } from '../../audit/options.js';
+import type { ConfigReader } from '../../audit/reader.js';
 import { confFilesReader, etcPveReader } from '../../node/etc-pve.js';
 import type { ConfigIssue } from '../../pve/types.js';
 import { ExitError, UsageError } from '../errors.js';
@@ -14,7 +16,7 @@ import type { OptionOrigin } from '../options.js';
 import { type CliIO, outputWidth, useColor } from '../io.js';
 import { formatCsv } from '../../present/csv.js';
 import { formatExplain } from '../output/explain.js';
-import { formatVmJson, jsonPieces } from '../../present/json.js';
+import { formatVmJson, jsonDocumentPieces, jsonPieces } from '../../present/json.js';
 import { formatIssue } from '../output/issues.js';
 import { formatTable } from '../output/table.js';
 import type { PveQemuOption } from '../../audit/pve-qemu-env.js';
@@ -79,26 +81,23 @@ function parseQemuVersion(text: string | undefined): AnalysisEnv['installedQemu'
   return v;
 }
 
-/** Runs the audit and returns the report (no output). */
-export async function audit(opts: AuditOptions): Promise<AuditReport> {
+/** The options both audit services take. */
+function serviceOptions(opts: AuditOptions): ServiceOptions {
   const given = parseQemuVersion(opts.qemuVersion);
-  const common = {
+  return {
     ...(given ? { qemuVersion: given } : {}),
     ...(opts.pveQemu ? { pveQemu: opts.pveQemu } : {}),
     ...(opts.node !== undefined ? { node: opts.node } : {}),
     ...(opts.vmids !== undefined ? { vmids: opts.vmids } : {}),
   };
-  if (opts.pve !== undefined) {
-    if (opts.configDir !== undefined || opts.conf !== undefined) {
-      throw new UsageError('--pve cannot be combined with --config-dir or --conf: choose the online or the offline audit');
-    }
-    // Loaded only for --pve: the API client stack (axios, TLS) stays out of offline runs.
-    const { auditOnline } = await import('./audit-online.js');
-    return auditOnline({ ...opts, pve: opts.pve }, common);
-  }
+}
+
+/** The offline tree or files `opts` name, as a reader; null for an online audit. */
+function offlineReader(opts: AuditOptions): ConfigReader | null {
+  if (opts.pve !== undefined) return null;
   if (opts.conf !== undefined && opts.conf.length > 0) {
     if (opts.configDir !== undefined) throw new UsageError('give either --config-dir or --conf, not both');
-    return auditFiles(confFilesReader(opts.conf, { ...(opts.storageCfg !== undefined ? { storageCfg: opts.storageCfg } : {}), ...(opts.node !== undefined ? { node: opts.node } : {}) }), common);
+    return confFilesReader(opts.conf, { ...(opts.storageCfg !== undefined ? { storageCfg: opts.storageCfg } : {}), ...(opts.node !== undefined ? { node: opts.node } : {}) });
   }
   let dir = opts.configDir;
   if (dir === undefined) {
@@ -107,7 +106,21 @@ export async function audit(opts: AuditOptions): Promise<AuditReport> {
     }
     dir = '/etc/pve';
   }
-  return auditFiles(etcPveReader(dir, opts.storageCfg !== undefined ? { storageCfg: opts.storageCfg } : {}), common);
+  return etcPveReader(dir, opts.storageCfg !== undefined ? { storageCfg: opts.storageCfg } : {});
+}
+
+/** Runs the audit and returns the report (no output). */
+export async function audit(opts: AuditOptions): Promise<AuditReport> {
+  const common = serviceOptions(opts);
+  if (opts.pve !== undefined) {
+    if (opts.configDir !== undefined || opts.conf !== undefined) {
+      throw new UsageError('--pve cannot be combined with --config-dir or --conf: choose the online or the offline audit');
+    }
+    // Loaded only for --pve: the API client stack (axios, TLS) stays out of offline runs.
+    const { auditOnline } = await import('./audit-online.js');
+    return auditOnline({ ...opts, pve: opts.pve }, common);
+  }
+  return auditFiles(offlineReader(opts)!, common);
 }
 
 /**
@@ -145,15 +158,19 @@ export function normalizeAuditOptions(
   };
 }
 
+function printIssues(issues: readonly ConfigIssue[], io: CliIO): void {
+  for (const issue of issues) io.stderr(`pve-dataplane: ${formatIssue(issue)}\n`);
+}
+
+function nothingAudited(io: CliIO): number {
+  io.stderr('pve-dataplane: nothing could be audited (no VM config was read and matched the filters)\n');
+  return 1;
+}
+
 /** Prints the report the way the options ask; returns the exit code. */
 export function present(report: AuditReport, opts: { format: AuditFormat; explain?: number; vmids?: number[]; node?: string }, io: CliIO): number {
-  const issues: ConfigIssue[] = [...report.errors, ...(report.warnings ?? []), ...report.vms.flatMap((vm) => vm.issues)];
-  for (const issue of issues) io.stderr(`pve-dataplane: ${formatIssue(issue)}\n`);
-
-  if (report.vms.length === 0) {
-    io.stderr('pve-dataplane: nothing could be audited (no VM config was read and matched the filters)\n');
-    return 1;
-  }
+  printIssues([...report.errors, ...(report.warnings ?? []), ...report.vms.flatMap((vm) => vm.issues)], io);
+  if (report.vms.length === 0) return nothingAudited(io);
   if (opts.explain !== undefined) {
     const vm = report.vms.find((v) => v.vmid === opts.explain);
     if (!vm) {
@@ -172,9 +189,37 @@ export function present(report: AuditReport, opts: { format: AuditFormat; explai
   return 0;
 }
 
+/**
+ * `present` for `--format json` of an offline audit that makes each VM as it is written (and waits
+ * for a slow reader of stdout): one VM in memory at a time. Same stdout and stderr; the VMs'
+ * config issues come after the document instead of before it.
+ */
+async function presentJsonLazily(run: LazyAuditRun, io: CliIO): Promise<number> {
+  printIssues([...run.errors, ...(run.warnings ?? [])], io);
+  const count = run.inputs.length;
+  if (count === 0) return nothingAudited(io);
+  const vmIssues: ConfigIssue[] = [];
+  function* vms(): Generator<VmReport> {
+    for (const vm of run.vms()) {
+      vmIssues.push(...vm.issues);
+      yield vm;
+    }
+  }
+  for (const piece of jsonDocumentPieces(run, vms(), count)) {
+    io.stdout(piece);
+    if (io.drained) await io.drained();
+  }
+  printIssues(vmIssues, io);
+  return 0;
+}
+
 /** Entry point used by the command table. */
 export async function run(raw: AuditCommandOptions, io: CliIO, origin?: OptionOrigin): Promise<number> {
   const opts = normalizeAuditOptions(raw, io.env, origin);
+  if (opts.format === 'json' && opts.explain === undefined && opts.pve === undefined) {
+    const common = serviceOptions(opts);
+    return presentJsonLazily(await auditFilesLazily(offlineReader(opts)!, common), io);
+  }
   const report = await audit(opts);
   return present(report, opts, io);
 }
