@@ -18,7 +18,8 @@ import { formatCsv } from '../../present/csv.js';
 import { formatExplain } from '../output/explain.js';
 import { formatVmJson, jsonDocumentPieces, jsonPieces } from '../../present/json.js';
 import { formatIssue } from '../output/issues.js';
-import { formatTable } from '../output/table.js';
+import { makeStyle } from '../output/style.js';
+import { type TableBlock, formatTable, renderTable, tableBlock } from '../output/table.js';
 import type { PveQemuOption } from '../../audit/pve-qemu-env.js';
 import { parsePveQemuOption } from '../pve-qemu-option.js';
 
@@ -213,12 +214,32 @@ async function presentJsonLazily(run: LazyAuditRun, io: CliIO): Promise<number> 
   return 0;
 }
 
+/**
+ * `present` for the table of an offline audit: each VM is kept only as the lines it prints
+ * (its block), not as its report. Same stdout and stderr.
+ */
+function presentTableLazily(run: LazyAuditRun, io: CliIO): number {
+  const style = makeStyle(useColor(io));
+  const blocks: TableBlock[] = [];
+  const vmIssues: ConfigIssue[] = [];
+  for (const vm of run.vms()) {
+    vmIssues.push(...vm.issues);
+    blocks.push(tableBlock(vm, style));
+  }
+  printIssues([...run.errors, ...(run.warnings ?? []), ...vmIssues], io);
+  if (blocks.length === 0) return nothingAudited(io);
+  io.stdout(renderTable(run, blocks, style, outputWidth(io)));
+  return 0;
+}
+
 /** Entry point used by the command table. */
 export async function run(raw: AuditCommandOptions, io: CliIO, origin?: OptionOrigin): Promise<number> {
   const opts = normalizeAuditOptions(raw, io.env, origin);
-  if (opts.format === 'json' && opts.explain === undefined && opts.pve === undefined) {
+  // Offline, 5,000 VMs are written without holding 5,000 reports (the JSON one VM at a time).
+  if (opts.explain === undefined && opts.pve === undefined && (opts.format === 'json' || opts.format === 'table')) {
     const common = serviceOptions(opts);
-    return presentJsonLazily(await auditFilesLazily(offlineReader(opts)!, common), io);
+    const lazy = await auditFilesLazily(offlineReader(opts)!, common);
+    return opts.format === 'json' ? presentJsonLazily(lazy, io) : presentTableLazily(lazy, io);
   }
   const report = await audit(opts);
   return present(report, opts, io);

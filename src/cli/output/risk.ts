@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /** Risk in the text outputs: one line per VM in the table, every reason in `--explain`. */
-import type { AuditReport, RiskLevel, RiskReason, VmReport } from '../../analysis/types.js';
+import type { RiskLevel, RiskReason, VmReport } from '../../analysis/types.js';
 import type { Piece } from './layout.js';
 import type { Style } from './style.js';
 
@@ -90,15 +90,15 @@ export function riskSummaryLine(vm: VmReport, style: Style): string | null {
   return `  ${summary.head}${body ? `  ${body}` : ''}`;
 }
 
-/** `risk: 1 critical, 4 warning, 2 unknown, 0 info, 3 ok` over the whole report. */
-export function riskTotals(report: AuditReport): string | null {
+/** `risk: 1 critical, 4 warning, 2 unknown, 0 info, 3 ok` over the levels of every VM (null: no risk assessed). */
+export function riskTotals(vmLevels: Iterable<RiskLevel | null>): string | null {
   const levels: RiskLevel[] = ['critical', 'warning', 'unknown', 'info', 'ok'];
   const counts = new Map<RiskLevel, number>(levels.map((l) => [l, 0]));
   let any = false;
-  for (const vm of report.vms) {
-    if (!vm.risk) continue;
+  for (const level of vmLevels) {
+    if (level === null) continue;
     any = true;
-    counts.set(vm.risk.level, counts.get(vm.risk.level)! + 1);
+    counts.set(level, counts.get(level)! + 1);
   }
   return any ? `risk: ${levels.map((l) => `${counts.get(l)} ${l}`).join(', ')} (docs/risk-model.md)` : null;
 }

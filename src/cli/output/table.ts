@@ -3,12 +3,12 @@
  * The default audit output: one block per VM, one row per disk. Values that differ from what the
  * config suggests are marked; pending facts read `now → after cold start`.
  */
-import type { AuditReport, DiskFacts, DiskReport, VmReport } from '../../analysis/types.js';
+import type { AuditReport, DiskFacts, DiskReport, RiskLevel, VmReport } from '../../analysis/types.js';
 import { type Cell, aioCell, cacheCell, controllerCell, deviceCell, iothreadCell, unknownCell } from '../../present/disk-facts.js';
 import { deviationText, findDeviation } from '../../present/deviations.js';
 import { escapeControl } from './issues.js';
 import { type Piece, cellLines, fitColumns, longestWord, wrapPieces } from './layout.js';
-import { riskSummary, riskTotals } from './risk.js';
+import { type RiskSummary, riskSummary, riskTotals } from './risk.js';
 import { type Style, makeStyle, padEnd, visibleLength } from './style.js';
 
 const HEADERS = ['DISK', 'VOLUME', 'DEVICE', 'CONTROLLER', 'IOTHREAD', 'AIO', 'CACHE'] as const;
@@ -124,11 +124,24 @@ function stackedRow(row: Row, width: number, indent: string): string[] {
 }
 
 /** Config files (offline) or VM paths (online) that errors kept out of the report. */
-function notAudited(report: AuditReport): string[] {
+function notAudited(report: Pick<AuditReport, 'errors'>): string[] {
   const sources = report.errors
     .filter((e) => e.severity === 'error' && e.source !== undefined && /(?:\.conf|\/qemu\/\d+)$/.test(e.source))
     .map((e) => escapeControl(e.source as string));
   return [...new Set(sources)];
+}
+
+/** What the table prints of one VM: made from its report, which need not be kept. */
+export interface TableBlock {
+  header: Piece[];
+  risk: RiskSummary | null;
+  level: RiskLevel | null;
+  rows: Row[];
+}
+
+/** The block of one VM, painted with `style` (makeStyle; the same for every block of a table). */
+export function tableBlock(vm: VmReport, style: Style): TableBlock {
+  return { header: vmHeader(vm, style), risk: riskSummary(vm, style), level: vm.risk?.level ?? null, rows: vm.disks.map((d) => diskRow(d, style)) };
 }
 
 /**
@@ -137,8 +150,16 @@ function notAudited(report: AuditReport): string[] {
  */
 export function formatTable(report: AuditReport, opts: { color: boolean; width?: number }): string {
   const style = makeStyle(opts.color);
-  const width = opts.width ?? Infinity;
-  const blocks = report.vms.map((vm) => ({ vm, rows: vm.disks.map((d) => diskRow(d, style)) }));
+  return renderTable(
+    report,
+    report.vms.map((vm) => tableBlock(vm, style)),
+    style,
+    opts.width,
+  );
+}
+
+/** {@link formatTable} from the VMs' blocks (the VMs themselves already dropped), with their style. */
+export function renderTable(report: Omit<AuditReport, 'vms'>, blocks: readonly TableBlock[], style: Style, width = Infinity): string {
   const headers: Piece[][] = HEADERS.map((h) => [{ text: h }]);
   const indent = '  ';
   const gap = '  ';
@@ -176,9 +197,8 @@ export function formatTable(report: AuditReport, opts: { color: boolean; width?:
   const extraIndent = ' '.repeat(indent.length + (widths[0] as number) + gap.length);
 
   const out: string[] = [];
-  for (const { vm, rows } of blocks) {
-    for (const line of wrapPieces(vmHeader(vm, style), width, '', '    ')) out.push(line);
-    const risk = riskSummary(vm, style);
+  for (const { header, risk, rows } of blocks) {
+    for (const line of wrapPieces(header, width, '', '    ')) out.push(line);
     if (risk) {
       const head = `${indent}${risk.head}${risk.body.length > 0 ? '  ' : ''}`;
       for (const line of wrapPieces(risk.body, width, head, ' '.repeat(visibleLength(head)))) out.push(line);
@@ -196,7 +216,7 @@ export function formatTable(report: AuditReport, opts: { color: boolean; width?:
     }
     out.push('');
   }
-  const totals = riskTotals(report);
+  const totals = riskTotals(blocks.map((b) => b.level));
   if (totals) out.push(...wrapPieces([{ text: totals }], width, '', '  '));
   const missing = notAudited(report);
   if (missing.length > 0) {
@@ -204,6 +224,6 @@ export function formatTable(report: AuditReport, opts: { color: boolean; width?:
     for (const line of wrapPieces([{ text, style: style.error }], width, '', '  ')) out.push(line);
   }
   for (const a of report.assumptions) for (const line of wrapPieces([{ text: `note: ${a}`, style: style.dim }], width, '', '  ')) out.push(line);
-  if (report.vms.length > 0) out.push(...wrapPieces([{ text: 'details of one VM: pve-dataplane audit … --explain VMID', style: style.dim }], width, '', '  '));
+  if (blocks.length > 0) out.push(...wrapPieces([{ text: 'details of one VM: pve-dataplane audit … --explain VMID', style: style.dim }], width, '', '  '));
   return out.join('\n') + '\n';
 }
