@@ -7,7 +7,9 @@
  *
  * The simulator runs in a child process (like a real PVE, it does not share the client's event
  * loop); the client is the CLI's (`clientFromOptions`: HTTPS pinned to the simulator's certificate,
- * the simulator's root token, so every evidence request is allowed). One untimed warm-up run, then one JSON line per timed run and a summary line:
+ * the simulator's root token, so every evidence request is allowed). One untimed warm-up run, then
+ * one JSON line per timed run (with the CPU time the client and the simulator spent per VM, which
+ * unlike the wall time does not depend on what else runs on the machine) and a summary line:
  *   {"bench":"online-audit","vms":1000,"latencyMs":15,"concurrency":8,"ms":…,"lowerBoundMs":1875,
  *    "ratio":…,"target":1.3,"pass":true,"requests":…,"untilFirstVmMs":…,"vmPhaseMs":…,"afterLastVmMs":…,…}
  *
@@ -47,30 +49,47 @@ async function serve(): Promise<void> {
   await sim.warmed;
   // The full token: every part of the evidence is readable (Sys.Audit for the metrics export, Sys.Syslog).
   process.stdout.write(`${JSON.stringify({ url: sim.url, token: sim.token, fingerprint: sim.fingerprint })}\n`);
+  // Each line on stdin asks for the simulator's CPU time so far (µs), answered on stdout.
+  process.stdin.on('data', () => {
+    const c = process.cpuUsage();
+    process.stdout.write(`${JSON.stringify({ cpuUs: c.user + c.system })}\n`);
+  });
   process.on('SIGTERM', () => void sim.close().then(() => process.exit(0)));
 }
 
-async function startChild(): Promise<{ ready: Ready; stop: () => void }> {
+async function startChild(): Promise<{ ready: Ready; stop: () => void; cpuUs: () => Promise<number> }> {
   const self = fileURLToPath(import.meta.url);
   const child = spawn(process.execPath, [...process.execArgv, self, '--serve', ...ARGS], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['pipe', 'pipe', 'inherit'],
   });
-  const ready = await new Promise<Ready>((resolve, reject) => {
-    let buf = '';
-    child.stdout.on('data', (c: Buffer) => {
-      buf += c.toString();
-      const nl = buf.indexOf('\n');
-      if (nl >= 0) resolve(JSON.parse(buf.slice(0, nl)) as Ready);
-    });
-    child.on('exit', (code) => reject(new Error(`simulator exited with ${code} before it was ready`)));
+  // One JSON line per message: the ready line, then one per CPU question.
+  const lines: Array<(line: string) => void> = [];
+  let buf = '';
+  child.stdout.on('data', (c: Buffer) => {
+    buf += c.toString();
+    for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      lines.shift()?.(line);
+    }
   });
-  return { ready, stop: () => child.kill('SIGTERM') };
+  const nextLine = () => new Promise<string>((resolve) => lines.push(resolve));
+  const ready = await Promise.race([
+    nextLine().then((l) => JSON.parse(l) as Ready),
+    new Promise<never>((_, reject) => child.on('exit', (code) => reject(new Error(`simulator exited with ${code} before it was ready`)))),
+  ]);
+  const cpuUs = async () => {
+    const answer = nextLine();
+    child.stdin.write('cpu\n');
+    return (JSON.parse(await answer) as { cpuUs: number }).cpuUs;
+  };
+  return { ready, stop: () => child.kill('SIGTERM'), cpuUs };
 }
 
 async function measure(): Promise<void> {
   const { auditCluster } = await import('../src/audit/index.js');
   const { clientFromOptions } = await import('../src/cli/online.js');
-  const { ready, stop } = await startChild();
+  const { ready, stop, cpuUs } = await startChild();
   const lowerBoundMs = (VMS * LATENCY) / CONCURRENCY;
   const ratios: number[] = [];
   const options = { pve: ready.url, token: ready.token, fingerprint: ready.fingerprint, concurrency: CONCURRENCY };
@@ -91,6 +110,7 @@ async function measure(): Promise<void> {
     for (let run = 0; run <= RUNS; run++) {
       // What `pve-dataplane audit --pve ...` computes, through the audit service: a fresh client
       // (new TLS connections), the collection, the risk evidence and the analysis of every VM.
+      const simCpu0 = await cpuUs();
       const cpu0 = process.cpuUsage();
       const t0 = performance.now();
       let first = 0;
@@ -104,6 +124,7 @@ async function measure(): Promise<void> {
       });
       const end = performance.now();
       const cpu = process.cpuUsage(cpu0);
+      const simCpuUs = (await cpuUs()) - simCpu0;
       const ms = end - t0;
       if (report.vms.length !== VMS) throw new Error(`audited ${report.vms.length} of ${VMS} VMs`);
       if (run === 0) continue; // warm-up (JIT, first connections), like the collection above
@@ -130,6 +151,8 @@ async function measure(): Promise<void> {
           vmPhaseRatio: Number(((last - first) / lowerBoundMs).toFixed(3)),
           // Load-independent: CPU the client (TLS, HTTP, parsing, analysis) spent per VM.
           clientCpuMsPerVm: Number(((cpu.user + cpu.system) / 1000 / VMS).toFixed(3)),
+          // The simulator's (PVE's side) CPU per VM in the same run: it shares the machine's cores.
+          simCpuMsPerVm: Number((simCpuUs / 1000 / VMS).toFixed(3)),
           loadAverage: Number(loadavg()[0]!.toFixed(2)),
           countedRunMs: countedMs,
         })}\n`,

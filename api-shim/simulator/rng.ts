@@ -22,15 +22,13 @@ export interface Rng {
   fork(label: string | number): Rng;
 }
 
-function splitmix32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x9e3779b9) >>> 0;
-    let z = a;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-    return (z ^ (z >>> 16)) >>> 0;
-  };
+/** splitmix32: one step from state `a`, returns [next state, output]. */
+function splitmix32Step(a: number): [number, number] {
+  a = (a + 0x9e3779b9) >>> 0;
+  let z = a;
+  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+  return [a, (z ^ (z >>> 16)) >>> 0];
 }
 
 /** FNV-1a of a string, to turn labels into seeds. */
@@ -43,49 +41,77 @@ export function hashString(text: string): number {
   return h >>> 0;
 }
 
+/**
+ * sfc32 seeded through splitmix32. A class, not an object of closures: the simulator forks one per
+ * answer (key order), so creating one must cost next to nothing.
+ */
+class Sfc32 implements Rng {
+  private a: number;
+  private b: number;
+  private c: number;
+  private d: number;
+
+  constructor(private readonly seed: number) {
+    let s = seed >>> 0;
+    let v: number;
+    [s, v] = splitmix32Step(s);
+    this.a = v;
+    [s, v] = splitmix32Step(s);
+    this.b = v;
+    [s, v] = splitmix32Step(s);
+    this.c = v;
+    [, v] = splitmix32Step(s);
+    this.d = v;
+    for (let i = 0; i < 12; i++) this.next();
+  }
+
+  next(): number {
+    const t = (((this.a + this.b) >>> 0) + this.d) >>> 0;
+    this.d = (this.d + 1) >>> 0;
+    this.a = this.b ^ (this.b >>> 9);
+    this.b = (this.c + (this.c << 3)) >>> 0;
+    this.c = (this.c << 21) | (this.c >>> 11);
+    this.c = (this.c + t) >>> 0;
+    return t / 4294967296;
+  }
+
+  int(min: number, max: number): number {
+    return min + Math.floor(this.next() * (max - min + 1));
+  }
+
+  chance(p: number): boolean {
+    return this.next() < p;
+  }
+
+  pick<T>(items: readonly T[]): T {
+    if (items.length === 0) throw new Error('Rng.pick: empty list');
+    return items[Math.floor(this.next() * items.length)]!;
+  }
+
+  weighted<T>(items: ReadonlyArray<readonly [T, number]>): T {
+    const total = items.reduce((s, [, w]) => s + w, 0);
+    let r = this.next() * total;
+    for (const [item, w] of items) {
+      r -= w;
+      if (r < 0) return item;
+    }
+    return items[items.length - 1]![0];
+  }
+
+  hex(n: number): string {
+    let s = '';
+    while (s.length < n) s += Math.floor(this.next() * 0x100000000).toString(16).padStart(8, '0');
+    return s.slice(0, n);
+  }
+
+  fork(label: string | number): Rng {
+    return new Sfc32((this.seed ^ hashString(String(label))) >>> 0);
+  }
+}
+
 /** Creates a random source from a numeric seed. */
 export function createRng(seed: number): Rng {
-  const init = splitmix32(seed);
-  let a = init();
-  let b = init();
-  let c = init();
-  let d = init();
-  const next = (): number => {
-    // sfc32
-    const t = (((a + b) >>> 0) + d) >>> 0;
-    d = (d + 1) >>> 0;
-    a = b ^ (b >>> 9);
-    b = (c + (c << 3)) >>> 0;
-    c = (c << 21) | (c >>> 11);
-    c = (c + t) >>> 0;
-    return t / 4294967296;
-  };
-  for (let i = 0; i < 12; i++) next();
-  const rng: Rng = {
-    next,
-    int: (min, max) => min + Math.floor(next() * (max - min + 1)),
-    chance: (p) => next() < p,
-    pick: (items) => {
-      if (items.length === 0) throw new Error('Rng.pick: empty list');
-      return items[Math.floor(next() * items.length)]!;
-    },
-    weighted: (items) => {
-      const total = items.reduce((s, [, w]) => s + w, 0);
-      let r = next() * total;
-      for (const [item, w] of items) {
-        r -= w;
-        if (r < 0) return item;
-      }
-      return items[items.length - 1]![0];
-    },
-    hex: (n) => {
-      let s = '';
-      while (s.length < n) s += Math.floor(next() * 0x100000000).toString(16).padStart(8, '0');
-      return s.slice(0, n);
-    },
-    fork: (label) => createRng((seed ^ hashString(String(label))) >>> 0),
-  };
-  return rng;
+  return new Sfc32(seed);
 }
 
 /** Fisher-Yates shuffle (a copy), for PVE's random (Perl hash) key order. */

@@ -25,7 +25,8 @@ import { qemuRoutes } from './routes/qemu.js';
 import { Envelope, type RouteDef } from './routes/route.js';
 import { taskRoutes } from './routes/tasks.js';
 import { endpointParams, validateParams } from './schema/validate.js';
-import { shuffled, type Rng } from './rng.js';
+import { answerText } from './answer-text.js';
+import { KeyOrder } from './key-order.js';
 import type { SimState } from './state.js';
 
 export interface ServerOptions {
@@ -81,17 +82,6 @@ const waitUntil = (deadline: number) => {
   return remaining >= 1 ? new Promise<void>((r) => setTimeout(r, remaining)) : Promise.resolve();
 };
 
-/** Deep copy with object keys in a random (seeded) order, like Perl hashes. Arrays keep order. */
-function shuffleKeys(value: unknown, rng: Rng): unknown {
-  if (Array.isArray(value)) return value.map((v) => shuffleKeys(v, rng));
-  if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const k of shuffled(rng, Object.keys(value))) out[k] = shuffleKeys((value as Record<string, unknown>)[k], rng);
-    return out;
-  }
-  return value;
-}
-
 /** The reason phrase: first line of the message, only characters a status line may carry. */
 function reasonPhrase(message: string): string {
   const first = message.split('\n')[0] ?? '';
@@ -109,9 +99,13 @@ function pveHeaders(reply: FastifyReply, status: number): void {
 }
 
 function sendJson(reply: FastifyReply, status: number, reason: string, body: unknown): FastifyReply {
+  return sendText(reply, status, reason, JSON.stringify(body));
+}
+
+function sendText(reply: FastifyReply, status: number, reason: string, text: string): FastifyReply {
   pveHeaders(reply, status);
   reply.raw.statusMessage = reason;
-  return reply.code(status).header('Content-Type', 'application/json;charset=UTF-8').send(JSON.stringify(body));
+  return reply.code(status).header('Content-Type', 'application/json;charset=UTF-8').send(text);
 }
 
 /**
@@ -184,6 +178,7 @@ export function buildServer(state: SimState, opts: ServerOptions): { app: Fastif
     s.on('close', () => sockets.delete(s));
   });
   let responseCounter = 0;
+  const keyOrder = new KeyOrder(state.rng.fork('key-order'));
 
   app.removeAllContentTypeParsers();
   const lenientParse = (parse: (body: string) => unknown) => (_req: FastifyRequest, body: string, done: (err: Error | null, value?: unknown) => void) => {
@@ -205,7 +200,7 @@ export function buildServer(state: SimState, opts: ServerOptions): { app: Fastif
   const fail = (reply: FastifyReply, err: PveError, format: Format = 'json'): FastifyReply => {
     const body: Record<string, unknown> = { data: null };
     if (err.errors) body.errors = err.errors;
-    const shuffle = (b: Record<string, unknown>) => (state.shuffleKeys ? shuffleKeys(b, state.rng.fork(`err:${responseCounter++}`)) : b);
+    const shuffle = (b: Record<string, unknown>) => (state.shuffleKeys ? keyOrder.shuffle(b, state.rng.fork(`err:${responseCounter++}`)) : b);
     if (format === 'extjs') {
       Object.assign(body, { message: err.message, status: err.status, success: 0 });
       return sendJson(reply, 200, 'OK', shuffle(body));
@@ -284,9 +279,9 @@ export function buildServer(state: SimState, opts: ServerOptions): { app: Fastif
         throw e;
       }
       const envelope = okEnvelope(result, format);
-      const body = state.shuffleKeys ? shuffleKeys(envelope, state.rng.fork(`resp:${responseCounter++}`)) : envelope;
+      const text = await answerText(envelope, state.shuffleKeys ? { keys: keyOrder, rng: state.rng.fork(`resp:${responseCounter++}`) } : null);
       await waitUntil(deadline);
-      return sendJson(reply, 200, 'OK', body);
+      return sendText(reply, 200, 'OK', text);
     } catch (e) {
       await waitUntil(deadline);
       if (e instanceof PveError) return fail(reply, e, format);

@@ -2,21 +2,24 @@
 /**
  * The online audit: a cluster (or one node) over the PVE API → `AuditReport`, risk evidence
  * included. Each VM is analysed as soon as its `/pending` answer is in, while the other requests
- * are still on the wire, so the analysis costs no wall time; then the evidence its rules need is
- * read for the whole fleet at once and the risk recomputed with it.
+ * are still on the wire, and its risk is assessed once its evidence is in: the shared evidence
+ * (backup jobs, metrics export, each node's clock, syslog and status) is requested as soon as the
+ * VM list is known, a VM's own evidence requests (snapshot list, rrddata fallback) as soon as its
+ * config is in. So the analysis costs no wall time and nothing waits for the last config.
  */
-import { type RiskSources, evidenceNeeds, withRisk } from '../analysis/risk/index.js';
+import { type RiskEvidenceInput, type RiskSources, evidenceNeeds, withRisk } from '../analysis/risk/index.js';
 import type { AnalysisEnv, VmInput, VmReport } from '../analysis/types.js';
 import type { PveClient } from '../api/client.js';
 import type { PermissionMap } from '../api/endpoints/access.js';
-import { type EvidenceStart, type EvidenceVm, collectRiskEvidence, startRiskEvidence } from './evidence.js';
+import { type EvidenceCollector, type EvidenceStart, riskEvidenceCollector, startRiskEvidence } from './evidence.js';
 import type { ClusterResource } from '../api/endpoints/cluster.js';
 import { collectFleet } from './fleet.js';
-import type { AuditRun, ClusterAuditOptions } from './options.js';
+import type { AuditRun, AuditVmEvent, ClusterAuditOptions } from './options.js';
 import { withPveQemu } from './pve-qemu-env.js';
 import { auditAssumptions } from './report.js';
-import { forEachSliced } from './slices.js';
+import { SLICE_MS, yieldToHost } from './slices.js';
 import { auditVm, compareVms } from './stream.js';
+import { analyzeVm } from './vm-report.js';
 
 /** A cluster audit, with the token's `/access/permissions` (null when not readable) for the planner. */
 export interface ClusterAuditRun extends AuditRun {
@@ -32,41 +35,61 @@ export async function auditCluster(client: PveClient, opts: ClusterAuditOptions 
   const { signal } = opts;
   const given = opts.qemuVersion;
   // A given QEMU version overrides what was read from every node, a given pve-qemu-kvm the packages.
+  // Computed once per env object (collectFleet hands the same one for every VM).
+  let lastEnv: { read: AnalysisEnv; used: AnalysisEnv } | undefined;
   const envOf = (env: AnalysisEnv): AnalysisEnv => {
-    if (!given) return withPveQemu(env, opts.pveQemu, false);
-    const { installedQemuByNode: _read, ...rest } = env;
-    return withPveQemu({ ...rest, installedQemu: given, installedQemuAssumed: false }, opts.pveQemu, true);
+    if (lastEnv?.read === env) return lastEnv.used;
+    let used: AnalysisEnv;
+    if (!given) used = withPveQemu(env, opts.pveQemu, false);
+    else {
+      const { installedQemuByNode: _read, ...rest } = env;
+      used = withPveQemu({ ...rest, installedQemu: given, installedQemuAssumed: false }, opts.pveQemu, true);
+    }
+    lastEnv = { read: env, used };
+    return used;
   };
   const evidence = opts.evidence !== false;
   // Without evidence the risk says why (when the caller says so).
   const provisional: RiskSources = !evidence && opts.evidenceSkipped ? { skipped: opts.evidenceSkipped } : {};
   const vms: VmReport[] = [];
-  // The evidence that does not depend on the VMs' configs (backup jobs, metrics export, each node's
-  // clock, syslog and status) is requested as soon as the VM list is known, ahead of the per-VM
-  // reads, so it costs no extra round trips at the end.
-  let started: { start: EvidenceStart; resources: readonly ClusterResource[] } | undefined;
   const evidenceOptions = { ...opts.evidenceOptions, ...(signal ? { signal } : {}) };
+  let start: { start: EvidenceStart; resources: readonly ClusterResource[] } | undefined;
+  let collector: EvidenceCollector | undefined;
+  const risks = evidence ? new RiskQueue(opts) : undefined;
   const fleet = await collectFleet(client, {
     ...(evidence
-      ? { onVmList: (resources: readonly ClusterResource[], nodes: readonly string[]) => (started = { resources, start: startRiskEvidence(client, { resources, nodes }, evidenceOptions) }) }
+      ? { onVmList: (resources: readonly ClusterResource[], nodes: readonly string[]) => (start = { resources, start: startRiskEvidence(client, { resources, nodes }, evidenceOptions) }) }
       : {}),
     ...(opts.node !== undefined ? { node: opts.node } : {}),
     ...(opts.vmids !== undefined ? { vmids: opts.vmids } : {}),
     ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
     ...(signal ? { signal } : {}),
     onProgress: ({ done, total }) => opts.onProgress?.({ phase: 'configs', done, total }),
-    onInput: (input, env) => {
-      const vm = auditVm(input, envOf(env), provisional);
+    onInput: (input, readEnv) => {
+      const env = envOf(readEnv);
+      if (!risks) {
+        const vm = auditVm(input, env, provisional);
+        vms.push(vm);
+        opts.onVm?.({ vm, input, final: true });
+        return;
+      }
+      // The disk facts now, the risk once this VM's evidence is in (see RiskQueue).
+      const vm = analyzeVm(input, env);
       vms.push(vm);
-      opts.onVm?.({ vm, input, final: !evidence });
+      collector ??= riskEvidenceCollector(client, { storages: env.storages, ...(start ? { resources: start.resources } : {}) }, evidenceOptions, start?.start);
+      risks.add(vm, input, env, collector.forVm({ vmid: vm.vmid, node: vm.node, ...evidenceNeeds(vm, input) }));
     },
   });
   const env = envOf(fleet.env);
-  vms.sort(compareVms);
   const errors = fleet.errors.filter((e) => e.severity === 'error');
   // Warnings (partial facts, a missing privilege) do not stop the audit.
   const warnings = fleet.errors.filter((e) => e.severity !== 'error');
-  if (evidence) await addRiskEvidence(client, vms, fleet.inputs, env, opts, started);
+  if (risks) {
+    opts.onProgress?.({ phase: 'evidence', done: 0, total: vms.length });
+    await risks.settled();
+    opts.onProgress?.({ phase: 'evidence', done: vms.length, total: vms.length });
+  }
+  vms.sort(compareVms);
   return {
     vms,
     assumptions: auditAssumptions(fleet.inputs, env),
@@ -78,45 +101,76 @@ export async function auditCluster(client: PveClient, opts: ClusterAuditOptions 
   };
 }
 
-/** Reads the evidence the VMs' rules can use (see `evidenceNeeds`) and reassesses their risk in place. */
-async function addRiskEvidence(
-  client: PveClient,
-  vms: VmReport[],
-  inputs: readonly VmInput[],
-  env: AnalysisEnv,
-  opts: ClusterAuditOptions,
-  started: { start: EvidenceStart; resources: readonly ClusterResource[] } | undefined,
-): Promise<void> {
-  const byVmid = new Map(inputs.map((i) => [i.vmid, i]));
-  // Thousands of VMs: the loops below run in slices so the host (a browser tab) stays responsive.
-  const slices = { ...(opts.yieldToHost ? { yieldTo: opts.yieldToHost } : {}), ...(opts.signal ? { signal: opts.signal } : {}) };
-  const wanted: EvidenceVm[] = [];
-  await forEachSliced(
-    vms,
-    (vm) => {
-      const input = byVmid.get(vm.vmid);
-      if (input) wanted.push({ vmid: vm.vmid, node: vm.node, ...evidenceNeeds(vm, input) });
-    },
-    slices,
-  );
-  opts.onProgress?.({ phase: 'evidence', done: 0, total: wanted.length });
-  const online = await collectRiskEvidence(
-    client,
-    { vms: wanted, storages: env.storages, ...(started ? { resources: started.resources } : {}) },
-    { ...opts.evidenceOptions, ...(opts.signal ? { signal: opts.signal } : {}) },
-    started?.start,
-  );
-  let done = 0;
-  await forEachSliced(
-    vms,
-    (vm) => {
-      const input = byVmid.get(vm.vmid);
-      if (!input) return;
-      withRisk(vm, input, env, { online });
-      opts.onVm?.({ vm, input, final: true });
-      done++;
-    },
-    slices,
-  );
-  opts.onProgress?.({ phase: 'evidence', done, total: wanted.length });
+interface Pending {
+  vm: VmReport;
+  input: VmInput;
+  env: AnalysisEnv;
+  evidence?: RiskEvidenceInput;
+}
+
+/**
+ * The risk of each VM, assessed once with its evidence. A VM whose evidence is not in by the next
+ * turn of the event loop is handed to `onVm` first with its config-only risk (`final: false`).
+ * Evidence that arrives for many VMs at once (the shared requests answering) is assessed in slices
+ * of SLICE_MS, giving the host (a browser tab, the HTTP client) a turn in between.
+ */
+class RiskQueue {
+  /** Added since the last turn of the event loop. */
+  private fresh: Pending[] = [];
+  private readonly ready: Pending[] = [];
+  private readonly all: Promise<void>[] = [];
+  private running = false;
+  private drained: Promise<void> = Promise.resolve();
+
+  constructor(private readonly opts: ClusterAuditOptions) {}
+
+  add(vm: VmReport, input: VmInput, env: AnalysisEnv, evidence: Promise<RiskEvidenceInput>): void {
+    const p: Pending = { vm, input, env };
+    if (this.fresh.push(p) === 1) setTimeout(() => this.showWaiting(), 0);
+    const done = evidence.then((ev) => {
+      p.evidence = ev;
+      this.ready.push(p);
+      if (!this.running) this.drained = this.drain();
+      return this.drained;
+    });
+    // Awaited in settled(); an abort before that must not surface as unhandled.
+    done.catch(() => {});
+    this.all.push(done);
+  }
+
+  /** Resolves once every VM added so far has its final risk. @throws the abort of the audit */
+  async settled(): Promise<void> {
+    await Promise.all(this.all);
+    await this.drained;
+  }
+
+  /** The VMs of the last turn whose evidence is still out: shown with their config-only risk. */
+  private showWaiting(): void {
+    const fresh = this.fresh;
+    this.fresh = [];
+    for (const p of fresh) {
+      if (p.evidence) continue;
+      withRisk(p.vm, p.input, p.env, {});
+      this.opts.onVm?.({ vm: p.vm, input: p.input, final: false });
+    }
+  }
+
+  private async drain(): Promise<void> {
+    this.running = true;
+    try {
+      const yieldTo = this.opts.yieldToHost ?? yieldToHost;
+      let sliceStart = performance.now();
+      for (let p = this.ready.shift(); p; p = this.ready.shift()) {
+        withRisk(p.vm, p.input, p.env, { online: new Map([[p.vm.vmid, p.evidence!]]) });
+        this.opts.onVm?.({ vm: p.vm, input: p.input, final: true } satisfies AuditVmEvent);
+        if (performance.now() - sliceStart >= SLICE_MS) {
+          await yieldTo();
+          this.opts.signal?.throwIfAborted();
+          sliceStart = performance.now();
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
 }

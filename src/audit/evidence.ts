@@ -213,8 +213,10 @@ interface Shared {
   timeframe: IoRates['timeframe'];
   storages: StorageMap | undefined;
   resources: Fact<readonly ClusterResource[]>;
-  /** QEMU entries of `resources` (empty when unavailable). */
-  qemu: readonly ClusterResource[];
+  /** QEMU entries of `resources` by VMID (empty when unavailable). */
+  byVmid: ReadonlyMap<number, ClusterResource>;
+  /** vCPUs of the running QEMU VMs of each node (containers are limited by cgroups, not vCPU threads). */
+  runningVcpus: ReadonlyMap<string, number>;
   jobs: Fact<BackupJob[]>;
   /** IO rates of every VM the metrics export had, or why there are none (then: rrddata per VM). */
   exportIo: Promise<Fact<Map<number, IoRates>>>;
@@ -244,9 +246,7 @@ async function nodeCpuFact(s: Shared, { res, node }: Subject): Promise<Fact<Node
   if (isUnavailable(st)) return st as Unavailable;
   const hostCpus = (st as NodeStatus).cpuinfo?.cpus;
   if (!hostCpus) return unavailable(`/nodes/${node}/status has no cpuinfo.cpus`, 'error');
-  // QEMU VMs only: containers are limited by cgroups, not vCPU threads.
-  const runningVcpus = s.qemu.filter((r) => r.node === node && r.status === 'running').reduce((sum, r) => sum + (r.maxcpu ?? 0), 0);
-  const cpu: NodeCpu = { node, hostCpus, runningVcpus, vmVcpus: res?.maxcpu ?? 0 };
+  const cpu: NodeCpu = { node, hostCpus, runningVcpus: s.runningVcpus.get(node) ?? 0, vmVcpus: res?.maxcpu ?? 0 };
   // PVE sends read_cpuinfo's `vendor` (GenuineIntel); the model name says it too where it is missing.
   const info = (st as NodeStatus).cpuinfo;
   const vendor = info?.vendor && info.vendor !== 'unknown' ? info.vendor : info?.model && info.model !== 'unknown' ? info.model : undefined;
@@ -377,6 +377,79 @@ export function startRiskEvidence(
   return start;
 }
 
+/** The risk evidence of one VM at a time, from the requests `startRiskEvidence` sent. */
+export interface EvidenceCollector {
+  /**
+   * The evidence of `vm`: the shared facts once they are in, plus its own requests (snapshot list,
+   * rrddata when the export lacks it, guest OS). Facts that could not be read are `{unavailable}`.
+   * @throws PveConnectionError when aborted
+   */
+  forVm(vm: EvidenceVm): Promise<RiskEvidenceInput>;
+}
+
+/**
+ * A collector of per-VM evidence (`started`: the requests `startRiskEvidence` already sent; started
+ * here otherwise). The audit asks for each VM as soon as its config is in, so the per-VM requests
+ * join the queue while the other configs are still being read.
+ */
+export function riskEvidenceCollector(
+  client: Getter,
+  fleet: Omit<EvidenceFleet, 'vms'>,
+  opts: CollectEvidenceOptions = {},
+  started?: EvidenceStart,
+): EvidenceCollector {
+  const st = started ?? startRiskEvidence(client, fleet.resources ? { resources: fleet.resources } : {}, opts);
+  const shared: Promise<Shared> = Promise.all([st.resources, st.jobs]).then(([resources, jobs]) => {
+    const qemu = isUnavailable(resources) ? [] : (resources as readonly ClusterResource[]).filter((r) => r.type === 'qemu' && r.vmid !== undefined);
+    const runningVcpus = new Map<string, number>();
+    for (const r of qemu) {
+      if (r.status === 'running' && r.node) runningVcpus.set(r.node, (runningVcpus.get(r.node) ?? 0) + (r.maxcpu ?? 0));
+    }
+    return {
+      client,
+      req: st.req,
+      windowHours: st.windowHours,
+      timeframe: opts.rrdTimeframe ?? 'hour',
+      storages: fleet.storages,
+      resources,
+      byVmid: new Map(qemu.map((r) => [r.vmid!, r])),
+      runningVcpus,
+      jobs,
+      exportIo: st.exportIo,
+      syslog: st.syslog,
+      status: st.status,
+      nodeDefaultFleecing: st.nodeDefaultFleecing,
+    };
+  });
+  // An abort surfaces through forVm; nobody may be asking yet.
+  shared.catch(() => {});
+  const readSnapshots = opts.snapshots !== false;
+  return { forVm: async (vm) => vmEvidence(await shared, vm, readSnapshots) };
+}
+
+async function vmEvidence(shared: Shared, vm: EvidenceVm, readSnapshots: boolean): Promise<RiskEvidenceInput> {
+  const { resources } = shared;
+  const res = shared.byVmid.get(vm.vmid);
+  const ha: Fact<HaState> = isUnavailable(resources)
+    ? (resources as Unavailable)
+    : res?.hastate ? { managed: true, state: res.hastate } : { managed: false };
+  const node = vm.node ?? res?.node ?? null;
+  if (node === null) {
+    const noNode = unavailable('the VM has no known node', 'error');
+    return { ha, qmpTimeouts: noNode, nodeCpu: noNode, io: noNode, backupJobs: noNode, ramSnapshots: noNode };
+  }
+  const subject: Subject = { vm, res, node };
+  const [qmpTimeouts, nodeCpu, io, backupJobs, ramSnapshots, guestOs] = await Promise.all([
+    qmpFact(shared, subject),
+    nodeCpuFact(shared, subject),
+    ioFact(shared, subject),
+    backupFact(shared, subject),
+    snapshotFact(shared, subject, readSnapshots),
+    vm.askGuestOs ? guestOsFact(shared.client, node, vm.vmid, shared.req) : undefined,
+  ]);
+  return compact({ ha, qmpTimeouts, nodeCpu, io, backupJobs, ramSnapshots, guestOs });
+}
+
 /**
  * Collects the online risk evidence of the given VMs (`started`: the requests `startRiskEvidence`
  * already sent).
@@ -388,49 +461,8 @@ export async function collectRiskEvidence(
   opts: CollectEvidenceOptions = {},
   started?: EvidenceStart,
 ): Promise<Map<number, RiskEvidenceInput>> {
-  const st = started ?? startRiskEvidence(client, fleet.resources ? { resources: fleet.resources } : {}, opts);
-  const [resources, jobs] = await Promise.all([st.resources, st.jobs]);
-  const qemu = isUnavailable(resources) ? [] : (resources as readonly ClusterResource[]).filter((r) => r.type === 'qemu' && r.vmid !== undefined);
-  const shared: Shared = {
-    client,
-    req: st.req,
-    windowHours: st.windowHours,
-    timeframe: opts.rrdTimeframe ?? 'hour',
-    storages: fleet.storages,
-    resources,
-    qemu,
-    jobs,
-    exportIo: st.exportIo,
-    syslog: st.syslog,
-    status: st.status,
-    nodeDefaultFleecing: st.nodeDefaultFleecing,
-  };
-  const byVmid = new Map(qemu.map((r) => [r.vmid!, r]));
-
+  const collector = riskEvidenceCollector(client, fleet, opts, started);
   const out = new Map<number, RiskEvidenceInput>();
-  await Promise.all(
-    fleet.vms.map(async (vm) => {
-      const res = byVmid.get(vm.vmid);
-      const ha: Fact<HaState> = isUnavailable(resources)
-        ? (resources as Unavailable)
-        : res?.hastate ? { managed: true, state: res.hastate } : { managed: false };
-      const node = vm.node ?? res?.node ?? null;
-      if (node === null) {
-        const noNode = unavailable('the VM has no known node', 'error');
-        out.set(vm.vmid, { ha, qmpTimeouts: noNode, nodeCpu: noNode, io: noNode, backupJobs: noNode, ramSnapshots: noNode });
-        return;
-      }
-      const subject: Subject = { vm, res, node };
-      const [qmpTimeouts, nodeCpu, io, backupJobs, ramSnapshots, guestOs] = await Promise.all([
-        qmpFact(shared, subject),
-        nodeCpuFact(shared, subject),
-        ioFact(shared, subject),
-        backupFact(shared, subject),
-        snapshotFact(shared, subject, opts.snapshots !== false),
-        vm.askGuestOs ? guestOsFact(client, node, vm.vmid, st.req) : undefined,
-      ]);
-      out.set(vm.vmid, compact({ ha, qmpTimeouts, nodeCpu, io, backupJobs, ramSnapshots, guestOs }));
-    }),
-  );
+  await Promise.all(fleet.vms.map(async (vm) => void out.set(vm.vmid, await collector.forVm(vm))));
   return out;
 }

@@ -12,14 +12,18 @@ export interface AuditVmEvent {
   /**
    * False while the online risk evidence of this VM is still being read: its disk facts are final,
    * its `risk` is not yet (the parts the evidence decides read "not collected"). The VM is then
-   * reported again with `final: true`.
+   * reported again with `final: true` (the same object, its risk updated). A VM whose evidence is
+   * in when its config arrives comes only once, final.
    */
   final: boolean;
 }
 
 /** Progress of a long audit, for a progress bar. */
 export interface AuditProgress {
-  /** `configs`: one read per VM (`done` of `total`); `evidence`: the risk evidence of the whole fleet. */
+  /**
+   * `configs`: one read per VM (`done` of `total`); `evidence`: once every config is in, the risk of
+   * the VMs still waiting for their evidence (`done: 0` when the phase starts, `total` at its end).
+   */
   phase: 'configs' | 'evidence';
   done: number;
   total: number;
@@ -37,7 +41,8 @@ export interface AuditOptions {
   vmids?: readonly number[];
   /**
    * Each VM as soon as it is analysed, before the whole audit ends (rows can be shown as their
-   * configs arrive). Online, a VM comes first with `final: false`, and again once its evidence is in.
+   * configs arrive). Online, a VM whose evidence is still out comes first with `final: false`, and
+   * again once its evidence is in; every VM comes once with `final: true`.
    */
   onVm?: (event: AuditVmEvent) => void;
   onProgress?: (progress: AuditProgress) => void;

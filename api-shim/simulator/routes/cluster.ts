@@ -86,7 +86,7 @@ export const clusterRoutes: RouteDef[] = [
   {
     method: 'GET',
     path: '/cluster/metrics/export',
-    handler: ({ state, principal, params }) => {
+    handler: async ({ state, principal, params }) => {
       requirePrivs(principal, '/', ['Sys.Audit']);
       const list = params['node-list'] ? params['node-list'].split(/[,;\s]+/).filter(Boolean) : undefined;
       const unknown = (list ?? []).filter((n) => !state.nodes.some((x) => x.name === n));
@@ -94,11 +94,12 @@ export const clusterRoutes: RouteDef[] = [
       // local-only: the node that answers (the first one, where the simulator's API "runs").
       const nodes = list ?? (params['local-only'] === '1' ? [state.nodes[0]!.name] : undefined);
       // The answer is an object whose `data` is the list: `{"data":{"data":[…]}}` on the wire.
-      return { data: metricsExport(state, {
+      const metrics = await metricsExport(state, {
         history: params.history === '1',
         ...(params['start-time'] !== undefined ? { startTime: Number(params['start-time']) } : {}),
         ...(nodes ? { nodes } : {}),
-      }) };
+      }, () => new Promise<void>((r) => setImmediate(r)));
+      return { data: metrics };
     },
   },
   {

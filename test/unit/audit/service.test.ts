@@ -67,19 +67,33 @@ describe('auditCluster', () => {
   afterAll(() => sim.close());
   const client = () => new PveClient({ baseUrl: sim.url, auth: { kind: 'token', token: sim.auditToken }, concurrency: 4 });
 
-  it('streams each VM once its config is in, then again with its risk evidence', async () => {
+  it('reports each VM once with its final risk; one whose evidence is still out is shown first from its config alone', async () => {
+    // The backup jobs answer late: no VM's evidence is complete when its config is in.
+    sim.state.setFaults({ rules: [{ path: '/cluster/backup', kind: 'latency', latencyMs: 300 }] });
     const events: Array<[number, boolean, boolean]> = [];
     const phases = new Set<string>();
     const report = await auditCluster(client(), {
       onVm: (e) => events.push([e.vm.vmid, e.final, e.vm.risk!.reasons.some((r) => r.code === 'NOT_CHECKED')]),
       onProgress: (p) => phases.add(p.phase),
-    });
+    }).finally(() => sim.state.setFaults(undefined));
     expect(report.vms.map((v) => v.vmid)).toEqual([100, 101]);
     // Before its evidence a VM's online parts read "not collected"; after, they are checked.
     expect(events.filter(([, final]) => !final).map(([id, , open]) => [id, open]).sort()).toEqual([[100, true], [101, true]]);
-    expect(events.filter(([, final]) => final).map(([id]) => id)).toEqual([100, 101]);
+    expect(events.filter(([, final]) => final).map(([id]) => id).sort()).toEqual([100, 101]);
+    for (const id of [100, 101]) expect(events.filter(([v]) => v === id).map(([, final]) => final)).toEqual([false, true]);
     expect([...phases]).toEqual(['configs', 'evidence']);
     expect(report.permissions).not.toBeNull();
+  });
+
+  it('a VM whose evidence is in when its config arrives is reported once, final', async () => {
+    // The configs answer late: the shared evidence is in first. Root's token reads the metrics
+    // export, so no VM needs a request of its own.
+    sim.state.setFaults({ rules: [{ path: '/nodes/*/qemu/*/pending', kind: 'latency', latencyMs: 300 }] });
+    const events: AuditVmEvent[] = [];
+    const root = new PveClient({ baseUrl: sim.url, auth: { kind: 'token', token: sim.token }, concurrency: 4 });
+    await auditCluster(root, { onVm: (e) => events.push(e) }).finally(() => sim.state.setFaults(undefined));
+    expect(events.map((e) => [e.vm.vmid, e.final]).sort()).toEqual([[100, true], [101, true]]);
+    expect(events.every((e) => !e.vm.risk!.reasons.some((r) => r.code === 'NOT_CHECKED'))).toBe(true);
   });
 
   it('without evidence says why in the risk, and reports each VM once', async () => {

@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/**
+ * The simulator's answer text: PVE's random key order (each object its own, like Perl hashes),
+ * the content unchanged, and a big list written in slices that let other requests be answered
+ * in between.
+ */
+import { describe, expect, it } from 'vitest';
+import { answerText } from '../../../api-shim/simulator/answer-text.js';
+import { KeyOrder } from '../../../api-shim/simulator/key-order.js';
+import { createRng } from '../../../api-shim/simulator/rng.js';
+
+const metric = (i: number) => ({ metric: 'disk_read', id: `qemu/${100 + (i % 50)}`, value: i * 1.5, timestamp: 1_800_000_000 + i, type: 'derive' });
+
+describe('answerText', () => {
+  it('keeps the content of every object, drops what JSON drops, and orders keys differently from object to object', async () => {
+    const data = { data: { data: Array.from({ length: 5000 }, (_, i) => ({ ...metric(i), gone: undefined })) }, total: 3 };
+    const text = await answerText(data, { keys: new KeyOrder(createRng(1)), rng: createRng(2) });
+    expect(JSON.parse(text)).toEqual(JSON.parse(JSON.stringify(data)));
+    const orders = new Set((JSON.parse(text).data.data as object[]).slice(0, 50).map((m) => Object.keys(m).join(',')));
+    expect(orders.size).toBeGreaterThan(3);
+  });
+
+  it('gives the same text for the same seeds', async () => {
+    const data = { data: Array.from({ length: 2500 }, (_, i) => metric(i)) };
+    const one = await answerText(data, { keys: new KeyOrder(createRng(1)), rng: createRng(2) });
+    expect(await answerText(data, { keys: new KeyOrder(createRng(1)), rng: createRng(2) })).toBe(one);
+    expect(await answerText(data, { keys: new KeyOrder(createRng(1)), rng: createRng(3) })).not.toBe(one);
+  });
+
+  it('without shuffling is JSON.stringify', async () => {
+    const data = { data: { data: Array.from({ length: 4100 }, (_, i) => metric(i)) }, n: [1, null, 'x'] };
+    expect(await answerText(data, null)).toBe(JSON.stringify(data));
+  });
+
+  it('lets the event loop run while it writes a big list', async () => {
+    let turns = 0;
+    const ticker = setInterval(() => turns++, 0);
+    const writing = answerText({ data: Array.from({ length: 200_000 }, (_, i) => metric(i)) }, { keys: new KeyOrder(createRng(1)), rng: createRng(2) });
+    await writing;
+    clearInterval(ticker);
+    expect(turns).toBeGreaterThan(0);
+  });
+});
