@@ -8,6 +8,7 @@ import http from 'node:http';
 import { SingleBar } from 'cli-progress';
 import { parseApiToken } from '../api/auth.js';
 import { PveClient } from '../api/client.js';
+import { nodeTransport } from '../node/http-transport.js';
 import { createPveAgent, normaliseFingerprint } from '../node/tls.js';
 import { readTokenFile } from '../node/token-file.js';
 import { UsageError } from './errors.js';
@@ -66,16 +67,18 @@ export async function clientFromOptions(
     auth: { kind: 'token', token },
     concurrency,
     ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
-    ...(plain
-      ? { httpAgent: new http.Agent({ keepAlive: true, maxSockets: concurrency }) }
-      : {
-          httpsAgent: createPveAgent({
-            ...(fingerprint ? { fingerprint } : {}),
-            insecure: options.insecure === true,
-            maxSockets: concurrency,
-            warn,
-          }),
-        }),
+    transport: nodeTransport(
+      plain
+        ? { httpAgent: new http.Agent({ keepAlive: true, maxSockets: concurrency }) }
+        : {
+            httpsAgent: createPveAgent({
+              ...(fingerprint ? { fingerprint } : {}),
+              insecure: options.insecure === true,
+              maxSockets: concurrency,
+              warn,
+            }),
+          },
+    ),
   });
 }
 
