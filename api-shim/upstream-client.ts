@@ -8,6 +8,7 @@ import type { Agent as HttpsAgent } from 'node:https';
 import type { FastifyRequest } from 'fastify';
 import type { PveAuth } from '../src/api/auth.js';
 import { PveClient } from '../src/api/client.js';
+import { nodeTransport } from '../src/node/http-transport.js';
 import { createPveAgent } from '../src/node/tls.js';
 import type { ResolvedShimOptions } from './options.js';
 import { sessionOf } from './session-of.js';
@@ -46,7 +47,8 @@ export function createClientWith(opts: ResolvedShimOptions, auth: PveAuth): PveC
     auth,
     concurrency: UPSTREAM_CONCURRENCY,
     timeoutMs: opts.upstreamTimeoutMs,
-    ...agentsOf(opts),
+    // Node's own http/https, not axios: half the CPU per request of a bulk job.
+    transport: nodeTransport(agentsOf(opts)),
   });
 }
 

@@ -11,9 +11,10 @@
  * - once: `/cluster/metrics/export?history=1&start-time=…` (pve-manager ≥ 8.2.5, Sys.Audit on /):
  *   the IO rates of every running VM from the last 2 minutes of pvestatd's 10 s samples;
  * - per running VM with disks in the main loop, only when the export is refused, absent (older PVE)
- *   or lacks the VM: `/rrddata` (hour); per non-template VM that has
- *   snapshots: `/snapshot`, plus `config?snapshot=NAME` for each snapshot that saved RAM (the caller
- *   says which VMs need what, see `evidenceNeeds`; unknown = read).
+ *   or lacks the VM: `/rrddata` (hour); per non-template VM that has snapshots, when the cluster
+ *   has a storage a RAM snapshot could be on and count as network (`noNetworkStorage`):
+ *   `/snapshot`, plus `config?snapshot=NAME` for each snapshot that saved RAM (the caller says
+ *   which VMs need what, see `evidenceNeeds`; unknown = read).
  *
  * Every failure becomes `{unavailable}` on the facts it concerns, naming the privilege for a 403
  * (the privileges each endpoint checks are from the PVE 9.1 API schema), so the risk level of that
@@ -217,6 +218,8 @@ interface Shared {
   byVmid: ReadonlyMap<number, ClusterResource>;
   /** vCPUs of the running QEMU VMs of each node (containers are limited by cgroups, not vCPU threads). */
   runningVcpus: ReadonlyMap<string, number>;
+  /** No storage could hold a RAM snapshot on network storage (see noNetworkStorage). */
+  noNetworkStorage: boolean;
   jobs: Fact<BackupJob[]>;
   /** IO rates of every VM the metrics export had, or why there are none (then: rrddata per VM). */
   exportIo: Promise<Fact<Map<number, IoRates>>>;
@@ -280,9 +283,22 @@ async function backupFact(s: Shared, { vm, res, node }: Subject): Promise<Fact<B
   );
 }
 
+/**
+ * True when `storages` (the cluster's /storage, read) has no storage RAM_SNAPSHOT_NETWORK_STORAGE
+ * would call network (a network type, or `shared`): a snapshot's RAM state is a volume on a storage
+ * of storage.cfg (qemu-server QemuConfig.pm `__snapshot_save_vmstate`, on the storage
+ * `find_vmstate_storage` chose when it was taken), so no RAM snapshot of any VM can be on network
+ * storage and no snapshot list needs reading. An empty map (storage list unreadable) says nothing.
+ */
+function noNetworkStorage(storages: StorageMap | undefined): boolean {
+  if (!storages || storages.size === 0) return false;
+  for (const e of storages.values()) if (isNetworkStorage(e.type, e.props['shared'] === '1')) return false;
+  return true;
+}
+
 /** undefined when not read (snapshots disabled, or a template). */
 async function snapshotFact(s: Shared, { vm, res, node }: Subject, read: boolean): Promise<Fact<RamSnapshot[]> | undefined> {
-  if (vm.hasSnapshots === false) return [];
+  if (vm.hasSnapshots === false || s.noNetworkStorage) return [];
   if (!read || Number(res?.template) === 1) return undefined;
   return attempt(() => ramSnapshots(s.client, node, vm.vmid, s.storages, s.req), { privilege: 'VM.Audit', path: `/vms/${vm.vmid}` });
 }
@@ -414,6 +430,7 @@ export function riskEvidenceCollector(
       resources,
       byVmid: new Map(qemu.map((r) => [r.vmid!, r])),
       runningVcpus,
+      noNetworkStorage: noNetworkStorage(fleet.storages),
       jobs,
       exportIo: st.exportIo,
       syslog: st.syslog,

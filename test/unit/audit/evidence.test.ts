@@ -191,6 +191,22 @@ describe('collectRiskEvidence', () => {
     expect(client.calls).not.toContain('/cluster/resources');
   });
 
+  it('reads no snapshot list when no storage of the cluster is network or shared (no RAM snapshot can be on one)', async () => {
+    const local = new Map<string, StorageEntry>([
+      ['local', { id: 'local', type: 'dir', props: {} }],
+      ['local-lvm', { id: 'local-lvm', type: 'lvmthin', props: {} }],
+    ]);
+    const client = fakeClient(baseRoutes());
+    const ev = await collectRiskEvidence(client, { vms: [{ vmid: 100, node: 'pve1', hasSnapshots: true }], storages: local }, { now });
+    expect(ev.get(100)!.ramSnapshots).toEqual([]);
+    expect(client.calls.some((c) => c.includes('/snapshot') || c.endsWith('/config'))).toBe(false);
+    // A shared directory storage can hold one: then the list is read.
+    local.set('san', { id: 'san', type: 'dir', props: { shared: '1' } });
+    const shared = fakeClient(baseRoutes());
+    await collectRiskEvidence(shared, { vms: [{ vmid: 100, node: 'pve1', hasSnapshots: true }], storages: local }, { now });
+    expect(shared.calls).toContain('/nodes/pve1/qemu/100/snapshot');
+  });
+
   it('skips what the caller says no rule needs', async () => {
     const client = fakeClient(baseRoutes());
     const ev = await collectRiskEvidence(client, { vms: [{ vmid: 100, node: 'pve1', needsIo: false, hasSnapshots: false }], storages }, { now });
