@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
  * Bulk apply through the shim's jobs API: 500 VMs of the simulator, reboot never, per-request
- * latency. Plans them (`POST /dp/plans`), runs the job (`POST /dp/jobs`) to its end, checks that
+ * latency. Plans them (`POST /dp/plans`), runs the job (`POST /dp/jobs`) to its end (followed
+ * through its event stream, as the panel follows it), checks that
  * no update was lost (every written VM's digest is the one the job reports, every planned value
  * is in PVE), and prints one JSON line per phase:
  *
@@ -50,6 +51,21 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
   return (await res.json()) as T;
 }
 
+/** Follows the job's Server-Sent Events (as the panel does) until its summary. */
+async function untilSummary(id: string): Promise<void> {
+  const res = await fetch(`${base}/dp/jobs/${id}/events`);
+  if (!res.ok || !res.body) throw new Error(`GET /dp/jobs/${id}/events: ${res.status}`);
+  const decoder = new TextDecoder();
+  let text = '';
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    text += decoder.decode(chunk, { stream: true });
+    if (/^event: summary$/m.test(text)) return;
+    // Only the tail can still hold the start of the summary event.
+    text = text.slice(-64);
+  }
+  throw new Error(`the event stream of job ${id} ended without a summary`);
+}
+
 async function phase<T>(name: string, vms: number, fn: () => Promise<T>): Promise<{ out: T; line: Record<string, unknown> }> {
   const sent = requests;
   const t0 = performance.now();
@@ -80,11 +96,8 @@ try {
   const toWrite = plan.out.plan.vms.filter((v) => v.eligible && v.changes.some((c) => !c.alreadyPending));
   const job = await phase('job', toWrite.length, async () => {
     const started = await call<JobView>('POST', '/dp/jobs', { planId: plan.out.id, reboot: 'never', concurrency: JOB_CONCURRENCY });
-    for (;;) {
-      const j = await call<JobView>('GET', `/dp/jobs/${started.id}`);
-      if (j.status !== 'running') return j;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await untilSummary(started.id);
+    return call<JobView>('GET', `/dp/jobs/${started.id}`);
   });
   // Zero lost updates: every written VM holds its planned values (read back through the API),
   // with the digest the job reports.

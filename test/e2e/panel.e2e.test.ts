@@ -65,17 +65,14 @@ describe('triage a 5,000-VM demo', () => {
     // Rows show while configs are still being read, with "N of 5,000 read".
     await page.locator('dp-fleet-view .count', { hasText: /of 5,000 read$/ }).waitFor({ timeout: 120_000 });
     await page.locator('dp-fleet-table .row').first().waitFor();
-    // Every config read; triage starts while the risk evidence still fills in.
-    await page.locator('dp-fleet-view .count', { hasText: /^5,000 of 5,000 VMs shown · Reading risk evidence/ }).waitFor({ timeout: 300_000 });
-
-    // A click during the evidence phase is handled within seconds: sort by name, and the header
-    // says so while the counter still reads "Reading risk evidence".
+    // Triage starts while configs and risk evidence still come in (each VM's risk is assessed as
+    // soon as its evidence is in, not in a phase after the last config): a click is handled
+    // within seconds, sort by name, and the header says so.
     const clicked = Date.now();
     await page.locator('dp-fleet-table button[data-sort=name]').click({ timeout: 5_000 });
     await page.locator('dp-fleet-table [role=columnheader][aria-sort=ascending]:has(button[data-sort=name])').waitFor({ timeout: 5_000 });
     const answeredMs = Date.now() - clicked;
     expect(answeredMs).toBeLessThan(5_000);
-    expect(await page.locator('dp-fleet-view .count').textContent()).toMatch(/Reading risk evidence/);
     await page.screenshot({ path: 'out/panel-e2e-5000-evidence.png' });
 
     await page.locator('dp-fleet-view .count', { hasText: /^5,000 of 5,000 VMs shown$/ }).waitFor({ timeout: 300_000 });
