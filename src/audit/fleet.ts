@@ -91,39 +91,9 @@ export class UnknownNodeError extends Error {
 export async function collectFleet(client: PveClient, options: CollectFleetOptions = {}): Promise<FleetResult> {
   const { signal } = options;
   const errors: ConfigIssue[] = [];
-
-  // Settled, not awaited: only needed when a VM references a storage /storage did not list.
-  const perms = settle(fetchPermissions(client, {}, { signal }));
-  // Why /storage could not be read: every storage's type is then unknown (not missing).
-  let storageListError: string | null = null;
-  const [resources, nodes, storages] = await Promise.all([
-    fetchClusterResources(client, { type: 'vm' }, { signal }),
-    fetchNodes(client, { signal }).catch((err: unknown) => {
-      rethrowAbort(err);
-      errors.push(issue('api:/nodes', 'warning', `node list not readable (${describe(err)}); offline nodes are not skipped`));
-      return null;
-    }),
-    fetchStorageConfig(client, {}, { signal }).catch((err: unknown): StorageMap => {
-      rethrowAbort(err);
-      storageListError = `storage list not readable (${describe(err)})`;
-      errors.push(issue('api:/storage', 'warning', `${storageListError}; storage types are unknown`));
-      return new Map();
-    }).then((s) => (s instanceof Map ? s : storageMapFromConfig(s))),
-  ]);
-
-  const vms = selectVms(resources, nodes, options, errors);
-  const nodeStatus = new Map((nodes ?? []).map((n: NodeEntry) => [n.node, n.status]));
-  const offline = (node: string): boolean => nodeStatus.has(node) && nodeStatus.get(node) !== 'online';
-  const reachable = vms.filter((vm) => {
-    if (!offline(vm.node!)) return true;
-    errors.push(
-      issue(vmSource(vm), 'error', `VM ${vm.vmid} not audited: node ${vm.node} is ${nodeStatus.get(vm.node!)}`),
-    );
-    return false;
-  });
+  const { resources, storages, storageListError, perms, reachable, nodeNames } = await readCluster(client, options, errors);
 
   // Node requests first: p-limit queues FIFO, so they leave with the first VM requests.
-  const nodeNames = [...new Set(reachable.map((vm) => vm.node!))].sort();
   const qemuLists = new Map<string, Promise<QemuListEntry[] | Error>>();
   const qemuVersions = new Map<string, Promise<NodeQemuVersion | Error>>();
   for (const node of nodeNames) {
@@ -207,6 +177,78 @@ export async function collectFleet(client: PveClient, options: CollectFleetOptio
       a.message.localeCompare(b.message),
   );
   return { inputs, env, errors, permissions: permissions instanceof Error ? null : permissions };
+}
+
+/** What collectFleet and collectEnv read first: the VM list, nodes, storages, and the VMs selected. */
+async function readCluster(
+  client: PveClient,
+  options: Pick<CollectFleetOptions, 'node' | 'vmids' | 'signal'>,
+  errors: ConfigIssue[],
+): Promise<{
+  resources: ClusterResource[];
+  storages: StorageMap;
+  /** Why /storage could not be read: every storage's type is then unknown (not missing). */
+  storageListError: string | null;
+  perms: Promise<PermissionMap | Error>;
+  reachable: ClusterResource[];
+  nodeNames: string[];
+}> {
+  const { signal } = options;
+  // Settled, not awaited: only needed when a VM references a storage /storage did not list.
+  const perms = settle(fetchPermissions(client, {}, { signal }));
+  let storageListError: string | null = null;
+  const [resources, nodes, storages] = await Promise.all([
+    fetchClusterResources(client, { type: 'vm' }, { signal }),
+    fetchNodes(client, { signal }).catch((err: unknown) => {
+      rethrowAbort(err);
+      errors.push(issue('api:/nodes', 'warning', `node list not readable (${describe(err)}); offline nodes are not skipped`));
+      return null;
+    }),
+    fetchStorageConfig(client, {}, { signal }).catch((err: unknown): StorageMap => {
+      rethrowAbort(err);
+      storageListError = `storage list not readable (${describe(err)})`;
+      errors.push(issue('api:/storage', 'warning', `${storageListError}; storage types are unknown`));
+      return new Map();
+    }).then((s) => (s instanceof Map ? s : storageMapFromConfig(s))),
+  ]);
+  const vms = selectVms(resources, nodes, options, errors);
+  const nodeStatus = new Map((nodes ?? []).map((n: NodeEntry) => [n.node, n.status]));
+  const offline = (node: string): boolean => nodeStatus.has(node) && nodeStatus.get(node) !== 'online';
+  const reachable = vms.filter((vm) => {
+    if (!offline(vm.node!)) return true;
+    errors.push(
+      issue(vmSource(vm), 'error', `VM ${vm.vmid} not audited: node ${vm.node} is ${nodeStatus.get(vm.node!)}`),
+    );
+    return false;
+  });
+  const nodeNames = [...new Set(reachable.map((vm) => vm.node!))].sort();
+  return { resources, storages, storageListError, perms, reachable, nodeNames };
+}
+
+/** The env of the analysis without reading any VM (see `collectEnv`). */
+export interface ClusterEnv {
+  env: AnalysisEnv;
+  /** Why a storage not in `env.storages` is unknown rather than missing: `hiddenStorages`' `perms`. */
+  storageAccess: PermissionMap | Error | string;
+  permissions: PermissionMap | null;
+  errors: ConfigIssue[];
+}
+
+/**
+ * The analysis env of the selected VMs' nodes (storages, installed QEMU per node) as collectFleet
+ * reads it, without any per-VM request: for a caller that reads its VMs itself (the migration
+ * engine reads each VM right before writing it). `env.unreadableStorages` is not filled: derive it
+ * per VM with `hiddenStorages(input, env.storages, storageAccess)`.
+ * @throws PveApiError when the VM list cannot be read, UnknownNodeError for an unknown `node`
+ */
+export async function collectEnv(client: PveClient, options: Pick<CollectFleetOptions, 'node' | 'vmids' | 'signal'> = {}): Promise<ClusterEnv> {
+  const errors: ConfigIssue[] = [];
+  const { storages, storageListError, perms, nodeNames } = await readCluster(client, options, errors);
+  const versions = new Map(nodeNames.map((node) => [node, settle(fetchNodeQemuVersion(client, node, options.signal ? { signal: options.signal } : {}))]));
+  const env = await qemuEnv(nodeNames, versions, storages, errors);
+  const permissions = await perms;
+  rethrowAbort(permissions);
+  return { env, storageAccess: storageListError ?? permissions, permissions: permissions instanceof Error ? null : permissions, errors };
 }
 
 /**
@@ -378,20 +420,18 @@ function mostCommon(versions: Version[]): Version | null {
 const NUMERIC = new Intl.Collator('en', { numeric: true });
 
 /**
- * Records in `hidden` the storages this VM references that `/storage` did not list and that the
- * token may not see (no Datastore.Audit / Datastore.AllocateSpace on /storage/<id>, or its
- * permissions unreadable): their type, and so the aio default, is unknown - not "does not exist".
- * Each affected disk gets a warning naming the privilege. A storage the token could see but that
- * is not listed really does not exist, which the analysis reports itself. `perms` is the reason
- * text when /storage itself could not be read: then no storage's type is known.
+ * The storages this VM references that `/storage` did not list and that the token may not see (no
+ * Datastore.Audit / Datastore.AllocateSpace on /storage/<id>, or its permissions unreadable), each
+ * with why its type is unknown ("not `does not exist`"), by `VM key` (`scsi0`). A storage the token
+ * could see but that is not listed really does not exist, which the analysis reports itself.
+ * `perms` is the reason text when /storage itself could not be read: then no storage's type is known.
  */
-function addHiddenStorages(
-  input: VmInput,
+export function hiddenStorages(
+  input: Pick<VmInput, 'current' | 'pending'>,
   storages: StorageMap,
   perms: PermissionMap | Error | string,
-  hidden: Record<string, string>,
-  users: Map<string, string[]>,
-): void {
+): Map<string, { reason: string; keys: string[] }> {
+  const out = new Map<string, { reason: string; keys: string[] }>();
   const seen = new Set<string>();
   for (const values of [input.current, input.pending]) {
     for (const [key, value] of Object.entries(values)) {
@@ -405,14 +445,31 @@ function addHiddenStorages(
         !(perms instanceof Error) &&
         (hasPrivilege(perms, path, 'Datastore.Audit') || hasPrivilege(perms, path, 'Datastore.AllocateSpace'));
       if (visible) continue;
-      hidden[id] =
+      const reason =
         typeof perms === 'string'
           ? perms
           : perms instanceof Error
             ? `not in /storage, and the token's permissions could not be read (${describe(perms)})`
             : `not in /storage: the token lacks Datastore.Audit on ${path}`;
-      users.set(id, [...(users.get(id) ?? []), `VM ${input.vmid} ${key}`]);
+      const entry = out.get(id) ?? { reason, keys: [] };
+      entry.keys.push(key);
+      out.set(id, entry);
     }
+  }
+  return out;
+}
+
+/** Records `hiddenStorages` of the VM in `hidden` (id -> reason) and `users` (id -> `VM 101 scsi0`). */
+function addHiddenStorages(
+  input: VmInput,
+  storages: StorageMap,
+  perms: PermissionMap | Error | string,
+  hidden: Record<string, string>,
+  users: Map<string, string[]>,
+): void {
+  for (const [id, { reason, keys }] of hiddenStorages(input, storages, perms)) {
+    hidden[id] = reason;
+    users.set(id, [...(users.get(id) ?? []), ...keys.map((k) => `VM ${input.vmid} ${k}`)]);
   }
 }
 

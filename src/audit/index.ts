@@ -11,7 +11,7 @@ export type { AuditOptions, AuditProgress, AuditRun, AuditVmEvent, ClusterAuditO
 export type { ConfFile, ConfigRead, ConfigReader, ReadFilter } from './reader.js';
 export { DEFAULT_INSTALLED_QEMU, auditAssumptions, buildAuditReport } from './report.js';
 export { analyzeVm, vmInputFromFile } from './vm-report.js';
-export { type CollectFleetOptions, type FleetProgress, type FleetResult, UnknownNodeError, collectFleet, vmInputFromPending } from './fleet.js';
+export { type ClusterEnv, type CollectFleetOptions, type FleetProgress, type FleetResult, UnknownNodeError, collectEnv, collectFleet, hiddenStorages, vmInputFromPending } from './fleet.js';
 export { type CollectEvidenceOptions, type EvidenceFleet, type EvidenceVm, collectRiskEvidence, unavailableFrom } from './evidence.js';
 export { type SliceOptions, type YieldToHost, SLICE_MS, forEachSliced, yieldToHost } from './slices.js';
 export type { AuditReport } from '../analysis/types.js';

@@ -19,7 +19,7 @@ import {
   type VmConfigUpdate,
 } from '../api/endpoints/qemu.js';
 import { PveApiError, PvePermissionError } from '../api/errors.js';
-import { vmInputFromPending } from '../audit/fleet.js';
+import { hiddenStorages, vmInputFromPending } from '../audit/fleet.js';
 import { fetchNodeTasks } from '../api/endpoints/tasks.js';
 import { apiPath } from '../api/params.js';
 import { waitForTask } from '../api/tasks.js';
@@ -30,6 +30,13 @@ import type { PermissionMap } from './types.js';
 export interface ApiTargetOptions {
   /** Storages and installed QEMU, as the plan's audit used them. */
   env: AnalysisEnv;
+  /**
+   * Why a storage missing from `env.storages` may exist (collectEnv's `storageAccess`): each VM's
+   * analysis then says its type is unknown, as the plan's audit did, instead of "no such storage".
+   */
+  storageAccess?: PermissionMap | Error | string;
+  /** The token's permissions if already read (null: not readable); read once otherwise. */
+  permissions?: PermissionMap | null;
   /** Task poll interval, ms (default 1000). */
   pollMs?: number;
   /** Longest wait for a config-update task, ms (default 600 000); PVE's own lock timeout is 10 s. */
@@ -39,7 +46,7 @@ export interface ApiTargetOptions {
 /** Build the API-backed target. Permissions and HA resources are read once and cached. */
 export function createApiTarget(client: PveClient, options: ApiTargetOptions): MigrationTarget {
   const pollMs = options.pollMs ?? 1000;
-  let perms: Promise<PermissionMap | null> | null = null;
+  let perms: Promise<PermissionMap | null> | null = options.permissions !== undefined ? Promise.resolve(options.permissions) : null;
   let ha: Promise<Map<number, { sid: string; state: string }> | null> | null = null;
   return {
     async readVm(node, vmid, signal): Promise<LiveVm> {
@@ -61,7 +68,11 @@ export function createApiTarget(client: PveClient, options: ApiTargetOptions): M
       return live;
     },
     analyze(vm) {
-      return analyzeVm(vm.input, options.env);
+      const hidden = options.storageAccess !== undefined ? hiddenStorages(vm.input, options.env.storages, options.storageAccess) : null;
+      if (!hidden || hidden.size === 0) return analyzeVm(vm.input, options.env);
+      const unreadable = { ...options.env.unreadableStorages };
+      for (const [id, { reason }] of hidden) unreadable[id] = reason;
+      return analyzeVm(vm.input, { ...options.env, unreadableStorages: unreadable });
     },
     permissions(signal) {
       perms ??= fetchPermissions(client, {}, { signal }).then(

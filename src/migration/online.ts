@@ -5,12 +5,12 @@
  * and the journal (prior entries + a writer), and turns `MigrationReadError` into its own error.
  */
 import { type RiskEvidenceInput, evidenceNeeds, riskFactsFromConfig } from '../analysis/risk/index.js';
-import type { AnalysisEnv, VmInput, VmReport } from '../analysis/types.js';
+import type { VmInput, VmReport } from '../analysis/types.js';
 import type { PveClient } from '../api/client.js';
 import { fetchVersion } from '../api/endpoints/version.js';
 import { PveApiError } from '../api/errors.js';
 import { auditCluster } from '../audit/cluster.js';
-import { UnknownNodeError, collectFleet } from '../audit/fleet.js';
+import { type ClusterEnv, UnknownNodeError, collectEnv } from '../audit/fleet.js';
 import { guestOsFact } from '../audit/guest-os.js';
 import { createApiTarget } from './api-target.js';
 import { applyPlan } from './apply.js';
@@ -117,18 +117,26 @@ export interface OnlineApplyOptions extends OnlineRunOptions {
   previewDigest?: boolean;
 }
 
-/** Storages and installed QEMU, read like the plan read them (the per-VM reads come later). */
-async function readEnv(client: PveClient, vmids: number[], pve: string): Promise<AnalysisEnv> {
+/**
+ * Storages, installed QEMU and the token's permissions, read like the plan read them, without
+ * reading the VMs: the engine reads each VM itself right before writing it.
+ */
+async function readEnv(client: PveClient, vmids: number[], pve: string): Promise<ClusterEnv> {
   try {
-    return (await collectFleet(client, { vmids })).env;
+    return await collectEnv(client, { vmids });
   } catch (err) {
     if (err instanceof PveApiError) throw new MigrationReadError(`${pve}: ${err.request}: ${err.message.replace(/\n/g, '; ')}`, { cause: err });
     throw err;
   }
 }
 
-function targetOf(client: PveClient, env: AnalysisEnv, o: OnlineRunOptions) {
-  return createApiTarget(client, { env, ...(o.engine?.pollMs !== undefined ? { pollMs: Math.max(o.engine.pollMs, 10) } : {}) });
+function targetOf(client: PveClient, read: ClusterEnv, o: OnlineRunOptions) {
+  return createApiTarget(client, {
+    env: read.env,
+    storageAccess: read.storageAccess,
+    permissions: read.permissions,
+    ...(o.engine?.pollMs !== undefined ? { pollMs: Math.max(o.engine.pollMs, 10) } : {}),
+  });
 }
 
 /**
