@@ -139,6 +139,8 @@ type OptionalEngineKeys = 'shutdownTimeoutSec' | 'vmids' | 'signal' | 'onEvent' 
 export class Runner {
   readonly opts: Required<Omit<EngineOptions, OptionalEngineKeys>> & Pick<EngineOptions, OptionalEngineKeys>;
   private readonly entries: JournalEntry[];
+  /** The entries of each VM (a VM's replay reads only its own): `vmJournal` stays O(that VM's entries). */
+  private readonly byVm = new Map<number, JournalEntry[]>();
   private readonly powerSlots = new Map<string, LimitFunction>();
 
   constructor(
@@ -147,8 +149,18 @@ export class Runner {
     prior: JournalEntry[],
     options: EngineOptions,
   ) {
-    this.entries = [...prior];
+    this.entries = [];
+    for (const e of prior) this.keep(e);
     this.opts = { ...DEFAULTS, ...options } as Runner['opts'];
+  }
+
+  private keep(e: JournalEntry): void {
+    this.entries.push(e);
+    if ('vmid' in e && typeof e.vmid === 'number') {
+      const list = this.byVm.get(e.vmid);
+      if (list) list.push(e);
+      else this.byVm.set(e.vmid, [e]);
+    }
   }
 
   get run(): string {
@@ -159,12 +171,12 @@ export class Runner {
   async record(entry: NewEntry): Promise<void> {
     this.checkAbort();
     await this.journal.append(entry);
-    this.entries.push({ v: JOURNAL_VERSION, ts: new Date().toISOString(), run: this.run, ...entry } as JournalEntry);
+    this.keep({ v: JOURNAL_VERSION, ts: new Date().toISOString(), run: this.run, ...entry } as JournalEntry);
   }
 
   /** Everything this journal knows about a VM (earlier runs and this one). */
   vmJournal(vmid: number): VmJournal | undefined {
-    return replayJournal(this.entries).get(vmid);
+    return replayJournal(this.byVm.get(vmid) ?? []).get(vmid);
   }
 
   allEntries(): readonly JournalEntry[] {
