@@ -9,9 +9,9 @@ import type { KeyOrder } from './key-order.js';
 import type { Rng } from './rng.js';
 
 /** A list longer than this is written in slices. */
-const BIG = 2000;
+const BIG = 1000;
 /** Items per slice. */
-const SLICE = 500;
+const SLICE = 250;
 
 const turn = () => new Promise<void>((r) => setImmediate(r));
 

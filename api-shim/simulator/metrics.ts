@@ -27,6 +27,18 @@ export interface VmFacts {
 
 /** Config-derived facts (main section = what runs now). */
 export function vmFacts(vm: SimVm, file: VmConfigFile): VmFacts {
+  // The parsed file is replaced when the config changes (SimState.config), so it keys the facts:
+  // a list of 5,000 VMs does not parse 5,000 boot disks again on every request.
+  const known = factsOf.get(file);
+  if (known && known.vmid === vm.vmid) return known.facts;
+  const facts = computeFacts(vm, file);
+  factsOf.set(file, { vmid: vm.vmid, facts });
+  return facts;
+}
+
+const factsOf = new WeakMap<VmConfigFile, { vmid: number; facts: VmFacts }>();
+
+function computeFacts(vm: SimVm, file: VmConfigFile): VmFacts {
   const v = configValues(file.main);
   const sockets = Number(v.sockets ?? 1) || 1;
   const cores = Number(v.cores ?? 1) || 1;
@@ -61,6 +73,14 @@ function bootDiskSize(v: Record<string, string>, vmid: number): number {
   return 0;
 }
 
+const seeds = new WeakMap<SimState, number>();
+/** The seed of every metric of `state` (drawn once: it is the same on every call). */
+function metricsSeed(state: SimState): number {
+  let seed = seeds.get(state);
+  if (seed === undefined) seeds.set(state, (seed = state.rng.fork('metrics').int(0, 2 ** 31)));
+  return seed;
+}
+
 /** A value in [lo, hi) fixed for (seed, key, bucket). */
 function noise(seed: number, key: string, bucket: number, lo: number, hi: number): number {
   const r = createRng((seed ^ hashString(`${key}:${bucket}`)) >>> 0);
@@ -80,7 +100,7 @@ export interface VmLive {
 
 /** Rates in bytes/s the VM currently does (diskwrite is the one that matters for IO stress). */
 export function rates(state: SimState, vm: SimVm, minute: number): { read: number; write: number; netin: number; netout: number; cpu: number } {
-  const seed = state.rng.fork('metrics').int(0, 2 ** 31);
+  const seed = metricsSeed(state);
   const k = `vm${vm.vmid}`;
   if (vm.ioStress) {
     return {
@@ -105,7 +125,7 @@ export function vmLive(state: SimState, vm: SimVm, facts: VmFacts): VmLive {
   const now = state.clock.nowSec();
   const uptime = Math.max(0, now - vm.startedAt);
   const r = rates(state, vm, Math.floor(now / 60));
-  const seed = state.rng.fork('metrics').int(0, 2 ** 31);
+  const seed = metricsSeed(state);
   return {
     uptime,
     cpu: r.cpu,
