@@ -4,9 +4,9 @@
  * risk evidence included), computed here in the browser from `src/`, plus what the planner needs
  * (the raw inputs and the token's permissions). No second implementation of anything.
  *
- * NOTE: at 5,000 VMs the configs take seconds and the evidence more; each VM is analysed and handed
- * to `onVm` as soon as its `/pending` answer is in (risk from the config alone), and the risk is
- * recomputed in place once the evidence is read, so the table fills while the wire is busy.
+ * NOTE: at 5,000 VMs the configs take seconds; each VM is analysed and handed to `onVm` as soon as
+ * its `/pending` answer is in, and its risk is recomputed in place (`onRisk`) once its evidence is
+ * in (at once when it already was), so the table fills while the wire is busy.
  */
 import type { AnalysisEnv, AuditReport, VmInput, VmReport } from '../../src/analysis/types.js';
 import type { PveClient } from '../../src/api/client.js';
@@ -62,6 +62,8 @@ export async function loadFleetAudit(
       if (final && handed.has(vm)) return opts.onRisk?.(vm);
       handed.add(vm);
       opts.onVm?.(vm, input);
+      // Its evidence was already in when its config arrived: no reassessment will follow.
+      if (final) opts.onRisk?.(vm);
     },
     onProgress: ({ phase, done, total }) => {
       if (phase === 'configs') opts.onProgress?.(done, total);
