@@ -12,13 +12,14 @@
  * `boundMs` is the concurrency bound: the requests the phase sent × latency / the requests the
  * shim's upstream client keeps in flight (api-shim/upstream-client.ts). `ratio` = ms / boundMs
  * shows what the shim adds beyond waiting for PVE (journal syncs, planning, scheduling);
- * `requestsPerVm` shows what each VM costs on the wire.
+ * `requestsPerVm` shows what each VM costs on the wire; `cpuMsPerRequest` the CPU this process
+ * (simulator, shim and engine together: they share its one thread) spends per request.
  *
  *   npx tsx bench/jobs-bulk-apply.ts [vms] [latencyMs] [jobConcurrency]
  */
 import { mkdtempSync } from 'node:fs';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { buildApp } from '../api-shim/app.js';
@@ -68,9 +69,11 @@ async function untilSummary(id: string): Promise<void> {
 
 async function phase<T>(name: string, vms: number, fn: () => Promise<T>): Promise<{ out: T; line: Record<string, unknown> }> {
   const sent = requests;
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const out = await fn();
   const ms = Math.round(performance.now() - t0);
+  const cpu = process.cpuUsage(cpu0);
   const n = requests - sent;
   const boundMs = Math.round((n * LATENCY) / UPSTREAM_CONCURRENCY);
   const line = {
@@ -85,6 +88,9 @@ async function phase<T>(name: string, vms: number, fn: () => Promise<T>): Promis
     requestsPerVm: vms ? Math.round((n / vms) * 10) / 10 : null,
     boundMs,
     ratio: boundMs ? Math.round((ms / boundMs) * 100) / 100 : null,
+    // Load-independent: the CPU of this one process (simulator, shim, engine, journal) per request.
+    cpuMsPerRequest: n ? Math.round(((cpu.user + cpu.system) / 1000 / n) * 100) / 100 : null,
+    loadAverage: Number(loadavg()[0]!.toFixed(2)),
   };
   return { out, line };
 }
