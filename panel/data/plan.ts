@@ -72,7 +72,7 @@ export function nothingToChange(vm: VmPlan, report: VmReport | undefined, aio: T
     const keys = others.map((d) => d.key).join(', ');
     return (
       `Nothing to change: ${keys} ${others.length === 1 ? 'is' : 'are'} on ${buses}, where QEMU has no IO thread; ` +
-      `this migration leaves ${buses} disks alone (the CLI's --convert-${others.some((d) => d.bus === 'ide') ? 'ide' : 'sata'} moves data disks to SCSI). ` +
+      `pve-dataplane leaves ${buses} disks alone (the CLI's --convert-${others.some((d) => d.bus === 'ide') ? 'ide' : 'sata'} moves data disks to SCSI). ` +
       `SCSI Controller stays ${scsihwLabel(report?.scsihw.configured ?? null)}.`
     );
   }

@@ -2,11 +2,11 @@
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import type { PveClient } from '../../src/api/client.js';
-import type { JournalEntry, RebootPolicy, VmOutcome } from '../../src/migration/journal-model.js';
+import type { JournalEntry, RebootPolicy } from '../../src/migration/journal-model.js';
 import type { EngineEvent } from '../../src/migration/runner.js';
 import { type BrowserRunRequest, journalProgress, journalState, runJournal } from '../data/idb-apply.js';
 import { type IdbJournalStore, type JournalMeta, journalJsonl } from '../data/idb-journal.js';
-import { S } from '../strings.js';
+import { OUTCOME_LABEL, S } from '../strings.js';
 import { shared } from '../styles/shared.js';
 import '../components/dp-alert.js';
 
@@ -18,14 +18,6 @@ export class DpRunEndEvent extends Event {
   }
 }
 
-const RESULT_LABEL: Record<VmOutcome, string> = {
-  migrated: 'Migrated',
-  'pending-reboot': 'Written, pending a cold start',
-  skipped: 'Skipped',
-  failed: 'Failed',
-  restored: 'Rolled back',
-  'awaiting-confirmation': 'Awaiting confirmation',
-};
 
 /**
  * One apply inside the PVE web UI and its journal in IndexedDB: per-VM progress, Cancel (the VMs
@@ -182,7 +174,7 @@ export class DpPveApply extends LitElement {
             return html`<tr data-vmid=${r.vmid} data-result=${r.result ?? (step ? 'running' : 'none')}>
               <td>${r.vmid}</td>
               <td>${r.node ?? '?'}</td>
-              <td class="state">${step ? 'In progress' : r.result ? RESULT_LABEL[r.result] : '—'}</td>
+              <td class="state">${step ? 'In progress' : r.result ? OUTCOME_LABEL[r.result] : '—'}</td>
               <td class="detail">${step ?? r.detail}</td>
             </tr>`;
           })}

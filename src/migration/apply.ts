@@ -206,7 +206,7 @@ async function applyDirect(ctx: VmContext, saved: VmPlan, first: LiveVm): Promis
           digest: live.input.digest,
         });
       }
-      return runner.finish({ ...base, result: 'skipped', reason: 'running; --reboot if-stopped only migrates stopped VMs' });
+      return runner.finish({ ...base, result: 'skipped', reason: 'running; --reboot if-stopped changes stopped VMs only' });
     }
     const shutdown = fresh.steps.find((s) => s.kind === 'shutdown');
     if (shutdown) {

@@ -59,7 +59,7 @@ export function planVm(vm: PlanVmInput, opts: PlanOptions): VmPlan {
   if (report.template) {
     d.blocked.push(
       gate('VM_TEMPLATE', 'VM is a template: it never runs, and clones copy its config', {
-        fix: 'migrate the clones; change the template by hand if new clones should start migrated',
+        fix: 'convert the clones; change the template by hand if new clones should start on VirtIO SCSI single',
       }),
     );
   }

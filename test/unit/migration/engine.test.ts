@@ -119,10 +119,12 @@ describe('apply', () => {
     expect(pve.vms.get(101)!.current.scsihw).toBe('virtio-scsi-single');
   });
 
-  it('--reboot if-stopped migrates stopped VMs only', async () => {
+  it('--reboot if-stopped changes stopped VMs only', async () => {
     const pve = new FakePve([linuxVm(101), linuxVm(102, { status: 'stopped' })]);
     const summary = await apply(pve, await planFor(pve), [], { reboot: 'if-stopped' });
     expect(resultOf(summary, 101)).toMatchObject({ result: 'skipped', reason: expect.stringContaining('if-stopped') });
+    // The panel shows this reason; "migrates" reads like a live migration to a PVE admin.
+    expect(resultOf(summary, 101).reason).not.toMatch(/migrat/i);
     expect(resultOf(summary, 102).result).toBe('migrated');
     expect(pve.writes.map((w) => w.vmid)).toEqual([102]);
   });
