@@ -1,12 +1,18 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /** The migration plan of the ticked VMs, by the same planner as `pve-dataplane plan`. */
 import { buildPlan } from '../../src/migration/planner.js';
+import { riskFactsFromConfig } from '../../src/analysis/risk/index.js';
 import type { VmReport } from '../../src/analysis/types.js';
 import type { MigrationPlan, PlanVmInput, TargetAio, VmPlan } from '../../src/migration/types.js';
 import { busLabel, scsihwLabel } from '../strings.js';
 import type { FleetAudit } from './fleet-audit.js';
 
-/** Plans `vmids` of `audit` (writes nothing). */
+/**
+ * Plans `vmids` of `audit` (writes nothing). Each VM's evidence from its config and the node facts
+ * the audit read (the node's pve-qemu-kvm, running QEMU, tags) goes to the planner as the CLI's
+ * `plan` passes it, so the gates that depend on the node's QEMU build (PVE_QEMU_TMF_DEADLOCK of a
+ * FreeBSD guest) block here too.
+ */
 export function planSelected(audit: FleetAudit, vmids: ReadonlySet<number>, aio: TargetAio = 'threads'): MigrationPlan {
   const reports = new Map(audit.report.vms.map((vm) => [vm.vmid, vm]));
   const inputs: PlanVmInput[] = audit.inputs
@@ -18,6 +24,7 @@ export function planSelected(audit: FleetAudit, vmids: ReadonlySet<number>, aio:
         report: reports.get(input.vmid)!,
         ha: haState ? { sid: `vm:${input.vmid}`, state: haState } : null,
         permissions: audit.permissions,
+        evidence: riskFactsFromConfig(input, audit.env),
       };
     });
   // An API token (the shim's, or the browser's ticket user) is treated as not root@pam.

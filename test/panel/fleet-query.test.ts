@@ -7,6 +7,8 @@ import { EMPTY_QUERY, type FleetQuery, fleetRow, queryRows } from '../../panel/d
 import { groupByState, nothingToChange, planSelected, vmPlanState } from '../../panel/data/plan.js';
 import { paramsWithQuery, queryFromParams } from '../../panel/data/url-state.js';
 import { fleetAudit } from './fleet-fixture.js';
+import { buildAuditReport, vmInputFromFile } from '../../src/audit/index.js';
+import { parseVmConfig } from '../../src/pve/vm-config-parse.js';
 
 const audit = fleetAudit();
 const inputs = new Map(audit.inputs.map((i) => [i.vmid, i]));
@@ -97,5 +99,20 @@ describe('plan preview states', () => {
   it('a VM already on the target says so in PVE\'s words', () => {
     const text = nothingToChange(plan.vms.find((v) => v.vmid === 101)!, audit.report.vms.find((v) => v.vmid === 101), plan.aio);
     expect(text).toBe('Nothing to change: SCSI Controller is VirtIO SCSI single; scsi0 already runs with IO thread and Async IO threads.');
+  });
+});
+
+describe('plan preview gates', () => {
+  it('blocks a FreeBSD guest moving to VirtIO SCSI on a node whose pve-qemu-kvm deadlocks, as the CLI plan does (issue #12; the preview had no evidence)', () => {
+    const base = fleetAudit([100]);
+    const input = vmInputFromFile(parseVmConfig('name: pfsense\nostype: other\nscsi0: local-lvm:vm-300-disk-0,size=8G\n', { vmid: 300, source: '300.conf' }), 'pve1');
+    input.runtime = { status: 'stopped' };
+    const env = { ...base.env, pveQemuByNode: { pve1: { version: '10.0.2-4', source: '/nodes/pve1/apt/versions' } } };
+    const audit = { ...base, env, inputs: [input], report: buildAuditReport([input], env) };
+    const vm = planSelected(audit, new Set([300])).vms[0]!;
+    expect(vm.blocked.map((g) => g.code)).toContain('PVE_QEMU_TMF_DEADLOCK');
+    // Updated node: no gate.
+    const fixed = { ...audit, env: { ...env, pveQemuByNode: { pve1: { version: '10.1.2-4', source: '/nodes/pve1/apt/versions' } } } };
+    expect(planSelected(fixed, new Set([300])).vms[0]!.blocked.map((g) => g.code)).not.toContain('PVE_QEMU_TMF_DEADLOCK');
   });
 });
