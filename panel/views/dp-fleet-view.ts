@@ -29,6 +29,9 @@ import './dp-job-progress.js';
 import './dp-plan-preview.js';
 import './dp-vm-detail.js';
 
+/** During a load, arrived VMs and reassessed risks are folded into the rows at most this often (ms). */
+const ROWS_EVERY_MS = 250;
+
 /**
  * The fleet page: loads the audit (`@lit/task`, aborted when reloaded) and shows each VM as soon
  * as its config is read, with a counter; the risk evidence fills in afterwards. Loading, empty,
@@ -107,6 +110,8 @@ export class DpFleetView extends LitElement {
   /** Nodes offered by the filter, recomputed when rows change (not per keystroke). */
   private _nodes: { version: number; nodes: string[] } = { version: -1, nodes: [] };
   private _flush = 0;
+  private _flushTimer: ReturnType<typeof setTimeout> | 0 = 0;
+  private _lastFlush = 0;
 
   private readonly _task = new Task(this, {
     task: async ([loader, client], { signal }) => {
@@ -161,6 +166,8 @@ export class DpFleetView extends LitElement {
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     cancelAnimationFrame(this._flush);
+    clearTimeout(this._flushTimer);
+    this._flush = this._flushTimer = 0;
   }
 
   /** Loads again (Reload button, Retry). */
@@ -173,14 +180,29 @@ export class DpFleetView extends LitElement {
     return this._shown;
   }
 
+  /**
+   * Folds what arrived into the rows at the next frame, and during a load at most every
+   * `ROWS_EVERY_MS`: each fold re-sorts and re-filters the fleet and re-lays out the grid, which
+   * at 5,000 VMs and a frame each would keep the tab busy while it should be sending requests.
+   * The first rows come at the next frame.
+   */
   private _scheduleFlush(): void {
-    if (this._flush) return;
-    this._flush = requestAnimationFrame(() => this._flushNow());
+    if (this._flush || this._flushTimer) return;
+    const wait = this._rows.length === 0 ? 0 : this._lastFlush + ROWS_EVERY_MS - performance.now();
+    if (wait <= 0) this._flush = requestAnimationFrame(() => this._flushNow());
+    else {
+      this._flushTimer = setTimeout(() => {
+        this._flushTimer = 0;
+        this._flush = requestAnimationFrame(() => this._flushNow());
+      }, wait);
+    }
   }
 
   private _flushNow(): void {
     cancelAnimationFrame(this._flush);
-    this._flush = 0;
+    clearTimeout(this._flushTimer);
+    this._flush = this._flushTimer = 0;
+    this._lastFlush = performance.now();
     this._progress = this._progressLive;
     if (this._arrived.length === 0 && this._reassessed.length === 0) return;
     for (const [report, input] of this._arrived) {
