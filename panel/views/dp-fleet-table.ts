@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 import '@lit-labs/virtualizer';
 import type { LitVirtualizer } from '@lit-labs/virtualizer/LitVirtualizer.js';
-import { FlowLayout } from '@lit-labs/virtualizer/layouts/flow.js';
 import { LitElement, type PropertyValues, css, html, nothing } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import { DpSelectionChangeEvent, DpSortChangeEvent, DpVmSelectEvent } from '../events.js';
@@ -11,21 +10,6 @@ import { S } from '../strings.js';
 import { shared } from '../styles/shared.js';
 import { riskBadge, riskBadgeStyles } from '../components/risk-icon.js';
 
-/**
- * The virtualizer's flow layout, rendering rows 500 px beyond the view instead of its default
- * 1,000 px: ~40 rows in the DOM instead of ~70, and its per-frame cost grows with the square of
- * them (it lists its children once per child it positions). NOTE: 200 px measured cheaper still,
- * but then the first measurement of a small view (the PVE UI's tab) added rows from inside the
- * ResizeObserver callback: "ResizeObserver loop completed with undelivered notifications".
- */
-class NearFlowLayout extends FlowLayout {
-  constructor(...args: ConstructorParameters<typeof FlowLayout>) {
-    super(...args);
-    // NOTE: `_overhang` is the layout's only knob for this; @lit-labs/virtualizer 2.1 sets it in BaseLayout.
-    (this as unknown as { _overhang: number })._overhang = 500;
-  }
-}
-const LAYOUT = { type: NearFlowLayout };
 
 interface Column {
   key: SortKey | null;
@@ -195,7 +179,6 @@ export class DpFleetTable extends LitElement {
         scroller
         role="rowgroup"
         .items=${this.rows as FleetRow[]}
-        .layout=${LAYOUT}
         .keyFunction=${(r: FleetRow) => r.vm.vmid}
         .renderItem=${(r: FleetRow, i: number) => this._row(r, i)}
         @keydown=${this._onKeyDown}
