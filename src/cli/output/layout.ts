@@ -181,6 +181,7 @@ export function fitColumns(rows: Piece[][][], minimum: number[], budget: number)
   // rows of 5,000 VMs are a few hundred such groups.
   const cells: Piece[][][] = Array.from({ length: n }, () => []);
   const shapeIds = Array.from({ length: n }, () => new Map<string, number>());
+  const shapes = new Map<string, string>();
   const groupOf = new Map<string, number>();
   const groupIds: number[][] = [];
   const weights: number[] = [];
@@ -188,7 +189,12 @@ export function fitColumns(rows: Piece[][][], minimum: number[], budget: number)
     const tuple: number[] = [];
     for (let c = 0; c < n; c++) {
       const cell = row[c] ?? [];
-      const key = shapeOf(cell);
+      // Most columns repeat a few one-piece texts: their shape is worked out once per text.
+      let key = cell.length === 1 ? shapes.get(cell[0]!.text) : undefined;
+      if (key === undefined) {
+        key = shapeOf(cell);
+        if (cell.length === 1) shapes.set(cell[0]!.text, key);
+      }
       let id = shapeIds[c]!.get(key);
       if (id === undefined) {
         id = cells[c]!.length;
