@@ -32,7 +32,7 @@ const ANSI_RE = /\x1b\[[0-9;]*m/g;
 
 /** Printed width of a string (ANSI codes do not count). */
 export function visibleLength(text: string): number {
-  return text.replace(ANSI_RE, '').length;
+  return text.includes('\x1b') ? text.replace(ANSI_RE, '').length : text.length;
 }
 
 /** Pads to `width` printed columns. */
