@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
- * The migration journal of an apply run inside the PVE web UI, in IndexedDB: the same entries
- * `pve-dataplane apply` appends to its JSONL file (src/node/journal.ts), one journal per Apply
- * (its plan kept beside it for a resume), rollbacks appended to the journal they undo.
+ * What the PVE web UI's jobs keep in IndexedDB (panel/data/browser-jobs.ts): saved plans, job
+ * records, and each job's journal, the same entries `pve-dataplane apply` appends to its JSONL
+ * file (src/node/journal.ts). Journals of earlier versions' VM tab (one per Apply, rollbacks
+ * appended) stay readable for their download.
  *
  * NOTE: `append` resolves when its transaction is committed (`durability: 'strict'` where the
  * browser supports it, so the entry survives a crash of the browser too): the engine writes an
@@ -17,14 +18,14 @@ import type { PlanAnswer } from '../../src/jobs/types.js';
 
 /** Database name (per origin: one per PVE host the UI is opened on). */
 export const JOURNAL_DB = 'pve-dataplane';
-/** 1: journals and entries (the VM tab); 2: plans and jobs (the Datacenter and Node tabs' bulk apply). */
+/** 1: journals and entries (earlier versions' VM tab); 2: plans and jobs (every tab's apply). */
 const DB_VERSION = 2;
 const META = 'journals';
 const ENTRIES = 'entries';
 const PLANS = 'plans';
 const JOBS = 'jobs';
 
-/** What is kept beside a journal's entries: enough to resume its apply. */
+/** What earlier versions kept beside a VM tab's journal (read for the download only). */
 export interface JournalMeta {
   /** `pve-ui-<time>-<random>`, also the exported file's name. */
   id: string;
@@ -99,16 +100,6 @@ export class IdbJournalStore {
     return this.db.transaction(stores, mode, { durability: 'strict' } as IDBTransactionOptions);
   }
 
-  /** Records a new journal for an Apply of `plan`; nothing is in it yet. */
-  async create(m: Omit<JournalMeta, 'id' | 'created'>): Promise<JournalMeta> {
-    const now = new Date();
-    const meta: JournalMeta = { ...m, id: `pve-ui-${now.toISOString().replace(/[:.]/g, '-')}-${randomPart().slice(0, 8)}`, created: now.toISOString() };
-    const tx = this.tx([META], 'readwrite');
-    tx.objectStore(META).put(meta);
-    await txDone(tx);
-    return meta;
-  }
-
   /** Every journal's meta, newest first. */
   async list(): Promise<JournalMeta[]> {
     const tx = this.tx([META], 'readonly');
@@ -116,12 +107,7 @@ export class IdbJournalStore {
     return all.sort((a, b) => b.created.localeCompare(a.created));
   }
 
-  async meta(id: string): Promise<JournalMeta | null> {
-    const tx = this.tx([META], 'readonly');
-    return ((await requestDone(tx.objectStore(META).get(id))) as JournalMeta | undefined) ?? null;
-  }
-
-  /** The journal's entries in append order. */
+  /** The entries of a job's (or an earlier VM tab's) journal in append order. */
   async entries(id: string): Promise<JournalEntry[]> {
     const tx = this.tx([ENTRIES], 'readonly');
     const records = await requestDone(tx.objectStore(ENTRIES).index('journal').getAll(IDBKeyRange.only(id)) as IDBRequest<EntryRecord[]>);

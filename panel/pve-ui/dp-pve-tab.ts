@@ -5,24 +5,25 @@ import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
 import type { PveClient } from '../../src/api/client.js';
+import { fetchPermissions } from '../../src/api/endpoints/access.js';
 import { apiClientContext, inlineDialogsContext, panelModeContext, type PanelMode } from '../context.js';
 import { ThemeController } from '../controllers/theme-controller.js';
-import { type FleetAudit, type FleetLoader, loadFleetAudit } from '../data/fleet-audit.js';
-import type { BrowserRunRequest } from '../data/idb-apply.js';
 import { BrowserJobs } from '../data/browser-jobs.js';
-import { IdbJournalStore, type JournalMeta } from '../data/idb-journal.js';
+import { type LeftOut, startBulkApply } from '../data/bulk-apply.js';
+import { download } from '../data/export.js';
+import { type FleetAudit, type FleetLoader, loadFleetAudit } from '../data/fleet-audit.js';
+import { IdbJournalStore, type JournalMeta, journalJsonl } from '../data/idb-journal.js';
 import type { JobView } from '../data/jobs.js';
-import { fetchPermissions } from '../../src/api/endpoints/access.js';
-import { unfinishedRun } from '../../src/migration/journal-model.js';
-import type { DpApplyRequestEvent, DpJobStartedEvent, DpRollbackOpenEvent } from '../events.js';
+import type { DpApplyRequestEvent, DpJobEndEvent, DpJobStartedEvent, DpRollbackOpenEvent } from '../events.js';
+import { S } from '../strings.js';
 import { shared } from '../styles/shared.js';
 import { tokens } from '../styles/tokens.js';
+import type { DpFleetView } from '../views/dp-fleet-view.js';
 import '../components/dp-alert.js';
 import '../components/dp-spinner.js';
 import '../views/dp-fleet-view.js';
 import '../views/dp-job-list.js';
 import '../views/dp-job-progress.js';
-import './dp-pve-apply.js';
 import './dp-pve-vm.js';
 import { pageUserName, pveUiClient } from './pve-client.js';
 import { fleetWriteAccess, vmWriteAccess } from './write-access.js';
@@ -30,15 +31,23 @@ import { fleetWriteAccess, vmWriteAccess } from './write-access.js';
 /** Mode inside the PVE UI: no shim; Apply runs in the browser where the user's privileges allow it. */
 const PVE_UI_MODE: PanelMode = { readOnly: false, readOnlyReason: '', upstream: '', canApply: false, csrfToken: '' };
 
+/** A job shown by the tab itself (above the fleet view, or the VM tab's runs). */
+interface Followed {
+  job: JobView;
+  leftOut: readonly LeftOut[];
+}
+
 /**
  * The "Disk I/O" tab inside the PVE web UI (the glue puts `<dp-pve-tab scope=…>` in the card):
  * the same elements as the standalone panel, on the user's own PVE session (same-origin
  * `/api2/json`, the browser's `PVEAuthCookie`, the page's CSRF token), in PVE's theme.
  * `scope="cluster"`: the fleet; `scope="node" node=…`: that node's VMs; `scope="vm" node=… vmid=…`:
- * that VM's disks, risk and fix. Apply runs in the browser with journals in IndexedDB: a VM's
- * through `<dp-pve-apply>`, a bulk apply of the fleet or a node through the fleet view's own
- * plan, progress and Past Runs on the browser's jobs (`BrowserJobs`). A run the page closed on is
- * offered for resume when the tab opens again.
+ * that VM's disks, risk and fix.
+ *
+ * Apply runs in the browser on the browser's jobs (`BrowserJobs`: the core's jobs, plans and
+ * journals in IndexedDB), with the standalone panel's progress view: the fleet view's bulk apply
+ * and Past Runs in the Datacenter and Node tabs, the plan preview's Apply in a VM's tab. A run the
+ * page closed on is offered for resume when a tab of its scope opens again.
  */
 @customElement('dp-pve-tab')
 export class DpPveTab extends LitElement {
@@ -52,6 +61,9 @@ export class DpPveTab extends LitElement {
         min-height: 100%;
         padding: 10px 12px;
         background: var(--dp-bg);
+      }
+      details.legacy {
+        margin-bottom: 8px;
       }
     `,
   ];
@@ -78,118 +90,95 @@ export class DpPveTab extends LitElement {
   /** Engine timings for the runs (tests on the simulator's fast clock). */
   @property({ attribute: false }) engine: { pollMs?: number; powerTimeoutMs?: number } | undefined;
 
-  /** Journals shown: unfinished ones of this scope, the VM's latest, and those started here. */
-  @state() private _runs: { meta: JournalMeta; start: BrowserRunRequest | null }[] = [];
-  private _store?: Promise<IdbJournalStore>;
-  private _storeValue?: IdbJournalStore;
-  private readonly _theme = new ThemeController(this);
-
-  /** The bulk apply's jobs (cluster and node scope), once the journals store is open. */
   @state() private _jobs: BrowserJobs | null = null;
-  /** The bulk apply's jobs once the journals store and the user's privileges are read (null before, and in VM scope). */
-  get jobs(): BrowserJobs | null {
-    return this._jobs;
-  }
-
-  /** Bulk-apply jobs shown above the fleet: those of this scope the page closed on (each offered for resume), and rollbacks started from them. */
-  @state() private _followed: JobView[] = [];
-  /** The rollback window of a job shown above the fleet. */
+  /** Jobs the tab shows itself: of this scope, those the page closed on, the VM's latest, and those started here. */
+  @state() private _followed: Followed[] = [];
+  /** The rollback window of a followed job. */
   @state() private _rollbackOf = '';
+  @state() private _applyError = '';
+  /** Journals of this scope written by earlier versions' VM tab (download only). */
+  @state() private _legacy: JournalMeta[] = [];
+  private _store?: IdbJournalStore;
+  private readonly _theme = new ThemeController(this);
 
   /** The fleet of this node only (one function per node: a new one would reload the view). */
   private _nodeLoader?: FleetLoader;
 
+  /** The jobs once the journals store and the user's privileges are read (null before). */
+  get jobs(): BrowserJobs | null {
+    return this._jobs;
+  }
+
   override connectedCallback(): void {
     super.connectedCallback();
-    // The preview's Apply runs here, in the browser. Capture on the shadow root runs before any
-    // handler below (the fleet view's goes to the shim's jobs API, absent inside PVE), which then
-    // never sees the event. The fleet view offers no Apply here yet (mode.canApply is false).
+    // A VM's Apply runs here. Capture on the shadow root runs before any handler below, which
+    // then never sees the event; the fleet view applies through its own jobs API (given below).
     this.renderRoot.addEventListener('dp-apply-request', this._onApplyRequest as EventListener, { capture: true });
   }
 
   override firstUpdated(): void {
-    void this._loadJournals();
-    if (this.scope !== 'vm') void this._loadJobs();
+    void this._loadJobs();
   }
 
-  /** Bulk apply where the user may write to some VM; the jobs of this browser, interrupted ones shown. */
+  private _inScope(job: JobView): boolean {
+    if (this.scope === 'node') return job.vms.some((v) => v.node === this.node);
+    if (this.scope === 'vm') return job.vms.some((v) => v.vmid === this.vmid);
+    return true;
+  }
+
+  /** The browser's jobs, Apply where the user may write to some VM, and the runs this tab shows. */
   private async _loadJobs(): Promise<void> {
     try {
-      const [store, perms] = await Promise.all([this._journals(), fetchPermissions(this.client).catch(() => null)]);
+      const [store, perms] = await Promise.all([this.journalStore ?? IdbJournalStore.open(), fetchPermissions(this.client).catch(() => null)]);
+      this._store = store;
       const jobs = new BrowserJobs(this.client, store, { who: pageUserName(), ...(this.engine ? { engine: this.engine } : {}) });
-      this.mode = { ...PVE_UI_MODE, canApply: fleetWriteAccess(perms) };
+      if (this.scope !== 'vm') this.mode = { ...PVE_UI_MODE, canApply: fleetWriteAccess(perms) };
       this._jobs = jobs;
-      const interrupted: JobView[] = [];
+      const shown: Followed[] = [];
       for (const item of await jobs.listJobs()) {
-        if (item.status !== 'interrupted') continue;
         const job = await jobs.getJob(item.id);
-        if (this.scope === 'cluster' || job.vms.some((v) => v.node === this.node)) interrupted.push(job);
+        if (!this._inScope(job)) continue;
+        // The VM's latest run stays in reach for its journal and Roll Back.
+        const latestOfVm = this.scope === 'vm' && !shown.some((f) => f.job.vms.some((v) => v.vmid === this.vmid));
+        if (item.status === 'interrupted' || latestOfVm) shown.push({ job, leftOut: [] });
       }
-      this._followed = interrupted;
+      const started = this._followed.filter((f) => !shown.some((s) => s.job.id === f.job.id));
+      this._followed = [...started, ...shown];
+      this._legacy = (await store.list()).filter((m) => (this.scope === 'vm' ? m.vmids.includes(this.vmid) : this.scope === 'cluster' || m.plan.vms.some((v) => v.node === this.node)));
     } catch (err) {
       console.warn('pve-dataplane: jobs in IndexedDB not readable', err);
     }
   }
 
-  private _journals(): Promise<IdbJournalStore> {
-    this._store ??= (this.journalStore ?? IdbJournalStore.open()).then((s) => (this._storeValue = s));
-    return this._store;
-  }
+  private readonly _onApplyRequest = (e: DpApplyRequestEvent): void => {
+    if (this.scope !== 'vm') return;
+    e.stopPropagation();
+    void this._applyVm(e);
+  };
 
-  /** The journals this tab offers, newest first. */
-  private async _loadJournals(): Promise<void> {
+  /** The VM tab's Apply: the previewed plan through the browser's jobs (a VM edited since is left out). */
+  private async _applyVm(e: DpApplyRequestEvent): Promise<void> {
+    const jobs = this._jobs;
+    if (!jobs) return;
+    this._applyError = '';
     try {
-      const store = await this._journals();
-      const shown: JournalMeta[] = [];
-      for (const meta of await store.list()) {
-        const mine = this.scope !== 'vm' || meta.vmids.includes(this.vmid);
-        const onNode = this.scope !== 'node' || meta.plan.vms.some((v) => meta.vmids.includes(v.vmid) && v.node === this.node);
-        if (!mine || !onNode) continue;
-        const unfinished = unfinishedRun(await store.entries(meta.id)) !== null;
-        // The VM's latest journal stays in reach for its download and rollback.
-        const latestOfVm = this.scope === 'vm' && !shown.some((m) => m.vmids.includes(this.vmid));
-        if (unfinished || latestOfVm) shown.push(meta);
-      }
-      const started = this._runs.filter((r) => !shown.some((m) => m.id === r.meta.id));
-      this._runs = [...started, ...shown.map((meta) => ({ meta, start: null }))];
+      const started = await startBulkApply(jobs, e.plan, e.vmids, { reboot: e.reboot, perNode: e.perNode });
+      if (started.job) this._follow({ job: started.job, leftOut: started.leftOut });
+      else this._applyError = `${S.nothingStarted}: ${started.leftOut.map((l) => `VM ${l.vmid}: ${l.reason}`).join('; ')}`;
     } catch (err) {
-      console.warn('pve-dataplane: journals in IndexedDB not readable', err);
+      this._applyError = err instanceof Error ? err.message : String(err);
     }
   }
 
-  private readonly _onApplyRequest = (e: DpApplyRequestEvent): void => {
-    // The fleet view applies through its jobs API (the browser's, given below).
-    if (this.scope !== 'vm') return;
-    e.stopPropagation();
-    void this._startApply(e);
-  };
-
-  private async _startApply(e: DpApplyRequestEvent): Promise<void> {
-    const store = await this._journals();
-    const meta = await store.create({ plan: e.plan, vmids: [...e.vmids], reboot: e.reboot, perNode: e.perNode, user: pageUserName() });
-    this._runs = [{ meta, start: { kind: 'apply', reboot: e.reboot } }, ...this._runs];
+  private _follow(f: Followed): void {
+    this._followed = [f, ...this._followed.filter((x) => x.job.id !== f.job.id)];
   }
 
-  private _onRunEnd(): void {
+  /** A followed run ended: what is shown reads PVE again (written values show as pending). */
+  private _onJobEnd(e: DpJobEndEvent): void {
+    this._followed = this._followed.map((f) => (f.job.id === e.job.id ? { ...f, job: { ...f.job, ...e.job } } : f));
     if (this.scope === 'vm') void this._vmAudit.run();
-  }
-
-  private _runsView() {
-    if (this._runs.length === 0 || !this._storeValue) return nothing;
-    const perms = this._vmAudit.value?.permissions ?? null;
-    return html`${repeat(
-      this._runs,
-      (r) => r.meta.id,
-      (r) => html`<dp-pve-apply
-        .journal=${r.meta}
-        .store=${this._storeValue!}
-        .client=${this.client}
-        .start=${r.start}
-        .engine=${this.engine}
-        ?canReboot=${this.scope === 'vm' && vmWriteAccess(perms, this.vmid).canReboot}
-        @dp-run-end=${() => this._onRunEnd()}
-      ></dp-pve-apply>`,
-    )}`;
+    else this.renderRoot.querySelector<DpFleetView>('dp-fleet-view')?.reload();
   }
 
   override willUpdate(changed: Map<PropertyKey, unknown>): void {
@@ -210,42 +199,67 @@ export class DpPveTab extends LitElement {
   });
 
   override render() {
-    return html`${this._runsView()}${this._followedView()}${this._view()}`;
+    return html`${this._runsView()}${this._legacyView()}${this._view()}`;
   }
 
-  private _followedView() {
+  /** May the user act on the followed runs (Cancel, Resume, Roll Back)? */
+  private get _canAct(): boolean {
+    if (this.scope !== 'vm') return this.mode.canApply;
+    return vmWriteAccess(this._vmAudit.value?.permissions ?? null, this.vmid).canWrite;
+  }
+
+  private _runsView() {
     const jobs = this._jobs;
-    if (!jobs || this._followed.length === 0) return nothing;
-    return html`${repeat(
-      this._followed,
-      (j) => j.id,
-      (j) => html`<dp-job-progress
-        class="interrupted"
-        .jobs=${jobs}
-        .job=${j}
-        ?readOnly=${!this.mode.canApply}
-        @dp-job-end=${() => this.renderRoot.querySelector('dp-fleet-view')?.reload()}
-        @dp-rollback-open=${(e: DpRollbackOpenEvent) => (this._rollbackOf = e.jobId)}
-        @dp-close=${(e: Event) => {
-          e.stopPropagation();
-          this._followed = this._followed.filter((x) => x.id !== j.id);
-        }}
-      ></dp-job-progress>`,
-    )}
-    ${this._rollbackOf
-      ? html`<dp-job-list
+    if (!jobs) return nothing;
+    return html`${this._applyError ? html`<dp-alert variant="error" class="apply-result" heading=${S.applyFailed}>${this._applyError}</dp-alert>` : nothing}
+      ${repeat(
+        this._followed,
+        (f) => f.job.id,
+        (f) => html`<dp-job-progress
           .jobs=${jobs}
-          rollbackOf=${this._rollbackOf}
-          @dp-job-started=${(e: DpJobStartedEvent) => {
-            this._rollbackOf = '';
-            this._followed = [e.job, ...this._followed];
-          }}
+          .job=${f.job}
+          .leftOut=${f.leftOut}
+          ?readOnly=${!this._canAct}
+          @dp-job-end=${(e: DpJobEndEvent) => this._onJobEnd(e)}
+          @dp-rollback-open=${(e: DpRollbackOpenEvent) => (this._rollbackOf = e.jobId)}
           @dp-close=${(e: Event) => {
             e.stopPropagation();
-            this._rollbackOf = '';
+            this._followed = this._followed.filter((x) => x.job.id !== f.job.id);
           }}
-        ></dp-job-list>`
-      : nothing}`;
+        ></dp-job-progress>`,
+      )}
+      ${this._rollbackOf
+        ? html`<dp-job-list
+            .jobs=${jobs}
+            rollbackOf=${this._rollbackOf}
+            @dp-job-started=${(e: DpJobStartedEvent) => {
+              this._rollbackOf = '';
+              this._follow({ job: e.job, leftOut: e.leftOut });
+            }}
+            @dp-close=${(e: Event) => {
+              e.stopPropagation();
+              this._rollbackOf = '';
+            }}
+          ></dp-job-list>`
+        : nothing}`;
+  }
+
+  /** Journals of earlier versions' VM tab: their JSONL for `pve-dataplane rollback --journal`. */
+  private _legacyView() {
+    const store = this._store;
+    if (!store || this._legacy.length === 0) return nothing;
+    const save = async (m: JournalMeta) => download({ text: journalJsonl(await store.entries(m.id)), filename: `${m.id}.jsonl`, type: 'application/x-ndjson' });
+    return html`<details class="legacy">
+      <summary>${S.legacyJournals(this._legacy.length)}</summary>
+      <ul>
+        ${this._legacy.map(
+          (m) => html`<li>
+            ${new Date(m.created).toLocaleString()} · ${m.user} · VM ${m.vmids.join(', ')}
+            <button class="download-legacy" @click=${() => void save(m)}>${S.downloadJournal}</button>
+          </li>`,
+        )}
+      </ul>
+    </details>`;
   }
 
   private _view() {
@@ -260,7 +274,14 @@ export class DpPveTab extends LitElement {
           >${err instanceof Error ? err.message : String(err)}</dp-alert
         >`,
       complete: (audit) =>
-        audit ? html`<dp-pve-vm .audit=${audit} .vmid=${this.vmid} @dp-reload=${() => void this._vmAudit.run()}></dp-pve-vm>` : nothing,
+        audit
+          ? html`<dp-pve-vm
+              .audit=${audit}
+              .vmid=${this.vmid}
+              ?applying=${this._followed.some((f) => f.job.status === 'running')}
+              @dp-reload=${() => void this._vmAudit.run()}
+            ></dp-pve-vm>`
+          : nothing,
     });
   }
 }

@@ -224,7 +224,7 @@ describe('privileges', function () {
     const preview = deepQuery(tab, 'dp-plan-preview')!;
     expect(preview.shadowRoot!.querySelector('button.apply, button.yes, input[name=reboot]')).to.equal(null);
     expect(preview.shadowRoot!.querySelector('pre')).to.equal(null);
-    expect(deepQuery(tab, 'dp-pve-apply')).to.equal(null);
+    expect(deepQuery(tab, 'dp-job-progress')).to.equal(null);
     // The facts are all there.
     expect(deepQuery(tab, 'dp-vm-detail')!.shadowRoot!.textContent).to.contain('scsi0');
   });

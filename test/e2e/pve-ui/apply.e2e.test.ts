@@ -78,12 +78,12 @@ describe('apply inside the PVE web UI', () => {
 
       // Opened again (same browser profile): the unfinished apply is offered for resume.
       const second = await vmTab(context, vmid);
-      const run = second.locator('dp-pve-apply');
-      await run.locator('dp-alert.unfinished').waitFor({ timeout: 30_000 });
-      await expect(run.locator(`tr[data-vmid="${vmid}"] td.detail`).textContent()).resolves.toContain('interrupted during its config write');
+      const run = second.locator('dp-job-progress');
+      await run.locator('h2', { hasText: /interrupted \(the page running it was closed or reloaded/ }).waitFor({ timeout: 30_000 });
+      await expect(run.locator(`.vm[data-vmid="${vmid}"]`).getAttribute('data-state')).resolves.toBe('writing');
       await run.locator('button.resume').click();
-      await run.locator(`tr[data-vmid="${vmid}"][data-result="migrated"]`).waitFor({ timeout: 30_000 });
-      expect(await run.locator('dp-alert.unfinished').count()).toBe(0);
+      await run.locator(`.vm[data-vmid="${vmid}"][data-state="verified"]`).waitFor({ timeout: 30_000 });
+      await run.locator('h2', { hasText: /: finished$/ }).waitFor();
       // The write that landed while the page was gone is recognised: PVE got exactly one write.
       expect(writes).toBe(1);
       const after = configText(vmid);
@@ -102,9 +102,12 @@ describe('apply inside the PVE web UI', () => {
       expect(entries.filter((e) => e.t === 'write-done')).toHaveLength(0);
 
       // Rollback from the journal in the browser: the config file is back byte for byte.
-      await run.locator('button.roll-back').click();
-      await run.locator('button.yes').click();
-      await run.locator(`tr[data-vmid="${vmid}"][data-result="restored"]`).waitFor({ timeout: 30_000 });
+      await run.locator('button.rollback').click();
+      const list = second.locator('dp-job-list');
+      await list.locator('button.start-rollback').click();
+      await list.locator('.confirm button.yes').click();
+      const rollback = second.locator('dp-job-progress', { has: second.locator('h2', { hasText: /^Rollback job/ }) });
+      await rollback.locator(`.vm[data-vmid="${vmid}"][data-state="verified"]`).waitFor({ timeout: 30_000 });
       await ui.sim.state.settle();
       expect(configText(vmid)).toBe(before);
       await second.close();
@@ -121,8 +124,9 @@ describe('apply inside the PVE web UI', () => {
     try {
       const page = await vmTab(context, vmid);
       await applyFromPreview(page, vmid);
-      const run = page.locator('dp-pve-apply');
-      await run.locator(`tr[data-vmid="${vmid}"][data-result="migrated"]`).waitFor({ timeout: 30_000 });
+      const run = page.locator('dp-job-progress');
+      await run.locator(`.vm[data-vmid="${vmid}"][data-state="verified"]`).waitFor({ timeout: 30_000 });
+      await run.locator('button.download').waitFor();
       await ui.sim.state.settle();
       expect(configText(vmid)).not.toBe(before);
       const dir = mkdtempSync(join(tmpdir(), 'dp-pve-ui-'));
@@ -151,7 +155,7 @@ describe('apply inside the PVE web UI', () => {
 });
 
 async function downloadJournal(page: Page): Promise<string> {
-  const [download] = await Promise.all([page.waitForEvent('download'), page.locator('dp-pve-apply button.download').first().click()]);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.locator('dp-job-progress button.download').first().click()]);
   const path = await download.path();
   return readFileSync(path, 'utf8');
 }

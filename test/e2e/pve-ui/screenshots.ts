@@ -39,7 +39,7 @@ try {
   // Apply in the browser, then the journal's run with download and rollback.
   await preview.locator('button.apply').click();
   await preview.locator('button.yes').click();
-  await page.locator('dp-pve-apply tr[data-vmid="108"][data-result="migrated"]').waitFor({ timeout: 30_000 });
+  await page.locator('dp-job-progress .vm[data-vmid="108"][data-state="verified"]').waitFor({ timeout: 30_000 });
   // The tab reads the VM again after the run: the disk table shows the new effective values.
   await page.locator('dp-vm-detail').waitFor({ timeout: 30_000 });
   await page.screenshot({ path: `${OUT}/pve-ui-vm-applied.png`, clip: { x: 0, y: 0, width: 1200, height: 560 } });
