@@ -97,6 +97,7 @@ export const S = {
   applyJournal: 'Journal',
   downloadJournal: 'Download journal (JSONL)',
   resume: 'Resume',
+  applyOff: 'Apply is off: the journals kept in this browser (IndexedDB) cannot be opened',
   legacyJournals: (n: number) => `${n} journal${n === 1 ? '' : 's'} of an earlier version (for pve-dataplane rollback --journal)`,
   applyHiddenReadOnly: 'Apply is hidden in read-only mode.',
   hiddenTicked: (n: number, included: boolean) =>

@@ -88,7 +88,19 @@ export class IdbJournalStore {
       if (!db.objectStoreNames.contains(PLANS)) db.createObjectStore(PLANS, { keyPath: 'id' });
       if (!db.objectStoreNames.contains(JOBS)) db.createObjectStore(JOBS, { keyPath: 'id' });
     };
-    return new IdbJournalStore(await requestDone(req));
+    const opened = requestDone(req);
+    // An upgrade waits for every other connection to close: this version's tabs close theirs
+    // (below); a tab still running an earlier version's bundle keeps it until reloaded.
+    const blocked = new Promise<never>((_, reject) => {
+      req.onblocked = () => {
+        // The upgrade still happens once that tab is gone; this connection is not used then.
+        void opened.then((db) => db.close(), () => undefined);
+        reject(new Error('another tab of this PVE web UI runs an earlier pve-dataplane and holds its journals open; reload or close that tab'));
+      };
+    });
+    const db = await Promise.race([opened, blocked]);
+    db.onversionchange = () => db.close();
+    return new IdbJournalStore(db);
   }
 
   close(): void {

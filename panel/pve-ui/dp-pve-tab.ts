@@ -96,6 +96,8 @@ export class DpPveTab extends LitElement {
   /** The rollback window of a followed job. */
   @state() private _rollbackOf = '';
   @state() private _applyError = '';
+  /** Why the browser's jobs are not available (IndexedDB not readable): Apply is off. */
+  @state() private _jobsError = '';
   /** Journals of this scope written by earlier versions' VM tab (download only). */
   @state() private _legacy: JournalMeta[] = [];
   private _store?: IdbJournalStore;
@@ -146,7 +148,7 @@ export class DpPveTab extends LitElement {
       this._followed = [...started, ...shown];
       this._legacy = (await store.list()).filter((m) => (this.scope === 'vm' ? m.vmids.includes(this.vmid) : this.scope === 'cluster' || m.plan.vms.some((v) => v.node === this.node)));
     } catch (err) {
-      console.warn('pve-dataplane: jobs in IndexedDB not readable', err);
+      this._jobsError = err instanceof Error ? err.message : String(err);
     }
   }
 
@@ -210,6 +212,7 @@ export class DpPveTab extends LitElement {
 
   private _runsView() {
     const jobs = this._jobs;
+    if (this._jobsError) return html`<dp-alert variant="warning" class="jobs-error" heading=${S.applyOff}>${this._jobsError}</dp-alert>`;
     if (!jobs) return nothing;
     return html`${this._applyError ? html`<dp-alert variant="error" class="apply-result" heading=${S.applyFailed}>${this._applyError}</dp-alert>` : nothing}
       ${repeat(

@@ -110,6 +110,24 @@ describe('bulk apply in the browser (BrowserJobs)', function () {
     expect(all.filter((e) => e.t === 'run').map((e) => e.t === 'run' && e.kind)).to.deep.equal(['apply', 'rollback']);
   });
 
+  it('a tab of an earlier version holding the journals open (database version 1) is named, not waited for forever', async () => {
+    const name = `dp-jobs-old-tab-${Date.now()}`;
+    const old = await new Promise<IDBDatabase>((resolve, reject) => {
+      const req = indexedDB.open(name, 1);
+      req.onupgradeneeded = () => req.result.createObjectStore('journals', { keyPath: 'id' });
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+    let refused = '';
+    await IdbJournalStore.open(name).catch((err: Error) => (refused = err.message));
+    expect(refused).to.contain('runs an earlier pve-dataplane');
+    old.close();
+    // Once that tab is gone, the upgrade goes through.
+    const store = await IdbJournalStore.open(name);
+    expect(await store.jobs()).to.deep.equal([]);
+    store.close();
+  });
+
   for (const theme of THEMES) {
     it(`an interrupted job offers Resume and the journal download, accessibly (axe, ${theme})`, async () => {
       const client = pveUiClient();
