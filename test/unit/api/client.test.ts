@@ -248,7 +248,8 @@ for (const [transportName, transport] of TRANSPORTS) {
         const ac = new AbortController();
         const first = client.get('/a', undefined, { signal: ac.signal }).catch((e: unknown) => e);
         const queued = client.get('/b', undefined, { signal: ac.signal }).catch((e: unknown) => e);
-        await new Promise((r) => setTimeout(r, 50));
+        // Abort once the first request is at the server (however long a loaded machine takes).
+        while (server.requests.length === 0) await new Promise((r) => setTimeout(r, 10));
         ac.abort();
         for (const err of await Promise.all([first, queued])) {
           expect(err).toBeInstanceOf(PveConnectionError);
