@@ -24,8 +24,8 @@ export const shared = css`
     cursor: default;
   }
   button.primary {
-    background: var(--dp-primary);
-    border-color: var(--dp-primary);
+    background: var(--dp-primary-fill);
+    border-color: var(--dp-primary-fill);
     color: #fff;
   }
   button.link {

@@ -18,6 +18,8 @@ export const tokens = css`
     --dp-row-hover: #eaeff4;
     --dp-row-selected: #c2ddf2;
     --dp-primary: #3892d4;
+    /* PVE's primary blue under a white label is 3.4:1; filled buttons use the link blue (5.2:1, WCAG AA). */
+    --dp-primary-fill: #1a6fb5;
     --dp-link: #1a6fb5;
     --dp-good: #21bf4b;
     --dp-warning: #fc0;
@@ -44,6 +46,7 @@ export const tokens = css`
     --dp-row-hover: hsl(205 30% 25%);
     --dp-row-selected: hsl(205 100% 22%);
     --dp-primary: hsl(205 100% 32%);
+    --dp-primary-fill: hsl(205 100% 32%);
     --dp-link: hsl(205 100% 70%);
     --dp-info: hsl(205 100% 60%);
     --dp-warning-row: hsl(40 100% 20%);
