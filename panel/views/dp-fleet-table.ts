@@ -10,7 +10,6 @@ import { S } from '../strings.js';
 import { shared } from '../styles/shared.js';
 import { riskBadge, riskBadgeStyles } from '../components/risk-icon.js';
 
-
 interface Column {
   key: SortKey | null;
   label: string;

@@ -12,7 +12,7 @@ import { JobsClient, type JobView } from '../data/jobs.js';
 import { type ExportFormat, download, exportShown } from '../data/export.js';
 import { nodesOf } from '../data/filter.js';
 import { type FleetAudit, type FleetLoadEvents, type FleetLoader, loadFleetAudit } from '../data/fleet-audit.js';
-import { EMPTY_QUERY, type FleetQuery, type FleetRow, describeQuery, fleetRow, isQueryFiltering } from '../data/fleet-query.js';
+import { EMPTY_QUERY, type FleetQuery, type FleetRow, describeQuery, fleetRow } from '../data/fleet-query.js';
 import { ShownRows } from '../data/shown-rows.js';
 import { planSelected } from '../data/plan.js';
 import { type QueryStore, locationStore } from '../data/url-state.js';
