@@ -9,30 +9,19 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { parseJournalText } from '../../../src/node/journal.js';
-import { type PveUiPage, launchChromium, startPveUiPage } from './page-server.js';
+import { pveUiForFile } from './page-server.js';
 
-let browser: Browser;
-let ui: PveUiPage;
-
-beforeAll(async () => {
-  // Fleet seed 11 (as test/pve-ui): VMs 100 and 108 on pve1 are stopped, on VirtIO SCSI with
-  // iothread=1 ignored, and plan to one write each.
-  ui = await startPveUiPage({ vms: 12, nodes: 2, seed: 11, timeScale: 0.001 });
-  browser = await launchChromium();
-}, 90_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await ui?.close();
-});
+// Fleet seed 11 (as test/pve-ui): VMs 100 and 108 on pve1 are stopped, on VirtIO SCSI with
+// iothread=1 ignored, and plan to one write each.
+const env = pveUiForFile({ vms: 12, nodes: 2, seed: 11, timeScale: 0.001 });
 
 /** A page of `context` logged in as root@pam, on VM `vmid`'s Disk I/O tab. */
 async function vmTab(context: BrowserContext, vmid: number): Promise<Page> {
   const page = await context.newPage();
-  await page.goto(ui.url);
+  await page.goto(env.ui.url);
   await page.evaluate(() => (window as unknown as { dpLogin(u: string, p: string): Promise<void> }).dpLogin('root@pam', 'simulator'));
   await page.evaluate((id) => (window as unknown as { dpOpen(c: string, d: object, t: string): void }).dpOpen('PVE.qemu.Config', { node: 'pve1', vmid: id }, 'dp-diskio'), vmid);
   return page;
@@ -46,7 +35,7 @@ async function applyFromPreview(page: Page, vmid: number): Promise<void> {
   await preview.locator('button.yes').click();
 }
 
-const configText = (vmid: number): string => ui.sim.state.vms.get(vmid)!.text;
+const configText = (vmid: number): string => env.ui.sim.state.vms.get(vmid)!.text;
 
 describe('apply inside the PVE web UI', () => {
   it('a page closed mid-write resumes from IndexedDB when the tab is opened again, writes once, and rolls back to the exact previous config', async () => {
@@ -58,7 +47,7 @@ describe('apply inside the PVE web UI', () => {
     const inWrite = new Promise<void>((r) => (entered = r));
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
-    ui.sim.state.onBeforeWrite = async (id) => {
+    env.ui.sim.state.onBeforeWrite = async (id) => {
       if (id !== vmid) return;
       writes++;
       if (writes === 1) {
@@ -66,14 +55,14 @@ describe('apply inside the PVE web UI', () => {
         await held;
       }
     };
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const context = await env.browser.newContext({ viewport: { width: 1280, height: 900 } });
     try {
       const first = await vmTab(context, vmid);
       await applyFromPreview(first, vmid);
       await inWrite;
       await first.close();
       release();
-      await ui.sim.state.settle();
+      await env.ui.sim.state.settle();
       expect(configText(vmid)).toMatch(/^scsihw: virtio-scsi-single$/m);
 
       // Opened again (same browser profile): the unfinished apply is offered for resume.
@@ -108,11 +97,11 @@ describe('apply inside the PVE web UI', () => {
       await list.locator('.confirm button.yes').click();
       const rollback = second.locator('dp-job-progress', { has: second.locator('h2', { hasText: /^Rollback job/ }) });
       await rollback.locator(`.vm[data-vmid="${vmid}"][data-state="verified"]`).waitFor({ timeout: 30_000 });
-      await ui.sim.state.settle();
+      await env.ui.sim.state.settle();
       expect(configText(vmid)).toBe(before);
       await second.close();
     } finally {
-      ui.sim.state.onBeforeWrite = undefined;
+      env.ui.sim.state.onBeforeWrite = undefined;
       await context.close();
     }
   }, 120_000);
@@ -120,20 +109,20 @@ describe('apply inside the PVE web UI', () => {
   it('the downloaded journal is accepted by `pve-dataplane rollback --journal`, which restores the exact previous config', async () => {
     const vmid = 100;
     const before = configText(vmid);
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const context = await env.browser.newContext({ viewport: { width: 1280, height: 900 } });
     try {
       const page = await vmTab(context, vmid);
       await applyFromPreview(page, vmid);
       const run = page.locator('dp-job-progress');
       await run.locator(`.vm[data-vmid="${vmid}"][data-state="verified"]`).waitFor({ timeout: 30_000 });
       await run.locator('button.download').waitFor();
-      await ui.sim.state.settle();
+      await env.ui.sim.state.settle();
       expect(configText(vmid)).not.toBe(before);
       const dir = mkdtempSync(join(tmpdir(), 'dp-pve-ui-'));
       const journal = join(dir, 'journal.jsonl');
       writeFileSync(journal, await downloadJournal(page));
-      writeFileSync(join(dir, 'token'), `${ui.sim.token}\n`, { mode: 0o600 });
-      const cli = ['--import', 'tsx', 'src/cli/main.ts', 'rollback', '--pve', ui.sim.url, '--token-file', join(dir, 'token'), '--journal', journal];
+      writeFileSync(join(dir, 'token'), `${env.ui.sim.token}\n`, { mode: 0o600 });
+      const cli = ['--import', 'tsx', 'src/cli/main.ts', 'rollback', '--pve', env.ui.sim.url, '--token-file', join(dir, 'token'), '--journal', journal];
       // Without --yes it names what it would restore, and changes nothing.
       const dry = await promisify(execFile)(process.execPath, cli).then(
         () => ({ code: 0, stderr: '' }),
@@ -143,7 +132,7 @@ describe('apply inside the PVE web UI', () => {
       expect(dry.stderr).toContain(`rollback would restore 1 VM (${vmid})`);
       const { stdout } = await promisify(execFile)(process.execPath, [...cli, '--yes']);
       expect(stdout).toMatch(/restored/i);
-      await ui.sim.state.settle();
+      await env.ui.sim.state.settle();
       expect(configText(vmid)).toBe(before);
       // The CLI appended its rollback run to the same file.
       const lines = parseJournalText(readFileSync(journal, 'utf8')).entries;

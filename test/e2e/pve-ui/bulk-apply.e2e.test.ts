@@ -10,29 +10,18 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { parseJournalText } from '../../../src/node/journal.js';
-import { type PveUiPage, launchChromium, startPveUiPage } from './page-server.js';
+import { pveUiForFile } from './page-server.js';
 
-let browser: Browser;
-let ui: PveUiPage;
+const env = pveUiForFile({ vms: 12, nodes: 2, seed: 11, timeScale: 0.001 });
 
-beforeAll(async () => {
-  ui = await startPveUiPage({ vms: 12, nodes: 2, seed: 11, timeScale: 0.001 });
-  browser = await launchChromium();
-}, 90_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await ui?.close();
-});
-
-const configText = (vmid: number): string => ui.sim.state.vms.get(vmid)!.text;
+const configText = (vmid: number): string => env.ui.sim.state.vms.get(vmid)!.text;
 
 /** A page logged in as root@pam on the Datacenter's Disk I/O tab, the fleet read. */
 async function datacenterTab(page: Page): Promise<void> {
-  await page.goto(ui.url);
+  await page.goto(env.ui.url);
   await page.evaluate(() => (window as unknown as { dpLogin(u: string, p: string): Promise<void> }).dpLogin('root@pam', 'simulator'));
   await page.evaluate(() => (window as unknown as { dpOpen(c: string, d: object, t: string): void }).dpOpen('PVE.dc.Config', {}, 'dp-diskio'));
   await page.locator('dp-fleet-view .count', { hasText: /VMs shown$/ }).waitFor({ timeout: 60_000 });
@@ -45,7 +34,7 @@ async function downloadJournal(page: Page, button: string): Promise<string> {
 
 describe('bulk apply inside the PVE web UI', () => {
   it("a node's bulk apply from the Datacenter tab: Cancel finishes the VMs in flight and starts no other; the journal is the CLI's; Roll Back restores every config byte for byte", async () => {
-    const pve1 = [...ui.sim.state.vms.values()].filter((vm) => vm.node === 'pve1').map((vm) => vm.vmid);
+    const pve1 = [...env.ui.sim.state.vms.values()].filter((vm) => vm.node === 'pve1').map((vm) => vm.vmid);
     const before = new Map(pve1.map((id) => [id, configText(id)]));
     // Hold the config writes inside PVE until Cancel is pressed: the two VMs the browser works on
     // at once are in flight then.
@@ -54,11 +43,11 @@ describe('bulk apply inside the PVE web UI', () => {
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
     let writes = 0;
-    ui.sim.state.onBeforeWrite = async () => {
+    env.ui.sim.state.onBeforeWrite = async () => {
       if (++writes === 2) entered();
       await held;
     };
-    const context = await browser.newContext({ viewport: { width: 1400, height: 1000 }, acceptDownloads: true });
+    const context = await env.browser.newContext({ viewport: { width: 1400, height: 1000 }, acceptDownloads: true });
     try {
       const page = await context.newPage();
       await datacenterTab(page);
@@ -87,7 +76,7 @@ describe('bulk apply inside the PVE web UI', () => {
       expect(written).toHaveLength(2);
       expect(writes).toBe(2);
       expect(notStarted.sort((a, b) => a - b)).toEqual(planned.filter((id) => !written.includes(id)));
-      await ui.sim.state.settle();
+      await env.ui.sim.state.settle();
       for (const id of notStarted) expect(configText(id)).toBe(before.get(id));
       for (const id of written) expect(configText(id)).not.toBe(before.get(id));
 
@@ -98,8 +87,8 @@ describe('bulk apply inside the PVE web UI', () => {
       expect(entries.filter((e) => e.t === 'run').map((e) => e.t === 'run' && e.kind)).toEqual(['apply']);
       const dir = mkdtempSync(join(tmpdir(), 'dp-pve-bulk-'));
       writeFileSync(join(dir, 'journal.jsonl'), text);
-      writeFileSync(join(dir, 'token'), `${ui.sim.token}\n`, { mode: 0o600 });
-      const dry = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'rollback', '--pve', ui.sim.url, '--token-file', join(dir, 'token'), '--journal', join(dir, 'journal.jsonl')]).then(
+      writeFileSync(join(dir, 'token'), `${env.ui.sim.token}\n`, { mode: 0o600 });
+      const dry = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'rollback', '--pve', env.ui.sim.url, '--token-file', join(dir, 'token'), '--journal', join(dir, 'journal.jsonl')]).then(
         () => ({ code: 0, stderr: '' }),
         (e: { code: number; stderr: string }) => e,
       );
@@ -117,7 +106,7 @@ describe('bulk apply inside the PVE web UI', () => {
       await rollback.locator('h2', { hasText: /^Rollback job/ }).waitFor();
       await rollback.locator('.journal').waitFor({ timeout: 60_000 });
       expect(await rollback.locator('.vm[data-state=verified]').count()).toBe(written.length);
-      await ui.sim.state.settle();
+      await env.ui.sim.state.settle();
       for (const id of pve1) expect(configText(id)).toBe(before.get(id));
 
       // Past Runs lists both, from IndexedDB.
@@ -125,7 +114,7 @@ describe('bulk apply inside the PVE web UI', () => {
       await page.locator('dp-job-list tr[data-job]').nth(1).waitFor();
       expect(await page.locator('dp-job-list tbody').textContent()).toMatch(/Rollback of j-/);
     } finally {
-      ui.sim.state.onBeforeWrite = undefined;
+      env.ui.sim.state.onBeforeWrite = undefined;
       await context.close();
     }
   }, 180_000);

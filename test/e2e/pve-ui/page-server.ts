@@ -10,6 +10,7 @@ import http from 'node:http';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import { type RunningSimulator, type SimulatorOptions, startSimulator } from '../../../api-shim/simulator/index.js';
 
 export interface PveUiPage {
@@ -135,4 +136,21 @@ export function launchChromium(): Promise<Browser> {
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
+}
+
+/**
+ * The PVE-like page over a simulator and one Chromium for a whole test file: started in
+ * beforeAll, closed in afterAll.
+ */
+export function pveUiForFile(opts: Parameters<typeof startPveUiPage>[0]): { ui: PveUiPage; browser: Browser } {
+  const env = {} as { ui: PveUiPage; browser: Browser };
+  beforeAll(async () => {
+    env.ui = await startPveUiPage(opts);
+    env.browser = await launchChromium();
+  }, 90_000);
+  afterAll(async () => {
+    await env.browser?.close();
+    await env.ui?.close();
+  });
+  return env;
 }
