@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 // Layering rules, checked by `npm test` (npm run test:layers, scripts/check-layers.mjs). The core (src/pve, src/analysis,
-// src/api, src/migration, src/audit) is pure and isomorphic: it runs in the CLI, the shim and the
-// browser, so it imports no Node built-ins and none of the front ends.
+// src/api, src/migration, src/audit, src/jobs, and src/present, the one renderer the CLI and the panel share) is pure
+// and isomorphic: it runs in the CLI, the shim and the browser, so it imports no Node built-ins and none of the front ends.
 /** @type {import('dependency-cruiser').IConfiguration} */
-const CORE = '^src/(pve|analysis|api|migration|audit|jobs)/';
+const CORE = '^src/(pve|analysis|api|migration|audit|jobs|present)/';
 module.exports = {
   forbidden: [
     {
