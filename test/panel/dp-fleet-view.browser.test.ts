@@ -27,6 +27,18 @@ async function viewWith(loader: Loader, opts: { readOnly?: boolean; query?: Part
 
 const loaded = () => Promise.resolve(fleetAudit());
 
+/** A view whose load the test drives: the streaming events the view handed its loader, and the loader's end. */
+async function streamedView() {
+  const ctl = manualLoader<FleetAudit>();
+  let events: FleetLoadEvents | undefined;
+  const { el } = await viewWith((signal, ev) => {
+    events = ev;
+    return ctl.loader(signal);
+  });
+  await waitUntil(() => events, 'the view starts its load');
+  return { el, events: events!, ctl };
+}
+
 async function setText(el: DpFleetView, text: string) {
   const input = filterEl(el).shadowRoot!.querySelector('input[name=text]') as HTMLInputElement;
   input.value = text;
@@ -82,12 +94,7 @@ describe('dp-fleet-view', () => {
 
   it('shows a labelled progressbar before the first config, then rows as configs arrive with a counter', async () => {
     const audit = fleetAudit();
-    let events!: FleetLoadEvents;
-    const ctl = manualLoader<FleetAudit>();
-    const { el } = await viewWith((s, ev) => {
-      events = ev;
-      return ctl.loader(s);
-    });
+    const { el, events, ctl } = await streamedView();
     const spinner = root(el).querySelector('dp-spinner')!;
     expect(spinner.shadowRoot!.querySelector('[role=progressbar]')!.getAttribute('aria-label')).to.match(/Please wait|Loading/);
     // Two of six configs are in: their rows show, with the counter.
@@ -112,12 +119,7 @@ describe('dp-fleet-view', () => {
 
   it('risk evidence fills in row by row: a reassessed VM shows its new level and loses the "config only" mark', async () => {
     const audit = fleetAudit();
-    let events!: FleetLoadEvents;
-    const ctl = manualLoader<FleetAudit>();
-    const { el } = await viewWith((s, ev) => {
-      events = ev;
-      return ctl.loader(s);
-    });
+    const { el, events, ctl } = await streamedView();
     audit.report.vms.forEach((vm, i) => {
       events.onProgress!(i + 1, audit.report.vms.length);
       events.onVm!(vm, audit.inputs[i]!);
