@@ -37,7 +37,15 @@ if (from) {
     console.error(`cannot read ${from}: ${e.message}; run \`npm run bench\` first, it writes out/bench.jsonl`);
     process.exit(2);
   }
-  for (const l of text.split('\n')) if (l.trim()) lines.push(JSON.parse(l));
+  for (const [i, l] of text.split('\n').entries()) {
+    if (!l.trim()) continue;
+    try {
+      lines.push(JSON.parse(l));
+    } catch (e) {
+      console.error(`${from} line ${i + 1} is not JSON (${e.message}); give the out/bench.jsonl an earlier run wrote`);
+      process.exit(2);
+    }
+  }
   run = lines.find((l) => l.bench === '_run');
   if (!run) {
     console.error(`${from} has no run line (machine, date, load); it was not written by this script`);
