@@ -7,7 +7,7 @@ import { build } from 'esbuild';
 import { buildPveUiBundle } from './pve-ui-bundle.mjs';
 
 const cli = build({
-  entryPoints: { cli: 'src/cli/main.ts' },
+  entryPoints: { cli: 'src/cli/main.ts', 'audit-worker': 'src/cli/audit-worker.ts' },
   outdir: 'dist',
   bundle: true,
   // Code-split so commands load only what they use (fastify, axios...) and start-up stays fast.

@@ -57,7 +57,10 @@ export function listSome(items: Array<string | number>, max = 20): string {
  * the tree, the VMIDs, or the node a VM is really on), so a typo is not "nothing audited".
  */
 async function unmatchedFilters(opts: AuditOptions, reader: ConfigReader, inputs: VmInput[], read: ConfigRead): Promise<ConfigIssue[]> {
-  if (opts.vmids === undefined && (opts.node === undefined || !reader.tree)) return [];
+  const nodeMatched = opts.node === undefined || !reader.tree || inputs.length > 0;
+  const found = new Set(inputs.map((i) => i.vmid));
+  // Every filter matched: nothing to say, and no second read of the tree.
+  if (nodeMatched && (opts.vmids ?? []).every((id) => found.has(id))) return [];
   // The filtered read only holds what matched: read everything once to say what is there.
   const all = reader.tree ? toInputs(await reader.read()) : toInputs(read);
   const where = reader.label;
@@ -71,7 +74,6 @@ async function unmatchedFilters(opts: AuditOptions, reader: ConfigReader, inputs
     out.push({ source: where, severity: 'error', message });
     return out;
   }
-  const found = new Set(inputs.map((i) => i.vmid));
   for (const vmid of (opts.vmids ?? []).filter((id) => !found.has(id))) {
     const elsewhere = [...new Set(all.filter((i) => i.vmid === vmid).map((i) => i.node ?? '?'))];
     const message =
@@ -90,11 +92,16 @@ interface PreparedAudit extends Omit<AuditRun, 'vms'> {
 
 async function prepareAudit(reader: ConfigReader, opts: AuditOptions): Promise<PreparedAudit> {
   const vmids = opts.vmids ? new Set(opts.vmids) : undefined;
-  const read = await reader.read({ ...(reader.tree && opts.node !== undefined ? { node: opts.node } : {}), ...(vmids ? { vmids } : {}) });
+  const read = await reader.read({
+    ...(reader.tree && opts.node !== undefined ? { node: opts.node } : {}),
+    ...(vmids ? { vmids } : {}),
+    ...(opts.vmidRange ? { vmidRange: opts.vmidRange } : {}),
+  });
   let inputs = toInputs(read);
   if (vmids) inputs = inputs.filter((i) => vmids.has(i.vmid));
   if (opts.node !== undefined && reader.tree) inputs = inputs.filter((i) => i.node === opts.node);
-  const errors = [...read.errors, ...(await unmatchedFilters(opts, reader, inputs, read))];
+  // A share of the tree (vmidRange) cannot tell which filters match the whole: its caller checks.
+  const errors = opts.vmidRange ? [...read.errors] : [...read.errors, ...(await unmatchedFilters(opts, reader, inputs, read))];
 
   const env: AnalysisEnv = withPveQemu(
     { storages: read.storages, installedQemu: opts.qemuVersion ?? DEFAULT_INSTALLED_QEMU, installedQemuAssumed: opts.qemuVersion === undefined },

@@ -3,6 +3,7 @@
 import type { AnalysisEnv, AuditReport, Version, VmInput, VmReport } from '../analysis/types.js';
 import type { CollectEvidenceOptions } from './evidence.js';
 import type { PveQemuOption } from './pve-qemu-env.js';
+import type { VmidRange } from './reader.js';
 import type { YieldToHost } from './slices.js';
 
 /** One VM as the service finishes it (see `AuditOptions.onVm`). */
@@ -39,6 +40,11 @@ export interface AuditOptions {
   node?: string;
   /** Only these VMs. */
   vmids?: readonly number[];
+  /**
+   * Offline: only the VMIDs of this range, for one of two threads that share a tree; the other
+   * thread's VMs are not read. Filter errors (`node`, `vmids`) are not checked then.
+   */
+  vmidRange?: VmidRange;
   /**
    * Each VM as soon as it is analysed, before the whole audit ends (rows can be shown as their
    * configs arrive). Online, a VM whose evidence is still out comes first with `final: false`, and

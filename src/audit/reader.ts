@@ -35,6 +35,14 @@ export interface ReadFilter {
   node?: string;
   /** Only these VMIDs. */
   vmids?: ReadonlySet<number>;
+  /** Only VMIDs from `from` (inclusive) to `to` (exclusive): one share of a tree audited by two threads. */
+  vmidRange?: VmidRange;
+}
+
+/** VMIDs `from` ≤ vmid < `to`. */
+export interface VmidRange {
+  from: number;
+  to: number;
 }
 
 /** A source of VM configs for `auditFiles`. */

@@ -9,7 +9,7 @@ import { analyzeVm } from './vm-report.js';
 export const DEFAULT_INSTALLED_QEMU: Version = [11, 0, 0];
 
 /** The assumptions every report of this environment rests on, in words. */
-export function auditAssumptions(inputs: VmInput[], env: AnalysisEnv): string[] {
+export function auditAssumptions(inputs: ReadonlyArray<Pick<VmInput, 'node' | 'runtime'>>, env: AnalysisEnv): string[] {
   const out: string[] = [];
   if (env.installedQemuAssumed && inputs.some((i) => i.node === null || !env.installedQemuByNode?.[i.node])) {
     const v = `${env.installedQemu[0]}.${env.installedQemu[1]}`;

@@ -4,6 +4,8 @@ import { once } from 'node:events';
 /** Where the CLI writes, so tests can capture output without touching process streams. */
 export interface CliIO {
   stdout(text: string): void;
+  /** Bytes (UTF-8 text) for stdout; absent: they go through `stdout` as text. */
+  stdoutBytes?(bytes: Uint8Array): void;
   stderr(text: string): void;
   /** stdout is a terminal: colours and the table's wide layout are allowed. */
   isTTY: boolean;
@@ -23,6 +25,7 @@ export interface CliIO {
 export function processIO(): CliIO {
   return {
     stdout: (t) => void process.stdout.write(t),
+    stdoutBytes: (b) => void process.stdout.write(b),
     stderr: (t) => void process.stderr.write(t),
     isTTY: Boolean(process.stdout.isTTY),
     env: process.env,

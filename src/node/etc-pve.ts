@@ -146,6 +146,7 @@ async function listConfFiles(dir: string, filter: ReadFilter, ignored?: ConfigIs
     }
     const vmid = Number(m[1]);
     if (filter.vmids && !filter.vmids.has(vmid)) continue;
+    if (filter.vmidRange && (vmid < filter.vmidRange.from || vmid >= filter.vmidRange.to)) continue;
     out.push({ path: join(dir, name), vmid });
   }
   return out;

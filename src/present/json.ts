@@ -22,9 +22,24 @@ export function jsonPieces(report: AuditReport): Generator<string> {
  * are written: an audit that makes each VM only when it is asked for is never held whole.
  */
 export function* jsonDocumentPieces(report: Omit<AuditReport, 'vms'>, vms: Iterable<VmReport>, count: number): Generator<string> {
-  const { vms: _vms, ...rest } = toAuditJson({ ...report, vms: [] }) as Record<string, unknown>;
-  let piece = count === 0 ? '{\n  "vms": [],\n' : '{\n  "vms": [\n';
-  let i = 0;
+  const given = yield* jsonVmPieces(vms, 0, count, jsonHead(count));
+  if (given !== count) throw new Error(`jsonDocumentPieces: ${given} VMs given, ${count} announced`);
+  yield jsonTail(report, count);
+}
+
+/** The document up to its first VM line. */
+export function jsonHead(count: number): string {
+  return count === 0 ? '{\n  "vms": [],\n' : '{\n  "vms": [\n';
+}
+
+/**
+ * The lines of `vms`, the VMs `first`… of the document's `count` (each but the last ends in a
+ * comma), in pieces of about 64 KiB: a share of the document, written by whoever audits it.
+ * `lead` (the head of the document) goes first. Returns how many VMs there were.
+ */
+export function* jsonVmPieces(vms: Iterable<VmReport>, first: number, count: number, lead = ''): Generator<string, number> {
+  let piece = lead;
+  let i = first;
   for (const vm of vms) {
     piece += `    ${JSON.stringify(toVmJson(vm))}${++i < count ? ',' : ''}\n`;
     if (piece.length >= PIECE) {
@@ -32,11 +47,16 @@ export function* jsonDocumentPieces(report: Omit<AuditReport, 'vms'>, vms: Itera
       piece = '';
     }
   }
-  if (i !== count) throw new Error(`jsonDocumentPieces: ${i} VMs given, ${count} announced`);
-  if (count > 0) piece += '  ],\n';
+  if (piece !== '') yield piece;
+  return i - first;
+}
+
+/** The document after its VM lines: the report's other members. */
+export function jsonTail(report: Omit<AuditReport, 'vms'>, count: number): string {
+  const { vms: _vms, ...rest } = toAuditJson({ ...report, vms: [] }) as Record<string, unknown>;
   const tail = JSON.stringify(rest, null, 2);
   // `rest` is an object: drop its braces and splice its members in after `vms`.
-  yield `${piece}${tail.slice(2, -2)}\n}\n`;
+  return `${count > 0 ? '  ],\n' : ''}${tail.slice(2, -2)}\n}\n`;
 }
 
 /** The whole document as one string (small reports; the CLI writes `jsonPieces`). */

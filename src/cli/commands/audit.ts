@@ -16,10 +16,13 @@ import type { OptionOrigin } from '../options.js';
 import { type CliIO, outputWidth, useColor } from '../io.js';
 import { formatCsv } from '../../present/csv.js';
 import { formatExplain } from '../output/explain.js';
-import { formatVmJson, jsonDocumentPieces, jsonPieces } from '../../present/json.js';
+import { formatVmJson, jsonHead, jsonPieces, jsonTail, jsonVmPieces } from '../../present/json.js';
 import { formatIssue } from '../output/issues.js';
 import { makeStyle } from '../output/style.js';
-import { type TableBlock, formatTable, renderTable, tableBlock } from '../output/table.js';
+import { type TableBlock, blockFromWire, formatTable, renderTable, tableBlock } from '../output/table.js';
+import { type SecondShare, startSecondShare } from '../audit-share.js';
+import type { ShareMessage } from '../audit-share-protocol.js';
+import { auditAssumptions } from '../../audit/report.js';
 import type { PveQemuOption } from '../../audit/pve-qemu-env.js';
 import { parsePveQemuOption } from '../pve-qemu-option.js';
 
@@ -93,21 +96,30 @@ function serviceOptions(opts: AuditOptions): ServiceOptions {
   };
 }
 
+/** The --conf files `opts` name, or null when it names a tree. */
+function confFiles(opts: AuditOptions): string[] | null {
+  if (opts.conf === undefined || opts.conf.length === 0) return null;
+  if (opts.configDir !== undefined) throw new UsageError('give either --config-dir or --conf, not both');
+  return opts.conf;
+}
+
+/** The /etc/pve tree of an offline audit without --conf: --config-dir, else /etc/pve on a node. */
+function treeDir(opts: AuditOptions): string {
+  if (opts.configDir !== undefined) return opts.configDir;
+  if (!existsSync('/etc/pve/storage.cfg')) {
+    throw new UsageError('nothing to audit: give --config-dir DIR (a copy of /etc/pve), --conf FILE... --storage-cfg FILE, or --pve URL');
+  }
+  return '/etc/pve';
+}
+
 /** The offline tree or files `opts` name, as a reader; null for an online audit. */
 function offlineReader(opts: AuditOptions): ConfigReader | null {
   if (opts.pve !== undefined) return null;
-  if (opts.conf !== undefined && opts.conf.length > 0) {
-    if (opts.configDir !== undefined) throw new UsageError('give either --config-dir or --conf, not both');
-    return confFilesReader(opts.conf, { ...(opts.storageCfg !== undefined ? { storageCfg: opts.storageCfg } : {}), ...(opts.node !== undefined ? { node: opts.node } : {}) });
+  const conf = confFiles(opts);
+  if (conf !== null) {
+    return confFilesReader(conf, { ...(opts.storageCfg !== undefined ? { storageCfg: opts.storageCfg } : {}), ...(opts.node !== undefined ? { node: opts.node } : {}) });
   }
-  let dir = opts.configDir;
-  if (dir === undefined) {
-    if (!existsSync('/etc/pve/storage.cfg')) {
-      throw new UsageError('nothing to audit: give --config-dir DIR (a copy of /etc/pve), --conf FILE... --storage-cfg FILE, or --pve URL');
-    }
-    dir = '/etc/pve';
-  }
-  return etcPveReader(dir, opts.storageCfg !== undefined ? { storageCfg: opts.storageCfg } : {});
+  return etcPveReader(treeDir(opts), opts.storageCfg !== undefined ? { storageCfg: opts.storageCfg } : {});
 }
 
 /** Runs the audit and returns the report (no output). */
@@ -190,46 +202,117 @@ export function present(report: AuditReport, opts: { format: AuditFormat; explai
   return 0;
 }
 
+/** What the worker thread audited of the tree (./audit-share.ts): its VM count and its messages. */
+interface OtherShare {
+  count: number;
+  next: SecondShare['next'];
+}
+
+/** Writes the worker's bytes (UTF-8 text) to stdout. */
+function writeBytes(io: CliIO, bytes: Uint8Array): void {
+  if (io.stdoutBytes) io.stdoutBytes(bytes);
+  else io.stdout(new TextDecoder().decode(bytes));
+}
+
+/** The worker's next message, which must be `kind` or `done`. */
+async function nextOf<K extends 'json' | 'table'>(other: OtherShare, kind: K): Promise<Extract<ShareMessage, { kind: K | 'done' }>> {
+  const m = await other.next();
+  if (m.kind !== kind && m.kind !== 'done') throw new Error(`audit worker: '${m.kind}' in a ${kind} audit`);
+  return m as Extract<ShareMessage, { kind: K | 'done' }>;
+}
+
+/** The VMs of `run`, their config issues collected into `issues` on the way. */
+function* collectingIssues(run: LazyAuditRun, issues: ConfigIssue[]): Generator<VmReport> {
+  for (const vm of run.vms()) {
+    issues.push(...vm.issues);
+    yield vm;
+  }
+}
+
 /**
  * `present` for `--format json` of an offline audit that makes each VM as it is written (and waits
  * for a slow reader of stdout): one VM in memory at a time. Same stdout and stderr; the VMs'
- * config issues come after the document instead of before it.
+ * config issues come after the document instead of before it. `other`: the upper VMIDs, audited
+ * by the worker thread, written after the VMs of `run`.
  */
-async function presentJsonLazily(run: LazyAuditRun, io: CliIO): Promise<number> {
+async function presentJsonLazily(run: LazyAuditRun, io: CliIO, other?: OtherShare): Promise<number> {
   printIssues([...run.errors, ...(run.warnings ?? [])], io);
-  const count = run.inputs.length;
+  const count = run.inputs.length + (other?.count ?? 0);
   if (count === 0) return nothingAudited(io);
   const vmIssues: ConfigIssue[] = [];
-  function* vms(): Generator<VmReport> {
-    for (const vm of run.vms()) {
-      vmIssues.push(...vm.issues);
-      yield vm;
-    }
-  }
-  for (const piece of jsonDocumentPieces(run, vms(), count)) {
+  for (const piece of jsonVmPieces(collectingIssues(run, vmIssues), 0, count, jsonHead(count))) {
     io.stdout(piece);
     if (io.drained) await io.drained();
   }
+  for (let m = other && (await nextOf(other, 'json')); m; m = await nextOf(other!, 'json')) {
+    if (m.kind === 'done') {
+      vmIssues.push(...m.issues);
+      break;
+    }
+    writeBytes(io, m.bytes);
+    if (io.drained) await io.drained();
+  }
+  io.stdout(jsonTail(run, count));
   printIssues(vmIssues, io);
   return 0;
 }
 
 /**
  * `present` for the table of an offline audit: each VM is kept only as the lines it prints
- * (its block), not as its report. Same stdout and stderr.
+ * (its block), not as its report. Same stdout and stderr. `other`: as for the JSON.
  */
-function presentTableLazily(run: LazyAuditRun, io: CliIO): number {
+async function presentTableLazily(run: LazyAuditRun, io: CliIO, other?: OtherShare): Promise<number> {
   const style = makeStyle(useColor(io));
   const blocks: TableBlock[] = [];
   const vmIssues: ConfigIssue[] = [];
-  for (const vm of run.vms()) {
-    vmIssues.push(...vm.issues);
-    blocks.push(tableBlock(vm, style));
+  for (const vm of collectingIssues(run, vmIssues)) blocks.push(tableBlock(vm, style));
+  for (let m = other && (await nextOf(other, 'table')); m; m = await nextOf(other!, 'table')) {
+    if (m.kind === 'done') {
+      vmIssues.push(...m.issues);
+      break;
+    }
+    for (const block of m.blocks) blocks.push(blockFromWire(block, style));
   }
   printIssues([...run.errors, ...(run.warnings ?? []), ...vmIssues], io);
   if (blocks.length === 0) return nothingAudited(io);
   io.stdout(renderTable(run, blocks, style, outputWidth(io)));
   return 0;
+}
+
+function sameIssues(a: readonly ConfigIssue[], b: readonly ConfigIssue[]): boolean {
+  return a.length === b.length && JSON.stringify(a) === JSON.stringify(b);
+}
+
+/**
+ * The offline json or table audit of a large tree on two threads (./audit-share.ts); null when
+ * it runs on one (small tree, filters, single files) or when a share met a file it could not read
+ * (the errors would be out of order: the caller audits on one thread).
+ */
+async function presentShared(opts: AuditOptions & { format: 'json' | 'table' }, common: ServiceOptions, io: CliIO): Promise<number | null> {
+  if (opts.vmids !== undefined || opts.node !== undefined || confFiles(opts) !== null) return null;
+  const configDir = treeDir(opts);
+  const share = startSecondShare(
+    { configDir, ...(opts.storageCfg !== undefined ? { storageCfg: opts.storageCfg } : {}), options: common, format: opts.format, color: useColor(io) },
+    io.env,
+  );
+  if (!share) return null;
+  try {
+    const own = await auditFilesLazily(etcPveReader(configDir, opts.storageCfg !== undefined ? { storageCfg: opts.storageCfg } : {}), { ...common, vmidRange: share.own });
+    const prepared = await share.prepared();
+    // The tree's own errors and warnings (storage.cfg, folders) are the same in both shares; a file
+    // that could not be read is an error of one share only, and its place in the list is the read order.
+    if (!sameIssues(own.errors, prepared.errors) || !sameIssues(own.warnings ?? [], prepared.warnings)) {
+      await share.stop();
+      return null;
+    }
+    const nodes = [...own.inputs, ...prepared.nodes.map((node) => ({ node }))];
+    const run: LazyAuditRun = { ...own, assumptions: auditAssumptions(nodes, own.env) };
+    const other: OtherShare = { count: prepared.nodes.length, next: share.next };
+    return await (opts.format === 'json' ? presentJsonLazily(run, io, other) : presentTableLazily(run, io, other));
+  } catch (err) {
+    await share.stop();
+    throw err;
+  }
 }
 
 /** Entry point used by the command table. */
@@ -238,6 +321,8 @@ export async function run(raw: AuditCommandOptions, io: CliIO, origin?: OptionOr
   // Offline, 5,000 VMs are written without holding 5,000 reports (the JSON one VM at a time).
   if (opts.explain === undefined && opts.pve === undefined && (opts.format === 'json' || opts.format === 'table')) {
     const common = serviceOptions(opts);
+    const shared = await presentShared({ ...opts, format: opts.format }, common, io);
+    if (shared !== null) return shared;
     const lazy = await auditFilesLazily(offlineReader(opts)!, common);
     return opts.format === 'json' ? presentJsonLazily(lazy, io) : presentTableLazily(lazy, io);
   }

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /** The built binary, spawned as a user runs it: `npm run build` then `node bin/pve-dataplane.js audit …`. */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeEtcPveTree } from '../../../bench/lib/etc-pve-tree.js';
 import type { AuditReport } from '../../../src/analysis/types.js';
+import { SHARE_MIN_VMS, startSecondShare } from '../../../src/cli/audit-share.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -13,11 +16,11 @@ function run(args: string[]) {
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
-describe('bin/pve-dataplane.js', () => {
-  beforeAll(() => {
-    execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'pipe' });
-  });
+beforeAll(() => {
+  execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'pipe' });
+});
 
+describe('bin/pve-dataplane.js', () => {
   it('audits the sample tree (the README command)', () => {
     // npm start is the panel; a new user finds the offline audit of the sample tree in the README.
     expect(readFileSync(`${ROOT}README.md`, 'utf8')).toContain('npx pve-dataplane audit --config-dir examples/etc-pve\n');
@@ -60,5 +63,59 @@ describe('bin/pve-dataplane.js', () => {
     });
     expect(r.status).toBe(0);
     expect(r.stderr).not.toMatch(/EPIPE|internal error/);
+  });
+});
+
+describe('the offline audit of a large tree on two threads', () => {
+  let tree = '';
+  beforeAll(() => {
+    tree = writeEtcPveTree(SHARE_MIN_VMS + 100);
+  });
+  afterAll(() => rmSync(tree, { recursive: true, force: true }));
+
+  function audit(format: string, env: Record<string, string> = {}) {
+    const r = spawnSync(process.execPath, ['bin/pve-dataplane.js', 'audit', '--config-dir', tree, '--format', format], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1', COLUMNS: '100', ...env },
+      maxBuffer: 1 << 30,
+    });
+    return { code: r.status, out: r.stdout, err: r.stderr };
+  }
+
+  it('writes the JSON and the table a single thread writes, byte for byte', () => {
+    for (const format of ['json', 'table']) {
+      const one = audit(format, { PVE_DATAPLANE_THREADS: '1' });
+      expect(one.code).toBe(0);
+      expect(audit(format)).toEqual(one);
+    }
+    expect(JSON.parse(audit('json').out).vms).toHaveLength(SHARE_MIN_VMS + 100);
+  });
+
+  it('the worker audits the upper VMIDs: its JSON lines are the end of the single-thread document', async () => {
+    const whole = audit('json', { PVE_DATAPLANE_THREADS: '1' }).out.split('\n');
+    const share = startSecondShare({ configDir: tree, options: {}, format: 'json', color: false }, {}, new URL('../../../dist/audit-worker.js', import.meta.url));
+    expect(share).not.toBeNull();
+    const prepared = await share!.prepared();
+    const bytes: Uint8Array[] = [];
+    for (let m = await share!.next(); m.kind !== 'done'; m = await share!.next()) if (m.kind === 'json') bytes.push(m.bytes);
+    const lines = Buffer.concat(bytes).toString('utf8').trimEnd().split('\n');
+    // `whole`: head (2 lines), the VMs, then the rest of the document.
+    const vmLines = whole.slice(2, 2 + SHARE_MIN_VMS + 100);
+    expect(lines).toHaveLength(prepared.nodes.length);
+    expect(lines.length).toBeGreaterThan(100);
+    expect(lines).toEqual(vmLines.slice(vmLines.length - lines.length));
+    expect(share!.own.to).toBe((JSON.parse(lines[0]!.replace(/,$/, '')) as { vmid: number }).vmid);
+  });
+
+  it('a config that cannot be read in one share: the same errors, in the same order, as one thread', () => {
+    // VMIDs start at 100: 100 + SHARE_MIN_VMS is in the worker's share, 101 in the main thread's.
+    writeFileSync(join(tree, 'nodes', 'pve2', 'qemu-server', `${100 + SHARE_MIN_VMS + 1}.conf`), Buffer.from([0, 1, 2, 3]));
+    writeFileSync(join(tree, 'nodes', 'pve2', 'qemu-server', '101.conf'), Buffer.from([0, 1, 2, 3]));
+    for (const format of ['json', 'table']) {
+      const one = audit(format, { PVE_DATAPLANE_THREADS: '1' });
+      expect(one.err).toContain('not a VM config: binary data');
+      expect(audit(format)).toEqual(one);
+    }
   });
 });

@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/**
+ * The offline audit of a large tree on two threads: a worker (./audit-worker.ts) reads, audits and
+ * formats the upper VMIDs while the main thread does the lower ones; the main thread then writes
+ * the worker's share after its own, so the output is the one a single thread writes.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { VmidRange } from '../audit/reader.js';
+import type { ConfigIssue } from '../pve/types.js';
+import type { ShareMessage, ShareRequest } from './audit-share-protocol.js';
+
+/**
+ * Below this many configs one thread is done before a second one has started (a worker takes
+ * ~0.1 s to start and load the audit).
+ */
+export const SHARE_MIN_VMS = 1000;
+
+/**
+ * The main thread's part of the VMs. It starts at once, the worker only after its start-up; the
+ * main thread also writes the worker's share.
+ */
+const OWN_PART = 0.5;
+
+/** The worker, built beside the CLI's bundle (absent when the CLI runs from its TypeScript sources). */
+const WORKER = new URL('./audit-worker.js', import.meta.url);
+
+const CONF_RE = /^(\d+)\.conf$/;
+
+/** The VMIDs of the tree's `<vmid>.conf` files, from the folder listings alone (nothing read). */
+function listedVmids(dir: string): number[] {
+  const vmids = new Set<number>();
+  const scan = (folder: string): void => {
+    let names: string[] = [];
+    try {
+      names = readdirSync(folder);
+    } catch {
+      return; // the audit itself reports folders it cannot list
+    }
+    for (const name of names) {
+      const m = CONF_RE.exec(name);
+      if (m) vmids.add(Number(m[1]));
+    }
+  };
+  let nodes: string[] = [];
+  try {
+    nodes = readdirSync(join(dir, 'nodes'));
+  } catch {
+    // a tree with only qemu-server/
+  }
+  for (const node of nodes) scan(join(dir, 'nodes', node, 'qemu-server'));
+  scan(join(dir, 'qemu-server'));
+  return [...vmids].sort((a, b) => a - b);
+}
+
+/** The worker's share once its files are read. */
+export interface SharePrepared {
+  errors: ConfigIssue[];
+  warnings: ConfigIssue[];
+  /** The node of each of its VMs (its VM count, and what the report's assumptions need). */
+  nodes: Array<string | null>;
+}
+
+/** A running worker with the upper VMIDs of a tree. */
+export interface SecondShare {
+  /** The VMIDs the main thread audits itself. */
+  own: VmidRange;
+  prepared(): Promise<SharePrepared>;
+  /** The worker's next message after `prepared` (`json`/`table` pieces, then `done`). */
+  next(): Promise<ShareMessage>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the worker (`workerUrl`, default: the built one) for the upper VMIDs of
+ * `request.configDir`, or returns null when one thread does it as fast: a small tree, no built
+ * worker, or `PVE_DATAPLANE_THREADS=1` in `env`.
+ */
+export function startSecondShare(request: ShareRequest, env: Record<string, string | undefined>, workerUrl: URL = WORKER): SecondShare | null {
+  if (env.PVE_DATAPLANE_THREADS === '1' || !existsSync(fileURLToPath(workerUrl))) return null;
+  const vmids = listedVmids(request.configDir);
+  if (vmids.length < SHARE_MIN_VMS) return null;
+  const split = vmids[Math.floor(vmids.length * OWN_PART)] as number;
+  const worker = new Worker(workerUrl, {
+    workerData: { ...request, options: { ...request.options, vmidRange: { from: split, to: Number.MAX_SAFE_INTEGER } } } satisfies ShareRequest,
+  });
+  const queue: ShareMessage[] = [];
+  let head = 0;
+  let failure: Error | null = null;
+  let finished = false;
+  let wake: (() => void) | null = null;
+  const poke = (): void => {
+    wake?.();
+    wake = null;
+  };
+  worker.on('message', (m: ShareMessage) => {
+    if (m.kind === 'done') finished = true;
+    queue.push(m);
+    poke();
+  });
+  worker.on('error', (err) => {
+    failure = err;
+    poke();
+  });
+  worker.on('exit', (code) => {
+    if (!finished) failure ??= new Error(`the audit's worker thread stopped (exit code ${code}) before it was done`);
+    poke();
+  });
+  async function next(): Promise<ShareMessage> {
+    while (head === queue.length) {
+      if (failure) throw failure;
+      await new Promise<void>((resolve) => (wake = resolve));
+    }
+    const m = queue[head] as ShareMessage;
+    queue[head++] = undefined as unknown as ShareMessage; // let the bytes go once written
+    return m;
+  }
+  return {
+    own: { from: 0, to: split },
+    async prepared() {
+      const m = await next();
+      if (m.kind !== 'prepared') throw new Error(`audit worker: '${m.kind}' before 'prepared'`);
+      return { errors: m.errors, warnings: m.warnings ?? [], nodes: m.nodes };
+    },
+    next,
+    async stop() {
+      finished = true;
+      await worker.terminate();
+    },
+  };
+}
