@@ -22,7 +22,7 @@ export const SHARE_MIN_VMS = 1000;
  * The main thread's part of the VMs. It starts at once, the worker only after its start-up; the
  * main thread also writes the worker's share.
  */
-const OWN_PART = 0.5;
+const OWN_PART = 0.47;
 
 /** The worker, built beside the CLI's bundle (absent when the CLI runs from its TypeScript sources). */
 const WORKER = new URL('./audit-worker.js', import.meta.url);
