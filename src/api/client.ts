@@ -173,6 +173,15 @@ export class PveClient {
     return this.request<T>('GET', path, params, options);
   }
 
+  /**
+   * `GET path` -> the answer's JSON text, unparsed (the envelope included), for an answer too big
+   * to parse in one go on a thread that also sends requests (see json-slices.ts). Retried and
+   * failing like `get`; only the envelope check is left to the caller.
+   */
+  async getText(path: string, params?: Params, options: RequestOptions = {}): Promise<string> {
+    return (await this.exchange<string>('GET', path, params, options, true)) as string;
+  }
+
   /** `POST path` (form body) -> `data` (a UPID for async actions). Never re-sent. */
   post<T>(path: string, params?: Params, options?: RequestOptions): Promise<T> {
     return this.request<T>('POST', path, params, options);
@@ -200,13 +209,24 @@ export class PveClient {
     params?: Params,
     options: RequestOptions = {},
   ): Promise<PveEnvelope<T>> {
+    return (await this.exchange<T>(method, path, params, options, false)) as PveEnvelope<T>;
+  }
+
+  /** The request with its retries; `raw`: the text of a successful answer, unparsed. */
+  private async exchange<T>(
+    method: HttpMethod,
+    path: string,
+    params: Params | undefined,
+    options: RequestOptions,
+    raw: boolean,
+  ): Promise<PveEnvelope<T> | string> {
     const retries = method === 'GET' ? this.opts.retries : 0;
     for (let attempt = 0; ; attempt++) {
       throwIfAborted(options.signal, method, path);
       const headers = await this.authHeaders(method, options.signal);
       try {
         if (attempt > 0) this.stats.retries++;
-        return await this.limit(() => this.sendOnce<T>(method, path, params, headers, options));
+        return await this.limit(() => this.sendOnce<T>(method, path, params, headers, options, raw));
       } catch (err) {
         if (attempt >= retries || !isTransient(err)) throw err;
         await sleep(backoffMs(this.opts.retryDelayMs, attempt), options.signal, method, path);
@@ -281,9 +301,9 @@ export class PveClient {
     const params: Params = { username: auth.username, password };
     if (auth.realm) params['realm'] = auth.realm;
     if (auth.otp) params['otp'] = auth.otp;
-    const res = await this.limit(() =>
+    const res = (await this.limit(() =>
       this.sendOnce<TicketResponse>('POST', '/access/ticket', params, {}, { signal }),
-    );
+    )) as PveEnvelope<TicketResponse>;
     const data = res.data;
     if (data.NeedTFA) {
       throw new PveAuthError({
@@ -309,7 +329,8 @@ export class PveClient {
     params: Params | undefined,
     headers: Record<string, string>,
     options: RequestOptions,
-  ): Promise<PveEnvelope<T>> {
+    raw = false,
+  ): Promise<PveEnvelope<T> | string> {
     throwIfAborted(options.signal, method, path);
     const encoded = encodeParams(params);
     const inQuery = method === 'GET' || method === 'DELETE';
@@ -335,6 +356,7 @@ export class PveClient {
       throw connectionError(err, method, path, { timeoutMs, aborted: options.signal?.aborted ?? false, apiBase: this.apiBase, answered: this.answered });
     }
     this.answered = true;
+    if (raw && res.status >= 200 && res.status < 300) return res.data;
     const body = parseBody(res.data);
     if (res.status < 200 || res.status >= 300) {
       throw errorFromResponse(method, path, res.status, res.statusText ?? '', body);

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
  * The online audit: a cluster (or one node) over the PVE API → `AuditReport`, risk evidence
- * included. Each VM is analysed as soon as its `/pending` answer is in, while the other requests
- * are still on the wire, and its risk is assessed once its evidence is in: the shared evidence
+ * included. Each VM is analysed once its `/pending` answer is in, while the other requests are
+ * still on the wire, and its risk is assessed once its evidence is in: the shared evidence
  * (backup jobs, metrics export, each node's clock, syslog and status) is requested as soon as the
  * VM list is known, a VM's own evidence requests (snapshot list, rrddata fallback) as soon as its
- * config is in. So the analysis costs no wall time and nothing waits for the last config.
+ * config is analysed. So nothing waits for the last config. The analysis and the risk run as jobs
+ * of a `Backlog`, in turns of the event loop with no answer to handle: an answer that comes in is
+ * read, and the next request sent, before the analysis of the VMs already in (on one thread, each
+ * millisecond an answer waits is a millisecond with one request fewer on the wire).
  */
 import { type RiskEvidenceInput, type RiskSources, evidenceNeeds, withRisk } from '../analysis/risk/index.js';
 import type { AnalysisEnv, VmInput, VmReport } from '../analysis/types.js';
@@ -17,7 +20,7 @@ import { collectFleet } from './fleet.js';
 import type { AuditRun, AuditVmEvent, ClusterAuditOptions } from './options.js';
 import { withPveQemu } from './pve-qemu-env.js';
 import { auditAssumptions } from './report.js';
-import { SLICE_MS, yieldToHost } from './slices.js';
+import { Backlog } from './slices.js';
 import { auditVm, compareVms } from './stream.js';
 import { analyzeVm } from './vm-report.js';
 
@@ -52,10 +55,13 @@ export async function auditCluster(client: PveClient, opts: ClusterAuditOptions 
   // Without evidence the risk says why (when the caller says so).
   const provisional: RiskSources = !evidence && opts.evidenceSkipped ? { skipped: opts.evidenceSkipped } : {};
   const vms: VmReport[] = [];
-  const evidenceOptions = { ...opts.evidenceOptions, ...(signal ? { signal } : {}) };
+  const evidenceOptions = { ...(opts.yieldToHost ? { yieldTo: opts.yieldToHost } : {}), ...opts.evidenceOptions, ...(signal ? { signal } : {}) };
   let start: { start: EvidenceStart; resources: readonly ClusterResource[] } | undefined;
   let collector: EvidenceCollector | undefined;
-  const risks = evidence ? new RiskQueue(opts) : undefined;
+  // The analysis waits for turns without answers to handle: the next requests leave first.
+  const backlog = new Backlog({ ...(opts.yieldToHost ? { yieldTo: opts.yieldToHost } : {}), ...(signal ? { signal } : {}) });
+  const analysed: Promise<void>[] = [];
+  const risks = evidence ? new RiskQueue(opts, backlog) : undefined;
   const fleet = await collectFleet(client, {
     ...(evidence
       ? { onVmList: (resources: readonly ClusterResource[], nodes: readonly string[]) => (start = { resources, start: startRiskEvidence(client, { resources, nodes }, evidenceOptions) }) }
@@ -66,24 +72,30 @@ export async function auditCluster(client: PveClient, opts: ClusterAuditOptions 
     ...(signal ? { signal } : {}),
     onProgress: ({ done, total }) => opts.onProgress?.({ phase: 'configs', done, total }),
     onInput: (input, readEnv) => {
-      const env = envOf(readEnv);
-      if (!risks) {
-        const vm = auditVm(input, env, provisional);
+      const job = backlog.push(() => {
+        const env = envOf(readEnv);
+        if (!risks) {
+          const vm = auditVm(input, env, provisional);
+          vms.push(vm);
+          opts.onVm?.({ vm, input, final: true });
+          return;
+        }
+        // The disk facts now, the risk once this VM's evidence is in (see RiskQueue).
+        const vm = analyzeVm(input, env);
         vms.push(vm);
-        opts.onVm?.({ vm, input, final: true });
-        return;
-      }
-      // The disk facts now, the risk once this VM's evidence is in (see RiskQueue).
-      const vm = analyzeVm(input, env);
-      vms.push(vm);
-      collector ??= riskEvidenceCollector(client, { storages: env.storages, ...(start ? { resources: start.resources } : {}) }, evidenceOptions, start?.start);
-      risks.add(vm, input, env, collector.forVm({ vmid: vm.vmid, node: vm.node, ...evidenceNeeds(vm, input) }));
+        collector ??= riskEvidenceCollector(client, { storages: env.storages, ...(start ? { resources: start.resources } : {}) }, evidenceOptions, start?.start);
+        risks.add(vm, input, env, collector.forVm({ vmid: vm.vmid, node: vm.node, ...evidenceNeeds(vm, input) }));
+      });
+      // Awaited below; an abort before that must not surface as unhandled.
+      job.catch(() => {});
+      analysed.push(job);
     },
   });
   const env = envOf(fleet.env);
   const errors = fleet.errors.filter((e) => e.severity === 'error');
   // Warnings (partial facts, a missing privilege) do not stop the audit.
   const warnings = fleet.errors.filter((e) => e.severity !== 'error');
+  await Promise.all(analysed);
   if (risks) {
     opts.onProgress?.({ phase: 'evidence', done: 0, total: vms.length });
     await risks.settled();
@@ -109,29 +121,29 @@ interface Pending {
 }
 
 /**
- * The risk of each VM, assessed once with its evidence. A VM whose evidence is not in by the next
- * turn of the event loop is handed to `onVm` first with its config-only risk (`final: false`).
- * Evidence that arrives for many VMs at once (the shared requests answering) is assessed in slices
- * of SLICE_MS, giving the host (a browser tab, the HTTP client) a turn in between.
+ * The risk of each VM, assessed once with its evidence (a job of the audit's backlog). When the
+ * caller watches VMs (`onVm`), a VM whose evidence is not in by the next turn of the event loop is
+ * handed to it first with its config-only risk (`final: false`).
  */
 class RiskQueue {
   /** Added since the last turn of the event loop. */
   private fresh: Pending[] = [];
-  private readonly ready: Pending[] = [];
   private readonly all: Promise<void>[] = [];
-  private running = false;
-  private drained: Promise<void> = Promise.resolve();
 
-  constructor(private readonly opts: ClusterAuditOptions) {}
+  constructor(
+    private readonly opts: ClusterAuditOptions,
+    private readonly backlog: Backlog,
+  ) {}
 
   add(vm: VmReport, input: VmInput, env: AnalysisEnv, evidence: Promise<RiskEvidenceInput>): void {
     const p: Pending = { vm, input, env };
-    if (this.fresh.push(p) === 1) setTimeout(() => this.showWaiting(), 0);
+    if (this.opts.onVm && this.fresh.push(p) === 1) setTimeout(() => this.showWaiting(), 0);
     const done = evidence.then((ev) => {
       p.evidence = ev;
-      this.ready.push(p);
-      if (!this.running) this.drained = this.drain();
-      return this.drained;
+      return this.backlog.push(() => {
+        withRisk(p.vm, p.input, p.env, { online: new Map([[p.vm.vmid, ev]]) });
+        this.opts.onVm?.({ vm: p.vm, input: p.input, final: true } satisfies AuditVmEvent);
+      });
     });
     // Awaited in settled(); an abort before that must not surface as unhandled.
     done.catch(() => {});
@@ -141,7 +153,6 @@ class RiskQueue {
   /** Resolves once every VM added so far has its final risk. @throws the abort of the audit */
   async settled(): Promise<void> {
     await Promise.all(this.all);
-    await this.drained;
   }
 
   /** The VMs of the last turn whose evidence is still out: shown with their config-only risk. */
@@ -152,25 +163,6 @@ class RiskQueue {
       if (p.evidence) continue;
       withRisk(p.vm, p.input, p.env, {});
       this.opts.onVm?.({ vm: p.vm, input: p.input, final: false });
-    }
-  }
-
-  private async drain(): Promise<void> {
-    this.running = true;
-    try {
-      const yieldTo = this.opts.yieldToHost ?? yieldToHost;
-      let sliceStart = performance.now();
-      for (let p = this.ready.shift(); p; p = this.ready.shift()) {
-        withRisk(p.vm, p.input, p.env, { online: new Map([[p.vm.vmid, p.evidence!]]) });
-        this.opts.onVm?.({ vm: p.vm, input: p.input, final: true } satisfies AuditVmEvent);
-        if (performance.now() - sliceStart >= SLICE_MS) {
-          await yieldTo();
-          this.opts.signal?.throwIfAborted();
-          sliceStart = performance.now();
-        }
-      }
-    } finally {
-      this.running = false;
     }
   }
 }

@@ -24,6 +24,7 @@ import {
   type ApproximateWindow,
   type BackupJob,
   type BackupJobCoverage,
+  type DeriveSample,
   type Fact,
   type HaState,
   type IoRates,
@@ -52,6 +53,7 @@ import { fetchSyslog } from '../api/endpoints/nodes.js';
 import { fetchVmConfig, fetchVmRrdData, fetchVmSnapshots } from '../api/endpoints/qemu.js';
 import { PveApiError, PveConnectionError, PvePermissionError } from '../api/errors.js';
 import { guestOsFact } from './guest-os.js';
+import { type YieldToHost, yieldToHost } from './slices.js';
 
 /** A VM to collect evidence for. */
 export interface EvidenceVm {
@@ -90,6 +92,8 @@ export interface CollectEvidenceOptions {
   metricsExport?: boolean;
   /** Read snapshot lists for RAM snapshots. Default true. */
   snapshots?: boolean;
+  /** Gives the thread a turn while a big answer is parsed; default `yieldToHost`. */
+  yieldTo?: YieldToHost;
   /** Our clock (tests); the syslog window uses the node's own clock (`/time`) and this one only when that cannot be read. */
   now?: () => Date;
   signal?: AbortSignal;
@@ -308,6 +312,13 @@ function compact(ev: Record<string, unknown>): RiskEvidenceInput {
   return Object.fromEntries(Object.entries(ev).filter(([, v]) => v !== undefined)) as RiskEvidenceInput;
 }
 
+/** A metric `summariseExport` reads: a VM's `disk_read` or `disk_write`. */
+function isVmDiskCounter(m: unknown): m is DeriveSample {
+  if (m === null || typeof m !== 'object') return false;
+  const { id, metric } = m as Partial<DeriveSample>;
+  return (metric === 'disk_read' || metric === 'disk_write') && typeof id === 'string' && id.startsWith('qemu/');
+}
+
 /** Minutes of 10 s samples the IO rates are computed from (the export's volume grows with them). */
 const EXPORT_WINDOW_MIN = 2;
 
@@ -357,7 +368,12 @@ export function startRiskEvidence(
             const first = fleet.nodes?.[0];
             const c = first !== undefined ? await clock(first) : undefined;
             const nodeNow = c && !isUnavailable(c) ? (c as NodeClock).time : Math.floor(now.getTime() / 1000);
-            const metrics = await fetchMetricsExport(client as PveClient, { history: true, 'start-time': nodeNow - EXPORT_WINDOW_MIN * 60 }, req);
+            // Parsed a slice at a time, keeping only the VMs' disk counters: the requests of the
+            // same thread go on meanwhile (51 MB at 5,000 VMs).
+            const metrics = await fetchMetricsExport(client as PveClient, { history: true, 'start-time': nodeNow - EXPORT_WINDOW_MIN * 60 }, req, {
+              keep: isVmDiskCounter,
+              turn: opts.yieldTo ?? yieldToHost,
+            });
             return summariseExport(metrics, `${EXPORT_WINDOW_MIN} minutes`);
           }, { privilege: 'Sys.Audit', path: '/' }),
     syslog: once((node) =>

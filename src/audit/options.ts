@@ -65,9 +65,9 @@ export interface ClusterAuditOptions extends AuditOptions {
   /** Windows and limits of the evidence collection. */
   evidenceOptions?: Omit<CollectEvidenceOptions, 'signal'>;
   /**
-   * How the risk reassessment of the whole fleet (after the evidence is read) gives the host a
-   * turn every few ms; default `scheduler.yield`, `setImmediate` or a 0 ms timeout, whichever the
-   * host has.
+   * How the analysis (a slice of about a millisecond at a time) and the parse of the metrics
+   * export give the host a turn; default `scheduler.yield`, `setImmediate` or a 0 ms timeout,
+   * whichever the host has.
    */
   yieldToHost?: YieldToHost;
   signal?: AbortSignal;

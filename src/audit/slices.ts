@@ -54,3 +54,78 @@ export async function forEachSliced<T>(items: Iterable<T>, fn: (item: T) => void
     }
   }
 }
+
+/** Options of a `Backlog`. */
+export interface BacklogOptions {
+  /** Default `yieldToHost`. */
+  yieldTo?: YieldToHost;
+  /** Work between yields in ms; default `BACKLOG_SLICE_MS`. */
+  sliceMs?: number;
+  /** Checked after each yield: an aborted backlog stops with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Work between two turns of a `Backlog`, in ms: about one VM's analysis. An answer that arrives
+ * while a slice runs waits for it before the next request can leave, so the slice is the delay
+ * the audit adds to a request (15 ms of latency: 1 ms is 7 %).
+ */
+export const BACKLOG_SLICE_MS = 1;
+
+/**
+ * Work that must not hold up the requests of the same thread: each job runs in a later turn of
+ * the event loop, after the answers that came in meanwhile were handled and the next requests
+ * sent (Node: `setImmediate` runs after the poll for I/O). Jobs run in the order they were pushed,
+ * in slices of `sliceMs` with a turn in between.
+ */
+export class Backlog {
+  private readonly jobs: Array<{ run: () => void; resolve: () => void; reject: (err: unknown) => void }> = [];
+  private head = 0;
+  private running = false;
+  private failure: { error: unknown } | null = null;
+
+  constructor(private readonly opts: BacklogOptions = {}) {}
+
+  /**
+   * Queues `job`. The promise resolves once it ran; it rejects with the job's error, or with the
+   * error of an earlier job or the abort that stopped the backlog before it ran.
+   */
+  push(job: () => void): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (this.failure) return reject(this.failure.error);
+      this.jobs.push({ run: job, resolve, reject });
+      if (!this.running) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.running = true;
+    const yieldTo = this.opts.yieldTo ?? yieldToHost;
+    const sliceMs = this.opts.sliceMs ?? BACKLOG_SLICE_MS;
+    try {
+      while (this.head < this.jobs.length) {
+        // A turn first: the answers that are in go out as new requests before this slice runs.
+        await yieldTo();
+        this.opts.signal?.throwIfAborted();
+        const start = performance.now();
+        do {
+          const job = this.jobs[this.head++]!;
+          job.run();
+          job.resolve();
+        } while (this.head < this.jobs.length && performance.now() - start < sliceMs);
+        if (this.head > 1024 && this.head * 2 > this.jobs.length) {
+          this.jobs.splice(0, this.head);
+          this.head = 0;
+        }
+      }
+    } catch (error) {
+      // The job that threw, and every one after it, reject with the error.
+      this.failure = { error };
+      for (let i = Math.max(0, this.head - 1); i < this.jobs.length; i++) this.jobs[i]!.reject(error);
+      this.jobs.length = 0;
+      this.head = 0;
+    } finally {
+      this.running = false;
+    }
+  }
+}

@@ -4,6 +4,8 @@
  * optional members are omitted (never null) when unset.
  */
 import type { PveClient, RequestOptions } from '../client.js';
+import { PveApiError } from '../errors.js';
+import { parseListSliced } from '../json-slices.js';
 
 /** One entry of `GET /cluster/resources` (PVE 8/9). Which members exist depends on `type`. */
 export interface ClusterResource {
@@ -148,21 +150,46 @@ export interface ExportedMetric {
   type: 'gauge' | 'counter' | 'derive';
 }
 
+/** How `fetchMetricsExport` reads a big answer without holding the thread (see json-slices.ts). */
+export interface SlicedRead<T> {
+  /** The metrics to keep; the others are dropped as they are parsed. */
+  keep: (metric: unknown) => metric is T;
+  /** Gives the thread's other work a turn between slices. */
+  turn: () => Promise<void>;
+}
+
 /**
  * `GET /cluster/metrics/export` (pve-manager ≥ 8.2.5) - needs Sys.Audit on `/`. Every online
  * node's pvestatd cache; with `history`, the generations newer than `start-time` (all ~181, 30 min,
- * without it). The answer's `data` is an object whose own `data` is the list.
+ * without it). The answer's `data` is an object whose own `data` is the list. With `sliced`, only
+ * the metrics it keeps, parsed a slice at a time (51 MB at 5,000 VMs and 2 minutes of history).
  */
-export async function fetchMetricsExport(
+export async function fetchMetricsExport<T = ExportedMetric>(
   client: PveClient,
   params: { history?: boolean; 'start-time'?: number; 'node-list'?: string; 'local-only'?: boolean },
   options?: RequestOptions,
-): Promise<ExportedMetric[]> {
+  sliced?: SlicedRead<T>,
+): Promise<T[]> {
   const q: Record<string, string | number> = {};
   if (params.history) q['history'] = 1;
   if (params['start-time'] !== undefined) q['start-time'] = params['start-time'];
   if (params['node-list'] !== undefined) q['node-list'] = params['node-list'];
   if (params['local-only']) q['local-only'] = 1;
-  const answer = await client.get<{ data?: ExportedMetric[] }>('/cluster/metrics/export', q, options);
-  return Array.isArray(answer?.data) ? answer.data : [];
+  const path = '/cluster/metrics/export';
+  if (!sliced) {
+    const answer = await client.get<{ data?: T[] }>(path, q, options);
+    return Array.isArray(answer?.data) ? answer.data : [];
+  }
+  const text = await client.getText(path, q, options);
+  let read;
+  try {
+    read = await parseListSliced(text, ['data', 'data'], sliced.keep, sliced.turn);
+  } catch {
+    read = null;
+  }
+  const envelope = read?.rest;
+  if (envelope === null || typeof envelope !== 'object' || !('data' in envelope)) {
+    throw new PveApiError({ status: 200, text: `answer is not a PVE API envelope ({"data": ...}); is ${client.apiBase} a PVE API endpoint?`, method: 'GET', path });
+  }
+  return read?.items ?? [];
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 import { describe, expect, it } from 'vitest';
-import { forEachSliced } from '../../../src/audit/slices.js';
+import { Backlog, forEachSliced } from '../../../src/audit/slices.js';
 
 /** Burns `ms` of CPU, like the risk reassessment of a few VMs. */
 function busy(ms: number): void {
@@ -49,5 +49,46 @@ describe('forEachSliced', () => {
     );
     await expect(run).rejects.toThrow('load replaced');
     expect(seen).toBe(1);
+  });
+});
+
+describe('Backlog', () => {
+  it('runs its jobs in order, after the turn that pushed them, a slice of work between turns (answers are handled first)', async () => {
+    const order: string[] = [];
+    let turns = 0;
+    const backlog = new Backlog({ sliceMs: 2, yieldTo: () => new Promise((r) => setImmediate(() => (turns++, r()))) });
+    const done = Array.from({ length: 10 }, (_, i) => backlog.push(() => (busy(1), order.push(`job ${i}`))));
+    // What the pushing turn still does (an answer handled, the next request sent) comes first.
+    order.push('rest of the turn');
+    setImmediate(() => order.push('next turn'));
+    await Promise.all(done);
+    expect(order[0]).toBe('rest of the turn');
+    expect(order.filter((o) => o.startsWith('job'))).toEqual(Array.from({ length: 10 }, (_, i) => `job ${i}`));
+    // About 2 jobs per slice, and the answers of the next turn got in between.
+    expect(turns).toBeGreaterThanOrEqual(4);
+    expect(order.indexOf('next turn')).toBeLessThan(order.length - 1);
+  });
+
+  it('a job that throws rejects with its error, and so do the jobs after it', async () => {
+    const backlog = new Backlog({ yieldTo: async () => {} });
+    const ran: number[] = [];
+    const first = backlog.push(() => void ran.push(1));
+    const bad = backlog.push(() => {
+      throw new Error('analysis bug');
+    });
+    const after = backlog.push(() => void ran.push(3));
+    await expect(first).resolves.toBeUndefined();
+    await expect(bad).rejects.toThrow('analysis bug');
+    await expect(after).rejects.toThrow('analysis bug');
+    expect(ran).toEqual([1]);
+  });
+
+  it('an aborted audit stops its backlog with the abort reason', async () => {
+    const ac = new AbortController();
+    const backlog = new Backlog({ signal: ac.signal, sliceMs: 0 });
+    const first = backlog.push(() => ac.abort(new Error('load replaced')));
+    const second = backlog.push(() => {});
+    await expect(first).resolves.toBeUndefined();
+    await expect(second).rejects.toThrow('load replaced');
   });
 });
