@@ -7,21 +7,57 @@
  *
  * The simulator runs in a child process (like a real PVE, it does not share the client's event
  * loop); the client is the CLI's (`clientFromOptions`: HTTPS pinned to the simulator's certificate,
- * the simulator's root token, so every evidence request is allowed). One untimed warm-up run, then
+ * the simulator's root token, so every evidence request is allowed). Both run the code as users
+ * run it: src/ and the simulator bundled by esbuild with the options scripts/build.mjs bundles
+ * dist/cli.js with (out/bench/, built at the start), not the TypeScript under tsx (its transform
+ * adds a `__name` call per function and source-mapped stacks). `--src` runs src/ under tsx. One untimed warm-up run, then
  * one JSON line per timed run (with the CPU time the client and the simulator spent per VM, which
  * unlike the wall time does not depend on what else runs on the machine) and a summary line:
  *   {"bench":"online-audit","vms":1000,"latencyMs":15,"concurrency":8,"ms":…,"lowerBoundMs":1875,
  *    "ratio":…,"target":1.3,"pass":true,"requests":…,"untilFirstVmMs":…,"vmPhaseMs":…,"afterLastVmMs":…,…}
  *
- *   npx tsx bench/online-audit.ts [vms=1000] [latencyMs=15] [concurrency=8] [runs=3]
+ *   npx tsx bench/online-audit.ts [vms=1000] [latencyMs=15] [concurrency=8] [runs=3] [--src]
  */
 import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const SERVE = process.argv.includes('--serve');
-const ARGS = process.argv.slice(2).filter((a) => a !== '--serve');
+const FROM_SRC = process.argv.includes('--src');
+const ARGS = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BUNDLES = join(ROOT, 'out', 'bench');
+
+/**
+ * `exports` (a module body of re-exports from src/) bundled as scripts/build.mjs bundles the CLI
+ * (esbuild, node20, ESM, packages external, no minify): the code `pve-dataplane` runs.
+ */
+async function bundle(name: string, exports: string): Promise<string> {
+  const { build } = await import('esbuild');
+  const outfile = join(BUNDLES, `online-audit-${name}.mjs`);
+  await build({
+    stdin: { contents: exports, resolveDir: ROOT, loader: 'ts', sourcefile: `${name}.ts` },
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    logLevel: 'warning',
+  });
+  return pathToFileURL(outfile).href;
+}
+
+/** The modules of each side: bundled (default), or the TypeScript itself with `--src`. */
+async function clientModules(): Promise<{ auditCluster: typeof import('../src/audit/index.js').auditCluster; clientFromOptions: typeof import('../src/cli/online.js').clientFromOptions }> {
+  if (FROM_SRC) {
+    const [{ auditCluster }, { clientFromOptions }] = await Promise.all([import('../src/audit/index.js'), import('../src/cli/online.js')]);
+    return { auditCluster, clientFromOptions };
+  }
+  return import(await bundle('client', "export { auditCluster } from './src/audit/index.ts';\nexport { clientFromOptions } from './src/cli/online.ts';\n"));
+}
 const [VMS, LATENCY, CONCURRENCY, RUNS] = [1000, 15, 8, 3].map((d, i) => Number(ARGS[i] ?? d)) as [number, number, number, number];
 const TARGET = 1.2;
 
@@ -44,7 +80,9 @@ interface Ready {
 
 /** Child mode: start the simulator, print one JSON line when it listens and has parsed every config. */
 async function serve(): Promise<void> {
-  const { startSimulator } = await import('../api-shim/simulator/index.js');
+  const { startSimulator } = (FROM_SRC
+    ? await import('../api-shim/simulator/index.js')
+    : await import(pathToFileURL(join(BUNDLES, 'online-audit-simulator.mjs')).href)) as typeof import('../api-shim/simulator/index.js');
   const sim = await startSimulator({ vms: VMS, latencyMs: LATENCY, seed: 1, authDelayMs: 0 });
   await sim.warmed;
   // The full token: every part of the evidence is readable (Sys.Audit for the metrics export, Sys.Syslog).
@@ -59,7 +97,8 @@ async function serve(): Promise<void> {
 
 async function startChild(): Promise<{ ready: Ready; stop: () => void; cpuUs: () => Promise<number> }> {
   const self = fileURLToPath(import.meta.url);
-  const child = spawn(process.execPath, [...process.execArgv, self, '--serve', ...ARGS], {
+  if (!FROM_SRC) await bundle('simulator', "export { startSimulator } from './api-shim/simulator/index.ts';\n");
+  const child = spawn(process.execPath, [...process.execArgv, self, '--serve', ...(FROM_SRC ? ['--src'] : []), ...ARGS], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   // One JSON line per message: the ready line, then one per CPU question.
@@ -87,8 +126,7 @@ async function startChild(): Promise<{ ready: Ready; stop: () => void; cpuUs: ()
 }
 
 async function measure(): Promise<void> {
-  const { auditCluster } = await import('../src/audit/index.js');
-  const { clientFromOptions } = await import('../src/cli/online.js');
+  const { auditCluster, clientFromOptions } = await clientModules();
   const { ready, stop, cpuUs } = await startChild();
   const lowerBoundMs = (VMS * LATENCY) / CONCURRENCY;
   const ratios: number[] = [];
@@ -155,6 +193,7 @@ async function measure(): Promise<void> {
           simCpuMsPerVm: Number((simCpuUs / 1000 / VMS).toFixed(3)),
           loadAverage: Number(loadavg()[0]!.toFixed(2)),
           countedRunMs: countedMs,
+          code: FROM_SRC ? 'src under tsx' : 'esbuild bundle',
         })}\n`,
       );
     }
