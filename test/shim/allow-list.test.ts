@@ -169,6 +169,12 @@ describe("every rule of the list is a call of the panel's load (none is left ove
           paths.push(path);
           return send(method, path, params, options);
         }) as typeof client.requestEnvelope;
+        // The metrics export is read as text (parsed a slice at a time).
+        const getText = client.getText.bind(client);
+        client.getText = (path, params, options) => {
+          paths.push(path);
+          return getText(path, params, options);
+        };
         const audit = await loadFleetAudit(client);
         expect(audit.report.vms.length).toBe(sim === generated ? 12 : 1);
       } finally {
