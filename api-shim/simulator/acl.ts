@@ -11,7 +11,7 @@
 /** Every privilege the simulator knows (PVE 9 role definitions, the ones relevant here). */
 export const ALL_PRIVILEGES = [
   'Datastore.Allocate', 'Datastore.AllocateSpace', 'Datastore.AllocateTemplate', 'Datastore.Audit',
-  'Group.Allocate', 'Permissions.Modify', 'Pool.Allocate', 'Pool.Audit', 'SDN.Allocate', 'SDN.Audit', 'SDN.Use', 'Sys.Audit', 'Sys.Incoming',
+  'Group.Allocate', 'Mapping.Audit', 'Mapping.Modify', 'Mapping.Use', 'Permissions.Modify', 'Pool.Allocate', 'Pool.Audit', 'SDN.Allocate', 'SDN.Audit', 'SDN.Use', 'Sys.Audit', 'Sys.Incoming',
   'User.Modify', 'Sys.Console', 'Sys.Modify', 'Sys.PowerMgmt', 'Sys.Syslog',
   'VM.Allocate', 'VM.Audit', 'VM.Backup', 'VM.Clone', 'VM.Config.CDROM', 'VM.Config.CPU',
   'VM.Config.Cloudinit', 'VM.Config.Disk', 'VM.Config.HWType', 'VM.Config.Memory',

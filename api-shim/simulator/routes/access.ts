@@ -16,21 +16,34 @@ function releasePrivileges(state: SimState, p: Principal, path: string): Set<str
   return new Set([...privs].filter((x) => !gone(x)));
 }
 
-/** The `cap` object of a ticket answer: privileges per area, each `1`. */
+/**
+ * The privileges each area of the `cap` object collects, as pve-access-control RPCEnvironment.pm
+ * `compute_api_permission` matches them (a prefix match, so `Permissions.Modify` counts for most).
+ * PVE's web UI reads every area unguarded (`caps.mapping['Mapping.Audit']` in dc/Config.js): a
+ * missing one breaks the Datacenter view.
+ */
+const AREAS: Record<string, RegExp> = {
+  vms: /^(VM\.|Permissions\.Modify)/,
+  access: /^((User|Group)\.|Permissions\.Modify)/,
+  storage: /^(Datastore\.|Permissions\.Modify)/,
+  nodes: /^(Sys\.|Permissions\.Modify)/,
+  sdn: /^(SDN\.|Permissions\.Modify)/,
+  dc: /^(Sys\.Audit|Sys\.Modify|SDN\.)/,
+  mapping: /^(Mapping\.|Permissions.Modify)/,
+};
+
+/**
+ * The `cap` object of a ticket answer: for the paths PVE always checks and every path the ACL
+ * names, each privilege held there goes to the area of the path's first segment (`/` is `dc`).
+ */
 function capabilities(state: SimState, p: Principal): Record<string, Record<string, number>> {
-  const areas: Record<string, { path: string; prefixes: string[] }> = {
-    vms: { path: '/vms', prefixes: ['VM.', 'Permissions.'] },
-    storage: { path: '/storage', prefixes: ['Datastore.', 'Permissions.'] },
-    access: { path: '/access', prefixes: ['User.', 'Group.', 'Permissions.'] },
-    nodes: { path: '/nodes', prefixes: ['Sys.', 'Permissions.'] },
-    dc: { path: '/', prefixes: ['Sys.Audit', 'SDN.'] },
-    sdn: { path: '/sdn', prefixes: ['SDN.', 'Permissions.'] },
-  };
   const out: Record<string, Record<string, number>> = {};
-  for (const [area, { path, prefixes }] of Object.entries(areas)) {
-    const privs: Record<string, number> = {};
-    for (const priv of releasePrivileges(state, p, path)) if (prefixes.some((x) => priv.startsWith(x))) privs[priv] = 1;
-    out[area] = privs;
+  for (const area of Object.keys(AREAS)) out[area] = {};
+  for (const path of aclPaths(p, ['/nodes', '/access/groups', '/vms', '/storage', '/sdn', '/mapping'])) {
+    const area = /^\/(\w+)/.exec(path)?.[1] ?? 'dc';
+    const match = AREAS[area];
+    if (!match) continue;
+    for (const priv of releasePrivileges(state, p, path)) if (match.test(priv)) out[area]![priv] = 1;
   }
   return out;
 }

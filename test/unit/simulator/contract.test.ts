@@ -247,6 +247,21 @@ describe('access', () => {
     expectShape(fixture('access-ticket-pve6.2.json'), a.body, { maps: ['data.cap', 'data.cap.*'], extra: ['data.clustername'] });
     expect(a.body.data.ticket).toMatch(/^PVE:root@pam:[0-9A-F]{8}::\S+$/);
   });
+
+  // pve-manager's web UI reads `caps.mapping[...]`, `caps.sdn[...]` etc. without a guard
+  // (dc/Config.js): a ticket without one of the areas breaks the Datacenter view on login.
+  it('a ticket cap has every area PVE computes (compute_api_permission), mapping included, each with its own privileges', async () => {
+    const areas = ['access', 'dc', 'mapping', 'nodes', 'sdn', 'storage', 'vms'];
+    const root = (await call(sim91, 'POST', '/access/ticket', { token: null, form: { username: 'root@pam', password: sim91.rootPassword } })).body.data.cap;
+    expect(Object.keys(root).sort()).toEqual(areas);
+    expect(root.mapping).toMatchObject({ 'Mapping.Audit': 1, 'Mapping.Modify': 1, 'Mapping.Use': 1, 'Permissions.Modify': 1 });
+    expect(Object.keys(root.dc).sort()).toEqual(['SDN.Allocate', 'SDN.Audit', 'SDN.Use', 'Sys.Audit', 'Sys.Modify']);
+    const auditor = (await call(sim91, 'POST', '/access/ticket', { token: null, form: { username: 'audit@pve', password: 'audit' } })).body.data.cap;
+    expect(Object.keys(auditor).sort()).toEqual(areas);
+    expect(auditor.mapping).toEqual({});
+    expect(Object.keys(auditor.vms)).toContain('VM.Audit');
+    for (const priv of Object.keys(auditor.vms)) expect(priv).toMatch(/^VM\./);
+  });
 });
 
 describe('errors look like the real ones (PVE 8.2: no body message)', () => {
