@@ -7,6 +7,7 @@ import { aioDiffers, cacheText, iothreadDiffers, isEmptyDrive, riskOf } from '..
 import type { FleetRow } from '../data/fleet-query.js';
 import { panelFixText } from '../../src/present/fix.js';
 import { aioPair, iothreadPair } from '../../src/present/disk-facts.js';
+import { evidenceLabel } from '../../src/present/evidence.js';
 import { S, busLabel, diskLabel, scsihwLabel } from '../strings.js';
 import { shared } from '../styles/shared.js';
 import '../components/dp-dialog.js';
@@ -129,7 +130,7 @@ export class DpVmDetail extends LitElement {
       <div><dp-risk-badge level=${r.severity}></dp-risk-badge> ${r.disk ? html`<b>${r.disk}</b>: ` : nothing}${r.message} <span class="code">${r.code}</span></div>
       ${r.evidence.length
         ? html`<dl>
-            ${r.evidence.map((e) => html`<dt>${e.label}</dt><dd>${e.value}</dd>`)}
+            ${r.evidence.map((e) => html`<dt>${evidenceLabel(e)}</dt><dd>${e.value}</dd>`)}
           </dl>`
         : nothing}
       <div><b>${S.fix}:</b> ${panelFixText(r)}</div>

@@ -3,7 +3,7 @@
 // The VM detail says what QEMU really gets for the cache, in the words of the one fact renderer
 // (src/present), never PVE's "Default (No cache)" label for a drive that is not O_DIRECT.
 import { expect, fixture, html } from '@open-wc/testing';
-import { analyzeVm, vmInputFromFile } from '../../src/audit/index.js';
+import { analyzeVm, buildAuditReport, vmInputFromFile } from '../../src/audit/index.js';
 import { parseStorageCfg } from '../../src/pve/storage-cfg.js';
 import { parseVmConfig } from '../../src/pve/vm-config-parse.js';
 import { fleetRow } from '../../panel/data/fleet-query.js';
@@ -46,5 +46,18 @@ describe('dp-vm-detail cache column', () => {
     const cache = await detailOf(CONFIG);
     expect(cache.get('scsi1')).to.equal('direct (default)');
     expect(cache.get('scsi2')).to.equal('not direct (writeback)');
+  });
+});
+
+describe('dp-vm-detail risk evidence', () => {
+  it('an ignored IO thread reads "scsi0.iothread (configured) 1" and "(runs) false", not the same label twice', async () => {
+    const text = ['scsihw: virtio-scsi-pci', 'scsi0: local:100/vm-100-disk-0.raw,iothread=1,size=8G', ''].join('\n');
+    const input = vmInputFromFile(parseVmConfig(text, { vmid: 100, source: '100.conf' }), 'pve1');
+    const vm = buildAuditReport([input], { storages: parseStorageCfg(STORAGE).storages, installedQemu: [10, 1, 0], installedQemuAssumed: false }).vms[0]!;
+    const el = await fixture<DpVmDetail>(html`<dp-vm-detail .row=${fleetRow(vm, input)}></dp-vm-detail>`);
+    await el.updateComplete;
+    const ignored = [...el.shadowRoot!.querySelectorAll('li.reason')].find((li) => li.textContent!.includes('IOTHREAD_IGNORED'))!;
+    const pairs = [...ignored.querySelectorAll('dt')].map((dt) => `${dt.textContent} = ${dt.nextElementSibling!.textContent}`);
+    expect(pairs).to.include.members(['scsi0.iothread (configured) = 1', 'scsi0.iothread (runs) = false']);
   });
 });
