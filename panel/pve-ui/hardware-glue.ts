@@ -39,10 +39,15 @@ function escapeHtml(s: string): string {
 }
 
 /** The HTML appended to a cell: one line per note, and the hint's button on the scsihw row. */
-export function notesHtml(lines: readonly string[], fixButton: boolean): string {
+export function notesHtml(lines: readonly string[], button: 'fix' | 'cold-start' | null): string {
   const body = lines.map((l) => `<div class="dp-hw-note"><i class="fa fa-fw fa-exclamation-triangle" style="color:#e08a00"></i> ${escapeHtml(l)}</div>`).join('');
-  const button = fixButton ? ` <button type="button" class="dp-hw-fix" title="Open the Disk I/O tab with the plan for this VM">Show fix</button>` : '';
-  return `<div class="dp-hw-notes" data-dp="hardware">${body}${button ? `<div>${button}</div>` : ''}</div>`;
+  const html =
+    button === 'fix'
+      ? `<button type="button" class="dp-hw-fix" title="Open the Disk I/O tab with the plan for this VM">Show fix</button>`
+      : button === 'cold-start'
+        ? `<button type="button" class="dp-hw-fix" title="Open the Disk I/O tab: the change is written and runs after a cold start">Show cold start</button>`
+        : '';
+  return `<div class="dp-hw-notes" data-dp="hardware">${body}${html ? `<div> ${html}</div>` : ''}</div>`;
 }
 
 /** What the grid's store holds now, as one string: changes when the config (or pending) does. */
@@ -99,9 +104,9 @@ export function installHardwareNotes(cls: HardwareViewClass | undefined, load: V
       const notes = this[DP]?.notes;
       const key = (args[2] as { data?: { key?: unknown } } | undefined)?.data?.key;
       if (!notes || typeof key !== 'string' || typeof html !== 'string') return html;
-      if (key === 'scsihw') return notes.scsihw ? html + notesHtml([notes.scsihw], true) : html;
+      if (key === 'scsihw') return notes.scsihw ? html + notesHtml([notes.scsihw], notes.fixPending ? 'cold-start' : 'fix') : html;
       const lines = notes.disks.get(key);
-      return lines ? html + notesHtml(lines, false) : html;
+      return lines ? html + notesHtml(lines, null) : html;
     } catch (err) {
       log('Hardware view: note not rendered', err);
       return html;

@@ -6,20 +6,30 @@
  * where config and effect agree. The words are the core's one renderer of facts (src/present), the
  * same the CLI's table and the panel use.
  */
-import type { DiskReport, VmReport } from '../../src/analysis/types.js';
+import type { DiskFacts, DiskReport, VmReport } from '../../src/analysis/types.js';
 import { deviationText, findDeviation } from '../../src/present/deviations.js';
 import { aioCell, iothreadCell, unknownCell } from '../../src/present/disk-facts.js';
 import { isEmptyDrive } from '../data/filter.js';
 
-/** The deviations of one disk row, each one line (`IO thread: iothread=1 (ignored: scsihw lsi)`). */
+/** The facts after the next cold start, when the pending changes alter them (PVE shows those values in orange). */
+function nextFacts(d: DiskReport): DiskFacts | null {
+  return d.pending && !('deleted' in d.pending) ? d.pending : null;
+}
+
+/**
+ * The deviations of one disk row, each one line (`IO thread: iothread=1 (ignored: scsihw lsi)`).
+ * A deviation the pending changes end says so: it still runs that way until the next cold start,
+ * and offering the same fix again would invite a second write.
+ */
 export function diskNotes(d: DiskReport): string[] {
   if (d.onlyPending || isEmptyDrive(d)) return [];
+  const next = nextFacts(d);
   const notes: string[] = [];
   const iothread = iothreadCell(d);
-  if (iothread.marked) notes.push(`IO thread: ${iothread.text}`);
+  if (iothread.marked) notes.push(`IO thread: ${iothread.text}${next && !iothreadCell(next).marked ? `; ${iothreadCell(next).text} after the next cold start` : ''}`);
   // An aio that cannot be determined is not a difference: the Disk I/O tab says why it is unknown.
   const aio = aioCell(d);
-  if (aio.marked && unknownCell(d, 'aio') === null) notes.push(`Async IO: ${aio.text}`);
+  if (aio.marked && unknownCell(d, 'aio') === null) notes.push(`Async IO: ${aio.text}${next && !aioCell(next).marked ? `; ${aioCell(next).text} after the next cold start` : ''}`);
   return notes;
 }
 
@@ -28,6 +38,8 @@ export interface HardwareNotes {
   disks: Map<string, string[]>;
   /** The SCSI Controller row's hint (with the fix button), null when no disk deviates. */
   scsihw: string | null;
+  /** Every deviation ends at the next cold start (the fix is written and pending): offer that, not a fix. */
+  fixPending: boolean;
 }
 
 export function hardwareNotes(vm: VmReport): HardwareNotes {
@@ -38,7 +50,12 @@ export function hardwareNotes(vm: VmReport): HardwareNotes {
   }
   const ignored = vm.disks.filter((d) => !d.onlyPending).map((d) => findDeviation(d, 'scsihw-not-single')).filter((x) => x !== undefined);
   const count = (n: number): string => `${n} disk${n === 1 ? '' : 's'}`;
-  const scsihw =
-    disks.size === 0 ? null : ignored.length > 0 ? `${deviationText(ignored[0]!)} (${count(ignored.length)})` : `${count(disks.size)} run differently than configured`;
-  return { disks, scsihw };
+  const deviating = vm.disks.filter((d) => disks.has(d.key));
+  const fixPending = deviating.length > 0 && deviating.every((d) => {
+    const next = nextFacts(d);
+    return next !== null && !iothreadCell(next).marked && !aioCell(next).marked;
+  });
+  const hint = ignored.length > 0 ? `${deviationText(ignored[0]!)} (${count(ignored.length)})` : `${count(disks.size)} run differently than configured`;
+  const scsihw = disks.size === 0 ? null : fixPending ? `${hint}; the pending changes end this at the next cold start` : hint;
+  return { disks, scsihw, fixPending };
 }

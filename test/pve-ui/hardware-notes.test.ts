@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// The notes pve-dataplane adds to PVE's Hardware view, from the core's report of one VM.
+import { describe, expect, it } from 'vitest';
+import { buildAuditReport, vmInputFromFile } from '../../src/audit/index.js';
+import { parseStorageCfg } from '../../src/pve/storage-cfg.js';
+import { parseVmConfig } from '../../src/pve/vm-config-parse.js';
+import { hardwareNotes } from '../../panel/pve-ui/hardware-notes.js';
+
+const STORAGE = 'lvm: san\n\tvgname san\n\tcontent images\n\tshared 1\n';
+const CURRENT = 'scsihw: virtio-scsi-pci\nscsi0: san:vm-100-disk-0,iothread=1,size=32G\n';
+
+function notesOf(text: string) {
+  const input = vmInputFromFile(parseVmConfig(text, { vmid: 100, source: '100.conf' }), 'pve1');
+  const vm = buildAuditReport([input], { storages: parseStorageCfg(STORAGE).storages, installedQemu: [10, 1, 0], installedQemuAssumed: false }).vms[0]!;
+  return hardwareNotes(vm);
+}
+
+describe('Hardware view notes', () => {
+  it('an ignored IO thread and an aio PVE mislabels are noted, and the SCSI Controller row offers the fix', () => {
+    const n = notesOf(CURRENT);
+    expect(n.disks.get('scsi0')).toEqual(['IO thread: iothread=1 (ignored: scsihw virtio-scsi-pci)', 'Async IO: default → native (lvm)']);
+    expect(n.scsihw).toBe('iothread=1 ignored: scsihw virtio-scsi-pci (1 disk)');
+    expect(n.fixPending).toBe(false);
+  });
+
+  it('a fix already written (pending) says what runs after the next cold start and offers no second fix', () => {
+    const n = notesOf(`${CURRENT}\n[PENDING]\nscsihw: virtio-scsi-single\nscsi0: san:vm-100-disk-0,aio=threads,iothread=1,size=32G\n`);
+    expect(n.disks.get('scsi0')).toEqual([
+      'IO thread: iothread=1 (ignored: scsihw virtio-scsi-pci); on after the next cold start',
+      'Async IO: default → native (lvm); threads after the next cold start',
+    ]);
+    expect(n.scsihw).toBe('iothread=1 ignored: scsihw virtio-scsi-pci (1 disk); the pending changes end this at the next cold start');
+    expect(n.fixPending).toBe(true);
+  });
+
+  it('a pending change that fixes only the controller still offers the fix for the aio', () => {
+    const n = notesOf(`${CURRENT}\n[PENDING]\nscsihw: virtio-scsi-single\n`);
+    expect(n.disks.get('scsi0')).toEqual(['IO thread: iothread=1 (ignored: scsihw virtio-scsi-pci); on after the next cold start', 'Async IO: default → native (lvm)']);
+    expect(n.fixPending).toBe(false);
+  });
+});
