@@ -15,11 +15,29 @@ import { DP_BAD_FRAMING, sendShimError } from './errors.js';
 /** Methods that carry no body in anything the panel sends. */
 const BODYLESS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+/** Headers that must occur once: node:http keeps the first Host and drops the rest, another hop may read the last. */
+const SINGLE = ['host', 'content-length', 'content-type', 'authorization', 'csrfpreventiontoken'];
+
+/** How often each of SINGLE occurs in node:http's `rawHeaders` (name, value, name, value, …). */
+function repeated(rawHeaders: readonly string[]): string | null {
+  const seen = new Set<string>();
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!.toLowerCase();
+    if (!SINGLE.includes(name)) continue;
+    if (seen.has(name)) return name;
+    seen.add(name);
+  }
+  return null;
+}
+
 /**
  * Why `request` is refused, or null. Exported for the unit test; the hook below applies it.
  * Header names arrive lower-case from node:http.
  */
-export function framingProblem(method: string, headers: FastifyRequest['headers']): string | null {
+export function framingProblem(method: string, headers: FastifyRequest['headers'], rawHeaders: readonly string[] = []): string | null {
+  // RFC 9112 §3.2: a request with more than one Host is answered 400.
+  const twice = repeated(rawHeaders);
+  if (twice) return `more than one ${twice} header`;
   if (headers['transfer-encoding'] !== undefined) return 'Transfer-Encoding is not accepted (send a Content-Length)';
   if (headers['expect'] !== undefined) return 'Expect is not accepted';
   if (headers['upgrade'] !== undefined) return 'Upgrade is not accepted';
@@ -40,7 +58,7 @@ export async function httpHygiene(request: FastifyRequest, reply: FastifyReply):
   const socket = request.raw.socket;
   const problem = distrusted.has(socket)
     ? 'an earlier request on this connection was refused'
-    : framingProblem(request.method.toUpperCase(), request.headers);
+    : framingProblem(request.method.toUpperCase(), request.headers, request.raw.rawHeaders);
   if (!problem) return undefined;
   distrusted.add(socket);
   void reply.header('connection', 'close');

@@ -132,4 +132,21 @@ describe('request smuggling and desync', () => {
     expect(res.headers['x-frame-options']).toBe('DENY');
     expect(res.headers['content-security-policy']).toContain("frame-ancestors 'none'");
   });
+
+  it('duplicate-host: a loopback Host followed by a foreign one is refused (400), nothing reaches PVE', async () => {
+    const { text, closedByServer } = await rawSocket(shim.url, `GET /api2/json/nodes HTTP/1.1\r\nHost: ${host}\r\nHost: evil.example\r\n\r\n`);
+    const answers = parseAnswers(text);
+    expect(answers.map((a) => a.status)).toEqual([400]);
+    expect(JSON.parse(answers[0]!.body).message).toContain('more than one host header');
+    expect(closedByServer).toBe(true);
+    expect(upstream.seen).toEqual([]);
+  });
+
+  it('duplicate-csrf-token: two CSRFPreventionToken headers on a write are refused before PVE sees either', async () => {
+    const body = 'scsihw=virtio-scsi-single';
+    const req = `PUT /api2/json/nodes/pve1/qemu/100/config HTTP/1.1\r\nHost: ${host}\r\nCSRFPreventionToken: ${CSRF}\r\nCSRFPreventionToken: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    const { text } = await rawSocket(shim.url, req);
+    expect(text).toMatch(/^HTTP\/1\.1 400 /);
+    expect(upstream.seen).toEqual([]);
+  });
 });
