@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-import { LitElement, type PropertyValues, css, html } from 'lit';
+import { LitElement, type PropertyValues, css, html, nothing } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import type { RiskLevel } from '../../src/analysis/types.js';
 import { EMPTY_QUERY, QUICK_FILTERS, type QuickFilter } from '../data/fleet-query.js';
@@ -59,10 +59,13 @@ export class DpFleetFilter extends LitElement {
     const f = this.filter;
     return html`
       <input type="search" name="text" aria-label=${S.search} placeholder=${S.search} .value=${f.text} @input=${this._onText} />
-      <select aria-label="Node" name="node" @change=${() => this._emit()}>
-        <option value="" ?selected=${f.node === ''}>${S.allNodes}</option>
-        ${this.nodes.map((n) => html`<option value=${n} ?selected=${f.node === n}>${n}</option>`)}
-      </select>
+      ${this.nodes.length > 1 || f.node !== ''
+        ? // One node (a node's tab in PVE, a single-node install) leaves nothing to choose.
+          html`<select aria-label="Node" name="node" @change=${() => this._emit()}>
+            <option value="" ?selected=${f.node === ''}>${S.allNodes}</option>
+            ${this.nodes.map((n) => html`<option value=${n} ?selected=${f.node === n}>${n}</option>`)}
+          </select>`
+        : nothing}
       <select aria-label="Risk" name="risk" @change=${() => this._emit()}>
         <option value="" ?selected=${f.risk === ''}>${S.allRisks}</option>
         ${RISK_ORDER.map((r) => html`<option value=${r} ?selected=${f.risk === r}>${RISK_LABEL[r]}</option>`)}
