@@ -15,6 +15,9 @@ import '../components/dp-pending-value.js';
 import '../components/dp-reboot-choice.js';
 import '../components/dp-risk-badge.js';
 
+/** Plans up to this many VMs list every VM in place (a few VM blocks are shorter than the virtualizer's box). */
+const FEW_VMS = 3;
+
 const STATE_LABEL: Record<VmPlanState, string> = {
   write: 'To write',
   written: 'Written, needs a cold start',
@@ -52,6 +55,9 @@ export class DpPlanPreview extends LitElement {
       }
       lit-virtualizer {
         height: min(50vh, 520px);
+        border: 1px solid var(--dp-border);
+      }
+      div.few {
         border: 1px solid var(--dp-border);
       }
       div.vm {
@@ -115,7 +121,10 @@ export class DpPlanPreview extends LitElement {
       <div class="counts" role="status">
         ${(Object.keys(STATE_LABEL) as VmPlanState[]).map((k) => html`<span data-state=${k}>${STATE_LABEL[k]}: <b>${groups[k].length}</b></span>`)}
       </div>
-      <lit-virtualizer scroller tabindex="0" role="list" aria-label="VMs of the plan" .items=${plan.vms} .keyFunction=${(vm: VmPlan) => vm.vmid} .renderItem=${(vm: VmPlan) => this._vm(vm, plan)}></lit-virtualizer>
+      ${plan.vms.length <= FEW_VMS
+        ? // The virtualizer needs a fixed height: one VM's plan would sit in a mostly blank box.
+          html`<div class="few" role="list" aria-label="VMs of the plan">${plan.vms.map((vm) => this._vm(vm, plan))}</div>`
+        : html`<lit-virtualizer scroller tabindex="0" role="list" aria-label="VMs of the plan" .items=${plan.vms} .keyFunction=${(vm: VmPlan) => vm.vmid} .renderItem=${(vm: VmPlan) => this._vm(vm, plan)}></lit-virtualizer>`}
       ${this._applySection(plan, groups)}
       <button slot="footer" @click=${() => this.dispatchEvent(new DpCloseEvent())}>${S.closeDetails}</button>
     </dp-dialog>`;
