@@ -36,7 +36,7 @@ export const riskBadgeStyles = css`
   }
   .risk-badge[data-level='ok']::before {
     background: var(--dp-good, #21bf4b);
-    content: '\2713';
+    content: '\\2713';
   }
   .risk-badge[data-level='warning']::before {
     background: var(--dp-warning, #fc0);
@@ -45,7 +45,7 @@ export const riskBadgeStyles = css`
   }
   .risk-badge[data-level='critical']::before {
     background: var(--dp-critical, #ff6c59);
-    content: '\2715';
+    content: '\\2715';
   }
   .risk-badge[data-level='info']::before {
     background: var(--dp-info, #3892d4);
