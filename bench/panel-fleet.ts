@@ -175,7 +175,7 @@ async function measure(vms: number): Promise<Record<string, number | boolean | s
     // Scroll the grid 400 px per frame for 120 frames; frame time = rAF interval. A frame is blank
     // when the rows rendered for it do not cover the view.
     const scroll = await page.evaluate(async () => {
-      const v = document.querySelector('dp-app')!.shadowRoot!.querySelector('dp-fleet-view')!.shadowRoot!.querySelector('dp-fleet-table')!.shadowRoot!.querySelector('lit-virtualizer') as HTMLElement;
+      const v = document.querySelector('dp-app')!.shadowRoot!.querySelector('dp-fleet-view')!.shadowRoot!.querySelector('dp-fleet-table')!.shadowRoot!.querySelector('[role=rowgroup]') as HTMLElement;
       v.scrollTop = 0;
       await new Promise((r) => requestAnimationFrame(r));
       const frames: number[] = [];

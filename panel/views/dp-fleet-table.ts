@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-import '@lit-labs/virtualizer';
-import type { LitVirtualizer } from '@lit-labs/virtualizer/LitVirtualizer.js';
-import { LitElement, type PropertyValues, css, html, nothing } from 'lit';
+import { LitElement, type PropertyValues, css, html, nothing, unsafeCSS } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
+import { repeat } from 'lit/directives/repeat.js';
+import { RowOffsets, RowWindowController } from '../controllers/row-window.js';
 import { DpSelectionChangeEvent, DpSortChangeEvent, DpVmSelectEvent } from '../events.js';
 import { type DiskLine, riskOf } from '../data/filter.js';
 import { DEFAULT_SORT, type FleetRow, type FleetSort, type SortKey } from '../data/fleet-query.js';
@@ -25,10 +25,35 @@ const COLUMNS: Column[] = [
   { key: null, label: 'Disks (effective: device on controller, IO thread, async IO)' },
 ];
 
+/** Every line of a row is this tall (px): a row's height follows from its data, never measured. */
+const LINE_PX = 17;
+/** A cell's padding above and below (px), and the row's bottom border (px). */
+const CELL_PAD_PX = 3;
+const BORDER_PX = 1;
+/** Rows rendered beyond the view on each side (px): a fast wheel scroll shows rows, not blank. */
+const OVERHANG_PX = 300;
+
+/**
+ * Lines row `r` takes: its tallest cell. Each cell's first line is its value; a tag, a pending
+ * value, a "config only" note, a disk, a disk's pending facts and each ⚑ mark take one line
+ * each. Lines never wrap (ellipsis, full text in the title), so this is the row's height.
+ * Must agree with `_row` and `_disk`.
+ */
+export function rowLines(r: FleetRow, evidencePending: boolean): number {
+  let disks = 0;
+  for (const d of r.disks) disks += 1 + (d.pending !== null ? 1 : 0) + d.marks.length;
+  const two = r.vm.template || r.pendingKeys.length > 0 || r.controllerPending !== null || (evidencePending && r.preliminary !== false);
+  return Math.max(disks, two ? 2 : 1);
+}
+
+/** A row's height (px) for `lines` lines. */
+export const rowHeight = (lines: number): number => lines * LINE_PX + 2 * CELL_PAD_PX + BORDER_PX;
+
 /**
  * The fleet: one row per VM with its risk, controller and every disk's effective facts, as an
- * ARIA grid whose rows are virtualized (`<lit-virtualizer>`): only the rows in view are in the
- * DOM, so 5,000 VMs cost what 30 do. A ⚑ marks a fact QEMU runs differently from the config;
+ * ARIA grid whose rows are windowed (`RowWindowController`): only the rows in view are in the
+ * DOM, so 5,000 VMs cost what 30 do. Each row's height follows from its lines (`rowLines`), so
+ * scrolling measures nothing; rows are kept by VMID while they stay in the window. A ⚑ marks a fact QEMU runs differently from the config;
  * pending values show below the current one in dark orange and deletions struck through, as in
  * PVE. Arrow keys move between rows, Enter opens a VM, Space ticks it.
  * @fires dp-vm-select - the user opened a VM's details
@@ -79,14 +104,27 @@ export class DpFleetTable extends LitElement {
         color: var(--dp-text-muted);
         font-size: 11px;
       }
-      lit-virtualizer {
+      .body {
         height: var(--dp-table-height, max(320px, calc(100vh - 220px)));
+        overflow-y: auto;
         scrollbar-gutter: stable;
+        position: relative;
+        /* Its height is from CSS, never from its rows: rows come and go without a layout outside. */
+        contain: strict;
+      }
+      .sizer {
+        width: 1px;
       }
       .row {
-        border-bottom: 1px solid var(--dp-border);
-        /* A row lays out and paints alone: placing or filling one does not dirty the others. */
-        contain: layout paint style;
+        position: absolute;
+        left: 0;
+        right: 0;
+        border-bottom: ${unsafeCSS(BORDER_PX)}px solid var(--dp-border);
+        line-height: ${unsafeCSS(LINE_PX)}px;
+        white-space: nowrap;
+        /* Its size is set from its lines: a row lays out and paints alone, placing or filling one
+           does not dirty the others. */
+        contain: strict;
       }
       .row:hover {
         background: var(--dp-row-hover);
@@ -99,23 +137,36 @@ export class DpFleetTable extends LitElement {
         outline-offset: -1px;
       }
       .row > div {
-        padding: 3px 6px;
+        padding: ${unsafeCSS(CELL_PAD_PX)}px 6px;
         overflow: hidden;
         text-overflow: ellipsis;
+      }
+      /* One line each: no wrapping, so the row's height is known from its lines. */
+      .row > div > div {
+        height: ${unsafeCSS(LINE_PX)}px;
+        overflow: hidden;
+        text-overflow: ellipsis;
+      }
+      .row input[type='checkbox'] {
+        margin: 2px 4px;
+        height: 13px;
       }
       .num {
         text-align: right;
       }
-      .disk {
-        display: grid;
-        grid-template-columns: 4.5em 1fr;
-        gap: 0 6px;
-      }
-      .disk.cdrom {
+      .dl.cdrom {
         color: var(--dp-text-muted);
       }
       .dkey {
+        display: inline-block;
+        width: 4.5em;
+        margin-right: 6px;
         font-weight: bold;
+        vertical-align: top;
+      }
+      /* A disk's pending facts and marks line up under its facts. */
+      .dl.sub {
+        padding-left: calc(4.5em + 6px);
       }
       .pending {
         color: var(--dp-pending, #b45309);
@@ -133,8 +184,8 @@ export class DpFleetTable extends LitElement {
         border-radius: 3px;
         padding: 0 4px;
         font-size: 11px;
+        line-height: 13px;
         color: var(--dp-text-muted);
-        margin-left: 4px;
       }
       .tag.pending {
         border-color: currentColor;
@@ -167,6 +218,8 @@ export class DpFleetTable extends LitElement {
 
   override render() {
     const allTicked = this.rows.length > 0 && this.rows.every((r) => this.selected.has(r.vm.vmid));
+    const offsets = this._window.offsets;
+    const { start, end } = this._window.range();
     return html`<div role="grid" aria-label="Virtual machines" aria-rowcount=${this.rows.length + 1} aria-colcount=${COLUMNS.length + 1}>
       <div class="head" role="row" aria-rowindex="1">
         <div role="columnheader">
@@ -174,14 +227,10 @@ export class DpFleetTable extends LitElement {
         </div>
         ${COLUMNS.map((c) => this._header(c))}
       </div>
-      <lit-virtualizer
-        scroller
-        role="rowgroup"
-        .items=${this.rows as FleetRow[]}
-        .keyFunction=${(r: FleetRow) => r.vm.vmid}
-        .renderItem=${(r: FleetRow, i: number) => this._row(r, i)}
-        @keydown=${this._onKeyDown}
-      ></lit-virtualizer>
+      <div class="body" role="rowgroup" @keydown=${this._onKeyDown} @click=${this._onBodyClick} @change=${this._onBodyChange}>
+        ${repeat(this.rows.slice(start, end), (r) => r.vm.vmid, (r, j) => this._row(r, start + j))}
+        <div class="sizer" aria-hidden="true" style=${`height:${offsets.total}px`}></div>
+      </div>
     </div>`;
   }
 
@@ -195,61 +244,53 @@ export class DpFleetTable extends LitElement {
     </div>`;
   }
 
-  // One template per row, from what the row precomputed (no per-row wording or element of its own):
-  // a scroll frame stamps a dozen of them.
+  // One template per row, from what the row precomputed (no per-row wording, element or listener
+  // of its own: clicks and ticks are handled on the body): a scroll frame stamps a dozen of them.
+  // Each cell's lines are those `rowLines` counts.
   private _row(r: FleetRow, i: number) {
     const vm = r.vm;
-    return html`<div class="row" role="row" aria-rowindex=${i + 2} data-vmid=${vm.vmid} data-index=${i} aria-selected=${this.current === vm.vmid ? 'true' : 'false'}>
-      <div role="gridcell">
-        <input type="checkbox" aria-label=${`Select VM ${vm.vmid}`} .checked=${this.selected.has(vm.vmid)} @change=${(e: Event) => this._onTick(vm.vmid, (e.target as HTMLInputElement).checked)} />
-      </div>
-      <div role="gridcell" class="num"><button class="link open" @click=${() => this.dispatchEvent(new DpVmSelectEvent(vm.vmid))}>${vm.vmid}</button></div>
-      <div role="gridcell">${vm.name ?? ''}${vm.template ? html`<span class="tag template">${S.template}</span>` : nothing}</div>
+    const offsets = this._window.offsets;
+    return html`<div
+      class="row"
+      role="row"
+      aria-rowindex=${i + 2}
+      data-vmid=${vm.vmid}
+      data-index=${i}
+      aria-selected=${this.current === vm.vmid ? 'true' : 'false'}
+      style=${`top:${offsets.top(i)}px;height:${offsets.height(i)}px`}
+    >
+      <div role="gridcell"><input type="checkbox" aria-label=${`Select VM ${vm.vmid}`} .checked=${this.selected.has(vm.vmid)} /></div>
+      <div role="gridcell" class="num"><button class="link open">${vm.vmid}</button></div>
+      <div role="gridcell" title=${vm.name ?? ''}>${vm.name ?? ''}${vm.template ? html`<div><span class="tag template">${S.template}</span></div>` : nothing}</div>
       <div role="gridcell">${vm.node ?? ''}</div>
       <div role="gridcell">${vm.status}${r.pendingKeys.length
-          ? html`<span class="tag pending" title=${S.pendingKeysTitle(r.pendingKeys)}>${r.oursPending ? S.writtenColdStart : S.coldStartPending}</span>`
+          ? html`<div><span class="tag pending" title=${S.pendingKeysTitle(r.pendingKeys)}>${r.oursPending ? S.writtenColdStart : S.coldStartPending}</span></div>`
           : nothing}</div>
-      <div role="gridcell">
-        ${riskBadge(riskOf(vm))}${this.evidencePending && r.preliminary !== false ? html`<div class="evidence-pending">${S.configOnly}</div>` : nothing}
-      </div>
+      <div role="gridcell">${riskBadge(riskOf(vm))}${this.evidencePending && r.preliminary !== false ? html`<div class="evidence-pending">${S.configOnly}</div>` : nothing}</div>
       <div role="gridcell">${r.controller}${r.controllerPending !== null ? html`<div class="pending">${r.controllerPending}</div>` : nothing}</div>
       <div role="gridcell">${r.disks.map((d) => this._disk(d))}</div>
     </div>`;
   }
 
+  /** A disk's facts, then its pending facts and ⚑ marks, one line each, indented under the facts. */
   private _disk(d: DiskLine) {
-    return html`<div class=${d.cdrom ? 'disk cdrom' : 'disk'} title=${d.title}>
-      <span class="dkey">${d.key}</span>
-      <div>
-        <div class=${d.deleted ? 'deleted' : ''}>${d.current}</div>
-        ${d.pending !== null ? html`<div class="pending">${d.pending}</div>` : nothing}
-        ${d.marks.map((m) => html`<div class="mark" title=${S.diffMark}>⚑ ${m}</div>`)}
-      </div>
-    </div>`;
+    return html`<div class=${d.cdrom ? 'dl cdrom' : 'dl'} title=${d.title}><span class="dkey">${d.key}</span><span class=${d.deleted ? 'deleted' : ''}>${d.current}</span></div>${d.pending !== null
+        ? html`<div class="dl sub pending" title=${d.title}>${d.pending}</div>`
+        : nothing}${d.marks.map((m) => html`<div class="dl sub mark" title=${S.diffMark}>⚑ ${m}</div>`)}`;
   }
 
-  private get _virtualizer(): LitVirtualizer<FleetRow> | null {
-    return this.renderRoot.querySelector('lit-virtualizer') as LitVirtualizer<FleetRow> | null;
+  private readonly _window = new RowWindowController(this, { overhang: OVERHANG_PX });
+
+  protected override firstUpdated(): void {
+    this._window.attach(this.renderRoot.querySelector<HTMLElement>('.body')!);
   }
 
+  /** Scrolls row `index` into the window, renders it, and focuses its `selector` control. */
   private async _focusIndex(index: number, selector: string): Promise<boolean> {
-    const v = this._virtualizer;
-    if (!v) return false;
-    const inDom = v.querySelector(`.row[data-index="${index}"]`);
-    // A row out of view is not in the DOM: the virtualizer scrolls to it and renders it first.
-    if (inDom) inDom.scrollIntoView({ block: 'nearest' });
-    else {
-      await v.layoutComplete?.catch(() => {});
-      // NOTE: the virtualizer throws when asked before its first layout (no layout object yet).
-      try {
-        v.element(index)?.scrollIntoView({ block: 'nearest' });
-      } catch {
-        return false;
-      }
-    }
-    for (let tries = 0; tries < 10 && this.isConnected; tries++) {
-      const row = v.querySelector(`.row[data-index="${index}"]`);
-      const target = row?.querySelector<HTMLElement>(selector);
+    this._window.reveal(index);
+    for (let tries = 0; tries < 3 && this.isConnected; tries++) {
+      await this.updateComplete;
+      const target = this.renderRoot.querySelector<HTMLElement>(`.row[data-index="${index}"] ${selector}`);
       if (target) {
         target.focus();
         return true;
@@ -257,6 +298,24 @@ export class DpFleetTable extends LitElement {
       await new Promise((r) => requestAnimationFrame(r));
     }
     return false;
+  }
+
+  /** The VMID of the row `e` happened in, if any. */
+  private _vmidOf(e: Event): number | null {
+    const row = (e.target as HTMLElement).closest<HTMLElement>('.row');
+    return row ? Number(row.dataset['vmid']) : null;
+  }
+
+  private _onBodyClick(e: Event): void {
+    if (!(e.target as HTMLElement).closest('button.open')) return;
+    const vmid = this._vmidOf(e);
+    if (vmid !== null) this.dispatchEvent(new DpVmSelectEvent(vmid));
+  }
+
+  private _onBodyChange(e: Event): void {
+    const box = e.target as HTMLInputElement;
+    const vmid = this._vmidOf(e);
+    if (box.type === 'checkbox' && vmid !== null) this._onTick(vmid, box.checked);
   }
 
   /** ↑/↓ (and Home/End) move to the same control in another row; Enter on a row opens it. */
@@ -283,6 +342,11 @@ export class DpFleetTable extends LitElement {
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (changed.has('selected')) this._ticked = null;
+    if (changed.has('rows') || changed.has('evidencePending')) {
+      const heights = new Float64Array(this.rows.length);
+      for (let i = 0; i < heights.length; i++) heights[i] = rowHeight(rowLines(this.rows[i]!, this.evidencePending));
+      this._window.setOffsets(new RowOffsets(heights));
+    }
   }
 
   private _emitTicks(next: Set<number>): void {
