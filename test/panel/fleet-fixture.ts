@@ -17,7 +17,15 @@ lvmthin: local-lvm
 \tcontent rootdir,images
 `;
 
-const CONFIGS: { vmid: number; node: string; status: string; text: string }[] = [
+export interface FixtureVm {
+  vmid: number;
+  node: string;
+  status: string;
+  /** The VM's config file. */
+  text: string;
+}
+
+const CONFIGS: FixtureVm[] = [
   {
     vmid: 100,
     node: 'pve1',
@@ -60,11 +68,11 @@ const CONFIGS: { vmid: number; node: string; status: string; text: string }[] = 
   },
 ];
 
-/** The fleet as `loadFleetAudit` would return it. */
-export function fleetAudit(only?: number[]): FleetAudit {
+/** The fleet as `loadFleetAudit` would return it; `extra` VMs after the fixture's. */
+export function fleetAudit(only?: number[], extra: readonly FixtureVm[] = []): FleetAudit {
   const { storages } = parseStorageCfg(STORAGE_CFG, 'storage.cfg');
   const env: AnalysisEnv = { storages, installedQemu: [10, 1, 0], installedQemuAssumed: false };
-  const inputs = CONFIGS.filter((c) => !only || only.includes(c.vmid)).map((c) => {
+  const inputs = [...CONFIGS.filter((c) => !only || only.includes(c.vmid)), ...extra].map((c) => {
     const input = vmInputFromFile(parseVmConfig(c.text, { vmid: c.vmid, source: `${c.vmid}.conf` }), c.node);
     input.runtime = { status: c.status };
     return input;
