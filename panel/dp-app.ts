@@ -4,6 +4,7 @@ import { Task } from '@lit/task';
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { PveClient } from '../src/api/client.js';
+import { fetchTransport } from '../src/api/fetch-transport.js';
 import { apiClientContext, panelModeContext, type PanelMode } from './context.js';
 import { ThemeController } from './controllers/theme-controller.js';
 import { type ShimConfig, fetchShimConfig, signOut } from './data/shim-config.js';
@@ -77,6 +78,8 @@ export class DpApp extends LitElement {
       csrfToken: () => this._csrfToken || (globalThis as { Proxmox?: { CSRFPreventionToken?: string } }).Proxmox?.CSRFPreventionToken,
     },
     concurrency: 6,
+    // The browser's fetch, not axios' XMLHttpRequest: ~1 ms less main thread per request.
+    transport: fetchTransport(),
   });
 
   /** Read-only flag and the shim's facts, set once `/dp/config` answered. */

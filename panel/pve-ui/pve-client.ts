@@ -5,6 +5,7 @@
  * index.html.tpl puts in `Proxmox.CSRFPreventionToken`). PVE's ACLs apply to every request.
  */
 import { PveClient } from '../../src/api/client.js';
+import { fetchTransport } from '../../src/api/fetch-transport.js';
 
 /** The page's CSRF token, read per request (a re-login replaces it). */
 export function pageCsrfToken(): string | undefined {
@@ -18,5 +19,5 @@ export function pageUserName(): string {
 
 export function pveUiClient(): PveClient {
   // pveproxy has few workers and the user's own UI polls too: stay gentle.
-  return new PveClient({ baseUrl: '', auth: { kind: 'same-origin', csrfToken: pageCsrfToken }, concurrency: 4 });
+  return new PveClient({ baseUrl: '', auth: { kind: 'same-origin', csrfToken: pageCsrfToken }, concurrency: 4, transport: fetchTransport() });
 }

@@ -12,7 +12,8 @@
  *
  * Transport details that are Node-only (TLS pinning agent) come in through `httpsAgent`, or as a
  * whole `transport` (src/node/http-transport.ts: Node's own http/https, without axios' per-request
- * cost, which was half the client's CPU per request of a 5,000-VM audit); the browser uses axios.
+ * cost, which was half the client's CPU per request of a 5,000-VM audit); the panel passes
+ * fetch-transport.ts (the browser's `fetch`).
  */
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import pLimit, { type LimitFunction } from 'p-limit';
@@ -445,6 +446,8 @@ function isBrowser(): boolean {
 const CODE_KIND: Record<string, ConnectionFailure> = {
   ECONNRESET: 'reset',
   EPIPE: 'reset',
+  // Node's fetch (undici): the other side closed the socket before the answer was complete.
+  UND_ERR_SOCKET: 'reset',
   ERR_SOCKET_CONNECTION_TIMEOUT: 'timeout',
   ETIMEDOUT: 'timeout',
   ECONNABORTED: 'timeout',

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 import { afterEach, describe, expect, it } from 'vitest';
 import { PveClient, type PveClientOptions } from '../../../src/api/client.js';
+import { fetchTransport } from '../../../src/api/fetch-transport.js';
 import { nodeTransport } from '../../../src/node/http-transport.js';
 import { PveAuthError, PveConnectionError, PveParamError } from '../../../src/api/errors.js';
 import { type FakePve, fail, hang, ok, reset, startFakePve } from './helpers/fake-pve.js';
@@ -13,10 +14,14 @@ afterEach(async () => {
   server = null;
 });
 
-/** Every behaviour holds with both transports: axios (the browser's) and Node's own (the CLI's and the shim's). */
+/**
+ * Every behaviour holds with each transport: axios (the default), Node's own (the CLI's and the
+ * shim's) and fetch (the panel's; here Node's fetch, the same code the browser runs).
+ */
 const TRANSPORTS: Array<[string, () => Partial<PveClientOptions>]> = [
   ['axios', () => ({})],
   ['node transport', () => ({ transport: nodeTransport() })],
+  ['fetch transport', () => ({ transport: fetchTransport() })],
 ];
 
 for (const [transportName, transport] of TRANSPORTS) {
