@@ -20,7 +20,9 @@
  *   planPreviewMs            tick all shown -> the plan preview painted                  target <= 1000
  *
  * The stack runs in a child process (like a real PVE and shim, it does not share the driver's
- * event loop). One JSON line per size with every figure (scripts/run-bench.mjs makes the rows of
+ * event loop). The load itself is watched over a bare DevTools pipe, not through Playwright, whose
+ * network instrumentation costs Chromium and the driver CPU per request that a user's browser
+ * never spends (bench/lib/cdp-pipe.ts); Playwright attaches once the load is done. One JSON line per size with every figure (scripts/run-bench.mjs makes the rows of
  * BENCHMARKS.md from them), then a comparison line.
  *
  *   npx tsx bench/panel-fleet.ts [sizes=200,5000] [latencyMs=15]
@@ -30,6 +32,7 @@ import { mkdtempSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type PipedChromium, launchPipedChromium } from './lib/cdp-pipe.js';
 
 const SERVE = process.argv.includes('--serve');
 const ARGS = process.argv.slice(2).filter((a) => a !== '--serve');
@@ -37,6 +40,7 @@ const SIZES = (ARGS[0] ?? '200,5000').split(',').map(Number);
 const LATENCY = Number(ARGS[1] ?? 15);
 /** The panel's API client concurrency (panel/dp-app.ts). */
 const CONCURRENCY = 6;
+const VIEWPORT = { width: 1400, height: 900 };
 
 /** Child mode: simulator + shim serving dist/panel, like `demo`, with latency. */
 async function serve(vms: number): Promise<void> {
@@ -74,6 +78,29 @@ function startChild(vms: number): Promise<{ url: string; stop: () => void }> {
   });
 }
 
+/** In-page probes of the load: the first /pending answer (resource timing), the first row, every config in. */
+function probeLoad(): void {
+  const w = window as unknown as Record<string, number>;
+  new PerformanceObserver((list, observer) => {
+    for (const e of list.getEntries()) {
+      if (e.name.includes('/pending') && !w['firstPending']) {
+        w['firstPending'] = (e as PerformanceResourceTiming).responseEnd;
+        observer.disconnect();
+      }
+    }
+  }).observe({ type: 'resource', buffered: true });
+  const view = () => document.querySelector('dp-app')?.shadowRoot?.querySelector('dp-fleet-view')?.shadowRoot;
+  const tick = () => {
+    const v = view();
+    if (!w['firstRow'] && v?.querySelector('dp-fleet-table')?.shadowRoot?.querySelector('.row')) w['firstRow'] = performance.now();
+    const count = v?.querySelector('.count')?.textContent ?? '';
+    if (!w['configsDone'] && /Reading risk evidence|VMs shown$/.test(count)) w['configsDone'] = performance.now();
+    if (!w['allDone'] && /VMs shown$/.test(count)) w['allDone'] = performance.now();
+    if (!w['allDone']) requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+}
+
 const p95 = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.95))]!;
 const round = (x: number): number => Math.round(x * 10) / 10;
 
@@ -81,40 +108,58 @@ async function measure(vms: number): Promise<Record<string, number | boolean | s
   const { chromium } = await import('playwright-core');
   const loadAtStart = Number(loadavg()[0]!.toFixed(2));
   const { url, stop } = await startChild(vms);
-  const browser = await chromium.launch({
-    executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  // The load runs in a Chromium driven over a bare DevTools pipe (Page and Runtime only): no
+  // driver taps the page's network, as in a user's browser (bench/lib/cdp-pipe.ts says what
+  // Playwright's network instrumentation cost). Playwright attaches for the steps after it.
+  let chrome: PipedChromium | null = null;
+  let browser: import('playwright-core').Browser | null = null;
   try {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    chrome = await launchPipedChromium(process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium', [
+      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ]);
+    const session = await chrome.attachPage();
+    chrome.on('Runtime.exceptionThrown', (p) => {
+      const d = p['exceptionDetails'] as { text?: string; exception?: { description?: string } };
+      process.stderr.write(`pageerror: ${d.exception?.description ?? d.text ?? ''}\n`);
+    });
+    chrome.on('Inspector.targetCrashed', () => process.stderr.write('page crashed\n'));
+    await chrome.send('Page.enable', {}, session);
+    await chrome.send('Runtime.enable', {}, session);
+    await chrome.send('Inspector.enable', {}, session);
+    // The viewport as Playwright sets one (device metrics), here and again once it attaches.
+    await chrome.send('Emulation.setDeviceMetricsOverride', { ...VIEWPORT, deviceScaleFactor: 1, mobile: false }, session);
+    // tsx (esbuild keepNames) wraps named functions in `__name(...)`; the page has no such helper.
+    await chrome.send('Page.addScriptToEvaluateOnNewDocument', { source: 'globalThis.__name = (f) => f;' }, session);
+    // In-page probes: the first /pending answer (resource timing), the first row, every config in.
+    await chrome.send('Page.addScriptToEvaluateOnNewDocument', { source: `(${String(probeLoad)})()` }, session);
+    await chrome.send('Page.navigate', { url }, session);
+    const pipe = chrome;
+    const probed = async (): Promise<Record<string, number | undefined>> =>
+      JSON.parse(
+        (
+          await pipe.send<{ result: { value: string } }>(
+            'Runtime.evaluate',
+            { expression: 'JSON.stringify({ firstPending: window.firstPending, firstRow: window.firstRow, configsDone: window.configsDone, allDone: window.allDone })', returnByValue: true },
+            session,
+          )
+        ).result.value,
+      ) as Record<string, number | undefined>;
+    const deadline = Date.now() + 600_000;
+    let t = await probed();
+    while (!t['allDone']) {
+      if (Date.now() > deadline) throw new Error('the fleet did not finish loading within 600 s');
+      await new Promise((r) => setTimeout(r, 200));
+      t = await probed();
+    }
+    await chrome.send('Target.detachFromTarget', { sessionId: session });
+
+    browser = await chromium.connectOverCDP(chrome.cdpUrl);
+    const page = browser.contexts()[0]!.pages()[0]!;
     page.on('pageerror', (e) => process.stderr.write(`pageerror: ${e.message}\n`));
     page.on('crash', () => process.stderr.write('page crashed\n'));
-    // tsx (esbuild keepNames) wraps named functions in `__name(...)`; the page has no such helper.
-    await page.addInitScript('globalThis.__name = (f) => f;');
-    // In-page probes: the first /pending answer (resource timing), the first row, every config in.
-    await page.addInitScript(() => {
-      const w = window as unknown as Record<string, number>;
-      new PerformanceObserver((list) => {
-        for (const e of list.getEntries()) if (e.name.includes('/pending') && !w['firstPending']) w['firstPending'] = (e as PerformanceResourceTiming).responseEnd;
-      }).observe({ type: 'resource', buffered: true });
-      const view = () => document.querySelector('dp-app')?.shadowRoot?.querySelector('dp-fleet-view')?.shadowRoot;
-      const tick = () => {
-        const v = view();
-        if (!w['firstRow'] && v?.querySelector('dp-fleet-table')?.shadowRoot?.querySelector('.row')) w['firstRow'] = performance.now();
-        const count = v?.querySelector('.count')?.textContent ?? '';
-        if (!w['configsDone'] && /Reading risk evidence|VMs shown$/.test(count)) w['configsDone'] = performance.now();
-        if (!w['allDone'] && /VMs shown$/.test(count)) w['allDone'] = performance.now();
-        if (!w['allDone']) requestAnimationFrame(tick);
-      };
-      requestAnimationFrame(tick);
-    });
-    await page.goto(url);
-    await page.waitForFunction(() => (window as unknown as Record<string, number>)['allDone'], null, { timeout: 600_000, polling: 200 });
-    const t = await page.evaluate(() => {
-      const w = window as unknown as Record<string, number>;
-      return { firstPending: w['firstPending']!, firstRow: w['firstRow']!, configsDone: w['configsDone']!, allDone: w['allDone']! };
-    });
+    await page.setViewportSize(VIEWPORT);
+    const viewport = await page.evaluate(() => [innerWidth, innerHeight]);
+    if (viewport[0] !== VIEWPORT.width || viewport[1] !== VIEWPORT.height) throw new Error(`viewport ${viewport.join('x')}, not ${VIEWPORT.width}x${VIEWPORT.height}`);
 
     // Keystrokes: real key presses into the focused search field (typing and deleting words). The
     // expected result is computed here from the VM list (VMID or name contains the text, any
@@ -231,18 +276,18 @@ async function measure(vms: number): Promise<Record<string, number | boolean | s
       return performance.now() - t0;
     });
 
-    const configsMs = t.configsDone - t.firstPending;
+    const configsMs = t['configsDone']! - t['firstPending']!;
     const lowerBoundMs = (vms * LATENCY) / CONCURRENCY;
     return {
       bench: 'panel-fleet',
       vms,
       latencyMs: LATENCY,
       concurrency: CONCURRENCY,
-      firstRowAfterPendingMs: round(t.firstRow - t.firstPending),
+      firstRowAfterPendingMs: round(t['firstRow']! - t['firstPending']!),
       configsMs: Math.round(configsMs),
       lowerBoundMs,
       configsRatio: Number((configsMs / lowerBoundMs).toFixed(3)),
-      evidenceMs: Math.round(t.allDone - t.configsDone),
+      evidenceMs: Math.round(t['allDone']! - t['configsDone']!),
       filterP95Ms: round(p95(filter)),
       filterMedianMs: round([...filter].sort((a, b) => a - b)[Math.floor(filter.length / 2)]!),
       scrollP95Ms: round(p95(frames)),
@@ -256,7 +301,8 @@ async function measure(vms: number): Promise<Record<string, number | boolean | s
       loadAverageAtStart: loadAtStart,
     };
   } finally {
-    await browser.close();
+    await browser?.close();
+    chrome?.close();
     stop();
   }
 }
