@@ -18,7 +18,7 @@ export interface ShareRequest {
 export type ShareMessage =
   /** The share's files are read: its errors and warnings, and the node of each of its VMs. */
   | { kind: 'prepared'; errors: ConfigIssue[]; warnings?: ConfigIssue[]; nodes: Array<string | null> }
-  /** The next lines of the JSON document, UTF-8. */
+  /** The next lines of the share's VMs in the JSON document (`jsonVmPieces`), UTF-8. */
   | { kind: 'json'; bytes: Uint8Array }
   /** The next VMs' table blocks. */
   | { kind: 'table'; blocks: WireBlock[] }

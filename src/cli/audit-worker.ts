@@ -32,9 +32,8 @@ function* vms() {
   }
 }
 if (req.format === 'json') {
-  // The share is the end of the document: its last VM has no comma after it.
   const encoder = new TextEncoder();
-  for (const piece of jsonVmPieces(vms(), 0, run.inputs.length)) {
+  for (const piece of jsonVmPieces(vms())) {
     // UTF-8 here, in parallel with the main thread, which then only writes bytes.
     const bytes = encoder.encode(piece);
     post({ kind: 'json', bytes }, [bytes.buffer as ArrayBuffer]);

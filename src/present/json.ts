@@ -22,7 +22,7 @@ export function jsonPieces(report: AuditReport): Generator<string> {
  * are written: an audit that makes each VM only when it is asked for is never held whole.
  */
 export function* jsonDocumentPieces(report: Omit<AuditReport, 'vms'>, vms: Iterable<VmReport>, count: number): Generator<string> {
-  const given = yield* jsonVmPieces(vms, 0, count, jsonHead(count));
+  const given = yield* jsonVmPieces(vms, jsonHead(count));
   if (given !== count) throw new Error(`jsonDocumentPieces: ${given} VMs given, ${count} announced`);
   yield jsonTail(report, count);
 }
@@ -32,23 +32,26 @@ export function jsonHead(count: number): string {
   return count === 0 ? '{\n  "vms": [],\n' : '{\n  "vms": [\n';
 }
 
+/** What goes between two VM lines (the last line's newline is part of {@link jsonTail}). */
+export const JSON_VM_SEPARATOR = ',\n';
+
 /**
- * The lines of `vms`, the VMs `first`… of the document's `count` (each but the last ends in a
- * comma), in pieces of about 64 KiB: a share of the document, written by whoever audits it.
- * `lead` (the head of the document) goes first. Returns how many VMs there were.
+ * The lines of `vms`, separated by {@link JSON_VM_SEPARATOR}, in pieces of about 64 KiB, `lead`
+ * first: the VMs of a document, or of a share of one written by whoever audits it. Returns how
+ * many VMs there were.
  */
-export function* jsonVmPieces(vms: Iterable<VmReport>, first: number, count: number, lead = ''): Generator<string, number> {
+export function* jsonVmPieces(vms: Iterable<VmReport>, lead = ''): Generator<string, number> {
   let piece = lead;
-  let i = first;
+  let n = 0;
   for (const vm of vms) {
-    piece += `    ${JSON.stringify(toVmJson(vm))}${++i < count ? ',' : ''}\n`;
+    piece += `${n++ === 0 ? '' : JSON_VM_SEPARATOR}    ${JSON.stringify(toVmJson(vm))}`;
     if (piece.length >= PIECE) {
       yield piece;
       piece = '';
     }
   }
   if (piece !== '') yield piece;
-  return i - first;
+  return n;
 }
 
 /** The document after its VM lines: the report's other members. */
@@ -56,7 +59,7 @@ export function jsonTail(report: Omit<AuditReport, 'vms'>, count: number): strin
   const { vms: _vms, ...rest } = toAuditJson({ ...report, vms: [] }) as Record<string, unknown>;
   const tail = JSON.stringify(rest, null, 2);
   // `rest` is an object: drop its braces and splice its members in after `vms`.
-  return `${count > 0 ? '  ],\n' : ''}${tail.slice(2, -2)}\n}\n`;
+  return `${count > 0 ? '\n  ],\n' : ''}${tail.slice(2, -2)}\n}\n`;
 }
 
 /** The whole document as one string (small reports; the CLI writes `jsonPieces`). */

@@ -16,11 +16,11 @@ import type { OptionOrigin } from '../options.js';
 import { type CliIO, outputWidth, useColor } from '../io.js';
 import { formatCsv } from '../../present/csv.js';
 import { formatExplain } from '../output/explain.js';
-import { formatVmJson, jsonHead, jsonPieces, jsonTail, jsonVmPieces } from '../../present/json.js';
+import { JSON_VM_SEPARATOR, formatVmJson, jsonDocumentPieces, jsonHead, jsonPieces, jsonTail, jsonVmPieces } from '../../present/json.js';
 import { formatIssue } from '../output/issues.js';
-import { makeStyle } from '../output/style.js';
+import { type Style, makeStyle } from '../output/style.js';
 import { type TableBlock, blockFromWire, formatTable, renderTable, tableBlock } from '../output/table.js';
-import { type SecondShare, startSecondShare } from '../audit-share.js';
+import { type SecondShare, type SharePrepared, startSecondShare } from '../audit-share.js';
 import type { ShareMessage } from '../audit-share-protocol.js';
 import { auditAssumptions } from '../../audit/report.js';
 import type { PveQemuOption } from '../../audit/pve-qemu-env.js';
@@ -202,12 +202,6 @@ export function present(report: AuditReport, opts: { format: AuditFormat; explai
   return 0;
 }
 
-/** What the worker thread audited of the tree (./audit-share.ts): its VM count and its messages. */
-interface OtherShare {
-  count: number;
-  next: SecondShare['next'];
-}
-
 /** Writes the worker's bytes (UTF-8 text) to stdout. */
 function writeBytes(io: CliIO, bytes: Uint8Array): void {
   if (io.stdoutBytes) io.stdoutBytes(bytes);
@@ -215,8 +209,8 @@ function writeBytes(io: CliIO, bytes: Uint8Array): void {
 }
 
 /** The worker's next message, which must be `kind` or `done`. */
-async function nextOf<K extends 'json' | 'table'>(other: OtherShare, kind: K): Promise<Extract<ShareMessage, { kind: K | 'done' }>> {
-  const m = await other.next();
+async function nextOf<K extends 'json' | 'table'>(share: SecondShare, kind: K): Promise<Extract<ShareMessage, { kind: K | 'done' }>> {
+  const m = await share.next();
   if (m.kind !== kind && m.kind !== 'done') throw new Error(`audit worker: '${m.kind}' in a ${kind} audit`);
   return m as Extract<ShareMessage, { kind: K | 'done' }>;
 }
@@ -232,47 +226,34 @@ function* collectingIssues(run: LazyAuditRun, issues: ConfigIssue[]): Generator<
 /**
  * `present` for `--format json` of an offline audit that makes each VM as it is written (and waits
  * for a slow reader of stdout): one VM in memory at a time. Same stdout and stderr; the VMs'
- * config issues come after the document instead of before it. `other`: the upper VMIDs, audited
- * by the worker thread, written after the VMs of `run`.
+ * config issues come after the document instead of before it.
  */
-async function presentJsonLazily(run: LazyAuditRun, io: CliIO, other?: OtherShare): Promise<number> {
+async function presentJsonLazily(run: LazyAuditRun, io: CliIO): Promise<number> {
   printIssues([...run.errors, ...(run.warnings ?? [])], io);
-  const count = run.inputs.length + (other?.count ?? 0);
+  const count = run.inputs.length;
   if (count === 0) return nothingAudited(io);
   const vmIssues: ConfigIssue[] = [];
-  for (const piece of jsonVmPieces(collectingIssues(run, vmIssues), 0, count, jsonHead(count))) {
+  for (const piece of jsonDocumentPieces(run, collectingIssues(run, vmIssues), count)) {
     io.stdout(piece);
     if (io.drained) await io.drained();
   }
-  for (let m = other && (await nextOf(other, 'json')); m; m = await nextOf(other!, 'json')) {
-    if (m.kind === 'done') {
-      vmIssues.push(...m.issues);
-      break;
-    }
-    writeBytes(io, m.bytes);
-    if (io.drained) await io.drained();
-  }
-  io.stdout(jsonTail(run, count));
   printIssues(vmIssues, io);
   return 0;
 }
 
 /**
  * `present` for the table of an offline audit: each VM is kept only as the lines it prints
- * (its block), not as its report. Same stdout and stderr. `other`: as for the JSON.
+ * (its block), not as its report. Same stdout and stderr.
  */
-async function presentTableLazily(run: LazyAuditRun, io: CliIO, other?: OtherShare): Promise<number> {
+function presentTableLazily(run: LazyAuditRun, io: CliIO): number {
   const style = makeStyle(useColor(io));
   const blocks: TableBlock[] = [];
   const vmIssues: ConfigIssue[] = [];
   for (const vm of collectingIssues(run, vmIssues)) blocks.push(tableBlock(vm, style));
-  for (let m = other && (await nextOf(other, 'table')); m; m = await nextOf(other!, 'table')) {
-    if (m.kind === 'done') {
-      vmIssues.push(...m.issues);
-      break;
-    }
-    for (const block of m.blocks) blocks.push(blockFromWire(block, style));
-  }
+  return printTable(run, blocks, vmIssues, style, io);
+}
+
+function printTable(run: Omit<LazyAuditRun, 'vms'>, blocks: TableBlock[], vmIssues: ConfigIssue[], style: Style, io: CliIO): number {
   printIssues([...run.errors, ...(run.warnings ?? []), ...vmIssues], io);
   if (blocks.length === 0) return nothingAudited(io);
   io.stdout(renderTable(run, blocks, style, outputWidth(io)));
@@ -284,31 +265,114 @@ function sameIssues(a: readonly ConfigIssue[], b: readonly ConfigIssue[]): boole
 }
 
 /**
+ * The tree's own errors and warnings (storage.cfg, folders) are the same in both shares; a file
+ * that could not be read is an error of one share only, and its place among the errors is the
+ * read order of the whole tree: then the audit runs again on one thread.
+ */
+function sharesAgree(own: LazyAuditRun, other: SharePrepared): boolean {
+  return sameIssues(own.errors, other.errors) && sameIssues(own.warnings ?? [], other.warnings);
+}
+
+/** The report's fields of both shares (the assumptions depend on every VM's node). */
+function bothShares(own: LazyAuditRun, other: SharePrepared): LazyAuditRun {
+  return { ...own, assumptions: auditAssumptions([...own.inputs, ...other.nodes.map((node) => ({ node }))], own.env) };
+}
+
+/**
+ * {@link presentJsonLazily} with the upper VMIDs audited by the worker thread and written after the
+ * main thread's own. The main thread writes nothing before the worker has read its files (the
+ * errors come first), but goes on auditing meanwhile; null when the shares do not agree.
+ */
+async function presentJsonShared(own: LazyAuditRun, share: SecondShare, io: CliIO): Promise<number | null> {
+  let other: SharePrepared | undefined;
+  let failure: unknown;
+  const preparing = share.prepared().then(
+    (p) => void (other = p),
+    (err: unknown) => void (failure = err ?? new Error('audit worker failed')),
+  );
+  const vmIssues: ConfigIssue[] = [];
+  const held: string[] = [];
+  let run: LazyAuditRun | null = null;
+  /** Once the worker's files are read: false when the shares disagree, else starts the output. */
+  const start = (p: SharePrepared): boolean => {
+    if (!sharesAgree(own, p)) return false;
+    run = bothShares(own, p);
+    printIssues([...run.errors, ...(run.warnings ?? [])], io);
+    for (const piece of held) io.stdout(piece);
+    held.length = 0;
+    return true;
+  };
+  const ownCount = own.inputs.length;
+  if (ownCount > 0) {
+    for (const piece of jsonVmPieces(collectingIssues(own, vmIssues), jsonHead(ownCount))) {
+      if (run) {
+        io.stdout(piece);
+        if (io.drained) await io.drained();
+        continue;
+      }
+      held.push(piece);
+      // A turn of the event loop lets the worker's messages in.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (failure) throw failure;
+      if (other && !start(other)) return null;
+    }
+  }
+  await preparing;
+  if (failure) throw failure;
+  if (!run && !start(other!)) return null;
+  const count = ownCount + other!.nodes.length;
+  if (count === 0) return nothingAudited(io);
+  if (ownCount === 0) io.stdout(jsonHead(count));
+  for (let first = true; ; first = false) {
+    const m = await nextOf(share, 'json');
+    if (m.kind === 'done') {
+      vmIssues.push(...m.issues);
+      break;
+    }
+    if (first && ownCount > 0) io.stdout(JSON_VM_SEPARATOR);
+    writeBytes(io, m.bytes);
+    if (io.drained) await io.drained();
+  }
+  io.stdout(jsonTail(run!, count));
+  printIssues(vmIssues, io);
+  return 0;
+}
+
+/** {@link presentTableLazily} with the upper VMIDs' blocks from the worker thread; null when the shares do not agree. */
+async function presentTableShared(own: LazyAuditRun, share: SecondShare, io: CliIO): Promise<number | null> {
+  const style = makeStyle(useColor(io));
+  const blocks: TableBlock[] = [];
+  const vmIssues: ConfigIssue[] = [];
+  // Nothing is printed before the end: the main thread audits its VMs without waiting for the worker.
+  for (const vm of collectingIssues(own, vmIssues)) blocks.push(tableBlock(vm, style));
+  const other = await share.prepared();
+  if (!sharesAgree(own, other)) return null;
+  for (;;) {
+    const m = await nextOf(share, 'table');
+    if (m.kind === 'done') {
+      vmIssues.push(...m.issues);
+      break;
+    }
+    for (const block of m.blocks) blocks.push(blockFromWire(block, style));
+  }
+  return printTable(bothShares(own, other), blocks, vmIssues, style, io);
+}
+
+/**
  * The offline json or table audit of a large tree on two threads (./audit-share.ts); null when
- * it runs on one (small tree, filters, single files) or when a share met a file it could not read
- * (the errors would be out of order: the caller audits on one thread).
+ * it runs on one (small tree, filters, single files), or has to (the shares do not agree).
  */
 async function presentShared(opts: AuditOptions & { format: 'json' | 'table' }, common: ServiceOptions, io: CliIO): Promise<number | null> {
   if (opts.vmids !== undefined || opts.node !== undefined || confFiles(opts) !== null) return null;
   const configDir = treeDir(opts);
-  const share = startSecondShare(
-    { configDir, ...(opts.storageCfg !== undefined ? { storageCfg: opts.storageCfg } : {}), options: common, format: opts.format, color: useColor(io) },
-    io.env,
-  );
+  const storage = opts.storageCfg !== undefined ? { storageCfg: opts.storageCfg } : {};
+  const share = startSecondShare({ configDir, ...storage, options: common, format: opts.format, color: useColor(io) }, io.env);
   if (!share) return null;
   try {
-    const own = await auditFilesLazily(etcPveReader(configDir, opts.storageCfg !== undefined ? { storageCfg: opts.storageCfg } : {}), { ...common, vmidRange: share.own });
-    const prepared = await share.prepared();
-    // The tree's own errors and warnings (storage.cfg, folders) are the same in both shares; a file
-    // that could not be read is an error of one share only, and its place in the list is the read order.
-    if (!sameIssues(own.errors, prepared.errors) || !sameIssues(own.warnings ?? [], prepared.warnings)) {
-      await share.stop();
-      return null;
-    }
-    const nodes = [...own.inputs, ...prepared.nodes.map((node) => ({ node }))];
-    const run: LazyAuditRun = { ...own, assumptions: auditAssumptions(nodes, own.env) };
-    const other: OtherShare = { count: prepared.nodes.length, next: share.next };
-    return await (opts.format === 'json' ? presentJsonLazily(run, io, other) : presentTableLazily(run, io, other));
+    const own = await auditFilesLazily(etcPveReader(configDir, storage), { ...common, vmidRange: share.own });
+    const code = await (opts.format === 'json' ? presentJsonShared(own, share, io) : presentTableShared(own, share, io));
+    if (code === null) await share.stop();
+    return code;
   } catch (err) {
     await share.stop();
     throw err;
