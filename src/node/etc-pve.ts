@@ -8,7 +8,7 @@
  * synchronously: 5,000 VMs take a few tens of milliseconds.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { readFile, readdir, readlink, lstat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { parseStorageCfg, parseVmConfig } from '../pve/index.js';
@@ -58,13 +58,39 @@ export function sha1Hex(bytes: Uint8Array): string {
   return createHash('sha1').update(bytes).digest('hex');
 }
 
+/** One buffer for every config read (a config is a few KiB; it grows for a larger one). */
+let readBuffer = Buffer.allocUnsafe(64 * 1024);
+
+/**
+ * The bytes of the file at `path`, in the shared read buffer: valid until the next read. Unlike
+ * readFileSync, no fstat and no new buffer per file (5,000 configs).
+ */
+function readWhole(path: string): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    let size = 0;
+    for (;;) {
+      if (size === readBuffer.length) {
+        const bigger = Buffer.allocUnsafe(readBuffer.length * 2);
+        readBuffer.copy(bigger, 0, 0, size);
+        readBuffer = bigger;
+      }
+      const got = readSync(fd, readBuffer, size, readBuffer.length - size, null);
+      if (got === 0) return readBuffer.subarray(0, size);
+      size += got;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Reads and parses one VM config file; a read failure becomes an error issue. */
 export async function readConfFile(path: string, node: string | null, vmid?: number | null): Promise<ConfFile | ConfigIssue> {
   try {
     // Synchronous: a config is a few hundred bytes, and the parse right after is synchronous
     // anyway. 5,000 promise reads (open, fstat, read, close through the thread pool) took longer
     // than parsing and analysing them.
-    const bytes = readFileSync(path);
+    const bytes = readWhole(path);
     const binary = binaryReason(bytes);
     if (binary !== null) {
       return {

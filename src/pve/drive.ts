@@ -194,29 +194,48 @@ function parseDriveRejections(kind: DriveKeyKind, ps: PropertyString): { sub?: s
   const out: { sub?: string; text: string }[] = [];
   if (kind === 'unused' || kind === 'efidisk' || kind === 'tpmstate') return out;
   const values = optionMap(ps);
+  if (throttled(values)) out.push(...throttleRejections(values));
+  if (values.get('media') === 'cdrom') {
+    if (truthy(values, 'snapshot')) out.push({ sub: 'snapshot', text: 'media=cdrom cannot be combined with snapshot' });
+    if (truthy(values, 'format')) out.push({ sub: 'format', text: 'media=cdrom cannot be combined with format' });
+    if (kind === 'virtio') out.push({ sub: 'media', text: 'a virtio drive cannot be a CD-ROM (media=cdrom)' });
+  }
+  return out;
+}
+
+/** Any throttle option (`bps*`, `mbps*`, `iops*`): most drives have none, and then no throttle rule applies. */
+function throttled(values: Map<string, string>): boolean {
+  for (const key of values.keys()) if (key.startsWith('bps') || key.startsWith('mbps') || key.startsWith('iops')) return true;
+  return false;
+}
+
+const THROTTLE_REQUIREMENTS: ReadonlyArray<readonly [string, string]> = [
+  ['mbps_max', 'mbps'],
+  ['mbps_rd_max', 'mbps_rd'],
+  ['mbps_wr_max', 'mbps_wr'],
+  ['iops_max', 'iops'],
+  ['iops_rd_max', 'iops_rd'],
+  ['iops_wr_max', 'iops_wr'],
+  ['bps_max_length', 'mbps_max'],
+  ['bps_rd_max_length', 'mbps_rd_max'],
+  ['bps_wr_max_length', 'mbps_wr_max'],
+  ['iops_max_length', 'iops_max'],
+  ['iops_rd_max_length', 'iops_rd_max'],
+  ['iops_wr_max_length', 'iops_wr_max'],
+];
+
+/** parse_drive's refusals of throttle options. */
+function throttleRejections(values: Map<string, string>): { sub?: string; text: string }[] {
+  const out: { sub?: string; text: string }[] = [];
   for (const opt of ['bps', 'bps_rd', 'bps_wr']) {
     if (values.has(opt) && values.has(`m${opt}`)) {
       out.push({ sub: opt, text: `both ${opt} and m${opt} specified` });
     }
   }
-  const requirements: [string, string][] = [
-    ['mbps_max', 'mbps'],
-    ['mbps_rd_max', 'mbps_rd'],
-    ['mbps_wr_max', 'mbps_wr'],
-    ['iops_max', 'iops'],
-    ['iops_rd_max', 'iops_rd'],
-    ['iops_wr_max', 'iops_wr'],
-    ['bps_max_length', 'mbps_max'],
-    ['bps_rd_max_length', 'mbps_rd_max'],
-    ['bps_wr_max_length', 'mbps_wr_max'],
-    ['iops_max_length', 'iops_max'],
-    ['iops_rd_max_length', 'iops_rd_max'],
-    ['iops_wr_max_length', 'iops_wr_max'],
-  ];
   // The legacy bps* values count as their mbps* counterparts (parse_drive converts them first).
   // A converted value is printed with %.3f, so even `bps=0` gives a true `0.000`.
   const has = (k: string): boolean => truthy(values, k) || (k.startsWith('mbps') && values.has(k.slice(1)));
-  for (const [option, requires] of requirements) {
+  for (const [option, requires] of THROTTLE_REQUIREMENTS) {
     if (truthy(values, option) && !has(requires)) out.push({ sub: option, text: `${option} requires ${requires}` });
   }
   for (const [a, b] of [
@@ -226,11 +245,6 @@ function parseDriveRejections(kind: DriveKeyKind, ps: PropertyString): { sub?: s
     ['iops', 'iops_wr'],
   ] as const) {
     if (has(a) && has(b)) out.push({ sub: b, text: `${a} cannot be combined with ${b}` });
-  }
-  if (values.get('media') === 'cdrom') {
-    if (truthy(values, 'snapshot')) out.push({ sub: 'snapshot', text: 'media=cdrom cannot be combined with snapshot' });
-    if (truthy(values, 'format')) out.push({ sub: 'format', text: 'media=cdrom cannot be combined with format' });
-    if (kind === 'virtio') out.push({ sub: 'media', text: 'a virtio drive cannot be a CD-ROM (media=cdrom)' });
   }
   return out;
 }
