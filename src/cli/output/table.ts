@@ -123,6 +123,30 @@ function stackedRow(row: Row, width: number, indent: string): string[] {
   return out;
 }
 
+/**
+ * `cellLines` of a cell in column `c` at `widths[c]`, worked out once per distinct cell of a
+ * column: most cells repeat from VM to VM (`ide-cd`, `default → not direct (cdrom)`). The lines
+ * given out are shared: read them only.
+ */
+function cellLinesOnce(widths: readonly number[]): (cell: Piece[], c: number) => string[] {
+  const styles = new Map<Piece['style'], number>();
+  const seen = widths.map(() => new Map<string, string[]>());
+  return (cell, c) => {
+    // One piece that fits: no wrapping to save.
+    if (cell.length === 1 && cell[0]!.text.length <= (widths[c] as number)) return cellLines(cell, widths[c] as number);
+    let key = '';
+    for (const p of cell) {
+      let id = styles.get(p.style);
+      if (id === undefined) styles.set(p.style, (id = styles.size));
+      key += `${p.text}\u0000${id}${p.glue ? '+' : ''}\u0001`;
+    }
+    const memo = seen[c] as Map<string, string[]>;
+    let lines = memo.get(key);
+    if (lines === undefined) memo.set(key, (lines = cellLines(cell, widths[c] as number)));
+    return lines;
+  };
+}
+
 /** Config files (offline) or VM paths (online) that errors kept out of the report. */
 function notAudited(report: Pick<AuditReport, 'errors'>): string[] {
   const sources = report.errors
@@ -230,17 +254,23 @@ export function renderTable(report: Omit<AuditReport, 'vms'>, blocks: readonly T
   // every column after it): one fact per line instead.
   // Each cell's lines, made once for the check below and the printing.
   const wrapped = new Map<Piece[][], string[][]>();
-  for (const cells of allRows) wrapped.set(cells, cells.map((c, i) => cellLines(c, widths[i] as number)));
-  const fits =
-    widths.reduce((a, b) => a + b, 0) <= budget &&
-    [...wrapped.values()].every((columns) => columns.every((lines, i) => lines.every((l) => visibleLength(l) <= (widths[i] as number))));
+  const linesOf = cellLinesOnce(widths);
+  let fits = widths.reduce((a, b) => a + b, 0) <= budget;
+  for (const cells of allRows) {
+    const columns = cells.map(linesOf);
+    wrapped.set(cells, columns);
+    for (let i = 0; fits && i < columns.length; i++) for (const l of columns[i]!) if (visibleLength(l) > (widths[i] as number)) fits = false;
+  }
   const rowLines = (cells: Piece[][], paint?: (t: string) => string): string[] => {
     const columns = wrapped.get(cells) ?? cells.map((c, i) => cellLines(c, widths[i] as number));
-    const height = columns.reduce((h, c) => Math.max(h, c.length), 0);
+    let height = 0;
+    for (const c of columns) if (c.length > height) height = c.length;
     const out: string[] = [];
+    const last = columns.length - 1;
     for (let l = 0; l < height; l++) {
-      const parts = columns.map((c, i) => (i === columns.length - 1 ? (c[l] ?? '') : padEnd(c[l] ?? '', widths[i] as number)));
-      const text = (indent + parts.join(gap)).trimEnd();
+      let text = indent;
+      for (let i = 0; i < last; i++) text += padEnd(columns[i]![l] ?? '', widths[i] as number) + gap;
+      text = (text + (columns[last]?.[l] ?? '')).trimEnd();
       out.push(paint ? paint(text) : text);
     }
     return out;
