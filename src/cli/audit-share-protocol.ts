@@ -2,25 +2,20 @@
 /** What the main thread and the audit worker (./audit-worker.ts) pass each other. */
 import type { AuditOptions } from '../audit/options.js';
 import type { ConfigIssue } from '../pve/types.js';
-import type { WireBlock } from './output/table.js';
 
-/** The worker's `workerData`: which VMs of which tree, written how. */
+/** The worker's `workerData`: which VMs of which tree. */
 export interface ShareRequest {
   configDir: string;
   storageCfg?: string;
   /** The audit's options (no callbacks), with the worker's `vmidRange`. */
   options: Omit<AuditOptions, 'onVm' | 'onProgress'>;
-  format: 'json' | 'table';
-  color: boolean;
 }
 
-/** Worker → main, in this order: `prepared`, `json` or `table` pieces, `done`. */
+/** Worker → main, in this order: `prepared`, `json` pieces, `done`. */
 export type ShareMessage =
   /** The share's files are read: its errors and warnings, and the node of each of its VMs. */
   | { kind: 'prepared'; errors: ConfigIssue[]; warnings?: ConfigIssue[]; nodes: Array<string | null> }
   /** The next lines of the share's VMs in the JSON document (`jsonVmPieces`), UTF-8. */
   | { kind: 'json'; bytes: Uint8Array }
-  /** The next VMs' table blocks. */
-  | { kind: 'table'; blocks: WireBlock[] }
   /** Every VM is written; the config issues of the share's VMs, in order. */
   | { kind: 'done'; issues: ConfigIssue[] };

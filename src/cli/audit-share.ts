@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
- * The offline audit of a large tree on two threads: a worker (./audit-worker.ts) reads, audits and
- * formats the upper VMIDs while the main thread does the lower ones; the main thread then writes
- * the worker's share after its own, so the output is the one a single thread writes.
+ * The offline JSON audit of a large tree on two threads: a worker (./audit-worker.ts) reads, audits
+ * and formats the upper VMIDs while the main thread does the lower ones; the main thread then
+ * writes the worker's share after its own, so the output is the one a single thread writes.
+ *
+ * Only the JSON: the table's layout needs every row before the first line, and the worker's blocks
+ * cost the main thread about what they save (measured: two threads used more CPU in all, 4.2 s
+ * against 3.5 s, for 0.4 s less on the main thread).
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -68,7 +72,7 @@ export interface SecondShare {
   /** The VMIDs the main thread audits itself. */
   own: VmidRange;
   prepared(): Promise<SharePrepared>;
-  /** The worker's next message after `prepared` (`json`/`table` pieces, then `done`). */
+  /** The worker's next message after `prepared` (`json` pieces, then `done`). */
   next(): Promise<ShareMessage>;
   stop(): Promise<void>;
 }

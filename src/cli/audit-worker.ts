@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
- * Worker thread of the offline audit (bundled to dist/audit-worker.js): audits the VMIDs of one
- * range of a tree and hands its share of the output to the main thread (./audit-share.ts), which
- * audits the VMIDs below the range and writes both shares in the report's order.
+ * Worker thread of the offline JSON audit (bundled to dist/audit-worker.js): audits the VMIDs of
+ * one range of a tree and hands its share of the document to the main thread (./audit-share.ts),
+ * which audits the VMIDs below the range and writes both shares in the report's order.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { auditFilesLazily } from '../audit/files.js';
@@ -10,11 +10,6 @@ import { etcPveReader } from '../node/etc-pve.js';
 import { jsonVmPieces } from '../present/json.js';
 import type { ConfigIssue } from '../pve/types.js';
 import type { ShareMessage, ShareRequest } from './audit-share-protocol.js';
-import { makeStyle } from './output/style.js';
-import { type WireBlock, blockToWire, tableBlock } from './output/table.js';
-
-/** Blocks per message: few messages, none large. */
-const BLOCKS = 250;
 
 const port = parentPort;
 if (!port) throw new Error('audit-worker: not started as a worker thread');
@@ -31,23 +26,10 @@ function* vms() {
     yield vm;
   }
 }
-if (req.format === 'json') {
-  const encoder = new TextEncoder();
-  for (const piece of jsonVmPieces(vms())) {
-    // UTF-8 here, in parallel with the main thread, which then only writes bytes.
-    const bytes = encoder.encode(piece);
-    post({ kind: 'json', bytes }, [bytes.buffer as ArrayBuffer]);
-  }
-} else {
-  const style = makeStyle(req.color);
-  let blocks: WireBlock[] = [];
-  for (const vm of vms()) {
-    blocks.push(blockToWire(tableBlock(vm, style), style));
-    if (blocks.length === BLOCKS) {
-      post({ kind: 'table', blocks });
-      blocks = [];
-    }
-  }
-  if (blocks.length > 0) post({ kind: 'table', blocks });
+const encoder = new TextEncoder();
+for (const piece of jsonVmPieces(vms())) {
+  // UTF-8 here, in parallel with the main thread, which then only writes bytes.
+  const bytes = encoder.encode(piece);
+  post({ kind: 'json', bytes }, [bytes.buffer as ArrayBuffer]);
 }
 post({ kind: 'done', issues });

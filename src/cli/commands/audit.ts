@@ -19,7 +19,8 @@ import { formatExplain } from '../output/explain.js';
 import { JSON_VM_SEPARATOR, formatVmJson, jsonDocumentPieces, jsonHead, jsonPieces, jsonTail, jsonVmPieces } from '../../present/json.js';
 import { formatIssue } from '../output/issues.js';
 import { type Style, makeStyle } from '../output/style.js';
-import { type TableBlock, blockFromWire, formatTable, renderTable, tableBlock } from '../output/table.js';
+import { type TableBlock, formatTable, renderTable, tableBlock } from '../output/table.js';
+import { lighterOptimizingCompiler } from '../v8-flags.js';
 import { type SecondShare, type SharePrepared, startSecondShare } from '../audit-share.js';
 import type { ShareMessage } from '../audit-share-protocol.js';
 import { auditAssumptions } from '../../audit/report.js';
@@ -209,10 +210,10 @@ function writeBytes(io: CliIO, bytes: Uint8Array): void {
 }
 
 /** The worker's next message, which must be `kind` or `done`. */
-async function nextOf<K extends 'json' | 'table'>(share: SecondShare, kind: K): Promise<Extract<ShareMessage, { kind: K | 'done' }>> {
+async function nextOf(share: SecondShare): Promise<ShareMessage & { kind: 'json' | 'done' }> {
   const m = await share.next();
-  if (m.kind !== kind && m.kind !== 'done') throw new Error(`audit worker: '${m.kind}' in a ${kind} audit`);
-  return m as Extract<ShareMessage, { kind: K | 'done' }>;
+  if (m.kind !== 'json' && m.kind !== 'done') throw new Error(`audit worker: '${m.kind}' after 'prepared'`);
+  return m;
 }
 
 /** The VMs of `run`, their config issues collected into `issues` on the way. */
@@ -283,7 +284,7 @@ function bothShares(own: LazyAuditRun, other: SharePrepared): LazyAuditRun {
  * main thread's own. The main thread writes nothing before the worker has read its files (the
  * errors come first), but goes on auditing meanwhile; null when the shares do not agree.
  */
-async function presentJsonShared(own: LazyAuditRun, share: SecondShare, io: CliIO): Promise<number | null> {
+async function writeJsonShares(own: LazyAuditRun, share: SecondShare, io: CliIO): Promise<number | null> {
   let other: SharePrepared | undefined;
   let failure: unknown;
   const preparing = share.prepared().then(
@@ -324,7 +325,7 @@ async function presentJsonShared(own: LazyAuditRun, share: SecondShare, io: CliI
   if (count === 0) return nothingAudited(io);
   if (ownCount === 0) io.stdout(jsonHead(count));
   for (let first = true; ; first = false) {
-    const m = await nextOf(share, 'json');
+    const m = await nextOf(share);
     if (m.kind === 'done') {
       vmIssues.push(...m.issues);
       break;
@@ -338,39 +339,19 @@ async function presentJsonShared(own: LazyAuditRun, share: SecondShare, io: CliI
   return 0;
 }
 
-/** {@link presentTableLazily} with the upper VMIDs' blocks from the worker thread; null when the shares do not agree. */
-async function presentTableShared(own: LazyAuditRun, share: SecondShare, io: CliIO): Promise<number | null> {
-  const style = makeStyle(useColor(io));
-  const blocks: TableBlock[] = [];
-  const vmIssues: ConfigIssue[] = [];
-  // Nothing is printed before the end: the main thread audits its VMs without waiting for the worker.
-  for (const vm of collectingIssues(own, vmIssues)) blocks.push(tableBlock(vm, style));
-  const other = await share.prepared();
-  if (!sharesAgree(own, other)) return null;
-  for (;;) {
-    const m = await nextOf(share, 'table');
-    if (m.kind === 'done') {
-      vmIssues.push(...m.issues);
-      break;
-    }
-    for (const block of m.blocks) blocks.push(blockFromWire(block, style));
-  }
-  return printTable(bothShares(own, other), blocks, vmIssues, style, io);
-}
-
 /**
- * The offline json or table audit of a large tree on two threads (./audit-share.ts); null when
- * it runs on one (small tree, filters, single files), or has to (the shares do not agree).
+ * The offline JSON audit of a large tree on two threads (./audit-share.ts); null when it runs on
+ * one (small tree, filters, single files), or has to (the shares do not agree).
  */
-async function presentShared(opts: AuditOptions & { format: 'json' | 'table' }, common: ServiceOptions, io: CliIO): Promise<number | null> {
+async function presentJsonShared(opts: AuditOptions, common: ServiceOptions, io: CliIO): Promise<number | null> {
   if (opts.vmids !== undefined || opts.node !== undefined || confFiles(opts) !== null) return null;
   const configDir = treeDir(opts);
   const storage = opts.storageCfg !== undefined ? { storageCfg: opts.storageCfg } : {};
-  const share = startSecondShare({ configDir, ...storage, options: common, format: opts.format, color: useColor(io) }, io.env);
+  const share = startSecondShare({ configDir, ...storage, options: common }, io.env);
   if (!share) return null;
   try {
     const own = await auditFilesLazily(etcPveReader(configDir, storage), { ...common, vmidRange: share.own });
-    const code = await (opts.format === 'json' ? presentJsonShared(own, share, io) : presentTableShared(own, share, io));
+    const code = await writeJsonShares(own, share, io);
     if (code === null) await share.stop();
     return code;
   } catch (err) {
@@ -385,7 +366,8 @@ export async function run(raw: AuditCommandOptions, io: CliIO, origin?: OptionOr
   // Offline, 5,000 VMs are written without holding 5,000 reports (the JSON one VM at a time).
   if (opts.explain === undefined && opts.pve === undefined && (opts.format === 'json' || opts.format === 'table')) {
     const common = serviceOptions(opts);
-    const shared = await presentShared({ ...opts, format: opts.format }, common, io);
+    lighterOptimizingCompiler();
+    const shared = opts.format === 'json' ? await presentJsonShared(opts, common, io) : null;
     if (shared !== null) return shared;
     const lazy = await auditFilesLazily(offlineReader(opts)!, common);
     return opts.format === 'json' ? presentJsonLazily(lazy, io) : presentTableLazily(lazy, io);

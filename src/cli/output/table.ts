@@ -163,57 +163,6 @@ export interface TableBlock {
   rows: Row[];
 }
 
-/** A piece as plain data: its style by name (`Style` key), so a block can pass between threads. */
-export interface WirePiece {
-  text: string;
-  style?: keyof Style;
-  glue?: boolean;
-}
-
-/** A {@link TableBlock} as plain data (structured-cloneable). */
-export interface WireBlock {
-  header: WirePiece[];
-  risk: { head: string; body: WirePiece[] } | null;
-  level: RiskLevel | null;
-  rows: Array<{ cells: WirePiece[][]; extra: WirePiece[] }>;
-}
-
-/** `block` as plain data; `style` is the one it was painted with. */
-export function blockToWire(block: TableBlock, style: Style): WireBlock {
-  const names = new Map<Piece['style'], keyof Style>();
-  for (const name of Object.keys(style) as Array<keyof Style>) names.set(style[name], name);
-  const wire = (pieces: Piece[]): WirePiece[] =>
-    pieces.map((p) => {
-      const w: WirePiece = { text: p.text };
-      if (p.style) w.style = names.get(p.style) as keyof Style;
-      if (p.glue) w.glue = true;
-      return w;
-    });
-  return {
-    header: wire(block.header),
-    risk: block.risk ? { head: block.risk.head, body: wire(block.risk.body) } : null,
-    level: block.level,
-    rows: block.rows.map((r) => ({ cells: r.cells.map(wire), extra: wire(r.extra) })),
-  };
-}
-
-/** The block `blockToWire` gave, painted with `style` again (made by makeStyle with the same colours). */
-export function blockFromWire(block: WireBlock, style: Style): TableBlock {
-  const piece = (pieces: WirePiece[]): Piece[] =>
-    pieces.map((p) => {
-      const out: Piece = { text: p.text };
-      if (p.style) out.style = style[p.style];
-      if (p.glue) out.glue = true;
-      return out;
-    });
-  return {
-    header: piece(block.header),
-    risk: block.risk ? { head: block.risk.head, body: piece(block.risk.body) } : null,
-    level: block.level,
-    rows: block.rows.map((r) => ({ cells: r.cells.map(piece), extra: piece(r.extra) })),
-  };
-}
-
 /** The block of one VM, painted with `style` (makeStyle; the same for every block of a table). */
 export function tableBlock(vm: VmReport, style: Style): TableBlock {
   return { header: vmHeader(vm, style), risk: riskSummary(vm, style), level: vm.risk?.level ?? null, rows: vm.disks.map((d) => diskRow(d, style)) };
