@@ -31,7 +31,10 @@ const LINE_PX = 17;
 const CELL_PAD_PX = 3;
 const BORDER_PX = 1;
 /** Rows rendered beyond the view on each side (px): a fast wheel scroll shows rows, not blank. */
-const OVERHANG_PX = 300;
+const OVERHANG_PX = 200;
+
+/** Lines of a row's disks (a row's disks never change; each keystroke sums every shown row's lines). */
+const DISK_LINES = new WeakMap<readonly DiskLine[], number>();
 
 /**
  * Lines row `r` takes: its tallest cell. Each cell's first line is its value; a tag, a pending
@@ -40,8 +43,12 @@ const OVERHANG_PX = 300;
  * Must agree with `_row` and `_disk`.
  */
 export function rowLines(r: FleetRow, evidencePending: boolean): number {
-  let disks = 0;
-  for (const d of r.disks) disks += 1 + (d.pending !== null ? 1 : 0) + d.marks.length;
+  let disks = DISK_LINES.get(r.disks);
+  if (disks === undefined) {
+    disks = 0;
+    for (const d of r.disks) disks += 1 + (d.pending !== null ? 1 : 0) + d.marks.length;
+    DISK_LINES.set(r.disks, disks);
+  }
   const two = r.vm.template || r.pendingKeys.length > 0 || r.controllerPending !== null || (evidencePending && r.preliminary !== false);
   return Math.max(disks, two ? 2 : 1);
 }
@@ -171,6 +178,7 @@ export class DpFleetTable extends LitElement {
       .pending {
         color: var(--dp-pending, #b45309);
       }
+      /* A disk deleted in [PENDING]: its facts struck through (the key, an inline-block, is not). */
       .deleted {
         text-decoration: line-through;
       }
@@ -274,7 +282,7 @@ export class DpFleetTable extends LitElement {
 
   /** A disk's facts, then its pending facts and ⚑ marks, one line each, indented under the facts. */
   private _disk(d: DiskLine) {
-    return html`<div class=${d.cdrom ? 'dl cdrom' : 'dl'} title=${d.title}><span class="dkey">${d.key}</span><span class=${d.deleted ? 'deleted' : ''}>${d.current}</span></div>${d.pending !== null
+    return html`<div class=${`dl${d.cdrom ? ' cdrom' : ''}${d.deleted ? ' deleted' : ''}`} title=${d.title}><span class="dkey">${d.key}</span>${d.current}</div>${d.pending !== null
         ? html`<div class="dl sub pending" title=${d.title}>${d.pending}</div>`
         : nothing}${d.marks.map((m) => html`<div class="dl sub mark" title=${S.diffMark}>⚑ ${m}</div>`)}`;
   }
