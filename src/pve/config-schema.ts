@@ -44,7 +44,19 @@ const FAMILY: Record<string, ValueType> = {
 /** Keys that are handled by the parser/writer itself, never by check_type. */
 export const SPECIAL_KEYS: ReadonlySet<string> = new Set(['args', 'description', 'delete', 'digest']);
 
+/** typeOf of the keys seen so far (a config has a few dozen distinct keys; bounded for odd input). */
+const typeCache = new Map<string, ValueType | null>();
+
 function typeOf(key: string): ValueType | null {
+  let type = typeCache.get(key);
+  if (type === undefined) {
+    type = keyType(key);
+    if (typeCache.size < 4096) typeCache.set(key, type);
+  }
+  return type;
+}
+
+function keyType(key: string): ValueType | null {
   if (Object.hasOwn(TYPES, key)) return TYPES[key]!;
   if (parseDriveKey(key)) return 'formatted';
   const m = /^([a-z]+)(\d+)$/.exec(key);
@@ -71,7 +83,7 @@ export interface CheckedValue {
 export function checkConfigValue(key: string, value: string): CheckedValue {
   const type = typeOf(key);
   if (type === null || key === 'args') return { value, problem: null };
-  if (/[\n\r]/.test(value)) return { value, problem: 'property contains a line feed' };
+  if (value.includes('\n') || value.includes('\r')) return { value, problem: 'property contains a line feed' };
   switch (type) {
     case 'boolean': {
       const b = parsePveBoolean(value);
@@ -81,14 +93,13 @@ export function checkConfigValue(key: string, value: string): CheckedValue {
     }
     case 'integer':
       return /^\d+$/.test(value)
-        ? { value: value.replace(/^0+(?=\d)/, ''), problem: null }
+        ? { value: value.length > 1 && value.charCodeAt(0) === 48 ? value.replace(/^0+(?=\d)/, '') : value, problem: null }
         : { value, problem: `type check ('integer') failed - got '${value}'` };
     case 'number':
       return /^\d+(\.\d+)?$/.test(value) ? { value, problem: null } : { value, problem: `type check ('number') failed - got '${value}'` };
-    case 'string': {
-      const m = /^"(.*)"$/s.exec(value);
-      return { value: m ? m[1]! : value, problem: null };
-    }
+    case 'string':
+      // `^"(.*)"$`: the quotes around the whole value go.
+      return { value: value.length >= 2 && value.charCodeAt(0) === 34 && value.endsWith('"') ? value.slice(1, -1) : value, problem: null };
     case 'formatted':
       return { value, problem: null };
   }

@@ -103,25 +103,28 @@ export function parseVmConfig(raw: string, opts: ParseVmConfigOptions = {}): VmC
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
     const lineNo = i + 1;
-    if (BLANK.test(line)) continue;
+    const first = line.charCodeAt(0);
+    // Perl's \s: only a line that is empty or starts with one can be blank.
+    if ((Number.isNaN(first) || first === 32 || (first >= 9 && first <= 13)) && BLANK.test(line)) continue;
 
-    if (PENDING_HEADER.test(line)) {
+    // Section headers start with `[`; most lines are `key: value`, and skip these tests.
+    if (first === 91 && PENDING_HEADER.test(line)) {
       if (pending) replaced(pending, lineNo);
       pending = emptySection('pending', 'PENDING');
       enter(pending, null, lineNo);
       continue;
     }
-    let m = SPECIAL_HEADER.exec(line);
+    let m = first === 91 ? SPECIAL_HEADER.exec(line) : null;
     if (m) {
       enter(emptySection('special', `special:${m[1]!.toLowerCase()}`), special, lineNo);
       continue;
     }
-    m = SNAPSHOT_HEADER.exec(line);
+    m = first === 91 ? SNAPSHOT_HEADER.exec(line) : null;
     if (m) {
       enter(emptySection('snapshot', m[1]!), snapshots, lineNo);
       continue;
     }
-    m = ANY_HEADER.exec(line);
+    m = first === 91 ? ANY_HEADER.exec(line) : null;
     if (m) {
       finishDescription();
       section = null;
@@ -136,28 +139,29 @@ export function parseVmConfig(raw: string, opts: ParseVmConfigOptions = {}): VmC
     }
     const current: ConfigSection = section;
 
-    m = COMMENT.exec(line);
+    m = first === 35 ? COMMENT.exec(line) : null;
     if (m) {
       descr = (descr ?? '') + decodeDescriptionLine(m[1]!) + '\n';
       continue;
     }
-    m = DESCRIPTION.exec(line);
+    m = line.startsWith('description:') ? DESCRIPTION.exec(line) : null;
     if (m) {
       descr = (descr ?? '') + decodeDescriptionLine(m[2]!) + '\n';
       continue;
     }
-    m = SNAPSTATE.exec(line);
+    // Not anchored at the start, as in PVE: anywhere in the line.
+    m = line.includes('snapstate:') ? SNAPSTATE.exec(line) : null;
     if (m) {
       setEntry(current, 'snapstate', m[1]!, lineNo, issue);
       if (current.kind === 'main') issue(lineNo, 'warning', `'snapstate' in the main section is dropped by PVE`, 'snapstate');
       continue;
     }
-    m = ARGS.exec(line);
+    m = line.startsWith('args:') ? ARGS.exec(line) : null;
     if (m) {
       setEntry(current, 'args', m[2]!, lineNo, issue);
       continue;
     }
-    m = DELETE.exec(line);
+    m = line.startsWith('delete:') ? DELETE.exec(line) : null;
     if (m) {
       if (current.kind === 'pending') {
         current.deletes = parsePendingDelete(m[1]!);

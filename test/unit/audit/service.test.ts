@@ -37,6 +37,16 @@ describe('auditFiles', () => {
     expect(report.assumptions.some((a) => a.includes('assumed'))).toBe(false);
   });
 
+  it('reads a large tree once when every --vmid is in it (a second read only to name what is missing)', async () => {
+    const reads: Array<ReadonlySet<number> | undefined> = [];
+    const base = memoryReader();
+    const counting: ConfigReader = { ...base, read: (filter = {}) => (reads.push(filter.vmids), base.read(filter)) };
+    await auditFiles(counting, { vmids: [100] });
+    expect(reads).toEqual([new Set([100])]);
+    await auditFiles(counting, { vmids: [100, 999] });
+    expect(reads).toEqual([new Set([100]), new Set([100, 999]), undefined]);
+  });
+
   it('names a VMID that is not there, with the VMIDs that are', async () => {
     const report = await auditFiles(memoryReader(), { vmids: [100, 999] });
     expect(report.vms.map((v) => v.vmid)).toEqual([100]);
