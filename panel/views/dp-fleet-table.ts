@@ -78,6 +78,14 @@ export class DpFleetTable extends LitElement {
         border: 1px solid var(--dp-border);
         background: var(--dp-panel-bg);
         --dp-cols: 30px 70px minmax(90px, 1fr) 70px 110px 100px 150px minmax(240px, 3fr);
+        /* Narrower than its columns (PVE's content pane on a laptop): the grid scrolls sideways,
+           head and rows together, instead of cutting off the disks. */
+        overflow-x: auto;
+      }
+      .head,
+      .body {
+        /* The columns' minimum widths (860 px) and the body's scrollbar gutter. */
+        min-width: 880px;
       }
       .head,
       .row {

@@ -116,3 +116,22 @@ describe('dp-fleet-table windowing', () => {
     await waitUntil(() => covers(t), 'rows cover the view');
   });
 });
+
+describe('dp-fleet-table in a narrow pane', () => {
+  it("narrower than its columns (PVE's content pane on a laptop), it scrolls sideways and the Disks column is reachable, not cut off", async () => {
+    const t = await fixture<DpFleetTable>(html`<dp-fleet-table style="width: 480px; --dp-table-height: 300px" .rows=${ROWS}></dp-fleet-table>`);
+    await waitUntil(() => rowEls(t).length > 0, 'rows rendered');
+    expect(t.scrollWidth).to.be.greaterThan(t.clientWidth);
+    t.scrollLeft = t.scrollWidth;
+    await frame();
+    const disks = [...t.shadowRoot!.querySelectorAll<HTMLElement>('[role=columnheader]')].at(-1)!;
+    const host = t.getBoundingClientRect();
+    expect(disks.textContent).to.contain('Disks');
+    expect(disks.getBoundingClientRect().left).to.be.greaterThanOrEqual(host.left);
+    expect(disks.getBoundingClientRect().right).to.be.lessThanOrEqual(host.right + 1);
+    // The rows scrolled with the head: the first row's disk cell sits under the Disks header.
+    const cell = rowEls(t)[0]!.lastElementChild!.getBoundingClientRect();
+    expect(Math.abs(cell.left - disks.getBoundingClientRect().left)).to.be.lessThan(2);
+  });
+});
+
