@@ -7,13 +7,13 @@
  */
 import type { KeyOrder } from './key-order.js';
 import type { Rng } from './rng.js';
+import { turn } from './turns.js';
 
 /** A list longer than this is written in slices. */
 const BIG = 1000;
 /** Items per slice. */
 const SLICE = 250;
 
-const turn = () => new Promise<void>((r) => setImmediate(r));
 
 function left(value: unknown): boolean {
   return value === undefined || typeof value === 'function' || typeof value === 'symbol';

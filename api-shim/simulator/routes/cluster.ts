@@ -9,6 +9,7 @@ import { metricsExport } from '../metrics-export.js';
 import { dieError } from '../errors.js';
 import type { SimState } from '../state.js';
 import type { RouteDef } from './route.js';
+import { forEachWithTurns, turn } from '../turns.js';
 
 function canAuditStorage(p: Principal, storeid: string): boolean {
   const privs = privilegesOn(p, `/storage/${storeid}`);
@@ -48,14 +49,13 @@ export const clusterRoutes: RouteDef[] = [
   {
     method: 'GET',
     path: '/cluster/resources',
-    handler: ({ state, principal, params }) => {
+    handler: async ({ state, principal, params }) => {
       const type = params.type;
       const out: unknown[] = [];
       if (!type || type === 'vm') {
-        for (const vm of state.vms.values()) {
-          if (!privilegesOn(principal, `/vms/${vm.vmid}`).has('VM.Audit')) continue;
-          out.push(resourceEntry(state, vm, state.config(vm)));
-        }
+        await forEachWithTurns(state.vms.values(), state.vms.size, (vm) => {
+          if (privilegesOn(principal, `/vms/${vm.vmid}`).has('VM.Audit')) out.push(resourceEntry(state, vm, state.config(vm)));
+        });
       }
       if (!type || type === 'node') {
         for (const n of state.nodes) {
@@ -98,7 +98,7 @@ export const clusterRoutes: RouteDef[] = [
         history: params.history === '1',
         ...(params['start-time'] !== undefined ? { startTime: Number(params['start-time']) } : {}),
         ...(nodes ? { nodes } : {}),
-      }, () => new Promise<void>((r) => setImmediate(r)));
+      }, turn);
       return { data: metrics };
     },
   },

@@ -12,6 +12,7 @@ import { requestReboot, requestShutdown, requestStart, requestStop } from '../po
 import { shuffled } from '../rng.js';
 import type { SimState, SimVm } from '../state.js';
 import type { SimTask } from '../tasks.js';
+import { forEachWithTurns } from '../turns.js';
 import { configView, pendingView, typedConfigValue } from '../vm-view.js';
 import { requireNode, type RouteContext, type RouteDef } from './route.js';
 
@@ -52,13 +53,13 @@ export const qemuRoutes: RouteDef[] = [
   {
     method: 'GET',
     path: '/nodes/{node}/qemu',
-    handler: ({ state, principal, params }) => {
+    handler: async ({ state, principal, params }) => {
       const node = requireNode(state, params.node!);
       const out: unknown[] = [];
-      for (const vm of state.vms.values()) {
-        if (vm.node !== node || !privilegesOn(principal, `/vms/${vm.vmid}`).has('VM.Audit')) continue;
+      await forEachWithTurns(state.vms.values(), state.vms.size, (vm) => {
+        if (vm.node !== node || !privilegesOn(principal, `/vms/${vm.vmid}`).has('VM.Audit')) return;
         out.push(vmListEntry(state, vm, state.config(vm), params.full === '1'));
-      }
+      });
       return out;
     },
   },
