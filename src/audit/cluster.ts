@@ -60,7 +60,6 @@ export async function auditCluster(client: PveClient, opts: ClusterAuditOptions 
   let collector: EvidenceCollector | undefined;
   // The analysis waits for turns without answers to handle: the next requests leave first.
   const backlog = new Backlog({ ...(opts.yieldToHost ? { yieldTo: opts.yieldToHost } : {}), ...(signal ? { signal } : {}) });
-  const analysed: Promise<void>[] = [];
   const risks = evidence ? new RiskQueue(opts, backlog) : undefined;
   const fleet = await collectFleet(client, {
     ...(evidence
@@ -71,31 +70,26 @@ export async function auditCluster(client: PveClient, opts: ClusterAuditOptions 
     ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
     ...(signal ? { signal } : {}),
     onProgress: ({ done, total }) => opts.onProgress?.({ phase: 'configs', done, total }),
+    schedule: (job) => backlog.push(job),
     onInput: (input, readEnv) => {
-      const job = backlog.push(() => {
-        const env = envOf(readEnv);
-        if (!risks) {
-          const vm = auditVm(input, env, provisional);
-          vms.push(vm);
-          opts.onVm?.({ vm, input, final: true });
-          return;
-        }
-        // The disk facts now, the risk once this VM's evidence is in (see RiskQueue).
-        const vm = analyzeVm(input, env);
+      const env = envOf(readEnv);
+      if (!risks) {
+        const vm = auditVm(input, env, provisional);
         vms.push(vm);
-        collector ??= riskEvidenceCollector(client, { storages: env.storages, ...(start ? { resources: start.resources } : {}) }, evidenceOptions, start?.start);
-        risks.add(vm, input, env, collector.forVm({ vmid: vm.vmid, node: vm.node, ...evidenceNeeds(vm, input) }));
-      });
-      // Awaited below; an abort before that must not surface as unhandled.
-      job.catch(() => {});
-      analysed.push(job);
+        opts.onVm?.({ vm, input, final: true });
+        return;
+      }
+      // The disk facts now, the risk once this VM's evidence is in (see RiskQueue).
+      const vm = analyzeVm(input, env);
+      vms.push(vm);
+      collector ??= riskEvidenceCollector(client, { storages: env.storages, ...(start ? { resources: start.resources } : {}) }, evidenceOptions, start?.start);
+      risks.add(vm, input, env, collector.forVm({ vmid: vm.vmid, node: vm.node, ...evidenceNeeds(vm, input) }));
     },
   });
   const env = envOf(fleet.env);
   const errors = fleet.errors.filter((e) => e.severity === 'error');
   // Warnings (partial facts, a missing privilege) do not stop the audit.
   const warnings = fleet.errors.filter((e) => e.severity !== 'error');
-  await Promise.all(analysed);
   if (risks) {
     opts.onProgress?.({ phase: 'evidence', done: 0, total: vms.length });
     await risks.settled();

@@ -55,6 +55,12 @@ export interface CollectFleetOptions {
    * Requests the caller sends here leave ahead of the per-VM ones.
    */
   onVmList?: (resources: readonly ClusterResource[], nodes: readonly string[]) => void;
+  /**
+   * Runs the work of each VM once its answer is in (building its input, `onInput`) when the caller
+   * says (the audit's Backlog: after the answers that came in meanwhile); the promise resolves once
+   * it ran. Default: at once. collectFleet resolves after every VM's job ran.
+   */
+  schedule?: (job: () => void) => Promise<void>;
   signal?: AbortSignal;
 }
 
@@ -147,12 +153,17 @@ export async function collectFleet(client: PveClient, options: CollectFleetOptio
         done++;
         options.onProgress?.({ done, total: reachable.length, vmid: vm.vmid! });
       }
-      const input = vmInputFromPending(vm, items);
-      const [facts, runtime] = await Promise.all([ready, runtimeOf.get(input.node!)]);
-      attachRuntime(input, runtime, vm);
-      addHiddenStorages(input, storages, storageListError ?? facts.permissions, facts.env.unreadableStorages!, hiddenUsers);
-      inputs.push(input);
-      options.onInput?.(input, facts.env);
+      const [facts, runtime] = await Promise.all([ready, runtimeOf.get(vm.node!)]);
+      const finish = (): void => {
+        const input = vmInputFromPending(vm, items);
+        attachRuntime(input, runtime, vm);
+        addHiddenStorages(input, storages, storageListError ?? facts.permissions, facts.env.unreadableStorages!, hiddenUsers);
+        inputs.push(input);
+        options.onInput?.(input, facts.env);
+      };
+      // A node's VM list answering releases all of its VMs at once: each is a job of its own.
+      if (options.schedule) await options.schedule(finish);
+      else finish();
     }),
   );
 
