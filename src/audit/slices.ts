@@ -15,16 +15,40 @@ interface SchedulerLike {
   yield?: () => Promise<void>;
 }
 
+/** Resolvers waiting for the shared channel's next message (see `yieldToHost`). */
+let channelWaiters: Array<() => void> = [];
+let channel: { post: () => void } | null = null;
+
+/** A task through a MessageChannel: unlike nested 0 ms timeouts, never clamped to 4 ms. */
+function channelTask(): Promise<void> | null {
+  const MC = (globalThis as { MessageChannel?: typeof MessageChannel }).MessageChannel;
+  if (typeof MC !== 'function') return null;
+  if (!channel) {
+    const { port1, port2 } = new MC();
+    port1.onmessage = () => {
+      const waiters = channelWaiters;
+      channelWaiters = [];
+      for (const w of waiters) w();
+    };
+    channel = { post: () => port2.postMessage(null) };
+  }
+  return new Promise((r) => {
+    if (channelWaiters.push(r) === 1) channel!.post();
+  });
+}
+
 /**
  * The host's own yield: `scheduler.yield()` where the browser has it (continues ahead of other
- * tasks once input is handled), else `setImmediate` (Node: after pending I/O), else a 0 ms timeout.
+ * tasks once input is handled), else `setImmediate` (Node: after pending I/O), else a
+ * MessageChannel task, else a 0 ms timeout (browsers clamp nested ones to 4 ms: a backlog of 1 ms
+ * slices would then run at a fifth of its speed).
  */
 export const yieldToHost: YieldToHost = () => {
   const scheduler = (globalThis as { scheduler?: SchedulerLike }).scheduler;
   if (typeof scheduler?.yield === 'function') return scheduler.yield();
   const immediate = (globalThis as { setImmediate?: (fn: () => void) => unknown }).setImmediate;
   if (typeof immediate === 'function') return new Promise((r) => void immediate(r));
-  return new Promise((r) => setTimeout(r, 0));
+  return channelTask() ?? new Promise((r) => setTimeout(r, 0));
 };
 
 /** Options of `forEachSliced`. */

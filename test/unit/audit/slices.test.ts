@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-import { describe, expect, it } from 'vitest';
-import { Backlog, forEachSliced } from '../../../src/audit/slices.js';
+import { describe, expect, it, vi } from 'vitest';
+import { Backlog, forEachSliced, yieldToHost } from '../../../src/audit/slices.js';
 
 /** Burns `ms` of CPU, like the risk reassessment of a few VMs. */
 function busy(ms: number): void {
@@ -90,5 +90,21 @@ describe('Backlog', () => {
     const second = backlog.push(() => {});
     await expect(first).resolves.toBeUndefined();
     await expect(second).rejects.toThrow('load replaced');
+  });
+});
+
+describe('yieldToHost', () => {
+  it('without scheduler.yield and setImmediate (Safari) it yields through a message, not a 0 ms timer (clamped to 4 ms when nested)', async () => {
+    const immediate = globalThis.setImmediate;
+    vi.useFakeTimers({ toFake: ['setTimeout'] });
+    try {
+      // @ts-expect-error a browser has none
+      delete globalThis.setImmediate;
+      // Timers never fire here (fake, not advanced): only the message can resolve these.
+      for (let i = 0; i < 3; i++) await yieldToHost();
+    } finally {
+      globalThis.setImmediate = immediate;
+      vi.useRealTimers();
+    }
   });
 });
