@@ -6,7 +6,9 @@
  *
  * NOTE: at 5,000 VMs the configs take seconds; each VM is analysed and handed to `onVm` as soon as
  * its `/pending` answer is in, and its risk is recomputed in place (`onRisk`) once its evidence is
- * in (at once when it already was), so the table fills while the wire is busy.
+ * in, so the table fills while the wire is busy. The heavy evidence requests (the ~50 MB metrics
+ * export at 5,000 VMs, the per-VM snapshot lists) wait until every config is in: the rows get the
+ * request slots first and the evidence fills in after them.
  */
 import type { AnalysisEnv, AuditReport, VmInput, VmReport } from '../../src/analysis/types.js';
 import type { PveClient } from '../../src/api/client.js';
@@ -52,8 +54,11 @@ export async function loadFleetAudit(
 ): Promise<FleetAudit> {
   // Without evidence a VM comes once, final at once: then it is new, not a reassessment.
   const handed = new WeakSet<VmReport>();
+  let configsIn = (): void => {};
+  const afterConfigs = new Promise<void>((resolve) => (configsIn = resolve));
   const { inputs, env, permissions, ...report } = await auditCluster(client, {
     ...(opts.signal ? { signal: opts.signal } : {}),
+    evidenceOptions: { after: afterConfigs },
     // Only one node's or one VM's (the PVE UI's Node and VM tabs).
     ...(opts.node ? { node: opts.node } : {}),
     ...(opts.vmids ? { vmids: opts.vmids } : {}),
@@ -66,9 +71,15 @@ export async function loadFleetAudit(
       if (final) opts.onRisk?.(vm);
     },
     onProgress: ({ phase, done, total }) => {
-      if (phase === 'configs') opts.onProgress?.(done, total);
-      else if (done === 0) opts.onEvidence?.();
+      if (phase === 'configs') {
+        opts.onProgress?.(done, total);
+        if (done === total) configsIn();
+      } else {
+        // Also when no VM was read (no configs progress at all).
+        configsIn();
+        if (done === 0) opts.onEvidence?.();
+      }
     },
-  });
+  }).finally(configsIn);
   return { report, inputs, env, permissions, loadedAt: new Date() };
 }

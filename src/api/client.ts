@@ -87,6 +87,11 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Overrides the client's per-request timeout (ms). */
   timeoutMs?: number;
+  /**
+   * The request waits for this to settle before it queues for a slot: requests that matter later
+   * give the slots to those that matter now (the panel reads its risk evidence after the configs).
+   */
+  after?: PromiseLike<unknown>;
 }
 
 /** The full `/api2/json` answer, for endpoints whose `total` matters (task logs, syslog). */
@@ -222,6 +227,7 @@ export class PveClient {
     raw: boolean,
   ): Promise<PveEnvelope<T> | string> {
     const retries = method === 'GET' ? this.opts.retries : 0;
+    if (options.after) await settledOrAborted(options.after, options.signal, method, path);
     for (let attempt = 0; ; attempt++) {
       throwIfAborted(options.signal, method, path);
       const headers = await this.authHeaders(method, options.signal);
@@ -428,6 +434,20 @@ function sleep(ms: number, signal: AbortSignal | undefined, method: string, path
       reject(abortedError(method, path));
     };
     signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Resolves once `p` settles (either way); rejects as aborted when `signal` aborts first. */
+function settledOrAborted(p: PromiseLike<unknown>, signal: AbortSignal | undefined, method: string, path: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => reject(abortedError(method, path));
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const done = (): void => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    };
+    p.then(done, done);
   });
 }
 

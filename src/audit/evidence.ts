@@ -97,6 +97,13 @@ export interface CollectEvidenceOptions {
   /** Our clock (tests); the syslog window uses the node's own clock (`/time`) and this one only when that cannot be read. */
   now?: () => Date;
   signal?: AbortSignal;
+  /**
+   * The heavy evidence requests wait for this to settle: the metrics export (tens of MB at
+   * thousands of VMs) and the per-VM ones (snapshot lists, rrddata, guest OS). The panel passes
+   * "every config is in", so the rows get the request slots first (`RequestOptions.after`); the
+   * few per-node requests leave at once. Default: at once.
+   */
+  after?: PromiseLike<unknown>;
 }
 
 type Getter = Pick<PveClient, 'get'>;
@@ -331,6 +338,7 @@ export interface EvidenceStart {
   status: (node: string) => Promise<Fact<NodeStatus>>;
   nodeDefaultFleecing: (key: string) => Promise<Fact<boolean>>;
   windowHours: number;
+  /** Options of the per-VM requests (`after` included). */
   req: RequestOptions;
 }
 
@@ -348,10 +356,11 @@ export function startRiskEvidence(
   const syslogLimit = opts.syslogLimit ?? 50_000;
   const now = opts.now?.() ?? new Date();
   const req: RequestOptions = opts.signal ? { signal: opts.signal } : {};
+  const later: RequestOptions = opts.after ? { ...req, after: opts.after } : req;
   const clock = once((node) => nodeClock(client, node, req));
   const start: EvidenceStart = {
     windowHours,
-    req,
+    req: later,
     resources: fleet.resources
       ? Promise.resolve<Fact<readonly ClusterResource[]>>(fleet.resources)
       : attempt(() => fetchClusterResources(client as PveClient, { type: 'vm' }, req), { privilege: 'VM.Audit', path: '/vms' }),
@@ -370,7 +379,7 @@ export function startRiskEvidence(
             const nodeNow = c && !isUnavailable(c) ? (c as NodeClock).time : Math.floor(now.getTime() / 1000);
             // Parsed a slice at a time, keeping only the VMs' disk counters: the requests of the
             // same thread go on meanwhile (51 MB at 5,000 VMs).
-            const metrics = await fetchMetricsExport(client as PveClient, { history: true, 'start-time': nodeNow - EXPORT_WINDOW_MIN * 60 }, req, {
+            const metrics = await fetchMetricsExport(client as PveClient, { history: true, 'start-time': nodeNow - EXPORT_WINDOW_MIN * 60 }, later, {
               keep: isVmDiskCounter,
               turn: opts.yieldTo ?? yieldToHost,
             });

@@ -6,7 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fleetFromConfigs, startSimulator, type RunningSimulator } from '../../api-shim/simulator/index.js';
-import { PveClient } from '../../src/api/client.js';
+import { PveClient, type Transport } from '../../src/api/client.js';
+import { nodeTransport } from '../../src/node/http-transport.js';
 import { loadFleetAudit } from '../../panel/data/fleet-audit.js';
 
 const STORAGE = 'lvmthin: local-lvm\n\tvgname pve\n\tthinpool data\n\tcontent images\n';
@@ -36,5 +37,27 @@ describe('loadFleetAudit', () => {
     await loadFleetAudit(client, { onVm: (r) => handed.push(r.vmid), onRisk: (r) => final.push(r.vmid) }).finally(() => sim.state.setFaults(undefined));
     expect(handed.sort()).toEqual([100, 101, 102]);
     expect(final.sort()).toEqual([100, 101, 102]);
+  });
+
+  it('reads the heavy risk evidence (metrics export, per-VM requests) only once every config is in', async () => {
+    // One config answers late: the evidence must still wait for it.
+    sim.state.setFaults({ rules: [{ path: '/nodes/*/qemu/102/pending', kind: 'latency', latencyMs: 150 }] });
+    const log: { path: string; sent: number; answered: number }[] = [];
+    const inner = nodeTransport();
+    const transport: Transport = async (req) => {
+      const entry = { path: new URL(req.url).pathname.replace('/api2/json', ''), sent: performance.now(), answered: Infinity };
+      log.push(entry);
+      const res = await inner(req);
+      entry.answered = performance.now();
+      return res;
+    };
+    const client = new PveClient({ baseUrl: sim.url, auth: { kind: 'token', token: sim.token }, concurrency: 4, transport });
+    const audit = await loadFleetAudit(client).finally(() => sim.state.setFaults(undefined));
+    const lastConfig = Math.max(...log.filter((e) => e.path.endsWith('/pending')).map((e) => e.answered));
+    const evidence = log.filter((e) => /\/cluster\/metrics\/export|\/qemu\/\d+\/(snapshot|rrddata|agent\/)/.test(e.path));
+    expect(evidence.map((e) => e.path)).toContain('/cluster/metrics/export');
+    for (const e of evidence) expect(e.sent, e.path).toBeGreaterThanOrEqual(lastConfig);
+    // And the evidence is used: the risks are final.
+    expect(audit.report.vms.map((v) => v.vmid)).toEqual([100, 101, 102]);
   });
 });

@@ -247,6 +247,24 @@ for (const [transportName, transport] of TRANSPORTS) {
         expect((gone as Error).message).toMatch(/^Connection error - server offline\? \(ECONNREFUSED\)$/);
       });
 
+      it('sends a request given `after` only once that settles, and aborts it while it waits without sending', async () => {
+        server = await startFakePve((_req, reply) => ok(reply, 1));
+        const client = tokenClient(server.url);
+        let open = (): void => {};
+        const gate = new Promise<void>((r) => (open = r));
+        const later = client.get('/later', undefined, { after: gate });
+        await client.get('/now');
+        expect(server.requests.map((r) => r.url)).toEqual(['/now']);
+        open();
+        await later;
+        expect(server.requests.map((r) => r.url)).toEqual(['/now', '/later']);
+        const ac = new AbortController();
+        const waiting = client.get('/never', undefined, { after: new Promise(() => {}), signal: ac.signal }).catch((e: unknown) => e);
+        ac.abort();
+        expect(((await waiting) as PveConnectionError).kind).toBe('aborted');
+        expect(server.requests).toHaveLength(2);
+      });
+
       it('aborts a running request and queued ones with an AbortSignal, without retrying', async () => {
         server = await startFakePve((_req, reply) => hang(reply));
         const client = tokenClient(server.url, { concurrency: 1 });
