@@ -78,6 +78,8 @@ export class RowWindowController implements ReactiveController {
   /** Until the scroller is measured, assume it is as tall as the window (never too few rows). */
   private _viewport = typeof window === 'undefined' ? 1000 : window.innerHeight;
   private _last = { start: 0, end: 0 };
+  /** Render the rows in view only (see `setOffsets`). */
+  private _lean = false;
   private readonly _resize = new ResizeObserver((entries) => {
     const h = entries[entries.length - 1]!.contentRect.height;
     // Hidden (an inactive PVE tab): keep the last height rather than render nothing.
@@ -87,6 +89,7 @@ export class RowWindowController implements ReactiveController {
     }
   });
   private readonly _onScroll = (): void => {
+    this._lean = false;
     this._scrollTop = this._scroller!.scrollTop;
     this._changed();
   };
@@ -112,6 +115,12 @@ export class RowWindowController implements ReactiveController {
     if (this._scroller) this._unlisten(this._scroller);
     this._scroller = scroller;
     this._scrollTop = scroller.scrollTop;
+    // Once, at the first render: the rows of the next render fit the view, not the window.
+    const h = scroller.clientHeight;
+    if (h > 0 && h !== this._viewport) {
+      this._viewport = h;
+      this._changed();
+    }
     this._listen(scroller);
   }
 
@@ -119,8 +128,22 @@ export class RowWindowController implements ReactiveController {
     return this._offsets;
   }
 
+  /**
+   * New rows (a keystroke in the filter, a sort): the next render holds only the rows in view, so
+   * the frame the user waits for lays out no more than it shows; the overhang follows in a task
+   * after that frame is drawn (or at the first scroll).
+   */
   setOffsets(offsets: RowOffsets): void {
     this._offsets = offsets;
+    if (this._lean || typeof requestAnimationFrame === 'undefined') return;
+    this._lean = true;
+    requestAnimationFrame(() =>
+      setTimeout(() => {
+        if (!this._lean) return;
+        this._lean = false;
+        this._changed();
+      }, 0),
+    );
   }
 
   /** Rows to render now: those in view plus the overhang. */
@@ -146,7 +169,8 @@ export class RowWindowController implements ReactiveController {
     // The list got shorter (a filter): the browser clamps the scroll position at its next
     // layout; the rows are those the clamped position shows, not none.
     const top = Math.max(0, Math.min(this._scrollTop, o.total - this._viewport));
-    return o.range(top - this.options.overhang, top + this._viewport + this.options.overhang);
+    const overhang = this._lean ? 0 : this.options.overhang;
+    return o.range(top - overhang, top + this._viewport + overhang);
   }
 
   private _changed(): void {

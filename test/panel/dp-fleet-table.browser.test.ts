@@ -106,6 +106,19 @@ describe('dp-fleet-table windowing', () => {
     }
   });
 
+  it('new rows (a keystroke) render the rows in view at once and the rows beyond it after that frame', async () => {
+    const t = await grid();
+    await frame();
+    t.rows = ROWS.slice(1, 2001);
+    await t.updateComplete;
+    const bottom = () => body(t).getBoundingClientRect().bottom;
+    expect(covers(t)).to.equal(true);
+    const beyond = () => rowEls(t).filter((r) => r.getBoundingClientRect().top >= bottom()).length;
+    expect(beyond()).to.equal(0);
+    await waitUntil(() => beyond() > 0, 'the overhang below the view');
+    expect(covers(t)).to.equal(true);
+  });
+
   it('a filter that shortens the list while scrolled far down shows the rows of the clamped position, not a blank grid', async () => {
     const t = await grid();
     body(t).scrollTop = 40_000;
