@@ -349,6 +349,7 @@ async function presentJsonShared(opts: AuditOptions, common: ServiceOptions, io:
   const storage = opts.storageCfg !== undefined ? { storageCfg: opts.storageCfg } : {};
   const share = startSecondShare({ configDir, ...storage, options: common }, io.env);
   if (!share) return null;
+  lighterOptimizingCompiler();
   try {
     const own = await auditFilesLazily(etcPveReader(configDir, storage), { ...common, vmidRange: share.own });
     const code = await writeJsonShares(own, share, io);
@@ -366,7 +367,6 @@ export async function run(raw: AuditCommandOptions, io: CliIO, origin?: OptionOr
   // Offline, 5,000 VMs are written without holding 5,000 reports (the JSON one VM at a time).
   if (opts.explain === undefined && opts.pve === undefined && (opts.format === 'json' || opts.format === 'table')) {
     const common = serviceOptions(opts);
-    lighterOptimizingCompiler();
     const shared = opts.format === 'json' ? await presentJsonShared(opts, common, io) : null;
     if (shared !== null) return shared;
     const lazy = await auditFilesLazily(offlineReader(opts)!, common);
