@@ -65,7 +65,7 @@ export interface ClusterAuditOptions extends AuditOptions {
   /** Windows and limits of the evidence collection. */
   evidenceOptions?: Omit<CollectEvidenceOptions, 'signal'>;
   /**
-   * How the analysis (a slice of about a millisecond at a time) and the parse of the metrics
+   * How the analysis (one VM at a time, see BACKLOG_SLICE_MS) and the parse of the metrics
    * export give the host a turn; default `scheduler.yield`, `setImmediate` or a 0 ms timeout,
    * whichever the host has.
    */
