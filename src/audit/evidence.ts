@@ -53,7 +53,7 @@ import { fetchSyslog } from '../api/endpoints/nodes.js';
 import { fetchVmConfig, fetchVmRrdData, fetchVmSnapshots } from '../api/endpoints/qemu.js';
 import { PveApiError, PveConnectionError, PvePermissionError } from '../api/errors.js';
 import { guestOsFact } from './guest-os.js';
-import { type YieldToHost, yieldToHost } from './slices.js';
+import { type YieldToHost, yieldToIo } from './slices.js';
 
 /** A VM to collect evidence for. */
 export interface EvidenceVm {
@@ -92,7 +92,7 @@ export interface CollectEvidenceOptions {
   metricsExport?: boolean;
   /** Read snapshot lists for RAM snapshots. Default true. */
   snapshots?: boolean;
-  /** Gives the thread a turn while a big answer is parsed; default `yieldToHost`. */
+  /** Gives the thread a turn while a big answer is parsed; default `yieldToIo`. */
   yieldTo?: YieldToHost;
   /** Our clock (tests); the syslog window uses the node's own clock (`/time`) and this one only when that cannot be read. */
   now?: () => Date;
@@ -381,7 +381,7 @@ export function startRiskEvidence(
             // same thread go on meanwhile (51 MB at 5,000 VMs).
             const metrics = await fetchMetricsExport(client as PveClient, { history: true, 'start-time': nodeNow - EXPORT_WINDOW_MIN * 60 }, later, {
               keep: isVmDiskCounter,
-              turn: opts.yieldTo ?? yieldToHost,
+              turn: opts.yieldTo ?? yieldToIo,
             });
             return summariseExport(metrics, `${EXPORT_WINDOW_MIN} minutes`);
           }, { privilege: 'Sys.Audit', path: '/' }),

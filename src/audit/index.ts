@@ -13,5 +13,5 @@ export { DEFAULT_INSTALLED_QEMU, auditAssumptions, buildAuditReport } from './re
 export { analyzeVm, vmInputFromFile } from './vm-report.js';
 export { type ClusterEnv, type CollectFleetOptions, type FleetProgress, type FleetResult, UnknownNodeError, collectEnv, collectFleet, hiddenStorages, vmInputFromPending } from './fleet.js';
 export { type CollectEvidenceOptions, type EvidenceFleet, type EvidenceVm, collectRiskEvidence, unavailableFrom } from './evidence.js';
-export { type SliceOptions, type YieldToHost, SLICE_MS, forEachSliced, yieldToHost } from './slices.js';
+export { type BacklogOptions, type SliceOptions, type YieldToHost, Backlog, SLICE_MS, forEachSliced, yieldToHost, yieldToIo } from './slices.js';
 export type { AuditReport } from '../analysis/types.js';

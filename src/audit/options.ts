@@ -66,8 +66,8 @@ export interface ClusterAuditOptions extends AuditOptions {
   evidenceOptions?: Omit<CollectEvidenceOptions, 'signal'>;
   /**
    * How the analysis (one VM at a time, see BACKLOG_SLICE_MS) and the parse of the metrics
-   * export give the host a turn; default `scheduler.yield`, `setImmediate` or a 0 ms timeout,
-   * whichever the host has.
+   * export give the host a turn; default `yieldToIo` (`setImmediate` in Node, a MessageChannel
+   * task in a browser: the network's answers go first).
    */
   yieldToHost?: YieldToHost;
   signal?: AbortSignal;

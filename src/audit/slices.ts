@@ -38,6 +38,17 @@ function channelTask(): Promise<void> | null {
 }
 
 /**
+ * A turn that lets waiting I/O in first: `setImmediate` in Node (runs after the poll for I/O), a
+ * MessageChannel task in a browser (queued behind the network's tasks, where a `scheduler.yield()`
+ * continuation may go ahead of them), else a 0 ms timeout. The Backlog's default.
+ */
+export const yieldToIo: YieldToHost = () => {
+  const immediate = (globalThis as { setImmediate?: (fn: () => void) => unknown }).setImmediate;
+  if (typeof immediate === 'function') return new Promise((r) => void immediate(r));
+  return channelTask() ?? new Promise((r) => setTimeout(r, 0));
+};
+
+/**
  * The host's own yield: `scheduler.yield()` where the browser has it (continues ahead of other
  * tasks once input is handled), else `setImmediate` (Node: after pending I/O), else a
  * MessageChannel task, else a 0 ms timeout (browsers clamp nested ones to 4 ms: a backlog of one
@@ -81,7 +92,7 @@ export async function forEachSliced<T>(items: Iterable<T>, fn: (item: T) => void
 
 /** Options of a `Backlog`. */
 export interface BacklogOptions {
-  /** Default `yieldToHost`. */
+  /** Default `yieldToIo`. */
   yieldTo?: YieldToHost;
   /** Work between yields in ms; default `BACKLOG_SLICE_MS`. */
   sliceMs?: number;
@@ -125,7 +136,7 @@ export class Backlog {
 
   private async drain(): Promise<void> {
     this.running = true;
-    const yieldTo = this.opts.yieldTo ?? yieldToHost;
+    const yieldTo = this.opts.yieldTo ?? yieldToIo;
     const sliceMs = this.opts.sliceMs ?? BACKLOG_SLICE_MS;
     try {
       while (this.head < this.jobs.length) {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 import { describe, expect, it, vi } from 'vitest';
-import { Backlog, forEachSliced, yieldToHost } from '../../../src/audit/slices.js';
+import { Backlog, forEachSliced, yieldToHost, yieldToIo } from '../../../src/audit/slices.js';
 
 /** Burns `ms` of CPU, like the risk reassessment of a few VMs. */
 function busy(ms: number): void {
@@ -102,6 +102,8 @@ describe('yieldToHost', () => {
       delete globalThis.setImmediate;
       // Timers never fire here (fake, not advanced): only the message can resolve these.
       for (let i = 0; i < 3; i++) await yieldToHost();
+      // The backlog's turn in a browser: behind the network's tasks, never clamped.
+      for (let i = 0; i < 3; i++) await yieldToIo();
     } finally {
       globalThis.setImmediate = immediate;
       vi.useRealTimers();
