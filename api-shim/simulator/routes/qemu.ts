@@ -12,7 +12,6 @@ import { requestReboot, requestShutdown, requestStart, requestStop } from '../po
 import { shuffled } from '../rng.js';
 import type { SimState, SimVm } from '../state.js';
 import type { SimTask } from '../tasks.js';
-import { forEachWithTurns } from '../turns.js';
 import { configView, pendingView, typedConfigValue } from '../vm-view.js';
 import { requireNode, type RouteContext, type RouteDef } from './route.js';
 
@@ -53,13 +52,16 @@ export const qemuRoutes: RouteDef[] = [
   {
     method: 'GET',
     path: '/nodes/{node}/qemu',
-    handler: async ({ state, principal, params }) => {
+    // Built in one go: the audit analyses a node's running VMs only once this list is in, so a list
+    // built in turns between the /pending answers (1.3-1.7 s at 5,000 VMs on 3 nodes, against ~50 ms
+    // of /pending held up in one go) held the first rows of the panel back by as long.
+    handler: ({ state, principal, params }) => {
       const node = requireNode(state, params.node!);
       const out: unknown[] = [];
-      await forEachWithTurns(state.vms.values(), state.vms.size, (vm) => {
-        if (vm.node !== node || !privilegesOn(principal, `/vms/${vm.vmid}`).has('VM.Audit')) return;
+      for (const vm of state.vms.values()) {
+        if (vm.node !== node || !privilegesOn(principal, `/vms/${vm.vmid}`).has('VM.Audit')) continue;
         out.push(vmListEntry(state, vm, state.config(vm), params.full === '1'));
-      });
+      }
       return out;
     },
   },
