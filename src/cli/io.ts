@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 import { once } from 'node:events';
+import { fstatSync, writeSync } from 'node:fs';
 
 /** Where the CLI writes, so tests can capture output without touching process streams. */
 export interface CliIO {
@@ -21,10 +22,35 @@ export interface CliIO {
   drained?(): Promise<void>;
 }
 
+/** True when file descriptor `fd` is a regular file (output redirected with `> file`). */
+function isRegularFile(fd: number): boolean {
+  try {
+    return fstatSync(fd).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Text to stdout when it is a regular file: UTF-8 into one reused buffer, written at once.
+ * process.stdout writes a file synchronously too, but makes a new buffer per write after measuring
+ * the text's UTF-8 length in a pass of its own: 13% of a 40 MB JSON audit (texts with `→` are
+ * two-byte strings in V8, the slow case).
+ */
+function fileWriter(fd: number): (text: string) => void {
+  let buffer = Buffer.allocUnsafe(256 * 1024);
+  return (text) => {
+    // At most 3 UTF-8 bytes per UTF-16 unit.
+    if (buffer.length < text.length * 3) buffer = Buffer.allocUnsafe(text.length * 3);
+    const size = buffer.write(text, 'utf8');
+    for (let done = 0; done < size; ) done += writeSync(fd, buffer, done, size - done);
+  };
+}
+
 /** The real process streams. */
 export function processIO(): CliIO {
   return {
-    stdout: (t) => void process.stdout.write(t),
+    stdout: isRegularFile(1) ? fileWriter(1) : (t) => void process.stdout.write(t),
     stdoutBytes: (b) => void process.stdout.write(b),
     stderr: (t) => void process.stderr.write(t),
     isTTY: Boolean(process.stdout.isTTY),

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /** The built binary, spawned as a user runs it: `npm run build` then `node bin/pve-dataplane.js audit …`. */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -53,6 +54,19 @@ describe('bin/pve-dataplane.js', () => {
     const missing = run(['audit', '--conf', 'no/such/100.conf']);
     expect(missing.code).toBe(1);
     expect(missing.err).toContain('no/such/100.conf: error: cannot read: no such file or directory');
+  });
+
+  it('writes the same bytes to a file (`> out.json`) as to a pipe, `→` and all', () => {
+    const args = ['audit', '--config-dir', 'examples/etc-pve'];
+    for (const format of ['json', 'table']) {
+      const piped = run([...args, '--format', format]);
+      const file = join(mkdtempSync(join(tmpdir(), 'dp-out-')), `out.${format}`);
+      const r = spawnSync('sh', ['-c', `exec node bin/pve-dataplane.js ${args.join(' ')} --format ${format} > '${file}'`], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
+      expect(r.status).toBe(0);
+      expect(readFileSync(file, 'utf8')).toBe(piped.out);
+      expect(piped.out).toContain('→');
+      rmSync(file);
+    }
   });
 
   it('stops quietly when the reader of its output goes away (300 kB of JSON | head -c 1)', () => {
