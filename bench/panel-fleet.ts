@@ -154,7 +154,8 @@ async function measure(vms: number): Promise<Record<string, number | boolean | s
     await chrome.send('Target.detachFromTarget', { sessionId: session });
 
     browser = await chromium.connectOverCDP(chrome.cdpUrl);
-    const page = browser.contexts()[0]!.pages()[0]!;
+    const context = browser.contexts()[0]!;
+    const page = context.pages()[0] ?? (await context.waitForEvent('page'));
     page.on('pageerror', (e) => process.stderr.write(`pageerror: ${e.message}\n`));
     page.on('crash', () => process.stderr.write('page crashed\n'));
     await page.setViewportSize(VIEWPORT);
