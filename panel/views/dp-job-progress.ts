@@ -10,6 +10,9 @@ import { S } from '../strings.js';
 import { shared } from '../styles/shared.js';
 import '../components/dp-alert.js';
 
+/** Jobs of up to this many VMs list every line in place (they fit below the virtualizer's 260 px box). */
+const FEW_VMS = 12;
+
 /**
  * A job as it runs on the shim: counts, a progress bar, every VM's state live (queued, writing,
  * written and pending a cold start, rebooting, verified, skipped or failed with the reason),
@@ -49,6 +52,9 @@ export class DpJobProgress extends LitElement {
       }
       lit-virtualizer {
         height: min(30vh, 260px);
+        border: 1px solid var(--dp-border);
+      }
+      div.few {
         border: 1px solid var(--dp-border);
       }
       .vm {
@@ -176,17 +182,23 @@ export class DpJobProgress extends LitElement {
             ${this.jobs.journalText ? html`<button class="download" @click=${this._onDownload}>${S.downloadJournal}</button>` : nothing}
           </p>`
         : nothing}
-      <lit-virtualizer
-        scroller
-        tabindex="0"
-        role="list"
-        aria-label=${S.jobVms}
-        .items=${this._vms}
-        .keyFunction=${(vm: VmJobView) => vm.vmid}
-        .renderItem=${(vm: VmJobView) =>
-          html`<div class="vm" role="listitem" data-vmid=${vm.vmid} data-state=${vm.state}>VM ${vm.vmid}${vm.node ? ` on ${vm.node}` : ''}: <span class="state">${vmStateText(vm)}</span></div>`}
-      ></lit-virtualizer>
+      ${this._vms.length <= FEW_VMS
+        ? // The virtualizer needs a fixed height: a small job's lines would sit in a mostly blank box.
+          html`<div class="few" role="list" aria-label=${S.jobVms}>${this._vms.map((vm) => this._vmLine(vm))}</div>`
+        : html`<lit-virtualizer
+            scroller
+            tabindex="0"
+            role="list"
+            aria-label=${S.jobVms}
+            .items=${this._vms}
+            .keyFunction=${(vm: VmJobView) => vm.vmid}
+            .renderItem=${(vm: VmJobView) => this._vmLine(vm)}
+          ></lit-virtualizer>`}
     `;
+  }
+
+  private _vmLine(vm: VmJobView) {
+    return html`<div class="vm" role="listitem" data-vmid=${vm.vmid} data-state=${vm.state}>VM ${vm.vmid}${vm.node ? ` on ${vm.node}` : ''}: <span class="state">${vmStateText(vm)}</span></div>`;
   }
 
   private readonly _onResume = async (): Promise<void> => {

@@ -73,10 +73,14 @@ describe('bulk apply on the jobs API', () => {
     await waitUntil(() => sr(prog).querySelector('.journal'), 'summary');
     const text = sr(prog).textContent!;
     expect(text).to.contain('cancelled (cancelled by root@pam)');
-    // The list is virtualized: it re-renders its rows a frame later.
     const vmText = (id: number) => sr(prog).querySelector(`.vm[data-vmid="${id}"]`)?.textContent ?? '';
     await waitUntil(() => vmText(102).includes('skipped: cancelled before it started'), vmText(102));
     expect(vmText(100)).to.contain('written, pending cold start');
+    // Two VMs' lines are listed in place, in a box that ends with them (no blank virtualizer box).
+    const list = sr(prog).querySelector<HTMLElement>('[role=list]')!;
+    const lines = list.querySelectorAll('[role=listitem]');
+    expect(lines.length).to.equal(2);
+    expect(list.getBoundingClientRect().bottom - lines[1]!.getBoundingClientRect().bottom).to.be.lessThan(4);
     expect(sr(prog).querySelector('button.rollback')).to.exist;
   });
 
