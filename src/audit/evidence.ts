@@ -188,7 +188,7 @@ async function ramSnapshots(client: Getter, node: string, vmid: number, storages
         vmstate,
         storage,
         storageType: entry?.type ?? null,
-        network: isNetworkStorage(entry?.type ?? null, entry?.props['shared'] === '1'),
+        network: entry ? isNetworkStorage(entry.type, entry.props['shared'] === '1') : null,
       };
     }),
   );

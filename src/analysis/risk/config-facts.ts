@@ -42,7 +42,7 @@ function ramSnapshots(input: VmInput, env: AnalysisEnv): RamSnapshot[] {
     const storage = colon > 0 ? vmstate.slice(0, colon) : null;
     const entry = storage ? env.storages.get(storage) : undefined;
     const shared = entry?.props['shared'] === '1';
-    const s: RamSnapshot = { vmstate, storage, storageType: entry?.type ?? null, network: isNetworkStorage(entry?.type ?? null, shared) };
+    const s: RamSnapshot = { vmstate, storage, storageType: entry?.type ?? null, network: entry ? isNetworkStorage(entry.type, shared) : null };
     // VmInput keeps no section names (and a snapshot's `name:` key is the VM's name); PVE names
     // the state volume `vm-<vmid>-state-<snapname>`.
     const name = /vm-\d+-state-(.+?)(?:\.(?:raw|qcow2|vmdk))?$/.exec(vmstate)?.[1];

@@ -12,6 +12,7 @@
  * 9.2.0-4 (the node's package version when known, else the QEMU version: see snapshotInMainLoop).
  */
 import type { RiskReason } from '../types.js';
+import type { RamSnapshot } from './types.js';
 import type { RiskContext } from './context.js';
 import { evidence, notChecked, reason, valueOf } from './context.js';
 import { SNAPSHOT_IOTHREAD_FIXED, snapshotInMainLoop } from './pve-qemu.js';
@@ -29,12 +30,16 @@ export function ramSnapshotReasons(ctx: RiskContext): RiskReason[] {
   if (isUnavailable(ctx.evidence.ramSnapshots)) {
     return [notChecked('snapshots with RAM', `/nodes/${ctx.vm.node ?? '{node}'}/qemu/${ctx.vm.vmid}/snapshot`, ctx.evidence.ramSnapshots)];
   }
-  const onNetwork = valueOf(ctx.evidence.ramSnapshots)!.filter((s) => s.network);
-  if (onNetwork.length === 0) return [];
+  const snapshots = valueOf(ctx.evidence.ramSnapshots)!;
+  // A state volume on a storage nobody can name the type of is not "not network": say so.
+  const unknown = snapshots.filter((s) => s.network === null).map(unknownStorage);
+  const onNetwork = snapshots.filter((s) => s.network === true);
+  if (onNetwork.length === 0) return unknown;
   const inMainLoop = snapshotInMainLoop(ctx);
   const oldQemu = inMainLoop.answer !== 'no';
   const storages = [...new Set(onNetwork.map((s) => `${s.storage ?? '?'} (${s.storageType ?? 'shared'})`))].join(', ');
   return [
+    ...unknown,
     reason({
       code: 'RAM_SNAPSHOT_NETWORK_STORAGE',
       severity: oldQemu ? 'warning' : 'info',
@@ -48,3 +53,21 @@ export function ramSnapshotReasons(ctx: RiskContext): RiskReason[] {
     }),
   ];
 }
+
+/** NOT_CHECKED for a snapshot whose vmstate storage is not in storage.cfg (removed, or hidden from the token). */
+function unknownStorage(s: RamSnapshot): RiskReason {
+  const storage = s.storage ?? s.vmstate;
+  const what = `whether ${s.name ? `snapshot ${s.name}` : 'a snapshot'} saved its RAM to network storage`;
+  const why = `its vmstate storage '${storage}' is not in storage.cfg, or not visible to the audit`;
+  const r = reason({
+    code: 'NOT_CHECKED',
+    severity: 'unknown',
+    message: `Could not check ${what}: ${why}.`,
+    evidence: [evidence('config', s.name ? `snapshot ${s.name} vmstate` : 'snapshot vmstate', s.vmstate), evidence('missing', `storage ${storage}`, 'not in storage.cfg')],
+    fix: `Check that storage '${storage}' exists (Datacenter → Storage) and that the audit may read it (Datastore.Audit), then audit again.`,
+    steps: [{ action: 'check-source', source: `storage '${storage}' (Datacenter → Storage)` }],
+  });
+  r.check = what;
+  return r;
+}
+

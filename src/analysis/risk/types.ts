@@ -119,8 +119,11 @@ export interface RamSnapshot {
   vmstate: string;
   storage: string | null;
   storageType: string | null;
-  /** Storage reaches the node over the network (nfs, cifs, cephfs, rbd, iscsi, ...) or is marked shared. */
-  network: boolean;
+  /**
+   * Storage reaches the node over the network (nfs, cifs, cephfs, rbd, iscsi, ...) or is marked
+   * shared; null when the storage is unknown (not in storage.cfg, or not visible to the token).
+   */
+  network: boolean | null;
 }
 
 /** Throttle options set on one disk (`mbps_rd` -> `100`), as written. */
