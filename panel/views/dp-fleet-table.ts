@@ -225,6 +225,12 @@ export class DpFleetTable extends LitElement {
   /** The risk still lacks the online evidence (syslog, IO load, backups): rows not yet reassessed (`preliminary` not false) are marked. */
   @property({ type: Boolean }) evidencePending = false;
 
+  /** Back to the first row: a new filter or sort lists from its top, not from where the old list was scrolled. */
+  scrollToTop(): void {
+    const body = this.renderRoot.querySelector<HTMLElement>('.body');
+    if (body) body.scrollTop = 0;
+  }
+
   /** Scrolls VM `vmid` into view and focuses its ID button (where focus returns after the details close). */
   async focusRow(vmid: number): Promise<boolean> {
     const index = this.rows.findIndex((r) => r.vm.vmid === vmid);

@@ -242,8 +242,12 @@ export class DpFleetView extends LitElement {
   }
 
   private _setQuery(q: FleetQuery): void {
+    const old = this._query;
     this._query = q;
     this.queryStore.write(q);
+    const relisted =
+      q.text !== old.text || q.node !== old.node || q.risk !== old.risk || q.quick.join() !== old.quick.join() || q.sort.key !== old.sort.key || q.sort.dir !== old.sort.dir;
+    if (relisted) void this.updateComplete.then(() => this.renderRoot.querySelector<DpFleetTable>('dp-fleet-table')?.scrollToTop());
   }
 
   override render() {

@@ -194,6 +194,23 @@ describe('dp-fleet-view', () => {
     await waitUntil(() => store.current.text === 'web');
   });
 
+  it('a new filter or sort lists from the top, not from where the old list was scrolled', async () => {
+    const { el } = await viewWith(loaded);
+    await rowsShown(el, 6);
+    const grid = table(el)!;
+    grid.style.setProperty('--dp-table-height', '90px');
+    const body = () => grid.shadowRoot!.querySelector<HTMLElement>('[role=rowgroup]')!;
+    await waitUntil(() => body().scrollHeight > body().clientHeight + 60, 'a list taller than its view');
+    body().scrollTop = body().scrollHeight;
+    await waitUntil(() => body().scrollTop > 0, 'scrolled down');
+    await setText(el, '10');
+    await waitUntil(() => body().scrollTop === 0, `back at the top (scrollTop ${body().scrollTop})`);
+    body().scrollTop = body().scrollHeight;
+    await waitUntil(() => body().scrollTop > 0, 'scrolled down again');
+    (grid.shadowRoot!.querySelector('[role=columnheader] button') as HTMLButtonElement).click();
+    await waitUntil(() => body().scrollTop === 0, 'a sort lists from the top too');
+  });
+
   it('quick filters: needs a cold start, IO thread ignored, templates', async () => {
     const { el, store } = await viewWith(loaded);
     await rowsShown(el, 6);
