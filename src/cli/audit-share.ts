@@ -17,6 +17,7 @@ import { Worker } from 'node:worker_threads';
 import type { VmidRange } from '../audit/reader.js';
 import type { ConfigIssue } from '../pve/types.js';
 import type { ShareMessage, ShareRequest } from './audit-share-protocol.js';
+import { UsageError } from './errors.js';
 
 /**
  * Below this many configs one thread is done before a second one has started (a worker takes
@@ -87,9 +88,18 @@ export interface SecondShare {
  * compilers have a core of their own. `PVE_DATAPLANE_THREADS=1` or `2` decides instead.
  */
 function twoThreadsPay(env: Record<string, string | undefined>): boolean {
-  if (env.PVE_DATAPLANE_THREADS === '1') return false;
-  if (env.PVE_DATAPLANE_THREADS === '2') return true;
-  return availableParallelism() >= 3;
+  return threadsChosen(env) ?? availableParallelism() >= 3;
+}
+
+/**
+ * `PVE_DATAPLANE_THREADS`: true for `2`, false for `1`, null when unset (the machine decides).
+ * Anything else is a usage error naming the variable, not a silent default.
+ */
+export function threadsChosen(env: Record<string, string | undefined>): boolean | null {
+  const v = env.PVE_DATAPLANE_THREADS;
+  if (v === undefined || v === '') return null;
+  if (v === '1' || v === '2') return v === '2';
+  throw new UsageError(`PVE_DATAPLANE_THREADS=${v}: expected 1 (one audit thread) or 2 (two); unset it to let the machine decide`);
 }
 
 /**

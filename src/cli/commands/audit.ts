@@ -21,7 +21,7 @@ import { formatIssue } from '../output/issues.js';
 import { type Style, makeStyle } from '../output/style.js';
 import { type TableBlock, formatTable, renderTable, tableBlock } from '../output/table.js';
 import { lighterOptimizingCompiler } from '../v8-flags.js';
-import { type SecondShare, type SharePrepared, startSecondShare } from '../audit-share.js';
+import { type SecondShare, type SharePrepared, startSecondShare, threadsChosen } from '../audit-share.js';
 import type { ShareMessage } from '../audit-share-protocol.js';
 import { auditAssumptions } from '../../audit/report.js';
 import type { PveQemuOption } from '../../audit/pve-qemu-env.js';
@@ -344,6 +344,8 @@ async function writeJsonShares(own: LazyAuditRun, share: SecondShare, io: CliIO)
  * one (small tree, filters, single files), or has to (the shares do not agree).
  */
 async function presentJsonShared(opts: AuditOptions, common: ServiceOptions, io: CliIO): Promise<number | null> {
+  // Checked before any early return: a mistyped value fails on a small tree too.
+  threadsChosen(io.env);
   if (opts.vmids !== undefined || opts.node !== undefined || confFiles(opts) !== null) return null;
   const configDir = treeDir(opts);
   const storage = opts.storageCfg !== undefined ? { storageCfg: opts.storageCfg } : {};

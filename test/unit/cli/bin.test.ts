@@ -106,6 +106,13 @@ describe('the offline JSON audit of a large tree on two threads', () => {
     expect(JSON.parse(audit('json').out).vms).toHaveLength(SHARE_MIN_VMS + 100);
   });
 
+  it('PVE_DATAPLANE_THREADS other than 1 or 2 is a usage error naming the variable, not a silent default', () => {
+    const r = audit('json', { PVE_DATAPLANE_THREADS: 'yes' });
+    expect(r.code).toBe(2);
+    expect(r.out).toBe('');
+    expect(r.err).toContain('PVE_DATAPLANE_THREADS=yes: expected 1 (one audit thread) or 2 (two)');
+  });
+
   it('the worker audits the upper VMIDs: its JSON lines are the end of the single-thread document', async () => {
     const whole = audit('json', { PVE_DATAPLANE_THREADS: '1' }).out.split('\n');
     const share = startSecondShare({ configDir: tree, options: {} }, { PVE_DATAPLANE_THREADS: '2' }, new URL('../../../dist/audit-worker.js', import.meta.url));
