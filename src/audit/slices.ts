@@ -50,16 +50,13 @@ export const yieldToIo: YieldToHost = () => {
 
 /**
  * The host's own yield: `scheduler.yield()` where the browser has it (continues ahead of other
- * tasks once input is handled), else `setImmediate` (Node: after pending I/O), else a
- * MessageChannel task, else a 0 ms timeout (browsers clamp nested ones to 4 ms: a backlog of one
- * job per turn would then wait 4 ms per job).
+ * tasks once input is handled), else `yieldToIo` (never a nested 0 ms timeout where a
+ * MessageChannel exists: browsers clamp those to 4 ms, so a backlog of one job per turn would
+ * wait 4 ms per job).
  */
 export const yieldToHost: YieldToHost = () => {
   const scheduler = (globalThis as { scheduler?: SchedulerLike }).scheduler;
-  if (typeof scheduler?.yield === 'function') return scheduler.yield();
-  const immediate = (globalThis as { setImmediate?: (fn: () => void) => unknown }).setImmediate;
-  if (typeof immediate === 'function') return new Promise((r) => void immediate(r));
-  return channelTask() ?? new Promise((r) => setTimeout(r, 0));
+  return typeof scheduler?.yield === 'function' ? scheduler.yield() : yieldToIo();
 };
 
 /** Options of `forEachSliced`. */
