@@ -18,3 +18,8 @@ const KIND_WORDS: Record<RiskEvidence['kind'], string> = {
 export function evidenceLabel(e: RiskEvidence): string {
   return `${e.label} (${KIND_WORDS[e.kind]})`;
 }
+
+/** `scsi0.iothread (configured): 1`: one piece of evidence on one line (the CLI's `--explain`). */
+export function evidenceLine(e: RiskEvidence): string {
+  return `${evidenceLabel(e)}: ${e.value}`;
+}

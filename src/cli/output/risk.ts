@@ -3,6 +3,7 @@
 import type { RiskLevel, RiskReason, VmReport } from '../../analysis/types.js';
 import type { Piece } from './layout.js';
 import type { Style } from './style.js';
+import { evidenceLine } from '../../present/evidence.js';
 
 /** Icon plus text, as PVE shows health (check / exclamation / times / question). */
 const ICON: Record<RiskLevel, string> = { critical: '✗', warning: '!', unknown: '?', info: 'i', ok: '✓' };
@@ -112,7 +113,7 @@ export function riskExplainLines(vm: VmReport, style: Style): string[] {
   for (const r of risk.reasons) {
     out.push(`    ${levelText(r.severity, style)}  ${style.bold(reasonHead(r))}`);
     out.push(`      ${r.message}`);
-    for (const e of r.evidence) out.push(style.dim(`      ${e.kind.padEnd(9)} ${e.label}: ${e.value}`));
+    for (const e of r.evidence) out.push(style.dim(`      ${evidenceLine(e)}`));
     out.push(`      fix: ${r.fix}`);
   }
   if (risk.unavailable && risk.unavailable.length > 0) {

@@ -39,7 +39,12 @@ describe('--explain', () => {
   it('lists every reason with its evidence and fix, then what was not checked', () => {
     expect(text).toContain('  risk         ! warning');
     expect(text).toContain('    ! warning  IOTHREAD_IGNORED scsi0');
-    expect(text).toContain('      config    scsihw: unset (lsi)');
+    // The evidence kind in the panel's words (src/present/evidence.ts), not the raw `config`.
+    expect(text).toContain('      scsihw (configured): unset (lsi)');
+    expect(text).toContain('      scsi0.iothread (runs): false');
+    expect(text).toContain('      start task (log): WARN: iothread is only valid');
+    expect(text).toContain('      /nodes/pve1/status (not readable): missing privilege Sys.Audit on /nodes/pve1');
+    expect(text).not.toMatch(/^ {6}(config|effective|metric|missing) /m);
     expect(text).toContain('      fix: Set the SCSI controller to VirtIO SCSI single (scsihw: virtio-scsi-single)');
     expect(text).toContain('    ? unknown  NOT_CHECKED');
     expect(text).toContain('    not checked:\n      /nodes/pve1/status: missing privilege Sys.Audit on /nodes/pve1');
