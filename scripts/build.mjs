@@ -2,9 +2,13 @@
 // Bundles the CLI (and everything it imports from src/ and api-shim/) into dist/cli.js, the
 // web panel (panel/ + the isomorphic core it uses from src/) into dist/panel/, and the script the
 // PVE web UI loads (panel/pve-ui/) into dist/pve-ui/pve-dataplane-ui.js (`npm run package` ships it).
+// Then removes what earlier builds left there (scripts/stale-outputs.mjs).
 import { copyFile, mkdir } from 'node:fs/promises';
 import { build } from 'esbuild';
 import { buildPveUiBundle } from './pve-ui-bundle.mjs';
+import { STALE_GRACE_MS, removeStaleOutputs } from './stale-outputs.mjs';
+
+const started = Date.now();
 
 const cli = build({
   entryPoints: { cli: 'src/cli/main.ts', 'audit-worker': 'src/cli/audit-worker.ts' },
@@ -17,13 +21,14 @@ const cli = build({
   target: 'node20',
   packages: 'external',
   sourcemap: true,
+  metafile: true,
   logLevel: 'warning',
 });
 
 // The panel runs in the browser: everything (lit, axios' browser build, src/) is bundled in.
 const panel = (async () => {
   await mkdir('dist/panel', { recursive: true });
-  await Promise.all([
+  const [result] = await Promise.all([
     build({
       entryPoints: { main: 'panel/main.ts' },
       outdir: 'dist/panel',
@@ -35,12 +40,17 @@ const panel = (async () => {
       sourcemap: true,
       // Lit's production build (no dev-mode warnings).
       conditions: ['production'],
+      metafile: true,
       logLevel: 'warning',
     }),
     copyFile('panel/index.html', 'dist/panel/index.html'),
   ]);
+  return result;
 })();
 
-const pveUi = buildPveUiBundle('dist/pve-ui/pve-dataplane-ui.js', { sourcemap: true });
+const PVE_UI = 'dist/pve-ui/pve-dataplane-ui.js';
+const pveUi = buildPveUiBundle(PVE_UI, { sourcemap: true });
 
-await Promise.all([cli, panel, pveUi]);
+const [cliResult, panelResult] = await Promise.all([cli, panel, pveUi]);
+const written = [...Object.keys(cliResult.metafile.outputs), ...Object.keys(panelResult.metafile.outputs), 'dist/panel/index.html', PVE_UI, `${PVE_UI}.map`];
+await removeStaleOutputs('dist', written, { keepNewerThan: started - STALE_GRACE_MS });
