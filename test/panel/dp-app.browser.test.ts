@@ -6,6 +6,11 @@ import type { DpApp } from '../../panel/dp-app.js';
 import '../../panel/dp-app.js';
 import { themeFromCookie } from '../../panel/controllers/theme-controller.js';
 import type { ShimConfig } from '../../panel/data/shim-config.js';
+// axe (what `to.be.accessible` runs) loads with this file, not at the first check: by then the dp-app
+// fixtures before it hold the browser's six connections to the test server with /api2 requests that
+// answer 401 only after PVE's ~3 s auth delay, and axe's download queued behind them (6.7 s at load
+// ~8, past the 10 s test timeout at load 11-15).
+import 'axe-core/axe.min.js';
 
 const root = (el: Element) => el.shadowRoot!;
 
