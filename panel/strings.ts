@@ -4,7 +4,6 @@
  * "Hard Disk (scsi0)", Header Capitalization for titles, "Please wait...".
  */
 import type { RiskLevel } from '../src/analysis/types.js';
-import type { VmOutcome } from '../src/migration/journal-model.js';
 import type { QuickFilter } from './data/fleet-query.js';
 import { DEFAULT_AIO_LABEL } from '../src/present/disk-facts.js';
 
@@ -16,18 +15,8 @@ export const RISK_LABEL: Record<RiskLevel, string> = {
   unknown: 'Unknown',
 };
 
-/**
- * A VM's result of an apply run inside the PVE UI. Never "Migrated": to a PVE admin that is a
- * live migration to another node, not the change of controller and disk options.
- */
-export const OUTCOME_LABEL: Record<VmOutcome, string> = {
-  migrated: 'Converted to VirtIO SCSI single',
-  'pending-reboot': 'Written, pending a cold start',
-  skipped: 'Skipped',
-  failed: 'Failed',
-  restored: 'Rolled back',
-  'awaiting-confirmation': 'Awaiting confirmation',
-};
+/** A VM's result of an apply run, in the words the CLI's summary uses too (never "Migrated"). */
+export { OUTCOME_LABEL } from '../src/present/outcome.js';
 
 /** Order of the risk filter and of sorting (worst first). */
 export const RISK_ORDER: readonly RiskLevel[] = ['critical', 'warning', 'info', 'ok', 'unknown'];

@@ -185,7 +185,7 @@ Examples:
     io,
     {
       name: 'plan',
-      summary: 'show what the migration to virtio-scsi-single + iothread + aio would change, per VM, with its gates (writes nothing)',
+      summary: 'show what converting to virtio-scsi-single + iothread + aio would change, per VM, with its gates (writes nothing)',
       help: `
 Examples:
   pve-dataplane plan --pve https://pve1:8006 --token-file tok --node pve1

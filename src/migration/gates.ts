@@ -21,7 +21,7 @@ export const GATES = {
   POWERMGMT_MISSING: { title: 'no VM.PowerMgmt: cannot reboot' },
   PASSTHROUGH_ROOT_ONLY: {
     title: 'passthrough disk needs root@pam',
-    override: '--override PASSTHROUGH_ROOT_ONLY (migrate the other disks, leave this one as is)',
+    override: '--override PASSTHROUGH_ROOT_ONLY (convert the other disks, leave this one as is)',
   },
   DRIVE_UNPARSABLE: { title: 'drive string PVE would reject' },
   WINDOWS_BOOT_CONTROLLER: {

@@ -3,8 +3,10 @@
  * Text views of a migration plan and of an apply/rollback summary, the way PVE shows pending
  * config (PWT PendingObjectGrid): the current value, then the new value below it in orange; a
  * removal struck through. Without colour (pipes, NO_COLOR) the new value is marked `→` and a
- * removal `(removed)`, so nothing depends on the terminal.
+ * removal `(removed)`, so nothing depends on the terminal. The words are the panel's: a VM is
+ * "converted", never "migrated" (a live migration to a PVE admin; src/present/outcome.ts).
  */
+import { outcomeWords } from '../present/outcome.js';
 import type { RunSummary, VmResult } from './runner.js';
 import type { MigrationPlan, VmPlan } from './types.js';
 
@@ -98,7 +100,7 @@ export function formatPlan(plan: MigrationPlan, o: FormatOptions): string {
   const cold = plan.vms.filter((v) => v.eligible && v.coldStartNeeded).length;
   const filtered = plan.filtered?.length ?? 0;
   out.push(
-    `${plan.vms.length} VM${plan.vms.length === 1 ? '' : 's'}: ${eligible} to migrate (${cold} need a cold start), ` +
+    `${plan.vms.length} VM${plan.vms.length === 1 ? '' : 's'}: ${eligible} to convert (${cold} need a cold start), ` +
       `${blocked} blocked, ${none} already done${stuck > 0 ? `, ${stuck} left on SATA/IDE (no IO thread possible; see --convert-sata)` : ''}${filtered > 0 ? `; ${filtered} below --min-risk ${plan.options.minRisk}` : ''}. ` +
       `aio=${plan.aio}.`,
   );
@@ -106,14 +108,6 @@ export function formatPlan(plan: MigrationPlan, o: FormatOptions): string {
 }
 
 const ORDER: VmResult['result'][] = ['migrated', 'restored', 'pending-reboot', 'awaiting-confirmation', 'skipped', 'failed'];
-const LABEL: Record<VmResult['result'], string> = {
-  migrated: 'migrated',
-  restored: 'restored',
-  'pending-reboot': 'pending reboot',
-  'awaiting-confirmation': 'awaiting confirmation',
-  skipped: 'skipped',
-  failed: 'failed',
-};
 
 /** Final summary of an apply/rollback: one group per outcome, every VM with its reason. */
 export function formatSummary(summary: RunSummary, o: FormatOptions & { journal?: string }): string {
@@ -122,7 +116,7 @@ export function formatSummary(summary: RunSummary, o: FormatOptions & { journal?
     const rs = summary.results.filter((r) => r.result === kind).sort((a, b) => a.vmid - b.vmid);
     if (rs.length === 0) continue;
     const style = kind === 'failed' ? 'red' : kind === 'skipped' || kind === 'awaiting-confirmation' || kind === 'pending-reboot' ? 'yellow' : 'green';
-    lines.push(paint(o, style, `${LABEL[kind]}: ${rs.length}`));
+    lines.push(paint(o, style, `${outcomeWords(kind)}: ${rs.length}`));
     for (const r of rs) lines.push(`  ${r.vmid}${r.node ? ` (${r.node})` : ''}${r.reason ? `: ${r.reason}` : ''}`);
   }
   if (summary.results.length === 0) lines.push('no VMs');

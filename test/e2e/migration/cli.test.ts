@@ -67,7 +67,7 @@ describe('plan / apply / rollback commands', () => {
     expect(io.out).toContain('VM 501 web-501 (pve1, stopped)  one write, no cold start needed');
     expect(io.out).toContain('  scsihw  (not set)\n        → virtio-scsi-single');
     expect(io.out).toMatch(/blocked VM_LOCKED: VM is locked \(migrate\)/);
-    expect(io.out).toContain('3 VMs: 2 to migrate (0 need a cold start), 1 blocked, 0 already done. aio=threads.');
+    expect(io.out).toContain('3 VMs: 2 to convert (0 need a cold start), 1 blocked, 0 already done. aio=threads.');
     const plan = JSON.parse(readFileSync(out, 'utf8'));
     expect(plan).toMatchObject({ version: 1, aio: 'threads' });
     expect(plan.vms.map((v: { vmid: number }) => v.vmid)).toEqual([501, 502, 503]);
@@ -127,7 +127,7 @@ describe('plan / apply / rollback commands', () => {
     const journal = /^journal: (.*)$/m.exec(io.err)![1]!;
     expect(journal.startsWith(join(stateHome, 'pve-dataplane', 'journals'))).toBe(true);
     expect(existsSync(journal)).toBe(true);
-    expect(io.out).toContain('migrated: 2\n  501 (pve1)\n  502 (pve2)\n');
+    expect(io.out).toContain('converted to VirtIO SCSI single: 2\n  501 (pve1)\n  502 (pve2)\n');
     expect(io.out).toContain('skipped: 1\n  503 (pve3): VM_LOCKED: VM is locked (migrate)');
     expect(io.out).toContain(`journal: ${journal}`);
     expect(env.text(501)).toContain('scsihw: virtio-scsi-single');
@@ -144,7 +144,7 @@ describe('plan / apply / rollback commands', () => {
     expect(ro.err).not.toContain("'plan' shows");
     const io = capture();
     expect(await runCli(['rollback', ...base, '--journal', path, '--vmid', '501', '--yes'], io)).toBe(0);
-    expect(io.out).toMatch(/restored: 1\n  501 \(pve1\): config file byte-identical to before the first apply/);
+    expect(io.out).toMatch(/rolled back: 1\n  501 \(pve1\): config file byte-identical to before the first apply/);
     expect(env.text(501)).toBe(LINUX_LSI(501));
     expect(env.text(502)).toContain('scsihw: virtio-scsi-single');
   });

@@ -58,7 +58,7 @@ describe('plan text', () => {
       { color: false, journal: '/j.jsonl' },
     );
     expect(text).toBe(
-      'migrated: 1\n  101 (pve1)\npending reboot: 1\n  103: cold start needed\nfailed: 1\n  102 (pve1): shutdown timed out\n' +
+      'converted to VirtIO SCSI single: 1\n  101 (pve1)\nwritten, pending a cold start: 1\n  103: cold start needed\nfailed: 1\n  102 (pve1): shutdown timed out\n' +
         'next: re-run the same command with --reboot now to cold start the 1 VM pending reboot (API reboot: shutdown, then a fresh start)\n' +
         'journal: /j.jsonl\n',
     );
