@@ -131,7 +131,7 @@ describe('apply inside the PVE web UI', () => {
       expect(dry.code).toBe(2);
       expect(dry.stderr).toContain(`rollback would restore 1 VM (${vmid})`);
       const { stdout } = await promisify(execFile)(process.execPath, [...cli, '--yes']);
-      expect(stdout).toMatch(/restored/i);
+      expect(stdout).toMatch(/^rolled back: 1$/m);
       await env.ui.sim.state.settle();
       expect(configText(vmid)).toBe(before);
       // The CLI appended its rollback run to the same file.
