@@ -1,13 +1,12 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 // Browser tests of the panel (test/panel/*.browser.test.ts) in Debian's Chromium, through
 // puppeteer-core (no browser download). Versions and flags: TOOLCHAIN.md §3.
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
 import { esbuildPlugin } from '@web/dev-server-esbuild';
 import { defaultReporter } from '@web/test-runner';
 import { chromeLauncher } from '@web/test-runner-chrome';
+import { forwardApi2, spawnSimulator } from './scripts/dev-server.mjs';
 
 /** Writes out/wtr.json {passed, failed} for scripts/ci-summary.mjs (WTR has no JSON reporter). */
 function countsReporter() {
@@ -37,33 +36,20 @@ function countsReporter() {
 /**
  * Same-origin `/api2/` for the PVE-UI tests (test/pve-ui): proxied to a simulator (`pve-dataplane
  * simulate --http`, started on the first request, stopped with the server), as pveproxy serves the
- * API beside the web UI. Cookies and the CSRFPreventionToken header pass through.
+ * API beside the web UI. Cookies and the CSRFPreventionToken header pass through
+ * (scripts/dev-server.mjs, the same forwarding as the e2e page server and scripts/pve-gui.mjs).
  */
 function pveApiProxy() {
-  let upstream = null;
-  let child = null;
-  const start = () =>
-    (upstream ??= new Promise((resolve, reject) => {
-      child = spawn(process.execPath, ['bin/pve-dataplane.js', 'simulate', '--http', '--port', '0', '--vms', '12', '--nodes', '2', '--seed', '11'], {
-        stdio: ['ignore', 'pipe', 'ignore'],
-      });
-      child.once('exit', (code) => reject(new Error(`simulator exited (${code})`)));
-      createInterface({ input: child.stdout }).once('line', (line) => resolve(JSON.parse(line).url));
-    }));
-  const stop = () => child?.kill('SIGTERM');
-  process.once('exit', stop);
+  let sim = null;
+  const upstream = () => (sim ??= spawnSimulator(['--vms', '12', '--nodes', '2', '--seed', '11'])).url;
+  process.once('exit', () => sim?.stop());
   return async (ctx, next) => {
     if (!ctx.path.startsWith('/api2/')) return next();
-    const base = await start();
-    const chunks = [];
-    for await (const c of ctx.req) chunks.push(c);
-    const headers = {};
-    for (const h of ['cookie', 'csrfpreventiontoken', 'content-type', 'accept']) if (ctx.get(h)) headers[h] = ctx.get(h);
-    const res = await fetch(base + ctx.url, { method: ctx.method, headers, ...(chunks.length ? { body: Buffer.concat(chunks) } : {}) });
-    ctx.status = res.status;
-    ctx.message = res.statusText;
-    ctx.set('content-type', res.headers.get('content-type') ?? 'application/json');
-    ctx.body = Buffer.from(await res.arrayBuffer());
+    const up = await forwardApi2(await upstream(), ctx.req);
+    ctx.status = up.status;
+    ctx.message = up.statusText;
+    ctx.set('content-type', up.type);
+    ctx.body = up.body;
   };
 }
 

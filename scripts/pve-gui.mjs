@@ -17,14 +17,13 @@
  * only API both have). Nothing from upstream is copied into this repository: everything is read
  * from the checkouts you name and written to a temporary directory.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
-import { dirname, extname, join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { createPageServer, spawnSimulator } from './dev-server.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const USAGE = 'usage: node scripts/pve-gui.mjs --pve-manager DIR --widget-toolkit DIR [--port 8006] [--vms 60] [--seed 1]';
@@ -128,14 +127,11 @@ function renderTemplate(text, vars) {
 const page = renderTemplate(template, { nodename: 'pve1', lang: 'en', theme: 'crisp', langfile: '', debug: '', version, wtversion: version, arch: 'x86_64', username: '', token: '', consenttext: '' });
 
 // The simulator, as `pve-dataplane simulate --http` (the same the PVE-UI browser tests start).
-const sim = spawn(process.execPath, [join(ROOT, 'bin/pve-dataplane.js'), 'simulate', '--http', '--port', '0', '--vms', opt.vms, '--seed', opt.seed], { stdio: ['ignore', 'pipe', 'inherit'] });
-const simUrl = await new Promise((resolveUrl, reject) => {
-  sim.once('exit', (code) => reject(new Error(`simulator exited (${code})`)));
-  createInterface({ input: sim.stdout }).once('line', (line) => resolveUrl(JSON.parse(line).url));
-});
+const sim = spawnSimulator(['--vms', opt.vms, '--seed', opt.seed], { root: ROOT, stderr: 'inherit' });
+const simUrl = await sim.url;
 
 const EXT = join(ROOT, 'node_modules/extjs-gpl/build');
-/** URL prefix → directory, as pveproxy maps them (PVE/Service/pveproxy.pm). */
+/** URL prefix → directory (or file), as pveproxy maps them (PVE/Service/pveproxy.pm). */
 const DIRS = [
   ['/pve2/ext6/theme-crisp/', join(EXT, 'classic/theme-crisp/')],
   ['/pve2/ext6/crisp/', join(EXT, 'packages/charts/classic/crisp/')],
@@ -150,43 +146,13 @@ const DIRS = [
   ['/pwt/css/', join(wt, 'src/css/')],
   ['/pwt/images/', join(wt, 'src/images/')],
 ];
-const TYPES = { '.js': 'application/javascript', '.css': 'text/css', '.png': 'image/png', '.svg': 'image/svg+xml', '.gif': 'image/gif', '.woff': 'font/woff', '.woff2': 'font/woff2', '.ttf': 'font/ttf' };
-
-const server = http.createServer(async (req, res) => {
-  const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-  if (path === '/') {
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-    return void res.end(page);
-  }
-  if (path.startsWith('/api2/')) {
-    const chunks = [];
-    for await (const c of req) chunks.push(c);
-    const headers = {};
-    for (const h of ['cookie', 'csrfpreventiontoken', 'content-type', 'accept']) if (typeof req.headers[h] === 'string') headers[h] = req.headers[h];
-    try {
-      const up = await fetch(simUrl + req.url, { method: req.method, headers, ...(chunks.length ? { body: Buffer.concat(chunks) } : {}) });
-      res.writeHead(up.status, up.statusText, { 'content-type': up.headers.get('content-type') ?? 'application/json' });
-      return void res.end(Buffer.from(await up.arrayBuffer()));
-    } catch (err) {
-      res.writeHead(502);
-      return void res.end(String(err));
-    }
-  }
-  const hit = !path.includes('..') && DIRS.find(([prefix]) => path.startsWith(prefix));
-  const file = hit ? hit[1] + path.slice(hit[0].length) : null;
-  if (!file || !existsSync(file)) {
-    res.writeHead(404);
-    return void res.end();
-  }
-  res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
-  res.end(readFileSync(file));
-});
+const server = createPageServer({ page, api2: () => simUrl, routes: DIRS });
 server.listen(Number(opt.port), '127.0.0.1', () => {
   console.log(`PVE web UI (pve-manager from ${pm}) with pve-dataplane ${version}: http://127.0.0.1:${server.address().port}/`);
   console.log('log in as root@pam / simulator, operator@pve / operator or audit@pve / audit; Ctrl-C stops');
 });
 const stop = () => {
-  sim.kill('SIGTERM');
+  sim.stop();
   server.close();
   process.exit(0);
 };

@@ -4,14 +4,14 @@
  * ExtJS 6.2 GPL, the stand-in PVE config panels (test/pve-ui/fixtures/pve-standin.js), the built
  * pve-dataplane-ui.js at `/pve2/js/` (where the installed line loads it from), and `/api2/` from a
  * simulator, as pveproxy serves the API beside its UI (cookie and CSRFPreventionToken pass).
+ * Served by scripts/dev-server.mjs, as scripts/pve-gui.mjs and the PVE-UI browser tests are.
  */
-import { readFile } from 'node:fs/promises';
-import http from 'node:http';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
 import { type RunningSimulator, type SimulatorOptions, startSimulator } from '../../../api-shim/simulator/index.js';
+import { createPageServer } from '../../../scripts/dev-server.mjs';
 
 export interface PveUiPage {
   /** `http://127.0.0.1:PORT/` */
@@ -58,34 +58,15 @@ export async function startPveUiPage(sim: SimulatorOptions = {}): Promise<PveUiP
   const bundle = join(outDir, 'pve-dataplane-ui.js');
   await buildPveUiBundle(bundle, { minify: false });
   const simulator = await startSimulator({ http: true, authDelayMs: 0, ...sim });
-  const files: Record<string, [string, string]> = {
-    '/ext/ext-all.js': [`${EXT}/ext-all.js`, 'application/javascript'],
-    '/pve2/js/pvemanagerlib.js': ['test/pve-ui/fixtures/pve-standin.js', 'application/javascript'],
-    '/pve2/js/pve-dataplane-ui.js': [bundle, 'application/javascript'],
-  };
-  const server = http.createServer((req, res) => {
-    void (async () => {
-      const path = new URL(req.url ?? '/', 'http://x').pathname;
-      if (path === '/') {
-        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-        return void res.end(PAGE);
-      }
-      if (path.startsWith('/api2/')) return proxy(simulator.url, req, res);
-      const theme = /^\/ext\/theme\/([\w./-]+)$/.exec(path);
-      const file = files[path] ?? (theme && !theme[1]!.includes('..') ? [`${THEME}/${theme[1]}`, contentType(theme[1]!)] : null);
-      if (!file) {
-        res.writeHead(404);
-        return void res.end();
-      }
-      try {
-        const body = await readFile(file[0]);
-        res.writeHead(200, { 'content-type': file[1] });
-        res.end(body);
-      } catch {
-        res.writeHead(404);
-        res.end();
-      }
-    })();
+  const server = createPageServer({
+    page: PAGE,
+    api2: () => simulator.url,
+    routes: [
+      ['/ext/ext-all.js', `${EXT}/ext-all.js`],
+      ['/pve2/js/pvemanagerlib.js', 'test/pve-ui/fixtures/pve-standin.js'],
+      ['/pve2/js/pve-dataplane-ui.js', bundle],
+      ['/ext/theme/', `${THEME}/`],
+    ],
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;
@@ -99,34 +80,6 @@ export async function startPveUiPage(sim: SimulatorOptions = {}): Promise<PveUiP
       await simulator.close();
     },
   };
-}
-
-function contentType(file: string): string {
-  if (file.endsWith('.css')) return 'text/css';
-  if (file.endsWith('.png')) return 'image/png';
-  if (file.endsWith('.gif')) return 'image/gif';
-  if (file.endsWith('.svg')) return 'image/svg+xml';
-  if (file.endsWith('.woff') || file.endsWith('.woff2') || file.endsWith('.ttf')) return 'font/' + file.split('.').pop();
-  return 'application/octet-stream';
-}
-
-/** Forwards one API request, with the headers PVE reads (cookie, CSRF token, body type). */
-async function proxy(base: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  const headers: Record<string, string> = {};
-  for (const h of ['cookie', 'csrfpreventiontoken', 'content-type', 'accept']) {
-    const v = req.headers[h];
-    if (typeof v === 'string') headers[h] = v;
-  }
-  try {
-    const up = await fetch(base + req.url, { method: req.method ?? 'GET', headers, ...(chunks.length ? { body: Buffer.concat(chunks) } : {}) });
-    res.writeHead(up.status, up.statusText, { 'content-type': up.headers.get('content-type') ?? 'application/json' });
-    res.end(Buffer.from(await up.arrayBuffer()));
-  } catch (err) {
-    res.writeHead(502);
-    res.end(String(err));
-  }
 }
 
 /** Debian's Chromium, headless, as the e2e tests run it. */
