@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-import '@lit-labs/virtualizer';
 import { LitElement, type PropertyValues, css, html, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { type JobsApi, type LeftOut, countsText, runOutcome, vmStateText } from '../data/bulk-apply.js';
@@ -8,6 +7,7 @@ import type { JobListItem, JobView, VmJobView } from '../data/jobs.js';
 import { DpCloseEvent, DpJobEndEvent, DpRollbackOpenEvent } from '../events.js';
 import { S } from '../strings.js';
 import { shared } from '../styles/shared.js';
+import { itemList, itemListStyles } from '../components/item-list.js';
 import '../components/dp-alert.js';
 
 /** Jobs of up to this many VMs list every line in place (they fit below the virtualizer's 260 px box). */
@@ -28,9 +28,11 @@ const FEW_VMS = 12;
 export class DpJobProgress extends LitElement {
   static override styles = [
     shared,
+    itemListStyles,
     css`
       :host {
         display: block;
+        --dp-item-list-height: min(30vh, 260px);
         border: 1px solid var(--dp-border);
         background: var(--dp-panel-bg);
         padding: 8px 10px;
@@ -49,13 +51,6 @@ export class DpJobProgress extends LitElement {
       progress {
         width: 100%;
         height: 8px;
-      }
-      lit-virtualizer {
-        height: min(30vh, 260px);
-        border: 1px solid var(--dp-border);
-      }
-      div.few {
-        border: 1px solid var(--dp-border);
       }
       .vm {
         width: 100%;
@@ -182,18 +177,7 @@ export class DpJobProgress extends LitElement {
             ${this.jobs.journalText ? html`<button class="download" @click=${this._onDownload}>${S.downloadJournal}</button>` : nothing}
           </p>`
         : nothing}
-      ${this._vms.length <= FEW_VMS
-        ? // The virtualizer needs a fixed height: a small job's lines would sit in a mostly blank box.
-          html`<div class="few" role="list" aria-label=${S.jobVms}>${this._vms.map((vm) => this._vmLine(vm))}</div>`
-        : html`<lit-virtualizer
-            scroller
-            tabindex="0"
-            role="list"
-            aria-label=${S.jobVms}
-            .items=${this._vms}
-            .keyFunction=${(vm: VmJobView) => vm.vmid}
-            .renderItem=${(vm: VmJobView) => this._vmLine(vm)}
-          ></lit-virtualizer>`}
+      ${itemList({ items: this._vms, inPlaceMax: FEW_VMS, label: S.jobVms, key: (vm) => vm.vmid, render: (vm) => this._vmLine(vm) })}
     `;
   }
 

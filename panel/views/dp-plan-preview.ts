@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-import '@lit-labs/virtualizer';
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import type { VmReport } from '../../src/analysis/types.js';
@@ -9,6 +8,7 @@ import { DpApplyRequestEvent, DpCloseEvent, DpIncludeHiddenEvent, type DpRebootC
 import { applyCommands, groupByState, nothingToChange, vmPlanState, type VmPlanState } from '../data/plan.js';
 import { S } from '../strings.js';
 import { shared } from '../styles/shared.js';
+import { itemList, itemListStyles } from '../components/item-list.js';
 import '../components/dp-alert.js';
 import '../components/dp-dialog.js';
 import '../components/dp-pending-value.js';
@@ -40,7 +40,11 @@ const STATE_LABEL: Record<VmPlanState, string> = {
 export class DpPlanPreview extends LitElement {
   static override styles = [
     shared,
+    itemListStyles,
     css`
+      :host {
+        --dp-item-list-height: min(50vh, 520px);
+      }
       h3 {
         font-size: 13px;
         margin: 0 0 4px;
@@ -52,13 +56,6 @@ export class DpPlanPreview extends LitElement {
       td.key {
         font-family: monospace;
         width: 10em;
-      }
-      lit-virtualizer {
-        height: min(50vh, 520px);
-        border: 1px solid var(--dp-border);
-      }
-      div.few {
-        border: 1px solid var(--dp-border);
       }
       div.vm {
         padding: 6px 8px;
@@ -121,10 +118,7 @@ export class DpPlanPreview extends LitElement {
       <div class="counts" role="status">
         ${(Object.keys(STATE_LABEL) as VmPlanState[]).map((k) => html`<span data-state=${k}>${STATE_LABEL[k]}: <b>${groups[k].length}</b></span>`)}
       </div>
-      ${plan.vms.length <= FEW_VMS
-        ? // The virtualizer needs a fixed height: one VM's plan would sit in a mostly blank box.
-          html`<div class="few" role="list" aria-label="VMs of the plan">${plan.vms.map((vm) => this._vm(vm, plan))}</div>`
-        : html`<lit-virtualizer scroller tabindex="0" role="list" aria-label="VMs of the plan" .items=${plan.vms} .keyFunction=${(vm: VmPlan) => vm.vmid} .renderItem=${(vm: VmPlan) => this._vm(vm, plan)}></lit-virtualizer>`}
+      ${itemList({ items: plan.vms, inPlaceMax: FEW_VMS, label: 'VMs of the plan', key: (vm) => vm.vmid, render: (vm) => this._vm(vm, plan) })}
       ${this._applySection(plan, groups)}
       <button slot="footer" @click=${() => this.dispatchEvent(new DpCloseEvent())}>${S.closeDetails}</button>
     </dp-dialog>`;
