@@ -17,48 +17,99 @@ interface Rule {
   method: AllowedMethod;
   /** Path below `/api2/json`, one regex per segment joined with `/`. */
   pattern: RegExp;
+  /** The query parameters this tool sends on that call; any other name is refused. */
+  query: ReadonlySet<string>;
 }
 
 // PVE's node name is a DNS label; VMIDs are 100..999999999.
 const NODE = '[A-Za-z0-9][A-Za-z0-9.-]*';
 const VMID = '[1-9][0-9]{2,8}';
 
-function rule(method: AllowedMethod, path: string): Rule {
+/** `'/path?a&b'`: the path template and the names of the query parameters sent with it. */
+function rule(method: AllowedMethod, spec: string): Rule {
+  const [path, names = ''] = spec.split('?') as [string, string?];
   const body = path.replace(/\{node\}/g, NODE).replace(/\{vmid\}/g, VMID);
-  return { method, pattern: new RegExp(`^${body}$`) };
+  return { method, pattern: new RegExp(`^${body}$`), query: new Set(names ? names.split('&') : []) };
 }
 
-/** Read calls of the panel's audit. */
+/** Read calls of the panel's audit, with the query parameters each is sent with. */
 const RULES: readonly Rule[] = [
   // collectFleet
   '/access/permissions',
-  '/cluster/resources',
+  '/cluster/resources?type',
   '/nodes',
   '/storage',
-  '/nodes/{node}/qemu',
+  '/nodes/{node}/qemu?full',
   '/nodes/{node}/qemu/{vmid}/pending',
   '/nodes/{node}/apt/versions',
   '/nodes/{node}/capabilities/qemu/machines',
   // collectRiskEvidence
   '/cluster/backup',
-  '/cluster/metrics/export',
+  '/cluster/metrics/export?history&start-time',
   '/nodes/{node}/status',
   '/nodes/{node}/time',
-  '/nodes/{node}/syslog',
-  '/nodes/{node}/vzdump/defaults',
-  '/nodes/{node}/qemu/{vmid}/rrddata',
+  '/nodes/{node}/syslog?since&limit',
+  '/nodes/{node}/vzdump/defaults?storage',
+  '/nodes/{node}/qemu/{vmid}/rrddata?timeframe&cf',
   '/nodes/{node}/qemu/{vmid}/snapshot',
-  '/nodes/{node}/qemu/{vmid}/config',
+  '/nodes/{node}/qemu/{vmid}/config?snapshot',
 ].map((p) => rule('GET', p));
 
 /** The rules, for the test that checks each one is used. */
 export const ALLOWED_READS: readonly RegExp[] = RULES.map((r) => r.pattern);
+
+/** Each rule's query parameter names, by the rule's pattern (for the test that checks each is used). */
+export const ALLOWED_QUERIES: ReadonlyMap<RegExp, ReadonlySet<string>> = new Map(RULES.map((r) => [r.pattern, r.query]));
+
+function ruleOf(method: string, path: string): Rule | undefined {
+  const m = method === 'HEAD' ? 'GET' : method;
+  return RULES.find((r) => r.method === m && r.pattern.test(path));
+}
 
 /**
  * True when `method path` is a call this tool makes. `path` is below `/api2/json`, decoded,
  * without query string (see `checkApiPath`). HEAD is allowed wherever GET is.
  */
 export function isAllowedCall(method: string, path: string): boolean {
-  const m = method === 'HEAD' ? 'GET' : method;
-  return RULES.some((r) => r.method === m && r.pattern.test(path));
+  return ruleOf(method, path) !== undefined;
+}
+
+/** Why a query string is refused: `status` 403 for a parameter this tool never sends, 400 for a malformed one. */
+export interface QueryRefusal {
+  status: 400 | 403;
+  reason: string;
+}
+
+/**
+ * Checks the raw query string (`a=1&b=2`, without `?`) of an allowed call: only the parameter
+ * names this tool sends on it, each once, no control characters. Returns null when it may go.
+ *
+ * NOTE: pveproxy reads the query with URI's `query_form`, which splits on `;` as well as `&`:
+ * `full=1;foo=bar` would reach PVE as two parameters while a `&`-only parser sees one. The
+ * client never sends a `;` (it encodes values), so a raw `;` is refused rather than parsed twice.
+ */
+export function queryRefusal(method: string, path: string, rawQuery: string): QueryRefusal | null {
+  const rule = ruleOf(method, path);
+  if (!rule) return { status: 403, reason: `${method} ${path} is not an API call pve-dataplane makes` };
+  if (rawQuery === '') return null;
+  if (rawQuery.includes(';')) return { status: 400, reason: "';' in the query string (PVE would split the parameter there)" };
+  const seen = new Set<string>();
+  for (const part of rawQuery.split('&')) {
+    const eq = part.indexOf('=');
+    let name: string;
+    let value: string;
+    try {
+      name = decodeURIComponent((eq < 0 ? part : part.slice(0, eq)).replace(/\+/g, ' '));
+      value = eq < 0 ? '' : decodeURIComponent(part.slice(eq + 1).replace(/\+/g, ' '));
+    } catch {
+      return { status: 400, reason: `malformed percent-encoding in the query parameter '${part.slice(0, 60)}'` };
+    }
+    if (!rule.query.has(name)) {
+      return { status: 403, reason: `query parameter '${name.slice(0, 60)}' of GET ${path} is not one pve-dataplane sends` };
+    }
+    if (seen.has(name)) return { status: 400, reason: `query parameter '${name}' given twice` };
+    seen.add(name);
+    if (/[\x00-\x1f\x7f]/.test(value)) return { status: 400, reason: `control character in the query parameter '${name}'` };
+  }
+  return null;
 }

@@ -5,7 +5,8 @@
  * 2. unless GET/HEAD, is refused before any byte goes upstream: 403 `DP_AUDIT_READ_ONLY` under
  *    `--read-only`, else 403 `DP_PATH_NOT_ALLOWED` (changes run as the shim's jobs, never through
  *    the proxy);
- * 3. must be on the allow-list of the audit's reads (403 `DP_PATH_NOT_ALLOWED`), then waits for
+ * 3. must be on the allow-list of the audit's reads, with only the query parameters the audit
+ *    sends on it (403 `DP_PATH_NOT_ALLOWED`; a malformed query 400 `DP_BAD_PATH`), then waits for
  *    a slot of its user's pacing (api-shim/user-limiter.ts);
  * 4. goes upstream with a header set built from scratch: the few content-negotiation headers a
  *    GET needs plus the credentials the shim holds (the token, or the signed-in user's ticket).
@@ -22,7 +23,7 @@ import http from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import httpProxy from '@fastify/http-proxy';
 import { createPveAgent } from '../../src/node/tls.js';
-import { isAllowedCall } from '../allow-list.js';
+import { isAllowedCall, queryRefusal } from '../allow-list.js';
 import { DP_AUDIT_READ_ONLY, DP_BAD_PATH, DP_PATH_NOT_ALLOWED, DP_RATE_LIMITED, DP_UPSTREAM_UNREACHABLE, sendShimError } from '../errors.js';
 import { sessionOf } from '../session-of.js';
 import { UserLimiter } from '../user-limiter.js';
@@ -83,6 +84,10 @@ export async function pveProxy(app: FastifyInstance, opts: ResolvedShimOptions):
     if (!isAllowedCall(method, check.path)) {
       return sendShimError(reply, DP_PATH_NOT_ALLOWED, `${method} ${check.path} is not an API call pve-dataplane makes; the shim forwards only those`);
     }
+    const url = request.raw.url ?? '';
+    const q = url.indexOf('?');
+    const refusal = queryRefusal(method, check.path, q < 0 ? '' : url.slice(q + 1));
+    if (refusal) return sendShimError(reply, refusal.status === 403 ? DP_PATH_NOT_ALLOWED : DP_BAD_PATH, `refused query: ${refusal.reason}; nothing was sent to PVE`);
     const user = sessionOf(request)?.userid ?? 'token';
     const release = await limiter.acquire(user);
     if (!release) return sendShimError(reply, DP_RATE_LIMITED, `too many requests from ${user} waiting for PVE; retry shortly`);

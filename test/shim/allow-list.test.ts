@@ -7,7 +7,7 @@ import { PveClient } from '../../src/api/client.js';
 import { PvePermissionError } from '../../src/api/errors.js';
 import { collectRiskEvidence } from '../../src/audit/evidence.js';
 import { collectFleet } from '../../src/audit/fleet.js';
-import { ALLOWED_READS, isAllowedCall } from '../../api-shim/allow-list.js';
+import { ALLOWED_QUERIES, ALLOWED_READS, isAllowedCall } from '../../api-shim/allow-list.js';
 import { loadFleetAudit } from '../../panel/data/fleet-audit.js';
 import { CSRF, parseAnswers, rawRequest, rawSocket, shimOverRecordingUpstream, startShim } from './helpers.js';
 
@@ -55,6 +55,51 @@ describe('allow-list', () => {
     expect(isAllowedCall('GET', '/nodes/pve1/qemu/12/config')).toBe(false);
     expect(isAllowedCall('GET', '/nodes/pve1/qemu/100/config/extra')).toBe(false);
     expect(isAllowedCall('GET', '/nodes/pve1/qemu/100/agent/exec-status')).toBe(false);
+  });
+});
+
+// The attack: a call on the list carrying parameters the audit never sends, to reach what the
+// path alone does not (another snapshot's config, a current config, a syslog flood), or a query
+// that pveproxy splits differently than the shim (URI's query_form splits on ';' too).
+describe('allow-list-query-parameters', () => {
+  const s = shimOverRecordingUpstream();
+  const cases: [name: string, path: string, status: number, code: string][] = [
+    ['query-unknown-parameter', '/api2/json/nodes/pve1/qemu/100/config?current=1', 403, 'DP_PATH_NOT_ALLOWED'],
+    ['query-parameter-of-another-call', '/api2/json/cluster/resources?full=1', 403, 'DP_PATH_NOT_ALLOWED'],
+    ['query-semicolon-split', '/api2/json/nodes/pve1/qemu?full=1;current=1', 400, 'DP_BAD_PATH'],
+    ['query-duplicate-parameter', '/api2/json/cluster/resources?type=vm&type=storage', 400, 'DP_BAD_PATH'],
+    ['query-encoded-nul', '/api2/json/nodes/pve1/syslog?limit=10&since=%00', 400, 'DP_BAD_PATH'],
+    ['query-encoded-newline', '/api2/json/cluster/resources?type=vm%0d%0aX-Injected:%201', 400, 'DP_BAD_PATH'],
+    ['query-bad-percent-encoding', '/api2/json/cluster/resources?type=%zz', 400, 'DP_BAD_PATH'],
+    ['query-parameter-on-a-call-without-any', '/api2/json/nodes/pve1/qemu/100/pending?vmid=101', 403, 'DP_PATH_NOT_ALLOWED'],
+  ];
+  for (const [name, path, status, code] of cases) {
+    it(`${name}: ${path} -> ${status} ${code}, nothing sent upstream`, async () => {
+      const before = s.upstream.seen.length;
+      const res = await rawRequest(s.shim.url, 'GET', path, {});
+      expect(res.status).toBe(status);
+      const body = JSON.parse(res.body) as { code: string; message: string };
+      expect(body.code).toBe(code);
+      expect(body.message).toMatch(/^refused query: .*nothing was sent to PVE$/);
+      expect(s.upstream.seen.length).toBe(before);
+    });
+  }
+
+  it('the parameters the audit sends pass, encoded as the client encodes them', async () => {
+    for (const path of [
+      '/api2/json/cluster/resources?type=vm',
+      '/api2/json/nodes/pve1/qemu?full=1',
+      '/api2/json/nodes/pve1/syslog?since=2026-12-07%2020%3A00%3A00&limit=5000',
+      '/api2/json/nodes/pve1/qemu/100/rrddata?timeframe=hour&cf=AVERAGE',
+      '/api2/json/nodes/pve1/qemu/100/config?snapshot=before%3Bupgrade',
+      '/api2/json/cluster/resources',
+      '/api2/json/cluster/resources?',
+    ]) {
+      const before = s.upstream.seen.length;
+      const res = await rawRequest(s.shim.url, 'GET', path, {});
+      expect(res.status, path).toBe(200);
+      expect(s.upstream.seen.length, path).toBe(before + 1);
+    }
   });
 });
 
@@ -155,8 +200,9 @@ describe("every rule of the list is a call of the panel's load (none is left ove
     await snapshot.close();
   });
 
-  it('the union of the calls of both loads covers every rule', async () => {
+  it('the union of the calls of both loads covers every rule and every query parameter of a rule', async () => {
     const paths: string[] = [];
+    const queries: [path: string, name: string][] = [];
     for (const [sim, token] of [
       [generated, generated.token],
       [snapshot, snapshot.auditToken],
@@ -165,14 +211,18 @@ describe("every rule of the list is a call of the panel's load (none is left ove
       try {
         const client = new PveClient({ baseUrl: shim.url, auth: { kind: 'same-origin' }, retries: 0 });
         const send = client.requestEnvelope.bind(client);
-        client.requestEnvelope = (async (method, path, params, options) => {
+        const record = (path: string, params: object | undefined): void => {
           paths.push(path);
+          for (const [k, v] of Object.entries(params ?? {})) if (v !== undefined) queries.push([path, k]);
+        };
+        client.requestEnvelope = (async (method, path, params, options) => {
+          record(path, params);
           return send(method, path, params, options);
         }) as typeof client.requestEnvelope;
         // The metrics export is read as text (parsed a slice at a time).
         const getText = client.getText.bind(client);
         client.getText = (path, params, options) => {
-          paths.push(path);
+          record(path, params);
           return getText(path, params, options);
         };
         const audit = await loadFleetAudit(client);
@@ -183,5 +233,9 @@ describe("every rule of the list is a call of the panel's load (none is left ove
     }
     const unused = ALLOWED_READS.filter((re) => !paths.some((p) => re.test(p.split('?')[0]!)));
     expect(unused.map(String)).toEqual([]);
+    const unusedQueries = [...ALLOWED_QUERIES].flatMap(([re, names]) =>
+      [...names].filter((n) => !queries.some(([p, k]) => k === n && re.test(p))).map((n) => `${String(re)} ${n}`),
+    );
+    expect(unusedQueries).toEqual([]);
   });
 });
