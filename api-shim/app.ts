@@ -26,8 +26,17 @@ import { upstreamClientFor } from './upstream-client.js';
  */
 export async function buildApp(options: ShimOptions): Promise<FastifyInstance> {
   const opts = resolveShimOptions(options);
+  // Slow clients (slowloris): a request's headers must be in within headersTimeoutMs of the
+  // connection (or of the previous answer), its body within 3x that; checked every 1 s at most
+  // (Node checks every 30 s by default). An idle kept-alive socket closes after 10 s (Fastify's
+  // default is 72 s, meant for load balancers in front of it). SSE answers are not affected:
+  // these limits cover receiving the request, not sending the answer.
+  const headersTimeout = opts.limits.headersTimeoutMs;
+  const slowClients = { headersTimeout, requestTimeout: 3 * headersTimeout, connectionsCheckingInterval: Math.min(1000, headersTimeout) };
   const app = Fastify({
-    ...(opts.tls ? { https: opts.tls } : {}),
+    ...(opts.tls ? { https: { ...opts.tls, ...slowClients } } : { http: slowClients }),
+    requestTimeout: slowClients.requestTimeout,
+    keepAliveTimeout: 10_000,
     logger: opts.logger,
     trustProxy: false,
     // Fastify's own 400 for a URL it cannot decode: no hook runs, so the headers are set here.
