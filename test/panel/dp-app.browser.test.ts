@@ -55,11 +55,12 @@ describe('dp-app', () => {
     const el = await fixture<DpApp>(
       html`<dp-app .configSource=${() => Promise.resolve(answers.shift()!)} .signOutSink=${(t: string) => (signedOut.push(t), Promise.resolve())}></dp-app>`,
     );
-    await waitUntil(() => root(el).querySelector('button.sign-out'), 'Logout button');
+    // Generous deadlines for a loaded machine; each wait ends as soon as the element is there.
+    await waitUntil(() => root(el).querySelector('button.sign-out'), 'Logout button', { timeout: 5000 });
     expect(root(el).querySelector('header .user')!.textContent).to.contain('operator@pve');
     await expect(el).to.be.accessible({ ignoredRules: ['region'] });
     (root(el).querySelector('button.sign-out') as HTMLButtonElement).click();
-    await waitUntil(() => root(el).querySelector('dp-login'), 'sign-in form after Logout');
+    await waitUntil(() => root(el).querySelector('dp-login'), 'sign-in form after Logout', { timeout: 5000 });
     expect(signedOut).to.deep.equal(['csrf-op']);
     expect(root(el).querySelector('button.sign-out')).to.equal(null);
   });
