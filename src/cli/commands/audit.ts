@@ -18,9 +18,9 @@ import { formatCsv } from '../../present/csv.js';
 import { formatExplain } from '../output/explain.js';
 import { JSON_VM_SEPARATOR, formatVmJson, jsonDocumentPieces, jsonHead, jsonPieces, jsonTail, jsonVmPieces } from '../../present/json.js';
 import { formatIssue } from '../output/issues.js';
-import { type Style, makeStyle } from '../output/style.js';
+import { makeStyle } from '../output/style.js';
 import { type TableBlock, formatTable, renderTable, tableBlock } from '../output/table.js';
-import { lighterOptimizingCompiler } from '../v8-flags.js';
+import { lighterOptimizingCompiler, smallerInlining } from '../v8-flags.js';
 import { type SecondShare, type SharePrepared, startSecondShare, threadsChosen } from '../audit-share.js';
 import type { ShareMessage } from '../audit-share-protocol.js';
 import { auditAssumptions } from '../../audit/report.js';
@@ -248,16 +248,13 @@ async function presentJsonLazily(run: LazyAuditRun, io: CliIO): Promise<number> 
  */
 function presentTableLazily(run: LazyAuditRun, io: CliIO): number {
   const style = makeStyle(useColor(io));
+  const width = outputWidth(io);
   const blocks: TableBlock[] = [];
   const vmIssues: ConfigIssue[] = [];
-  for (const vm of collectingIssues(run, vmIssues)) blocks.push(tableBlock(vm, style));
-  return printTable(run, blocks, vmIssues, style, io);
-}
-
-function printTable(run: Omit<LazyAuditRun, 'vms'>, blocks: TableBlock[], vmIssues: ConfigIssue[], style: Style, io: CliIO): number {
+  for (const vm of collectingIssues(run, vmIssues)) blocks.push(tableBlock(vm, style, width));
   printIssues([...run.errors, ...(run.warnings ?? []), ...vmIssues], io);
   if (blocks.length === 0) return nothingAudited(io);
-  io.stdout(renderTable(run, blocks, style, outputWidth(io)));
+  io.stdout(renderTable(run, blocks, style, width));
   return 0;
 }
 
@@ -371,6 +368,7 @@ export async function run(raw: AuditCommandOptions, io: CliIO, origin?: OptionOr
     const common = serviceOptions(opts);
     const shared = opts.format === 'json' ? await presentJsonShared(opts, common, io) : null;
     if (shared !== null) return shared;
+    smallerInlining();
     const lazy = await auditFilesLazily(offlineReader(opts)!, common);
     return opts.format === 'json' ? presentJsonLazily(lazy, io) : presentTableLazily(lazy, io);
   }

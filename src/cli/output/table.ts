@@ -8,7 +8,7 @@ import { type Cell, aioCell, cacheCell, controllerCell, deviceCell, iothreadCell
 import { deviationText, findDeviation } from '../../present/deviations.js';
 import { escapeControl } from './issues.js';
 import { type Piece, cellLines, fitColumns, longestWord, wrapPieces } from './layout.js';
-import { type RiskSummary, riskSummary, riskTotals } from './risk.js';
+import { riskSummary, riskTotals } from './risk.js';
 import { type Style, makeStyle, padEnd, visibleLength } from './style.js';
 
 const HEADERS = ['DISK', 'VOLUME', 'DEVICE', 'CONTROLLER', 'IOTHREAD', 'AIO', 'CACHE'] as const;
@@ -38,22 +38,49 @@ interface Row {
   extra: Piece[];
 }
 
+/**
+ * One-piece cells, shared by every row of a table that shows the same text (most cells repeat from
+ * VM to VM: `ide-cd`, `io_uring`, `off`): 5,000 VMs keep a few hundred cells alive instead of
+ * 100,000, and the table wraps each once. Per style, i.e. per table (makeStyle makes a new one).
+ */
+const SHARED_CELLS = new WeakMap<Style, Map<string, Piece[]>>();
+/** Every cell of SHARED_CELLS: the table wraps each of them once. */
+const SHARED = new WeakSet<Piece[]>();
+
+function sharedCells(style: Style): Map<string, Piece[]> {
+  let cells = SHARED_CELLS.get(style);
+  if (cells === undefined) SHARED_CELLS.set(style, (cells = new Map()));
+  return cells;
+}
+
+/** The one-piece cell of `text` (marked or not) in `cells`: shared, read it only. */
+function oneCell(cells: Map<string, Piece[]>, text: string, marked: boolean, style: Style): Piece[] {
+  const key = marked ? `!${text}` : ` ${text}`;
+  let cell = cells.get(key);
+  if (cell === undefined) {
+    cells.set(key, (cell = [marked ? { text, style: style.marked } : { text }]));
+    SHARED.add(cell);
+  }
+  return cell;
+}
+
 function piece(cell: Cell, style: Style): Piece {
   return cell.marked ? { text: cell.text, style: style.marked } : { text: cell.text };
 }
 
 function diskRow(d: DiskReport, style: Style): Row {
+  const shared = sharedCells(style);
   const extra: Piece[] = [];
-  const cells: Piece[][] = [d.onlyPending ? [{ text: d.key }, { text: '(new)' }] : [{ text: d.key }], [{ text: d.volume }]];
+  const cells: Piece[][] = [d.onlyPending ? [{ text: d.key }, { text: '(new)' }] : oneCell(shared, d.key, false, style), [{ text: d.volume }]];
   const pending = d.pending && !('deleted' in d.pending) ? d.pending : null;
   for (const column of FACT_COLUMNS) {
     const now = column.cell(d, d.cache);
     if (!pending) {
-      cells.push([piece(now, style)]);
+      cells.push(oneCell(shared, now.text, now.marked, style));
     } else if (d.onlyPending) {
       cells.push([{ text: `→ ${column.next(pending)}`, style: style.pending }]);
     } else if (column.next(d) === column.next(pending)) {
-      cells.push([piece(now, style)]);
+      cells.push(oneCell(shared, now.text, now.marked, style));
     } else {
       cells.push([piece(now, style), { text: `→ ${column.next(pending)}`, style: style.pending }]);
     }
@@ -103,6 +130,9 @@ function whole(part: Piece[]): Piece[] {
   return [...first, ...rest.map((p) => ({ ...p, glue: true }))];
 }
 
+/** Indent of the lines under a VM's header. */
+const INDENT = '  ';
+
 /** Columns never get narrower than this unless a word is shorter (longer words are broken). */
 const MIN_COLUMN = 16;
 
@@ -131,9 +161,18 @@ function stackedRow(row: Row, width: number, indent: string): string[] {
 function cellLinesOnce(widths: readonly number[]): (cell: Piece[], c: number) => string[] {
   const styles = new Map<Piece['style'], number>();
   const seen = widths.map(() => new Map<string, string[]>());
+  // Shared cells (oneCell) are the same object in every row that shows them.
+  const seenCells = widths.map(() => new Map<Piece[], string[]>());
   return (cell, c) => {
-    // One piece that fits: no wrapping to save.
-    if (cell.length === 1 && cell[0]!.text.length <= (widths[c] as number)) return cellLines(cell, widths[c] as number);
+    const byCell = seenCells[c] as Map<Piece[], string[]>;
+    let lines = byCell.get(cell);
+    if (lines !== undefined) return lines;
+    // One piece that fits: no wrapping to save, only its painting when it is shared.
+    if (cell.length === 1 && cell[0]!.text.length <= (widths[c] as number)) {
+      lines = cellLines(cell, widths[c] as number);
+      if (SHARED.has(cell)) byCell.set(cell, lines);
+      return lines;
+    }
     let key = '';
     for (const p of cell) {
       let id = styles.get(p.style);
@@ -141,8 +180,9 @@ function cellLinesOnce(widths: readonly number[]): (cell: Piece[], c: number) =>
       key += `${p.text}\u0000${id}${p.glue ? '+' : ''}\u0001`;
     }
     const memo = seen[c] as Map<string, string[]>;
-    let lines = memo.get(key);
+    lines = memo.get(key);
     if (lines === undefined) memo.set(key, (lines = cellLines(cell, widths[c] as number)));
+    if (SHARED.has(cell)) byCell.set(cell, lines);
     return lines;
   };
 }
@@ -155,17 +195,30 @@ function notAudited(report: Pick<AuditReport, 'errors'>): string[] {
   return [...new Set(sources)];
 }
 
-/** What the table prints of one VM: made from its report, which need not be kept. */
+/**
+ * What the table prints of one VM: made from its report, which need not be kept. Its header and
+ * risk lines are final (they depend on the width only); its rows wait for the column widths,
+ * which depend on every row of the table.
+ */
 export interface TableBlock {
-  header: Piece[];
-  risk: RiskSummary | null;
+  /** The header line(s) and the risk line(s), wrapped. */
+  head: string[];
   level: RiskLevel | null;
   rows: Row[];
 }
 
-/** The block of one VM, painted with `style` (makeStyle; the same for every block of a table). */
-export function tableBlock(vm: VmReport, style: Style): TableBlock {
-  return { header: vmHeader(vm, style), risk: riskSummary(vm, style), level: vm.risk?.level ?? null, rows: vm.disks.map((d) => diskRow(d, style)) };
+/**
+ * The block of one VM, painted with `style` (makeStyle; the same for every block of a table), its
+ * header wrapped at `width` (the table's; default: no limit).
+ */
+export function tableBlock(vm: VmReport, style: Style, width = Infinity): TableBlock {
+  const head = wrapPieces(vmHeader(vm, style), width, '', '    ');
+  const risk = riskSummary(vm, style);
+  if (risk) {
+    const lead = `${INDENT}${risk.head}${risk.body.length > 0 ? '  ' : ''}`;
+    for (const line of wrapPieces(risk.body, width, lead, ' '.repeat(visibleLength(lead)))) head.push(line);
+  }
+  return { head, level: vm.risk?.level ?? null, rows: vm.disks.map((d) => diskRow(d, style)) };
 }
 
 /**
@@ -176,7 +229,7 @@ export function formatTable(report: AuditReport, opts: { color: boolean; width?:
   const style = makeStyle(opts.color);
   return renderTable(
     report,
-    report.vms.map((vm) => tableBlock(vm, style)),
+    report.vms.map((vm) => tableBlock(vm, style, opts.width)),
     style,
     opts.width,
   );
@@ -185,7 +238,7 @@ export function formatTable(report: AuditReport, opts: { color: boolean; width?:
 /** {@link formatTable} from the VMs' blocks (the VMs themselves already dropped), with their style. */
 export function renderTable(report: Omit<AuditReport, 'vms'>, blocks: readonly TableBlock[], style: Style, width = Infinity): string {
   const headers: Piece[][] = HEADERS.map((h) => [{ text: h }]);
-  const indent = '  ';
+  const indent = INDENT;
   const gap = '  ';
   const budget = width - indent.length - gap.length * (HEADERS.length - 1);
   // Longer words are broken (at '/', ':', '-', ...) rather than widening a column past this.
@@ -202,16 +255,16 @@ export function renderTable(report: Omit<AuditReport, 'vms'>, blocks: readonly T
   // Below some width the columns cannot hold their cells (a line wider than its column shifts
   // every column after it): one fact per line instead.
   // Each cell's lines, made once for the check below and the printing.
-  const wrapped = new Map<Piece[][], string[][]>();
+  // In the order of allRows, which is the order rows are printed in.
+  const wrapped: string[][][] = [];
   const linesOf = cellLinesOnce(widths);
   let fits = widths.reduce((a, b) => a + b, 0) <= budget;
   for (const cells of allRows) {
     const columns = cells.map(linesOf);
-    wrapped.set(cells, columns);
+    wrapped.push(columns);
     for (let i = 0; fits && i < columns.length; i++) for (const l of columns[i]!) if (visibleLength(l) > (widths[i] as number)) fits = false;
   }
-  const rowLines = (cells: Piece[][], paint?: (t: string) => string): string[] => {
-    const columns = wrapped.get(cells) ?? cells.map((c, i) => cellLines(c, widths[i] as number));
+  const rowLines = (columns: string[][], paint?: (t: string) => string): string[] => {
     let height = 0;
     for (const c of columns) if (c.length > height) height = c.length;
     const out: string[] = [];
@@ -224,23 +277,21 @@ export function renderTable(report: Omit<AuditReport, 'vms'>, blocks: readonly T
     }
     return out;
   };
+  const headerLines = headers.map((c, i) => cellLines(c, widths[i] as number));
+  let rowIndex = 0;
   const extraIndent = ' '.repeat(indent.length + (widths[0] as number) + gap.length);
 
   const out: string[] = [];
-  for (const { header, risk, rows } of blocks) {
-    for (const line of wrapPieces(header, width, '', '    ')) out.push(line);
-    if (risk) {
-      const head = `${indent}${risk.head}${risk.body.length > 0 ? '  ' : ''}`;
-      for (const line of wrapPieces(risk.body, width, head, ' '.repeat(visibleLength(head)))) out.push(line);
-    }
+  for (const { head, rows } of blocks) {
+    for (const line of head) out.push(line);
     if (rows.length === 0) {
       out.push(style.dim(`${indent}(no disks on a controller)`));
     } else if (!fits) {
       for (const row of rows) out.push(...stackedRow(row, width, indent));
     } else {
-      for (const line of rowLines(headers, style.dim)) out.push(line);
+      for (const line of rowLines(headerLines, style.dim)) out.push(line);
       for (const row of rows) {
-        for (const line of rowLines(row.cells)) out.push(line);
+        for (const line of rowLines(wrapped[rowIndex++] as string[][])) out.push(line);
         for (const extra of row.extra) for (const line of wrapPieces([extra], width, extraIndent, `${extraIndent}  `)) out.push(line);
       }
     }
