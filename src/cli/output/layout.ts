@@ -77,6 +77,8 @@ function paint(words: Word[]): string {
  * longer than a line are broken; `width` Infinity wraps nothing. Every word is kept.
  */
 export function wrapPieces(pieces: Piece[], width: number, first = '', next = first): string[] {
+  const whole = oneLine(pieces, width, first);
+  if (whole !== null) return [whole];
   const words: Array<Word & { glue?: boolean }> = [];
   for (const p of pieces) {
     for (const text of splitWords(p.text)) {
@@ -116,6 +118,31 @@ export function wrapPieces(pieces: Piece[], width: number, first = '', next = fi
   }
   if (line.length > 0 || lines.length === 0) push();
   return lines;
+}
+
+/**
+ * {@link wrapPieces} when every piece is plain words (single spaces between, none around) and all
+ * of them fit on the first line: that line, painted alike without splitting the words; else null.
+ * Most VM headers of a 120-column table are one such line.
+ */
+function oneLine(pieces: Piece[], width: number, first: string): string | null {
+  if (pieces.length === 0) return null;
+  let total = -1;
+  for (const p of pieces) {
+    const t = p.text;
+    if (t === '' || t.charCodeAt(0) === 32 || t.charCodeAt(t.length - 1) === 32 || t.includes('  ')) return null;
+    total += t.length + 1;
+  }
+  if (total > Math.max(8, width - visibleLength(first))) return null;
+  // Adjacent pieces of one style are painted together, as paint() does with their words.
+  let out = first;
+  for (let i = 0; i < pieces.length; ) {
+    const style = pieces[i]!.style;
+    let text = pieces[i]!.text;
+    while (++i < pieces.length && pieces[i]!.style === style) text += ` ${pieces[i]!.text}`;
+    out += `${out === first ? '' : ' '}${style ? style(text) : text}`;
+  }
+  return out;
 }
 
 /** Printed length of a cell on one line. */
