@@ -41,3 +41,24 @@ describe('answerText', () => {
     expect(turns).toBeGreaterThan(0);
   });
 });
+
+describe('KeyOrder', () => {
+  /** The copy key by key, drawing each object's order through `keys`: what `shuffle` must equal. */
+  function byKey(keys: KeyOrder, value: unknown, rng: ReturnType<typeof createRng>): unknown {
+    if (value === null || typeof value !== 'object') return value;
+    if (Array.isArray(value)) return value.map((v) => byKey(keys, v, rng));
+    const out: Record<string, unknown> = {};
+    for (const k of keys.keys(value, rng)) out[k] = byKey(keys, (value as Record<string, unknown>)[k], rng);
+    return out;
+  }
+
+  it('copies nested objects in the orders, and with the draws, of a key-by-key copy', () => {
+    const disk = (i: number) => ({ rd_bytes: i * 4096, wr_bytes: i, idle: i % 2, failed: { rd: 0, wr: [1, { a: 1, b: null }] }, name: `scsi${i}` });
+    const data = { data: Array.from({ length: 300 }, (_, i) => ({ vmid: 100 + i, one: { only: i }, empty: {}, blockstat: { scsi0: disk(i), virtio1: disk(i + 1) }, tags: i % 3 ? 'a;b' : undefined })) };
+    for (const seed of [1, 2, 3]) {
+      const got = new KeyOrder(createRng(7)).shuffle(data, createRng(seed));
+      const want = byKey(new KeyOrder(createRng(7)), data, createRng(seed));
+      expect(JSON.stringify(got)).toBe(JSON.stringify(want));
+    }
+  });
+});
