@@ -54,9 +54,18 @@ async function write(value: unknown, order: { keys: KeyOrder; rng: Rng } | null,
   out.push(JSON.stringify(copy(value)) ?? 'null');
 }
 
-/** `value` as JSON text, every object's keys in an order drawn from `order.rng` (as given when null). */
-export async function answerText(value: unknown, order: { keys: KeyOrder; rng: Rng } | null): Promise<string> {
+/**
+ * `value` as JSON text in parts (their concatenation is the text), every object's keys in an order
+ * drawn from `order.rng` (as given when null). A big list is a part per slice, so a big answer can
+ * be sent without joining it first.
+ */
+export async function answerParts(value: unknown, order: { keys: KeyOrder; rng: Rng } | null): Promise<string[]> {
   const out: string[] = [];
   await write(value, order, out);
-  return out.join('');
+  return out;
+}
+
+/** `value` as JSON text (see answerParts). */
+export async function answerText(value: unknown, order: { keys: KeyOrder; rng: Rng } | null): Promise<string> {
+  return (await answerParts(value, order)).join('');
 }

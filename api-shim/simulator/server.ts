@@ -9,6 +9,7 @@
  */
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { Readable } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { authenticate } from './auth.js';
 import { AuthError, PveError } from './errors.js';
@@ -25,7 +26,8 @@ import { qemuRoutes } from './routes/qemu.js';
 import { Envelope, type RouteDef } from './routes/route.js';
 import { taskRoutes } from './routes/tasks.js';
 import { endpointParams, validateParams } from './schema/validate.js';
-import { answerText } from './answer-text.js';
+import { answerParts } from './answer-text.js';
+import { turn } from './turns.js';
 import { KeyOrder } from './key-order.js';
 import type { SimState } from './state.js';
 
@@ -106,6 +108,47 @@ function sendText(reply: FastifyReply, status: number, reason: string, text: str
   pveHeaders(reply, status);
   reply.raw.statusMessage = reason;
   return reply.code(status).header('Content-Type', 'application/json;charset=UTF-8').send(text);
+}
+
+/** Answers of more characters than this are written a part at a time (see sendParts). */
+const WRITE_IN_TURNS = 1024 * 1024;
+
+/** The parts of a big answer, about CHUNK characters each, with a turn of the event loop before each. */
+async function* inTurns(parts: readonly string[]): AsyncGenerator<string> {
+  const CHUNK = 256 * 1024;
+  let chunk: string[] = [];
+  let size = 0;
+  for (const part of parts) {
+    chunk.push(part);
+    size += part.length;
+    if (size < CHUNK) continue;
+    yield chunk.join('');
+    await turn();
+    chunk = [];
+    size = 0;
+  }
+  if (size > 0) yield chunk.join('');
+}
+
+/**
+ * A 200 answer of `parts` (JSON text in parts, see answerParts). A big one (the metrics export:
+ * 9 MB at 1,000 VMs) is written a chunk at a time with turns in between, with the Content-Length
+ * of the whole: writing it in one go encrypted all of it in one turn (20-30 ms at 1,000 VMs), and
+ * PVE's other pveproxy workers go on answering meanwhile.
+ */
+function sendParts(reply: FastifyReply, parts: readonly string[]): FastifyReply {
+  let chars = 0;
+  for (const part of parts) chars += part.length;
+  if (chars <= WRITE_IN_TURNS) return sendText(reply, 200, 'OK', parts.join(''));
+  let bytes = 0;
+  for (const part of parts) bytes += Buffer.byteLength(part);
+  pveHeaders(reply, 200);
+  reply.raw.statusMessage = 'OK';
+  return reply
+    .code(200)
+    .header('Content-Type', 'application/json;charset=UTF-8')
+    .header('Content-Length', String(bytes))
+    .send(Readable.from(inTurns(parts), { objectMode: false }));
 }
 
 /**
@@ -279,9 +322,9 @@ export function buildServer(state: SimState, opts: ServerOptions): { app: Fastif
         throw e;
       }
       const envelope = okEnvelope(result, format);
-      const text = await answerText(envelope, state.shuffleKeys ? { keys: keyOrder, rng: state.rng.fork(`resp:${responseCounter++}`) } : null);
+      const parts = await answerParts(envelope, state.shuffleKeys ? { keys: keyOrder, rng: state.rng.fork(`resp:${responseCounter++}`) } : null);
       await waitUntil(deadline);
-      return sendText(reply, 200, 'OK', text);
+      return sendParts(reply, parts);
     } catch (e) {
       await waitUntil(deadline);
       if (e instanceof PveError) return fail(reply, e, format);

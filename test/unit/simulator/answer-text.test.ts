@@ -8,6 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { answerText } from '../../../api-shim/simulator/answer-text.js';
 import { KeyOrder } from '../../../api-shim/simulator/key-order.js';
 import { createRng } from '../../../api-shim/simulator/rng.js';
+import { startSimulator } from '../../../api-shim/simulator/index.js';
+import { call } from './helpers/http.js';
 
 const metric = (i: number) => ({ metric: 'disk_read', id: `qemu/${100 + (i % 50)}`, value: i * 1.5, timestamp: 1_800_000_000 + i, type: 'derive' });
 
@@ -59,6 +61,22 @@ describe('KeyOrder', () => {
       const got = new KeyOrder(createRng(7)).shuffle(data, createRng(seed));
       const want = byKey(new KeyOrder(createRng(7)), data, createRng(seed));
       expect(JSON.stringify(got)).toBe(JSON.stringify(want));
+    }
+  });
+});
+
+describe('a big answer on the wire', () => {
+  it('is written in turns with the Content-Length of the whole, not chunked (the metrics export of 150 VMs, 1.4 MB)', async () => {
+    const sim = await startSimulator({ vms: 150, http: true, authDelayMs: 0, timeScale: 0 });
+    try {
+      const a = await call(sim, 'GET', '/cluster/metrics/export?history=1');
+      expect(a.status).toBe(200);
+      expect(a.text.length).toBeGreaterThan(1024 * 1024);
+      expect(a.headers['transfer-encoding']).toBeUndefined();
+      expect(Number(a.headers['content-length'])).toBe(Buffer.byteLength(a.text));
+      expect(a.body.data.data.length).toBeGreaterThan(10_000);
+    } finally {
+      await sim.close();
     }
   });
 });
