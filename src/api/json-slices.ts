@@ -11,6 +11,13 @@
  * unclosed bracket), its parse throws and the slice is extended to the next `},{`. Anything
  * unexpected (no list where the caller said, a slice that cannot be closed) ends in one
  * `JSON.parse` of the whole text.
+ *
+ * With `hints` (texts every item the caller keeps contains), the list is not parsed but scanned:
+ * each item is delimited (strings, escapes and nesting followed as JSON.parse follows them) and
+ * only an item that contains a hint, or a backslash (an escape could spell a hint differently), is
+ * parsed and offered to `keep`. The export's 600,000 metrics at 5,000 VMs are then 100,000 small
+ * parses instead of one of 51 MB: a fraction of the CPU and of the garbage. The items dropped
+ * unparsed are checked for their structure only (a `tru` in one of them goes unnoticed).
  */
 
 /** Characters per slice: about a millisecond of `JSON.parse`. */
@@ -36,8 +43,9 @@ export async function parseListSliced<T>(
   keep: (item: unknown) => item is T,
   turn: () => Promise<void>,
   sliceChars = SLICE_CHARS,
+  hints?: readonly string[],
 ): Promise<SlicedList<T>> {
-  const sliced = await trySliced(text, listPath, keep, sliceChars, turn);
+  const sliced = await trySliced(text, listPath, keep, sliceChars, turn, hints);
   if (sliced) return sliced;
   const whole = JSON.parse(text) as unknown;
   const list = at(whole, listPath);
@@ -53,6 +61,7 @@ async function trySliced<T>(
   keep: (item: unknown) => item is T,
   sliceChars: number,
   turn: () => Promise<void>,
+  hints: readonly string[] | undefined,
 ): Promise<SlicedList<T> | null> {
   const open = text.indexOf('[');
   const close = text.lastIndexOf(']');
@@ -66,6 +75,10 @@ async function trySliced<T>(
   }
   const hole = at(rest, listPath);
   if (!Array.isArray(hole) || hole.length !== 0 || countEmptyLists(rest) !== 1) return null;
+  if (hints && hints.length > 0) {
+    const items = await scanKept(text, open, close, keep, hints, sliceChars, turn);
+    return items && { rest, items };
+  }
   const kept: T[] = [];
   let from = open + 1;
   while (from < close) {
@@ -87,6 +100,102 @@ async function trySliced<T>(
     if (from < close) await turn();
   }
   return { rest, items: kept };
+}
+
+/** The next index of `what` in `text` at or after `from` (text.length when none). */
+function nextOf(text: string, what: string, from: number): number {
+  const i = text.indexOf(what, from);
+  return i < 0 ? text.length : i;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+
+/**
+ * The items of the list `text[open]` .. `text[close]` (`[` .. `]`) that contain a hint or a
+ * backslash and that `keep` accepts, parsed a slice at a time; the others are only delimited.
+ * null when the list does not delimit cleanly or a candidate is not JSON (then the caller parses
+ * the whole text).
+ */
+async function scanKept<T>(
+  text: string,
+  open: number,
+  close: number,
+  keep: (item: unknown) => item is T,
+  hints: readonly string[],
+  sliceChars: number,
+  turn: () => Promise<void>,
+): Promise<T[] | null> {
+  const kept: T[] = [];
+  const hintAt = hints.map((h) => nextOf(text, h, open));
+  let backslashAt = nextOf(text, '\\', open);
+  /** The items of this slice that contain a hint or a backslash, parsed together at its end. */
+  let candidates: string[] = [];
+  const offer = (start: number, end: number): void => {
+    if (backslashAt < start) backslashAt = nextOf(text, '\\', start);
+    let candidate = backslashAt < end;
+    for (let h = 0; h < hints.length && !candidate; h++) {
+      if (hintAt[h]! < start) hintAt[h] = nextOf(text, hints[h]!, start);
+      candidate = hintAt[h]! + hints[h]!.length <= end;
+    }
+    if (candidate) candidates.push(text.slice(start, end));
+  };
+  /** One JSON.parse for the slice's candidates (each a whole value, so it fails only if one is not JSON). */
+  const parseCandidates = (): boolean => {
+    if (candidates.length === 0) return true;
+    let items: unknown[];
+    try {
+      items = JSON.parse(`[${candidates.join(',')}]`) as unknown[];
+    } catch {
+      return false;
+    }
+    candidates = [];
+    for (const item of items) if (keep(item)) kept.push(item);
+    return true;
+  };
+  let depth = 0;
+  let start = open + 1;
+  /** Something other than white space since `start` (`[1,,2]` is not JSON). */
+  let filled = false;
+  let nextTurn = open + sliceChars;
+  for (let i = open + 1; i < close; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 0x20 && c !== COMMA) filled = true;
+    if (c === QUOTE) {
+      // The closing quote: the next one not escaped by an odd run of backslashes before it.
+      let end = text.indexOf('"', i + 1);
+      while (end > 0 && text.charCodeAt(end - 1) === BACKSLASH) {
+        let run = 1;
+        while (text.charCodeAt(end - 1 - run) === BACKSLASH) run++;
+        if (run % 2 === 0) break;
+        end = text.indexOf('"', end + 1);
+      }
+      if (end < 0 || end >= close) return null;
+      i = end;
+    } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+      depth++;
+    } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
+      if (--depth < 0) return null;
+    } else if (c === COMMA && depth === 0) {
+      if (!filled) return null;
+      offer(start, i);
+      start = i + 1;
+      filled = false;
+      if (i >= nextTurn) {
+        if (!parseCandidates()) return null;
+        nextTurn = i + sliceChars;
+        await turn();
+      }
+    }
+  }
+  if (depth !== 0 || !filled) return null;
+  offer(start, close);
+  return parseCandidates() ? kept : null;
 }
 
 function at(value: unknown, path: readonly string[]): unknown {

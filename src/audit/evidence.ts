@@ -326,6 +326,9 @@ function isVmDiskCounter(m: unknown): m is DeriveSample {
   return (metric === 'disk_read' || metric === 'disk_write') && typeof id === 'string' && id.startsWith('qemu/');
 }
 
+/** The JSON of every metric `isVmDiskCounter` accepts contains one of these (its `metric`). */
+const VM_DISK_COUNTER_HINTS = ['"disk_read"', '"disk_write"'];
+
 /** Minutes of 10 s samples the IO rates are computed from (the export's volume grows with them). */
 const EXPORT_WINDOW_MIN = 2;
 
@@ -377,11 +380,12 @@ export function startRiskEvidence(
             const first = fleet.nodes?.[0];
             const c = first !== undefined ? await clock(first) : undefined;
             const nodeNow = c && !isUnavailable(c) ? (c as NodeClock).time : Math.floor(now.getTime() / 1000);
-            // Parsed a slice at a time, keeping only the VMs' disk counters: the requests of the
-            // same thread go on meanwhile (51 MB at 5,000 VMs).
+            // Read a slice at a time, parsing only the VMs' disk counters (a sixth of the metrics):
+            // the requests of the same thread go on meanwhile (51 MB at 5,000 VMs).
             const metrics = await fetchMetricsExport(client as PveClient, { history: true, 'start-time': nodeNow - EXPORT_WINDOW_MIN * 60 }, later, {
               keep: isVmDiskCounter,
               turn: opts.yieldTo ?? yieldToIo,
+              hints: VM_DISK_COUNTER_HINTS,
             });
             return summariseExport(metrics, `${EXPORT_WINDOW_MIN} minutes`);
           }, { privilege: 'Sys.Audit', path: '/' }),

@@ -59,4 +59,45 @@ describe('parseListSliced', () => {
     expect(none.items).toBeNull();
     await expect(parseListSliced('{"data":{"data":[{"a":1},{"a":2}', ['data', 'data'], all, async () => {}, 4)).rejects.toThrow(SyntaxError);
   });
+
+  describe('with hints (only items containing one are parsed)', () => {
+    const hints = ['"disk_read"'];
+
+    it('keeps exactly the items one JSON.parse and the filter give, with turns between slices', async () => {
+      const text = exportText(5000);
+      let turns = 0;
+      const read = await parseListSliced(text, ['data', 'data'], isDisk, async () => void turns++, 4096, hints);
+      const whole = JSON.parse(text) as { data: { data: unknown[] } };
+      expect(read.items).toEqual(whole.data.data.filter(isDisk));
+      expect(read.rest).toEqual({ data: { data: [] } });
+      expect(turns).toBeGreaterThan(50);
+    });
+
+    it('an item whose metric is spelt with an escape, or nested inside another, is read as JSON.parse reads it (property)', async () => {
+      const text = fc.string({ unit: fc.constantFrom('a', '}', '{', ',', '"', '\\', '[', ']', ':', 'é', 'disk_read') });
+      const value = fc.oneof(text, fc.integer(), fc.constant('disk_read'), fc.constant({ metric: 'disk_read' }), fc.array(fc.object(), { maxLength: 2 }));
+      const item = fc.oneof(
+        fc.dictionary(fc.oneof(text, fc.constant('metric')), value, { maxKeys: 4 }),
+        fc.record({ metric: fc.constant('disk_read'), id: text }),
+        text,
+      );
+      await fc.assert(
+        fc.asyncProperty(fc.array(item, { maxLength: 60 }), fc.boolean(), async (list, escaped) => {
+          let json = JSON.stringify({ data: { data: list } });
+          // The same value spelt with a JSON escape: `"disk\u005fread"` is "disk_read".
+          if (escaped) json = json.replaceAll('"disk_read"', '"disk\\u005fread"');
+          const read = await parseListSliced(json, ['data', 'data'], isDisk, async () => {}, 16, hints);
+          expect(read.items).toEqual((JSON.parse(json) as { data: { data: unknown[] } }).data.data.filter(isDisk));
+        }),
+        { numRuns: 300 },
+      );
+    });
+
+    it('a list that does not delimit as JSON is one plain JSON.parse (and its SyntaxError)', async () => {
+      const good = exportText(400);
+      for (const bad of [good.replace('},{', '},,{'), good.replace('},{', '}},{'), good.replace(/\]\}\}$/, ',]}}'), good.replace('"id"', '"id')]) {
+        await expect(parseListSliced(bad, ['data', 'data'], isDisk, async () => {}, 64, hints)).rejects.toThrow(SyntaxError);
+      }
+    });
+  });
 });
