@@ -84,13 +84,23 @@ function sectionValues(section: ConfigSection | null): Record<string, string> {
   return section ? configValues(section) : {};
 }
 
+/** pendingView of each parsed config (a write parses a new one): /pending is read once per VM per audit. */
+const pendingViews = new WeakMap<VmConfigFile, ReadonlyArray<Readonly<Record<string, string | number>>>>();
+
 /**
  * `GET /nodes/{n}/qemu/{id}/pending`: every key of the main section (including `digest`) with its
  * value, its pending value and `delete` (1, or 2 when forced), then the keys only pending, then
  * pending deletions of keys that are not set. The last group always says `delete: 2` - the
  * pve-guest-common quirk of testing a hash reference for truth (docs/how-qemu-server-decides.md#api).
+ * The same (frozen) list for the same parsed config.
  */
-export function pendingView(file: VmConfigFile): Array<Record<string, string | number>> {
+export function pendingView(file: VmConfigFile): ReadonlyArray<Readonly<Record<string, string | number>>> {
+  let view = pendingViews.get(file);
+  if (!view) pendingViews.set(file, (view = Object.freeze(buildPendingView(file).map((item) => Object.freeze(item)))));
+  return view;
+}
+
+function buildPendingView(file: VmConfigFile): Array<Record<string, string | number>> {
   const main = sectionValues(file.main);
   main.digest = file.digest;
   const pending = sectionValues(file.pending);
