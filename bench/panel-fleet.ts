@@ -78,24 +78,36 @@ function startChild(vms: number): Promise<{ url: string; stop: () => void }> {
   });
 }
 
-/** In-page probes of the load: the first /pending answer (resource timing), the first row, every config in. */
+/**
+ * The first /pending answer (resource timing) of the context it runs in: the page, or the worker
+ * the panel audits in (its requests are in the worker's own timeline). Kept as a time on the
+ * clock every context of the page shares (`timeOrigin` + the entry's time, ms since the epoch).
+ */
+function probeFirstPending(): Promise<number> {
+  const w = globalThis as unknown as Record<string, number>;
+  return new Promise((resolve) =>
+    new PerformanceObserver((list, observer) => {
+      for (const e of list.getEntries()) {
+        if (e.name.includes('/pending') && !w['firstPending']) {
+          resolve((w['firstPending'] = performance.timeOrigin + (e as PerformanceResourceTiming).responseEnd));
+          observer.disconnect();
+        }
+      }
+    }).observe({ type: 'resource', buffered: true }),
+  );
+}
+
+/** In-page probes of the load: the first row and every config in (on the same clock as probeFirstPending). */
 function probeLoad(): void {
   const w = window as unknown as Record<string, number>;
-  new PerformanceObserver((list, observer) => {
-    for (const e of list.getEntries()) {
-      if (e.name.includes('/pending') && !w['firstPending']) {
-        w['firstPending'] = (e as PerformanceResourceTiming).responseEnd;
-        observer.disconnect();
-      }
-    }
-  }).observe({ type: 'resource', buffered: true });
+  const now = () => performance.timeOrigin + performance.now();
   const view = () => document.querySelector('dp-app')?.shadowRoot?.querySelector('dp-fleet-view')?.shadowRoot;
   const tick = () => {
     const v = view();
-    if (!w['firstRow'] && v?.querySelector('dp-fleet-table')?.shadowRoot?.querySelector('.row')) w['firstRow'] = performance.now();
+    if (!w['firstRow'] && v?.querySelector('dp-fleet-table')?.shadowRoot?.querySelector('.row')) w['firstRow'] = now();
     const count = v?.querySelector('.count')?.textContent ?? '';
-    if (!w['configsDone'] && /Reading risk evidence|VMs shown$/.test(count)) w['configsDone'] = performance.now();
-    if (!w['allDone'] && /VMs shown$/.test(count)) w['allDone'] = performance.now();
+    if (!w['configsDone'] && /Reading risk evidence|VMs shown$/.test(count)) w['configsDone'] = now();
+    if (!w['allDone'] && /VMs shown$/.test(count)) w['allDone'] = now();
     if (!w['allDone']) requestAnimationFrame(tick);
   };
   requestAnimationFrame(tick);
@@ -131,19 +143,28 @@ async function measure(vms: number): Promise<Record<string, number | boolean | s
     // tsx (esbuild keepNames) wraps named functions in `__name(...)`; the page has no such helper.
     await chrome.send('Page.addScriptToEvaluateOnNewDocument', { source: 'globalThis.__name = (f) => f;' }, session);
     // In-page probes: the first /pending answer (resource timing), the first row, every config in.
-    await chrome.send('Page.addScriptToEvaluateOnNewDocument', { source: `(${String(probeLoad)})()` }, session);
-    await chrome.send('Page.navigate', { url }, session);
+    await chrome.send('Page.addScriptToEvaluateOnNewDocument', { source: `(${String(probeFirstPending)})(); (${String(probeLoad)})()` }, session);
+    // The panel audits in a worker (panel/data/fleet-audit-remote.ts): the first /pending answer is
+    // in the worker's timeline. Each worker is held at its start until its probe is in.
     const pipe = chrome;
-    const probed = async (): Promise<Record<string, number | undefined>> =>
-      JSON.parse(
-        (
-          await pipe.send<{ result: { value: string } }>(
-            'Runtime.evaluate',
-            { expression: 'JSON.stringify({ firstPending: window.firstPending, firstRow: window.firstRow, configsDone: window.configsDone, allDone: window.allDone })', returnByValue: true },
-            session,
-          )
-        ).result.value,
-      ) as Record<string, number | undefined>;
+    const workers: string[] = [];
+    /** The first /pending answer a worker saw (its probe answers once it has one). */
+    let inWorker: number | undefined;
+    chrome.on('Target.attachedToTarget', (p) => {
+      const worker = p['sessionId'] as string;
+      workers.push(worker);
+      if ((p['targetInfo'] as { type: string }).type === 'worker') {
+        void pipe
+          .send<{ result: { value?: number } }>('Runtime.evaluate', { expression: `(${String(probeFirstPending)})()`, awaitPromise: true, returnByValue: true }, worker)
+          .then(({ result }) => (inWorker = Math.min(inWorker ?? Infinity, result.value ?? Infinity)), () => {});
+      }
+      void pipe.send('Runtime.runIfWaitingForDebugger', {}, worker);
+    });
+    await chrome.send('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: true, flatten: true }, session);
+    await chrome.send('Page.navigate', { url }, session);
+    const read = async (expression: string, target: string): Promise<Record<string, number | undefined>> =>
+      JSON.parse((await pipe.send<{ result: { value?: string } }>('Runtime.evaluate', { expression, returnByValue: true }, target)).result.value ?? '{}') as Record<string, number | undefined>;
+    const probed = () => read('JSON.stringify({ firstPending: self.firstPending, firstRow: self.firstRow, configsDone: self.configsDone, allDone: self.allDone })', session);
     const deadline = Date.now() + 600_000;
     let t = await probed();
     while (!t['allDone']) {
@@ -151,6 +172,12 @@ async function measure(vms: number): Promise<Record<string, number | boolean | s
       await new Promise((r) => setTimeout(r, 200));
       t = await probed();
     }
+    // The earlier of the page's and the workers' (the page has none when the worker audits).
+    const firstPending = Math.min(t['firstPending'] ?? Infinity, inWorker ?? Infinity);
+    if (firstPending === Infinity) throw new Error('no /pending answer was seen, in the page or in a worker');
+    t['firstPending'] = firstPending;
+    await chrome.send('Target.setAutoAttach', { autoAttach: false, waitForDebuggerOnStart: false }, session);
+    for (const w of workers) await chrome.send('Target.detachFromTarget', { sessionId: w }).catch(() => {});
     await chrome.send('Target.detachFromTarget', { sessionId: session });
 
     browser = await chromium.connectOverCDP(chrome.cdpUrl);

@@ -7,6 +7,7 @@ import { PveClient } from '../src/api/client.js';
 import { fetchTransport } from '../src/api/fetch-transport.js';
 import { apiClientContext, panelModeContext, type PanelMode } from './context.js';
 import { ThemeController } from './controllers/theme-controller.js';
+import { auditInWorker } from './data/fleet-audit.js';
 import { type ShimConfig, fetchShimConfig, signOut } from './data/shim-config.js';
 import { S } from './strings.js';
 import { shared } from './styles/shared.js';
@@ -69,7 +70,7 @@ export class DpApp extends LitElement {
 
   /** The client every element uses: same-origin `/api2/json`. */
   @provide({ context: apiClientContext })
-  client: PveClient = new PveClient({
+  client: PveClient = auditInWorker(new PveClient({
     baseUrl: '',
     // Behind the shim: no credentials (the shim adds its token), its CSRF token on writes. Inside
     // the PVE UI: the browser's PVEAuthCookie plus the page's CSRF token.
@@ -80,6 +81,11 @@ export class DpApp extends LitElement {
     concurrency: 6,
     // The browser's fetch, not axios' XMLHttpRequest: ~1 ms less main thread per request.
     transport: fetchTransport(),
+  }), {
+    // The fleet audit's reads run in a worker (fleet-audit-remote.ts says why), built next to
+    // this bundle by scripts/build.mjs; where it cannot start, on the page.
+    start: () => new Worker(new URL('./fleet-audit-worker.js', import.meta.url), { type: 'module', name: 'pve-dataplane fleet audit' }),
+    csrfToken: () => this._csrfToken || undefined,
   });
 
   /** Read-only flag and the shim's facts, set once `/dp/config` answered. */

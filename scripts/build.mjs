@@ -30,7 +30,8 @@ const panel = (async () => {
   await mkdir('dist/panel', { recursive: true });
   const [result] = await Promise.all([
     build({
-      entryPoints: { main: 'panel/main.ts' },
+      // The fleet audit's worker beside the page's bundle (panel/dp-app.ts starts it by that name).
+      entryPoints: { main: 'panel/main.ts', 'fleet-audit-worker': 'panel/data/fleet-audit-worker.ts' },
       outdir: 'dist/panel',
       bundle: true,
       platform: 'browser',

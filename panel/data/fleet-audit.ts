@@ -14,6 +14,7 @@ import type { AnalysisEnv, AuditReport, VmInput, VmReport } from '../../src/anal
 import type { PveClient } from '../../src/api/client.js';
 import type { PermissionMap } from '../../src/api/endpoints/access.js';
 import { auditCluster } from '../../src/audit/index.js';
+import { loadFleetAuditInWorker } from './fleet-audit-remote.js';
 
 /** Everything the views show and the plan preview needs. */
 export interface FleetAudit {
@@ -44,14 +45,45 @@ export interface FleetLoadEvents {
 /** A load as the views call it: abortable, with progress per VM. */
 export type FleetLoader = (signal: AbortSignal, events: FleetLoadEvents) => Promise<FleetAudit>;
 
+/** What to load: the whole cluster, or `node`'s VMs, or `vmids`; abortable. */
+export type FleetLoadOptions = FleetLoadEvents & { signal?: AbortSignal; node?: string; vmids?: readonly number[] };
+
+/** How a client's loads may run in a Worker (`auditInWorker`). */
+export interface FleetWorkerSpec {
+  /** Starts the worker (fleet-audit-worker.ts as the host built and serves it). */
+  start: () => Worker;
+  /** The page's CSRFPreventionToken, read when a load starts. */
+  csrfToken?: () => string | undefined;
+}
+
+const workerSpecs = new WeakMap<PveClient, FleetWorkerSpec>();
+
 /**
- * Loads and audits the whole cluster (or `node`'s VMs, or `vmids`).
+ * Lets `client`'s fleet loads run in a Worker (fleet-audit-remote.ts): the client must be the
+ * page's same-origin client (the worker sends the browser's cookies, no token of its own).
+ * Returns `client`.
+ */
+export function auditInWorker(client: PveClient, spec: FleetWorkerSpec): PveClient {
+  workerSpecs.set(client, spec);
+  return client;
+}
+
+/**
+ * Loads and audits the whole cluster (or `node`'s VMs, or `vmids`): in a Worker when the client
+ * was given one (`auditInWorker`) and the browser starts it, else on this thread.
  * @throws PveApiError when the VM list itself cannot be read
  */
-export async function loadFleetAudit(
-  client: PveClient,
-  opts: FleetLoadEvents & { signal?: AbortSignal; node?: string; vmids?: readonly number[] } = {},
-): Promise<FleetAudit> {
+export function loadFleetAudit(client: PveClient, opts: FleetLoadOptions = {}): Promise<FleetAudit> {
+  const spec = workerSpecs.get(client);
+  if (!spec) return auditFleetHere(client, opts);
+  return loadFleetAuditInWorker(client, spec, opts, () => auditFleetHere(client, opts));
+}
+
+/**
+ * The load on this thread (the worker runs this too).
+ * @throws PveApiError when the VM list itself cannot be read
+ */
+export async function auditFleetHere(client: PveClient, opts: FleetLoadOptions = {}): Promise<FleetAudit> {
   // Without evidence a VM comes once, final at once: then it is new, not a reassessment.
   const handed = new WeakSet<VmReport>();
   let configsIn = (): void => {};
