@@ -63,7 +63,8 @@ export function loadFleetAuditInWorker(client: PveClient, spec: FleetWorkerSpec,
           const csrfToken = spec.csrfToken?.();
           const start: StartMessage = {
             kind: 'start',
-            apiBase: client.apiBase,
+            // Absolute: a worker resolves a relative URL against its own script's (a blob: one has no path).
+            apiBase: new URL(client.apiBase, location.href).href,
             concurrency: client.concurrency,
             ...(csrfToken ? { csrfToken } : {}),
             ...(opts.node !== undefined ? { node: opts.node } : {}),
