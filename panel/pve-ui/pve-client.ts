@@ -17,6 +17,12 @@ export function pageUserName(): string {
   return (globalThis as { Proxmox?: { UserName?: string } }).Proxmox?.UserName ?? '';
 }
 
+/**
+ * NOTE: the fleet audit of the PVE tab runs on the page, not in a worker as standalone
+ * (panel/data/fleet-audit-remote.ts): a worker's script is a second file pveproxy would serve
+ * from /pve2/js/, which the installer (packaging/pve-dataplane-ui) does not place, and a blob:
+ * worker would need the bundle twice. A node's tab audits that node's VMs, 4 requests at a time.
+ */
 export function pveUiClient(): PveClient {
   // pveproxy has few workers and the user's own UI polls too: stay gentle.
   return new PveClient({ baseUrl: '', auth: { kind: 'same-origin', csrfToken: pageCsrfToken }, concurrency: 4, transport: fetchTransport() });
