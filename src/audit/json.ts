@@ -15,19 +15,19 @@ function withNotes<T extends DiskFacts>(f: T): T & { notes: string[] } {
 }
 
 function diskJson(d: DiskReport): unknown {
-  const pending = d.pending && !('deleted' in d.pending) ? { pending: withNotes(d.pending) } : {};
-  if (!d.onlyPending) return { ...withNotes(d), ...pending };
-  return {
-    ...withNotes(d),
-    qemuDevice: null,
-    controller: null,
-    controllerId: null,
-    iothread: null,
-    aio: null,
-    cacheDirect: null,
-    cache: null,
-    ...pending,
-  };
+  // Written into the one copy (a key that exists keeps its place, as a spread would keep it).
+  const out = withNotes(d) as unknown as Record<string, unknown>;
+  if (d.onlyPending) {
+    out.qemuDevice = null;
+    out.controller = null;
+    out.controllerId = null;
+    out.iothread = null;
+    out.aio = null;
+    out.cacheDirect = null;
+    out.cache = null;
+  }
+  if (d.pending && !('deleted' in d.pending)) out.pending = withNotes(d.pending);
+  return out;
 }
 
 /** One VM as the contract writes it. */

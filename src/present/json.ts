@@ -41,17 +41,43 @@ export const JSON_VM_SEPARATOR = ',\n';
  * many VMs there were.
  */
 export function* jsonVmPieces(vms: Iterable<VmReport>, lead = ''): Generator<string, number> {
-  let piece = lead;
-  let n = 0;
-  for (const vm of vms) {
-    piece += `${n++ === 0 ? '' : JSON_VM_SEPARATOR}    ${JSON.stringify(toVmJson(vm))}`;
+  const parts = jsonVmParts(vms, lead);
+  let piece = '';
+  for (let part = parts.next(); ; part = parts.next()) {
+    if (part.done) {
+      if (piece !== '') yield piece;
+      return part.value;
+    }
+    piece += part.value;
     if (piece.length >= PIECE) {
       yield piece;
       piece = '';
     }
   }
-  if (piece !== '') yield piece;
+}
+
+/**
+ * {@link jsonVmPieces} as the texts it is made of, for a writer that copies texts into a buffer of
+ * its own: each VM's JSON as JSON.stringify returns it (one flat string; a concatenation would be
+ * copied once more to be written, 80 MB at 5,000 VMs since `→` makes the texts two-byte).
+ */
+export function* jsonVmParts(vms: Iterable<VmReport>, lead = ''): Generator<string, number> {
+  if (lead !== '') yield lead;
+  let n = 0;
+  for (const vm of vms) {
+    yield n++ === 0 ? '    ' : VM_LINE_START;
+    yield JSON.stringify(toVmJson(vm));
+  }
   return n;
+}
+
+const VM_LINE_START = `${JSON_VM_SEPARATOR}    `;
+
+/** {@link jsonDocumentPieces} as the texts it is made of (see {@link jsonVmParts}). */
+export function* jsonDocumentParts(report: Omit<AuditReport, 'vms'>, vms: Iterable<VmReport>, count: number): Generator<string> {
+  const given = yield* jsonVmParts(vms, jsonHead(count));
+  if (given !== count) throw new Error(`jsonDocumentParts: ${given} VMs given, ${count} announced`);
+  yield jsonTail(report, count);
 }
 
 /** The document after its VM lines: the report's other members. */

@@ -16,7 +16,7 @@ import type { OptionOrigin } from '../options.js';
 import { type CliIO, outputWidth, useColor } from '../io.js';
 import { formatCsv } from '../../present/csv.js';
 import { formatExplain } from '../output/explain.js';
-import { JSON_VM_SEPARATOR, formatVmJson, jsonDocumentPieces, jsonHead, jsonPieces, jsonTail, jsonVmPieces } from '../../present/json.js';
+import { JSON_VM_SEPARATOR, formatVmJson, jsonDocumentParts, jsonDocumentPieces, jsonHead, jsonPieces, jsonTail, jsonVmPieces } from '../../present/json.js';
 import { formatIssue } from '../output/issues.js';
 import { makeStyle } from '../output/style.js';
 import { type TableBlock, formatTable, renderTable, tableBlock } from '../output/table.js';
@@ -234,9 +234,19 @@ async function presentJsonLazily(run: LazyAuditRun, io: CliIO): Promise<number> 
   const count = run.inputs.length;
   if (count === 0) return nothingAudited(io);
   const vmIssues: ConfigIssue[] = [];
-  for (const piece of jsonDocumentPieces(run, collectingIssues(run, vmIssues), count)) {
-    io.stdout(piece);
-    if (io.drained) await io.drained();
+  const batch = io.stdoutBatch?.();
+  if (batch) {
+    // A file: never waits; the VMs' texts go into the writer's buffer as they are.
+    try {
+      for (const part of jsonDocumentParts(run, collectingIssues(run, vmIssues), count)) batch.write(part);
+    } finally {
+      batch.flush();
+    }
+  } else {
+    for (const piece of jsonDocumentPieces(run, collectingIssues(run, vmIssues), count)) {
+      io.stdout(piece);
+      if (io.drained) await io.drained();
+    }
   }
   printIssues(vmIssues, io);
   return 0;

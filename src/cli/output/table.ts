@@ -8,7 +8,7 @@ import { type Cell, aioCell, cacheCell, controllerCell, deviceCell, iothreadCell
 import { deviationText, findDeviation } from '../../present/deviations.js';
 import { escapeControl } from './issues.js';
 import { type Piece, cellLines, fitColumns, longestWord, wrapPieces } from './layout.js';
-import { riskSummary, riskTotals } from './risk.js';
+import { type RiskSummary, riskSummary, riskTotals } from './risk.js';
 import { type Style, makeStyle, padEnd, visibleLength } from './style.js';
 
 const HEADERS = ['DISK', 'VOLUME', 'DEVICE', 'CONTROLLER', 'IOTHREAD', 'AIO', 'CACHE'] as const;
@@ -214,11 +214,32 @@ export interface TableBlock {
 export function tableBlock(vm: VmReport, style: Style, width = Infinity): TableBlock {
   const head = wrapPieces(vmHeader(vm, style), width, '', '    ');
   const risk = riskSummary(vm, style);
-  if (risk) {
-    const lead = `${INDENT}${risk.head}${risk.body.length > 0 ? '  ' : ''}`;
-    for (const line of wrapPieces(risk.body, width, lead, ' '.repeat(visibleLength(lead)))) head.push(line);
-  }
+  if (risk) for (const line of riskLines(risk, style, width)) head.push(line);
   return { head, level: vm.risk?.level ?? null, rows: vm.disks.map((d) => diskRow(d, style)) };
+}
+
+/** Wrapped risk lines by their text, per style (i.e. per table): most VMs repeat another's line. */
+const RISK_LINES = new WeakMap<Style, Map<string, string[]>>();
+
+/** The risk line(s) of a VM, wrapped at `width`; shared, read them only. */
+function riskLines(risk: RiskSummary, style: Style, width: number): string[] {
+  let seen = RISK_LINES.get(style);
+  if (seen === undefined) RISK_LINES.set(style, (seen = new Map()));
+  // The pieces' texts and styles (riskSummary paints with bold and dim only).
+  let key = `${width}\u0000${risk.head}`;
+  for (const p of risk.body) {
+    const id = p.style === undefined ? '' : p.style === style.bold ? 'b' : p.style === style.dim ? 'd' : null;
+    if (id === null) return wrapRisk(risk, width);
+    key += `\u0000${id}\u0001${p.text}`;
+  }
+  let lines = seen.get(key);
+  if (lines === undefined) seen.set(key, (lines = wrapRisk(risk, width)));
+  return lines;
+}
+
+function wrapRisk(risk: RiskSummary, width: number): string[] {
+  const lead = `${INDENT}${risk.head}${risk.body.length > 0 ? '  ' : ''}`;
+  return wrapPieces(risk.body, width, lead, ' '.repeat(visibleLength(lead)));
 }
 
 /**
