@@ -41,7 +41,10 @@ function notCheckedList(reasons: RiskReason[]): string {
   const whys = new Map<string, string[]>();
   for (const r of reasons) {
     const why = r.evidence[0]?.value ?? 'not collected';
-    whys.set(why, [...(whys.get(why) ?? []), r.check ?? r.evidence[0]?.label ?? r.message]);
+    const checks = whys.get(why);
+    const check = r.check ?? r.evidence[0]?.label ?? r.message;
+    if (checks) checks.push(check);
+    else whys.set(why, [check]);
   }
   return [...whys].map(([why, checks]) => `${checks.join(', ')} [${why}]`).join('; ');
 }

@@ -115,19 +115,33 @@ function vmHeader(vm: VmReport, style: Style): Piece[] {
   parts.push(machine);
   const problems = vm.issues.length;
   if (problems > 0) parts.push([{ text: `${problems} config issue${problems === 1 ? '' : 's'} (on stderr)`, style: style.marked }]);
-  return parts.flatMap((p, i) => (i === 0 ? whole(p) : [{ text: '·', glue: true }, ...whole(p)]));
+  const out: Piece[] = [];
+  for (let i = 0; i < parts.length; i++) {
+    if (i > 0) out.push(SEPARATOR);
+    whole(parts[i]!, out);
+  }
+  return out;
 }
+
+/** Between two header parts (never at the start of a line). */
+const SEPARATOR: Piece = { text: '·', glue: true };
 
 /** Longest header part kept on one line (longer ones wrap inside, so the width holds). */
 const WHOLE_PART = 40;
 
-/** A header part that wraps only before its first word (`i440fx 11.0+pve2 -blockdev` stays together). */
-function whole(part: Piece[]): Piece[] {
-  const [head, ...rest] = part;
-  if (!head || part.reduce((n, p) => n + p.text.length + 1, 0) > WHOLE_PART) return part;
+/** A header part that wraps only before its first word (`i440fx 11.0+pve2 -blockdev` stays together), onto `out`. */
+function whole(part: Piece[], out: Piece[]): void {
+  const head = part[0];
+  let length = 0;
+  for (const p of part) length += p.text.length + 1;
+  if (!head || length > WHOLE_PART) {
+    for (const p of part) out.push(p);
+    return;
+  }
   const space = head.text.indexOf(' ');
-  const first: Piece[] = space < 0 ? [head] : [{ ...head, text: head.text.slice(0, space) }, { ...head, text: head.text.slice(space + 1), glue: true }];
-  return [...first, ...rest.map((p) => ({ ...p, glue: true }))];
+  if (space < 0) out.push(head);
+  else out.push({ ...head, text: head.text.slice(0, space) }, { ...head, text: head.text.slice(space + 1), glue: true });
+  for (let i = 1; i < part.length; i++) out.push({ ...part[i]!, glue: true });
 }
 
 /** Indent of the lines under a VM's header. */
@@ -266,10 +280,21 @@ export function renderTable(report: Omit<AuditReport, 'vms'>, blocks: readonly T
   const wordLimit = Math.max(6, Math.min(MIN_COLUMN, Math.floor(budget / HEADERS.length)));
   const minimum: number[] = HEADERS.map((h) => h.length);
   const allRows: Piece[][][] = [];
+  // A shared cell's longest word is worked out once.
+  const longest = new Map<Piece[], number>();
   for (const { rows } of blocks) {
     for (const row of rows) {
       allRows.push(row.cells);
-      row.cells.forEach((c, i) => (minimum[i] = Math.max(minimum[i] as number, Math.min(longestWord(c), wordLimit))));
+      for (let i = 0; i < row.cells.length; i++) {
+        const c = row.cells[i]!;
+        let word = longest.get(c);
+        if (word === undefined) {
+          word = longestWord(c);
+          if (SHARED.has(c)) longest.set(c, word);
+        }
+        if (word > wordLimit) word = wordLimit;
+        if (word > (minimum[i] as number)) minimum[i] = word;
+      }
     }
   }
   const widths = fitColumns(allRows, minimum, budget);
