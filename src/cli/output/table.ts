@@ -257,6 +257,51 @@ function wrapRisk(risk: RiskSummary, width: number): string[] {
 }
 
 /**
+ * Every row's cells, in the order they are printed, and each column's minimum width: its header,
+ * or its longest word up to `wordLimit`. (Loops of renderTable are functions of their own, so
+ * each is optimised on its own, not renderTable as a whole from the middle of its first loop.)
+ */
+function tableRows(blocks: readonly TableBlock[], wordLimit: number): { allRows: Piece[][][]; minimum: number[] } {
+  const minimum: number[] = HEADERS.map((h) => h.length);
+  const allRows: Piece[][][] = [];
+  // A shared cell's longest word is worked out once.
+  const longest = new Map<Piece[], number>();
+  for (const { rows } of blocks) {
+    for (const row of rows) {
+      allRows.push(row.cells);
+      for (let i = 0; i < row.cells.length; i++) {
+        const c = row.cells[i]!;
+        let word = longest.get(c);
+        if (word === undefined) {
+          word = longestWord(c);
+          if (SHARED.has(c)) longest.set(c, word);
+        }
+        if (word > wordLimit) word = wordLimit;
+        if (word > (minimum[i] as number)) minimum[i] = word;
+      }
+    }
+  }
+  return { allRows, minimum };
+}
+
+/**
+ * Each row's cells as lines at `widths`, made once for the check and the printing (in the order of
+ * `allRows`), and whether they fit: below some width the columns cannot hold their cells (a line
+ * wider than its column shifts every column after it), and the table prints one fact per line.
+ */
+function wrapRows(allRows: Piece[][][], widths: number[], budget: number): { wrapped: string[][][]; fits: boolean } {
+  const wrapped: string[][][] = [];
+  const linesOf = cellLinesOnce(widths);
+  let fits = widths.reduce((a, b) => a + b, 0) <= budget;
+  for (const cells of allRows) {
+    const columns = cells.map(linesOf);
+    wrapped.push(columns);
+    for (let i = 0; fits && i < columns.length; i++) for (const l of columns[i]!) if (visibleLength(l) > (widths[i] as number)) fits = false;
+  }
+  return { wrapped, fits };
+}
+
+/**
  * Renders the whole report as text (ends with a newline). `width`: the terminal width to fit
  * (cells wrap inside their column, long lines wrap with an indent; nothing is cut); default: no limit.
  */
@@ -278,38 +323,9 @@ export function renderTable(report: Omit<AuditReport, 'vms'>, blocks: readonly T
   const budget = width - indent.length - gap.length * (HEADERS.length - 1);
   // Longer words are broken (at '/', ':', '-', ...) rather than widening a column past this.
   const wordLimit = Math.max(6, Math.min(MIN_COLUMN, Math.floor(budget / HEADERS.length)));
-  const minimum: number[] = HEADERS.map((h) => h.length);
-  const allRows: Piece[][][] = [];
-  // A shared cell's longest word is worked out once.
-  const longest = new Map<Piece[], number>();
-  for (const { rows } of blocks) {
-    for (const row of rows) {
-      allRows.push(row.cells);
-      for (let i = 0; i < row.cells.length; i++) {
-        const c = row.cells[i]!;
-        let word = longest.get(c);
-        if (word === undefined) {
-          word = longestWord(c);
-          if (SHARED.has(c)) longest.set(c, word);
-        }
-        if (word > wordLimit) word = wordLimit;
-        if (word > (minimum[i] as number)) minimum[i] = word;
-      }
-    }
-  }
+  const { allRows, minimum } = tableRows(blocks, wordLimit);
   const widths = fitColumns(allRows, minimum, budget);
-  // Below some width the columns cannot hold their cells (a line wider than its column shifts
-  // every column after it): one fact per line instead.
-  // Each cell's lines, made once for the check below and the printing.
-  // In the order of allRows, which is the order rows are printed in.
-  const wrapped: string[][][] = [];
-  const linesOf = cellLinesOnce(widths);
-  let fits = widths.reduce((a, b) => a + b, 0) <= budget;
-  for (const cells of allRows) {
-    const columns = cells.map(linesOf);
-    wrapped.push(columns);
-    for (let i = 0; fits && i < columns.length; i++) for (const l of columns[i]!) if (visibleLength(l) > (widths[i] as number)) fits = false;
-  }
+  const { wrapped, fits } = wrapRows(allRows, widths, budget);
   const rowLines = (columns: string[][], paint?: (t: string) => string): string[] => {
     let height = 0;
     for (const c of columns) if (c.length > height) height = c.length;
