@@ -158,13 +158,27 @@ export class DpFleetView extends LitElement {
   private _reassessed: VmReport[] = [];
   private _rowOf = new Map<VmReport, FleetRow>();
 
+  /** A load cut short because the view left the page; it runs again if the view comes back. */
+  private _loadCut = false;
+
   override connectedCallback(): void {
     super.connectedCallback();
     this._query = this.queryStore.read();
+    if (this._loadCut) {
+      this._loadCut = false;
+      this.reload();
+    }
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
+    // A view taken off the page (PVE's tab left for another node or VM, the panel navigated away)
+    // stops reading: at 5,000 VMs its load would go on for seconds against pveproxy, beside the
+    // next view's own load. @lit/task aborts a run only when the next one starts.
+    if (this._task.status === TaskStatus.PENDING) {
+      this._loadCut = true;
+      this._task.abort(new DOMException('the fleet view left the page', 'AbortError'));
+    }
     cancelAnimationFrame(this._flush);
     clearTimeout(this._flushTimer);
     this._flush = this._flushTimer = 0;

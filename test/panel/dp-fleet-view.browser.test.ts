@@ -81,6 +81,36 @@ describe('dp-fleet-view', () => {
     expect(signals[1]!.aborted).to.equal(false);
   });
 
+  it('a view taken off the page stops its load (PVE tab left mid-load); put back, it loads again', async () => {
+    const signals: AbortSignal[] = [];
+    const { el } = await viewWith((signal) => {
+      signals.push(signal);
+      return new Promise<FleetAudit>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+    });
+    const parent = el.parentElement!;
+    el.remove();
+    expect(signals.length).to.equal(1);
+    expect(signals[0]!.aborted).to.equal(true);
+    parent.append(el);
+    await waitUntil(() => signals.length === 2, 'the load starts again');
+    expect(signals[1]!.aborted).to.equal(false);
+  });
+
+  it('a finished view taken off the page and put back does not load again', async () => {
+    let calls = 0;
+    const { el } = await viewWith(() => {
+      calls++;
+      return loaded();
+    });
+    await rowsShown(el, 6);
+    const parent = el.parentElement!;
+    el.remove();
+    parent.append(el);
+    await el.updateComplete;
+    expect(calls).to.equal(1);
+    await rowsShown(el, 6);
+  });
+
   for (const theme of THEMES) {
     it(`the loaded table is accessible (axe, ${theme})`, async () => {
       const { el } = await viewWith(loaded, { theme });
