@@ -109,8 +109,11 @@ function sendText(reply: FastifyReply, status: number, reason: string, text: str
   return reply.code(status).header('Content-Type', 'application/json;charset=UTF-8').send(text);
 }
 
-/** Answers of more characters than this are written a part at a time (see sendParts). */
-const WRITE_IN_TURNS = 1024 * 1024;
+/**
+ * Answers of more characters than this are streamed (see sendParts): the metrics export (9 MB at
+ * 1,000 VMs), not a node's VM list (2 MB at 5,000 VMs), which the first rows of an audit wait for.
+ */
+const STREAMED = 4 * 1024 * 1024;
 
 /**
  * The parts of a big answer joined into chunks of about 1 MB. Sent as a stream: the next chunk is
@@ -141,7 +144,7 @@ function* chunksOf(parts: readonly string[]): Generator<string> {
 function sendParts(reply: FastifyReply, parts: readonly string[]): FastifyReply {
   let chars = 0;
   for (const part of parts) chars += part.length;
-  if (chars <= WRITE_IN_TURNS) return sendText(reply, 200, 'OK', parts.join(''));
+  if (chars <= STREAMED) return sendText(reply, 200, 'OK', parts.join(''));
   let bytes = 0;
   for (const part of parts) bytes += Buffer.byteLength(part);
   pveHeaders(reply, 200);
