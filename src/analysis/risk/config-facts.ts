@@ -27,6 +27,9 @@ function configInForce(input: VmInput): Record<string, string> {
  */
 export function throttleLimits(driveValue: string): ThrottleLimits {
   const out: ThrottleLimits = {};
+  // Every throttle key (and alias of one) is `bps*`, `mbps*` or `iops*`: a drive string that
+  // names none of them (most) has no limit, without scanning its parts.
+  if (!driveValue.includes('bps') && !driveValue.includes('iops')) return out;
   for (const { key, value } of scanPropertyString(driveValue, ALL_DRIVE_FORMAT, { checkValues: false }).ps.parts) {
     if (isThrottleKey(key) && Number(value) !== 0) out[key] = value;
   }

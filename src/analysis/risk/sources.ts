@@ -49,14 +49,13 @@ export function riskEvidenceFor(input: VmInput, env: AnalysisEnv, sources: RiskS
   const fromFile = input.runtime === undefined;
   const missing = fromFile ? OFFLINE : unavailable(sources.skipped ?? 'evidence collection did not run', 'not-collected');
   const ha: Fact<HaState> = fromFile ? OFFLINE : { managed: input.runtime!.haState !== undefined, ...(input.runtime!.haState ? { state: input.runtime!.haState } : {}) };
-  return {
-    ...config,
-    qmpTimeouts: missing,
-    io: missing,
-    nodeCpu: missing,
-    backupJobs: sources.backupJobs ? offlineBackupJobs(input, sources.backupJobs, sources.pools) : missing,
-    ha,
-  };
+  // `config` is this call's own object: completed in place rather than copied (once per VM).
+  config.qmpTimeouts = missing;
+  config.io = missing;
+  config.nodeCpu = missing;
+  config.backupJobs = sources.backupJobs ? offlineBackupJobs(input, sources.backupJobs, sources.pools) : missing;
+  config.ha = ha;
+  return config;
 }
 
 /** The report with its `risk` set: the hook buildAuditReport calls for every VM. */

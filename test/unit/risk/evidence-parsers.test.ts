@@ -164,6 +164,12 @@ describe('riskFactsFromConfig', () => {
     expect(throttleLimits('x:1,bps_wr=1048576,mbps_max=50,iops_max_length=3')).toEqual({ bps_wr: '1048576', mbps_max: '50' });
   });
 
+  it('finds an iops limit without any bps option, and none in a volume named like one', () => {
+    expect(throttleLimits('local-lvm:vm-100-disk-0,iothread=1,iops_rd=7')).toEqual({ iops_rd: '7' });
+    expect(throttleLimits('nas:100/mbps-iops-archive.raw,cache=none')).toEqual({});
+    expect(throttleLimits('local-lvm:vm-100-disk-0,iothread=1,cache=none')).toEqual({});
+  });
+
   it('uses the pending limits for a stopped VM', () => {
     const stopped = input({ runtime: { status: 'stopped' }, pending: { scsi1: 'local:100/vm-100-disk-1.raw,iops=300' }, deletes: [{ key: 'scsi0', force: false }] });
     expect(riskFactsFromConfig(stopped, env).throttles).toEqual({ scsi1: { iops: '300' } });
