@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 // Pacing toward PVE per user: no more than `concurrency` forwarded reads at once and `perSecond`
 // started per second; the rest wait (they are answered, not refused).
+import http from 'node:http';
+import net, { type AddressInfo } from 'node:net';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawRequest, startShim } from './helpers.js';
@@ -65,6 +67,41 @@ describe('per-user limits toward PVE', () => {
       expect(starts[13]! - starts[0]!).toBeGreaterThanOrEqual(1600);
     } finally {
       await shim.close();
+    }
+  });
+});
+
+describe('abandoned reads', () => {
+  it('slot-exhaustion-by-hang-up: a client that leaves while PVE is slow frees its slot, and its read upstream is dropped', async () => {
+    // The first read hangs upstream until dropped; later ones are answered.
+    let first: http.IncomingMessage | null = null;
+    let droppedUpstream = false;
+    const pve = http.createServer((req, res) => {
+      if (!first) {
+        first = req;
+        res.on('close', () => void (droppedUpstream = true));
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"data":[]}');
+    });
+    await new Promise<void>((r) => pve.listen(0, '127.0.0.1', r));
+    const shim = await startShim({ upstream: `http://127.0.0.1:${(pve.address() as AddressInfo).port}`, limits: { concurrency: 1, perSecond: 1000 } });
+    try {
+      const { port } = new URL(shim.url);
+      const socket = net.connect(Number(port), '127.0.0.1');
+      socket.write(`GET /api2/json/nodes HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+      for (const deadline = Date.now() + 10_000; !first && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
+      expect(first).not.toBeNull();
+      socket.destroy();
+      // The one slot is free again: the next read is answered, not queued behind the hung one.
+      const next = await rawRequest(shim.url, 'GET', '/api2/json/nodes');
+      expect(next.status).toBe(200);
+      for (const deadline = Date.now() + 10_000; !droppedUpstream && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
+      expect(droppedUpstream).toBe(true);
+    } finally {
+      await shim.close();
+      pve.closeAllConnections();
+      await new Promise((r) => pve.close(r));
     }
   });
 });
