@@ -23,8 +23,15 @@ if (unknown.length > 0) {
   process.exit(2);
 }
 
-/** Extra runs: the online audit at 5,000 VMs too. */
-const RUNS = { 'online-audit': [['1000', '15', '8', '3'], ['5000', '15', '8', '1']] };
+/**
+ * Extra runs: the online audit at 5,000 VMs too; the panel at 5,000 VMs three times (its load
+ * phase swung from 1.29x to 1.54x between runs minutes apart on a quiet 2-core machine, so the
+ * table gives the median of three, each run listed).
+ */
+const RUNS = {
+  'online-audit': [['1000', '15', '8', '3'], ['5000', '15', '8', '1']],
+  'panel-fleet': [['200,5000'], ['5000'], ['5000']],
+};
 const lines = [];
 let failed = 0;
 /** The run's machine, date and load: the first line of out/bench.jsonl. */
@@ -132,13 +139,25 @@ function rows(l) {
 function panelRows(l) {
   const panel = lines.filter((x) => x.bench === 'panel-fleet' && x.vms !== undefined);
   const big = Math.max(...panel.map((x) => x.vms));
-  if (l.vms !== big) return [];
+  // One set of rows, from the first run at the largest fleet (the run that also measured the smallest).
+  if (l.vms !== big || panel.find((x) => x.vms === big) !== l) return [];
+  const bigRuns = panel.filter((x) => x.vms === big).map((x) => x.configsMs);
+  const sorted = [...bigRuns].sort((a, b) => a - b);
+  const configsMs = sorted[(sorted.length - 1) >> 1];
+  const configsRatio = Number((configsMs / l.lowerBoundMs).toFixed(3));
+  const runsNote = bigRuns.length > 1 ? `, median of ${bigRuns.length}: ${bigRuns.join(', ')} ms` : '';
   const small = panel.find((x) => x.vms === Math.min(...panel.map((y) => y.vms)) && x !== l);
   const also = (k, unit) => (small ? ` (${small.vms} VMs: ${small[k]}${unit})` : '');
   const ms = (k, goal, what) => [`panel, ${l.vms} VMs: ${what}`, `${l[k]} ms${also(k, ' ms')}`, `≤ ${goal} ms`, `${(l[k] / goal).toFixed(2)}× goal`, l[k] <= goal];
   return [
     ms('firstRowAfterPendingMs', 1000, 'first row after the first /pending'),
-    [`panel, ${l.vms} VMs: all configs shown (${l.latencyMs} ms, concurrency ${l.concurrency})`, `${l.configsMs} ms${also('configsMs', ' ms')}`, `≤ 1.3× bound (${l.lowerBoundMs} ms)`, `${l.configsRatio}× bound`, l.configsRatio <= 1.3],
+    [
+      `panel, ${l.vms} VMs: all configs shown (${l.latencyMs} ms, concurrency ${l.concurrency}${runsNote})`,
+      `${configsMs} ms${also('configsMs', ' ms')}`,
+      `≤ 1.3× bound (${l.lowerBoundMs} ms)`,
+      `${configsRatio}× bound`,
+      configsRatio <= 1.3,
+    ],
     ms('filterP95Ms', 50, 'filter keystroke to paint, p95'),
     ms('scrollP95Ms', 20, 'scroll frame, p95'),
     [`panel, ${l.vms} VMs: table DOM nodes`, `${l.tableDomNodes}${also('tableDomNodes', '')}`, '≤ 5000', `${(l.tableDomNodes / 5000).toFixed(2)}× goal`, l.tableDomNodes <= 5000],
