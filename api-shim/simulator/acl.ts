@@ -119,7 +119,7 @@ export interface DefaultCredentials {
  * The default ACL: root@pam (password `simulator`), `audit@pve` (password `audit`), `operator@pve`
  * (password `operator`), `mfa@pve` (password `mfa` + TOTP), an admin token `root@pam!sim` (no privsep),
  * `audit@pve!ro` with VM.Audit + Datastore.Audit only, `nostore@pve!vm` with VM.Audit only, and
- * `operator@pve!migrate` with what a migration needs on /vms (but no Sys.Audit).
+ * `operator@pve!convert` with what a conversion needs on /vms (but no Sys.Audit).
  */
 export function defaultCredentials(secret: (label: string) => string): DefaultCredentials {
   const vmOps = ['VM.Audit', 'VM.Config.Disk', 'VM.Config.HWType', 'VM.Config.CDROM', 'VM.Config.Options', 'VM.PowerMgmt'];
@@ -152,8 +152,8 @@ export function defaultCredentials(secret: (label: string) => string): DefaultCr
     { tokenid: 'audit@pve!ro', secret: secret('audit@pve!ro'), privsep: false, acl: [] },
     { tokenid: 'nostore@pve!vm', secret: secret('nostore@pve!vm'), privsep: false, acl: [] },
     {
-      tokenid: 'operator@pve!migrate',
-      secret: secret('operator@pve!migrate'),
+      tokenid: 'operator@pve!convert',
+      secret: secret('operator@pve!convert'),
       privsep: true,
       acl: [
         { path: '/vms', privs: vmOps, propagate: true },

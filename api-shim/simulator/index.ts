@@ -29,7 +29,7 @@ export interface RunningSimulator {
   auditToken: string;
   /** Token `nostore@pve!vm=...` with VM.Audit on /vms only (no Datastore.Audit, no Sys.Audit). */
   noDatastoreToken: string;
-  /** Token `operator@pve!migrate=...`: VM.Audit, VM.Config.Disk/HWType/CDROM/Options, VM.PowerMgmt on /vms and Datastore.Audit. */
+  /** Token `operator@pve!convert=...`: VM.Audit, VM.Config.Disk/HWType/CDROM/Options, VM.PowerMgmt on /vms and Datastore.Audit. */
   operatorToken: string;
   /** Password of `root@pam` for ticket login. */
   rootPassword: string;
@@ -99,7 +99,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
     token: c.admin,
     auditToken: c.audit,
     noDatastoreToken: c.noDatastore,
-    operatorToken: tokenOf('operator@pve!migrate'),
+    operatorToken: tokenOf('operator@pve!convert'),
     rootPassword: ROOT_PASSWORD,
     fingerprint,
     certificate: https?.cert ?? null,

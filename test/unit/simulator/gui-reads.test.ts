@@ -56,7 +56,7 @@ describe('access', () => {
     const role = roles.find((r: { roleid: string }) => r.roleid === audit.roleid);
     expect(role).toMatchObject({ privs: 'Datastore.Audit,VM.Audit', special: 0 });
     expect(roles.find((r: { roleid: string }) => r.roleid === 'PVEAuditor').privs).toContain('Sys.Audit');
-    expect(acl).toContainEqual({ path: '/vms', type: 'token', ugid: 'operator@pve!migrate', roleid: expect.any(String), propagate: 1 });
+    expect(acl).toContainEqual({ path: '/vms', type: 'token', ugid: 'operator@pve!convert', roleid: expect.any(String), propagate: 1 });
     const tokens = await call(sim, 'GET', '/access/users/operator@pve/token', { token: sim.auditToken });
     expect(tokens.body.message).toBe('Permission check failed (/access/groups, User.Modify)\n');
   });
