@@ -61,17 +61,21 @@ export const ALLOWED_READS: readonly RegExp[] = RULES.map((r) => r.pattern);
 /** Each rule's query parameter names, by the rule's pattern (for the test that checks each is used). */
 export const ALLOWED_QUERIES: ReadonlyMap<RegExp, ReadonlySet<string>> = new Map(RULES.map((r) => [r.pattern, r.query]));
 
-function ruleOf(method: string, path: string): Rule | undefined {
+/** An allowed call, as `allowedCall` found it (pass it on to `queryRefusal`). */
+export type AllowedCall = Rule;
+
+/**
+ * The rule of `method path` when it is a call this tool makes, else undefined. `path` is below
+ * `/api2/json`, decoded, without query string (see `checkApiPath`). HEAD is allowed wherever GET is.
+ */
+export function allowedCall(method: string, path: string): AllowedCall | undefined {
   const m = method === 'HEAD' ? 'GET' : method;
   return RULES.find((r) => r.method === m && r.pattern.test(path));
 }
 
-/**
- * True when `method path` is a call this tool makes. `path` is below `/api2/json`, decoded,
- * without query string (see `checkApiPath`). HEAD is allowed wherever GET is.
- */
+/** True when `method path` is a call this tool makes (see `allowedCall`). */
 export function isAllowedCall(method: string, path: string): boolean {
-  return ruleOf(method, path) !== undefined;
+  return allowedCall(method, path) !== undefined;
 }
 
 /** Why a query string is refused: `status` 403 for a parameter this tool never sends, 400 for a malformed one. */
@@ -81,16 +85,14 @@ export interface QueryRefusal {
 }
 
 /**
- * Checks the raw query string (`a=1&b=2`, without `?`) of an allowed call: only the parameter
+ * Checks the raw query string (`a=1&b=2`, without `?`) of an allowed call (`allowedCall`): only the parameter
  * names this tool sends on it, each once, no control characters. Returns null when it may go.
  *
  * NOTE: pveproxy reads the query with URI's `query_form`, which splits on `;` as well as `&`:
  * `full=1;foo=bar` would reach PVE as two parameters while a `&`-only parser sees one. The
  * client never sends a `;` (it encodes values), so a raw `;` is refused rather than parsed twice.
  */
-export function queryRefusal(method: string, path: string, rawQuery: string): QueryRefusal | null {
-  const rule = ruleOf(method, path);
-  if (!rule) return { status: 403, reason: `${method} ${path} is not an API call pve-dataplane makes` };
+export function queryRefusal(rule: AllowedCall, path: string, rawQuery: string): QueryRefusal | null {
   if (rawQuery === '') return null;
   if (rawQuery.includes(';')) return { status: 400, reason: "';' in the query string (PVE would split the parameter there)" };
   const seen = new Set<string>();

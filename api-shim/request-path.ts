@@ -6,19 +6,22 @@
  * outright rather than normalised.
  */
 
-export type PathCheck = { ok: true; path: string } | { ok: false; reason: string };
+/** `query`: the raw query string after `?` ('' without one), not decoded. */
+export type PathCheck = { ok: true; path: string; query: string } | { ok: false; reason: string };
 
 /**
  * `rawUrl` is the request target as sent (`/api2/json/nodes?x=1`); `prefix` is `/api2/json`.
- * Returns the decoded path below the prefix, or why it is refused.
+ * Returns the decoded path below the prefix and the raw query, or why it is refused.
  */
 export function checkApiPath(rawUrl: string, prefix: string): PathCheck {
-  const rawPath = rawUrl.split('?', 1)[0]!;
+  const q = rawUrl.indexOf('?');
+  const rawPath = q < 0 ? rawUrl : rawUrl.slice(0, q);
+  const query = q < 0 ? '' : rawUrl.slice(q + 1);
   if (!rawPath.startsWith(`${prefix}/`) && rawPath !== prefix) {
     return { ok: false, reason: `path is not below ${prefix}` };
   }
   const rest = rawPath.slice(prefix.length);
-  if (rest === '' || rest === '/') return { ok: true, path: '/' };
+  if (rest === '' || rest === '/') return { ok: true, path: '/', query };
   if (rawPath.includes('\\')) return { ok: false, reason: 'backslash in path' };
   const segments = rest.slice(1).split('/');
   const decoded: string[] = [];
@@ -36,5 +39,5 @@ export function checkApiPath(rawUrl: string, prefix: string): PathCheck {
     if (/[/\\\0]/.test(seg)) return { ok: false, reason: `encoded '/', '\\' or NUL in '${raw}'` };
     decoded.push(seg);
   }
-  return { ok: true, path: `/${decoded.join('/')}` };
+  return { ok: true, path: `/${decoded.join('/')}`, query };
 }

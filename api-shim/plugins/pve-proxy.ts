@@ -26,7 +26,7 @@ import http, { type ClientRequest, type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createPveAgent } from '../../src/node/tls.js';
-import { isAllowedCall, queryRefusal } from '../allow-list.js';
+import { allowedCall, queryRefusal } from '../allow-list.js';
 import { DP_AUDIT_READ_ONLY, DP_BAD_PATH, DP_PATH_NOT_ALLOWED, DP_RATE_LIMITED, DP_UPSTREAM_UNREACHABLE, sendShimError } from '../errors.js';
 import { sessionOf } from '../session-of.js';
 import { UserLimiter } from '../user-limiter.js';
@@ -92,12 +92,11 @@ export async function pveProxy(app: FastifyInstance, opts: ResolvedShimOptions):
         `${method} ${check.path}: the shim forwards no writes; changes run as its jobs (POST /dp/jobs) from a saved plan`,
       );
     }
-    if (!isAllowedCall(method, check.path)) {
+    const call = allowedCall(method, check.path);
+    if (!call) {
       return sendShimError(reply, DP_PATH_NOT_ALLOWED, `${method} ${check.path} is not an API call pve-dataplane makes; the shim forwards only those`);
     }
-    const url = request.raw.url ?? '';
-    const q = url.indexOf('?');
-    const refusal = queryRefusal(method, check.path, q < 0 ? '' : url.slice(q + 1));
+    const refusal = queryRefusal(call, check.path, check.query);
     if (refusal) return sendShimError(reply, refusal.status === 403 ? DP_PATH_NOT_ALLOWED : DP_BAD_PATH, `refused query: ${refusal.reason}; nothing was sent to PVE`);
     const user = sessionOf(request)?.userid ?? 'token';
     const release = await limiter.acquire(user);
