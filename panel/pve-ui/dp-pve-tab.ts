@@ -7,6 +7,7 @@ import { repeat } from 'lit/directives/repeat.js';
 import type { PveClient } from '../../src/api/client.js';
 import { fetchPermissions } from '../../src/api/endpoints/access.js';
 import { apiClientContext, inlineDialogsContext, panelModeContext, type PanelMode } from '../context.js';
+import { TaskCutOnDisconnect } from '../controllers/task-cut-on-disconnect.js';
 import { ThemeController } from '../controllers/theme-controller.js';
 import { BrowserJobs } from '../data/browser-jobs.js';
 import { type LeftOut, startBulkApply } from '../data/bulk-apply.js';
@@ -199,6 +200,11 @@ export class DpPveTab extends LitElement {
     },
     args: () => [this.scope, this.vmid, this.loader] as const,
   });
+  constructor() {
+    super();
+    // Picking another VM in PVE's tree takes this tab off the page: its read stops.
+    new TaskCutOnDisconnect(this, this._vmAudit, 'the VM tab left the page');
+  }
 
   override render() {
     return html`${this._runsView()}${this._legacyView()}${this._view()}`;

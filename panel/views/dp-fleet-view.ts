@@ -14,6 +14,7 @@ import { nodesOf } from '../data/filter.js';
 import { type FleetAudit, type FleetLoadEvents, type FleetLoader, loadFleetAudit } from '../data/fleet-audit.js';
 import { EMPTY_QUERY, type FleetQuery, type FleetRow, describeQuery, fleetRow } from '../data/fleet-query.js';
 import { ShownRows } from '../data/shown-rows.js';
+import { TaskCutOnDisconnect } from '../controllers/task-cut-on-disconnect.js';
 import { planSelected } from '../data/plan.js';
 import { type QueryStore, locationStore } from '../data/url-state.js';
 import { QUICK_LABEL, S } from '../strings.js';
@@ -158,27 +159,21 @@ export class DpFleetView extends LitElement {
   private _reassessed: VmReport[] = [];
   private _rowOf = new Map<VmReport, FleetRow>();
 
-  /** A load cut short because the view left the page; it runs again if the view comes back. */
-  private _loadCut = false;
+  constructor() {
+    super();
+    // At 5,000 VMs a load goes on for seconds: a view taken off the page stops reading.
+    new TaskCutOnDisconnect(this, this._task, 'the fleet view left the page', () => this.reload());
+  }
 
   override connectedCallback(): void {
-    super.connectedCallback();
+    // Before super: the load cut when the view left the page (below) runs again from the
+    // controller's hostConnected, with the query as the URL says now.
     this._query = this.queryStore.read();
-    if (this._loadCut) {
-      this._loadCut = false;
-      this.reload();
-    }
+    super.connectedCallback();
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
-    // A view taken off the page (PVE's tab left for another node or VM, the panel navigated away)
-    // stops reading: at 5,000 VMs its load would go on for seconds against pveproxy, beside the
-    // next view's own load. @lit/task aborts a run only when the next one starts.
-    if (this._task.status === TaskStatus.PENDING) {
-      this._loadCut = true;
-      this._task.abort(new DOMException('the fleet view left the page', 'AbortError'));
-    }
     cancelAnimationFrame(this._flush);
     clearTimeout(this._flushTimer);
     this._flush = this._flushTimer = 0;

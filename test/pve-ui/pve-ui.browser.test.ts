@@ -213,6 +213,31 @@ describe('privileges', function () {
     expect(fleetPart(audit, 'button.runs')).to.equal(null);
   });
 
+  it('a VM tab taken off the page stops its read (another VM picked in the tree mid-read); put back, it reads again', async () => {
+    const signals: AbortSignal[] = [];
+    const tab = document.createElement('dp-pve-tab') as DpPveTab;
+    Object.assign(tab, {
+      scope: 'vm',
+      node: 'pve1',
+      vmid: 108,
+      loader: (signal: AbortSignal) => {
+        signals.push(signal);
+        return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+      },
+    });
+    document.body.append(tab);
+    try {
+      await waitUntil(() => signals.length === 1, 'the VM is read');
+      tab.remove();
+      expect(signals[0]!.aborted).to.equal(true);
+      document.body.append(tab);
+      await waitUntil(() => signals.length === 2, 'the read starts again');
+      expect(signals[1]!.aborted).to.equal(false);
+    } finally {
+      tab.remove();
+    }
+  });
+
   it('an auditor (PVEAuditor-like: VM.Audit + Datastore.Audit) sees the facts and no write control', async () => {
     await login('audit@pve', 'audit');
     const vm = open('PVE.qemu.Config', { node: 'pve1', vmid: 108 });
