@@ -2,7 +2,8 @@
 /** The audit service: one entry point for both audits, VM-by-VM progress, the JSON contract. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fleetFromConfigs, startSimulator, type RunningSimulator } from '../../../api-shim/simulator/index.js';
-import { PveClient } from '../../../src/api/client.js';
+import { PveClient, type Transport } from '../../../src/api/client.js';
+import { nodeTransport } from '../../../src/node/http-transport.js';
 import { type AuditVmEvent, type ConfigReader, UnknownNodeError, auditCluster, auditFiles, toAuditJson } from '../../../src/audit/index.js';
 import { parseStorageCfg, parseVmConfig } from '../../../src/pve/index.js';
 
@@ -78,14 +79,24 @@ describe('auditCluster', () => {
   const client = () => new PveClient({ baseUrl: sim.url, auth: { kind: 'token', token: sim.auditToken }, concurrency: 4 });
 
   it('reports each VM once with its final risk; one whose evidence is still out is shown first from its config alone', async () => {
-    // The backup jobs answer late: no VM's evidence is complete when its config is in.
-    sim.state.setFaults({ rules: [{ path: '/cluster/backup', kind: 'latency', latencyMs: 300 }] });
+    // The backup jobs are answered only once both VMs were reported (not a latency, which a loaded
+    // machine can outrun): no VM's evidence is complete when its config is in.
+    const http = nodeTransport();
+    let bothReported!: () => void;
+    const reported = new Promise<void>((r) => (bothReported = r));
+    const transport: Transport = async (req) => {
+      if (new URL(req.url).pathname.endsWith('/cluster/backup')) await reported;
+      return http(req);
+    };
     const events: Array<[number, boolean, boolean]> = [];
     const phases = new Set<string>();
-    const report = await auditCluster(client(), {
-      onVm: (e) => events.push([e.vm.vmid, e.final, e.vm.risk!.reasons.some((r) => r.code === 'NOT_CHECKED')]),
+    const report = await auditCluster(new PveClient({ baseUrl: sim.url, auth: { kind: 'token', token: sim.auditToken }, concurrency: 4, transport }), {
+      onVm: (e) => {
+        events.push([e.vm.vmid, e.final, e.vm.risk!.reasons.some((r) => r.code === 'NOT_CHECKED')]);
+        if (events.length === 2) bothReported();
+      },
       onProgress: (p) => phases.add(p.phase),
-    }).finally(() => sim.state.setFaults(undefined));
+    });
     expect(report.vms.map((v) => v.vmid)).toEqual([100, 101]);
     // Before its evidence a VM's online parts read "not collected"; after, they are checked.
     expect(events.filter(([, final]) => !final).map(([id, , open]) => [id, open]).sort()).toEqual([[100, true], [101, true]]);
