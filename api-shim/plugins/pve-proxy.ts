@@ -27,7 +27,7 @@ import https from 'node:https';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createPveAgent } from '../../src/node/tls.js';
 import { allowedCall, queryRefusal } from '../allow-list.js';
-import { DP_AUDIT_READ_ONLY, DP_BAD_PATH, DP_PATH_NOT_ALLOWED, DP_RATE_LIMITED, DP_UPSTREAM_UNREACHABLE, sendShimError } from '../errors.js';
+import { DP_AUDIT_READ_ONLY, DP_BAD_PATH, DP_PATH_NOT_ALLOWED, DP_RATE_LIMITED, DP_UPSTREAM_UNREACHABLE, type ShimErrorSpec, sendShimError } from '../errors.js';
 import { sessionOf } from '../session-of.js';
 import { UserLimiter } from '../user-limiter.js';
 import type { ResolvedShimOptions } from '../options.js';
@@ -73,46 +73,54 @@ function pick<T>(headers: Readonly<Record<string, T | undefined>>, names: readon
 /** HTTP methods routed to this plugin (the hook below refuses all but GET/HEAD with the shim's own errors). */
 const ROUTED_METHODS = ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS'];
 
-/** Registers the guarded proxy. */
-export async function pveProxy(app: FastifyInstance, opts: ResolvedShimOptions): Promise<void> {
-  const limiter = new UserLimiter(opts.limits.concurrency, opts.limits.perSecond, MAX_QUEUED_PER_USER);
-  const releases = new WeakMap<FastifyRequest['raw'], () => void>();
-  const inFlight = new WeakMap<FastifyRequest['raw'], ClientRequest>();
-  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    const check = checkApiPath(request.raw.url ?? '', API_PREFIX);
-    if (!check.ok) return sendShimError(reply, DP_BAD_PATH, `refused path: ${check.reason}`);
-    const method = request.method.toUpperCase();
-    if (method !== 'GET' && method !== 'HEAD') {
-      if (opts.readOnly) {
-        return sendShimError(reply, DP_AUDIT_READ_ONLY, `read-only mode: ${method} ${check.path} refused by pve-dataplane (started with --read-only); nothing was sent to PVE`);
-      }
-      return sendShimError(
-        reply,
-        DP_PATH_NOT_ALLOWED,
-        `${method} ${check.path}: the shim forwards no writes; changes run as its jobs (POST /dp/jobs) from a saved plan`,
-      );
-    }
-    const call = allowedCall(method, check.path);
-    if (!call) {
-      return sendShimError(reply, DP_PATH_NOT_ALLOWED, `${method} ${check.path} is not an API call pve-dataplane makes; the shim forwards only those`);
-    }
-    const refusal = queryRefusal(call, check.path, check.query);
-    if (refusal) return sendShimError(reply, refusal.status === 403 ? DP_PATH_NOT_ALLOWED : DP_BAD_PATH, `refused query: ${refusal.reason}; nothing was sent to PVE`);
-    const user = sessionOf(request)?.userid ?? 'token';
-    const release = await limiter.acquire(user);
-    if (!release) return sendShimError(reply, DP_RATE_LIMITED, `too many requests from ${user} waiting for PVE; retry shortly`);
-    releases.set(request.raw, release);
-    return undefined;
-  });
-  // Whatever ends the exchange frees the slot and, the client gone first, drops the upstream read.
-  const free = async (request: FastifyRequest): Promise<void> => {
-    releases.get(request.raw)?.();
-    releases.delete(request.raw);
-    inFlight.get(request.raw)?.destroy();
-  };
-  app.addHook('onResponse', free);
-  app.addHook('onRequestAbort', free);
+/** A read refused before anything went upstream: the shim's error and its message. */
+export interface ReadRefusal {
+  spec: ShimErrorSpec;
+  message: string;
+}
 
+/**
+ * Steps 1-3 of the module comment for `method rawUrl` (the request target as sent,
+ * `/api2/json/...?...`): why it is refused, or null when it may go upstream. The proxy's hook and
+ * the batched read (plugins/pending-batch.ts) both ask this, so a read is guarded the same way
+ * whichever route asked for it.
+ */
+export function readRefusal(method: string, rawUrl: string, readOnly: boolean): ReadRefusal | null {
+  const check = checkApiPath(rawUrl, API_PREFIX);
+  if (!check.ok) return { spec: DP_BAD_PATH, message: `refused path: ${check.reason}` };
+  if (method !== 'GET' && method !== 'HEAD') {
+    if (readOnly) {
+      return { spec: DP_AUDIT_READ_ONLY, message: `read-only mode: ${method} ${check.path} refused by pve-dataplane (started with --read-only); nothing was sent to PVE` };
+    }
+    return { spec: DP_PATH_NOT_ALLOWED, message: `${method} ${check.path}: the shim forwards no writes; changes run as its jobs (POST /dp/jobs) from a saved plan` };
+  }
+  const call = allowedCall(method, check.path);
+  if (!call) return { spec: DP_PATH_NOT_ALLOWED, message: `${method} ${check.path} is not an API call pve-dataplane makes; the shim forwards only those` };
+  const refusal = queryRefusal(call, check.path, check.query);
+  if (refusal) return { spec: refusal.status === 403 ? DP_PATH_NOT_ALLOWED : DP_BAD_PATH, message: `refused query: ${refusal.reason}; nothing was sent to PVE` };
+  return null;
+}
+
+/** Step 3's pacing and step 4's forwarding, one of each per shim: the proxy and the batched read share them. */
+export interface UpstreamReads {
+  /** Each user's slots toward PVE (api-shim/user-limiter.ts). */
+  readonly limiter: UserLimiter;
+  /** `pve1:8006`, for error texts. */
+  readonly host: string;
+  /**
+   * Sends `method rawUrl` (passed by `readRefusal`) upstream with `headers` plus the credentials
+   * of `request`'s user (the token, or the signed-in user's ticket); no answer within the upstream
+   * timeout destroys it with an error. The caller ends nothing: the request is already sent.
+   */
+  open(request: FastifyRequest, method: string, rawUrl: string, headers: Record<string, string | string[]>): ClientRequest;
+}
+
+const readsOf = new WeakMap<ResolvedShimOptions, UpstreamReads>();
+
+/** The shim's one `UpstreamReads` for `opts` (made on first use). */
+export function upstreamReads(opts: ResolvedShimOptions): UpstreamReads {
+  let reads = readsOf.get(opts);
+  if (reads) return reads;
   const tlsUpstream = opts.upstream.protocol === 'https:';
   const agent = tlsUpstream
     ? createPveAgent({
@@ -128,16 +136,52 @@ export async function pveProxy(app: FastifyInstance, opts: ResolvedShimOptions):
   const upstreamPrefix = `${opts.upstream.pathname.replace(/\/$/, '')}${API_PREFIX}`;
   const { hostname, port, host } = opts.upstream;
   const timeout = opts.upstreamTimeoutMs;
+  reads = {
+    limiter: new UserLimiter(opts.limits.concurrency, opts.limits.perSecond, MAX_QUEUED_PER_USER),
+    host,
+    open(request, method, rawUrl, headers) {
+      headers['host'] = host;
+      Object.assign(headers, upstreamCredentials(opts, request));
+      // The guard has checked the path and the query: the request target is the raw one below the prefix, byte for byte.
+      const upstream = send({ method, hostname, port, path: upstreamPrefix + rawUrl.slice(API_PREFIX.length), headers, agent, timeout });
+      upstream.on('timeout', () => upstream.destroy(new Error(`no answer within ${timeout} ms`)));
+      upstream.end();
+      return upstream;
+    },
+  };
+  readsOf.set(opts, reads);
+  return reads;
+}
 
-  // Forwarding by hand over node:http(s) with the agent above (the one that verifies or pins TLS):
-  // the hook has checked the path and the query, so the request target is the raw one below the
-  // prefix, byte for byte; the header set is built from scratch both ways.
+/** Registers the guarded proxy. */
+export async function pveProxy(app: FastifyInstance, opts: ResolvedShimOptions): Promise<void> {
+  const reads = upstreamReads(opts);
+  const { limiter, host } = reads;
+  const releases = new WeakMap<FastifyRequest['raw'], () => void>();
+  const inFlight = new WeakMap<FastifyRequest['raw'], ClientRequest>();
+  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    const refused = readRefusal(request.method.toUpperCase(), request.raw.url ?? '', opts.readOnly);
+    if (refused) return sendShimError(reply, refused.spec, refused.message);
+    const user = sessionOf(request)?.userid ?? 'token';
+    const release = await limiter.acquire(user);
+    if (!release) return sendShimError(reply, DP_RATE_LIMITED, `too many requests from ${user} waiting for PVE; retry shortly`);
+    releases.set(request.raw, release);
+    return undefined;
+  });
+  // Whatever ends the exchange frees the slot and, the client gone first, drops the upstream read.
+  const free = async (request: FastifyRequest): Promise<void> => {
+    releases.get(request.raw)?.();
+    releases.delete(request.raw);
+    inFlight.get(request.raw)?.destroy();
+  };
+  app.addHook('onResponse', free);
+  app.addHook('onRequestAbort', free);
+
+  // Forwarding by hand over node:http(s) with the agent of `upstreamReads` (the one that verifies
+  // or pins TLS); the header set is built from scratch both ways.
   const forward = (request: FastifyRequest, reply: FastifyReply): void => {
     const raw = request.raw;
-    const headers: Record<string, string | string[]> = pick(raw.headers, FORWARDED_REQUEST_HEADERS);
-    headers['host'] = host;
-    Object.assign(headers, upstreamCredentials(opts, request));
-    const upstream = send({ method: request.method, hostname, port, path: upstreamPrefix + raw.url!.slice(API_PREFIX.length), headers, agent, timeout });
+    const upstream = reads.open(request, request.method, raw.url!, pick(raw.headers, FORWARDED_REQUEST_HEADERS));
     inFlight.set(raw, upstream);
     upstream.on('response', (answer: IncomingMessage) => {
       inFlight.delete(raw);
@@ -151,13 +195,11 @@ export async function pveProxy(app: FastifyInstance, opts: ResolvedShimOptions):
       }
       void reply.headers(pick(answer.headers, FORWARDED_RESPONSE_HEADERS)).send(answer);
     });
-    upstream.on('timeout', () => upstream.destroy(new Error(`no answer within ${timeout} ms`)));
     upstream.on('error', (error: Error) => {
       inFlight.delete(raw);
       if (reply.sent || raw.destroyed) return;
       void sendShimError(reply, DP_UPSTREAM_UNREACHABLE, `PVE at ${host} not reachable: ${error.message}`);
     });
-    upstream.end();
   };
   app.route({ method: ROUTED_METHODS, url: API_PREFIX, handler: forward });
   app.route({ method: ROUTED_METHODS, url: `${API_PREFIX}/*`, handler: forward });
