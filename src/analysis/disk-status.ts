@@ -127,6 +127,58 @@ export function defaultAio(storage: StorageEntry | undefined, direct: boolean): 
   return direct ? 'native' : 'threads';
 }
 
+/**
+ * The content type qemu-server checks a volume against (pve-storage `parse_volname`): on the path-based
+ * plugins (Plugin.pm `parse_volname`) `iso/NAME.iso|img` is an ISO image and `VMID/NAME` a disk image;
+ * the block plugins (lvm, lvmthin, zfspool, rbd, iscsi, zfs, iscsidirect) hold disk images only. Null
+ * where the storage type is not known or the name is none of these (other types are not started from).
+ */
+export function volumeContentType(drive: Drive, storage: StorageEntry | undefined): 'iso' | 'images' | null {
+  if (drive.storage === null || !storage) return null;
+  const volname = drive.file.slice(drive.storage.length + 1);
+  switch (storage.type) {
+    case 'dir':
+    case 'nfs':
+    case 'cifs':
+    case 'cephfs':
+    case 'btrfs':
+    case 'glusterfs':
+      if (/^iso\/[^/]+\.(?:iso|img)$/i.test(volname)) return 'iso';
+      return /^\d+\//.test(volname) ? 'images' : null;
+    case 'lvm':
+    case 'lvmthin':
+    case 'zfspool':
+    case 'rbd':
+    case 'iscsi':
+    case 'iscsidirect':
+    case 'zfs':
+      return 'images';
+    default:
+      return null;
+  }
+}
+
+/**
+ * What qemu-server refuses at start about a volume's content type: a storage whose `content` list lacks
+ * the volume's type (QemuServer.pm `check_volume_storage_type`, run by vm_start for every volume), and,
+ * since qemu-server 8.3.10, an ISO image without an explicit `media=` (print_drive_commandline_full and
+ * Blockdev.pm: `media` defaults to disk, which would attach the ISO read-write). A storage without a
+ * `content` line gets its plugin's default, which this does not model: only a written list is checked.
+ */
+function contentStartErrors(drive: Drive, storage: StorageEntry | undefined): string[] {
+  const vtype = volumeContentType(drive, storage);
+  if (vtype === null) return [];
+  const out: string[] = [];
+  const content = storage?.props.content;
+  if (content !== undefined && !content.split(/[,;\s]+/).includes(vtype)) {
+    out.push(`storage '${drive.storage}' does not support content-type '${vtype}'`);
+  }
+  if (vtype === 'iso' && driveOption(drive, 'media') === undefined) {
+    out.push(`${drive.key}: explicit media parameter is required for iso images`);
+  }
+  return out;
+}
+
 interface Controller {
   name: string | null;
   id: string | null;
@@ -235,6 +287,8 @@ export function diskFacts(drive: Drive, ctx: DiskContext): DiskFacts {
     startErrors.push(`storage '${drive.storage}' does not exist`);
     deviations.push({ field: 'storage', configured: drive.storage, effective: null, because: { code: 'storage-missing', storage: drive.storage } });
   }
+
+  startErrors.push(...contentStartErrors(drive, storage));
 
   // --- controller, device, IO thread (table A) ---
   let qemuDevice: QemuDevice | null;
