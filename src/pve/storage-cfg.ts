@@ -91,7 +91,24 @@ export function parseStorageCfg(text: string, source?: string): { storages: Stor
     }
     if (!skip) storages.set(id, entry);
   }
+  ensureLocal(storages);
   return { storages, issues };
+}
+
+/**
+ * pve-storage Plugin.pm `parse_config`: every node has a `local` storage of type dir at /var/lib/vz,
+ * whatever the file says. A missing `local`, one of another type or with another path is replaced
+ * (content: every type a dir holds); a written path of /var/lib/vz is kept, a missing one set; node
+ * restrictions are dropped. So a VM disk on `local:` is never on a missing storage.
+ */
+function ensureLocal(storages: StorageMap): void {
+  const local = storages.get('local');
+  if (!local || local.type !== 'dir' || (local.props.path !== undefined && local.props.path !== '/var/lib/vz')) {
+    storages.set('local', { id: 'local', type: 'dir', props: { path: '/var/lib/vz', content: 'backup,images,iso,rootdir,snippets,vztmpl' } });
+    return;
+  }
+  local.props.path ??= '/var/lib/vz';
+  delete local.props.nodes;
 }
 
 /**

@@ -58,7 +58,7 @@ describe('qemu-server cfg2cmd command lines', () => {
       cacheDirect: d.cacheDirect,
     }));
     expect(got).toEqual(want);
-    expect(report.vms[0]!.risk.reasons.filter((r) => r.code === 'START_ERROR')).toEqual([]);
+    expect(report.vms[0]!.risk!.reasons.filter((r) => r.code === 'START_ERROR')).toEqual([]);
   });
 });
 
@@ -73,8 +73,8 @@ describe('qemu-server cfg2cmd tests that refuse to start, from a disk', () => {
   it.each(diskErrors)('%s: a critical START_ERROR in qemu-server words', async (name) => {
     const message = /^# EXPECT_ERROR:\s*(.*\S)/m.exec(readFileSync(`${DIR}${name}.conf`, 'utf8'))![1]!;
     const vm = (await audit(name)).vms[0]!;
-    expect(vm.risk.level).toBe('critical');
-    const starts = vm.risk.reasons.filter((r) => r.code === 'START_ERROR');
+    expect(vm.risk!.level).toBe('critical');
+    const starts = vm.risk!.reasons.filter((r) => r.code === 'START_ERROR');
     expect(starts).toHaveLength(1);
     // qemu-server prefixes the drive id where the message names none; the reason always names the disk.
     expect(`${starts[0]!.disk}: ${starts[0]!.message}`).toContain(message.replace(/^(\w+): /, ''));

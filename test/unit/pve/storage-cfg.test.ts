@@ -49,9 +49,19 @@ describe('parseStorageCfg (SectionConfig)', () => {
 
   it('skips sections with an invalid id and never throws', () => {
     const r = parseStorageCfg('dir: x\n\tpath /a\n\ndir: ok1\n\tpath /b\n');
-    expect([...r.storages.keys()]).toEqual(['ok1']);
+    expect([...r.storages.keys()]).toEqual(['ok1', 'local']);
     expect(r.issues[0]).toMatchObject({ line: 1, key: 'x' });
-    expect(parseStorageCfg('').storages.size).toBe(0);
+    expect([...parseStorageCfg('').storages.keys()]).toEqual(['local']);
+  });
+
+  it("always has PVE's 'local' dir at /var/lib/vz, as pve-storage parse_config makes it (a disk on local: is never on a missing storage)", () => {
+    const everything = { path: '/var/lib/vz', content: 'backup,images,iso,rootdir,snippets,vztmpl' };
+    expect(parseStorageCfg('lvmthin: local-lvm\n\tvgname pve\n\tthinpool data\n').storages.get('local')).toEqual({ id: 'local', type: 'dir', props: everything });
+    // Another type, or another path, under the name 'local' is replaced.
+    expect(parseStorageCfg('lvm: local\n\tvgname pve\n').storages.get('local')).toEqual({ id: 'local', type: 'dir', props: everything });
+    expect(parseStorageCfg('dir: local\n\tpath /srv\n\tcontent images\n').storages.get('local')!.props).toEqual(everything);
+    // The installer's own entry stays as written (its content list matters), without node restrictions.
+    expect(parseStorageCfg('dir: local\n\tcontent iso,vztmpl\n\tnodes pve1\n').storages.get('local')!.props).toEqual({ content: 'iso,vztmpl', path: '/var/lib/vz' });
   });
 
   it("drops a boolean PVE refuses: 'krbd yes' is not krbd in storage.cfg (only 1/0), with a warning that says so", () => {
