@@ -53,9 +53,20 @@ const RUNTIME_RULES: Rule[] = [
   ioPressureReasons,
 ];
 
-/** Marks a NOT_CHECKED reason with the part it leaves open (the config, or evidence beyond it). */
-function scoped(r: RiskReason, scope: 'config' | 'evidence'): RiskReason {
-  return r.code === 'NOT_CHECKED' ? { ...r, scope } : r;
+/**
+ * Runs `rules` and appends their reasons to `out`, each NOT_CHECKED marked with the part it leaves
+ * open (the config, or evidence beyond it). The rules make fresh reasons per call, so the mark is
+ * set on them (last key, as a spread would add it) rather than on a copy of each.
+ */
+function collect(rules: readonly Rule[], ctx: RiskContext, scope: 'config' | 'evidence', out: RiskReason[]): void {
+  for (let i = 0; i < rules.length; i++) {
+    const found = rules[i]!(ctx);
+    for (let j = 0; j < found.length; j++) {
+      const r = found[j]!;
+      if (r.code === 'NOT_CHECKED') r.scope = scope;
+      out.push(r);
+    }
+  }
 }
 
 const CODE_ORDER = new Map<string, number>(RISK_CODES.map((c, i) => [c, i]));
@@ -74,13 +85,17 @@ function diskOrder(a: string | undefined, b: string | undefined): number {
 }
 
 /** Worst first; within a severity, by code (RISK_CODES order), then disk. */
-export function sortReasons(reasons: RiskReason[]): RiskReason[] {
-  return [...reasons].sort(
-    (a, b) =>
-      SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] ||
-      (CODE_ORDER.get(a.code) ?? 99) - (CODE_ORDER.get(b.code) ?? 99) ||
-      diskOrder(a.disk, b.disk),
+function reasonOrder(a: RiskReason, b: RiskReason): number {
+  return (
+    SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] ||
+    (CODE_ORDER.get(a.code) ?? 99) - (CODE_ORDER.get(b.code) ?? 99) ||
+    diskOrder(a.disk, b.disk)
   );
+}
+
+/** Worst first; within a severity, by code (RISK_CODES order), then disk. A sorted copy. */
+export function sortReasons(reasons: RiskReason[]): RiskReason[] {
+  return [...reasons].sort(reasonOrder);
 }
 
 /**
@@ -91,18 +106,22 @@ export function sortReasons(reasons: RiskReason[]): RiskReason[] {
  */
 export function assessRisk(vm: VmReport, evidence: RiskEvidenceInput): VmRisk {
   const ctx: RiskContext = { vm, evidence, state: runState(vm), disks: disksInForce(vm) };
-  let reasons = CONFIG_RULES.flatMap((rule) => rule(ctx)).map((r) => scoped(r, 'config'));
+  let reasons: RiskReason[] = [];
+  collect(CONFIG_RULES, ctx, 'config', reasons);
   if (vm.template) {
     // A template never runs; its clones inherit the config, so the config reasons stay as hints.
     reasons = reasons.map((r) => ({ ...r, severity: milder(r.severity, 'info'), message: `${r.message} Clones of this template inherit it.` }));
   } else {
-    reasons.push(...RUNTIME_RULES.flatMap((rule) => rule(ctx)).map((r) => scoped(r, 'evidence')));
+    collect(RUNTIME_RULES, ctx, 'evidence', reasons);
   }
-  reasons = sortReasons(reasons);
-  const level = reasons.reduce((lvl, r) => worse(lvl, r.severity), 'ok' as VmRisk['level']);
-  const unavailable = reasons
-    .filter((r) => r.code === 'NOT_CHECKED')
-    .map((r) => `${r.evidence[0]!.label}: ${r.evidence[0]!.value}`);
+  // The list is this call's own: sorted in place (stable, as the copy sortReasons makes).
+  reasons.sort(reasonOrder);
+  let level: VmRisk['level'] = 'ok';
+  const unavailable: string[] = [];
+  for (const r of reasons) {
+    level = worse(level, r.severity);
+    if (r.code === 'NOT_CHECKED') unavailable.push(`${r.evidence[0]!.label}: ${r.evidence[0]!.value}`);
+  }
   const risk: VmRisk = { level, reasons };
   if (unavailable.length > 0) risk.unavailable = unavailable;
   return risk;

@@ -157,6 +157,32 @@ export function reason(init: ReasonInit): RiskReason {
   return r;
 }
 
+/** NOT_CHECKED messages by check and why (see checkMessage). */
+const CHECK_MESSAGES = new Map<string, Map<string, string>>();
+/** Bounds of CHECK_MESSAGES: checks (some name disks), whys per check (some name a node). */
+const MAX_CHECKS = 512;
+const MAX_WHYS = 64;
+
+/**
+ * `Could not check <what>: <why>.`, one string per distinct text: offline, every VM has the same
+ * few (`offline audit (files only)` for each API fact), and a string made once is flat and keeps
+ * its hash for the writers (JSON, the table's wrap memo) instead of being joined again per VM.
+ */
+function checkMessage(what: string, why: string): string {
+  let byWhy = CHECK_MESSAGES.get(what);
+  if (byWhy === undefined) {
+    if (CHECK_MESSAGES.size >= MAX_CHECKS) CHECK_MESSAGES.clear();
+    byWhy = new Map();
+    CHECK_MESSAGES.set(what, byWhy);
+  }
+  let message = byWhy.get(why);
+  if (message === undefined) {
+    message = `Could not check ${what}: ${why}.`;
+    if (byWhy.size < MAX_WHYS) byWhy.set(why, message);
+  }
+  return message;
+}
+
 /**
  * The NOT_CHECKED reason for a part whose fact could not be read: level `unknown` for that part.
  * @param what the check, as a noun phrase (`QMP timeouts in the node's syslog`)
@@ -191,7 +217,7 @@ export function notChecked(what: string, source: string, fact: Unavailable | und
   const r = reason({
     code: 'NOT_CHECKED',
     severity: 'unknown',
-    message: `Could not check ${what}: ${why}.`,
+    message: checkMessage(what, why),
     evidence: [evidence('missing', source, why)],
     fix,
     steps: [step],
