@@ -123,15 +123,44 @@ export function defaultKeyOf(format: PropertyFormat): string | null {
   return infoOf(format).defaultKey;
 }
 
+/** What a key of a format stands for, worked out once per format and key. */
+interface KeyInfo {
+  /** The key it is read as (an alias resolved). */
+  canonical: string;
+  /** The schema of `canonical`, if it has one. */
+  canonicalSpec: PropertySpec | undefined;
+  /** The schema of the key itself (undefined for an alias). */
+  ownSpec: PropertySpec | undefined;
+}
+
+const keyInfos = new WeakMap<PropertyFormat, Map<string, KeyInfo>>();
+
+function rawSpecOf(format: PropertyFormat, key: string): PropertySpec | undefined {
+  const spec = Object.hasOwn(format, key) ? format[key] : undefined;
+  return spec === undefined || isAlias(spec) ? undefined : spec;
+}
+
+/** The format's keys as one Map look-up each (a drive has ~50 keys with aliases; 5,000 VMs scan ~20,000 drives). */
+function keyInfosOf(format: PropertyFormat): Map<string, KeyInfo> {
+  let infos = keyInfos.get(format);
+  if (!infos) {
+    infos = new Map();
+    for (const [key, spec] of Object.entries(format)) {
+      const canonical = isAlias(spec) ? spec.alias : key;
+      infos.set(key, { canonical, canonicalSpec: rawSpecOf(format, canonical), ownSpec: rawSpecOf(format, key) });
+    }
+    keyInfos.set(format, infos);
+  }
+  return infos;
+}
+
 /** Canonical key for a written key (resolves aliases); the written key itself when unknown. */
 export function canonicalKey(format: PropertyFormat, written: string): string {
-  const spec = Object.hasOwn(format, written) ? format[written] : undefined;
-  return isAlias(spec) ? spec.alias : written;
+  return keyInfosOf(format).get(written)?.canonical ?? written;
 }
 
 function specOf(format: PropertyFormat, key: string): PropertySpec | undefined {
-  const spec = Object.hasOwn(format, key) ? format[key] : undefined;
-  return spec === undefined || isAlias(spec) ? undefined : spec;
+  return keyInfosOf(format).get(key)?.ownSpec;
 }
 
 /**
@@ -154,6 +183,7 @@ export function scanPropertyString(text: string, format: PropertyFormat, opts: {
   const parts: PropertyPart[] = [];
   const problems: PropertyProblem[] = [];
   const defaultKey = defaultKeyOf(format);
+  const infos = keyInfosOf(format);
   // PVE's `$res`: canonical keys set so far. Its duplicate check looks up the key *as written*
   // in it, so `file=a,volume=b` is no duplicate (the alias silently overwrites).
   const seen = new Set<string>();
@@ -169,10 +199,11 @@ export function scanPropertyString(text: string, format: PropertyFormat, opts: {
     if (eq > 0 && eq < raw.length - 1) {
       const written = raw.slice(0, eq);
       const value = raw.slice(eq + 1);
-      const key = canonicalKey(format, written);
+      const info = infos.get(written);
+      const key = info?.canonical ?? written;
       if (seen.has(written)) {
         problems.push({ key, reason: `duplicate key in comma-separated list property: ${written}`, kind: 'structure' });
-      } else if (!specOf(format, key)) {
+      } else if (!info?.canonicalSpec) {
         problems.push({ key, reason: `invalid key in comma-separated list property: ${key}`, kind: 'structure' });
       }
       seen.add(key);
@@ -209,8 +240,9 @@ export function scanPropertyString(text: string, format: PropertyFormat, opts: {
 function checkValues(ps: PropertyString, format: PropertyFormat): PropertyProblem[] {
   const problems: PropertyProblem[] = [];
   const values = effectiveValues(ps);
+  const infos = keyInfosOf(format);
   for (const [key, value] of values) {
-    const spec = specOf(format, key);
+    const spec = infos.get(key)?.ownSpec;
     if (!spec) continue;
     const reason = checkValue(spec, value);
     if (reason !== null) problems.push({ key, reason, kind: 'value' });
@@ -320,6 +352,7 @@ export function printPropertyString(ps: PropertyString): string {
 export function canonicalPropertyString(ps: PropertyString, format: PropertyFormat): string {
   const values = effectiveValues(ps);
   const defaultKey = defaultKeyOf(format);
+  const infos = keyInfosOf(format);
   const out: string[] = [];
   const render = (key: string, value: string): string => {
     const spec = specOf(format, key);

@@ -7,7 +7,7 @@
 import { unknownReason } from '../disk-status.js';
 import type { FixStep, RiskReason, VmReport } from '../types.js';
 import type { DiskInForce, RiskContext } from './context.js';
-import { APPLY_HINT, COLD_START, carriesData, disksAtNextStart, evidence, reason, runState } from './context.js';
+import { APPLY_HINT, COLD_START, carriesData, disksAtNextStart, evidence, nextStartDisks, reason, runState } from './context.js';
 
 const NUMERIC = new Intl.Collator('en', { numeric: true });
 
@@ -46,7 +46,7 @@ export function aioNativeIothreadReasons(ctx: RiskContext): RiskReason[] {
  */
 export function aioNativeNoDirectReasons(ctx: RiskContext): RiskReason[] {
   const running = runState(ctx.vm) !== 'stopped';
-  return disksAtNextStart(ctx.vm)
+  return nextStartDisks(ctx)
     .filter((d) => d.facts.aio.effective === 'native' && d.facts.cacheDirect === false)
     .map((d) =>
       reason({
@@ -82,7 +82,7 @@ export function startErrorReasons(ctx: RiskContext): RiskReason[] {
   const running = runState(ctx.vm) !== 'stopped';
   const out: RiskReason[] = [];
   const missing = new Map<string, string[]>();
-  for (const d of disksAtNextStart(ctx.vm)) {
+  for (const d of nextStartDisks(ctx)) {
     if (!d.facts.startError) continue;
     const key = d.disk.key;
     const errors = d.facts.startError
@@ -186,7 +186,7 @@ export function unknownStorageReasons(ctx: RiskContext): RiskReason[] {
     entry[which] = true;
     open.set(storage, entry);
   };
-  for (const d of disksAtNextStart(ctx.vm)) if (noDirectOpen(d)) note(d, 'noDirect');
+  for (const d of nextStartDisks(ctx)) if (noDirectOpen(d)) note(d, 'noDirect');
   for (const d of ctx.disks) if (nativeIothreadOpen(d)) note(d, 'nativeIothread');
 
   const online = ctx.vm.source === 'api' || ctx.vm.source.startsWith('api:');

@@ -105,7 +105,8 @@ export function sortReasons(reasons: RiskReason[]): RiskReason[] {
  *   a missing fact makes the part that needs it `unknown`
  */
 export function assessRisk(vm: VmReport, evidence: RiskEvidenceInput): VmRisk {
-  const ctx: RiskContext = { vm, evidence, state: runState(vm), disks: disksInForce(vm) };
+  // Every member set here (the memos too), so every context has one shape.
+  const ctx: RiskContext = { vm, evidence, state: runState(vm), disks: disksInForce(vm), mainLoop: undefined, atNextStart: undefined };
   let reasons: RiskReason[] = [];
   collect(CONFIG_RULES, ctx, 'config', reasons);
   if (vm.template) {

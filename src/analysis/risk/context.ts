@@ -135,6 +135,15 @@ export interface RiskContext {
   state: RunState;
   /** Disk facts in force (see disksInForce). */
   disks: DiskInForce[];
+  /** Made on first use: the data disks of `disks` whose IO runs in the main loop (main-loop.ts mainLoopDisks). */
+  mainLoop?: DiskInForce[] | undefined;
+  /** Made on first use: disksAtNextStart(vm) (see nextStartDisks). */
+  atNextStart?: DiskInForce[] | undefined;
+}
+
+/** disksAtNextStart of the context's VM, made once per context (three rules ask). */
+export function nextStartDisks(ctx: RiskContext): DiskInForce[] {
+  return (ctx.atNextStart ??= disksAtNextStart(ctx.vm));
 }
 
 export function evidence(kind: RiskEvidence['kind'], label: string, value: string | number | boolean): RiskEvidence {

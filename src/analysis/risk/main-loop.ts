@@ -20,9 +20,9 @@ export const HEAVY_IO_PEAK_BYTES = 100 * 1048576;
 /** Data disks on one emulated controller from which MANY_DISKS_ONE_CONTROLLER fires. */
 export const MANY_DISKS = 3;
 
-/** Data disks whose IO runs in the main loop. */
+/** Data disks whose IO runs in the main loop (made once per context: several rules ask). */
 export function mainLoopDisks(ctx: RiskContext): DiskInForce[] {
-  return ctx.disks.filter((d) => carriesData(d.disk, d.facts) && !d.facts.iothread.effective);
+  return (ctx.mainLoop ??= ctx.disks.filter((d) => carriesData(d.disk, d.facts) && !d.facts.iothread.effective));
 }
 
 function onVirtioScsiSingle(d: DiskInForce): boolean {
@@ -124,8 +124,11 @@ export function mainLoopLoadReasons(ctx: RiskContext): RiskReason[] {
 
 /** MANY_DISKS_ONE_CONTROLLER: main-loop data disks crowded onto one emulated controller. */
 export function manyDisksReasons(ctx: RiskContext): RiskReason[] {
+  const disks = mainLoopDisks(ctx);
+  // Fewer main-loop disks than the threshold (most VMs): no controller can have enough.
+  if (disks.length < MANY_DISKS) return [];
   const byController = new Map<string, DiskInForce[]>();
-  for (const d of mainLoopDisks(ctx)) {
+  for (const d of disks) {
     if (controllerKind(d.facts.controller) !== 'emulated' || d.facts.controllerId === null) continue;
     const list = byController.get(d.facts.controllerId) ?? [];
     list.push(d);
