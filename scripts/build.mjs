@@ -10,6 +10,24 @@ import { STALE_GRACE_MS, removeStaleOutputs } from './stale-outputs.mjs';
 
 const started = Date.now();
 
+/**
+ * Packages bundled into the CLI rather than loaded from node_modules at run time: commander, which
+ * every command loads at start-up (as CommonJS from ESM: the module resolution, the CJS loader and
+ * the export scan of each of its files). The rest stay external, loaded by the commands that use them.
+ */
+const BUNDLED = new Set(['commander']);
+
+/** `@scope/name/sub` -> `@scope/name`, `name/sub` -> `name`. */
+const packageOf = (specifier) => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
+
+/** esbuild's `packages: 'external'`, but for the BUNDLED packages. */
+const externalPackages = {
+  name: 'external-packages',
+  setup(b) {
+    b.onResolve({ filter: /^[^./]/ }, (args) => (BUNDLED.has(packageOf(args.path)) || args.kind === 'entry-point' ? undefined : { external: true }));
+  },
+};
+
 const cli = build({
   entryPoints: { cli: 'src/cli/main.ts', 'audit-worker': 'src/cli/audit-worker.ts' },
   outdir: 'dist',
@@ -19,7 +37,10 @@ const cli = build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  packages: 'external',
+  plugins: [externalPackages],
+  // A bundled CommonJS package requires node's modules (commander: node:events, node:fs...); an
+  // ES module has no `require` of its own.
+  banner: { js: "import { createRequire as __cliCreateRequire } from 'node:module'; const require = __cliCreateRequire(import.meta.url);" },
   sourcemap: true,
   metafile: true,
   logLevel: 'warning',
