@@ -67,6 +67,7 @@ function phaseOf(path: string): string {
   if (/\/qemu\/\d+\/rrddata$/.test(path)) return 'rrddata';
   if (/\/qemu\/\d+\/(snapshot|config)/.test(path)) return 'snapshots';
   if (path === '/cluster/metrics/export') return 'metricsExport';
+  if (/^\/nodes\/[^/]+\/storage\/[^/]+\/content$/.test(path)) return 'stateVolumes';
   if (/^\/nodes\/[^/]+\/(qemu|apt\/versions|capabilities\/qemu\/machines)$/.test(path)) return 'perNodeFleet';
   if (/^\/nodes\/[^/]+\//.test(path)) return 'perNodeEvidence';
   return 'cluster';

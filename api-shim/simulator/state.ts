@@ -4,7 +4,7 @@
  * the SHA-1 of the file exactly like PVE), tasks, HA resources, credentials and the hooks tests use
  * to act as another user or as the guest OS.
  */
-import { parseVmConfig, sectionDrives, type VmConfigFile } from '../../src/pve/index.js';
+import { parseVmConfig, sectionDrives, volumeOwner, type VmConfigFile } from '../../src/pve/index.js';
 import { ALL_PRIVILEGES, defaultCredentials, uuidFromHex, type AclEntry, type DefaultCredentials } from './acl.js';
 import type { AuthStore } from './auth.js';
 import { SimClock } from './clock.js';
@@ -266,6 +266,12 @@ export class SimState {
         const size = d.options.parts.find((p) => p.key === 'size')?.value;
         this.storage.register(d.file, size);
       }
+    }
+    // The RAM state of a snapshot (and of a hibernated VM) is a volume of its own, listed with the
+    // disk images (qemu-server QemuConfig.pm `__snapshot_save_vmstate`).
+    for (const section of [file.main, ...file.snapshots]) {
+      const vmstate = section.entries.get('vmstate')?.value;
+      if (vmstate && volumeOwner(vmstate) !== null) this.storage.register(vmstate, undefined);
     }
   }
 

@@ -56,14 +56,17 @@ export async function auditCluster(client: PveClient, opts: ClusterAuditOptions 
   const provisional: RiskSources = !evidence && opts.evidenceSkipped ? { skipped: opts.evidenceSkipped } : {};
   const vms: VmReport[] = [];
   const evidenceOptions = { ...(opts.yieldToHost ? { yieldTo: opts.yieldToHost } : {}), ...opts.evidenceOptions, ...(signal ? { signal } : {}) };
-  let start: { start: EvidenceStart; resources: readonly ClusterResource[] } | undefined;
+  let start: { start: EvidenceStart; resources: readonly ClusterResource[]; permissions: Promise<PermissionMap | Error> } | undefined;
   let collector: EvidenceCollector | undefined;
   // The analysis waits for turns without answers to handle: the next requests leave first.
   const backlog = new Backlog({ ...(opts.yieldToHost ? { yieldTo: opts.yieldToHost } : {}), ...(signal ? { signal } : {}) });
   const risks = evidence ? new RiskQueue(opts, backlog) : undefined;
   const fleet = await collectFleet(client, {
     ...(evidence
-      ? { onVmList: (resources: readonly ClusterResource[], nodes: readonly string[]) => (start = { resources, start: startRiskEvidence(client, { resources, nodes }, evidenceOptions) }) }
+      ? {
+          onVmList: (resources: readonly ClusterResource[], nodes: readonly string[], permissions: Promise<PermissionMap | Error>) =>
+            (start = { resources, permissions, start: startRiskEvidence(client, { resources, nodes }, evidenceOptions) }),
+        }
       : {}),
     ...(opts.node !== undefined ? { node: opts.node } : {}),
     ...(opts.vmids !== undefined ? { vmids: opts.vmids } : {}),
@@ -82,7 +85,12 @@ export async function auditCluster(client: PveClient, opts: ClusterAuditOptions 
       // The disk facts now, the risk once this VM's evidence is in (see RiskQueue).
       const vm = analyzeVm(input, env);
       vms.push(vm);
-      collector ??= riskEvidenceCollector(client, { storages: env.storages, ...(start ? { resources: start.resources } : {}) }, evidenceOptions, start?.start);
+      collector ??= riskEvidenceCollector(
+        client,
+        { storages: env.storages, ...(start ? { resources: start.resources, permissions: start.permissions } : {}) },
+        evidenceOptions,
+        start?.start,
+      );
       risks.add(vm, input, env, collector.forVm({ vmid: vm.vmid, node: vm.node, ...evidenceNeeds(vm, input) }));
     },
   });

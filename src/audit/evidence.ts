@@ -11,8 +11,10 @@
  * - once: `/cluster/metrics/export?history=1&start-time=…` (pve-manager ≥ 8.2.5, Sys.Audit on /):
  *   the IO rates of every running VM from the last 2 minutes of pvestatd's 10 s samples;
  * - per running VM with disks in the main loop, only when the export is refused, absent (older PVE)
- *   or lacks the VM: `/rrddata` (hour); per non-template VM that has snapshots, when the cluster
- *   has a storage a RAM snapshot could be on and count as network (`noNetworkStorage`):
+ *   or lacks the VM: `/rrddata` (hour);
+ * - RAM snapshots, when some non-template VM has snapshots and the cluster has a storage a RAM
+ *   snapshot could be on and count as network (`noNetworkStorage`): once per network storage its
+ *   content (`stateVolumesOnNetwork`) when the token sees every storage; otherwise per such VM
  *   `/snapshot`, plus `config?snapshot=NAME` for each snapshot that saved RAM (the caller says
  *   which VMs need what, see `evidenceNeeds`; unknown = read).
  *
@@ -47,7 +49,10 @@ import {
   unavailable,
 } from '../analysis/risk/index.js';
 import type { StorageMap } from '../pve/types.js';
+import { type PermissionMap } from '../api/endpoints/access.js';
+import { hasPrivilege } from '../pve/permissions.js';
 import type { PveClient, RequestOptions } from '../api/client.js';
+import { fetchStorageContent } from '../api/endpoints/storage.js';
 import { type ClusterResource, fetchBackupJobs, fetchClusterResources, fetchMetricsExport } from '../api/endpoints/cluster.js';
 import { fetchSyslog } from '../api/endpoints/nodes.js';
 import { fetchVmConfig, fetchVmRrdData, fetchVmSnapshots } from '../api/endpoints/qemu.js';
@@ -76,6 +81,12 @@ export interface EvidenceFleet {
   resources?: readonly ClusterResource[];
   /** Storage config, to tell whether a RAM snapshot's storage is networked. */
   storages?: StorageMap;
+  /**
+   * The token's `/access/permissions` (an Error or null when unreadable). When they show every
+   * storage visible, the RAM snapshots on network storage are read from one content listing per
+   * network storage instead of one snapshot list per VM (see `stateVolumesOnNetwork`).
+   */
+  permissions?: PromiseLike<PermissionMap | Error | null>;
 }
 
 export interface CollectEvidenceOptions {
@@ -238,6 +249,8 @@ interface Shared {
   status: (node: string) => Promise<Fact<NodeStatus>>;
   /** Keyed by `node` + NUL + the job's storage (empty: the node's default dump storage). */
   nodeDefaultFleecing: (key: string) => Promise<Fact<boolean>>;
+  /** `stateVolumesOnNetwork`, read once when the first VM with snapshots asks. */
+  networkStateVolumes: () => Promise<Map<number, RamSnapshot[]> | null>;
 }
 
 /** One VM as the per-VM readers see it. */
@@ -311,7 +324,84 @@ function noNetworkStorage(storages: StorageMap | undefined): boolean {
 async function snapshotFact(s: Shared, { vm, res, node }: Subject, read: boolean): Promise<Fact<RamSnapshot[]> | undefined> {
   if (vm.hasSnapshots === false || s.noNetworkStorage) return [];
   if (!read || Number(res?.template) === 1) return undefined;
+  const listed = await s.networkStateVolumes();
+  if (listed) return listed.get(vm.vmid) ?? [];
   return attempt(() => ramSnapshots(s.client, node, vm.vmid, s.storages, s.req), { privilege: 'VM.Audit', path: `/vms/${vm.vmid}` });
+}
+
+/** Datastore.Audit or Datastore.AllocateSpace: what `/storage` lists a storage for. */
+function seesStorage(perms: PermissionMap, path: string): boolean {
+  return hasPrivilege(perms, path, 'Datastore.Audit') || hasPrivilege(perms, path, 'Datastore.AllocateSpace');
+}
+
+/**
+ * True when `/storage` listed every storage of storage.cfg: the token sees each storage with an
+ * ACL of its own and, through `/storage` (or `/`), every other one. (A NoAccess ACL on one
+ * storage is the permission map's blind spot: PVE leaves that path out of the map.)
+ */
+function everyStorageVisible(perms: PermissionMap): boolean {
+  // A storage id cannot contain a NUL: this path stands for every storage without an ACL of its own.
+  if (!seesStorage(perms, '/storage/\0')) return false;
+  return Object.keys(perms).every((path) => !path.startsWith('/storage/') || seesStorage(perms, path));
+}
+
+/** `vm-<vmid>-state-<snapshot>` with the format's suffix on file storages (qemu-server `__snapshot_save_vmstate`). */
+const STATE_VOLUME = /(?:^|\/)vm-(\d+)-state-(.+?)(?:\.(?:raw|qcow2|vmdk))?$/;
+/** The state of a hibernated VM (qemu-server `vm_suspend`: `suspend-YYYY-MM-DD`), not a snapshot's. */
+const HIBERNATION_STATE = /^suspend-\d{4}-\d{2}-\d{2}$/;
+
+/**
+ * The RAM snapshots on network storage of every VM, by VMID, from one content listing per network
+ * storage (on the first of `nodes` the storage is available on; the network types are shared,
+ * so one node sees all of it). A snapshot's RAM state is a volume `vm-<vmid>-state-<snapshot>` on
+ * a storage of storage.cfg, listed as disk-image content (qemu-server QemuConfig.pm
+ * `__snapshot_save_vmstate`): so the listings name every RAM snapshot the risk rule reports, in
+ * as many requests as there are network storages rather than one or more per VM with snapshots.
+ * A RAM snapshot on a local storage is not listed, and needs no reason either.
+ * null when the listings cannot stand for the snapshot lists: the storage list is unread, not
+ * every storage is visible to the token (a RAM snapshot on a storage it cannot see is NOT_CHECKED,
+ * which only the VM's own snapshot list tells), the permissions are unreadable, or a listing
+ * failed. Aborts are rethrown.
+ */
+async function stateVolumesOnNetwork(
+  client: Getter,
+  storages: StorageMap,
+  nodes: readonly string[],
+  permissions: PromiseLike<PermissionMap | Error | null>,
+  req: RequestOptions,
+): Promise<Map<number, RamSnapshot[]> | null> {
+  // An empty map is a storage list that could not be read: it names no storage type.
+  if (storages.size === 0) return null;
+  const perms = await permissions;
+  if (!perms || perms instanceof Error || !everyStorageVisible(perms)) return null;
+  const network = [...storages.values()].filter((e) => isNetworkStorage(e.type, e.props['shared'] === '1'));
+  const listings = await Promise.all(
+    network.map(async (entry) => {
+      const allowed = entry.props['nodes']?.split(/[,;\s]+/);
+      const node = nodes.find((n) => !allowed || allowed.includes(n));
+      if (node === undefined || entry.props['disable'] === '1') return null;
+      try {
+        return { entry, volumes: await fetchStorageContent(client as PveClient, node, entry.id, { content: 'images' }, req) };
+      } catch (err) {
+        if (isAbort(err)) throw err;
+        return null;
+      }
+    }),
+  );
+  const out = new Map<number, RamSnapshot[]>();
+  for (const listing of listings) {
+    if (!listing) return null;
+    for (const { volid } of listing.volumes) {
+      const m = STATE_VOLUME.exec(volid.slice(volid.indexOf(':') + 1));
+      if (!m || HIBERNATION_STATE.test(m[2]!)) continue;
+      const vmid = Number(m[1]);
+      const snap: RamSnapshot = { name: m[2]!, vmstate: volid, storage: listing.entry.id, storageType: listing.entry.type, network: true };
+      const list = out.get(vmid);
+      if (list) list.push(snap);
+      else out.set(vmid, [snap]);
+    }
+  }
+  return out;
 }
 
 /** The evidence object without the members no rule needs. */
@@ -343,6 +433,8 @@ export interface EvidenceStart {
   windowHours: number;
   /** Options of the per-VM requests (`after` included). */
   req: RequestOptions;
+  /** The nodes given (those of the audited VMs). */
+  nodes: readonly string[];
 }
 
 /**
@@ -364,6 +456,7 @@ export function startRiskEvidence(
   const start: EvidenceStart = {
     windowHours,
     req: later,
+    nodes: fleet.nodes ?? [],
     resources: fleet.resources
       ? Promise.resolve<Fact<readonly ClusterResource[]>>(fleet.resources)
       : attempt(() => fetchClusterResources(client as PveClient, { type: 'vm' }, req), { privilege: 'VM.Audit', path: '/vms' }),
@@ -450,6 +543,8 @@ export function riskEvidenceCollector(
     for (const r of qemu) {
       if (r.status === 'running' && r.node) runningVcpus.set(r.node, (runningVcpus.get(r.node) ?? 0) + (r.maxcpu ?? 0));
     }
+    let stateVolumes: Promise<Map<number, RamSnapshot[]> | null> | undefined;
+    const { storages, permissions } = fleet;
     return {
       client,
       req: st.req,
@@ -465,6 +560,8 @@ export function riskEvidenceCollector(
       syslog: st.syslog,
       status: st.status,
       nodeDefaultFleecing: st.nodeDefaultFleecing,
+      networkStateVolumes: () =>
+        (stateVolumes ??= storages && permissions && st.nodes.length > 0 ? stateVolumesOnNetwork(client, storages, st.nodes, permissions, st.req) : Promise.resolve(null)),
     };
   });
   // An abort surfaces through forVm; nobody may be asking yet.

@@ -51,10 +51,11 @@ export interface CollectFleetOptions {
   onInput?: (input: VmInput, env: AnalysisEnv) => void;
   /**
    * Called once the VM list is read and the node requests are queued, before the first VM request:
-   * `/cluster/resources` (every VM, not only the selected ones) and the nodes of the selected VMs.
+   * `/cluster/resources` (every VM, not only the selected ones), the nodes of the selected VMs and
+   * the token's `/access/permissions` (still on the wire; an Error when unreadable).
    * Requests the caller sends here leave ahead of the per-VM ones.
    */
-  onVmList?: (resources: readonly ClusterResource[], nodes: readonly string[]) => void;
+  onVmList?: (resources: readonly ClusterResource[], nodes: readonly string[], permissions: Promise<PermissionMap | Error>) => void;
   /**
    * Runs the work of each VM once its answer is in (building its input, `onInput`) when the caller
    * says (the audit's Backlog: after the answers that came in meanwhile); the promise resolves once
@@ -106,7 +107,7 @@ export async function collectFleet(client: PveClient, options: CollectFleetOptio
     qemuLists.set(node, settle(fetchNodeQemuList(client, node, { full: true }, { signal })));
     qemuVersions.set(node, settle(fetchNodeQemuVersion(client, node, { signal })));
   }
-  options.onVmList?.(resources, nodeNames);
+  options.onVmList?.(resources, nodeNames, perms);
 
   // Each node's running VMs (`qemu?full=1`, slow on a big node: PVE asks QMP of every running
   // VM) gate only that node's VMs, so the first rows do not wait for the slowest node.

@@ -72,3 +72,31 @@ export function fetchNodeStorageStatus(
 ): Promise<NodeStorageStatus[]> {
   return client.get<NodeStorageStatus[]>(apiPath`/nodes/${node}/storage`, undefined, options);
 }
+
+/** One volume of `GET /nodes/{node}/storage/{storage}/content`. */
+export interface StorageContentEntry {
+  /** `nas:100/vm-100-disk-0.qcow2`, `ceph:vm-100-state-pre`. */
+  volid: string;
+  /** `images`, `iso`, `backup`, ... */
+  content?: string;
+  format?: string;
+  /** The owning guest, for guest volumes. */
+  vmid?: number | string;
+  size?: number;
+  [member: string]: unknown;
+}
+
+/**
+ * `GET /nodes/{node}/storage/{storage}/content` - needs Datastore.Audit or
+ * Datastore.AllocateSpace on `/storage/{storage}`; guest volumes are listed only where the caller
+ * has VM.Audit on the guest (pve-storage PVE/API2/Storage/Content.pm `index`).
+ */
+export function fetchStorageContent(
+  client: PveClient,
+  node: string,
+  storage: string,
+  params: { content?: string; vmid?: number } = {},
+  options?: RequestOptions,
+): Promise<StorageContentEntry[]> {
+  return client.get<StorageContentEntry[]>(apiPath`/nodes/${node}/storage/${storage}/content`, params, options);
+}

@@ -5,7 +5,7 @@
  * test/scenarios cover the same over real HTTP.)
  */
 import { describe, expect, it } from 'vitest';
-import { collectRiskEvidence } from '../../../src/audit/evidence.js';
+import { collectRiskEvidence, startRiskEvidence } from '../../../src/audit/evidence.js';
 import { PveApiError, PveConnectionError, PvePermissionError } from '../../../src/api/errors.js';
 import type { StorageEntry } from '../../../src/pve/types.js';
 
@@ -213,6 +213,62 @@ describe('collectRiskEvidence', () => {
     expect(client.calls.filter((c) => c.startsWith('/nodes/pve1/qemu/'))).toEqual([]);
     expect(ev.get(100)!.io).toBeUndefined();
     expect(ev.get(100)!.ramSnapshots).toEqual([]);
+  });
+
+  describe('RAM snapshots from the network storages\' content, when the token sees every storage', () => {
+    const twoStorages = new Map<string, StorageEntry>([
+      ['nfs1', { id: 'nfs1', type: 'nfs', props: {} }],
+      ['local-lvm', { id: 'local-lvm', type: 'lvmthin', props: {} }],
+    ]);
+    const contentRoutes = (): Record<string, Handler | unknown> => ({
+      ...baseRoutes(),
+      '/nodes/pve1/storage/nfs1/content': (p: Record<string, unknown> | undefined) =>
+        p?.['content'] === 'images'
+          ? [
+              { volid: 'nfs1:100/vm-100-disk-0.qcow2', vmid: 100, content: 'images', format: 'qcow2' },
+              { volid: 'nfs1:100/vm-100-state-pre.raw', vmid: 100, content: 'images', format: 'raw' },
+              // A hibernated VM's state (qemu-server vm_suspend), not a snapshot's.
+              { volid: 'nfs1:101/vm-101-state-suspend-2026-11-21.raw', vmid: 101, content: 'images', format: 'raw' },
+            ]
+          : new Error(`unexpected ${JSON.stringify(p)}`),
+    });
+    const vms = [{ vmid: 100, node: 'pve1', hasSnapshots: true }, { vmid: 101, node: 'pve1', hasSnapshots: true }];
+    const run = (client: ReturnType<typeof fakeClient>, permissions: Record<string, Record<string, 0 | 1>> | Error) => {
+      const started = startRiskEvidence(client, { nodes: ['pve1'] }, { now });
+      return collectRiskEvidence(client, { vms, storages: twoStorages, permissions: Promise.resolve(permissions) }, { now }, started);
+    };
+
+    it('lists each network storage once instead of reading a snapshot list per VM, with the same facts', async () => {
+      const client = fakeClient(contentRoutes());
+      const ev = await run(client, { '/': { 'Datastore.Audit': 1, 'VM.Audit': 1 } });
+      expect(ev.get(100)!.ramSnapshots).toEqual([{ name: 'pre', vmstate: 'nfs1:100/vm-100-state-pre.raw', storage: 'nfs1', storageType: 'nfs', network: true }]);
+      expect(ev.get(101)!.ramSnapshots).toEqual([]);
+      expect(client.calls.filter((c) => c.includes('/snapshot') || c.endsWith('/config'))).toEqual([]);
+      // The local storage cannot hold a RAM snapshot the rule reports: not listed.
+      expect(client.calls.filter((c) => c.includes('/storage/'))).toEqual(['/nodes/pve1/storage/nfs1/content']);
+    });
+
+    it('reads the snapshot lists when a storage may be hidden from the token (its RAM snapshots would be NOT_CHECKED)', async () => {
+      const client = fakeClient(contentRoutes());
+      // An ACL on one storage replaced the inherited Datastore.Audit: /storage may not list it.
+      const ev = await run(client, { '/': { 'Datastore.Audit': 1, 'VM.Audit': 1 }, '/storage/secret': { 'Datastore.AllocateTemplate': 1 } });
+      expect(client.calls).toContain('/nodes/pve1/qemu/100/snapshot');
+      expect(client.calls.some((c) => c.includes('/storage/'))).toBe(false);
+      expect(ev.get(100)!.ramSnapshots).toEqual([{ name: 'pre', vmstate: 'nfs1:100/vm-100-state-pre.raw', storage: 'nfs1', storageType: 'nfs', network: true }]);
+      const unreadable = fakeClient(contentRoutes());
+      await run(unreadable, new Error('permissions not readable'));
+      expect(unreadable.calls).toContain('/nodes/pve1/qemu/100/snapshot');
+    });
+
+    it('reads the snapshot lists when a listing fails', async () => {
+      const routes = contentRoutes();
+      routes['/nodes/pve1/storage/nfs1/content'] = forbidden('/nodes/pve1/storage/nfs1/content', '/storage/nfs1', 'Datastore.Audit|Datastore.AllocateSpace');
+      const client = fakeClient(routes);
+      const ev = await run(client, { '/': { 'VM.Audit': 1 }, '/storage': { 'Datastore.Audit': 1 } });
+      expect(client.calls).toContain('/nodes/pve1/storage/nfs1/content');
+      expect(client.calls).toContain('/nodes/pve1/qemu/100/snapshot');
+      expect(ev.get(100)!.ramSnapshots).toEqual([{ name: 'pre', vmstate: 'nfs1:100/vm-100-state-pre.raw', storage: 'nfs1', storageType: 'nfs', network: true }]);
+    });
   });
 
   it('rethrows an abort instead of reporting it as a fact', async () => {

@@ -50,7 +50,7 @@ describe('coverage', () => {
 
   it('every endpoint the client calls is answered (no 501)', async () => {
     const task = await call(sim, 'POST', '/nodes/pve1/qemu/100/config', { form: { name: 'x' } });
-    const values: Record<string, string> = { node: 'pve1', 'enc(node)': 'pve1', vmid: '100', upid: task.body.data, action: 'start' };
+    const values: Record<string, string> = { node: 'pve1', 'enc(node)': 'pve1', vmid: '100', upid: task.body.data, action: 'start', storage: 'local-lvm' };
     const missing: string[] = [];
     for (const c of clientCalls()) {
       const path = c.template.replace(/\$\{([^}]+)\}/g, (_, name: string) => {
