@@ -27,6 +27,7 @@ import { Envelope, type RouteDef } from './routes/route.js';
 import { taskRoutes } from './routes/tasks.js';
 import { endpointParams, validateParams } from './schema/validate.js';
 import { answerParts } from './answer-text.js';
+import { DueTimer } from './due-timer.js';
 import { KeyOrder } from './key-order.js';
 import type { SimState } from './state.js';
 
@@ -74,14 +75,6 @@ function formatOf(url: string): Format {
 
 const sleep = (ms: number) => new Promise<void>((r) => (ms > 0 ? setTimeout(r, ms) : setImmediate(r)));
 
-/**
- * Waits until `deadline` (performance.now() ms). The simulated latency is the time from request
- * to answer, so handling time counts towards it; timers fire up to ~1 ms late, hence the rounding.
- */
-const waitUntil = (deadline: number) => {
-  const remaining = Math.round(deadline - performance.now());
-  return remaining >= 1 ? new Promise<void>((r) => setTimeout(r, remaining)) : Promise.resolve();
-};
 
 /** The reason phrase: first line of the message, only characters a status line may carry. */
 function reasonPhrase(message: string): string {
@@ -212,6 +205,13 @@ function okEnvelope(result: unknown, format: Format): Record<string, unknown> {
 
 /** Builds the fastify app (not listening). */
 export function buildServer(state: SimState, opts: ServerOptions): { app: FastifyInstance; sockets: Set<Socket> } {
+  const due = new DueTimer();
+  /**
+   * Waits until `deadline` (performance.now() ms). The simulated latency is the time from request
+   * to answer, so handling time counts towards it; the answer leaves at its due time, not on the
+   * next millisecond tick of a timer (see due-timer.ts).
+   */
+  const waitUntil = (deadline: number): Promise<void> => (deadline > performance.now() ? due.until(deadline) : Promise.resolve());
   const app = Fastify({
     logger: false,
     ...(opts.https ? { https: opts.https } : {}),
@@ -221,6 +221,9 @@ export function buildServer(state: SimState, opts: ServerOptions): { app: Fastif
     rewriteUrl: (req: { url?: string }) => rewriteUrl(req.url ?? '/'),
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
   const sockets = new Set<Socket>();
+  app.addHook('onClose', async () => {
+    await due.close();
+  });
   app.server.on('connection', (s: Socket) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
