@@ -2,16 +2,17 @@
 /**
  * `buildApp(opts)`: the shim as a Fastify instance that does not listen (tests call `listen`
  * on port 0, `serve` in main.ts on the real port). Root hooks run on every request, in order:
- * security headers, HTTP framing hygiene, Host allow-list, (login mode) the session; then each part
+ * security headers + HTTP framing hygiene + Host allow-list (one hook, request-guard.ts), (login
+ * mode) the session; then each part
  * is an encapsulated plugin: the guarded read proxy, `/dp/config`, the plans and jobs (`/dp/plans`,
  * `/dp/jobs`), and the static panel.
  */
 import Fastify, { type FastifyReply } from 'fastify';
 import type { FastifyInstance } from 'fastify';
 import { DP_BAD_PATH, sendShimError } from './errors.js';
-import { hostGuard } from './host-guard.js';
-import { httpHygiene, noAutomaticContinue } from './http-hygiene.js';
-import { applySecurityHeaders, clientErrorWithHeaders, securityHeaders } from './security-headers.js';
+import { guardServer } from './http-hygiene.js';
+import { requestGuard } from './request-guard.js';
+import { applySecurityHeaders, clientErrorWithHeaders } from './security-headers.js';
 import { type ShimOptions, resolveShimOptions } from './options.js';
 import { auditMode } from './plugins/audit-mode.js';
 import { jobsRoutes } from './plugins/jobs.js';
@@ -47,10 +48,8 @@ export async function buildApp(options: ShimOptions): Promise<FastifyInstance> {
     },
     clientErrorHandler: clientErrorWithHeaders,
   });
-  noAutomaticContinue(app.server);
-  app.addHook('onRequest', securityHeaders);
-  app.addHook('onRequest', httpHygiene);
-  app.addHook('onRequest', hostGuard(opts.allowedHosts));
+  guardServer(app.server);
+  app.addHook('onRequest', requestGuard(opts.allowedHosts));
   if (opts.login) await registerLogin(app, opts);
   await app.register(pveProxy, opts);
   await app.register(auditMode, opts);

@@ -19,6 +19,14 @@ export const DP_AUDIT_READ_ONLY: ShimErrorSpec = { code: 'DP_AUDIT_READ_ONLY', s
 export const DP_BAD_PATH: ShimErrorSpec = { code: 'DP_BAD_PATH', status: 400 };
 /** A request whose framing could desynchronise the shim and PVE (GET with a body, Transfer-Encoding, Expect, Upgrade). */
 export const DP_BAD_FRAMING: ShimErrorSpec = { code: 'DP_BAD_FRAMING', status: 400 };
+/** A request target that is not a path (`http://host/...`, `*`) or CONNECT: the shim is no proxy. */
+export const DP_NOT_A_PROXY: ShimErrorSpec = { code: 'DP_NOT_A_PROXY', status: 400 };
+/** A request line longer than any call the panel makes (a path PVE would only refuse, after the shim sent it). */
+export const DP_URI_TOO_LONG: ShimErrorSpec = { code: 'DP_URI_TOO_LONG', status: 414 };
+/** More header lines than any browser sends (node:http hides those past its count from the checks). */
+export const DP_TOO_MANY_HEADERS: ShimErrorSpec = { code: 'DP_TOO_MANY_HEADERS', status: 431 };
+/** A request that is not HTTP/1.0 or HTTP/1.1 (HTTP/0.9 has no headers, `HTTP/2.0` in a request line is not HTTP/2). */
+export const DP_HTTP_VERSION: ShimErrorSpec = { code: 'DP_HTTP_VERSION', status: 505 };
 /** A write without the shim's CSRF token (a cross-site form or fetch cannot read /dp/config). */
 export const DP_CSRF: ShimErrorSpec = { code: 'DP_CSRF', status: 403 };
 /** A `Host` header the shim does not answer to (DNS rebinding onto a loopback shim). */

@@ -5,8 +5,6 @@
  * shim's token. Browsers still send `Host: evil.example`, so only the names the shim is meant
  * to be reached by are answered.
  */
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import { DP_HOST_NOT_ALLOWED, sendShimError } from './errors.js';
 
 /** `host:port`, `[v6]:port`, `host` -> the lower-case host name (v6 without brackets kept in both forms by the caller). */
 export function hostName(header: string): string {
@@ -26,18 +24,13 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 /**
- * An onRequest hook answering 403 `DP_HOST_NOT_ALLOWED` for a Host that is neither a loopback
- * name nor in `allowed`. Runs for every route, whatever address the shim listens on.
+ * Why a request with this `Host` header is refused (403 `DP_HOST_NOT_ALLOWED`), or null: the
+ * name is neither a loopback name nor in `allowed`. Checked on every route, whatever address the
+ * shim listens on.
  */
-export function hostGuard(allowed: ReadonlySet<string>) {
-  return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
-    const name = hostName(request.headers.host ?? '');
-    if (isLoopbackHost(name) || allowed.has(name)) return undefined;
-    const names = ['localhost', ...allowed].join(', ');
-    return sendShimError(
-      reply,
-      DP_HOST_NOT_ALLOWED,
-      `Host '${name}' is not a name this pve-dataplane shim answers to (possible DNS rebinding); it answers to ${names} (--allowed-host)`,
-    );
-  };
+export function hostRefusal(allowed: ReadonlySet<string>, header: string | undefined): string | null {
+  const name = hostName(header ?? '');
+  if (isLoopbackHost(name) || allowed.has(name)) return null;
+  const names = ['localhost', ...allowed].join(', ');
+  return `Host '${name}' is not a name this pve-dataplane shim answers to (possible DNS rebinding); it answers to ${names} (--allowed-host)`;
 }

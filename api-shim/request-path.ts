@@ -41,3 +41,20 @@ export function checkApiPath(rawUrl: string, prefix: string): PathCheck {
   }
   return { ok: true, path: `/${decoded.join('/')}`, query };
 }
+
+/**
+ * The request target PVE is sent for `rest` (below the prefix, `/nodes/pve1?x=1`, passed by
+ * `checkApiPath`): each path segment decoded and encoded again, so PVE reads the path the shim
+ * checked and not another spelling of it; the query as it came. Paths without `%` are already in
+ * that form and are returned as they are.
+ */
+export function canonicalTarget(rest: string): string {
+  const q = rest.indexOf('?');
+  const path = q < 0 ? rest : rest.slice(0, q);
+  if (!path.includes('%')) return rest;
+  const canonical = path
+    .split('/')
+    .map((seg) => encodeURIComponent(decodeURIComponent(seg)))
+    .join('/');
+  return q < 0 ? canonical : canonical + rest.slice(q);
+}

@@ -2,13 +2,14 @@
 /**
  * Headers on every answer of the shim, errors included. The panel starts jobs that write, so no
  * other site may frame it and trick a click (`frame-ancestors 'none'`); it loads only its own
- * bundle and talks only to its own origin. Three paths produce answers and all three set them:
- * the onRequest hook (routes, 404s, refusals), `frameworkErrors` (Fastify's own 400 for a URL it
- * cannot decode: no hook runs) and the `clientError` handler (bytes node:http cannot parse).
+ * bundle and talks only to its own origin. Four paths produce answers and all four set them:
+ * the root onRequest hook (routes, 404s, refusals), `frameworkErrors` (Fastify's own 400 for a URL
+ * it cannot decode: no hook runs), the `clientError` handler (bytes node:http cannot parse) and
+ * the `connect` listener (CONNECT never becomes a request).
  */
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 
 /** CSP of the panel: own scripts, lit's constructed stylesheets plus index.html's inline style. */
 export const PANEL_CSP = [
@@ -32,14 +33,30 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'cross-origin-opener-policy': 'same-origin',
 };
 
+/** SECURITY_HEADERS as pairs, built once: they are set on every answer. */
+const PAIRS: readonly (readonly [string, string])[] = Object.entries(SECURITY_HEADERS);
+
+/** The headers as raw HTTP lines (`name: value\r\n` each), for answers written straight to a socket. */
+const RAW_LINES = PAIRS.map(([k, v]) => `${k}: ${v}\r\n`).join('');
+
 /** Sets the headers on `reply` (replacing any an upstream answer carried). */
 export function applySecurityHeaders(reply: FastifyReply): void {
-  for (const [k, v] of Object.entries(SECURITY_HEADERS)) void reply.header(k, v);
+  for (const [k, v] of PAIRS) void reply.header(k, v);
 }
 
-/** onRequest hook. */
-export async function securityHeaders(_request: FastifyRequest, reply: FastifyReply): Promise<void> {
-  applySecurityHeaders(reply);
+/**
+ * Writes a whole JSON error answer with the headers straight to `socket` and closes it: for
+ * what node:http hands over without a request object (bytes it cannot parse, CONNECT).
+ */
+export function rawErrorAnswer(socket: Socket, status: number, code: string, message: string): void {
+  const body = JSON.stringify({ data: null, message, code });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${RAW_LINES}content-type: application/json; charset=utf-8\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }
 
 /**
@@ -49,13 +66,5 @@ export async function securityHeaders(_request: FastifyRequest, reply: FastifyRe
 export function clientErrorWithHeaders(err: NodeJS.ErrnoException, socket: Socket): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-  const body = JSON.stringify({ data: null, message: `malformed HTTP request (${err.code ?? 'parse error'}); nothing was sent to PVE`, code: 'DP_BAD_FRAMING' });
-  const headers = Object.entries(SECURITY_HEADERS).map(([k, v]) => `${k}: ${v}\r\n`).join('');
-  if (socket.writable) {
-    socket.write(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${headers}content-type: application/json; charset=utf-8\r\n` +
-        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-    );
-  }
-  socket.destroy();
+  rawErrorAnswer(socket, status, 'DP_BAD_FRAMING', `malformed HTTP request (${err.code ?? 'parse error'}); nothing was sent to PVE`);
 }

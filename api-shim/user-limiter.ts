@@ -31,16 +31,37 @@ export class UserLimiter {
     this.burst = concurrency;
   }
 
-  /**
-   * Waits for a slot of `user`; resolves with the release function, or null when the user's
-   * queue is full (the caller answers 429).
-   */
-  async acquire(user: string): Promise<(() => void) | null> {
+  private state(user: string): UserState {
     let s = this.users.get(user);
     if (!s) {
       s = { running: 0, tokens: this.burst, atMs: Date.now(), queue: [] };
       this.users.set(user, s);
     }
+    return s;
+  }
+
+  /**
+   * A slot of `user` when one and a start are free right now (the common case: the release
+   * function, without a promise or a timer), else null; then call `acquire`.
+   */
+  tryAcquire(user: string): (() => void) | null {
+    const s = this.state(user);
+    if (s.running >= this.concurrency) return null;
+    const now = Date.now();
+    const tokens = Math.min(this.burst, s.tokens + ((now - s.atMs) * this.perSecond) / 1000);
+    if (tokens < 1) return null;
+    s.running++;
+    s.tokens = tokens - 1;
+    s.atMs = now;
+    return this.releaser(user, s);
+  }
+
+  /**
+   * Waits for a slot of `user`; resolves with the release function, or null when the user's
+   * queue is full (the caller answers 429).
+   */
+  async acquire(user: string): Promise<(() => void) | null> {
+    const s = this.state(user);
     if (s.running >= this.concurrency) {
       if (s.queue.length >= this.maxQueued) return null;
       await new Promise<void>((resolve) => s.queue.push(resolve));
@@ -53,6 +74,11 @@ export class UserLimiter {
     s.tokens = Math.min(this.burst, s.tokens + ((now - s.atMs) * this.perSecond) / 1000) - 1;
     s.atMs = now;
     if (s.tokens < 0) await new Promise((r) => setTimeout(r, (-s.tokens * 1000) / this.perSecond));
+    return this.releaser(user, s);
+  }
+
+  /** The release function of one slot of `user` (idempotent). */
+  private releaser(user: string, s: UserState): () => void {
     let released = false;
     return () => {
       if (released) return;

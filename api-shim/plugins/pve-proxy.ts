@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /**
  * `/api2/json/*` -> PVE, reads only. In this encapsulated plugin, in order, every request:
- * 1. has its raw path checked (`..`, encoded `/`, NUL: 400 `DP_BAD_PATH`);
+ * 1. has its raw path checked (`..`, encoded `/`, NUL: 400 `DP_BAD_PATH`; over 2 KiB: 414);
  * 2. unless GET/HEAD, is refused before any byte goes upstream: 403 `DP_AUDIT_READ_ONLY` under
  *    `--read-only`, else 403 `DP_PATH_NOT_ALLOWED` (changes run as the shim's jobs, never through
  *    the proxy);
  * 3. must be on the allow-list of the audit's reads, with only the query parameters the audit
  *    sends on it (403 `DP_PATH_NOT_ALLOWED`; a malformed query 400 `DP_BAD_PATH`), then waits for
  *    a slot of its user's pacing (api-shim/user-limiter.ts);
- * 4. goes upstream with a header set built from scratch: the few content-negotiation headers a
- *    GET needs plus the credentials the shim holds (the token, or the signed-in user's ticket).
+ * 4. goes upstream as the path the allow-list matched (not the client's spelling of it), with a
+ *    header set built from scratch: the few content-negotiation headers a GET needs plus the
+ *    credentials the shim holds (the token, or the signed-in user's ticket).
  *    Nothing that frames a message (length, encoding, connection, upgrade, expect) or carries the
  *    browser's credentials is copied;
  * 5. comes back with only the content headers of PVE's answer: no `Set-Cookie`, no CORS
@@ -24,14 +25,15 @@
  */
 import http, { type ClientRequest, type IncomingMessage } from 'node:http';
 import https from 'node:https';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Socket } from 'node:net';
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { createPveAgent } from '../../src/node/tls.js';
 import { allowedCall, queryRefusal } from '../allow-list.js';
-import { DP_AUDIT_READ_ONLY, DP_BAD_PATH, DP_PATH_NOT_ALLOWED, DP_RATE_LIMITED, DP_UPSTREAM_UNREACHABLE, type ShimErrorSpec, sendShimError } from '../errors.js';
+import { DP_AUDIT_READ_ONLY, DP_BAD_PATH, DP_PATH_NOT_ALLOWED, DP_RATE_LIMITED, DP_UPSTREAM_UNREACHABLE, DP_URI_TOO_LONG, type ShimErrorSpec, sendShimError } from '../errors.js';
 import { sessionOf } from '../session-of.js';
 import { UserLimiter } from '../user-limiter.js';
 import type { ResolvedShimOptions } from '../options.js';
-import { checkApiPath } from '../request-path.js';
+import { canonicalTarget, checkApiPath } from '../request-path.js';
 import { upstreamCredentials } from '../upstream-credentials.js';
 
 /** Where the PVE API lives, on PVE and on the shim. */
@@ -73,6 +75,13 @@ function pick<T>(headers: Readonly<Record<string, T | undefined>>, names: readon
 /** HTTP methods routed to this plugin (the hook below refuses all but GET/HEAD with the shim's own errors). */
 const ROUTED_METHODS = ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS'];
 
+/**
+ * The longest request target forwarded (bytes). The panel's longest read is well under 200 (a
+ * node name, a VMID, a snapshot name of at most 40); a longer one is refused rather than handed
+ * to PVE to refuse.
+ */
+export const MAX_TARGET_LENGTH = 2048;
+
 /** A read refused before anything went upstream: the shim's error and its message. */
 export interface ReadRefusal {
   spec: ShimErrorSpec;
@@ -86,6 +95,9 @@ export interface ReadRefusal {
  * whichever route asked for it.
  */
 export function readRefusal(method: string, rawUrl: string, readOnly: boolean): ReadRefusal | null {
+  if (rawUrl.length > MAX_TARGET_LENGTH) {
+    return { spec: DP_URI_TOO_LONG, message: `request target of ${rawUrl.length} bytes refused (at most ${MAX_TARGET_LENGTH}); nothing was sent to PVE` };
+  }
   const check = checkApiPath(rawUrl, API_PREFIX);
   if (!check.ok) return { spec: DP_BAD_PATH, message: `refused path: ${check.reason}` };
   if (method !== 'GET' && method !== 'HEAD') {
@@ -113,6 +125,8 @@ export interface UpstreamReads {
    * timeout destroys it with an error. The caller ends nothing: the request is already sent.
    */
   open(request: FastifyRequest, method: string, rawUrl: string, headers: Record<string, string | string[]>): ClientRequest;
+  /** Closes the kept-alive upstream sockets (the shim is closing). */
+  close(): void;
 }
 
 const readsOf = new WeakMap<ResolvedShimOptions, UpstreamReads>();
@@ -142,49 +156,103 @@ export function upstreamReads(opts: ResolvedShimOptions): UpstreamReads {
     open(request, method, rawUrl, headers) {
       headers['host'] = host;
       Object.assign(headers, upstreamCredentials(opts, request));
-      // The guard has checked the path and the query: the request target is the raw one below the prefix, byte for byte.
-      const upstream = send({ method, hostname, port, path: upstreamPrefix + rawUrl.slice(API_PREFIX.length), headers, agent, timeout });
+      // The guard has checked the path and the query. What goes upstream is the path as it was
+      // checked, never the client's spelling of it: a `%6eodes` passed as `nodes` but reached PVE
+      // as `%6eodes` (the allow-list admits only letters, digits, '.', '-', so this is the
+      // decoded path); the query goes as sent.
+      const upstream = send({ method, hostname, port, path: upstreamPrefix + canonicalTarget(rawUrl.slice(API_PREFIX.length)), headers, agent, timeout });
       upstream.on('timeout', () => upstream.destroy(new Error(`no answer within ${timeout} ms`)));
+      // A 101 to a read: node:http hands the socket over and emits nothing else, so the caller
+      // waited forever (holding its user's slot). A read never switches protocols.
+      upstream.on('upgrade', (answer: IncomingMessage, socket: Socket) => {
+        socket.destroy();
+        upstream.emit('error', new Error(`answered a read with ${String(answer.statusCode)} (a protocol switch)`));
+      });
       upstream.end();
       return upstream;
+    },
+    close() {
+      agent.destroy();
+      readsOf.delete(opts);
     },
   };
   readsOf.set(opts, reads);
   return reads;
 }
 
+/** What one forwarded read holds between the hook and its end. */
+interface Exchange {
+  release: () => void;
+  /** The upstream read until PVE's answer starts. */
+  upstream: ClientRequest | null;
+}
+
 /** Registers the guarded proxy. */
 export async function pveProxy(app: FastifyInstance, opts: ResolvedShimOptions): Promise<void> {
   const reads = upstreamReads(opts);
   const { limiter, host } = reads;
-  const releases = new WeakMap<FastifyRequest['raw'], () => void>();
-  const inFlight = new WeakMap<FastifyRequest['raw'], ClientRequest>();
-  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    const refused = readRefusal(request.method.toUpperCase(), request.raw.url ?? '', opts.readOnly);
-    if (refused) return sendShimError(reply, refused.spec, refused.message);
+  const exchanges = new WeakMap<FastifyRequest['raw'], Exchange>();
+  // A callback hook, not an async one: a read that finds a free slot (nearly all) passes without
+  // a promise; only one that must wait for its user's pacing goes through `acquire`.
+  app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
+    const raw = request.raw;
+    const refused = readRefusal(request.method, raw.url!, opts.readOnly);
+    if (refused) return void sendShimError(reply, refused.spec, refused.message);
     const user = sessionOf(request)?.userid ?? 'token';
-    const release = await limiter.acquire(user);
-    if (!release) return sendShimError(reply, DP_RATE_LIMITED, `too many requests from ${user} waiting for PVE; retry shortly`);
-    releases.set(request.raw, release);
-    return undefined;
+    const release = limiter.tryAcquire(user);
+    if (release) {
+      exchanges.set(raw, { release, upstream: null });
+      return done();
+    }
+    limiter.acquire(user).then((queued) => {
+      if (!queued) return void sendShimError(reply, DP_RATE_LIMITED, `too many requests from ${user} waiting for PVE; retry shortly`);
+      // The client left while waiting for its turn: nothing to forward.
+      if (raw.destroyed) return queued();
+      exchanges.set(raw, { release: queued, upstream: null });
+      done();
+    }, done);
   });
   // Whatever ends the exchange frees the slot and, the client gone first, drops the upstream read.
-  const free = async (request: FastifyRequest): Promise<void> => {
-    releases.get(request.raw)?.();
-    releases.delete(request.raw);
-    inFlight.get(request.raw)?.destroy();
+  const free = (raw: FastifyRequest['raw']): void => {
+    const exchange = exchanges.get(raw);
+    if (!exchange) return;
+    exchanges.delete(raw);
+    exchange.release();
+    exchange.upstream?.destroy();
   };
-  app.addHook('onResponse', free);
-  app.addHook('onRequestAbort', free);
+  app.addHook('onResponse', (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => {
+    free(request.raw);
+    done();
+  });
+  app.addHook('onRequestAbort', (request: FastifyRequest, done: HookHandlerDoneFunction) => {
+    free(request.raw);
+    done();
+  });
+  app.addHook('onClose', (_instance: FastifyInstance, done: HookHandlerDoneFunction) => {
+    reads.close();
+    done();
+  });
 
   // Forwarding by hand over node:http(s) with the agent of `upstreamReads` (the one that verifies
   // or pins TLS); the header set is built from scratch both ways.
   const forward = (request: FastifyRequest, reply: FastifyReply): void => {
     const raw = request.raw;
+    const exchange = exchanges.get(raw)!;
     const upstream = reads.open(request, request.method, raw.url!, pick(raw.headers, FORWARDED_REQUEST_HEADERS));
-    inFlight.set(raw, upstream);
+    exchange.upstream = upstream;
+    let answered = false;
+    // Every way a read can end without PVE's answer (an error, a timeout, a protocol switch, a
+    // socket closed without one) answers 502, once.
+    const fail = (why: string): void => {
+      if (answered) return;
+      answered = true;
+      exchange.upstream = null;
+      if (reply.sent || raw.destroyed) return;
+      void sendShimError(reply, DP_UPSTREAM_UNREACHABLE, `PVE at ${host} ${why}`);
+    };
     upstream.on('response', (answer: IncomingMessage) => {
-      inFlight.delete(raw);
+      answered = true;
+      exchange.upstream = null;
       // The client went away while PVE answered: nothing to send it.
       if (raw.destroyed) return void answer.destroy();
       try {
@@ -195,11 +263,8 @@ export async function pveProxy(app: FastifyInstance, opts: ResolvedShimOptions):
       }
       void reply.headers(pick(answer.headers, FORWARDED_RESPONSE_HEADERS)).send(answer);
     });
-    upstream.on('error', (error: Error) => {
-      inFlight.delete(raw);
-      if (reply.sent || raw.destroyed) return;
-      void sendShimError(reply, DP_UPSTREAM_UNREACHABLE, `PVE at ${host} not reachable: ${error.message}`);
-    });
+    upstream.on('error', (error: Error) => fail(`not reachable: ${error.message}`));
+    upstream.on('close', () => fail('closed the connection without an answer'));
   };
   app.route({ method: ROUTED_METHODS, url: API_PREFIX, handler: forward });
   app.route({ method: ROUTED_METHODS, url: `${API_PREFIX}/*`, handler: forward });
