@@ -33,7 +33,9 @@ export async function buildApp(options: ShimOptions): Promise<FastifyInstance> {
   // default is 72 s, meant for load balancers in front of it). SSE answers are not affected:
   // these limits cover receiving the request, not sending the answer.
   const headersTimeout = opts.limits.headersTimeoutMs;
-  const slowClients = { headersTimeout, requestTimeout: 3 * headersTimeout, connectionsCheckingInterval: Math.min(1000, headersTimeout) };
+  // requireHostHeader off: node:http's own 400 for an HTTP/1.1 request without Host lacks the
+  // security headers; the root hook answers it instead (http-hygiene.ts).
+  const slowClients = { headersTimeout, requestTimeout: 3 * headersTimeout, connectionsCheckingInterval: Math.min(1000, headersTimeout), requireHostHeader: false };
   const app = Fastify({
     ...(opts.tls ? { https: { ...opts.tls, ...slowClients } } : { http: slowClients }),
     requestTimeout: slowClients.requestTimeout,

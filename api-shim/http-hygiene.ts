@@ -73,6 +73,8 @@ export function hygieneRefusal(raw: IncomingMessage): Refusal | null {
   // RFC 9112 §3.2: an origin server is asked for a path; `GET http://evil/...` and `OPTIONS *` are for proxies.
   if (raw.url?.charCodeAt(0) !== 0x2f) return { spec: DP_NOT_A_PROXY, reason: `request target '${(raw.url ?? '').slice(0, 80)}' is not a path: pve-dataplane is not a proxy` };
   if (raw.httpVersionMajor !== 1) return { spec: DP_HTTP_VERSION, reason: `HTTP/${raw.httpVersion} is not accepted (HTTP/1.1 only)` };
+  // node:http would answer this 400 itself, without the security headers (requireHostHeader is off in app.ts).
+  if (raw.httpVersionMinor === 1 && raw.headers.host === undefined) return { spec: DP_BAD_FRAMING, reason: 'an HTTP/1.1 request without Host' };
   if (raw.rawHeaders.length > 2 * MAX_HEADER_LINES) {
     return { spec: DP_TOO_MANY_HEADERS, reason: `${raw.rawHeaders.length / 2} header lines (at most ${MAX_HEADER_LINES} are accepted)` };
   }

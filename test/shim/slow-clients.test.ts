@@ -7,7 +7,7 @@ import tls from 'node:tls';
 import { generate } from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS, resolveShimOptions } from '../../api-shim/options.js';
-import { TOKEN, rawRequest, recordingUpstream, startShim } from './helpers.js';
+import { CSRF, TOKEN, rawRequest, recordingUpstream, startShim } from './helpers.js';
 
 const HEADERS_MS = 400;
 /** Generous for a loaded 2-core machine: the check runs every 400 ms here. */
@@ -73,6 +73,20 @@ describe('slow clients', () => {
       expect(r.cut, shim.name).toBe(true);
       expect(r.ms, shim.name).toBeGreaterThanOrEqual(HEADERS_MS - 50);
       expect(r.text, shim.name).not.toMatch(/^HTTP\/1\.1 200/);
+    }
+    expect(upstream.seen).toEqual([]);
+  });
+
+  it('slowloris-trickled-body: a write whose body comes a byte every 100 ms is cut off (408) within 3x the header limit', async () => {
+    for (const shim of shims) {
+      const head = `POST /dp/plans HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nCSRFPreventionToken: ${CSRF}\r\nContent-Length: 1000\r\n\r\n{`;
+      const r = await hold(shim.open, shim.port, (s) => {
+        s.write(head);
+        trickle(s, ' '.repeat(999));
+      });
+      expect(r.cut, shim.name).toBe(true);
+      expect(r.ms, shim.name).toBeGreaterThanOrEqual(3 * HEADERS_MS - 50);
+      expect(r.text, shim.name).toMatch(/^HTTP\/1\.1 408 /);
     }
     expect(upstream.seen).toEqual([]);
   });
