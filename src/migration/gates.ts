@@ -17,7 +17,7 @@ export const GATES = {
   VM_LOCKED: { title: 'VM is locked' },
   VM_TEMPLATE: { title: 'VM is a template' },
   FOREIGN_PENDING: { title: 'pending changes that are not ours' },
-  MISSING_PRIVILEGE: { title: 'the token lacks a privilege the change needs' },
+  MISSING_PRIVILEGE: { title: 'the PVE user or API token in use lacks a privilege the change needs' },
   POWERMGMT_MISSING: { title: 'no VM.PowerMgmt: cannot reboot' },
   PASSTHROUGH_ROOT_ONLY: {
     title: 'passthrough disk needs root@pam',

@@ -26,6 +26,12 @@ import {
   type VmPlan,
 } from './types.js';
 
+/**
+ * Who the privilege gates speak of: the CLI and the shim use an API token, the PVE web UI and the
+ * shim's login mode the user's own PVE login, and the same plan is shown in all of them.
+ */
+const WHO = 'the PVE user or API token in use';
+
 /** Mutable state the gate checks fill in while a VM is planned. */
 interface Draft {
   blocked: Gate[];
@@ -323,15 +329,15 @@ export function planVm(vm: PlanVmInput, opts: PlanOptions): VmPlan {
     const missing = [...need].filter((p) => !privs.has(p)).sort();
     if (missing.length > 0) {
       d.blocked.push(
-        gate('MISSING_PRIVILEGE', `the token lacks ${missing.join(', ')} on /vms/${vmid}`, {
+        gate('MISSING_PRIVILEGE', `${WHO} lacks ${missing.join(', ')} on /vms/${vmid}`, {
           fix: `grant a role with ${missing.join(' + ')} on /vms/${vmid} (e.g. PVEVMAdmin), then plan again`,
         }),
       );
     }
     const powerNeeded = coldStartNeeded || steps.some((s) => s.kind === 'shutdown');
     if (powerNeeded && !privs.has('VM.PowerMgmt')) {
-      const g = gate('POWERMGMT_MISSING', `the token lacks VM.PowerMgmt on /vms/${vmid}: it cannot reboot the VM`, {
-        fix: 'apply with --reboot never and restart the VM yourself, or grant VM.PowerMgmt',
+      const g = gate('POWERMGMT_MISSING', `${WHO} lacks VM.PowerMgmt on /vms/${vmid}: it cannot reboot the VM`, {
+        fix: 'apply without a reboot (the change stays pending) and restart the VM from PVE yourself, or grant VM.PowerMgmt',
       });
       if (staged || converted.length > 0) d.blocked.push(g);
       else d.warnings.push(g);

@@ -333,6 +333,16 @@ describe('planVm: gates', () => {
     expect(plan.blocked[0]!.message).toContain('VM.Config.HWType');
     expect(plan.blocked[0]!.message).not.toContain('VM.Config.Disk');
   });
+
+  it('privilege gates fit a PVE web UI login as well as a CLI token (the same plan is shown in both): no "the token", no CLI flag', () => {
+    const plan = planVm(vmFromText(linux(), { permissions: { '/vms/100': { 'VM.Audit': 1 } } }), THREADS);
+    const gates = [...plan.blocked, ...plan.warnings].filter((g) => g.code === 'MISSING_PRIVILEGE' || g.code === 'POWERMGMT_MISSING');
+    expect(gates.map((g) => g.code).sort()).toEqual(['MISSING_PRIVILEGE', 'POWERMGMT_MISSING']);
+    for (const g of gates) {
+      expect(g.message).toMatch(/^the PVE user or API token in use lacks /);
+      expect(`${g.message} ${g.fix ?? ''}`).not.toMatch(/the token|--reboot/);
+    }
+  });
 });
 
 describe('planVm: bus conversion', () => {
