@@ -39,8 +39,10 @@ function escapeHtml(s: string): string {
 }
 
 /** The HTML appended to a cell: one line per note, and the hint's button on the scsihw row. */
-export function notesHtml(lines: readonly string[], button: 'fix' | 'cold-start' | null): string {
-  const body = lines.map((l) => `<div class="dp-hw-note"><i class="fa fa-fw fa-exclamation-triangle" style="color:#e08a00"></i> ${escapeHtml(l)}</div>`).join('');
+export function notesHtml(lines: readonly string[], button: 'fix' | 'cold-start' | null, errors: readonly string[] = []): string {
+  const body =
+    errors.map((l) => `<div class="dp-hw-note dp-hw-error"><i class="fa fa-fw fa-times-circle" style="color:#c0392b"></i> ${escapeHtml(l)}</div>`).join('') +
+    lines.map((l) => `<div class="dp-hw-note"><i class="fa fa-fw fa-exclamation-triangle" style="color:#e08a00"></i> ${escapeHtml(l)}</div>`).join('');
   const html =
     button === 'fix'
       ? `<button type="button" class="dp-hw-fix" title="Open the Disk I/O tab with the plan for this VM">Show fix</button>`
@@ -105,8 +107,9 @@ export function installHardwareNotes(cls: HardwareViewClass | undefined, load: V
       const key = (args[2] as { data?: { key?: unknown } } | undefined)?.data?.key;
       if (!notes || typeof key !== 'string' || typeof html !== 'string') return html;
       if (key === 'scsihw') return notes.scsihw ? html + notesHtml([notes.scsihw], notes.fixPending ? 'cold-start' : 'fix') : html;
-      const lines = notes.disks.get(key);
-      return lines ? html + notesHtml(lines, null) : html;
+      const lines = notes.disks.get(key) ?? [];
+      const errors = notes.startErrors.get(key) ?? [];
+      return lines.length > 0 || errors.length > 0 ? html + notesHtml(lines, null, errors) : html;
     } catch (err) {
       log('Hardware view: note not rendered', err);
       return html;

@@ -8,7 +8,7 @@
  */
 import type { DiskFacts, DiskReport, VmReport } from '../../src/analysis/types.js';
 import { deviationText, findDeviation } from '../../src/present/deviations.js';
-import { aioCell, iothreadCell, unknownCell } from '../../src/present/disk-facts.js';
+import { aioCell, iothreadCell, startErrorLines, unknownCell } from '../../src/present/disk-facts.js';
 import { isEmptyDrive } from '../data/filter.js';
 
 /** The facts after the next cold start, when the pending changes alter them (PVE shows those values in orange). */
@@ -36,6 +36,8 @@ export function diskNotes(d: DiskReport): string[] {
 /** Notes per Hardware-view row key (`scsi0`, …, `scsihw`); rows without notes are absent. */
 export interface HardwareNotes {
   disks: Map<string, string[]>;
+  /** Per row key: why QEMU/qemu-server refuses to start the VM (now, or after the pending changes). */
+  startErrors: Map<string, string[]>;
   /** The SCSI Controller row's hint (with the fix button), null when no disk deviates. */
   scsihw: string | null;
   /** Every deviation ends at the next cold start (the fix is written and pending): offer that, not a fix. */
@@ -44,9 +46,13 @@ export interface HardwareNotes {
 
 export function hardwareNotes(vm: VmReport): HardwareNotes {
   const disks = new Map<string, string[]>();
+  const startErrors = new Map<string, string[]>();
   for (const d of vm.disks) {
     const notes = diskNotes(d);
     if (notes.length > 0) disks.set(d.key, notes);
+    // Also for empty and pending-only drives: `none` on SCSI without media=cdrom is itself a start error.
+    const errors = startErrorLines(d, nextFacts(d));
+    if (errors.length > 0) startErrors.set(d.key, errors);
   }
   const ignored = vm.disks.filter((d) => !d.onlyPending).map((d) => findDeviation(d, 'scsihw-not-single')).filter((x) => x !== undefined);
   const count = (n: number): string => `${n} disk${n === 1 ? '' : 's'}`;
@@ -56,6 +62,11 @@ export function hardwareNotes(vm: VmReport): HardwareNotes {
     return next !== null && !iothreadCell(next).marked && !aioCell(next).marked;
   });
   const hint = ignored.length > 0 ? `${deviationText(ignored[0]!)} (${count(ignored.length)})` : `${count(disks.size)} run differently than configured`;
-  const scsihw = disks.size === 0 ? null : fixPending ? `${hint}; the pending changes end this at the next cold start` : hint;
-  return { disks, scsihw, fixPending };
+  // The controller row speaks of the ignored IO threads: a pending scsihw change ends those even when
+  // another difference (an aio default) stays, and then the fix still offered is for that one.
+  const ignoredEnded =
+    ignored.length > 0 &&
+    vm.disks.every((d) => d.onlyPending || findDeviation(d, 'scsihw-not-single') === undefined || (nextFacts(d) !== null && !iothreadCell(nextFacts(d)!).marked));
+  const scsihw = disks.size === 0 ? null : fixPending || ignoredEnded ? `${hint}; the pending changes end this at the next cold start` : hint;
+  return { disks, startErrors, scsihw, fixPending };
 }

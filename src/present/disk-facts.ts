@@ -91,6 +91,17 @@ function noMedium(f: DiskFacts): boolean {
 }
 
 /**
+ * The start errors of a disk, one line each: what QEMU/qemu-server refuses now, and what it will
+ * refuse after the next cold start when the pending changes bring a different error.
+ */
+export function startErrorLines(d: DiskFacts, pending: DiskFacts | null): string[] {
+  const lines: string[] = [];
+  if (d.startError) lines.push(`the VM does not start: ${d.startError}`);
+  if (pending?.startError && pending.startError !== d.startError) lines.push(`after the next cold start the VM does not start: ${pending.startError}`);
+  return lines;
+}
+
+/**
  * One line of a disk's facts (the panel's fleet table): `scsi-hd on virtio-scsi-pci, iothread on,
  * aio io_uring`; the aio part as `aioCell` words it (`no aio (librbd, -blockdev)`, `default → native
  * (lvm)`, `unknown (why)`), an empty drive as `no medium`.

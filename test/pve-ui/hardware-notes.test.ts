@@ -5,6 +5,7 @@ import { buildAuditReport, vmInputFromFile } from '../../src/audit/index.js';
 import { parseStorageCfg } from '../../src/pve/storage-cfg.js';
 import { parseVmConfig } from '../../src/pve/vm-config-parse.js';
 import { hardwareNotes } from '../../panel/pve-ui/hardware-notes.js';
+import { notesHtml } from '../../panel/pve-ui/hardware-glue.js';
 
 const STORAGE = 'lvm: san\n\tvgname san\n\tcontent images\n\tshared 1\n';
 const CURRENT = 'scsihw: virtio-scsi-pci\nscsi0: san:vm-100-disk-0,iothread=1,size=32G\n';
@@ -37,5 +38,27 @@ describe('Hardware view notes', () => {
     const n = notesOf(`${CURRENT}\n[PENDING]\nscsihw: virtio-scsi-single\n`);
     expect(n.disks.get('scsi0')).toEqual(['IO thread: iothread=1 (ignored: scsihw virtio-scsi-pci); on after the next cold start', 'Async IO: default → native (lvm)']);
     expect(n.fixPending).toBe(false);
+    // The SCSI Controller row, beside PVE's orange pending "VirtIO SCSI single", says the write is done.
+    expect(n.scsihw).toBe('iothread=1 ignored: scsihw virtio-scsi-pci (1 disk); the pending changes end this at the next cold start');
+  });
+
+  it('a disk QEMU refuses (aio=native with a write-back cache) says the VM does not start, though aio runs as configured', () => {
+    const n = notesOf('scsihw: virtio-scsi-single\nscsi0: san:vm-100-disk-0,aio=native,cache=writeback,iothread=1,size=32G\n');
+    expect(n.disks.get('scsi0')).toBeUndefined();
+    expect(n.startErrors.get('scsi0')).toEqual(['the VM does not start: aio=native was specified, but it requires cache.direct=on, which was not specified.']);
+    expect(n.scsihw).toBeNull();
+    const html = notesHtml([], null, n.startErrors.get('scsi0'));
+    expect(html).toContain('dp-hw-error');
+    expect(html).toContain('requires cache.direct=on');
+  });
+
+  it('an empty SCSI drive without media=cdrom (no medium, so no aio note) still says the VM does not start', () => {
+    const n = notesOf('scsihw: virtio-scsi-single\nscsi1: none\n');
+    expect(n.startErrors.get('scsi1')).toEqual([expect.stringMatching(/^the VM does not start: scsi1: an empty drive \(none\) on SCSI needs media=cdrom/)]);
+  });
+
+  it('a pending change that brings a start error names it as after the next cold start', () => {
+    const n = notesOf('scsihw: virtio-scsi-single\nscsi0: san:vm-100-disk-0,iothread=1,size=32G\n\n[PENDING]\nscsi0: san:vm-100-disk-0,aio=native,cache=unsafe,iothread=1,size=32G\n');
+    expect(n.startErrors.get('scsi0')).toEqual([expect.stringMatching(/^after the next cold start the VM does not start: aio=native/)]);
   });
 });

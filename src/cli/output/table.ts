@@ -4,7 +4,7 @@
  * config suggests are marked; pending facts read `now → after cold start`.
  */
 import type { AuditReport, DiskFacts, DiskReport, RiskLevel, VmReport } from '../../analysis/types.js';
-import { type Cell, aioCell, cacheCell, controllerCell, deviceCell, iothreadCell, unknownCell } from '../../present/disk-facts.js';
+import { type Cell, aioCell, cacheCell, controllerCell, deviceCell, iothreadCell, startErrorLines, unknownCell } from '../../present/disk-facts.js';
 import { deviationText, findDeviation } from '../../present/deviations.js';
 import { escapeControl } from './issues.js';
 import { type Piece, cellLines, fitColumns, longestWord, wrapPieces } from './layout.js';
@@ -90,10 +90,7 @@ function diskRow(d: DiskReport, style: Style): Row {
     const why = findDeviation(d, 'not-attached');
     if (why) extra.push({ text: `! ${deviationText(why)}`, style: style.marked });
   }
-  if (d.startError) extra.push({ text: `✗ the VM does not start: ${d.startError}`, style: style.error });
-  if (pending?.startError && pending.startError !== d.startError) {
-    extra.push({ text: `✗ after the next cold start the VM does not start: ${pending.startError}`, style: style.error });
-  }
+  for (const line of startErrorLines(d, pending)) extra.push({ text: `✗ ${line}`, style: style.error });
   return { cells, extra };
 }
 
