@@ -125,7 +125,7 @@ export function wrapPieces(pieces: Piece[], width: number, first = '', next = fi
  * of them fit on the first line: that line, painted alike without splitting the words; else null.
  * Most VM headers of a 120-column table are one such line.
  */
-function oneLine(pieces: Piece[], width: number, first: string): string | null {
+export function oneLine(pieces: Piece[], width: number, first: string): string | null {
   if (pieces.length === 0) return null;
   let total = -1;
   for (const p of pieces) {

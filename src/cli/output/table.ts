@@ -7,7 +7,7 @@ import type { AuditReport, DiskFacts, DiskReport, RiskLevel, VmReport } from '..
 import { type Cell, aioCell, cacheCell, controllerCell, deviceCell, iothreadCell, startErrorLines, unknownCell } from '../../present/disk-facts.js';
 import { deviationText, findDeviation } from '../../present/deviations.js';
 import { escapeControl } from './issues.js';
-import { type Piece, cellLines, fitColumns, longestWord, wrapPieces } from './layout.js';
+import { type Piece, cellLines, fitColumns, longestWord, oneLine, wrapPieces } from './layout.js';
 import { type RiskSummary, riskSummary, riskTotals } from './risk.js';
 import { type Style, makeStyle, padEnd, visibleLength } from './style.js';
 
@@ -43,22 +43,28 @@ interface Row {
  * VM to VM: `ide-cd`, `io_uring`, `off`): 5,000 VMs keep a few hundred cells alive instead of
  * 100,000, and the table wraps each once. Per style, i.e. per table (makeStyle makes a new one).
  */
-const SHARED_CELLS = new WeakMap<Style, Map<string, Piece[]>>();
+const SHARED_CELLS = new WeakMap<Style, SharedCells>();
 /** Every cell of SHARED_CELLS: the table wraps each of them once. */
 const SHARED = new WeakSet<Piece[]>();
 
-function sharedCells(style: Style): Map<string, Piece[]> {
+/** One-piece cells by their text: plain, and marked. */
+interface SharedCells {
+  plain: Map<string, Piece[]>;
+  marked: Map<string, Piece[]>;
+}
+
+function sharedCells(style: Style): SharedCells {
   let cells = SHARED_CELLS.get(style);
-  if (cells === undefined) SHARED_CELLS.set(style, (cells = new Map()));
+  if (cells === undefined) SHARED_CELLS.set(style, (cells = { plain: new Map(), marked: new Map() }));
   return cells;
 }
 
 /** The one-piece cell of `text` (marked or not) in `cells`: shared, read it only. */
-function oneCell(cells: Map<string, Piece[]>, text: string, marked: boolean, style: Style): Piece[] {
-  const key = marked ? `!${text}` : ` ${text}`;
-  let cell = cells.get(key);
+function oneCell(cells: SharedCells, text: string, marked: boolean, style: Style): Piece[] {
+  const byText = marked ? cells.marked : cells.plain;
+  let cell = byText.get(text);
   if (cell === undefined) {
-    cells.set(key, (cell = [marked ? { text, style: style.marked } : { text }]));
+    byText.set(text, (cell = [marked ? { text, style: style.marked } : { text }]));
     SHARED.add(cell);
   }
   return cell;
@@ -94,7 +100,8 @@ function diskRow(d: DiskReport, style: Style): Row {
   return { cells, extra };
 }
 
-function vmHeader(vm: VmReport, style: Style): Piece[] {
+/** The parts of a VM's header line (each a list of pieces), before they are joined. */
+function headerParts(vm: VmReport, style: Style): Piece[][] {
   const parts: Piece[][] = [[{ text: `VM ${vm.vmid}${vm.name ? ` ${vm.name}` : ''}`, style: style.bold }]];
   parts.push([{ text: vm.node ? `node ${vm.node}` : 'node ?' }]);
   // Offline the files do not say whether the VM runs; a bare "unknown" reads like the risk level.
@@ -112,13 +119,32 @@ function vmHeader(vm: VmReport, style: Style): Piece[] {
   parts.push(machine);
   const problems = vm.issues.length;
   if (problems > 0) parts.push([{ text: `${problems} config issue${problems === 1 ? '' : 's'} (on stderr)`, style: style.marked }]);
+  return parts;
+}
+
+/**
+ * The header line(s) of a VM at `width`. Most headers fit on one line: then the parts are joined
+ * as they are (splitting a part before its first word, for the wrap, would give the same line).
+ */
+function vmHeaderLines(vm: VmReport, style: Style, width: number): string[] {
+  const parts = headerParts(vm, style);
+  const flat: Piece[] = [];
+  for (let i = 0; i < parts.length; i++) {
+    if (i > 0) flat.push(SEPARATOR);
+    for (const p of parts[i]!) flat.push(p);
+  }
+  const line = oneLine(flat, width, '');
+  if (line !== null) return [line];
   const out: Piece[] = [];
   for (let i = 0; i < parts.length; i++) {
     if (i > 0) out.push(SEPARATOR);
     whole(parts[i]!, out);
   }
-  return out;
+  return wrapPieces(out, width, '', HEADER_NEXT);
 }
+
+/** Indent of a header's wrapped lines. */
+const HEADER_NEXT = '    ';
 
 /** Between two header parts (never at the start of a line). */
 const SEPARATOR: Piece = { text: '·', glue: true };
@@ -223,7 +249,7 @@ export interface TableBlock {
  * header wrapped at `width` (the table's; default: no limit).
  */
 export function tableBlock(vm: VmReport, style: Style, width = Infinity): TableBlock {
-  const head = wrapPieces(vmHeader(vm, style), width, '', '    ');
+  const head = vmHeaderLines(vm, style, width);
   const risk = riskSummary(vm, style);
   if (risk) for (const line of riskLines(risk, style, width)) head.push(line);
   return { head, level: vm.risk?.level ?? null, rows: vm.disks.map((d) => diskRow(d, style)) };
@@ -290,10 +316,18 @@ function wrapRows(allRows: Piece[][][], widths: number[], budget: number): { wra
   const wrapped: string[][][] = [];
   const linesOf = cellLinesOnce(widths);
   let fits = widths.reduce((a, b) => a + b, 0) <= budget;
+  // Lines given out for shared cells are the same array in every row: checked once per column.
+  const checked = widths.map(() => new Set<string[]>());
   for (const cells of allRows) {
     const columns = cells.map(linesOf);
     wrapped.push(columns);
-    for (let i = 0; fits && i < columns.length; i++) for (const l of columns[i]!) if (visibleLength(l) > (widths[i] as number)) fits = false;
+    for (let i = 0; fits && i < columns.length; i++) {
+      const lines = columns[i]!;
+      const seen = checked[i]!;
+      if (seen.has(lines)) continue;
+      for (const l of lines) if (visibleLength(l) > (widths[i] as number)) fits = false;
+      seen.add(lines);
+    }
   }
   return { wrapped, fits };
 }
