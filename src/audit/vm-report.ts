@@ -225,10 +225,14 @@ export function analyzeVm(input: VmInput, analysisEnv: AnalysisEnv): VmReport {
     issues.push({ source: input.source, key: 'machine', severity: 'error', message: `${machineError}: the VM does not start` });
   }
 
-  const keys = new Set([...Object.keys(now.config), ...Object.keys(after.config)].filter(isDiskKey));
+  // The disk keys of both states, each once (the sort order is total: insertion order does not matter).
+  const keys: string[] = [];
+  for (const key of Object.keys(now.config)) if (isDiskKey(key)) keys.push(key);
+  if (after.config !== now.config) for (const key of Object.keys(after.config)) if (!Object.hasOwn(now.config, key) && isDiskKey(key)) keys.push(key);
+  keys.sort(compareDiskKeys);
   const disks: DiskReport[] = [];
   const driveIssues: ConfigIssue[] = [];
-  for (const key of [...keys].sort(compareDiskKeys)) {
+  for (const key of keys) {
     const inNow = now.config[key] !== undefined;
     const inNext = after.config[key] !== undefined;
     const evNow = inNow ? evaluate(key, now, input, input.lines?.current[key], driveIssues) : null;
@@ -266,8 +270,8 @@ export function analyzeVm(input: VmInput, analysisEnv: AnalysisEnv): VmReport {
     machine.pending = { version: nextVersion, type: after.machine.type, blockdev: after.machine.blockdev, basis: after.machine.basis };
   }
 
-  const pendingKeys = [...Object.keys(input.pending), ...input.deletes.map((d) => d.key)];
-  const pendingDataplaneChanges = pendingKeys.some((k) => isDiskKey(k) || DATAPLANE_KEYS.has(k));
+  const dataplaneKey = (k: string): boolean => isDiskKey(k) || DATAPLANE_KEYS.has(k);
+  const pendingDataplaneChanges = Object.keys(input.pending).some(dataplaneKey) || input.deletes.some((d) => dataplaneKey(d.key));
 
   const cur = input.current;
   return {

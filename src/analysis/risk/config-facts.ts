@@ -62,9 +62,12 @@ function ramSnapshots(input: VmInput, env: AnalysisEnv): RamSnapshot[] {
 export function riskFactsFromConfig(input: VmInput, env: AnalysisEnv): RiskEvidenceInput {
   const conf = configInForce(input);
   const throttles: Record<string, ThrottleLimits> = {};
-  for (const [key, value] of Object.entries(conf)) {
+  for (const key of Object.keys(conf)) {
     const kind = parseDriveKey(key)?.kind;
     if (kind !== 'ide' && kind !== 'sata' && kind !== 'scsi' && kind !== 'virtio') continue;
+    const value = conf[key]!;
+    // No throttle key in the text (most drives): no limits, nothing to scan (see throttleLimits).
+    if (!value.includes('bps') && !value.includes('iops')) continue;
     const limits = throttleLimits(value);
     if (Object.keys(limits).length > 0) throttles[key] = limits;
   }
