@@ -53,7 +53,8 @@ export function deviationText(d: Deviation): string {
     case 'native-needs-direct':
       return `aio=native: if storage '${b.storage}' is a file or block storage${b.directUnknown ? ' without O_DIRECT by default (btrfs without nocow)' : ''}, QEMU refuses to start (aio=native needs cache.direct=on)`;
     case 'cache-default-not-direct':
-      return `cache default → not direct (${b.why === 'cdrom' ? 'cdrom' : 'btrfs without nocow'})`;
+      // Whole literals (every CD-ROM drive has this note): one flat string, not one made per disk.
+      return b.why === 'cdrom' ? 'cache default → not direct (cdrom)' : 'cache default → not direct (btrfs without nocow)';
     case 'storage-type-not-builtin':
       return `storage type '${b.type}' is not built in: assumed a file or /dev path (aio applies)`;
     case 'blockdev-no-aio':

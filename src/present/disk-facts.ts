@@ -81,7 +81,8 @@ export function cacheCell(f: DiskFacts, cache: string | null = null): Cell {
   const direct = f.cacheDirect ? 'direct' : 'not direct';
   if (cache) return { text: `${direct} (${cache})`, marked: false };
   const notDirect = findDeviation(f, 'cache-default-not-direct');
-  if (notDirect) return { text: `default → not direct (${notDirect.because.why === 'cdrom' ? 'cdrom' : 'btrfs without nocow'})`, marked: true };
+  // Whole literals (every CD-ROM drive shows one): one flat string, not one made per disk.
+  if (notDirect) return { text: notDirect.because.why === 'cdrom' ? 'default → not direct (cdrom)' : 'default → not direct (btrfs without nocow)', marked: true };
   return { text: `${direct} (default)`, marked: false };
 }
 

@@ -166,6 +166,25 @@ export function reason(init: ReasonInit): RiskReason {
   return r;
 }
 
+/** Most texts a memo keeps before it starts afresh (a fleet has a few hundred distinct ones). */
+const MAX_TEXTS = 1024;
+
+/**
+ * The text `make` gives for `key`, made once per distinct key in `memo`: a rule's message or fix
+ * that depends on a few facts (a disk key, a bus) repeats from VM to VM, and a text made once is
+ * flat and keeps its hash for the writers (JSON, the table) instead of being joined again per VM.
+ * `key` must name every input of `make`.
+ */
+export function textOnce(memo: Map<string, string>, key: string, make: () => string): string {
+  let text = memo.get(key);
+  if (text === undefined) {
+    if (memo.size >= MAX_TEXTS) memo.clear();
+    text = make();
+    memo.set(key, text);
+  }
+  return text;
+}
+
 /** NOT_CHECKED messages by check and why (see checkMessage). */
 const CHECK_MESSAGES = new Map<string, Map<string, string>>();
 /** Bounds of CHECK_MESSAGES: checks (some name disks), whys per check (some name a node). */

@@ -10,7 +10,7 @@
  */
 import type { FixStep, RiskReason } from '../types.js';
 import type { DiskInForce, RiskContext } from './context.js';
-import { APPLY_HINT, COLD_START, carriesData, controllerKind, controllerLabel, evidence, driverCaveat, driverStep, mibPerSec, notChecked, reason, valueOf } from './context.js';
+import { APPLY_HINT, COLD_START, carriesData, controllerKind, controllerLabel, evidence, driverCaveat, driverStep, isWindows, mibPerSec, notChecked, reason, textOnce, valueOf } from './context.js';
 import { isUnavailable, unavailable } from './types.js';
 
 /** Mean disk rate (read + write, whole VM) from which main-loop IO counts as heavy, bytes/s. */
@@ -40,8 +40,18 @@ export function mainLoopSteps(ctx: RiskContext, d: DiskInForce): FixStep[] {
   return [{ action: 'move-to-scsi', disks }, { action: 'set-scsihw', value: 'virtio-scsi-single' }, { action: 'set-iothread', disks }, COLD_START, driverStep(ctx.vm)];
 }
 
+/** mainLoopFix's texts by their inputs. */
+const FIXES = new Map<string, string>();
+
 /** The fix for one main-loop disk, by bus and controller. */
 export function mainLoopFix(ctx: RiskContext, d: DiskInForce): string {
+  const single = onVirtioScsiSingle(d);
+  const virtio = controllerKind(d.facts.controller) === 'virtio';
+  const windows = isWindows(ctx.vm);
+  return textOnce(FIXES, `${d.disk.key}\u0000${d.disk.bus}\u0000${single ? 1 : 0}${virtio ? 1 : 0}${windows ? 1 : 0}`, () => mainLoopFixText(ctx, d));
+}
+
+function mainLoopFixText(ctx: RiskContext, d: DiskInForce): string {
   const key = d.disk.key;
   if (d.disk.bus === 'virtio') return `Set iothread=1 on ${key}, ${APPLY_HINT}.`;
   if (d.disk.bus === 'scsi') {
@@ -63,20 +73,27 @@ export function mergeSteps(lists: FixStep[][]): FixStep[] {
   return out;
 }
 
+/** MAIN_LOOP_IO messages by their inputs. */
+const MAIN_LOOP_MESSAGES = new Map<string, string>();
+
 /** MAIN_LOOP_IO: one reason per data disk without an effective IO thread. */
 export function mainLoopIoReasons(ctx: RiskContext): RiskReason[] {
   return mainLoopDisks(ctx).map((d) => {
     const kind = controllerKind(d.facts.controller);
-    const how =
-      kind === 'virtio'
-        ? 'its virtio requests are handled in QEMU\'s main loop under the global lock, which can delay the vCPUs under heavy IO'
-        : 'every request to its emulated controller is processed by QEMU under the global lock, which can stall the vCPUs (guest soft lockups) under heavy IO';
-    const configuredNote = d.facts.iothread.configured ? ' (iothread=1 is set but not in effect)' : '';
+    const configured = d.facts.iothread.configured;
+    const message = textOnce(MAIN_LOOP_MESSAGES, `${d.disk.key}\u0000${kind === 'virtio' ? 1 : 0}${configured ? 1 : 0}`, () => {
+      const how =
+        kind === 'virtio'
+          ? 'its virtio requests are handled in QEMU\'s main loop under the global lock, which can delay the vCPUs under heavy IO'
+          : 'every request to its emulated controller is processed by QEMU under the global lock, which can stall the vCPUs (guest soft lockups) under heavy IO';
+      const configuredNote = configured ? ' (iothread=1 is set but not in effect)' : '';
+      return `${d.disk.key} has no IO thread${configuredNote}: ${how}.`;
+    });
     return reason({
       code: 'MAIN_LOOP_IO',
       severity: kind === 'virtio' ? 'info' : 'warning',
       disk: d.disk.key,
-      message: `${d.disk.key} has no IO thread${configuredNote}: ${how}.`,
+      message,
       evidence: [
         evidence('effective', `${d.disk.key}.controller`, controllerLabel(d.facts)),
         evidence('config', `${d.disk.key}.iothread`, d.facts.iothread.configured ? 1 : 'unset'),
