@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 import { describe, expect, it } from 'vitest';
-import { notChecked } from '../../../src/analysis/risk/context.js';
+import { notChecked, textOnce } from '../../../src/analysis/risk/context.js';
 import { OFFLINE, unavailable } from '../../../src/analysis/risk/types.js';
 
 describe('notChecked', () => {
@@ -16,5 +16,19 @@ describe('notChecked', () => {
       'Could not check the disk IO load (rrddata): offline audit (files only): needs the PVE API.',
     );
     expect(notChecked('the disk IO load (rrddata)', '/nodes/pve1/qemu/100/rrddata', undefined).message).toBe('Could not check the disk IO load (rrddata): not collected.');
+  });
+});
+
+describe('textOnce', () => {
+  it('gives each key its own text, made once, also once the memo has started afresh', () => {
+    const memo = new Map<string, string>();
+    let made = 0;
+    const text = (k: number): string => textOnce(memo, `k${k}`, () => (made++, `text of ${k}`));
+    expect(text(1)).toBe('text of 1');
+    expect(text(1)).toBe('text of 1');
+    expect(made).toBe(1);
+    for (let k = 0; k < 3000; k++) expect(text(k)).toBe(`text of ${k}`);
+    expect(memo.size).toBeLessThanOrEqual(1024);
+    expect(text(2999)).toBe('text of 2999');
   });
 });
