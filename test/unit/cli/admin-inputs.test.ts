@@ -49,6 +49,28 @@ describe('filters that match nothing', () => {
   });
 });
 
+describe('a container config given as a VM config', () => {
+  const root = makeTree({
+    'storage.cfg': STORAGE_CFG,
+    // pve-container's layout (as `pct config` prints it): rootfs is what every container has.
+    'lxc/200.conf': 'arch: amd64\nhostname: ct200\nmemory: 512\nostype: debian\nrootfs: local-lvm:subvol-200-disk-0,size=8G\n',
+    'qemu-server/101.conf': conf('ok', ['scsi0: local-lvm:vm-101-disk-0,size=8G']),
+  });
+
+  it('is an error naming the file as a container, not reported as a VM without disks; the VM is audited', async () => {
+    const { code, out, err } = await cli(['audit', '--conf', `${root}/lxc/200.conf`, `${root}/qemu-server/101.conf`, '--storage-cfg', `${root}/storage.cfg`]);
+    expect(code).toBe(0);
+    expect(err).toMatch(/lxc\/200\.conf: error: not a VM config: an LXC container's config/);
+    expect(out).not.toMatch(/^VM 200\b/m);
+    expect(out).toContain('VM 101 ok');
+  });
+
+  it('alone: nothing could be audited (exit 1)', async () => {
+    const { code } = await cli(['audit', '--conf', `${root}/lxc/200.conf`, '--storage-cfg', `${root}/storage.cfg`]);
+    expect(code).toBe(1);
+  });
+});
+
 describe('a binary file named 100.conf', () => {
   const root = makeTree({
     'storage.cfg': STORAGE_CFG,
