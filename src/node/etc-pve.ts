@@ -58,6 +58,9 @@ export function sha1Hex(bytes: Uint8Array): string {
   return createHash('sha1').update(bytes).digest('hex');
 }
 
+/** pve-container's root file system key, which no VM config has. */
+const ROOTFS = Buffer.from('rootfs:');
+
 /** One buffer for every config read (a config is a few KiB; it grows for a larger one). */
 let readBuffer = Buffer.allocUnsafe(64 * 1024);
 
@@ -104,7 +107,7 @@ export async function readConfFile(path: string, node: string | null, vmid?: num
     // A container's config (pve-container: every one has `rootfs:`, a key qemu-server does not
     // know) is no VM: it runs no QEMU and has no disk on a controller. The native search first,
     // so 5,000 VM configs cost nothing.
-    if (bytes.indexOf('rootfs:') >= 0 && /^rootfs:/m.test(text)) {
+    if (bytes.indexOf(ROOTFS) >= 0 && /^rootfs:/m.test(text)) {
       return {
         source: path,
         severity: 'error',
