@@ -167,9 +167,15 @@ export function longestWord(cell: Piece[]): number {
  * (e.g. the current value, then `→ after cold start`) starts a new line and is word-wrapped.
  */
 export function cellLines(cell: Piece[], width: number): string[] {
-  if (cell.length === 1 && cell[0]!.text.length <= width) {
+  if (cell.length === 1) {
     const { text, style } = cell[0]!;
-    return [text !== '' && style ? style(text) : text];
+    if (text.length <= width) return [text !== '' && style ? style(text) : text];
+    // One word too long for the column (a volume id): its chunks, one per line, as wrapPieces
+    // gives them (a chunk and the next never fit on one line: each was cut from a longer rest).
+    if (!text.includes(' ')) {
+      const chunks = breakWord(text, Math.max(8, width));
+      return style ? chunks.map(style) : chunks;
+    }
   }
   if (cellLength(cell) <= width) return [paint(cell.filter((p) => p.text !== '').map((p) => ({ text: p.text, ...(p.style ? { style: p.style } : {}) })))];
   return cell.flatMap((p) => wrapPieces([p], width));

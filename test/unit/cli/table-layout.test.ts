@@ -181,3 +181,18 @@ describe('a wrapped VM header', () => {
     expect(out).not.toMatch(/^ +· /m);
   });
 });
+
+describe('a cell of one word longer than its column', () => {
+  it('breaks into the lines the word wrap gives, plain and coloured, at every width', async () => {
+    const { cellLines, wrapPieces } = await import('../../../src/cli/output/layout.js');
+    const { makeStyle } = await import('../../../src/cli/output/style.js');
+    const marked = makeStyle(true).marked;
+    const words = ['nas:102/vm-102-disk-1.qcow2', '/dev/disk/by-id/ata-VERY_LONG_MODEL_NAME_1234567890-part1', 'x'.repeat(50), 'a:b_c-d.e/f=g,h'];
+    for (const word of words) {
+      for (let width = 1; width <= word.length + 1; width++) {
+        expect(cellLines([{ text: word }], width)).toEqual(wrapPieces([{ text: word }], width));
+        expect(cellLines([{ text: word, style: marked }], width)).toEqual(wrapPieces([{ text: word, style: marked }], width));
+      }
+    }
+  });
+});
