@@ -4,7 +4,7 @@
  * on port 0, `serve` in main.ts on the real port). Root hooks run on every request, in order:
  * security headers + HTTP framing hygiene + Host allow-list (one hook, request-guard.ts), (login
  * mode) the session; then each part
- * is an encapsulated plugin: the guarded read proxy, `/dp/config`, the plans and jobs (`/dp/plans`,
+ * is an encapsulated plugin: the guarded read proxy, the batched config read (`/dp/pending`), `/dp/config`, the plans and jobs (`/dp/plans`,
  * `/dp/jobs`), and the static panel.
  */
 import Fastify, { type FastifyReply } from 'fastify';
@@ -17,6 +17,7 @@ import { type ShimOptions, resolveShimOptions } from './options.js';
 import { auditMode } from './plugins/audit-mode.js';
 import { jobsRoutes } from './plugins/jobs.js';
 import { registerLogin } from './plugins/login.js';
+import { pendingBatch } from './plugins/pending-batch.js';
 import { pveProxy } from './plugins/pve-proxy.js';
 import { staticPanel } from './plugins/static-panel.js';
 import { upstreamClientFor } from './upstream-client.js';
@@ -54,6 +55,7 @@ export async function buildApp(options: ShimOptions): Promise<FastifyInstance> {
   app.addHook('onRequest', requestGuard(opts.allowedHosts));
   if (opts.login) await registerLogin(app, opts);
   await app.register(pveProxy, opts);
+  await app.register(pendingBatch, opts);
   await app.register(auditMode, opts);
   // Login mode: every job request acts as its signed-in user (refuseWrite made sure there is one).
   await app.register(jobsRoutes, opts.login ? { ...opts, clientFor: (request) => upstreamClientFor(opts, request)! } : opts);

@@ -7,6 +7,7 @@
  * No CORS headers: another origin cannot read this answer.
  */
 import type { FastifyInstance } from 'fastify';
+import { PENDING_BATCH_MAX_VMIDS, PENDING_BATCH_PATH, type PendingBatchAdvert } from '../contracts/pending-batch.js';
 import type { ResolvedShimOptions } from '../options.js';
 import { sessionOf } from '../session-of.js';
 
@@ -26,6 +27,8 @@ export interface ShimConfig {
   loginRequired: boolean;
   /** Login mode: the signed-in PVE user (`alice@pve`), else null. */
   user: string | null;
+  /** The batched config read (api-shim/plugins/pending-batch.ts): the panel reads the VMs' configs through it. */
+  pendingBatch: PendingBatchAdvert;
 }
 
 export async function auditMode(app: FastifyInstance, opts: ResolvedShimOptions): Promise<void> {
@@ -39,6 +42,7 @@ export async function auditMode(app: FastifyInstance, opts: ResolvedShimOptions)
       auth: opts.login ? 'login' : 'token',
       loginRequired: opts.login && !session,
       user: session?.userid ?? null,
+      pendingBatch: { path: PENDING_BATCH_PATH, maxVmids: PENDING_BATCH_MAX_VMIDS },
     };
     return config;
   });
