@@ -71,6 +71,7 @@ export async function auditCluster(client: PveClient, opts: ClusterAuditOptions 
     ...(opts.node !== undefined ? { node: opts.node } : {}),
     ...(opts.vmids !== undefined ? { vmids: opts.vmids } : {}),
     ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
+    ...(opts.pendingSource ? { pendingSource: opts.pendingSource } : {}),
     ...(signal ? { signal } : {}),
     onProgress: ({ done, total }) => opts.onProgress?.({ phase: 'configs', done, total }),
     schedule: (job) => backlog.push(job),

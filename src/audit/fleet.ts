@@ -41,6 +41,12 @@ export interface CollectFleetOptions {
   vmids?: readonly number[];
   /** VM requests in flight; defaults to (and is capped by) the client's concurrency. */
   concurrency?: number;
+  /**
+   * Where the VMs' `/pending` answers come from instead of one `fetchVmPending` per VM through
+   * the client (the standalone panel reads them in batches through the shim: panel/data/pending-batch.ts).
+   * The pacing is then the source's (`concurrency` does not apply).
+   */
+  pendingSource?: PendingSource;
   /** Called after each VM's request, successful or not. */
   onProgress?: (progress: FleetProgress) => void;
   /**
@@ -64,6 +70,13 @@ export interface CollectFleetOptions {
   schedule?: (job: () => void) => Promise<void>;
   signal?: AbortSignal;
 }
+
+/**
+ * Called once, before the first VM is read, with every VM to read (VMID order); returns each VM's
+ * `/pending` answer in the same order, each settling as it comes in and failing as `fetchVmPending`
+ * would (the same typed errors; an abort of `signal` as an aborted `PveConnectionError`).
+ */
+export type PendingSource = (vms: readonly { node: string; vmid: number }[], signal?: AbortSignal) => readonly Promise<PendingItem[]>[];
 
 export interface FleetProgress {
   done: number;
@@ -137,15 +150,16 @@ export async function collectFleet(client: PveClient, options: CollectFleetOptio
   for (const p of runtimeOf.values()) p.catch(() => {});
 
   const limit = pLimit(Math.max(1, Math.min(options.concurrency ?? client.concurrency, client.concurrency)));
+  const answers = options.pendingSource?.(reachable.map((vm) => ({ node: vm.node!, vmid: vm.vmid! })), signal);
   let done = 0;
   const inputs: VmInput[] = [];
   /** Storages the token may not see -> the disks on them (`VM 101 scsi0`). */
   const hiddenUsers = new Map<string, string[]>();
   await Promise.all(
-    reachable.map(async (vm) => {
+    reachable.map(async (vm, i) => {
       let items: PendingItem[];
       try {
-        items = await limit(() => fetchVmPending(client, vm.node!, vm.vmid!, { signal }));
+        items = await (answers ? answers[i]! : limit(() => fetchVmPending(client, vm.node!, vm.vmid!, { signal })));
       } catch (err) {
         rethrowAbort(err);
         errors.push(vmReadError(vm, err));

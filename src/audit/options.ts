@@ -2,6 +2,7 @@
 /** Options and results of the audit service (`auditFiles`, `auditCluster`). */
 import type { AnalysisEnv, AuditReport, Version, VmInput, VmReport } from '../analysis/types.js';
 import type { CollectEvidenceOptions } from './evidence.js';
+import type { PendingSource } from './fleet.js';
 import type { PveQemuOption } from './pve-qemu-env.js';
 import type { VmidRange } from './reader.js';
 import type { YieldToHost } from './slices.js';
@@ -58,6 +59,8 @@ export interface AuditOptions {
 export interface ClusterAuditOptions extends AuditOptions {
   /** Requests in flight; default (and cap): the client's concurrency. */
   concurrency?: number;
+  /** Where the VMs' `/pending` answers come from, when not one client GET per VM (collectFleet's `pendingSource`). */
+  pendingSource?: PendingSource;
   /** Read the online risk evidence (node syslog, IO rates, node CPU, backup jobs, snapshots). Default true. */
   evidence?: boolean;
   /** With `evidence: false`: why, as the NOT_CHECKED reasons say it (`skipped: --no-evidence`). */
