@@ -7,7 +7,7 @@ import { PveClient } from '../src/api/client.js';
 import { fetchTransport } from '../src/api/fetch-transport.js';
 import { apiClientContext, panelModeContext, type PanelMode } from './context.js';
 import { ThemeController } from './controllers/theme-controller.js';
-import { auditInWorker } from './data/fleet-audit.js';
+import { auditInWorker, readPendingInBatches } from './data/fleet-audit.js';
 import { type ShimConfig, fetchShimConfig, signOut } from './data/shim-config.js';
 import { S } from './strings.js';
 import { shared } from './styles/shared.js';
@@ -70,7 +70,7 @@ export class DpApp extends LitElement {
 
   /** The client every element uses: same-origin `/api2/json`. */
   @provide({ context: apiClientContext })
-  client: PveClient = auditInWorker(new PveClient({
+  client: PveClient = readPendingInBatches(auditInWorker(new PveClient({
     baseUrl: '',
     // Behind the shim: no credentials (the shim adds its token), its CSRF token on writes. Inside
     // the PVE UI: the browser's PVEAuthCookie plus the page's CSRF token.
@@ -86,7 +86,9 @@ export class DpApp extends LitElement {
     // this bundle by scripts/build.mjs; where it cannot start, on the page.
     start: () => new Worker(new URL('./fleet-audit-worker.js', import.meta.url), { type: 'module', name: 'pve-dataplane fleet audit' }),
     csrfToken: () => this._csrfToken || undefined,
-  });
+    // Behind the shim, the VMs' configs come in a few batched requests (panel/data/pending-batch.ts
+    // says why); without one (inside the PVE UI), one request per VM.
+  }), () => this._config.value?.pendingBatch);
 
   /** Read-only flag and the shim's facts, set once `/dp/config` answered. */
   @provide({ context: panelModeContext })

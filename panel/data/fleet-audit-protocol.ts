@@ -5,6 +5,7 @@
  * data only (structured clone); an error crosses as its fields and is rebuilt as the same typed
  * `PveApiError` subclass, so the views word it as they would in-thread.
  */
+import type { PendingBatchAdvert } from '../../api-shim/contracts/pending-batch.js';
 import type { AuditReport, AnalysisEnv, VmInput, VmReport } from '../../src/analysis/types.js';
 import type { PermissionMap } from '../../src/api/endpoints/access.js';
 import {
@@ -29,6 +30,8 @@ export interface StartMessage {
   concurrency: number;
   /** The page's CSRFPreventionToken at start (only writes need it; the audit only reads). */
   csrfToken?: string;
+  /** The shim's batched config read, when it has one (`/dp/config`). */
+  pendingBatch?: PendingBatchAdvert;
   node?: string;
   vmids?: readonly number[];
 }

@@ -12,16 +12,24 @@
  * `worker-src` for it, its script not served: it reports an error before its first message), the
  * load runs on the page as before, with a console warning; the user sees the same table.
  */
+import type { PendingBatchAdvert } from '../../api-shim/contracts/pending-batch.js';
 import type { VmInput, VmReport } from '../../src/analysis/types.js';
 import type { PveClient } from '../../src/api/client.js';
 import type { FleetAudit, FleetLoadOptions, FleetWorkerSpec } from './fleet-audit.js';
 import { type FromWorker, type StartMessage, receivedError } from './fleet-audit-protocol.js';
 
 /**
- * Runs the load in `spec`'s worker; `here` runs it on this thread when the worker cannot start.
+ * Runs the load in `spec`'s worker (reading the configs through the shim's `pendingBatch` when
+ * given); `here` runs it on this thread when the worker cannot start.
  * @throws what the load threw in the worker (the same `PveApiError` class), or the signal's reason
  */
-export function loadFleetAuditInWorker(client: PveClient, spec: FleetWorkerSpec, opts: FleetLoadOptions, here: () => Promise<FleetAudit>): Promise<FleetAudit> {
+export function loadFleetAuditInWorker(
+  client: PveClient,
+  spec: FleetWorkerSpec,
+  opts: FleetLoadOptions,
+  here: () => Promise<FleetAudit>,
+  pendingBatch?: PendingBatchAdvert,
+): Promise<FleetAudit> {
   const { signal } = opts;
   if (signal?.aborted) return Promise.reject(signal.reason);
   let worker: Worker;
@@ -67,6 +75,7 @@ export function loadFleetAuditInWorker(client: PveClient, spec: FleetWorkerSpec,
             apiBase: new URL(client.apiBase, location.href).href,
             concurrency: client.concurrency,
             ...(csrfToken ? { csrfToken } : {}),
+            ...(pendingBatch ? { pendingBatch } : {}),
             ...(opts.node !== undefined ? { node: opts.node } : {}),
             ...(opts.vmids !== undefined ? { vmids: [...opts.vmids] } : {}),
           };

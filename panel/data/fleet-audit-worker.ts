@@ -12,7 +12,7 @@
 import type { VmInput, VmReport } from '../../src/analysis/types.js';
 import { PveClient } from '../../src/api/client.js';
 import { fetchTransport } from '../../src/api/fetch-transport.js';
-import { auditFleetHere } from './fleet-audit.js';
+import { auditFleetHere, readPendingInBatches } from './fleet-audit.js';
 import { type BatchMessage, type FromWorker, type StartMessage, sendableError } from './fleet-audit-protocol.js';
 
 /** A batch leaves at most this often (ms): about a frame of the page. */
@@ -34,6 +34,7 @@ async function run(start: StartMessage): Promise<void> {
     concurrency: start.concurrency,
     transport: fetchTransport(),
   });
+  if (start.pendingBatch) readPendingInBatches(client, () => start.pendingBatch);
   let batch: BatchMessage = { kind: 'batch', vms: [], evidence: false, risks: [] };
   /** VMIDs in the batch being filled (a reassessment of one of them sends no second copy). */
   let inBatch = new Set<number>();

@@ -13,8 +13,10 @@
 import type { AnalysisEnv, AuditReport, VmInput, VmReport } from '../../src/analysis/types.js';
 import type { PveClient } from '../../src/api/client.js';
 import type { PermissionMap } from '../../src/api/endpoints/access.js';
+import type { PendingBatchAdvert } from '../../api-shim/contracts/pending-batch.js';
 import { auditCluster } from '../../src/audit/index.js';
 import { loadFleetAuditInWorker } from './fleet-audit-remote.js';
+import { type PendingBatchOptions, pendingBatchSource } from './pending-batch.js';
 
 /** Everything the views show and the plan preview needs. */
 export interface FleetAudit {
@@ -68,6 +70,18 @@ export function auditInWorker(client: PveClient, spec: FleetWorkerSpec): PveClie
   return client;
 }
 
+const batchAdverts = new WeakMap<PveClient, { advert: () => PendingBatchAdvert | null | undefined; options: PendingBatchOptions }>();
+
+/**
+ * Lets `client`'s fleet loads read the VMs' configs through the shim's batched read
+ * (panel/data/pending-batch.ts) when `advert` says the shim has one (`/dp/config`'s `pendingBatch`,
+ * asked when a load starts); else, and inside the PVE UI, one request per VM. Returns `client`.
+ */
+export function readPendingInBatches(client: PveClient, advert: () => PendingBatchAdvert | null | undefined, options: PendingBatchOptions = {}): PveClient {
+  batchAdverts.set(client, { advert, options });
+  return client;
+}
+
 /**
  * Loads and audits the whole cluster (or `node`'s VMs, or `vmids`): in a Worker when the client
  * was given one (`auditInWorker`) and the browser starts it, else on this thread.
@@ -76,7 +90,7 @@ export function auditInWorker(client: PveClient, spec: FleetWorkerSpec): PveClie
 export function loadFleetAudit(client: PveClient, opts: FleetLoadOptions = {}): Promise<FleetAudit> {
   const spec = workerSpecs.get(client);
   if (!spec) return auditFleetHere(client, opts);
-  return loadFleetAuditInWorker(client, spec, opts, () => auditFleetHere(client, opts));
+  return loadFleetAuditInWorker(client, spec, opts, () => auditFleetHere(client, opts), batchAdverts.get(client)?.advert() ?? undefined);
 }
 
 /**
@@ -88,8 +102,11 @@ export async function auditFleetHere(client: PveClient, opts: FleetLoadOptions =
   const handed = new WeakSet<VmReport>();
   let configsIn = (): void => {};
   const afterConfigs = new Promise<void>((resolve) => (configsIn = resolve));
+  const batching = batchAdverts.get(client);
+  const batch = batching?.advert();
   const { inputs, env, permissions, ...report } = await auditCluster(client, {
     ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(batch ? { pendingSource: pendingBatchSource(client, batch, batching!.options) } : {}),
     evidenceOptions: { after: afterConfigs },
     // Only one node's or one VM's (the PVE UI's Node and VM tabs).
     ...(opts.node ? { node: opts.node } : {}),

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /** `GET /dp/config` of the api-shim: read-only flag and upstream host. */
+import type { PendingBatchAdvert } from '../../api-shim/contracts/pending-batch.js';
 
 /** The shim's answer (api-shim/plugins/audit-mode.ts). */
 export interface ShimConfig {
@@ -11,6 +12,8 @@ export interface ShimConfig {
   loginRequired?: boolean;
   /** Login mode: the signed-in PVE user. */
   user?: string | null;
+  /** The shim's batched config read (api-shim/contracts/pending-batch.ts); null: read one VM per request. */
+  pendingBatch?: PendingBatchAdvert | null;
 }
 
 /**
@@ -29,6 +32,7 @@ export async function fetchShimConfig(signal?: AbortSignal, base = ''): Promise<
     csrfToken: String(body.csrfToken ?? ''),
     loginRequired: body.loginRequired === true,
     user: typeof body.user === 'string' ? body.user : null,
+    pendingBatch: batchAdvert(body.pendingBatch),
   };
 }
 
@@ -40,4 +44,11 @@ export async function fetchShimConfig(signal?: AbortSignal, base = ''): Promise<
 export async function signOut(csrfToken: string, base = ''): Promise<void> {
   const res = await fetch(`${base}/dp/logout`, { method: 'POST', credentials: 'same-origin', headers: { CSRFPreventionToken: csrfToken } });
   if (!res.ok) throw new Error(`/dp/logout: ${res.status} ${res.statusText}`);
+}
+
+/** The advert when it is one this panel can use (a `/dp/` path, a whole number of VMs), else null. */
+function batchAdvert(v: unknown): PendingBatchAdvert | null {
+  const a = v as Partial<PendingBatchAdvert> | null | undefined;
+  if (!a || typeof a.path !== 'string' || !a.path.startsWith('/dp/') || !Number.isInteger(a.maxVmids) || a.maxVmids! < 1) return null;
+  return { path: a.path, maxVmids: a.maxVmids! };
 }

@@ -30,17 +30,23 @@ afterAll(async () => {
   await browser?.close();
 });
 
-async function openPanel(demo: RunningDemo, opts: { query?: string; colorScheme?: 'light' | 'dark'; timeout?: number } = {}): Promise<{ page: Page; errors: string[]; workers: string[] }> {
+async function openPanel(
+  demo: RunningDemo,
+  opts: { query?: string; colorScheme?: 'light' | 'dark'; timeout?: number } = {},
+): Promise<{ page: Page; errors: string[]; workers: string[]; requests: string[] }> {
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 }, colorScheme: opts.colorScheme ?? 'light', acceptDownloads: true });
   const errors: string[] = [];
   const workers: string[] = [];
+  /** Every request of the page and its workers (path and query). */
+  const requests: string[] = [];
   page.on('worker', (w) => workers.push(new URL(w.url()).pathname));
+  page.on('request', (r) => requests.push(new URL(r.url()).pathname + new URL(r.url()).search));
   page.on('pageerror', (e) => errors.push(e.message));
   // Console errors include Content-Security-Policy violations of the shim's headers.
   page.on('console', (m) => void (m.type() === 'error' && errors.push(m.text())));
   await page.goto(`${demo.url}${opts.query ?? ''}`);
   await page.locator('dp-fleet-view .count', { hasText: /VMs shown$/ }).waitFor({ timeout: opts.timeout ?? 60_000 });
-  return { page, errors, workers };
+  return { page, errors, workers, requests };
 }
 
 /** VMIDs of the rows in the DOM, in grid order. */
@@ -142,12 +148,17 @@ describe('bulk apply and rollback on the demo', () => {
   });
 
   it('the fleet table lists every simulated VM with the risk level the core computes', async () => {
-    const { page, errors, workers } = await openPanel(demo);
+    const { page, errors, workers, requests } = await openPanel(demo);
     expect(await page.locator('dp-fleet-view .count').textContent()).toBe('60 of 60 VMs shown');
     // Read in the audit worker the shim serves beside the bundle (its CSP allows it): the page
     // itself sent no /pending request.
     expect(workers).toEqual(['/fleet-audit-worker.js']);
     expect(await page.evaluate(() => performance.getEntriesByType('resource').filter((e) => /\/api2\/json\/.*\/pending$/.test(e.name)).length)).toBe(0);
+    // The configs came through the shim's batched read (one request per node), not one request per VM.
+    const batches = requests.filter((r) => r.startsWith('/dp/pending?node='));
+    expect(batches.length).toBeGreaterThan(0);
+    expect(batches.length).toBe(new Set([...demo.sim.state.vms.values()].map((vm) => vm.node)).size);
+    expect(requests.filter((r) => /^\/api2\/json\/nodes\/[^/]+\/qemu\/\d+\/pending$/.test(r))).toEqual([]);
     // The grid is windowed: scroll it from top to bottom, reading each row as it comes into view.
     const levels: Record<number, string> = {};
     const body = page.locator('dp-fleet-table [role=rowgroup]');
