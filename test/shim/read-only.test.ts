@@ -57,7 +57,7 @@ describe('read-only mode', () => {
   it('/dp/config tells the panel, naming the upstream host only', async () => {
     const a = JSON.parse((await rawRequest(ro.url, 'GET', '/dp/config')).body);
     const b = JSON.parse((await rawRequest(rw.url, 'GET', '/dp/config')).body);
-    expect(a).toEqual({ readOnly: true, upstream: new URL(upstream.url).host, csrfToken: CSRF, auth: 'token', loginRequired: false, user: null });
+    expect(a).toEqual({ readOnly: true, upstream: new URL(upstream.url).host, csrfToken: CSRF, auth: 'token', loginRequired: false, user: null, pendingBatch: { path: '/dp/pending', maxVmids: 500 } });
     expect(b.readOnly).toBe(false);
   });
 });
