@@ -97,15 +97,9 @@ export function queryRefusal(rule: AllowedCall, path: string, rawQuery: string):
   if (rawQuery.includes(';')) return { status: 400, reason: "';' in the query string (PVE would split the parameter there)" };
   const seen = new Set<string>();
   for (const part of rawQuery.split('&')) {
-    const eq = part.indexOf('=');
-    let name: string;
-    let value: string;
-    try {
-      name = decodeURIComponent((eq < 0 ? part : part.slice(0, eq)).replace(/\+/g, ' '));
-      value = eq < 0 ? '' : decodeURIComponent(part.slice(eq + 1).replace(/\+/g, ' '));
-    } catch {
-      return { status: 400, reason: `malformed percent-encoding in the query parameter '${part.slice(0, 60)}'` };
-    }
+    const decoded = decodeQueryPart(part);
+    if (!decoded) return { status: 400, reason: `malformed percent-encoding in the query parameter '${part.slice(0, 60)}'` };
+    const { name, value } = decoded;
     if (!rule.query.has(name)) {
       return { status: 403, reason: `query parameter '${name.slice(0, 60)}' of GET ${path} is not one pve-dataplane sends` };
     }
@@ -114,4 +108,21 @@ export function queryRefusal(rule: AllowedCall, path: string, rawQuery: string):
     if (/[\x00-\x1f\x7f]/.test(value)) return { status: 400, reason: `control character in the query parameter '${name}'` };
   }
   return null;
+}
+
+/**
+ * One `name=value` part of a raw query string, decoded as a form is (`+` is a space); null when
+ * its percent-encoding is malformed. The allow-list's query check and the batched read's
+ * (plugins/pending-batch.ts) read parameters the same way.
+ */
+export function decodeQueryPart(part: string): { name: string; value: string } | null {
+  const eq = part.indexOf('=');
+  try {
+    return {
+      name: decodeURIComponent((eq < 0 ? part : part.slice(0, eq)).replace(/\+/g, ' ')),
+      value: eq < 0 ? '' : decodeURIComponent(part.slice(eq + 1).replace(/\+/g, ' ')),
+    };
+  } catch {
+    return null;
+  }
 }

@@ -38,6 +38,7 @@ import {
   endLine,
   recordHead,
 } from '../contracts/pending-batch.js';
+import { decodeQueryPart } from '../allow-list.js';
 import { DP_BAD_REQUEST, DP_CSRF, DP_LOGIN_REQUIRED, DP_RATE_LIMITED, DP_UPSTREAM_UNREACHABLE, type ShimErrorBody, type ShimErrorSpec, sendShimError } from '../errors.js';
 import type { ResolvedShimOptions } from '../options.js';
 import { sessionOf } from '../session-of.js';
@@ -62,15 +63,9 @@ export function parseBatchQuery(rawQuery: string): BatchQuery {
   if (rawQuery.includes(';')) return { ok: false, reason: `';' in the query string: ${usage}` };
   const values = new Map<string, string>();
   for (const part of rawQuery.split('&')) {
-    const eq = part.indexOf('=');
-    let name: string;
-    let value: string;
-    try {
-      name = decodeURIComponent((eq < 0 ? part : part.slice(0, eq)).replace(/\+/g, ' '));
-      value = eq < 0 ? '' : decodeURIComponent(part.slice(eq + 1).replace(/\+/g, ' '));
-    } catch {
-      return { ok: false, reason: `malformed percent-encoding in the query parameter '${part.slice(0, 60)}'` };
-    }
+    const decoded = decodeQueryPart(part);
+    if (!decoded) return { ok: false, reason: `malformed percent-encoding in the query parameter '${part.slice(0, 60)}'` };
+    const { name, value } = decoded;
     if (name !== 'node' && name !== 'vmids') return { ok: false, reason: `query parameter '${name.slice(0, 60)}' is not one of node, vmids: ${usage}` };
     if (values.has(name)) return { ok: false, reason: `query parameter '${name}' given twice: ${usage}` };
     values.set(name, value);
