@@ -47,13 +47,15 @@ export class DueTimer {
   /** Sorted by `at`, earliest first (a few dozen at most: one per request in flight). */
   private waiters: Waiter[] = [];
   private worker: Worker | null = null;
+  private closed = false;
 
   constructor() {
     this.next[0] = Infinity;
   }
 
-  /** Resolves at `deadline` (`performance.now()` ms of this thread), never earlier. */
+  /** Resolves at `deadline` (`performance.now()` ms of this thread), never earlier; at once once closed. */
   until(deadline: number): Promise<void> {
+    if (this.closed) return Promise.resolve();
     const at = clockMs() + (deadline - performance.now());
     return new Promise((resolve) => {
       let i = this.waiters.length;
@@ -63,8 +65,9 @@ export class DueTimer {
     });
   }
 
-  /** Stops the worker; waits still pending resolve at once. */
+  /** Stops the worker; waits still pending, and any asked for later, resolve at once. */
   close(): Promise<unknown> {
+    this.closed = true;
     const waiting = this.waiters;
     this.waiters = [];
     for (const w of waiting) w.resolve();

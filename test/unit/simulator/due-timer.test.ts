@@ -34,10 +34,13 @@ describe('DueTimer', () => {
     expect(order).toEqual(['early', 'middle', 'late']);
   });
 
-  it('close() resolves what is still waiting and stops its thread', async () => {
+  it('close() resolves what is still waiting and stops its thread; a wait asked for later starts none', async () => {
     timer = new DueTimer();
     const waiting = timer.until(performance.now() + 60_000);
     await timer.close();
     await expect(waiting).resolves.toBeUndefined();
+    // A request still in the server after its close (its error path waits too) must not start a thread again.
+    await expect(timer.until(performance.now() + 60_000)).resolves.toBeUndefined();
+    expect((timer as unknown as { worker: unknown }).worker).toBeNull();
   });
 });
