@@ -180,6 +180,9 @@ export function upstreamReads(opts: ResolvedShimOptions): UpstreamReads {
   return reads;
 }
 
+/** Answers up to this size (bytes, by their Content-Length) are passed on as one buffer. */
+const BUFFERED_ANSWER_BYTES = 64 * 1024;
+
 /** What one forwarded read holds between the hook and its end. */
 interface Exchange {
   release: () => void;
@@ -261,7 +264,17 @@ export async function pveProxy(app: FastifyInstance, opts: ResolvedShimOptions):
         answer.destroy();
         return void sendShimError(reply, DP_UPSTREAM_UNREACHABLE, `PVE at ${host} answered with an invalid status ${String(answer.statusCode)}`);
       }
-      void reply.headers(pick(answer.headers, FORWARDED_RESPONSE_HEADERS)).send(answer);
+      void reply.headers(pick(answer.headers, FORWARDED_RESPONSE_HEADERS));
+      const length = Number(answer.headers['content-length']);
+      // A GET's answer of known, modest size (a VM's config: ~1-2 KiB) is passed on as one
+      // buffer: piping it cost a stream pipeline per read. Larger ones (syslog, metrics) and
+      // answers of unknown length are streamed.
+      if (request.method !== 'GET' || !(length <= BUFFERED_ANSWER_BYTES)) return void reply.send(answer);
+      const chunks: Buffer[] = [];
+      answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+      answer.on('end', () => void reply.send(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
+      // PVE went away mid-answer: the status line is not sent yet, so the client gets a 502.
+      answer.on('aborted', () => void sendShimError(reply, DP_UPSTREAM_UNREACHABLE, `PVE at ${host} closed the connection mid-answer`));
     });
     upstream.on('error', (error: Error) => fail(`not reachable: ${error.message}`));
     upstream.on('close', () => fail('closed the connection without an answer'));

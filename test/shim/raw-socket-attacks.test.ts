@@ -212,8 +212,10 @@ describe('raw-socket attacks on a read-only shim', () => {
 describe('hostile upstream answers', () => {
   /** What the fake upstream writes for the next request (one answer per request it reads). */
   let answer = '';
+  /** Close the connection after the answer (an answer cut short). */
+  let hangUp = false;
   const server = net.createServer((socket) => {
-    socket.on('data', () => socket.write(answer));
+    socket.on('data', () => (hangUp ? socket.end(answer) : socket.write(answer)));
     socket.on('error', () => {});
   });
   let shim: Awaited<ReturnType<typeof startShim>>;
@@ -245,6 +247,23 @@ describe('hostile upstream answers', () => {
       expect(res.headers['x-frame-options']).toBe('DENY');
     });
   }
+
+  it('response-truncated: an answer cut short of its Content-Length is not passed on as a complete one', async () => {
+    hangUp = true;
+    try {
+      answer = 'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"data":';
+      const res = await rawRequest(shim.url, 'GET', NODES);
+      expect(res.status).toBe(502);
+      expect(JSON.parse(res.body)).toMatchObject({ code: 'DP_UPSTREAM_UNREACHABLE' });
+      // Too large to be held whole: the client's connection is cut, it never sees a full answer.
+      answer = `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"data":"${'a'.repeat(1000)}`;
+      const { text, closedByServer } = await rawSocket(shim.url, `GET ${NODES} HTTP/1.1\r\nHost: ${new URL(shim.url).host}\r\n\r\n`, 200);
+      expect(closedByServer).toBe(true);
+      expect(Buffer.byteLength(text.slice(text.indexOf('\r\n\r\n') + 4), 'latin1')).toBeLessThan(100_000);
+    } finally {
+      hangUp = false;
+    }
+  });
 
   it('response-queue-poisoning: bytes after an answer are never read as the next read\'s answer', async () => {
     answer = `${OK}HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nSet-Cookie: PVEAuthCookie=evil\r\nContent-Length: 9\r\n\r\n"planted"`;
