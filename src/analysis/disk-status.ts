@@ -129,33 +129,20 @@ export function defaultAio(storage: StorageEntry | undefined, direct: boolean): 
 
 /**
  * The content type qemu-server checks a volume against (pve-storage `parse_volname`): on the path-based
- * plugins (Plugin.pm `parse_volname`) `iso/NAME.iso|img` is an ISO image and `VMID/NAME` a disk image;
- * the block plugins (lvm, lvmthin, zfspool, rbd, iscsi, zfs, iscsidirect) hold disk images only. Null
- * where the storage type is not known or the name is none of these (other types are not started from).
+ * plugins (Plugin.pm `parse_volname`; their volumes are files, see `fileDriver`) `iso/NAME.iso|img` is
+ * an ISO image and `VMID/NAME` a disk image; the block plugins (lvm, lvmthin, zfspool, rbd, iscsi, zfs,
+ * iscsidirect) hold disk images only. Null where the storage type is not known or the name is none of
+ * these (ESXi, PBS and other types are not started from).
  */
 export function volumeContentType(drive: Drive, storage: StorageEntry | undefined): 'iso' | 'images' | null {
   if (drive.storage === null || !storage) return null;
-  const volname = drive.file.slice(drive.storage.length + 1);
-  switch (storage.type) {
-    case 'dir':
-    case 'nfs':
-    case 'cifs':
-    case 'cephfs':
-    case 'btrfs':
-    case 'glusterfs':
-      if (/^iso\/[^/]+\.(?:iso|img)$/i.test(volname)) return 'iso';
-      return /^\d+\//.test(volname) ? 'images' : null;
-    case 'lvm':
-    case 'lvmthin':
-    case 'zfspool':
-    case 'rbd':
-    case 'iscsi':
-    case 'iscsidirect':
-    case 'zfs':
-      return 'images';
-    default:
-      return null;
+  const driver = fileDriver(drive, storage);
+  if (driver === 'file' || driver === 'gluster') {
+    const volname = drive.file.slice(drive.storage.length + 1);
+    if (/^iso\/[^/]+\.(?:iso|img)$/i.test(volname)) return 'iso';
+    return /^\d+\//.test(volname) ? 'images' : null;
   }
+  return driver === 'host_device' || driver === 'rbd' || driver === 'iscsi' ? 'images' : null;
 }
 
 /**

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeEtcPveTree } from '../../../bench/lib/etc-pve-tree.js';
 import type { AuditReport } from '../../../src/analysis/types.js';
 import { SHARE_MIN_VMS, startSecondShare } from '../../../src/cli/audit-share.js';
+import { auditDiskFacts } from './cfg2cmd-reduce.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -38,14 +39,7 @@ describe('bin/pve-dataplane.js', () => {
     const expected = JSON.parse(readFileSync(`${ROOT}${dir}aio.expected.json`, 'utf8')) as { disks: unknown[] };
     const report = JSON.parse(out) as AuditReport;
     expect(
-      report.vms[0]!.disks.map((d) => ({
-        key: d.key,
-        qemuDevice: d.qemuDevice,
-        controller: d.controller,
-        iothread: d.iothread.effective,
-        aio: d.aio.effective,
-        cacheDirect: d.cacheDirect,
-      })),
+      auditDiskFacts(report.vms[0]!),
     ).toEqual(expected.disks);
   });
 

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { runCli } from '../../../src/cli/cli.js';
 import type { AuditReport } from '../../../src/analysis/types.js';
 import { captureIO } from './capture.js';
-import { reduceCmd } from './cfg2cmd-reduce.js';
+import { auditDiskFacts, reduceCmd } from './cfg2cmd-reduce.js';
 
 const DIR = fileURLToPath(new URL('../../fixtures/cfg2cmd/', import.meta.url));
 const files = readdirSync(DIR);
@@ -49,14 +49,7 @@ describe('qemu-server cfg2cmd command lines', () => {
     expect(want.length).toBeGreaterThan(0);
     const report = await audit(name);
     expect(report.vms).toHaveLength(1);
-    const got = report.vms[0]!.disks.map((d) => ({
-      key: d.key,
-      qemuDevice: d.qemuDevice,
-      controller: d.controller,
-      iothread: d.iothread.effective,
-      aio: d.aio.effective,
-      cacheDirect: d.cacheDirect,
-    }));
+    const got = auditDiskFacts(report.vms[0]!);
     expect(got).toEqual(want);
     expect(report.vms[0]!.risk!.reasons.filter((r) => r.code === 'START_ERROR')).toEqual([]);
   });

@@ -7,6 +7,8 @@
  * test comparing the audit with it compares against what qemu-server printed.
  */
 
+import type { VmReport } from '../../../src/analysis/types.js';
+
 export interface CmdDiskFacts {
   key: string;
   qemuDevice: string;
@@ -122,4 +124,16 @@ export function reduceCmd(cmd: string): CmdDiskFacts[] {
       return { key, qemuDevice: driver, controller, iothread, ...facts };
     })
     .sort((a, b) => a.key.localeCompare(b.key, 'en', { numeric: true }));
+}
+
+/** The same facts of every disk as the audit's JSON reports them, to compare with either side. */
+export function auditDiskFacts(vm: Pick<VmReport, 'disks'>): CmdDiskFacts[] {
+  return vm.disks.map((d) => ({
+    key: d.key,
+    qemuDevice: d.qemuDevice as string,
+    controller: d.controller,
+    iothread: d.iothread.effective,
+    aio: d.aio.effective,
+    cacheDirect: d.cacheDirect,
+  }));
 }

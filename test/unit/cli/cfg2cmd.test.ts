@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { runCli } from '../../../src/cli/cli.js';
 import type { AuditReport } from '../../../src/analysis/types.js';
 import { captureIO } from './capture.js';
+import { auditDiskFacts } from './cfg2cmd-reduce.js';
 
 const DIR = fileURLToPath(new URL('../../fixtures/cfg2cmd/', import.meta.url));
 
@@ -43,14 +44,7 @@ describe('cfg2cmd fixtures through `audit --format json`', () => {
     expect(await runCli(args, io)).toBe(0);
     const report = JSON.parse(io.out()) as AuditReport;
     expect(report.vms).toHaveLength(1);
-    const got = report.vms[0]!.disks.map((d) => ({
-      key: d.key,
-      qemuDevice: d.qemuDevice,
-      controller: d.controller,
-      iothread: d.iothread.effective,
-      aio: d.aio.effective,
-      cacheDirect: d.cacheDirect,
-    }));
+    const got = auditDiskFacts(report.vms[0]!);
     expect(got).toEqual(expected.disks);
   });
 });
