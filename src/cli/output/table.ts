@@ -357,6 +357,15 @@ export function renderTable(report: Omit<AuditReport, 'vms'>, blocks: readonly T
   const { allRows, minimum } = tableRows(blocks, wordLimit);
   const widths = fitColumns(allRows, minimum, budget);
   const { wrapped, fits } = wrapRows(allRows, widths, budget);
+  // Each column's lines padded to its width, with the gap: made once per distinct text (most
+  // cells repeat from row to row).
+  const padded = widths.map(() => new Map<string, string>());
+  const paddedCell = (text: string, i: number): string => {
+    const memo = padded[i]!;
+    let out = memo.get(text);
+    if (out === undefined) memo.set(text, (out = padEnd(text, widths[i] as number) + gap));
+    return out;
+  };
   const rowLines = (columns: string[][], paint?: (t: string) => string): string[] => {
     let height = 0;
     for (const c of columns) if (c.length > height) height = c.length;
@@ -364,13 +373,15 @@ export function renderTable(report: Omit<AuditReport, 'vms'>, blocks: readonly T
     const last = columns.length - 1;
     for (let l = 0; l < height; l++) {
       let text = indent;
-      for (let i = 0; i < last; i++) text += padEnd(columns[i]![l] ?? '', widths[i] as number) + gap;
+      for (let i = 0; i < last; i++) text += paddedCell(columns[i]![l] ?? '', i);
       text = (text + (columns[last]?.[l] ?? '')).trimEnd();
       out.push(paint ? paint(text) : text);
     }
     return out;
   };
   const headerLines = headers.map((c, i) => cellLines(c, widths[i] as number));
+  // The column headers are the same above every VM's disks.
+  const columnHeader = rowLines(headerLines, style.dim);
   let rowIndex = 0;
   const extraIndent = ' '.repeat(indent.length + (widths[0] as number) + gap.length);
 
@@ -382,7 +393,7 @@ export function renderTable(report: Omit<AuditReport, 'vms'>, blocks: readonly T
     } else if (!fits) {
       for (const row of rows) out.push(...stackedRow(row, width, indent));
     } else {
-      for (const line of rowLines(headerLines, style.dim)) out.push(line);
+      for (const line of columnHeader) out.push(line);
       for (const row of rows) {
         for (const line of rowLines(wrapped[rowIndex++] as string[][])) out.push(line);
         for (const extra of row.extra) for (const line of wrapPieces([extra], width, extraIndent, `${extraIndent}  `)) out.push(line);
