@@ -44,7 +44,8 @@ export interface CollectFleetOptions {
   /**
    * Where the VMs' `/pending` answers come from instead of one `fetchVmPending` per VM through
    * the client (the standalone panel reads them in batches through the shim: panel/data/pending-batch.ts).
-   * The pacing is then the source's (`concurrency` does not apply).
+   * The pacing is then the source's (`concurrency` does not apply). It is called once the QEMU
+   * versions and permissions every VM is finalised with are in.
    */
   pendingSource?: PendingSource;
   /** Called after each VM's request, successful or not. */
@@ -150,7 +151,14 @@ export async function collectFleet(client: PveClient, options: CollectFleetOptio
   for (const p of runtimeOf.values()) p.catch(() => {});
 
   const limit = pLimit(Math.max(1, Math.min(options.concurrency ?? client.concurrency, client.concurrency)));
-  const answers = options.pendingSource?.(reachable.map((vm) => ({ node: vm.node!, vmid: vm.vmid! })), signal);
+  // A source's reads start once the facts every VM is finalised with are in: no VM could be
+  // finalised sooner, and the nodes' reads then do not queue behind its stream (with the panel's
+  // batched read they did: the first row came ~1.2 s after the first answer at 5,000 VMs under
+  // load, vs ~0.15 s; same-minute runs at load ~3: 634 ms ungated, 121-222 ms gated).
+  const sourced = options.pendingSource
+    ? ready.then(() => options.pendingSource!(reachable.map((vm) => ({ node: vm.node!, vmid: vm.vmid! })), signal))
+    : undefined;
+  sourced?.catch(() => {});
   let done = 0;
   const inputs: VmInput[] = [];
   /** Storages the token may not see -> the disks on them (`VM 101 scsi0`). */
@@ -159,7 +167,7 @@ export async function collectFleet(client: PveClient, options: CollectFleetOptio
     reachable.map(async (vm, i) => {
       let items: PendingItem[];
       try {
-        items = await (answers ? answers[i]! : limit(() => fetchVmPending(client, vm.node!, vm.vmid!, { signal })));
+        items = await (sourced ? sourced.then((a) => a[i]!) : limit(() => fetchVmPending(client, vm.node!, vm.vmid!, { signal })));
       } catch (err) {
         rethrowAbort(err);
         errors.push(vmReadError(vm, err));

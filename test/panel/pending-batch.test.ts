@@ -102,6 +102,22 @@ describe('the fleet load through GET /dp/pending', () => {
     expect(performance.getEntriesByName(FIRST_ANSWER_MARK, 'mark')).toHaveLength(1);
   });
 
+  it("starts the batched reads once the facts every row waits for are in (the nodes' QEMU versions)", async () => {
+    sim.state.setFaults({ rules: [{ path: '/nodes/*/apt/versions', kind: 'latency', latencyMs: 150 }] });
+    const inner = pageFetch();
+    let versionsIn = 0;
+    let firstBatchOut = Infinity;
+    const timed: typeof fetch = async (input, init) => {
+      if (String(input).startsWith(PENDING_BATCH_PATH)) firstBatchOut = Math.min(firstBatchOut, performance.now());
+      const res = await inner(input, init);
+      if (String(input).includes('/apt/versions')) versionsIn = Math.max(versionsIn, performance.now());
+      return res;
+    };
+    await loadFleetAudit(panelClient(true, timed));
+    expect(versionsIn).toBeGreaterThan(0);
+    expect(firstBatchOut).toBeGreaterThanOrEqual(versionsIn);
+  });
+
   it('an abort rejects the load and the shim stops reading upstream', async () => {
     sim.state.setFaults({ rules: [{ path: '/nodes/*/qemu/*/pending', kind: 'latency', latencyMs: 30 }] });
     const ctl = new AbortController();
