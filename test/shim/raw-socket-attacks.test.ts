@@ -190,6 +190,17 @@ describe('raw-socket attacks on a read-only shim', () => {
     await refused(`GET ${NODES} HTTP/1.1\r\n${h()}Cookie: ${'a'.repeat(17_000)}\r\n\r\n`, 431, 'DP_BAD_FRAMING', true);
   });
 
+  // The batched config read (plugins/pending-batch.ts): one request is up to 500 reads upstream,
+  // so the framing rules must hold on its route as on the proxy's.
+  it('batch-smuggling: GET /dp/pending with a body, chunked, absolute-form or past the header count reads nothing', async () => {
+    const batch = '/dp/pending?node=pve1&vmids=100,101';
+    await refused(`GET ${batch} HTTP/1.1\r\n${h()}Content-Length: 5\r\n\r\nhello`, 400, 'DP_BAD_FRAMING', true);
+    await refused(`GET ${batch} HTTP/1.1\r\n${h()}Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n`, 400, 'DP_BAD_FRAMING', true);
+    await refused(`GET http://evil.example${batch} HTTP/1.1\r\n${h()}\r\n`, 400, 'DP_NOT_A_PROXY', true);
+    await refused(`GET ${batch} HTTP/1.1\r\n${h()}${'a:\r\n'.repeat(2100)}Content-Length: 5\r\n\r\nhello`, 431, 'DP_TOO_MANY_HEADERS', true);
+    await refused(`GET ${batch} HTTP/1.1\r\nHost: evil.example\r\n\r\n`, 403, 'DP_HOST_NOT_ALLOWED', false);
+  });
+
   // Hop-by-hop and credentials: PVE only ever sees the shim's own.
   it('hop-by-hop-nominated-credentials: `Connection: close, authorization` and forwarding headers change nothing upstream', async () => {
     const { answers } = await attack(
@@ -263,6 +274,15 @@ describe('hostile upstream answers', () => {
     } finally {
       hangUp = false;
     }
+  });
+
+  it("batch-upstream-protocol-switch: a 101 to each VM's read ends the batch with a 502 record per VM, it does not hang", async () => {
+    answer = 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n';
+    const { text } = await rawSocket(shim.url, `GET /dp/pending?node=pve1&vmids=100,101 HTTP/1.1\r\nHost: ${new URL(shim.url).host}\r\n\r\n`, 300);
+    expect(text).toMatch(/^HTTP\/1\.1 200 /);
+    expect(text).toMatch(/\n100 502 \d+ /);
+    expect(text).toMatch(/\n101 502 \d+ /);
+    expect(text).toMatch(/\nend 2\n/);
   });
 
   it('response-queue-poisoning: bytes after an answer are never read as the next read\'s answer', async () => {
