@@ -94,7 +94,15 @@ export async function launchPipedChromium(executable: string, flags: readonly st
     },
     close() {
       proc.kill('SIGKILL');
-      proc.once('exit', () => rmSync(profile, { recursive: true, force: true }));
+      // Chromium's helper processes can still be writing the profile when the browser has exited
+      // (ENOTEMPTY once ended a whole `npm run bench`): retry, and leave a temp dir rather than fail.
+      proc.once('exit', () => {
+        try {
+          rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+        } catch (err) {
+          process.stderr.write(`could not remove Chromium's profile ${profile}: ${(err as Error).message}\n`);
+        }
+      });
     },
   };
 }
