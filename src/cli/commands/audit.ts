@@ -19,7 +19,7 @@ import { formatExplain } from '../output/explain.js';
 import { JSON_VM_SEPARATOR, formatVmJson, jsonDocumentParts, jsonDocumentPieces, jsonHead, jsonPieces, jsonTail, jsonVmPieces } from '../../present/json.js';
 import { formatIssue } from '../output/issues.js';
 import { makeStyle } from '../output/style.js';
-import { type TableBlock, formatTable, renderTable, tableBlock } from '../output/table.js';
+import { type TableBlock, formatTable, renderTable, renderTableLines, tableBlock } from '../output/table.js';
 import { lighterOptimizingCompiler, smallerInlining } from '../v8-flags.js';
 import { type SecondShare, type SharePrepared, startSecondShare, threadsChosen } from '../audit-share.js';
 import type { ShareMessage } from '../audit-share-protocol.js';
@@ -264,7 +264,20 @@ function presentTableLazily(run: LazyAuditRun, io: CliIO): number {
   for (const vm of collectingIssues(run, vmIssues)) blocks.push(tableBlock(vm, style, width));
   printIssues([...run.errors, ...(run.warnings ?? []), ...vmIssues], io);
   if (blocks.length === 0) return nothingAudited(io);
-  io.stdout(renderTable(run, blocks, style, width));
+  const batch = io.stdoutBatch?.();
+  if (!batch) {
+    io.stdout(renderTable(run, blocks, style, width));
+    return 0;
+  }
+  // A file: line by line into the writer's buffer, never the whole text as one string.
+  try {
+    for (const line of renderTableLines(run, blocks, style, width)) {
+      batch.write(line);
+      batch.write('\n');
+    }
+  } finally {
+    batch.flush();
+  }
   return 0;
 }
 

@@ -348,6 +348,14 @@ export function formatTable(report: AuditReport, opts: { color: boolean; width?:
 
 /** {@link formatTable} from the VMs' blocks (the VMs themselves already dropped), with their style. */
 export function renderTable(report: Omit<AuditReport, 'vms'>, blocks: readonly TableBlock[], style: Style, width = Infinity): string {
+  return renderTableLines(report, blocks, style, width).join('\n') + '\n';
+}
+
+/**
+ * {@link renderTable}'s lines, without their newlines: a writer that takes them one by one never
+ * holds the whole text (6.7 MB for 5,000 VMs, as a two-byte string since `→` is in it).
+ */
+export function renderTableLines(report: Omit<AuditReport, 'vms'>, blocks: readonly TableBlock[], style: Style, width = Infinity): string[] {
   const headers: Piece[][] = HEADERS.map((h) => [{ text: h }]);
   const indent = INDENT;
   const gap = '  ';
@@ -410,5 +418,5 @@ export function renderTable(report: Omit<AuditReport, 'vms'>, blocks: readonly T
   }
   for (const a of report.assumptions) for (const line of wrapPieces([{ text: `note: ${a}`, style: style.dim }], width, '', '  ')) out.push(line);
   if (blocks.length > 0) out.push(...wrapPieces([{ text: 'details of one VM: pve-dataplane audit … --explain VMID', style: style.dim }], width, '', '  '));
-  return out.join('\n') + '\n';
+  return out;
 }
