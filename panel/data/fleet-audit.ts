@@ -107,7 +107,9 @@ export async function auditFleetHere(client: PveClient, opts: FleetLoadOptions =
   const { inputs, env, permissions, ...report } = await auditCluster(client, {
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(batch ? { pendingSource: pendingBatchSource(client, batch, batching!.options) } : {}),
-    evidenceOptions: { after: afterConfigs },
+    // Behind the shim (it advertised its batched read) storage content is not forwarded: the RAM
+    // snapshots come from the VMs' snapshot lists, without a refused listing per network storage.
+    evidenceOptions: { after: afterConfigs, ...(batch ? { stateVolumeListings: false } : {}) },
     // Only one node's or one VM's (the PVE UI's Node and VM tabs).
     ...(opts.node ? { node: opts.node } : {}),
     ...(opts.vmids ? { vmids: opts.vmids } : {}),

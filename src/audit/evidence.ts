@@ -103,6 +103,12 @@ export interface CollectEvidenceOptions {
   metricsExport?: boolean;
   /** Read snapshot lists for RAM snapshots. Default true. */
   snapshots?: boolean;
+  /**
+   * Find RAM snapshots on network storage in one content listing per network storage when the
+   * token sees every storage (`stateVolumesOnNetwork`). Default true; false where those listings
+   * are refused anyway: behind the shim, whose allow-list forwards no storage content.
+   */
+  stateVolumeListings?: boolean;
   /** Gives the thread a turn while a big answer is parsed; default `yieldToIo`. */
   yieldTo?: YieldToHost;
   /** Our clock (tests); the syslog window uses the node's own clock (`/time`) and this one only when that cannot be read. */
@@ -561,7 +567,7 @@ export function riskEvidenceCollector(
       status: st.status,
       nodeDefaultFleecing: st.nodeDefaultFleecing,
       networkStateVolumes: () =>
-        (stateVolumes ??= storages && permissions && st.nodes.length > 0 ? stateVolumesOnNetwork(client, storages, st.nodes, permissions, st.req) : Promise.resolve(null)),
+        (stateVolumes ??= opts.stateVolumeListings !== false && storages && permissions && st.nodes.length > 0 ? stateVolumesOnNetwork(client, storages, st.nodes, permissions, st.req) : Promise.resolve(null)),
     };
   });
   // An abort surfaces through forVm; nobody may be asking yet.

@@ -85,6 +85,22 @@ describe('the fleet load through GET /dp/pending', () => {
     expect(vmPending(upstream)).toHaveLength(perVmUpstream);
   });
 
+  it('asks the shim for no call it refuses: RAM snapshots from the snapshot lists, not a storage listing per network storage', async () => {
+    const refused: string[] = [];
+    await loadFleetAudit(
+      panelClient(
+        true,
+        pageFetch((url, res) => {
+          if (res.status >= 400) refused.push(`${res.status} ${url.slice(shim.url.length)}`);
+          return res;
+        }),
+      ),
+    );
+    expect(refused).toEqual([]);
+    // The fleet has VMs whose RAM snapshots matter: they are still read, one list per VM.
+    expect(sent.filter((u) => /\/qemu\/\d+\/snapshot$/.test(u)).length).toBeGreaterThan(0);
+  });
+
   it('hands rows and moves the counter as the answers come in, and marks the first answer', async () => {
     sim.state.setFaults({ rules: [{ path: '/nodes/*/qemu/*/pending', kind: 'latency', latencyMs: 10 }] });
     performance.clearMarks(FIRST_ANSWER_MARK);
