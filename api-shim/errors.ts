@@ -55,9 +55,14 @@ export interface ShimErrorBody {
   code: string;
 }
 
+/** The body of `spec` with `message` (also what the batched read records for a VM it could not read). */
+export function shimErrorBody(spec: ShimErrorSpec, message: string): ShimErrorBody {
+  return { data: null, message, code: spec.code };
+}
+
 /** Sends `spec` with `message`; the reason phrase carries the message too, as PVE does. */
 export function sendShimError(reply: FastifyReply, spec: ShimErrorSpec, message: string): FastifyReply {
-  const body: ShimErrorBody = { data: null, message, code: spec.code };
+  const body = shimErrorBody(spec, message);
   // A reason phrase must be one line of visible ASCII.
   reply.raw.statusMessage = message.split('\n')[0]!.replace(/[^\x20-\x7e]/g, '?').slice(0, 200);
   return reply.code(spec.status).header('content-type', 'application/json; charset=utf-8').send(body);

@@ -39,7 +39,7 @@ import {
   recordHead,
 } from '../contracts/pending-batch.js';
 import { decodeQueryPart } from '../allow-list.js';
-import { DP_BAD_REQUEST, DP_CSRF, DP_LOGIN_REQUIRED, DP_RATE_LIMITED, DP_UPSTREAM_UNREACHABLE, type ShimErrorBody, type ShimErrorSpec, sendShimError } from '../errors.js';
+import { DP_BAD_REQUEST, DP_CSRF, DP_LOGIN_REQUIRED, DP_RATE_LIMITED, DP_UPSTREAM_UNREACHABLE, type ShimErrorSpec, sendShimError, shimErrorBody } from '../errors.js';
 import type { ResolvedShimOptions } from '../options.js';
 import { sessionOf } from '../session-of.js';
 import { crossOriginProblem } from '../write-guard.js';
@@ -215,8 +215,7 @@ class PendingBatchStream extends Readable {
 
   /** The record of the shim's own error answer, as `sendShimError` would have sent it. */
   private shimError(vmid: number, spec: ShimErrorSpec, message: string): void {
-    const body: ShimErrorBody = { data: null, message, code: spec.code };
-    this.record(vmid, spec.status, message.split('\n')[0], Buffer.from(JSON.stringify(body)));
+    this.record(vmid, spec.status, message.split('\n')[0], Buffer.from(JSON.stringify(shimErrorBody(spec, message))));
   }
 
   private record(vmid: number, status: number, reason: string | undefined, body: Buffer): void {
