@@ -102,8 +102,7 @@ export function loadFleetAuditInWorker(
         }
         case 'done': {
           end();
-          const vms = [...m.extraVms];
-          const extraVm = new Map(vms.map((v) => [v.vmid, v]));
+          const extraVm = new Map(m.extraVms.map((v) => [v.vmid, v]));
           const extraInput = new Map(m.extraInputs.map((i) => [i.vmid, i]));
           resolve({
             report: { ...m.report, vms: m.vmOrder.map((id) => held.get(id)?.report ?? extraVm.get(id)!) },
