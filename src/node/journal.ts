@@ -4,7 +4,7 @@
  * before `append` resolves, so an action taken after `append` is always on disk first.
  */
 import { randomUUID } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync, existsSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { JsonlAppender } from './jsonl-appender.js';
 import { JOURNAL_VERSION, type JournalEntry, type NewEntry } from '../migration/journal-model.js';
@@ -26,21 +26,11 @@ export class JsonlJournal implements JournalSink {
   ) {}
 
   /**
-   * Open (create) `path` for appending. A last line cut short by a crash is sealed with a newline
-   * first, so the next entry starts on its own line (the reader skips the cut line).
+   * Open (create) `path` for appending. A last line cut short by a crash is sealed first (see
+   * `JsonlAppender.open`); the reader skips the cut line.
    */
   static open(path: string, run: string): JsonlJournal {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    const size = existsSync(path) ? statSync(path).size : 0;
-    if (size > 0) {
-      const text = readFileSync(path);
-      if (text[text.length - 1] !== 0x0a) {
-        const fd = openSync(path, 'a', 0o600);
-        writeSync(fd, '\n');
-        fsyncSync(fd);
-        closeSync(fd);
-      }
-    }
     return new JsonlJournal(path, run, JsonlAppender.open(path));
   }
 
@@ -67,7 +57,6 @@ export class JsonlJournal implements JournalSink {
 
 export interface JournalRead {
   entries: JournalEntry[];
-  /** Lines that are not a journal entry (a line cut short by a crash), 1-based. */
   /** Lines that are not journal entries: cut short by a crash, or not ours; `why` names the bad field. */
   damaged: { line: number; text: string; why?: string }[];
 }

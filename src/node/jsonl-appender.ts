@@ -5,7 +5,7 @@
  * next write and sync, so many concurrent writers (a job's VMs in flight) share one sync instead
  * of queueing one sync each, and the event loop never blocks on the disk.
  */
-import { closeSync, fdatasync, openSync, write } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, fstatSync, openSync, readSync, write, writeSync } from 'node:fs';
 import { promisify } from 'node:util';
 
 const writeAsync = promisify(write);
@@ -21,9 +21,25 @@ export class JsonlAppender {
     private readonly fd: number,
   ) {}
 
-  /** Opens (creates, mode 0600) `path` for appending. */
+  /**
+   * Opens (creates, mode 0600) `path` for appending. A last line cut short by a crash (a kill
+   * between two writes of a batch) is sealed with a newline first, so the next line starts on its
+   * own and readers skip only the cut one instead of losing the next one glued to it.
+   */
   static open(path: string): JsonlAppender {
-    return new JsonlAppender(path, openSync(path, 'a', 0o600));
+    const fd = openSync(path, 'a+', 0o600);
+    try {
+      const size = fstatSync(fd).size;
+      const last = Buffer.alloc(1);
+      if (size > 0 && readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== 0x0a) {
+        writeSync(fd, '\n');
+        fdatasyncSync(fd);
+      }
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
+    return new JsonlAppender(path, fd);
   }
 
   /** Appends `line` (a newline is added); resolves once it is on disk. Lines keep call order. */
