@@ -10,6 +10,7 @@
 import Fastify, { type FastifyReply } from 'fastify';
 import type { FastifyInstance } from 'fastify';
 import { DP_BAD_PATH, sendShimError } from './errors.js';
+import { limitConnections } from './connection-limit.js';
 import { guardServer } from './http-hygiene.js';
 import { requestGuard } from './request-guard.js';
 import { applySecurityHeaders, clientErrorWithHeaders } from './security-headers.js';
@@ -52,6 +53,7 @@ export async function buildApp(options: ShimOptions): Promise<FastifyInstance> {
     clientErrorHandler: clientErrorWithHeaders,
   });
   guardServer(app.server);
+  limitConnections(app.server, opts.limits.connectionsPerAddress, opts.limits.connections);
   app.addHook('onRequest', requestGuard(opts.allowedHosts));
   if (opts.login) await registerLogin(app, opts);
   await app.register(pveProxy, opts);

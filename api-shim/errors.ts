@@ -45,6 +45,8 @@ export const DP_LOGIN_REQUIRED: ShimErrorSpec = { code: 'DP_LOGIN_REQUIRED', sta
 export const DP_LOGIN_FAILED: ShimErrorSpec = { code: 'DP_LOGIN_FAILED', status: 401 };
 /** Too many requests from one user (or login attempts from one address); retry later. */
 export const DP_RATE_LIMITED: ShimErrorSpec = { code: 'DP_RATE_LIMITED', status: 429 };
+/** More client connections open from one address, or in total, than the shim keeps (connection-limit.ts). */
+export const DP_TOO_MANY_CONNECTIONS: ShimErrorSpec = { code: 'DP_TOO_MANY_CONNECTIONS', status: 503 };
 /** PVE could not be reached (refused, timeout, TLS verification failed). */
 export const DP_UPSTREAM_UNREACHABLE: ShimErrorSpec = { code: 'DP_UPSTREAM_UNREACHABLE', status: 502 };
 

@@ -23,12 +23,17 @@ export function isLoopbackHost(host: string): boolean {
   return h === 'localhost' || h === '::1' || /^(::ffff:)?127\.\d+\.\d+\.\d+$/.test(h);
 }
 
+/** RFC 9110 §7.2 `Host = uri-host [ ":" port ]`: a name or an IPv4 address, or an IPv6 address in brackets, then an optional port. */
+const HOST_HEADER = /^(?:\[[0-9A-Fa-f:.]+\]|[^:[\]]*)(?::[0-9]{1,5})?$/;
+
 /**
  * Why a request with this `Host` header is refused (403 `DP_HOST_NOT_ALLOWED`), or null: the
  * name is neither a loopback name nor in `allowed`. Checked on every route, whatever address the
  * shim listens on.
  */
 export function hostRefusal(allowed: ReadonlySet<string>, header: string | undefined): string | null {
+  // `127.0.0.1:evil.example` read as the name before the last ':' was answered; a port is digits.
+  if (header !== undefined && !HOST_HEADER.test(header)) return `Host '${header.slice(0, 80)}' is not host[:port]`;
   const name = hostName(header ?? '');
   if (isLoopbackHost(name) || allowed.has(name)) return null;
   const names = ['localhost', ...allowed].join(', ');

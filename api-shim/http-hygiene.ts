@@ -12,7 +12,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { DP_BAD_FRAMING, DP_HTTP_VERSION, DP_NOT_A_PROXY, DP_TOO_MANY_HEADERS, type ShimErrorSpec, sendShimError } from './errors.js';
+import { DP_BAD_FRAMING, DP_BAD_PATH, DP_HTTP_VERSION, DP_NOT_A_PROXY, DP_TOO_MANY_HEADERS, type ShimErrorSpec, sendShimError } from './errors.js';
 import { rawErrorAnswer } from './security-headers.js';
 
 /** Methods that carry no body in anything the panel sends. */
@@ -72,6 +72,9 @@ export function hygieneRefusal(raw: IncomingMessage): Refusal | null {
   if (distrusted.has(raw.socket)) return { spec: DP_BAD_FRAMING, reason: 'an earlier request on this connection was refused' };
   // RFC 9112 §3.2: an origin server is asked for a path; `GET http://evil/...` and `OPTIONS *` are for proxies.
   if (raw.url?.charCodeAt(0) !== 0x2f) return { spec: DP_NOT_A_PROXY, reason: `request target '${(raw.url ?? '').slice(0, 80)}' is not a path: pve-dataplane is not a proxy` };
+  // RFC 9112 §3.2.1: a target has no fragment (a browser never sends one). node:http passes '#' on,
+  // and the query check read `?type=vm#/../x` as the value `vm#/../x` while PVE reads `vm`.
+  if (raw.url.includes('#')) return { spec: DP_BAD_PATH, reason: "'#' in the request target (a fragment is never sent to a server)" };
   if (raw.httpVersionMajor !== 1) return { spec: DP_HTTP_VERSION, reason: `HTTP/${raw.httpVersion} is not accepted (HTTP/1.1 only)` };
   // node:http would answer this 400 itself, without the security headers (requireHostHeader is off in app.ts).
   if (raw.httpVersionMinor === 1 && raw.headers.host === undefined) return { spec: DP_BAD_FRAMING, reason: 'an HTTP/1.1 request without Host' };

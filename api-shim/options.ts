@@ -20,7 +20,7 @@ export const TICKET_LIFETIME_MS = 2 * 3600 * 1000;
  * 12 ms, so one user cannot burst past pveproxy, while a 5,000-VM audit is paced by PVE's latency, not
  * by us (at 100/s the 5,000-VM panel load took 65 s against a 12.5 s bound; BENCHMARKS.md).
  */
-export const DEFAULT_LIMITS = { concurrency: 6, perSecond: 500, loginsPerMinute: 10, headersTimeoutMs: 10_000 } as const;
+export const DEFAULT_LIMITS = { concurrency: 6, perSecond: 500, loginsPerMinute: 10, headersTimeoutMs: 10_000, connectionsPerAddress: 128, connections: 1024 } as const;
 
 /** Upstream request timeout (ms). PVE's syslog and rrddata calls on a big node take seconds. */
 export const DEFAULT_UPSTREAM_TIMEOUT_MS = 60_000;
@@ -71,9 +71,10 @@ export interface ShimOptions {
    * Per user (login mode) or for the token: upstream requests at once, and per second; login
    * attempts per client address and minute; the time a client has from connecting (or from its
    * previous answer) to the end of a request's headers, in ms (slowloris: Node's default is 60 s,
-   * checked every 30 s, so a connection that trickles bytes held a socket for up to 90 s).
+   * checked every 30 s, so a connection that trickles bytes held a socket for up to 90 s); client
+   * connections open at once from one address (an IPv6 /64) and in total (api-shim/connection-limit.ts).
    */
-  limits?: { concurrency?: number; perSecond?: number; loginsPerMinute?: number; headersTimeoutMs?: number };
+  limits?: { concurrency?: number; perSecond?: number; loginsPerMinute?: number; headersTimeoutMs?: number; connectionsPerAddress?: number; connections?: number };
   /** Clock in epoch ms (tests move it to expire tickets). Default Date.now. */
   now?: () => number;
 }
@@ -99,7 +100,7 @@ export interface ResolvedShimOptions {
   jobEngine?: Partial<EngineOptions>;
   tls: { cert: string; key: string } | null;
   ticketRenewAfterMs: number;
-  limits: { concurrency: number; perSecond: number; loginsPerMinute: number; headersTimeoutMs: number };
+  limits: { concurrency: number; perSecond: number; loginsPerMinute: number; headersTimeoutMs: number; connectionsPerAddress: number; connections: number };
   now: () => number;
 }
 
@@ -172,6 +173,11 @@ export function resolveShimOptions(opts: ShimOptions): ResolvedShimOptions {
   if (!Number.isInteger(headersTimeoutMs) || headersTimeoutMs < 100) {
     throw new ShimOptionsError(`limits.headersTimeoutMs must be whole ms >= 100 (got ${String(headersTimeoutMs)})`);
   }
+  const connectionsPerAddress = opts.limits?.connectionsPerAddress ?? DEFAULT_LIMITS.connectionsPerAddress;
+  const connections = opts.limits?.connections ?? DEFAULT_LIMITS.connections;
+  for (const [name, n] of [['connectionsPerAddress', connectionsPerAddress], ['connections', connections]] as const) {
+    if (!Number.isInteger(n) || n < 1) throw new ShimOptionsError(`limits.${name} must be a whole number >= 1 (got ${String(n)})`);
+  }
 
   let fingerprint: string | null = null;
   if (opts.fingerprint !== undefined && opts.fingerprint !== '') {
@@ -223,7 +229,7 @@ export function resolveShimOptions(opts: ShimOptions): ResolvedShimOptions {
     ...(opts.jobEngine ? { jobEngine: opts.jobEngine } : {}),
     tls: opts.tls ?? null,
     ticketRenewAfterMs: renewAfter,
-    limits: { concurrency, perSecond, loginsPerMinute, headersTimeoutMs },
+    limits: { concurrency, perSecond, loginsPerMinute, headersTimeoutMs, connectionsPerAddress, connections },
     now: opts.now ?? Date.now,
   };
 }

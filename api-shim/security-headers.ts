@@ -2,7 +2,12 @@
 /**
  * Headers on every answer of the shim, errors included. The panel starts jobs that write, so no
  * other site may frame it and trick a click (`frame-ancestors 'none'`); it loads only its own
- * bundle and talks only to its own origin. Four paths produce answers and all four set them:
+ * bundle and talks only to its own origin. Every answer but the panel's own files is data, never
+ * a page: it gets `API_CSP`, so whatever PVE (or what answers in its place) sends on a read, an
+ * HTML error page, a body labelled `text/html` or `application/javascript`, opened as a page runs
+ * in a sandbox without scripts and with an origin of its own, and cannot reach `/dp/config` or a
+ * job as the shim's origin. Only the static panel's answers get `PANEL_CSP`
+ * (plugins/static-panel.ts). Four paths produce answers and all four set them:
  * the root onRequest hook (routes, 404s, refusals), `frameworkErrors` (Fastify's own 400 for a URL
  * it cannot decode: no hook runs), the `clientError` handler (bytes node:http cannot parse) and
  * the `connect` listener (CONNECT never becomes a request).
@@ -23,9 +28,16 @@ export const PANEL_CSP = [
   "form-action 'none'",
 ].join('; ');
 
-/** The headers, lower-case name -> value. */
+/**
+ * CSP of everything else (the proxied reads, `/dp/...`, errors): no content of any kind, and as a
+ * document an opaque origin without scripts (`sandbox`). A `fetch` by the panel is not affected:
+ * a CSP governs the document or worker it is delivered with, not the page that reads it.
+ */
+export const API_CSP = ["default-src 'none'", "frame-ancestors 'none'", "base-uri 'none'", "form-action 'none'", 'sandbox'].join('; ');
+
+/** The headers, lower-case name -> value (the static panel's answers replace the CSP by PANEL_CSP). */
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
-  'content-security-policy': PANEL_CSP,
+  'content-security-policy': API_CSP,
   'x-frame-options': 'DENY',
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',

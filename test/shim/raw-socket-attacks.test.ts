@@ -10,7 +10,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_HEADER_LINES } from '../../api-shim/http-hygiene.js';
 import { MAX_TARGET_LENGTH } from '../../api-shim/plugins/pve-proxy.js';
-import { SECURITY_HEADERS } from '../../api-shim/security-headers.js';
+import { API_CSP, SECURITY_HEADERS } from '../../api-shim/security-headers.js';
 import { CSRF, SECRET, parseAnswers, rawRequest, rawSocket, type RawSocketAnswer, shimOverRecordingUpstream, startShim } from './helpers.js';
 
 const NODES = '/api2/json/nodes';
@@ -126,6 +126,15 @@ describe('raw-socket attacks on a read-only shim', () => {
     await refused(`GET ${NODES} HTTP/1.1\r\n\r\n`, 400, 'DP_BAD_FRAMING', true);
   });
 
+  it('host-port-not-a-number: `Host: 127.0.0.1:evil.example` is refused (it was read as 127.0.0.1 and answered)', async () => {
+    for (const host of ['127.0.0.1:evil.example', 'localhost:80:evil.example', '[::1]evil.example', 'localhost:']) {
+      for (const path of ['/dp/config', NODES]) {
+        const answer = await refused(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\n\r\n`, 403, 'DP_HOST_NOT_ALLOWED', false);
+        expect(answer.body).not.toContain(CSRF);
+      }
+    }
+  });
+
   it('host-look-alikes: names that start or end like a loopback name are refused', async () => {
     for (const host of ['localhost.evil.example', '127.0.0.1.evil.example', 'evil@localhost', 'evil.example#@localhost', '']) {
       await refused(`GET ${NODES} HTTP/1.1\r\nHost: ${host}\r\n\r\n`, 403, 'DP_HOST_NOT_ALLOWED', false);
@@ -173,7 +182,7 @@ describe('raw-socket attacks on a read-only shim', () => {
     ['path-fullwidth-dots', '/api2/json/nodes/%EF%BC%8E%EF%BC%8E/access/users', 403, 'DP_PATH_NOT_ALLOWED'],
     ['path-overlong-utf8-dots', '/api2/json/nodes/%c0%ae%c0%ae/access/users', 400, 'DP_BAD_PATH'],
     ['path-fragment', '/api2/json/nodes#/../access/users', 400, 'DP_BAD_PATH'],
-    ['path-query-fragment', '/api2/json/nodes?#/../access/users', 403, 'DP_PATH_NOT_ALLOWED'],
+    ['path-query-fragment', '/api2/json/nodes?#/../access/users', 400, 'DP_BAD_PATH'],
     ['path-encoded-query', '/api2/json/nodes%3Ffull=1', 403, 'DP_PATH_NOT_ALLOWED'],
     ['path-very-long', `/api2/json/nodes/${'a'.repeat(MAX_TARGET_LENGTH)}/status`, 414, 'DP_URI_TOO_LONG'],
   ] as const) {
@@ -181,6 +190,12 @@ describe('raw-socket attacks on a read-only shim', () => {
       await refused(`GET ${path} HTTP/1.1\r\n${h()}\r\n`, status, code, false);
     });
   }
+
+  it("fragment-in-query-value: `?type=vm#/../x` is refused (the query check read the value `vm#/../x`, PVE reads `vm`)", async () => {
+    for (const target of ['/api2/json/cluster/resources?type=vm#/../../access/users', '/api2/json/cluster/resources?type=vm#', '/dp/pending?node=pve1&vmids=100#x']) {
+      await refused(`GET ${target} HTTP/1.1\r\n${h()}\r\n`, 400, 'DP_BAD_PATH', true);
+    }
+  });
 
   it('path-raw-utf8: a non-ASCII byte in the request line is refused', async () => {
     await refused(Buffer.from(`GET /api2/json/nodes/pve\u00e91/status HTTP/1.1\r\n${h()}\r\n`, 'utf8'), 400, 'DP_BAD_FRAMING', true);
@@ -258,6 +273,43 @@ describe('hostile upstream answers', () => {
       expect(res.headers['x-frame-options']).toBe('DENY');
     });
   }
+
+  it("upstream-html-answer: a read answered as HTML or script is relayed with a sandbox CSP (no script, no origin), never the panel's", async () => {
+    for (const type of ['text/html; charset=utf-8', 'application/javascript', 'image/svg+xml']) {
+      const body = '<script>fetch("/dp/config")</script>';
+      answer = `HTTP/1.1 200 OK\r\nContent-Type: ${type}\r\nContent-Security-Policy: script-src *\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+      const res = await rawRequest(shim.url, 'GET', NODES);
+      expect(res.status).toBe(200);
+      for (const [k, v] of Object.entries(SECURITY_HEADERS)) expect(res.headers[k], k).toBe(v);
+      expect(res.headers['content-security-policy']).toBe(API_CSP);
+      expect(API_CSP).toMatch(/(^|; )sandbox($|;)/);
+      expect(API_CSP).toContain("default-src 'none'");
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+    }
+  });
+
+  it('upstream-redirect: a 3xx with Location to another host is not followed, and the Location is not relayed', async () => {
+    let reached = 0;
+    const other = net.createServer((socket) => {
+      reached++;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    try {
+      const to = `http://127.0.0.1:${(other.address() as net.AddressInfo).port}/api2/json/access/users`;
+      for (const status of ['301 Moved Permanently', '302 Found', '307 Temporary Redirect', '308 Permanent Redirect']) {
+        answer = `HTTP/1.1 ${status}\r\nLocation: ${to}\r\nRefresh: 0; url=${to}\r\nContent-Length: 0\r\n\r\n`;
+        const res = await rawRequest(shim.url, 'GET', NODES);
+        expect(res.status).toBe(Number(status.slice(0, 3)));
+        expect(res.headers['location']).toBeUndefined();
+        expect(res.headers['refresh']).toBeUndefined();
+        expect(res.headers['x-frame-options']).toBe('DENY');
+      }
+      expect(reached).toBe(0);
+    } finally {
+      await new Promise((resolve) => other.close(resolve));
+    }
+  });
 
   it('response-truncated: an answer cut short of its Content-Length is not passed on as a complete one', async () => {
     hangUp = true;
