@@ -106,7 +106,9 @@ export async function jobsRoutes(app: FastifyInstance, opts: JobsPluginOptions):
    */
   const reach = async (request: FastifyRequest, privilege: OthersPrivilege, owners: readonly string[]): Promise<(owner: string) => boolean> => {
     const me = sessionOf(request)?.userid;
-    if (me === undefined) return () => true;
+    // Without a session: the token's (every job); in login mode nobody's (the login hook already
+    // answered such a request 401, this is the second lock).
+    if (me === undefined) return () => !opts.login;
     // Only another user's job costs the question to PVE.
     const everybody = owners.some((o) => o !== me) && hasPrivilege(await fetchPermissions(clientFor(request), { path: '/nodes' }).catch(() => ({})), '/nodes', privilege);
     return (owner) => everybody || owner === me;

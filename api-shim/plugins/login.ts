@@ -16,6 +16,7 @@ import fastifyCookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PveApiError, PveAuthError } from '../../src/api/errors.js';
+import { addressKey } from '../connection-limit.js';
 import { DP_BAD_REQUEST, DP_CSRF, DP_LOGIN_FAILED, DP_LOGIN_REQUIRED, DP_RATE_LIMITED, DP_UPSTREAM_UNREACHABLE, sendShimError } from '../errors.js';
 import type { ResolvedShimOptions } from '../options.js';
 import { TYPED_FACTORS, loginSecondFactor, loginWithPassword } from '../pve-login.js';
@@ -36,6 +37,20 @@ export function sessionCookieName(tls: boolean): string {
 
 const text = (v: unknown, max = 256): string | null => (typeof v === 'string' && v.length > 0 && v.length <= max ? v : null);
 
+/** The shim's routes answered without a session: what the sign-in page needs. */
+const OPEN_ROUTES: ReadonlySet<string> = new Set(['/dp/config', '/dp/login', '/dp/logout']);
+
+/**
+ * Whether the route `pattern` (as registered, so every spelling of a path that reaches it, `/%64p/jobs`
+ * included) needs a signed-in user: the proxied API and every `/dp/` route but OPEN_ROUTES. The
+ * job routes' own rule (a user reaches their own jobs) gave an anonymous client every job and plan,
+ * with each VM's disk configuration. The static panel and 404s need none.
+ */
+export function needsSession(pattern: string | undefined): boolean {
+  if (pattern === undefined) return false;
+  return pattern.startsWith('/api2/') || (pattern.startsWith('/dp/') && !OPEN_ROUTES.has(pattern));
+}
+
 /** Registers the session hook and `/dp/login`, `/dp/logout` on the root instance. */
 export async function registerLogin(app: FastifyInstance, opts: ResolvedShimOptions): Promise<SessionStore> {
   const store = new SessionStore(createClientWith(opts, { kind: 'same-origin' }), opts.now, opts.ticketRenewAfterMs);
@@ -54,13 +69,17 @@ export async function registerLogin(app: FastifyInstance, opts: ResolvedShimOpti
         void reply.clearCookie(cookieName, cookieOptions);
       }
     }
-    if (!sessionOf(request) && (request.raw.url ?? '').startsWith('/api2/')) {
-      return sendShimError(reply, DP_LOGIN_REQUIRED, 'sign in with your PVE user first (POST /dp/login); this shim runs in PVE login mode');
+    if (!sessionOf(request) && needsSession(request.routeOptions.url)) {
+      return sendShimError(reply, DP_LOGIN_REQUIRED, 'sign in with your PVE user first (POST /dp/login); this shim runs in PVE login mode; nothing was sent to PVE');
     }
     return undefined;
   });
 
-  const started = (reply: FastifyReply, session: LoginSession): LoginAnswer => {
+  const started = (request: FastifyRequest, reply: FastifyReply, session: LoginSession): LoginAnswer => {
+    // A new session id at every sign-in, and the one the browser came with (another user's, or
+    // one planted in it) ends: an id is never carried across a sign-in.
+    const previous = request.cookies[cookieName];
+    if (previous) store.end(previous);
     void reply.setCookie(cookieName, session.id, cookieOptions);
     return { status: 'ok', user: session.userid, csrfToken: session.csrfToken };
   };
@@ -76,6 +95,8 @@ export async function registerLogin(app: FastifyInstance, opts: ResolvedShimOpti
       // Per client address (PVE adds its own 3 s delay per failure).
       max: opts.limits.loginsPerMinute,
       timeWindow: 60_000,
+      // An IPv6 host picks any address of its /64: one key per /64, or each guess came from a new address.
+      keyGenerator: (request) => addressKey(request.ip),
       errorResponseBuilder: (_request, context) =>
         Object.assign(new Error(`too many login attempts from this address; retry in ${Math.ceil(context.ttl / 1000)} s`), {
           statusCode: DP_RATE_LIMITED.status,
@@ -97,7 +118,7 @@ export async function registerLogin(app: FastifyInstance, opts: ResolvedShimOpti
         try {
           const ticket = await loginSecondFactor(store.anon, challenge, type, code);
           store.dropChallenge(challengeId);
-          return started(reply, store.create(ticket));
+          return started(request, reply, store.create(ticket));
         } catch (err) {
           return failed(reply, err);
         }
@@ -112,7 +133,7 @@ export async function registerLogin(app: FastifyInstance, opts: ResolvedShimOpti
           const answer: LoginAnswer = { status: 'second-factor', challenge: store.holdChallenge(step), types: step.types };
           return answer;
         }
-        return started(reply, store.create(step));
+        return started(request, reply, store.create(step));
       } catch (err) {
         return failed(reply, err);
       }
