@@ -13,9 +13,11 @@ const started = Date.now();
 /**
  * Packages bundled into the CLI rather than loaded from node_modules at run time: commander, which
  * every command loads at start-up (as CommonJS from ESM: the module resolution, the CJS loader and
- * the export scan of each of its files). The rest stay external, loaded by the commands that use them.
+ * the export scan of each of its files), and @noble/hashes, which the config parser imports (src/pve
+ * digest.ts): as an external package every audit resolved its `exports` map and loaded five files.
+ * The rest stay external, loaded by the commands that use them.
  */
-const BUNDLED = new Set(['commander']);
+const BUNDLED = new Set(['commander', '@noble/hashes']);
 
 /** `@scope/name/sub` -> `@scope/name`, `name/sub` -> `name`. */
 const packageOf = (specifier) => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');

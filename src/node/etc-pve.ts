@@ -7,7 +7,7 @@
  * show up twice; the `nodes/` copy wins (it names the node). Files are read one after another,
  * synchronously: 5,000 VMs take a few tens of milliseconds.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { readFile, readdir, readlink, lstat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
@@ -53,9 +53,12 @@ export function binaryReason(bytes: Uint8Array): string | null {
   return bytes.length > 0 && control / bytes.length > 0.1 ? `binary data (${bytes.length} bytes, ${control} control bytes)` : null;
 }
 
-/** PVE's config digest (src/pve digestOf) with node's native SHA-1. */
+/**
+ * PVE's config digest (src/pve digestOf) with node's native SHA-1, one-shot: no Hash object per
+ * file (5,000 configs; createHash + update + digest cost about three times as much).
+ */
 export function sha1Hex(bytes: Uint8Array): string {
-  return createHash('sha1').update(bytes).digest('hex');
+  return hash('sha1', bytes, 'hex');
 }
 
 /** pve-container's root file system key, which no VM config has. */
