@@ -9,7 +9,7 @@ import { driveVolume, isDriveKey, volumeOwner } from '../pve/index.js';
 import type { ConfigIssue } from '../pve/types.js';
 import { withPveQemu } from './pve-qemu-env.js';
 import type { AuditOptions, AuditRun } from './options.js';
-import type { ConfigRead, ConfigReader } from './reader.js';
+import type { ConfFile, ConfigRead, ConfigReader } from './reader.js';
 import { DEFAULT_INSTALLED_QEMU, auditAssumptions } from './report.js';
 import { auditVm, auditVms, compareVms } from './stream.js';
 import { vmInputFromFile } from './vm-report.js';
@@ -27,22 +27,42 @@ function inferVmid(values: Record<string, string>): number | null {
   return best;
 }
 
-function toInputs(read: ConfigRead): VmInput[] {
-  return read.vms.map(({ file, node }) => {
-    const input = vmInputFromFile(file, node);
-    if (file.vmid === null) {
-      const inferred = inferVmid(input.current);
-      input.vmid = inferred ?? 0;
-      input.issues.push({
-        source: input.source,
-        severity: 'warning',
-        message:
-          inferred === null
-            ? 'file name is not <vmid>.conf and no volume names a VMID: reported as VM 0'
-            : `file name is not <vmid>.conf: VMID ${inferred} taken from the volume names`,
-      });
+function toInput({ file, node }: ConfFile): VmInput {
+  const input = vmInputFromFile(file, node);
+  if (file.vmid === null) {
+    const inferred = inferVmid(input.current);
+    input.vmid = inferred ?? 0;
+    input.issues.push({
+      source: input.source,
+      severity: 'warning',
+      message:
+        inferred === null
+          ? 'file name is not <vmid>.conf and no volume names a VMID: reported as VM 0'
+          : `file name is not <vmid>.conf: VMID ${inferred} taken from the volume names`,
+    });
+  }
+  return input;
+}
+
+/** A VM of the read: its VMID and node, and its input, made when it is asked for. */
+interface ReadVm {
+  vmid: number;
+  node: string | null;
+  input(): VmInput;
+}
+
+/**
+ * The VMs of `read`. A config whose reader deferred its parse is parsed each time its input is
+ * asked for (once, by the audit); the others are made into inputs now.
+ */
+function readVms(read: ConfigRead): ReadVm[] {
+  return read.vms.map((conf) => {
+    if (conf.deferred) {
+      const { vmid, parse } = conf.deferred;
+      return { vmid, node: conf.node, input: () => toInput({ file: parse(), node: conf.node }) };
     }
-    return input;
+    const input = toInput(conf);
+    return { vmid: input.vmid, node: input.node, input: () => input };
   });
 }
 
@@ -56,13 +76,13 @@ export function listSome(items: Array<string | number>, max = 20): string {
  * Errors for `node`/`vmids` filters that select nothing, each saying what is there (the nodes of
  * the tree, the VMIDs, or the node a VM is really on), so a typo is not "nothing audited".
  */
-async function unmatchedFilters(opts: AuditOptions, reader: ConfigReader, inputs: VmInput[], read: ConfigRead): Promise<ConfigIssue[]> {
+async function unmatchedFilters(opts: AuditOptions, reader: ConfigReader, inputs: ReadVm[], read: ConfigRead): Promise<ConfigIssue[]> {
   const nodeMatched = opts.node === undefined || !reader.tree || inputs.length > 0;
   const found = new Set(inputs.map((i) => i.vmid));
   // Every filter matched: nothing to say, and no second read of the tree.
   if (nodeMatched && (opts.vmids ?? []).every((id) => found.has(id))) return [];
   // The filtered read only holds what matched: read everything once to say what is there.
-  const all = reader.tree ? toInputs(await reader.read()) : toInputs(read);
+  const all = reader.tree ? readVms(await reader.read()) : readVms(read);
   const where = reader.label;
   const out: ConfigIssue[] = [];
   if (reader.tree && opts.node !== undefined && !all.some((i) => i.node === opts.node)) {
@@ -86,7 +106,9 @@ async function unmatchedFilters(opts: AuditOptions, reader: ConfigReader, inputs
 }
 
 /** The offline audit before its VMs are audited: everything of the report but `vms`. */
-interface PreparedAudit extends Omit<AuditRun, 'vms'> {
+interface PreparedAudit extends Omit<AuditRun, 'vms' | 'inputs'> {
+  /** The VMs to audit, not yet parsed where the reader deferred it. */
+  toAudit: ReadVm[];
   sources: RiskSources;
 }
 
@@ -97,7 +119,7 @@ async function prepareAudit(reader: ConfigReader, opts: AuditOptions): Promise<P
     ...(vmids ? { vmids } : {}),
     ...(opts.vmidRange ? { vmidRange: opts.vmidRange } : {}),
   });
-  let inputs = toInputs(read);
+  let inputs = readVms(read);
   if (vmids) inputs = inputs.filter((i) => vmids.has(i.vmid));
   if (opts.node !== undefined && reader.tree) inputs = inputs.filter((i) => i.node === opts.node);
   // A share of the tree (vmidRange) cannot tell which filters match the whole: its caller checks.
@@ -117,7 +139,7 @@ async function prepareAudit(reader: ConfigReader, opts: AuditOptions): Promise<P
     assumptions: auditAssumptions(inputs, env),
     errors,
     ...(warnings.length > 0 ? { warnings } : {}),
-    inputs,
+    toAudit: inputs,
     env,
     sources: risk?.sources ?? {},
   };
@@ -128,12 +150,15 @@ async function prepareAudit(reader: ConfigReader, opts: AuditOptions): Promise<P
  * not stop the audit (storage.cfg lines, unreadable jobs.cfg) are `warnings`.
  */
 export async function auditFiles(reader: ConfigReader, opts: AuditOptions = {}): Promise<AuditRun> {
-  const { sources, ...run } = await prepareAudit(reader, opts);
-  return { vms: auditVms(run.inputs, run.env, sources, opts.onVm), ...run };
+  const { sources, toAudit, env, ...run } = await prepareAudit(reader, opts);
+  const inputs = toAudit.map((vm) => vm.input());
+  return { vms: auditVms(inputs, env, sources, opts.onVm), ...run, inputs, env };
 }
 
 /** An offline audit whose VMs are audited as they are asked for (`AuditOptions.onVm` is not called). */
-export interface LazyAuditRun extends Omit<AuditRun, 'vms'> {
+export interface LazyAuditRun extends Omit<AuditRun, 'vms' | 'inputs'> {
+  /** The VMs to audit (each one's input is made when it is audited). */
+  inputs: ReadonlyArray<Pick<VmInput, 'vmid' | 'node' | 'runtime'>>;
   /**
    * Each VM's report, audited when it is reached, in the report's order (`auditFiles`' `vms`): a
    * writer that drops each VM once it is written holds one VM at a time, not 5,000.
@@ -143,12 +168,14 @@ export interface LazyAuditRun extends Omit<AuditRun, 'vms'> {
 
 /** {@link auditFiles}, with the VMs audited one at a time as they are written. */
 export async function auditFilesLazily(reader: ConfigReader, opts: AuditOptions = {}): Promise<LazyAuditRun> {
-  const { sources, ...run } = await prepareAudit(reader, opts);
-  const ordered = [...run.inputs].sort(compareVms);
+  const { sources, toAudit, env, ...run } = await prepareAudit(reader, opts);
+  const ordered = [...toAudit].sort(compareVms);
   return {
     ...run,
+    inputs: toAudit,
+    env,
     *vms() {
-      for (const input of ordered) yield auditVm(input, run.env, sources);
+      for (const vm of ordered) yield auditVm(vm.input(), env, sources);
     },
   };
 }

@@ -9,9 +9,16 @@ import type { ConfigIssue, StorageMap, VmConfigFile } from '../pve/types.js';
 
 /** One VM config as read. */
 export interface ConfFile {
-  file: VmConfigFile;
+  readonly file: VmConfigFile;
   /** The node the VM belongs to; null when the source does not say. */
   node: string | null;
+  /**
+   * A reader that parses only when asked (`file` then parses on first use): the VMID from the file
+   * name, and the parse itself, which keeps nothing (each call parses again). The offline audit of a
+   * large tree parses each config just before auditing it, so the parsed configs of 5,000 VMs are
+   * not all alive at once (they were copied and promoted by the read's garbage collections).
+   */
+  deferred?: { vmid: number; parse(): VmConfigFile };
 }
 
 /** Everything one read gave. */

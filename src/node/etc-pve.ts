@@ -13,7 +13,7 @@ import { readFile, readdir, readlink, lstat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { parseStorageCfg, parseVmConfig } from '../pve/index.js';
 import type { ConfFile, ConfigRead, ConfigReader, ReadFilter } from '../audit/reader.js';
-import type { ConfigIssue, StorageMap } from '../pve/types.js';
+import type { ConfigIssue, StorageMap, VmConfigFile } from '../pve/types.js';
 import { readRiskFiles } from './risk-files.js';
 
 export type { ConfFile, ConfigRead, ReadFilter };
@@ -118,8 +118,18 @@ export async function readConfFile(path: string, node: string | null, vmid?: num
       };
     }
     // The digest is over the exact bytes, as PVE computes it, even if they are not valid UTF-8.
-    const file = parseVmConfig(text, { vmid: id ?? undefined, source: path, bytes, digest: sha1Hex(bytes) });
-    return { file, node };
+    // parseVmConfig never throws on content: it can run later, when the VM is audited.
+    const digest = sha1Hex(bytes);
+    const parse = (): VmConfigFile => parseVmConfig(text, { vmid: id ?? undefined, source: path, digest });
+    if (id === null) return { file: parse(), node };
+    let file: VmConfigFile | undefined;
+    return {
+      get file() {
+        return (file ??= parse());
+      },
+      node,
+      deferred: { vmid: id, parse },
+    };
   } catch (err) {
     return readError(path, err);
   }

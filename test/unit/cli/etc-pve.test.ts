@@ -100,6 +100,20 @@ describe('readConfigDir', () => {
     const { createHash } = await import('node:crypto');
     expect((await readConfigDir(dir)).vms[0]!.file.digest).toBe(createHash('sha1').update(text).digest('hex'));
   });
+
+  it('defers the parse of a <vmid>.conf: the deferred parse gives the config the file gives, digest and issues included', async () => {
+    const text = conf('vm100', ['scsi0: local-lvm:vm-100-disk-0,size=8G', 'bogus: 1', '[PENDING]', 'scsi1: local-lvm:vm-100-disk-1']);
+    const dir = makeTree({ 'storage.cfg': STORAGE_CFG, 'nodes/a/qemu-server/100.conf': text, 'nodes/a/qemu-server/101.conf': vm(101) });
+    const { vms } = await readConfigDir(dir);
+    expect(vms.map((v) => v.deferred?.vmid).sort()).toEqual([100, 101]);
+    const first = vms.find((v) => v.deferred?.vmid === 100);
+    // Each parse is a fresh one (nothing kept), and it is the file of the read, not the last file read.
+    const parsed = first!.deferred!.parse();
+    expect(parsed).not.toBe(first!.deferred!.parse());
+    expect(parsed).toEqual(first!.file);
+    expect(parsed.raw).toBe(text);
+    expect(parsed.issues.length).toBeGreaterThan(0);
+  });
 });
 
 describe('readConfFiles', () => {
