@@ -39,6 +39,22 @@ export function crossOriginProblem(headers: FastifyRequest['headers']): string |
 }
 
 /**
+ * Why a request is refused for coming from another site, or null (a Fetch Metadata resource
+ * isolation policy, for every route and method): a browser marks each request with
+ * `Sec-Fetch-Site`, and the panel's own requests are `same-origin`. Another site's page could
+ * otherwise make the shim read PVE with its credentials (`<img src=".../api2/json/nodes/N/syslog">`):
+ * it cannot read the answer, but it spends the user's pacing slots and PVE's time, and the load
+ * time tells it what exists. A link followed to the panel (a top-level GET navigation) is let
+ * through; requests without the header (curl, older browsers) are judged by the other rules.
+ */
+export function crossSiteProblem(method: string, headers: FastifyRequest['headers']): string | null {
+  const site = headers['sec-fetch-site'];
+  if (site === undefined || site === 'same-origin' || site === 'none') return null;
+  if (headers['sec-fetch-mode'] === 'navigate' && (method === 'GET' || method === 'HEAD')) return null;
+  return `Sec-Fetch-Site: ${String(site).slice(0, 40)}`;
+}
+
+/**
  * Refuses `what` (a write) in read-only mode (403 `DP_AUDIT_READ_ONLY`), from another origin or
  * without the CSRF token (403 `DP_CSRF`); returns the reply when it refused, `undefined` to go on.
  */

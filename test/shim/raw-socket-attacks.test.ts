@@ -216,6 +216,24 @@ describe('raw-socket attacks on a read-only shim', () => {
     await refused(`GET ${batch} HTTP/1.1\r\nHost: evil.example\r\n\r\n`, 403, 'DP_HOST_NOT_ALLOWED', false);
   });
 
+  // Fetch Metadata: another site's page (an <img>, a no-cors fetch, a form) made the shim read PVE.
+  it('cross-site-read: a read marked Sec-Fetch-Site cross-site or same-site is refused on every route; a link followed to the panel is not', async () => {
+    const targets = [NODES, '/api2/json/nodes/pve1/syslog?limit=500000', '/dp/config', '/dp/jobs', '/dp/pending?node=pve1&vmids=100'];
+    for (const target of targets) {
+      for (const [site, mode] of [['cross-site', 'no-cors'], ['cross-site', 'cors'], ['same-site', 'no-cors'], ['cross-site', 'navigate-post']] as const) {
+        const method = mode === 'navigate-post' ? 'POST' : 'GET';
+        const body = method === 'POST' ? 'Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1\r\n\r\nx' : '\r\n';
+        const answer = await refused(`${method} ${target} HTTP/1.1\r\n${h()}Sec-Fetch-Site: ${site}\r\nSec-Fetch-Mode: ${mode.replace('-post', '')}\r\n${body}`, 403, 'DP_CSRF', false);
+        expect(answer.body, `${site} ${mode} ${target}`).not.toContain(CSRF);
+      }
+    }
+    // A top-level navigation from another site (a bookmark page, a wiki link) and the panel's own requests are answered.
+    for (const headers of ['Sec-Fetch-Site: cross-site\r\nSec-Fetch-Mode: navigate\r\n', 'Sec-Fetch-Site: same-origin\r\nSec-Fetch-Mode: cors\r\n', 'Sec-Fetch-Site: none\r\nSec-Fetch-Mode: navigate\r\n']) {
+      const { answers } = await attack(`GET ${NODES} HTTP/1.1\r\n${h()}${headers}\r\n`);
+      expect(answers.map((a) => a.status), headers).toEqual([200]);
+    }
+  });
+
   // Hop-by-hop and credentials: PVE only ever sees the shim's own.
   it('hop-by-hop-nominated-credentials: `Connection: close, authorization` and forwarding headers change nothing upstream', async () => {
     const { answers } = await attack(
