@@ -154,7 +154,7 @@ describe('login mode: attacks without a session', () => {
 });
 
 describe('login-brute-force-ipv6-rotation', () => {
-  it('guesses from 11 addresses of one IPv6 /64 share one limit (10 per minute)', async () => {
+  it('guesses from 11 addresses of one IPv6 /64, each naming another client in X-Forwarded-For, share one limit (10 per minute)', async () => {
     const sim = await startSimulator({ fleet: fleetFromConfigs([]), authDelayMs: 0, timeScale: 0 });
     const shim = await startShim({ upstream: sim.url, token: undefined, login: true, fingerprint: sim.fingerprint! });
     try {
@@ -164,7 +164,8 @@ describe('login-brute-force-ipv6-rotation', () => {
           method: 'POST',
           url: '/dp/login',
           remoteAddress: `2001:db8:1:2::${i.toString(16)}`,
-          headers: json,
+          // A forwarding header naming another client changes nothing: the shim trusts no proxy.
+          headers: { ...json, 'x-forwarded-for': `198.51.100.${i}`, forwarded: `for=198.51.100.${i}`, 'x-real-ip': `198.51.100.${i}` },
           payload: JSON.stringify({ username: 'audit', realm: 'pve', password: `guess-${i}` }),
         });
         statuses.push(res.statusCode);
