@@ -6,7 +6,7 @@
  *
  * Pure: the same drive, config and storage give the same facts, in Node and in the browser.
  */
-import { driveOption, isTrue } from '../pve/index.js';
+import { driveOption, isTrue, storageContent } from '../pve/index.js';
 import type { Drive, StorageEntry, StorageMap } from '../pve/types.js';
 import type { AioMode, Deviation, DiskFacts, QemuDevice, UnknownFact } from './types.js';
 import type { ResolvedMachine } from './machine.js';
@@ -59,7 +59,7 @@ export function effectiveScsihw(scsihw: string | null): string {
  * files for dir/nfs/cifs/cephfs/btrfs/esxi, `/dev/…` for lvm/lvmthin/zfspool/iscsi and krbd,
  * `rbd:` for librbd, `iscsi://` for iscsidirect and ZFS over iSCSI (`zfs`).
  */
-export function fileDriver(drive: Drive, storage: StorageEntry | undefined): FileDriver {
+export function fileDriver(drive: Pick<Drive, 'file'>, storage: StorageEntry | undefined): FileDriver {
   if (drive.file === 'cdrom') return 'host_cdrom';
   if (drive.file.startsWith('/')) return drive.file.startsWith('/dev/') ? 'host_device' : 'file';
   if (!storage) return 'unknown';
@@ -134,7 +134,7 @@ export function defaultAio(storage: StorageEntry | undefined, direct: boolean): 
  * iscsidirect) hold disk images only. Null where the storage type is not known or the name is none of
  * these (ESXi, PBS and other types are not started from).
  */
-export function volumeContentType(drive: Drive, storage: StorageEntry | undefined): 'iso' | 'images' | null {
+export function volumeContentType(drive: Pick<Drive, 'file' | 'storage'>, storage: StorageEntry | undefined): 'iso' | 'images' | null {
   if (drive.storage === null || !storage) return null;
   const driver = fileDriver(drive, storage);
   if (driver === 'file' || driver === 'gluster') {
@@ -146,21 +146,29 @@ export function volumeContentType(drive: Drive, storage: StorageEntry | undefine
 }
 
 /**
- * What qemu-server refuses at start about a volume's content type: a storage whose `content` list lacks
- * the volume's type (QemuServer.pm `check_volume_storage_type`, run by vm_start for every volume), and,
- * since qemu-server 8.3.10, an ISO image without an explicit `media=` (print_drive_commandline_full and
- * Blockdev.pm: `media` defaults to disk, which would attach the ISO read-write). A storage without a
- * `content` line gets its plugin's default, which this does not model: only a written list is checked.
+ * QemuServer.pm `check_volume_storage_type`, which vm_start runs for every volume of the config
+ * (each drive incl. efidisk0 and tpmstate0, and the `vmstate` of a hibernated VM): the storage's
+ * content types (as PVE holds them: a missing `content` line is the plugin's default) must include
+ * the volume's. Null when it passes or cannot be told (unknown storage or plugin type).
+ */
+export function volumeContentError(volume: Pick<Drive, 'file' | 'storage'>, storage: StorageEntry | undefined): string | null {
+  const vtype = volumeContentType(volume, storage);
+  const content = vtype === null ? null : storageContent(storage as StorageEntry);
+  if (content === null || content.has(vtype as string)) return null;
+  return `storage '${volume.storage}' does not support content-type '${vtype}'`;
+}
+
+/**
+ * What qemu-server refuses at start about a drive's volume: a storage that does not hold its content
+ * type (`volumeContentError`), and, since qemu-server 8.3.10, an ISO image without an explicit `media=`
+ * (print_drive_commandline_full and Blockdev.pm: `media` defaults to disk, which would attach the ISO
+ * read-write).
  */
 function contentStartErrors(drive: Drive, storage: StorageEntry | undefined): string[] {
-  const vtype = volumeContentType(drive, storage);
-  if (vtype === null) return [];
   const out: string[] = [];
-  const content = storage?.props.content;
-  if (content !== undefined && !content.split(/[,;\s]+/).includes(vtype)) {
-    out.push(`storage '${drive.storage}' does not support content-type '${vtype}'`);
-  }
-  if (vtype === 'iso' && driveOption(drive, 'media') === undefined) {
+  const contentError = volumeContentError(drive, storage);
+  if (contentError !== null) out.push(contentError);
+  if (volumeContentType(drive, storage) === 'iso' && driveOption(drive, 'media') === undefined) {
     out.push(`${drive.key}: explicit media parameter is required for iso images`);
   }
   return out;

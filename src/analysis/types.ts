@@ -254,8 +254,21 @@ export interface VmReport {
   disks: DiskReport[];
   /** True when the VM has pending changes that touch its disks or scsihw. */
   pendingDataplaneChanges: boolean;
+  /**
+   * Why qemu-server refuses the next start over a volume that sits on no controller (efidisk0,
+   * tpmstate0, the `vmstate` of a hibernated VM), in its words; absent when there is none.
+   */
+  volumeStartErrors?: VolumeStartError[];
   risk?: VmRisk;
   issues: ConfigIssue[];
+}
+
+/** A start error about a volume that is no disk on a controller (see `VmReport.volumeStartErrors`). */
+export interface VolumeStartError {
+  /** `efidisk0`, `tpmstate0` or `vmstate`. */
+  key: string;
+  volume: string;
+  error: string;
 }
 
 export interface AuditReport {

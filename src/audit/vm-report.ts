@@ -3,11 +3,11 @@
  * One VM of the audit: `VmInput` (from a config file offline, from the API online) → `VmReport`.
  * Both audits build a `VmInput` and call `analyzeVm`, so online and offline give the same report.
  */
-import { checkConfigValue, configValues, driveOption, nextStartValues, parseDrive, parseDriveKey } from '../pve/index.js';
+import { checkConfigValue, configValues, driveOption, nextStartValues, parseDrive, parseDriveKey, volumeStorage } from '../pve/index.js';
 import type { ConfigIssue, Drive, DriveBus, VmConfigFile } from '../pve/types.js';
-import { type DiskContext, detachedFacts, diskFacts, effectiveScsihw, storageTypeUnknownReason } from '../analysis/disk-status.js';
+import { type DiskContext, detachedFacts, diskFacts, effectiveScsihw, storageTypeUnknownReason, volumeContentError } from '../analysis/disk-status.js';
 import { type ResolvedMachine, resolveMachine } from '../analysis/machine.js';
-import type { AnalysisEnv, DiskFacts, DiskReport, VmInput, VmReport } from '../analysis/types.js';
+import type { AnalysisEnv, DiskFacts, DiskReport, VmInput, VmReport, VolumeStartError } from '../analysis/types.js';
 import { formatMachineVersion } from '../analysis/version.js';
 
 const BUS_ORDER: readonly DriveBus[] = ['ide', 'sata', 'scsi', 'virtio'];
@@ -189,6 +189,26 @@ const NO_FACTS: DiskFacts = {
   startError: null,
 };
 
+/** The volumes vm_start checks beside the disks (QemuServer.pm `get_current_vm_volumes`). */
+const OTHER_VOLUME_KEYS = ['efidisk0', 'tpmstate0', 'vmstate'] as const;
+
+/**
+ * The start errors of efidisk0, tpmstate0 and `vmstate` in one state: the content check vm_start
+ * runs on them as on every disk (a drive line PVE rejects is left to its own issue).
+ */
+function volumeStartErrors(state: VmState, vmid: number): VolumeStartError[] {
+  const out: VolumeStartError[] = [];
+  for (const key of OTHER_VOLUME_KEYS) {
+    const value = state.config[key];
+    if (value === undefined) continue;
+    const volume = key === 'vmstate' ? { file: value, storage: volumeStorage(value) } : parseDrive(key, value, { vmid });
+    const storage = volume.storage === null ? undefined : state.ctx.storages.get(volume.storage);
+    const error = volumeContentError(volume, storage);
+    if (error !== null) out.push({ key, volume: volume.file, error });
+  }
+  return out;
+}
+
 function compareDiskKeys(a: string, b: string): number {
   const ka = parseDriveKey(a);
   const kb = parseDriveKey(b);
@@ -273,6 +293,7 @@ export function analyzeVm(input: VmInput, analysisEnv: AnalysisEnv): VmReport {
   const dataplaneKey = (k: string): boolean => isDiskKey(k) || DATAPLANE_KEYS.has(k);
   const pendingDataplaneChanges = Object.keys(input.pending).some(dataplaneKey) || input.deletes.some((d) => dataplaneKey(d.key));
 
+  const volumeErrors = volumeStartErrors(after, input.vmid);
   const cur = input.current;
   return {
     vmid: input.vmid,
@@ -289,6 +310,7 @@ export function analyzeVm(input: VmInput, analysisEnv: AnalysisEnv): VmReport {
     machine,
     disks,
     pendingDataplaneChanges,
+    ...(volumeErrors.length > 0 ? { volumeStartErrors: volumeErrors } : {}),
     issues,
   };
 }

@@ -95,7 +95,7 @@ function noMedium(f: DiskFacts): boolean {
  * The start errors of a disk, one line each: what QEMU/qemu-server refuses now, and what it will
  * refuse after the next cold start when the pending changes bring a different error.
  */
-export function startErrorLines(d: DiskFacts, pending: DiskFacts | null): string[] {
+export function startErrorLines(d: Pick<DiskFacts, 'startError'>, pending: Pick<DiskFacts, 'startError'> | null): string[] {
   const lines: string[] = [];
   if (d.startError) lines.push(`the VM does not start: ${d.startError}`);
   if (pending?.startError && pending.startError !== d.startError) lines.push(`after the next cold start the VM does not start: ${pending.startError}`);

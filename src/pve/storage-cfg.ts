@@ -112,6 +112,49 @@ function ensureLocal(storages: StorageMap): void {
 }
 
 /**
+ * Content types per built-in storage plugin (pve-storage `plugindata`: what a `content` line may list,
+ * and the default a section without one gets). GlusterFS is PVE 8's (dropped in pve-storage 9).
+ */
+const PLUGIN_CONTENT: Readonly<Record<string, { valid: readonly string[]; byDefault: readonly string[] }>> = {
+  dir: { valid: ['images', 'rootdir', 'vztmpl', 'iso', 'backup', 'snippets', 'none', 'import'], byDefault: ['images', 'rootdir'] },
+  btrfs: { valid: ['images', 'rootdir', 'vztmpl', 'iso', 'backup', 'snippets', 'none', 'import'], byDefault: ['images', 'rootdir'] },
+  nfs: { valid: ['images', 'rootdir', 'vztmpl', 'iso', 'backup', 'snippets', 'import'], byDefault: ['images'] },
+  cifs: { valid: ['images', 'rootdir', 'vztmpl', 'iso', 'backup', 'snippets', 'import'], byDefault: ['images'] },
+  glusterfs: { valid: ['images', 'vztmpl', 'iso', 'backup', 'snippets', 'import'], byDefault: ['images'] },
+  cephfs: { valid: ['vztmpl', 'iso', 'backup', 'snippets', 'import'], byDefault: ['backup'] },
+  lvm: { valid: ['images', 'rootdir'], byDefault: ['images'] },
+  lvmthin: { valid: ['images', 'rootdir'], byDefault: ['images', 'rootdir'] },
+  zfspool: { valid: ['images', 'rootdir'], byDefault: ['images', 'rootdir'] },
+  zfs: { valid: ['images'], byDefault: ['images'] },
+  rbd: { valid: ['images', 'rootdir'], byDefault: ['images'] },
+  iscsi: { valid: ['images', 'none'], byDefault: ['images'] },
+  iscsidirect: { valid: ['images', 'none'], byDefault: ['images'] },
+  pbs: { valid: ['backup', 'none'], byDefault: ['backup'] },
+  esxi: { valid: ['import'], byDefault: ['import'] },
+};
+
+/**
+ * The content types PVE holds for a storage (what qemu-server's `check_volume_storage_type` tests):
+ * the written `content` list (split like pve-common `split_list`) without the types its plugin does
+ * not take (pve-storage Plugin.pm `decode_value` drops those with a warning), or the plugin's default
+ * when the section has no `content` line (Plugin.pm `parse_config`). The API's `/storage` answer
+ * already holds the result, which this leaves as it is. Null for a plugin not built into pve-storage.
+ */
+export function storageContent(storage: StorageEntry): ReadonlySet<string> | null {
+  const plugin = PLUGIN_CONTENT[storage.type];
+  if (!plugin) return null;
+  const written = storage.props.content;
+  const known = CONTENT_SEEN.get(storage);
+  if (known && known.written === written) return known.content;
+  const content = new Set(written === undefined ? plugin.byDefault : written.split(/[,;\s]+/).filter((c) => plugin.valid.includes(c)));
+  CONTENT_SEEN.set(storage, { written, content });
+  return content;
+}
+
+/** Per storage entry (asked once per disk of a fleet): the content set and the line it was read from. */
+const CONTENT_SEEN = new WeakMap<StorageEntry, { written: string | undefined; content: ReadonlySet<string> }>();
+
+/**
  * Writes storage sections in SectionConfig's layout (`type: id`, tab-indented `key value` lines,
  * one empty line between sections), in map order. Not byte-exact with PVE, which orders
  * properties by its plugin schemas.

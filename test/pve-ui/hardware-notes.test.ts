@@ -10,9 +10,9 @@ import { notesHtml } from '../../panel/pve-ui/hardware-glue.js';
 const STORAGE = 'lvm: san\n\tvgname san\n\tcontent images\n\tshared 1\n';
 const CURRENT = 'scsihw: virtio-scsi-pci\nscsi0: san:vm-100-disk-0,iothread=1,size=32G\n';
 
-function notesOf(text: string) {
+function notesOf(text: string, storageCfg = STORAGE) {
   const input = vmInputFromFile(parseVmConfig(text, { vmid: 100, source: '100.conf' }), 'pve1');
-  const vm = buildAuditReport([input], { storages: parseStorageCfg(STORAGE).storages, installedQemu: [10, 1, 0], installedQemuAssumed: false }).vms[0]!;
+  const vm = buildAuditReport([input], { storages: parseStorageCfg(storageCfg).storages, installedQemu: [10, 1, 0], installedQemuAssumed: false }).vms[0]!;
   return hardwareNotes(vm);
 }
 
@@ -60,5 +60,15 @@ describe('Hardware view notes', () => {
   it('a pending change that brings a start error names it as after the next cold start', () => {
     const n = notesOf('scsihw: virtio-scsi-single\nscsi0: san:vm-100-disk-0,iothread=1,size=32G\n\n[PENDING]\nscsi0: san:vm-100-disk-0,aio=native,cache=unsafe,iothread=1,size=32G\n');
     expect(n.startErrors.get('scsi0')).toEqual([expect.stringMatching(/^after the next cold start the VM does not start: aio=native/)]);
+  });
+
+  it('the EFI Disk and TPM State rows say the VM does not start when their storage holds no disk images', () => {
+    const vm = 'bios: ovmf\nefidisk0: san:vm-100-disk-2,efitype=4m,size=4M\ntpmstate0: san:vm-100-disk-3,size=4M,version=v2.0\nscsihw: virtio-scsi-single\nscsi0: san:vm-100-disk-0,iothread=1,size=32G\n';
+    expect(notesOf(vm).startErrors.size).toBe(0);
+    const n = notesOf(vm, STORAGE.replace('content images', 'content rootdir'));
+    const says = ["the VM does not start: storage 'san' does not support content-type 'images'"];
+    expect(n.startErrors.get('efidisk0')).toEqual(says);
+    expect(n.startErrors.get('tpmstate0')).toEqual(says);
+    expect(n.startErrors.get('scsi0')).toEqual(says);
   });
 });

@@ -108,6 +108,23 @@ export function startErrorReasons(ctx: RiskContext): RiskReason[] {
       );
     }
   }
+  // efidisk0, tpmstate0, vmstate: no facts of their own, only what vm_start refuses about them.
+  for (const v of ctx.vm.volumeStartErrors ?? []) {
+    out.push(
+      reason({
+        code: 'START_ERROR',
+        severity: 'critical',
+        disk: v.key,
+        message: `${v.key}: ${v.error}, so the ${running ? 'next cold start of the VM will fail' : 'VM will not start'}.`,
+        evidence: [evidence('config', v.key, v.volume), evidence('effective', `${v.key}.startError`, v.error)],
+        fix:
+          v.key === 'vmstate'
+            ? `Add the content type to the storage's content list (Datacenter → Storage) before the VM is started again (it resumes from this saved state).`
+            : `Add the content type to the storage's content list (Datacenter → Storage), or move ${v.key} to a storage that holds it, before the next start.`,
+        steps: [{ action: 'correct-config', key: v.key }],
+      }),
+    );
+  }
   for (const [storage, keys] of missing) {
     out.push(
       reason({

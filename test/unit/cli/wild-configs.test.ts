@@ -4,7 +4,7 @@
  * node's storage.cfg: what qemu-server refuses at start must be reported, and PVE's built-in `local`
  * storage must be known even where storage.cfg does not list it.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +25,8 @@ async function audit(conf: string, storageCfg: string): Promise<VmReport> {
 }
 
 const startErrors = (vm: VmReport): string[] => vm.risk!.reasons.filter((r) => r.code === 'START_ERROR').map((r) => r.message);
+/** The START_ERROR messages up to qemu-server's words (without what follows for this run state). */
+const qemuServerSays = (vm: VmReport): string[] => startErrors(vm).map((m) => m.replace(/, so the (VM will not start|next cold start of the VM will fail)\.$/, ''));
 
 describe('real configs against a stock node', () => {
   it('iroger 100 v1: an ISO attached without media= (OpenCore as a boot disk) no longer starts (qemu-server >= 8.3.10)', async () => {
@@ -55,5 +57,50 @@ describe('real configs against a stock node', () => {
       ['sata1', 'ahci', 'io_uring', true],
     ]);
     expect(vm.risk!.reasons.some((r) => /storage 'local'/.test(r.message))).toBe(false);
+  });
+
+  // The PVE installer's storage.cfg on ZFS, and the same with local-zfs kept for containers only.
+  const ZFS_STOCK = 'dir: local\n\tpath /var/lib/vz\n\tcontent iso,vztmpl,backup\n\nzfspool: local-zfs\n\tpool rpool/data\n\tsparse\n\tcontent images,rootdir\n';
+  const storageCfg = (text: string): string => {
+    const file = join(mkdtempSync(join(tmpdir(), 'dp-wild-')), 'storage.cfg');
+    writeFileSync(file, text);
+    return file;
+  };
+
+  it('behappiness 100: the EFI disk and the TPM state are checked as vm_start checks them (check_volume_storage_type), not only the disks', async () => {
+    expect(qemuServerSays(await audit('behappiness-100-win10-sata-tpm-no-scsihw.conf', storageCfg(ZFS_STOCK)))).toEqual([]);
+    const vm = await audit('behappiness-100-win10-sata-tpm-no-scsihw.conf', storageCfg(ZFS_STOCK.replace('content images,rootdir', 'content rootdir')));
+    expect(vm.risk!.level).toBe('critical');
+    expect(qemuServerSays(vm)).toEqual([
+      "efidisk0: storage 'local-zfs' does not support content-type 'images'",
+      "sata0: storage 'local-zfs' does not support content-type 'images'",
+      "tpmstate0: storage 'local-zfs' does not support content-type 'images'",
+    ]);
+    expect(vm.volumeStartErrors).toEqual([
+      { key: 'efidisk0', volume: 'local-zfs:vm-100-disk-0', error: "storage 'local-zfs' does not support content-type 'images'" },
+      { key: 'tpmstate0', volume: 'local-zfs:vm-100-disk-2', error: "storage 'local-zfs' does not support content-type 'images'" },
+    ]);
+  });
+
+  it("a hibernated VM (lock: suspended) whose saved state sits on a storage without 'images' does not resume", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dp-wild-'));
+    const real = readFileSync(`${DIR}behappiness-100-win10-sata-tpm-no-scsihw.conf`, 'utf8');
+    writeFileSync(join(dir, '100.conf'), `lock: suspended\n${real}vmstate: nas:100/vm-100-state-suspend-2025-01-02.raw\n`);
+    const nas = (content: string): string => storageCfg(`${ZFS_STOCK}\nnfs: nas\n\texport /volume1/pve\n\tpath /mnt/pve/nas\n\tserver 192.168.1.10\n${content}`);
+    const run = async (cfg: string): Promise<VmReport> => {
+      const io = captureIO();
+      expect(await runCli(['audit', '--conf', join(dir, '100.conf'), '--storage-cfg', cfg, '--qemu-version', '11.0', '--format', 'json'], io)).toBe(0);
+      return (JSON.parse(io.out()) as AuditReport).vms[0]!;
+    };
+    // NFS without a content line holds disk images (pve-storage NFSPlugin plugindata default).
+    expect(qemuServerSays(await run(nas('')))).toEqual([]);
+    expect(qemuServerSays(await run(nas('\tcontent backup,iso\n')))).toEqual(["vmstate: storage 'nas' does not support content-type 'images'"]);
+  });
+
+  it("technomagniaque 444: ISOs on a dir storage written without a content line (plugin default images,rootdir) do not start", async () => {
+    const base = 'lvmthin: local-lvm\n\tthinpool data\n\tvgname pve\n\tcontent rootdir,images\n\n';
+    expect(qemuServerSays(await audit('technomagniaque-444-hand-edited-key-order.conf', storageCfg(`${base}dir: p2b\n\tpath /mnt/pve/p2b\n\tcontent iso,images\n`)))).toEqual([]);
+    const vm = await audit('technomagniaque-444-hand-edited-key-order.conf', storageCfg(`${base}dir: p2b\n\tpath /mnt/pve/p2b\n`));
+    expect(qemuServerSays(vm)).toEqual(["sata1: storage 'p2b' does not support content-type 'iso'"]);
   });
 });

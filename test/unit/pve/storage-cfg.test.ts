@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 import { describe, expect, it } from 'vitest';
-import { parseStorageCfg, printStorageCfg } from '../../../src/pve/index.js';
+import { parseStorageCfg, printStorageCfg, storageContent } from '../../../src/pve/index.js';
 
 // Shaped like qemu-server's cfg2cmd test storages (shared fixture cfg2cmd/storage.cfg), plus
 // the layout quirks SectionConfig accepts.
@@ -81,5 +81,67 @@ describe('parseStorageCfg (SectionConfig)', () => {
     const printed = printStorageCfg(storages);
     expect(printed.startsWith('dir: local\n\tpath /var/lib/vz\n')).toBe(true);
     expect(parseStorageCfg(printed).storages).toEqual(storages);
+  });
+});
+
+describe('storageContent (what check_volume_storage_type tests)', () => {
+  // A node's storage.cfg with sections written by hand (no content line) beside the GUI's.
+  const { storages } = parseStorageCfg(
+    [
+      'dir: local',
+      '\tpath /var/lib/vz',
+      '\tcontent iso,vztmpl,backup',
+      '',
+      'zfspool: local-zfs',
+      '\tpool rpool/data',
+      '\tsparse',
+      '',
+      'dir: bulk',
+      '\tpath /mnt/bulk',
+      '',
+      'nfs: nas',
+      '\texport /volume1/pve',
+      '\tpath /mnt/pve/nas',
+      '\tserver 192.168.1.10',
+      '',
+      'cephfs: cephfs',
+      '\tpath /mnt/pve/cephfs',
+      '',
+      'lvm: san',
+      '\tvgname san',
+      '\tcontent images,iso',
+      '',
+      'pbs: backup',
+      '\tdatastore main',
+      '\tserver 10.0.0.5',
+      '',
+      'myplugin: custom',
+      '\tpath /x',
+      '',
+    ].join('\n'),
+  );
+  const content = (id: string): string[] | null => {
+    const c = storageContent(storages.get(id)!);
+    return c === null ? null : [...c].sort();
+  };
+
+  it("a written list is PVE's (split on commas, semicolons and spaces)", () => {
+    expect(content('local')).toEqual(['backup', 'iso', 'vztmpl']);
+  });
+
+  it("a section without a content line gets its plugin's default (pve-storage plugindata), not 'anything'", () => {
+    expect(content('local-zfs')).toEqual(['images', 'rootdir']);
+    expect(content('bulk')).toEqual(['images', 'rootdir']);
+    expect(content('nas')).toEqual(['images']);
+    expect(content('cephfs')).toEqual(['backup']);
+    expect(content('backup')).toEqual(['backup']);
+  });
+
+  it('a type the plugin cannot hold is dropped, as PVE drops it with a warning (ISOs on LVM)', () => {
+    expect(content('san')).toEqual(['images']);
+  });
+
+  it('a plugin not built into pve-storage is not guessed', () => {
+    expect(content('custom')).toBeNull();
   });
 });
