@@ -349,7 +349,7 @@ function selectVms(
       errors.push(
         issue(`api:/cluster/resources`, 'error',
           `VM ${vmid} not found${options.node ? ` on node ${options.node}` : ''}: it does not exist, is a container, ` +
-            `or the token lacks VM.Audit on /vms/${vmid}`),
+            `or the PVE user or API token in use lacks VM.Audit on /vms/${vmid}`),
       );
     }
   }
@@ -483,8 +483,8 @@ export function hiddenStorages(
         typeof perms === 'string'
           ? perms
           : perms instanceof Error
-            ? `not in /storage, and the token's permissions could not be read (${describe(perms)})`
-            : `not in /storage: the token lacks Datastore.Audit on ${path}`;
+            ? `not in /storage, and the permissions of the PVE user or API token in use could not be read (${describe(perms)})`
+            : `not in /storage: the PVE user or API token in use lacks Datastore.Audit on ${path}`;
       const entry = out.get(id) ?? { reason, keys: [] };
       entry.keys.push(key);
       out.set(id, entry);

@@ -57,7 +57,7 @@ function agentPrivilegeGate(s: StagedInput, serial: string): Gate | null {
   const name = priv ?? 'VM.GuestAgent.Unrestricted (PVE 9; VM.Monitor on PVE 8)';
   return gate(
     'WINDOWS_STAGED_AGENT_PRIVILEGE',
-    `the token lacks ${name} on /vms/${vmid}, which the guest check (agent/exec: does Windows see the temporary disk?) needs: apply pauses after the first cold start until you confirm it by hand`,
+    `the PVE user or API token in use lacks ${name} on /vms/${vmid}, which the guest check (agent/exec: does Windows see the temporary disk?) needs: apply pauses after the first cold start until you confirm it by hand`,
     {
       fix:
         `grant ${priv ?? 'VM.GuestAgent.Unrestricted (VM.Monitor on PVE 8)'} on /vms/${vmid} and plan again, or check Device Manager ` +
@@ -94,7 +94,7 @@ export function planStaged(s: StagedInput): StagedResult {
   if (vm.permissions && s.opts.authUser !== 'root@pam') {
     if (!privilegesOn(vm.permissions, `/storage/${drive.storage}`).has('Datastore.AllocateSpace')) {
       return refuse(
-        `the token lacks Datastore.AllocateSpace on /storage/${drive.storage} for the temporary disk`,
+        `the PVE user or API token in use lacks Datastore.AllocateSpace on /storage/${drive.storage} for the temporary disk`,
         `grant Datastore.AllocateSpace on /storage/${drive.storage}`,
       );
     }

@@ -55,7 +55,7 @@ describe('staged path without the guest-agent privilege (simulator, PVE 9.1)', (
     const { plan } = await makePlan(clientFor(env.sim.url, env.sim.operatorToken), {}, { aio: 'threads', windowsStaged: true }, { pve: env.sim.url });
     const vm = plan.vms.find((v) => v.vmid === 401)!;
     expect(vm.blocked.map((g) => g.message)).toEqual([expect.stringContaining('lacks Datastore.AllocateSpace on /storage/local-lvm')]);
-    expect(agentGate(vm)!.message).toContain('the token lacks VM.GuestAgent.Unrestricted on /vms/401');
+    expect(agentGate(vm)!.message).toContain('the PVE user or API token in use lacks VM.GuestAgent.Unrestricted on /vms/401');
   });
 
   it('with Datastore.AllocateSpace added: staged plan with the warning, apply pauses at the check, --confirm-staged finishes', async () => {
@@ -109,7 +109,7 @@ describe('staged path on PVE 8.2 (simulator)', () => {
     try {
       const { plan } = await makePlan(clientFor(sim.url, sim.operatorToken), {}, { aio: 'threads', windowsStaged: true }, { pve: sim.url });
       const vm = plan.vms.find((v) => v.vmid === 401)!;
-      expect(agentGate(vm)!.message).toContain('the token lacks VM.Monitor on /vms/401');
+      expect(agentGate(vm)!.message).toContain('the PVE user or API token in use lacks VM.Monitor on /vms/401');
     } finally {
       await sim.state.settle();
       await sim.close();

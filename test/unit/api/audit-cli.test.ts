@@ -55,7 +55,7 @@ describe('audit --pve', () => {
     server = await cluster();
     const cli = io({ PVE_TOKEN: simToken });
     expect(await runCli(['audit', '--pve', server.url, '--vmid', '103,207', '--format', 'json'], cli)).toBe(0);
-    expect(cli.err).toContain('VM 207 not found: it does not exist, is a container, or the token lacks VM.Audit on /vms/207');
+    expect(cli.err).toContain('VM 207 not found: it does not exist, is a container, or the PVE user or API token in use lacks VM.Audit on /vms/207');
     const bad = io({ PVE_TOKEN: simToken });
     expect(await runCli(['audit', '--pve', server.url, '--node', 'pve7'], bad)).toBe(1);
     expect(bad.err).toBe('pve-dataplane: --node pve7: no such node in this cluster (nodes: pve1)\n');

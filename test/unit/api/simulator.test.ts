@@ -176,7 +176,7 @@ describe('collectFleet against the simulator', () => {
     expect(inputs.flatMap((i) => i.issues).filter((i) => /Datastore\.Audit/.test(i.message))).toEqual([]);
     const warnings = errors.filter((e) => /Datastore\.Audit/.test(e.message));
     expect(warnings.map((w) => w.source).sort()).toEqual(hidden.map((id) => `api:/storage/${id}`).sort());
-    expect(warnings[0]!.message).toMatch(/the token lacks Datastore\.Audit on \/storage\/.*disks? on it \(VM \d+/);
+    expect(warnings[0]!.message).toMatch(/the PVE user or API token in use lacks Datastore\.Audit on \/storage\/.*disks? on it \(VM \d+/);
   });
 });
 

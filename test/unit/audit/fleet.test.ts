@@ -239,7 +239,7 @@ describe('collectFleet', () => {
         source: 'api:/storage/ceph',
         severity: 'warning',
         message:
-          "storage 'ceph': not in /storage: the token lacks Datastore.Audit on /storage/ceph; " +
+          "storage 'ceph': not in /storage: the PVE user or API token in use lacks Datastore.Audit on /storage/ceph; " +
           'its type is unknown, so the aio mode and O_DIRECT of the 1 disk on it (VM 101 scsi0) are reported as unknown',
       },
     ]);
@@ -248,7 +248,7 @@ describe('collectFleet', () => {
   it('tells a storage the token may not see from one that does not exist', async () => {
     server = await fakeCluster();
     const limited = await collectFleet(clientFor(server));
-    expect(limited.env.unreadableStorages).toEqual({ ceph: 'not in /storage: the token lacks Datastore.Audit on /storage/ceph' });
+    expect(limited.env.unreadableStorages).toEqual({ ceph: 'not in /storage: the PVE user or API token in use lacks Datastore.Audit on /storage/ceph' });
     await server.close();
     // Datastore.Audit on /storage (propagated): an unlisted storage really is missing from storage.cfg.
     server = await fakeCluster(VMS, { '/': { 'VM.Audit': 1 }, '/storage': { 'Datastore.Audit': 1 } });
@@ -259,7 +259,7 @@ describe('collectFleet', () => {
     // Permissions unreadable: unknown, said so.
     server = await fakeCluster(VMS, null);
     const unknown = await collectFleet(clientFor(server));
-    expect(unknown.env.unreadableStorages!['ceph']).toMatch(/^not in \/storage, and the token's permissions could not be read \(Method/);
+    expect(unknown.env.unreadableStorages!['ceph']).toMatch(/^not in \/storage, and the permissions of the PVE user or API token in use could not be read \(Method/);
     await server.close();
     // /storage itself failed: no storage's type is known, even with Datastore.Audit - none is "missing".
     server = await fakeCluster(VMS, { '/': { 'VM.Audit': 1, 'Datastore.Audit': 1 } }, { storageFails: true });
@@ -274,8 +274,8 @@ describe('collectFleet', () => {
     const one = await collectFleet(client, { node: 'pve2', vmids: [101, 100, 555] });
     expect(one.inputs.map((i) => i.vmid)).toEqual([101]);
     expect(one.errors.filter((e) => e.severity === 'error').map((e) => e.message)).toEqual([
-      'VM 100 not found on node pve2: it does not exist, is a container, or the token lacks VM.Audit on /vms/100',
-      'VM 555 not found on node pve2: it does not exist, is a container, or the token lacks VM.Audit on /vms/555',
+      'VM 100 not found on node pve2: it does not exist, is a container, or the PVE user or API token in use lacks VM.Audit on /vms/100',
+      'VM 555 not found on node pve2: it does not exist, is a container, or the PVE user or API token in use lacks VM.Audit on /vms/555',
     ]);
     await expect(collectFleet(client, { node: 'pve9' })).rejects.toThrow(
       '--node pve9: no such node in this cluster (nodes: pve1, pve2, pve3)',

@@ -462,7 +462,7 @@ describe('planVm: Windows staged path', () => {
       expect(plan.path).toBe('staged');
       expect(plan.blocked).toEqual([]);
       const g = agentGate(plan)!;
-      expect(g.message).toContain('the token lacks VM.GuestAgent.Unrestricted on /vms/100');
+      expect(g.message).toContain('the PVE user or API token in use lacks VM.GuestAgent.Unrestricted on /vms/100');
       expect(g.fix).toContain('grant VM.GuestAgent.Unrestricted on /vms/100');
       expect(g.fix).toContain('--confirm-staged 100');
       expect(g.fix).toContain('DPSTAGE100');
