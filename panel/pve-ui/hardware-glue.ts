@@ -38,11 +38,17 @@ function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+/**
+ * Icon colours of the notes: the cell is PVE's, light (crisp, white) or dark (proxmox-dark, hsl(0,0%,15%)),
+ * and the markup cannot tell which; these keep 3:1 (WCAG 1.4.11) against both.
+ */
+const NOTE_ICON_COLOURS = { error: '#e0443a', warning: '#b87300' } as const;
+
 /** The HTML appended to a cell: one line per note, and the hint's button on the scsihw row. */
 export function notesHtml(lines: readonly string[], button: 'fix' | 'cold-start' | null, errors: readonly string[] = []): string {
   const body =
-    errors.map((l) => `<div class="dp-hw-note dp-hw-error"><i class="fa fa-fw fa-times-circle" style="color:#c0392b"></i> ${escapeHtml(l)}</div>`).join('') +
-    lines.map((l) => `<div class="dp-hw-note"><i class="fa fa-fw fa-exclamation-triangle" style="color:#e08a00"></i> ${escapeHtml(l)}</div>`).join('');
+    errors.map((l) => `<div class="dp-hw-note dp-hw-error"><i class="fa fa-fw fa-times-circle" style="color:${NOTE_ICON_COLOURS.error}"></i> ${escapeHtml(l)}</div>`).join('') +
+    lines.map((l) => `<div class="dp-hw-note"><i class="fa fa-fw fa-exclamation-triangle" style="color:${NOTE_ICON_COLOURS.warning}"></i> ${escapeHtml(l)}</div>`).join('');
   const html =
     button === 'fix'
       ? `<button type="button" class="dp-hw-fix" title="Open the Disk I/O tab with the plan for this VM">Show fix</button>`

@@ -71,4 +71,20 @@ describe('Hardware view notes', () => {
     expect(n.startErrors.get('tpmstate0')).toEqual(says);
     expect(n.startErrors.get('scsi0')).toEqual(says);
   });
+
+  it("the note icons stay visible on PVE's dark theme as on the light one (3:1, WCAG 1.4.11): the red error icon was 2.8:1 on proxmox-dark", () => {
+    const html = notesHtml(['a note'], null, ['an error']);
+    const colours = [...html.matchAll(/style="color:(#[0-9a-f]{6})"/g)].map((m) => m[1]!);
+    expect(colours).toHaveLength(2);
+    const luminance = (hex: string): number => {
+      const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16) / 255).map((v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4));
+      return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+    };
+    const contrast = (a: string, b: string): number => {
+      const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+      return (hi! + 0.05) / (lo! + 0.05);
+    };
+    // crisp's grid (white) and proxmox-widget-toolkit theme-proxmox-dark's panel background, hsl(0, 0%, 15%).
+    for (const colour of colours) for (const background of ['#ffffff', '#262626']) expect(contrast(colour, background)).toBeGreaterThanOrEqual(3);
+  });
 });
