@@ -86,7 +86,26 @@ export function createPveAgent(options: PveAgentOptions = {}): https.Agent {
 
 type ConnectCallback = (err: Error | null, socket: Duplex) => void;
 
+/** A connection being opened (or open and verified) and who waits for it. */
+interface Connecting {
+  socket: tls.TLSSocket;
+  /** Set once the handshake and the check are over: null when the socket may be used. */
+  result?: Error | null;
+  /** Called with the result; a spare has none until a request takes it. */
+  taker?: ConnectCallback;
+  /** While a spare sits verified in the pool: an error only closes it. */
+  onIdleError?: () => void;
+}
+
 class PveHttpsAgent extends https.Agent {
+  /**
+   * Connections opened ahead of demand, per agent name (origin and TLS options), unref'd until a
+   * request takes one. See `createConnection`.
+   */
+  private readonly spares = new Map<string, Connecting[]>();
+  /** Connections this agent opened and that are not closed, spares included, per agent name. */
+  private readonly open = new Map<string, Set<tls.TLSSocket>>();
+
   constructor(
     opts: https.AgentOptions,
     private readonly pinned: string | null,
@@ -97,9 +116,57 @@ class PveHttpsAgent extends https.Agent {
   }
 
   // Node's Agent accepts an asynchronous createConnection (returns nothing, calls back later):
-  // the socket reaches http only after the check below.
+  // the socket reaches http only after the check in `connect`.
+  //
+  // The first time a second connection to a server is asked for while the first is open, the
+  // client is running requests side by side (the audit's first round sends 4 of its 8): the agent
+  // then opens the rest of maxSockets at once, so their handshakes run while those requests wait
+  // for their answers instead of later, in front of the next requests. A spare is a verified
+  // connection on which nothing is sent until a request takes it.
   override createConnection(requestOptions: https.RequestOptions, callback?: ConnectCallback): Duplex | null | undefined {
     const options = requestOptions as tls.ConnectionOptions;
+    const name = this.getName(requestOptions as https.AgentOptions);
+    const alreadyOpen = this.open.get(name)?.size ?? 0;
+    const taker: ConnectCallback = callback ?? (() => {});
+    const spare = this.takeSpare(name);
+    if (spare) this.handOut(spare, taker);
+    else this.connect(name, options, taker);
+    if (alreadyOpen >= 1 && !this.spares.has(name)) {
+      const list: Connecting[] = [];
+      this.spares.set(name, list);
+      const max = Number.isFinite(this.maxSockets) ? this.maxSockets : 8;
+      for (let n = this.open.get(name)!.size; n < max; n++) list.push(this.connect(name, options));
+    }
+    return undefined;
+  }
+
+  override destroy(): void {
+    for (const list of this.spares.values()) for (const c of list.splice(0)) c.socket.destroy();
+    super.destroy();
+  }
+
+  /** The first spare that is not closed, removed from the pool. */
+  private takeSpare(name: string): Connecting | undefined {
+    const list = this.spares.get(name);
+    while (list && list.length > 0) {
+      const c = list.shift()!;
+      if (!c.socket.destroyed && (c.result === undefined || (c.result === null && c.socket.writable))) return c;
+      c.socket.destroy();
+    }
+    return undefined;
+  }
+
+  /** Gives a spare to a request: now when its handshake is over, otherwise when it is. */
+  private handOut(c: Connecting, taker: ConnectCallback): void {
+    c.socket.ref();
+    if (c.onIdleError) c.socket.removeListener('error', c.onIdleError);
+    c.taker = taker;
+    // Still in its handshake: `finish` calls the taker.
+    if (c.result !== undefined) taker(c.result, c.socket);
+  }
+
+  /** Opens and checks one connection; `taker` gets it, or it waits as a spare when there is none. */
+  private connect(name: string, options: tls.ConnectionOptions, taker?: ConnectCallback): Connecting {
     const socket = tls.connect({
       ...options,
       // Verified by hand below; the chain result is still computed into `socket.authorized`.
@@ -107,7 +174,19 @@ class PveHttpsAgent extends https.Agent {
       // No TLS session resumption: a resumed session may not present the certificate again.
       session: undefined,
     });
-    let done = false;
+    const c: Connecting = { socket, ...(taker ? { taker } : {}) };
+    let open = this.open.get(name);
+    if (!open) this.open.set(name, (open = new Set()));
+    open.add(socket);
+    socket.once('close', () => {
+      open.delete(socket);
+      // A spare the server closed is not handed out.
+      const list = this.spares.get(name);
+      const i = list ? list.indexOf(c) : -1;
+      if (i >= 0) list!.splice(i, 1);
+    });
+    // A spare keeps no process alive (a request's connection does: http refs it).
+    if (!taker) socket.unref();
     const timer = setTimeout(() => {
       const err = Object.assign(
         new Error(`no TLS handshake with ${options.host ?? 'server'}:${options.port ?? ''} within ${this.handshakeTimeoutMs} ms`),
@@ -115,22 +194,20 @@ class PveHttpsAgent extends https.Agent {
       );
       finish(err);
     }, this.handshakeTimeoutMs);
+    if (!taker) timer.unref();
     const finish = (err: Error | null): void => {
-      if (done) return;
-      done = true;
+      if (c.result !== undefined) return;
+      c.result = err;
       clearTimeout(timer);
       socket.removeListener('error', onError);
-      if (err) {
-        socket.destroy();
-        callback?.(err, socket);
-      } else {
-        callback?.(null, socket);
-      }
+      if (err) socket.destroy();
+      if (c.taker) c.taker(err, socket);
+      else if (!err) socket.on('error', (c.onIdleError = () => socket.destroy()));
     };
     const onError = (err: Error): void => finish(err);
     socket.once('error', onError);
     socket.once('secureConnect', () => finish(this.verify(socket, options)));
-    return undefined;
+    return c;
   }
 
   private verify(socket: tls.TLSSocket, options: tls.ConnectionOptions): Error | null {

@@ -4,11 +4,13 @@ import { generate } from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PveClient } from '../../../src/api/client.js';
 import { PveConnectionError } from '../../../src/api/errors.js';
+import { nodeTransport } from '../../../src/node/http-transport.js';
 import { createPveAgent, normaliseFingerprint } from '../../../src/node/tls.js';
 import { type FakePve, ok, startFakePve } from './helpers/fake-pve.js';
 
 let server: FakePve;
 let cert: string;
+let key: string;
 let fingerprint: string;
 
 beforeAll(async () => {
@@ -18,6 +20,7 @@ beforeAll(async () => {
     extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] }],
   });
   cert = pems.cert;
+  key = pems.private;
   fingerprint = new X509Certificate(cert).fingerprint256;
   server = await startFakePve((_req, reply) => ok(reply, { version: '9.2.11', release: '9.2', repoid: '0123456789abcdef' }), {
     https: { key: pems.private, cert: pems.cert },
@@ -168,6 +171,92 @@ describe('http:// base that speaks HTTP', () => {
       expect(err!.message).not.toContain('looks like a TLS');
     } finally {
       server.close();
+    }
+  });
+});
+
+describe('TLS: connections opened ahead (the first round of an audit sends 4 requests at once)', () => {
+  /** An https server counting connections (open and in all) and the requests it read. */
+  async function countingServer() {
+    const https = await import('node:https');
+    const open = new Set<unknown>();
+    const seen = { connections: 0, requests: 0, open };
+    const srv = https.createServer({ key, cert }, (_req, res) => {
+      seen.requests++;
+      // Answers after a while, like PVE: the requests of a round are in flight together.
+      setTimeout(() => res.end('{"data":{}}'), 20);
+    });
+    // TCP connections: a client that drops a connection after its own handshake check may do so
+    // before the server sees the handshake end.
+    srv.on('connection', (s: import('node:net').Socket) => {
+      seen.connections++;
+      open.add(s);
+      s.on('close', () => open.delete(s));
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const url = `https://127.0.0.1:${(srv.address() as { port: number }).port}`;
+    return { seen, url, close: () => new Promise<void>((r) => { srv.closeAllConnections(); srv.close(() => r()); }) };
+  }
+  const until = async (what: () => boolean): Promise<void> => {
+    for (const deadline = Date.now() + 10_000; !what(); ) {
+      if (Date.now() > deadline) throw new Error('condition not met within 10 s');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+
+  it('opens the rest of maxSockets with the second connection, and later requests find them instead of handshaking', async () => {
+    const srv = await countingServer();
+    const agent = createPveAgent({ fingerprint, maxSockets: 8 });
+    const send = nodeTransport({ httpsAgent: agent });
+    const get = () => send({ method: 'GET', url: `${srv.url}/api2/json/version`, headers: {}, timeoutMs: 5000 });
+    try {
+      expect((await Promise.all([get(), get(), get(), get()])).map((r) => r.status)).toEqual([200, 200, 200, 200]);
+      await until(() => srv.seen.connections === 8);
+      expect((await Promise.all(Array.from({ length: 8 }, get))).map((r) => r.status)).toEqual(Array(8).fill(200));
+      // 8 in flight never needed a 9th connection: the 4 spares carried the extra requests.
+      expect(srv.seen.connections).toBe(8);
+      expect(srv.seen.requests).toBe(12);
+      agent.destroy();
+      await until(() => srv.seen.open.size === 0);
+    } finally {
+      agent.destroy();
+      await srv.close();
+    }
+  });
+
+  it('a single request at a time opens one connection only', async () => {
+    const srv = await countingServer();
+    const agent = createPveAgent({ fingerprint, maxSockets: 8 });
+    const send = nodeTransport({ httpsAgent: agent });
+    try {
+      for (let i = 0; i < 3; i++) await send({ method: 'GET', url: `${srv.url}/api2/json/version`, headers: {}, timeoutMs: 5000 });
+      await new Promise((r) => setTimeout(r, 100));
+      expect(srv.seen).toMatchObject({ connections: 1, requests: 3 });
+    } finally {
+      agent.destroy();
+      await srv.close();
+    }
+  });
+
+  it('token-to-wrong-certificate-with-spares: with a wrong pin no connection, spare or not, carries a request byte', async () => {
+    const srv = await countingServer();
+    const wrong = fingerprint.replace(/^../, fingerprint.startsWith('AA') ? 'BB' : 'AA');
+    const agent = createPveAgent({ fingerprint: wrong, maxSockets: 8 });
+    const send = nodeTransport({ httpsAgent: agent });
+    const get = () =>
+      send({ method: 'GET', url: `${srv.url}/api2/json/version`, headers: { Authorization: 'PVEAPIToken=a@pve!b=secret' }, timeoutMs: 5000 }).then(
+        () => 'answered',
+        (e: { code?: string }) => e.code,
+      );
+    try {
+      expect(await Promise.all([get(), get(), get(), get()])).toEqual(Array(4).fill('DP_TLS_FINGERPRINT_MISMATCH'));
+      // The spares' handshakes end too (and fail the same check); none of them is used.
+      await until(() => srv.seen.connections === 8 && srv.seen.open.size === 0);
+      expect(await Promise.all([get(), get()])).toEqual(Array(2).fill('DP_TLS_FINGERPRINT_MISMATCH'));
+      expect(srv.seen.requests).toBe(0);
+    } finally {
+      agent.destroy();
+      await srv.close();
     }
   });
 });
