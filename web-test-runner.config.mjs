@@ -72,8 +72,15 @@ export default {
   files: ['test/panel/**/*.browser.test.ts', 'test/pve-ui/**/*.browser.test.ts'],
   middleware: [rawClassicScripts(), pveApiProxy()],
   nodeResolve: { browser: true, exportConditions: ['browser', 'production'] },
+  // One browser page at a time, and ceilings a loaded 2-core CI machine stays under (a passing
+  // test ends when its conditions hold; these only bound a hung one): Chromium's start, a test
+  // file's first module graph through esbuild, and a test's own deadline (conditions inside get
+  // 10 s each, test/panel/wait-until.ts).
   concurrency: 1,
-  testFramework: { config: { timeout: 10000 } },
+  browserStartTimeout: 120_000,
+  testsStartTimeout: 120_000,
+  testsFinishTimeout: 300_000,
+  testFramework: { config: { timeout: 30_000 } },
   plugins: [esbuildPlugin({ ts: true, tsconfig: 'tsconfig.json', target: 'es2022' })],
   reporters: [defaultReporter(), countsReporter()],
   browsers: [

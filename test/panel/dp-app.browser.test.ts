@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /// <reference types="mocha" />
-import { expect, fixture, html, waitUntil } from '@open-wc/testing';
+import { expect, fixture, html } from '@open-wc/testing';
 import type { DpAlert } from '../../panel/components/dp-alert.js';
 import type { DpApp } from '../../panel/dp-app.js';
 import '../../panel/dp-app.js';
@@ -11,6 +11,7 @@ import type { ShimConfig } from '../../panel/data/shim-config.js';
 // answer 401 only after PVE's ~3 s auth delay, and axe's download queued behind them (6.7 s at load
 // ~8, past the 10 s test timeout at load 11-15).
 import 'axe-core/axe.min.js';
+import { waitUntil } from './wait-until.js';
 
 const root = (el: Element) => el.shadowRoot!;
 
@@ -56,11 +57,11 @@ describe('dp-app', () => {
       html`<dp-app .configSource=${() => Promise.resolve(answers.shift()!)} .signOutSink=${(t: string) => (signedOut.push(t), Promise.resolve())}></dp-app>`,
     );
     // Generous deadlines for a loaded machine; each wait ends as soon as the element is there.
-    await waitUntil(() => root(el).querySelector('button.sign-out'), 'Logout button', { timeout: 5000 });
+    await waitUntil(() => root(el).querySelector('button.sign-out'), 'Logout button');
     expect(root(el).querySelector('header .user')!.textContent).to.contain('operator@pve');
     await expect(el).to.be.accessible({ ignoredRules: ['region'] });
     (root(el).querySelector('button.sign-out') as HTMLButtonElement).click();
-    await waitUntil(() => root(el).querySelector('dp-login'), 'sign-in form after Logout', { timeout: 5000 });
+    await waitUntil(() => root(el).querySelector('dp-login'), 'sign-in form after Logout');
     expect(signedOut).to.deep.equal(['csrf-op']);
     expect(root(el).querySelector('button.sign-out')).to.equal(null);
   });

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /// <reference types="mocha" />
-import { expect, fixture, html, waitUntil } from '@open-wc/testing';
+import { expect, fixture, html } from '@open-wc/testing';
 import type { DpFleetView } from '../../panel/views/dp-fleet-view.js';
 import '../../panel/views/dp-fleet-view.js';
 import { EMPTY_QUERY } from '../../panel/data/fleet-query.js';
@@ -9,6 +9,7 @@ import { fakeJobs, jobView } from './fake-jobs.js';
 import { fleetAudit } from './fleet-fixture.js';
 import { THEMES } from './themed.js';
 import { preview, root, row, rowsShown } from './view-helpers.js';
+import { waitUntil } from './wait-until.js';
 
 async function view(jobs: ReturnType<typeof fakeJobs>, opts: { readOnly?: boolean; theme?: string } = {}) {
   const mode = { readOnly: opts.readOnly ?? false, readOnlyReason: opts.readOnly ? 'test' : '', upstream: 'pve1:8006', canApply: !opts.readOnly, csrfToken: 't' };

@@ -2,11 +2,12 @@
 /// <reference types="mocha" />
 // The fleet grid at fleet size: only the rows in view are in the DOM, each row as tall as its
 // lines (a VM with many disks too), keyboard and screen-reader positions across the window.
-import { expect, fixture, html, waitUntil } from '@open-wc/testing';
+import { expect, fixture, html } from '@open-wc/testing';
 import type { DpFleetTable } from '../../panel/views/dp-fleet-table.js';
 import '../../panel/views/dp-fleet-table.js';
 import { type FleetRow, fleetRow } from '../../panel/data/fleet-query.js';
 import { fleetAudit } from './fleet-fixture.js';
+import { waitUntil } from './wait-until.js';
 
 const MANY_DISKS = Array.from({ length: 12 }, (_, i) => `scsi${i}: local-lvm:vm-900-disk-${i},iothread=1,size=8G\n`).join('');
 const audit = fleetAudit(undefined, [{ vmid: 900, node: 'pve1', status: 'running', text: `name: many-disks\nostype: l26\n${MANY_DISKS}` }]);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /// <reference types="mocha" />
-import { expect, fixture, html, waitUntil } from '@open-wc/testing';
+import { expect, fixture, html } from '@open-wc/testing';
 import { PveApiError } from '../../src/api/errors.js';
 import type { DpFleetView } from '../../panel/views/dp-fleet-view.js';
 import type { DpFilterChangeEvent } from '../../panel/events.js';
@@ -12,6 +12,7 @@ import { memoryStore } from '../../panel/data/url-state.js';
 import { RISK_LABEL } from '../../panel/strings.js';
 import { THEMES } from './themed.js';
 import { deepText, detail, filterEl, preview, root, row, rowsShown, table, vmids } from './view-helpers.js';
+import { waitUntil } from './wait-until.js';
 
 type Loader = (s: AbortSignal, ev: FleetLoadEvents) => Promise<FleetAudit>;
 

@@ -2,12 +2,13 @@
 /// <reference types="mocha" />
 // <dp-login> against a stand-in for the shim's POST /dp/login: password, then the TOTP step when
 // PVE asks for it, errors shown as alerts, `dp-login` fired once signed in.
-import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
+import { expect, fixture, html, oneEvent } from '@open-wc/testing';
 import { type DpLogin, DpLoginEvent } from '../../panel/components/dp-login.js';
 import '../../panel/components/dp-login.js';
 import type { DpApp } from '../../panel/dp-app.js';
 import '../../panel/dp-app.js';
 import type { ShimConfig } from '../../panel/data/shim-config.js';
+import { waitUntil } from './wait-until.js';
 
 const root = (el: Element) => el.shadowRoot!;
 

@@ -4,12 +4,13 @@
 // simulator behind same-origin /api2/json (web-test-runner.config.mjs proxies it; the browser's
 // PVEAuthCookie authenticates, as inside PVE): the same audit as on the page, handed to the views
 // the same way, abortable, and on the page where the worker cannot start.
-import { expect, waitUntil } from '@open-wc/testing';
+import { expect } from '@open-wc/testing';
 import type { VmReport } from '../../src/analysis/types.js';
 import { PveClient } from '../../src/api/client.js';
 import { fetchTransport } from '../../src/api/fetch-transport.js';
 import { type FleetAudit, type FleetWorkerSpec, auditInWorker, loadFleetAudit } from '../../panel/data/fleet-audit.js';
 import { login } from '../pve-ui/harness.js';
+import { waitUntil } from './wait-until.js';
 
 let csrf = '';
 before(async function () {
@@ -57,7 +58,7 @@ async function settledPendingRequests(): Promise<number> {
 const comparable = (a: FleetAudit) => ({ report: a.report, inputs: a.inputs, env: a.env, permissions: a.permissions });
 
 describe('fleet audit in a worker', function () {
-  this.timeout(30_000);
+  this.timeout(60_000);
 
   it('gives the same audit as on the page, each VM handed once and its risk updated in that same object', async () => {
     performance.setResourceTimingBufferSize(10_000);

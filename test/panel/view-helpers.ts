@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 // Reaching into the fleet view's shadow roots the way a user's eye would: rows in the
 // virtualized grid, the open dialogs.
-import { waitUntil } from '@open-wc/testing';
 import type { DpFleetView } from '../../panel/views/dp-fleet-view.js';
+import { waitUntil } from './wait-until.js';
 
 export const root = (el: Element): ShadowRoot => el.shadowRoot!;
 export const table = (el: DpFleetView) => root(el).querySelector('dp-fleet-table');
@@ -14,7 +14,7 @@ export const vmids = (el: DpFleetView): number[] =>
 
 /** Waits until the grid shows `n` rows (the virtualizer lays them out a frame later). */
 export async function rowsShown(el: DpFleetView, n?: number): Promise<HTMLElement[]> {
-  await waitUntil(() => table(el) && rows(el).length > 0 && (n === undefined || rows(el).length === n), `rows shown (${n ?? 'any'}; have ${rows(el).length})`, { timeout: 4000 });
+  await waitUntil(() => table(el) && rows(el).length > 0 && (n === undefined || rows(el).length === n), `rows shown (${n ?? 'any'}; have ${rows(el).length})`);
   return rows(el);
 }
 

@@ -2,7 +2,7 @@
 /// <reference types="mocha" />
 // The browser's jobs (the Datacenter and Node tabs' bulk apply) against the simulator behind
 // same-origin /api2/json (web-test-runner.config.mjs), plans and journals in this browser's IndexedDB.
-import { expect, fixture, html, waitUntil } from '@open-wc/testing';
+import { expect, fixture, html } from '@open-wc/testing';
 import { BrowserJobs, PAGE_CLOSED } from '../../panel/data/browser-jobs.js';
 import type { JobEvent } from '../../panel/data/jobs.js';
 import { IdbJournalStore } from '../../panel/data/idb-journal.js';
@@ -13,6 +13,7 @@ import { login } from './harness.js';
 import '../../panel/views/dp-job-progress.js';
 import '../panel/themed.js';
 import { THEMES } from '../panel/themed.js';
+import { waitUntil } from '../panel/wait-until.js';
 
 // Fleet seed 11. Other browser tests write to VMs 106, 109 and 111 and read 108 and 110; these
 // tests take the other VMs the planner would write to, and roll them back.

@@ -2,10 +2,11 @@
 /// <reference types="mocha" />
 // The glue inside a PVE-like page (npm ExtJS 6.2 + stand-in config panels and Hardware grid) against
 // the simulator behind same-origin /api2/json (web-test-runner.config.mjs proxies it).
-import { expect, waitUntil } from '@open-wc/testing';
+import { expect } from '@open-wc/testing';
 import type { DpPveTab } from '../../panel/pve-ui/dp-pve-tab.js';
 import { TAB_ITEM_ID } from '../../panel/pve-ui/glue.js';
 import { type AnyExt, createConfig, destroy, loadPveUi, login, menuIds } from './harness.js';
+import { waitUntil } from '../panel/wait-until.js';
 
 let Ext: AnyExt;
 let PVE: AnyExt;
@@ -47,7 +48,7 @@ afterEach(() => {
 
 describe('Disk I/O tab in the PVE config panels', function () {
   // The audit reads the simulated cluster through the proxied API: generous deadlines, not sleeps.
-  this.timeout(25_000);
+  this.timeout(60_000);
   it('appears exactly once in Datacenter, Node and VM, right after Summary, also in a second panel', () => {
     for (let round = 0; round < 2; round++) {
       const dc = open('PVE.dc.Config', {});
@@ -125,7 +126,7 @@ describe('Disk I/O tab in the PVE config panels', function () {
 });
 
 describe('PVE Hardware view annotations', function () {
-  this.timeout(25_000);
+  this.timeout(60_000);
   /** The Hardware grid of VM `vmid`, once its rows and our notes are rendered. */
   async function hardware(vmid: number, node = 'pve1'): Promise<{ grid: AnyExt; panel: AnyExt }> {
     const panel = open('PVE.qemu.Config', { node, vmid });
@@ -187,7 +188,7 @@ describe('PVE Hardware view annotations', function () {
 });
 
 describe('privileges', function () {
-  this.timeout(25_000);
+  this.timeout(60_000);
   after(async () => {
     await login('root@pam', 'simulator');
   });

@@ -122,8 +122,10 @@ describe('fuzz: a read-only shim in front of the simulator', () => {
         let text = '';
         // Not end(): node:http aborts a request whose client half-closed before the answer.
         const socket = net.connect(port, '127.0.0.1', () => socket.write(bytes, 'latin1'));
-        // A request whose declared body never comes gets no answer: give up on it after 800 ms.
-        let timer = setTimeout(() => socket.destroy(), 800);
+        // Every request is answered (a refusal at once; a read once the shim's per-user pacing lets it
+        // go, which took up to 0.8 s at load 8): the first byte gets a deadline a loaded machine
+        // meets, only silence after it ends the exchange early.
+        let timer = setTimeout(() => socket.destroy(), 10_000);
         socket.setEncoding('latin1');
         socket.on('data', (c: string) => {
           text += c;
@@ -152,8 +154,7 @@ describe('fuzz: a read-only shim in front of the simulator', () => {
     const methods = new Set(reached.map((l) => l.split(' ')[0]));
     expect([...methods].filter((m) => m !== 'GET' && m !== 'HEAD')).toEqual([]);
     expect(state()).toEqual(before);
-    // The fuzz did exercise both sides: refusals and forwarded reads. (How many reads answer within the
-    // 800 ms socket deadline depends on the machine's load and the shim's per-user pacing: 37 seen at load 8.)
+    // The fuzz did exercise both sides: refusals and forwarded reads (59 reads answered 200 at load 8).
     expect(statuses.get('200') ?? 0).toBeGreaterThan(10);
     expect((statuses.get('400') ?? 0) + (statuses.get('403') ?? 0)).toBeGreaterThan(REQUESTS / 2);
   });

@@ -12,13 +12,34 @@ describe('per-user limits toward PVE', () => {
   let inFlight = 0;
   let maxInFlight = 0;
   const starts: number[] = [];
+  /**
+   * When set, PVE holds each read until `holdUntil` reads are in at once (then 60 ms more, time
+   * for one read too many to show), instead of 60 ms from its own arrival: a loaded machine that
+   * forwards the third read more than 60 ms after the first would otherwise never have three at
+   * once. A shim that never forwards that many is released after 5 s and seen in maxInFlight.
+   */
+  let holdUntil = 0;
+  let held: (() => void)[] = [];
+  const releaseHeld = (): void => {
+    const now = held;
+    held = [];
+    setTimeout(() => now.forEach((r) => r()), 60);
+  };
   beforeAll(async () => {
     const app = Fastify();
     app.get('/*', async () => {
       starts.push(Date.now());
       inFlight++;
       maxInFlight = Math.max(maxInFlight, inFlight);
-      await new Promise((r) => setTimeout(r, 60));
+      if (holdUntil > 0) {
+        await new Promise<void>((r) => {
+          held.push(r);
+          if (held.length >= holdUntil) releaseHeld();
+          else setTimeout(() => held.includes(r) && releaseHeld(), 5_000).unref();
+        });
+      } else {
+        await new Promise((r) => setTimeout(r, 60));
+      }
       inFlight--;
       return { data: [] };
     });
@@ -33,10 +54,12 @@ describe('per-user limits toward PVE', () => {
     const shim = await startShim({ upstream: upstream.url, limits: { concurrency: 3, perSecond: 1000 } });
     try {
       maxInFlight = 0;
+      holdUntil = 3;
       const answers = await Promise.all(Array.from({ length: 12 }, () => rawRequest(shim.url, 'GET', '/api2/json/nodes')));
       expect(answers.map((a) => a.status)).toEqual(Array(12).fill(200));
       expect(maxInFlight).toBe(3);
     } finally {
+      holdUntil = 0;
       await shim.close();
     }
   });

@@ -136,13 +136,25 @@ describe('agent_available', () => {
   });
 
   it('answers only once the guest has booted (agentStartSec) after a start', async () => {
-    const s = await startSimulator({ http: true, authDelayMs: 0, timeScale: 0.01, fleet: fleetFromConfigs([{ ...FILES[5]!, guest: { agentRunning: true, agentStartSec: 20 } }], { nodes: ['pve1'] }) });
+    // 100 s of boot at a time scale of 0.01: the agent answers 1 s (wall) after the start. The first
+    // ping comes right after the start, well inside that second even on a loaded machine (with 200 ms
+    // it did not always); the boot's end is polled for, not slept through.
+    const bootMs = 100 * 1000 * 0.01;
+    const s = await startSimulator({ http: true, authDelayMs: 0, timeScale: 0.01, fleet: fleetFromConfigs([{ ...FILES[5]!, guest: { agentRunning: true, agentStartSec: 100 } }], { nodes: ['pve1'] }) });
     try {
+      const t0 = performance.now();
       await call(s, 'POST', '/nodes/pve1/qemu/406/status/start');
       await s.state.settle();
       expect((await call(s, 'POST', '/nodes/pve1/qemu/406/agent/ping')).reason).toBe('QEMU guest agent is not running');
-      await new Promise((r) => setTimeout(r, 220));
-      expect((await call(s, 'POST', '/nodes/pve1/qemu/406/agent/ping')).body.data).toEqual({ result: {} });
+      let up: Awaited<ReturnType<typeof call>>;
+      for (const until = performance.now() + 20_000; ; await new Promise((r) => setTimeout(r, 20))) {
+        up = await call(s, 'POST', '/nodes/pve1/qemu/406/agent/ping');
+        if (up.status === 200 || performance.now() > until) break;
+        expect(up.reason).toBe('QEMU guest agent is not running');
+      }
+      expect(up.body.data).toEqual({ result: {} });
+      // Not before the boot was over.
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(bootMs);
     } finally {
       await s.close();
     }
