@@ -82,6 +82,11 @@ describe('a job killed with its shim', () => {
       if (Date.now() > deadline) throw new Error('the job did not get going');
       await new Promise((r) => setTimeout(r, 10));
     }
+    // From here on a write is carried out but not answered for a minute (the simulator applies a
+    // request when it comes and holds only the answer): the job is still running at the kill
+    // below however long this process takes to start another shim (it used to need the other
+    // writes to outlast that, 150 ms each). The kill ends the wait; the resume finds those writes done.
+    sim.state.setFaults({ rules: [{ path: '/nodes/*/qemu/*/config', method: 'POST', kind: 'latency', latencyMs: 60_000 }] });
     // Another shim on the same state directory meanwhile lists the job but never runs it too.
     const other = await startShim({ upstream: sim.url, token: sim.token, stateDir, jobEngine: ENGINE });
     const refused = await api<JobView>(other.url, 'POST', '/dp/jobs', { planId: plan.id, reboot: 'never', vmids: [eligible[0]] });

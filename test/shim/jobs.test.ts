@@ -126,7 +126,14 @@ describe('jobs API', () => {
     const eligible = plan.plan.vms.filter((v) => v.eligible && !v.changes.every((c) => c.alreadyPending));
     expect(eligible.length).toBeGreaterThan(6);
     const before = new Map(plan.plan.vms.map((v) => [v.vmid, digest(v.vmid)]));
-    sim.state.setFaults({ rules: [{ path: '/nodes/*/qemu/*/config', method: 'POST', kind: 'latency', latencyMs: 150 }] });
+    // Writes take 150 ms, from the third on 600 ms: the cancel sent once two VMs are written must
+    // reach the shim while the next two are in flight, and a loaded machine took a good part of 150.
+    sim.state.setFaults({
+      rules: [
+        { path: '/nodes/*/qemu/*/config', method: 'POST', kind: 'latency', latencyMs: 150 },
+        { path: '/nodes/*/qemu/*/config', method: 'POST', kind: 'latency', latencyMs: 450, skip: 2 },
+      ],
+    });
     try {
       const job = await startJob(shim.url, { planId: plan.id, reboot: 'never', concurrency: 2 });
       // Cancel once two VMs have their outcome.

@@ -38,7 +38,8 @@ async function planAndRun(base: string, s: Signed, sim: RunningSimulator, vmids:
   const started = await rawRequest(base, 'POST', '/dp/jobs', h, JSON.stringify({ planId, reboot: 'never' }));
   if (started.status !== 200) return { plan, job: started };
   let job = JSON.parse(started.body) as { id: string; status: string; who: string; counts: Record<string, number> };
-  for (let i = 0; i < 200 && job.status === 'running'; i++) {
+  // Until it ends (a generous deadline, as waitForJob's: 200 polls of 50 ms were 10 s, which a loaded machine could use up).
+  for (const until = Date.now() + 120_000; job.status === 'running' && Date.now() < until; ) {
     await new Promise((r) => setTimeout(r, 50));
     job = JSON.parse((await rawRequest(base, 'GET', `/dp/jobs/${job.id}`, { cookie: s.cookie })).body);
   }

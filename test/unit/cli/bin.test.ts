@@ -101,7 +101,9 @@ describe('bin/pve-dataplane.js', () => {
   });
 });
 
-describe('the offline JSON audit of a large tree on two threads', () => {
+// Each test spawns up to five audits of a few thousand VMs one after the other: 10 s at load 9 on
+// two cores, and it grows with the load; 30 s (vitest.config.ts) is not enough on a busier machine.
+describe('the offline JSON audit of a large tree on two threads', { timeout: 120_000 }, () => {
   let tree = '';
   beforeAll(() => {
     tree = writeEtcPveTree(SHARE_MIN_VMS + 100);
