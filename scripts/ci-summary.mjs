@@ -15,6 +15,12 @@ if (existsSync(vitestReport)) {
   for (const file of r.testResults ?? []) {
     if (file.status === 'failed' && (file.assertionResults ?? []).length === 0) failed += 1;
   }
+  // An error outside any test (an unhandled rejection, a failing afterAll) fails the run without
+  // failing a test: count it, so the closing line agrees with the exit status.
+  if (r.success === false && failed === 0) {
+    console.log('vitest reported an error outside the tests (see its output above)');
+    failed += 1;
+  }
 } else {
   console.log('no vitest report found (did the typecheck fail?)');
   failed += 1;
