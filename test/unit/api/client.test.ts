@@ -185,7 +185,9 @@ for (const [transportName, transport] of TRANSPORTS) {
           }
           return ok(reply, 'fine');
         });
-        const client = tokenClient(server.url, { timeoutMs: 300 });
+        // Only the hung first request needs a short limit, and the retry's answer must come within
+        // it too: 600 ms, not 300, which a stall on a loaded machine could use up (a third request).
+        const client = tokenClient(server.url, fault === 'timeout' ? { timeoutMs: 600 } : {});
         expect(await client.get('/nodes')).toBe('fine');
         expect(calls).toBe(2);
         expect(client.stats).toEqual({ sent: 2, retries: 1 });
