@@ -96,10 +96,11 @@ const FIRST_ANSWER_MS = 10_000;
 
 /**
  * Writes `bytes` as they are onto a fresh TCP connection to `base` and collects everything the
- * server sends until it closes the socket or `idleMs` pass without data after the first byte. node:http would refuse
+ * server sends until it closes the socket, `complete(text)` holds, or (without `complete`) `idleMs`
+ * pass without data after the first byte. node:http would refuse
  * to send most of what these tests send (a GET with a body and Transfer-Encoding, a bare LF...).
  */
-export function rawSocket(base: string, bytes: string | Buffer, idleMs = 400): Promise<{ text: string; closedByServer: boolean }> {
+export function rawSocket(base: string, bytes: string | Buffer, idleMs = 400, complete?: (text: string) => boolean): Promise<{ text: string; closedByServer: boolean }> {
   const u = new URL(base);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -110,7 +111,10 @@ export function rawSocket(base: string, bytes: string | Buffer, idleMs = 400): P
     socket.on('data', (c: Buffer) => {
       chunks.push(c);
       clearTimeout(timer);
-      timer = setTimeout(() => socket.destroy(), idleMs);
+      // With `complete`, the read ends once what came is whole (a streamed answer the server keeps
+      // open): a pause between its parts on a loaded machine does not cut it.
+      if (complete?.(Buffer.concat(chunks).toString('latin1'))) return void socket.destroy();
+      timer = setTimeout(() => socket.destroy(), complete ? FIRST_ANSWER_MS : idleMs);
     });
     socket.on('end', () => (closedByServer = true));
     socket.on('error', (err: NodeJS.ErrnoException) => (err.code === 'ECONNRESET' ? (closedByServer = true) : reject(err)));
