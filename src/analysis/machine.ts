@@ -12,8 +12,10 @@ import {
   canRunMachine,
   formatMachineVersion,
   formatVersion,
+  highestPveRevision,
   installedMachineVersion,
   machineAtLeast,
+  machineRunBlocker,
   parseVersion,
 } from './version.js';
 
@@ -124,6 +126,22 @@ function resolved(
 }
 
 /**
+ * qemu-server's refusal of a pinned machine the node cannot run, in its words (QemuServer.pm
+ * `config_to_command`; the machine type as `get_vm_machine` completes it, `+pve0` added when written
+ * without; ", please upgrade node 'NAME'" left off), or null.
+ */
+function machineStartError(qemu: Version, v: MachineVersion, typeText: string): string | null {
+  const blocker = machineRunBlocker(qemu, v);
+  if (blocker === null) return null;
+  const pxe = /\.pxe$/.test(typeText);
+  const base = pxe ? typeText.slice(0, -4) : typeText;
+  const machineType = `${base}${/\+pve\d+$/.test(base) ? '' : '+pve0'}${pxe ? '.pxe' : ''}`;
+  return blocker === 'qemu'
+    ? `Installed QEMU version '${formatVersion(qemu)}' is too old to run machine type '${machineType}'`
+    : `Installed qemu-server (max feature level for ${v.major}.${v.minor} is pve${highestPveRevision(v.major, v.minor)}) is too old to run machine type '${machineType}'`;
+}
+
+/**
  * Resolves the machine (type, version, -blockdev or not) for one VM state.
  *
  * Order (docs/how-qemu-server-decides.md "M", docs/how-qemu-server-decides.md#machine-version): a template always runs the default i440fx at the installed
@@ -161,9 +179,7 @@ export function resolveMachine(input: MachineInput, env: MachineEnv): ResolvedMa
 
   if (typeString?.version) {
     const v = typeString.version;
-    const startError = canRunMachine(env.installedQemu, v)
-      ? null
-      : `Installed QEMU version '${formatVersion(env.installedQemu)}' is too old to run machine type '${formatMachineVersion(v)}'`;
+    const startError = machineStartError(env.installedQemu, v, (machineTypeOf(configured as string) as string).trim());
     return resolved(configured, typeString.type, v, `pinned (machine: ${configured})`, { startError, issue });
   }
 

@@ -65,21 +65,26 @@ const PVE_MACHINE_REVISIONS: Record<string, number> = { '4.1': 2, '9.2': 1, '10.
  * plus the highest `+pveN` known for it (qemu-server `get_pve_version`).
  */
 export function installedMachineVersion(qemu: Version): MachineVersion {
-  const revision = PVE_MACHINE_REVISIONS[`${qemu[0]}.${qemu[1]}`] ?? 0;
-  return { major: qemu[0], minor: qemu[1], pve: revision };
+  return { major: qemu[0], minor: qemu[1], pve: highestPveRevision(qemu[0], qemu[1]) };
+}
+
+/** qemu-server `get_pve_version`: the highest `+pveN` this qemu-server knows for a machine's major.minor. */
+export function highestPveRevision(major: number, minor: number): number {
+  return PVE_MACHINE_REVISIONS[`${major}.${minor}`] ?? 0;
 }
 
 /**
- * True when a QEMU binary of version `qemu` can run machine version `v` (qemu-server
- * `can_run_pve_machine_version`): the binary must be at least `v`'s major.minor, and a non-zero
- * `+pveN` must not exceed the revision the binary's own version knows.
+ * Why a QEMU binary of version `qemu` cannot run machine version `v`, or null when it can (qemu-server
+ * `config_to_command` before it builds anything): `qemu` (the binary) is older than `v`'s major.minor,
+ * or `pve` (`can_run_pve_machine_version`): `v`'s `+pveN` is above the highest revision qemu-server
+ * knows for that major.minor (its own table, whatever the binary: `9.2+pve1` runs on QEMU 10.1).
  */
+export function machineRunBlocker(qemu: Version, v: MachineVersion): 'qemu' | 'pve' | null {
+  if (qemu[0] !== v.major ? qemu[0] < v.major : qemu[1] < v.minor) return 'qemu';
+  return v.pve > highestPveRevision(v.major, v.minor) ? 'pve' : null;
+}
+
+/** True when a QEMU binary of version `qemu` can run machine version `v` (see `machineRunBlocker`). */
 export function canRunMachine(qemu: Version, v: MachineVersion): boolean {
-  if (qemu[0] !== v.major) {
-    if (qemu[0] < v.major) return false;
-  } else if (qemu[1] < v.minor) {
-    return false;
-  }
-  if (v.pve === 0) return true;
-  return installedMachineVersion(qemu).pve >= v.pve;
+  return machineRunBlocker(qemu, v) === null;
 }

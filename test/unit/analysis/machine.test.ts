@@ -67,8 +67,26 @@ describe('resolveMachine', () => {
     expect(resolveMachine({ machine: 'pc-i440fx-10.0' }, env()).blockdev).toBe(true);
   });
 
-  it('a pinned version newer than the installed QEMU cannot start', () => {
-    expect(resolveMachine({ machine: 'pc-q35-11.2' }, env()).startError).toContain("too old to run machine type '11.2+pve0'");
+  it("a pinned version newer than the installed QEMU cannot start, in qemu-server's words (cfg2cmd minimal-defaults-to-new-machine)", () => {
+    expect(resolveMachine({ machine: 'pc-q35-42.9' }, env([9, 0, 0])).startError).toBe("Installed QEMU version '9.0.0' is too old to run machine type 'pc-q35-42.9+pve0'");
+    expect(resolveMachine({ machine: 'pc-i440fx-11.2.pxe' }, env()).startError).toBe("Installed QEMU version '11.0.0' is too old to run machine type 'pc-i440fx-11.2+pve0.pxe'");
+  });
+
+  it('a +pveN above what qemu-server knows for that version cannot start (cfg2cmd minimal-defaults-unsupported-pve-version)', () => {
+    expect(resolveMachine({ machine: 'pc-q35-9.0+pve77' }, env([9, 0, 0])).startError).toBe(
+      "Installed qemu-server (max feature level for 9.0 is pve0) is too old to run machine type 'pc-q35-9.0+pve77'",
+    );
+  });
+
+  it("a machine pinned with a revision runs on a newer QEMU whose own version has a lower one (Windows VMs pinned 9.2+pve1 or 10.0+pve1 on PVE 9's QEMU 10.1)", () => {
+    // can_run_pve_machine_version compares the pin's +pveN with qemu-server's table for the pin's
+    // major.minor, not with the revision of the installed binary's version (10.1 has none).
+    for (const machine of ['pc-q35-9.2+pve1', 'pc-q35-10.0+pve1', 'pc-i440fx-4.1+pve2']) {
+      const m = resolveMachine({ machine }, env([10, 1, 0]));
+      expect([machine, m.startError]).toEqual([machine, null]);
+    }
+    expect(canRunMachine([10, 0, 2], { major: 4, minor: 1, pve: 2 })).toBe(true);
+    expect(canRunMachine([10, 1, 0], { major: 10, minor: 0, pve: 2 })).toBe(false);
   });
 
   it('a running VM runs its running-machine, whatever the config says', () => {
