@@ -21,14 +21,18 @@ const expectError = files
   .map((f) => f.slice(0, -'.conf'.length))
   .sort();
 
-async function audit(name: string): Promise<AuditReport> {
+async function auditWithStderr(name: string): Promise<{ report: AuditReport; stderr: string }> {
   const conf = readFileSync(`${DIR}${name}.conf`, 'utf8');
   const version = /^# QEMU_VERSION:\s*(\S+)/m.exec(conf)?.[1];
   const io = captureIO();
   const args = ['audit', '--conf', `${DIR}${name}.conf`, '--storage-cfg', `${DIR}storage.cfg`, '--format', 'json'];
   if (version) args.push('--qemu-version', version);
   expect(await runCli(args, io)).toBe(0);
-  return JSON.parse(io.out()) as AuditReport;
+  return { report: JSON.parse(io.out()) as AuditReport, stderr: io.err() };
+}
+
+async function audit(name: string): Promise<AuditReport> {
+  return (await auditWithStderr(name)).report;
 }
 
 describe('qemu-server cfg2cmd command lines', () => {
@@ -71,5 +75,17 @@ describe('qemu-server cfg2cmd tests that refuse to start, from a disk', () => {
     expect(starts).toHaveLength(1);
     // qemu-server prefixes the drive id where the message names none; the reason always names the disk.
     expect(`${starts[0]!.disk}: ${starts[0]!.message}`).toContain(message.replace(/^(\w+): /, ''));
+  });
+});
+
+describe('qemu-server cfg2cmd tests that refuse to start, from the pinned machine', () => {
+  const machineErrors = ['machine/minimal-defaults-to-new-machine', 'machine/minimal-defaults-unsupported-pve-version'];
+
+  it.each(machineErrors)("%s: a config error in qemu-server's words (up to the node name the audit does not add)", async (name) => {
+    const message = /^# EXPECT_ERROR:\s*(.*\S)/m.exec(readFileSync(`${DIR}${name}.conf`, 'utf8'))![1]!;
+    const { report, stderr } = await auditWithStderr(name);
+    const issues = report.vms[0]!.issues.filter((i) => i.severity === 'error' && i.key === 'machine');
+    expect(issues.map((i) => i.message)).toEqual([`${message.replace(/, please upgrade node '[^']*'$/, '')}: the VM does not start`]);
+    expect(stderr).toContain(message.replace(/, please upgrade node '[^']*'$/, ''));
   });
 });
