@@ -169,6 +169,28 @@ describe('raw-socket attacks on a read-only shim', () => {
     expect(s.upstream.seen.map((r) => `${r.method} ${r.url}`)).toEqual([`GET ${NODES}`]);
   });
 
+  it('read-only-job-api: every job write, in any spelling and with the CSRF token, is 403 DP_AUDIT_READ_ONLY before its body is read', async () => {
+    const bodies: [string, string][] = [
+      ['/dp/jobs', '{"planId":"p-1","reboot":"now"}'],
+      ['/%64p/jobs', '{"planId":"p-1","reboot":"now"}'],
+      ['/dp/%6aobs', '{"planId":"p-1","reboot":"now"}'],
+      ['/dp/jobs/j-1/rollback', '{"reboot":"now"}'],
+      ['/dp/jobs/j-1/resume', '{}'],
+      ['/dp/jobs/j-1/cancel', '{}'],
+      // Not JSON at all: refused before the body is parsed.
+      ['/dp/jobs', '{"planId":'],
+    ];
+    for (const [path, body] of bodies) {
+      const answer = await refused(
+        `POST ${path} HTTP/1.1\r\n${h()}Origin: http://${s.host}\r\nSec-Fetch-Site: same-origin\r\nCSRFPreventionToken: ${CSRF}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+        403,
+        'DP_AUDIT_READ_ONLY',
+        false,
+      );
+      expect(JSON.parse(answer.body).message, path).toMatch(/^read-only mode: POST \/dp\/jobs/);
+    }
+  });
+
   // Path tricks that reach past the allow-list's reading of the path.
   it('path-percent-encoded-letters: `%6eodes` reaches PVE as the path that was checked, `nodes`', async () => {
     const { answers } = await attack(`GET /api2/json/%6eodes/pv%651/qemu/100/pending HTTP/1.1\r\n${h()}\r\n`);
