@@ -269,17 +269,28 @@ function presentTableLazily(run: LazyAuditRun, io: CliIO): number {
     io.stdout(renderTable(run, blocks, style, width));
     return 0;
   }
-  // A file: line by line into the writer's buffer, never the whole text as one string.
+  // A file: a few hundred lines at a time into the writer's buffer, never the whole text as one
+  // string. One write per line and one per newline were 142,000 writes for 5,000 VMs.
+  const lines: string[] = [];
+  const writeLines = (): void => {
+    lines.push('');
+    batch.write(lines.join('\n'));
+    lines.length = 0;
+  };
   try {
     for (const line of renderTableLines(run, blocks, style, width)) {
-      batch.write(line);
-      batch.write('\n');
+      lines.push(line);
+      if (lines.length === LINES_PER_WRITE) writeLines();
     }
+    if (lines.length > 0) writeLines();
   } finally {
     batch.flush();
   }
   return 0;
 }
+
+/** Table lines joined into one write to a file (about 32 KiB at 120 columns). */
+const LINES_PER_WRITE = 256;
 
 function sameIssues(a: readonly ConfigIssue[], b: readonly ConfigIssue[]): boolean {
   return a.length === b.length && JSON.stringify(a) === JSON.stringify(b);
