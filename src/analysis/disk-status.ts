@@ -194,6 +194,9 @@ function ideController(index: number, ctx: DiskContext): Controller {
   return { name: 'ide', id: `ide.${Math.floor(index / 2)}`, iothread: false, deviations: [] };
 }
 
+/** The scsihw values qemu-server knows (the rest are passed to QEMU verbatim). */
+const KNOWN_SCSIHW: readonly string[] = ['lsi', 'lsi53c810', 'megasas', 'pvscsi', 'virtio-scsi-pci', 'virtio-scsi-single'];
+
 /**
  * qemu-server `scsihw_infos` + the config_to_command drive loop: lsi* hold 7 disks per controller,
  * virtio-scsi-single 1, everything else (incl. a verbatim unknown value, docs/how-qemu-server-decides.md#reading-the-config) 256; only
@@ -207,8 +210,7 @@ function scsiController(index: number, iothread: boolean, ctx: DiskContext): Con
   const id = `${prefix}${Math.floor(index / perController)}`;
   const name = /^virtio-scsi-single/.test(scsihw) ? 'virtio-scsi-pci' : scsihw;
   const deviations: Deviation[] = [];
-  const known = ['lsi', 'lsi53c810', 'megasas', 'pvscsi', 'virtio-scsi-pci', 'virtio-scsi-single'];
-  if (!known.includes(scsihw)) {
+  if (!KNOWN_SCSIHW.includes(scsihw)) {
     deviations.push({ field: 'controller', configured: scsihw, effective: scsihw, because: { code: 'scsihw-verbatim', scsihw } });
   }
   if (iothread && !single) {

@@ -167,6 +167,10 @@ function specOf(format: PropertyFormat, key: string): PropertySpec | undefined {
  * PVE parse_boolean: `1|on|yes|true` -> true, `0|off|no|false` -> false (any case), else null.
  */
 export function parsePveBoolean(value: string): boolean | null {
+  // What configs nearly always hold (and the checks of every drive's options ask), without the
+  // case-insensitive regexes.
+  if (value === '1') return true;
+  if (value === '0') return false;
   if (/^(1|on|yes|true)$/i.test(value)) return true;
   if (/^(0|off|no|false)$/i.test(value)) return false;
   return null;
