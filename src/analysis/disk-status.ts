@@ -24,6 +24,8 @@ export interface DiskContext {
   unreadableStorages?: Record<string, string>;
   /** Offline without a usable storage.cfg: why every storage not in `storages` has an unknown type. */
   storageTypesUnknown?: string;
+  /** The node the VM starts on, when known (a storage's `nodes` list is checked against it). */
+  node?: string | null;
 }
 
 /**
@@ -159,6 +161,19 @@ export function volumeContentError(volume: Pick<Drive, 'file' | 'storage'>, stor
 }
 
 /**
+ * pve-storage `storage_check_enabled` / `storage_check_node`, which vm_start runs when it activates
+ * the volumes: a storage set `disable`, or whose `nodes` list lacks the VM's node (unchecked when the
+ * node is unknown). Null when it passes or the storage is not known.
+ */
+export function storageActivationError(storageId: string | null, storage: StorageEntry | undefined, node: string | null | undefined): string | null {
+  if (storageId === null || !storage) return null;
+  if (isTrue(storage.props.disable)) return `storage '${storageId}' is disabled`;
+  const nodes = storage.props.nodes;
+  if (nodes !== undefined && node && !nodes.split(/[,;\s]+/).includes(node)) return `storage '${storageId}' is not available on node '${node}'`;
+  return null;
+}
+
+/**
  * What qemu-server refuses at start about a drive's volume: a storage that does not hold its content
  * type (`volumeContentError`), and, since qemu-server 8.3.10, an ISO image without an explicit `media=`
  * (print_drive_commandline_full and Blockdev.pm: `media` defaults to disk, which would attach the ISO
@@ -286,6 +301,8 @@ export function diskFacts(drive: Drive, ctx: DiskContext): DiskFacts {
   }
 
   startErrors.push(...contentStartErrors(drive, storage));
+  const activation = storageActivationError(drive.storage, storage, ctx.node);
+  if (activation !== null) startErrors.push(activation);
 
   // --- controller, device, IO thread (table A) ---
   let qemuDevice: QemuDevice | null;

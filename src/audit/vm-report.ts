@@ -5,7 +5,7 @@
  */
 import { checkConfigValue, configValues, driveOption, nextStartValues, parseDrive, parseDriveKey, volumeStorage } from '../pve/index.js';
 import type { ConfigIssue, Drive, DriveBus, VmConfigFile } from '../pve/types.js';
-import { type DiskContext, detachedFacts, diskFacts, effectiveScsihw, storageTypeUnknownReason, volumeContentError } from '../analysis/disk-status.js';
+import { type DiskContext, detachedFacts, diskFacts, effectiveScsihw, storageActivationError, storageTypeUnknownReason, volumeContentError } from '../analysis/disk-status.js';
 import { type ResolvedMachine, resolveMachine } from '../analysis/machine.js';
 import type { AnalysisEnv, DiskFacts, DiskReport, VmInput, VmReport, VolumeStartError } from '../analysis/types.js';
 import { formatMachineVersion } from '../analysis/version.js';
@@ -73,7 +73,7 @@ function nodeEnv(env: AnalysisEnv, node: string | null): AnalysisEnv {
   return read ? { ...env, installedQemu: read, installedQemuAssumed: false } : env;
 }
 
-function vmState(config: Record<string, string>, env: AnalysisEnv, runningMachine?: string): VmState {
+function vmState(config: Record<string, string>, env: AnalysisEnv, node: string | null, runningMachine?: string): VmState {
   const machine = resolveMachine(
     {
       machine: pveValue(config, 'machine'),
@@ -93,6 +93,7 @@ function vmState(config: Record<string, string>, env: AnalysisEnv, runningMachin
       machine,
       template: pveValue(config, 'template') === '1',
       storages: env.storages,
+      node,
       ...(env.unreadableStorages ? { unreadableStorages: env.unreadableStorages } : {}),
       ...(env.storageTypesUnknown !== undefined ? { storageTypesUnknown: env.storageTypesUnknown } : {}),
     },
@@ -203,8 +204,9 @@ function volumeStartErrors(state: VmState, vmid: number): VolumeStartError[] {
     if (value === undefined) continue;
     const volume = key === 'vmstate' ? { file: value, storage: volumeStorage(value) } : parseDrive(key, value, { vmid });
     const storage = volume.storage === null ? undefined : state.ctx.storages.get(volume.storage);
-    const error = volumeContentError(volume, storage);
-    if (error !== null) out.push({ key, volume: volume.file, error });
+    for (const error of [volumeContentError(volume, storage), storageActivationError(volume.storage, storage, state.ctx.node)]) {
+      if (error !== null) out.push({ key, volume: volume.file, error });
+    }
   }
   return out;
 }
@@ -228,11 +230,11 @@ export function analyzeVm(input: VmInput, analysisEnv: AnalysisEnv): VmReport {
   const env = nodeEnv(analysisEnv, input.node);
   const issues: ConfigIssue[] = input.issues.map((i) => ({ ...i, source: i.source ?? input.source }));
   const running = input.runtime?.status === 'running' ? input.runtime.runningMachine : undefined;
-  const now = vmState(input.current, env, running);
+  const now = vmState(input.current, env, input.node, running);
   // Without pending changes or a running machine to leave, the next cold start runs what is there now.
   const unchanged = !running && Object.keys(input.pending).length === 0 && input.deletes.length === 0;
   const next = unchanged ? { config: input.current, failedDeletes: [] } : nextStartValues(input.vmid, input.current, input.pending, input.deletes, input.snapshots ?? []);
-  const after = unchanged ? now : vmState(next.config, env);
+  const after = unchanged ? now : vmState(next.config, env, input.node);
 
   for (const failed of next.failedDeletes) {
     issues.push({ source: input.source, key: failed.key, severity: 'warning', message: failed.reason });

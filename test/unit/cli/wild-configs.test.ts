@@ -4,7 +4,7 @@
  * node's storage.cfg: what qemu-server refuses at start must be reported, and PVE's built-in `local`
  * storage must be known even where storage.cfg does not list it.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -102,5 +102,27 @@ describe('real configs against a stock node', () => {
     expect(qemuServerSays(await audit('technomagniaque-444-hand-edited-key-order.conf', storageCfg(`${base}dir: p2b\n\tpath /mnt/pve/p2b\n\tcontent iso,images\n`)))).toEqual([]);
     const vm = await audit('technomagniaque-444-hand-edited-key-order.conf', storageCfg(`${base}dir: p2b\n\tpath /mnt/pve/p2b\n`));
     expect(qemuServerSays(vm)).toEqual(["sata1: storage 'p2b' does not support content-type 'iso'"]);
+  });
+
+  it('seconion 102: a disk on a storage set `disable` (a NAS being retired) does not start (pve-storage storage_check_enabled)', async () => {
+    const nas = `${readFileSync(STOCK, 'utf8')}\nnfs: storage\n\texport /srv/pve\n\tpath /mnt/pve/storage\n\tserver 10.0.0.9\n\tcontent images\n`;
+    expect(qemuServerSays(await audit('idx53194523188-seconion-102-hookscript-tpm-mixed-storage.conf', storageCfg(nas)))).toEqual([]);
+    const vm = await audit('idx53194523188-seconion-102-hookscript-tpm-mixed-storage.conf', storageCfg(`${nas}\tdisable\n`));
+    expect(qemuServerSays(vm)).toEqual(["scsi1: storage 'storage' is disabled"]);
+  });
+
+  it("behappiness 100 in a copy of /etc/pve on node pve2, its storage limited to pve1 (`nodes pve1`): no volume is available there (storage_check_node)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dp-wild-'));
+    mkdirSync(join(dir, 'nodes/pve2/qemu-server'), { recursive: true });
+    writeFileSync(join(dir, 'storage.cfg'), ZFS_STOCK.replace('\tsparse\n', '\tsparse\n\tnodes pve1\n'));
+    writeFileSync(join(dir, 'nodes/pve2/qemu-server/100.conf'), readFileSync(`${DIR}behappiness-100-win10-sata-tpm-no-scsihw.conf`));
+    const io = captureIO();
+    expect(await runCli(['audit', '--config-dir', dir, '--qemu-version', '11.0', '--format', 'json'], io)).toBe(0);
+    const vm = (JSON.parse(io.out()) as AuditReport).vms[0]!;
+    expect(qemuServerSays(vm)).toEqual([
+      "efidisk0: storage 'local-zfs' is not available on node 'pve2'",
+      "sata0: storage 'local-zfs' is not available on node 'pve2'",
+      "tpmstate0: storage 'local-zfs' is not available on node 'pve2'",
+    ]);
   });
 });
