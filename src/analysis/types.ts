@@ -250,6 +250,11 @@ export interface VmReport {
     basis: string;
     /** The machine after the next cold start, when it differs (pending `machine`, or a running VM on an older version). */
     pending?: { version: string; type: 'i440fx' | 'q35' | 'virt'; blockdev: boolean; basis: string };
+    /**
+     * Why qemu-server refuses the next start over its machine type (a pin newer than the node's QEMU
+     * or qemu-server), in its words; absent when there is none.
+     */
+    startError?: string;
   };
   disks: DiskReport[];
   /** True when the VM has pending changes that touch its disks or scsihw. */

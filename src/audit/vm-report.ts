@@ -291,6 +291,7 @@ export function analyzeVm(input: VmInput, analysisEnv: AnalysisEnv): VmReport {
   if (nextVersion !== machine.version || after.machine.type !== machine.type) {
     machine.pending = { version: nextVersion, type: after.machine.type, blockdev: after.machine.blockdev, basis: after.machine.basis };
   }
+  if (after.machine.startError) machine.startError = after.machine.startError;
 
   const dataplaneKey = (k: string): boolean => isDiskKey(k) || DATAPLANE_KEYS.has(k);
   const pendingDataplaneChanges = Object.keys(input.pending).some(dataplaneKey) || input.deletes.some((d) => dataplaneKey(d.key));

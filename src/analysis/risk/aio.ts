@@ -108,6 +108,20 @@ export function startErrorReasons(ctx: RiskContext): RiskReason[] {
       );
     }
   }
+  // The machine type: qemu-server's start refuses a pin the node's QEMU or qemu-server cannot run.
+  const machineError = ctx.vm.machine.startError;
+  if (machineError) {
+    out.push(
+      reason({
+        code: 'START_ERROR',
+        severity: 'critical',
+        message: `machine: ${machineError}, so the ${running ? 'next cold start of the VM will fail' : 'VM will not start'}.`,
+        evidence: [evidence('effective', 'machine.version', ctx.vm.machine.pending?.version ?? ctx.vm.machine.version), evidence('effective', 'machine.startError', machineError)],
+        fix: 'Pin a machine version the node runs (Hardware → Machine), or upgrade the node’s pve-qemu-kvm and qemu-server, before the next start.',
+        steps: [{ action: 'correct-config', key: 'machine' }],
+      }),
+    );
+  }
   // efidisk0, tpmstate0, vmstate: no facts of their own, only what vm_start refuses about them.
   for (const v of ctx.vm.volumeStartErrors ?? []) {
     out.push(

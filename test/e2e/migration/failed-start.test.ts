@@ -25,12 +25,24 @@ const NATIVE_WRITEBACK = [
   '',
 ].join('\n');
 
+const LSI_PINNED_TOO_NEW = [
+  'boot: order=scsi0',
+  'machine: pc-q35-99.0',
+  'name: app-703',
+  'ostype: l26',
+  'scsi0: local-lvm:vm-703-disk-0,size=32G',
+  'scsihw: lsi',
+  '',
+].join('\n');
+
 describe('reboot whose start task fails', () => {
   let env: SimEnv;
   beforeAll(async () => {
     env = await simWith([
       { vmid: 701, text: NATIVE_WRITEBACK, status: 'running', node: 'pve1' },
       { vmid: 702, text: NATIVE_WRITEBACK.replace(/701/g, '702').replace('iothread=1,', '').replace('virtio-scsi-single', 'lsi'), status: 'running', node: 'pve1' },
+      // Started on a node with a newer QEMU and moved here: it runs, but this node's QEMU cannot start its pin.
+      { vmid: 703, text: LSI_PINNED_TOO_NEW, status: 'running', node: 'pve1' },
     ]);
   });
   afterAll(() => env?.close());
@@ -74,6 +86,19 @@ describe('reboot whose start task fails', () => {
     expect(r.results[0]).toMatchObject({ vmid: 702, result: 'failed' });
     expect(r.results[0]!.reason).toMatch(/not rebooted: QEMU would refuse/);
     expect(env.sim.state.vms.get(702)!.status).toBe('running');
+  });
+
+  it('apply --reboot now never reboots into a machine type the node cannot run: written, not rebooted, qemu-server’s words', async () => {
+    const journalPath = join(env.dir, 'apply-machine.jsonl');
+    const { plan } = await makePlan(env.client, { vmids: [703] }, { aio: 'threads' }, { pve: env.sim.url });
+    expect(plan.vms[0]!.eligible).toBe(true);
+    const r = await applyFromPlan(env.client, {
+      plan, planFile: 'plan.json', planHash: 'machine', journalPath, reboot: 'now', concurrency: 1, pve: env.sim.url, engine: FAST,
+    });
+    expect(r.results[0]).toMatchObject({ vmid: 703, result: 'failed' });
+    expect(r.results[0]!.reason).toMatch(/^not rebooted: QEMU would refuse the config it starts with \(machine: Installed QEMU version '[\d.]+' is too old to run machine type 'pc-q35-99\.0\+pve0'/);
+    expect(env.sim.state.vms.get(703)!.status).toBe('running');
+    expect(env.text(703)).toMatch(/\[PENDING\][^]*scsihw: virtio-scsi-single/);
   });
 
   it('a VM no longer on the node the plan names fails with that reason, nothing written', async () => {
