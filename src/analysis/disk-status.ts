@@ -6,7 +6,7 @@
  *
  * Pure: the same drive, config and storage give the same facts, in Node and in the browser.
  */
-import { driveOption, isTrue, storageContent } from '../pve/index.js';
+import { driveOption, isTrue, storageContent, storageEnabled, storageOnNode } from '../pve/index.js';
 import type { Drive, StorageEntry, StorageMap } from '../pve/types.js';
 import type { AioMode, Deviation, DiskFacts, QemuDevice, UnknownFact } from './types.js';
 import type { ResolvedMachine } from './machine.js';
@@ -167,9 +167,8 @@ export function volumeContentError(volume: Pick<Drive, 'file' | 'storage'>, stor
  */
 export function storageActivationError(storageId: string | null, storage: StorageEntry | undefined, node: string | null | undefined): string | null {
   if (storageId === null || !storage) return null;
-  if (isTrue(storage.props.disable)) return `storage '${storageId}' is disabled`;
-  const nodes = storage.props.nodes;
-  if (nodes !== undefined && node && !nodes.split(/[,;\s]+/).includes(node)) return `storage '${storageId}' is not available on node '${node}'`;
+  if (!storageEnabled(storage)) return `storage '${storageId}' is disabled`;
+  if (node && !storageOnNode(storage, node)) return `storage '${storageId}' is not available on node '${node}'`;
   return null;
 }
 

@@ -51,6 +51,7 @@ import {
 import type { StorageMap } from '../pve/types.js';
 import { type PermissionMap } from '../api/endpoints/access.js';
 import { hasPrivilege } from '../pve/permissions.js';
+import { storageEnabled, storageOnNode } from '../pve/storage-cfg.js';
 import type { PveClient, RequestOptions } from '../api/client.js';
 import { fetchStorageContent } from '../api/endpoints/storage.js';
 import { type ClusterResource, fetchBackupJobs, fetchClusterResources, fetchMetricsExport } from '../api/endpoints/cluster.js';
@@ -383,9 +384,8 @@ async function stateVolumesOnNetwork(
   const network = [...storages.values()].filter((e) => isNetworkStorage(e.type, e.props['shared'] === '1'));
   const listings = await Promise.all(
     network.map(async (entry) => {
-      const allowed = entry.props['nodes']?.split(/[,;\s]+/);
-      const node = nodes.find((n) => !allowed || allowed.includes(n));
-      if (node === undefined || entry.props['disable'] === '1') return null;
+      const node = nodes.find((n) => storageOnNode(entry, n));
+      if (node === undefined || !storageEnabled(entry)) return null;
       try {
         return { entry, volumes: await fetchStorageContent(client as PveClient, node, entry.id, { content: 'images' }, req) };
       } catch (err) {

@@ -85,6 +85,6 @@ export {
   type ParseVmConfigOptions,
   type SectionRef,
 } from './vm-config.js';
-export { parseStorageCfg, printStorageCfg, storageContent } from './storage-cfg.js';
+export { parseStorageCfg, printStorageCfg, storageContent, storageEnabled, storageOnNode } from './storage-cfg.js';
 export { decodeDescriptionLine, encodeDescriptionLine } from './text-codec.js';
 export { type Upid, parseUpid, printUpid } from './upid.js';

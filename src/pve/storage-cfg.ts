@@ -4,6 +4,7 @@
  * starts a section, indented `key value` lines follow (a bare `key` means 1), a blank line ends
  * the section, `#` lines are skipped anywhere.
  */
+import { parsePveBoolean } from './property-string.js';
 import type { ConfigIssue, StorageEntry, StorageMap } from './types.js';
 
 // Perl's \s / \S on ASCII (see vm-config-parse.ts).
@@ -146,13 +147,30 @@ export function storageContent(storage: StorageEntry): ReadonlySet<string> | nul
   const written = storage.props.content;
   const known = CONTENT_SEEN.get(storage);
   if (known && known.written === written) return known.content;
-  const content = new Set(written === undefined ? plugin.byDefault : written.split(/[,;\s]+/).filter((c) => plugin.valid.includes(c)));
+  const content = new Set(written === undefined ? plugin.byDefault : splitList(written).filter((c) => plugin.valid.includes(c)));
   CONTENT_SEEN.set(storage, { written, content });
   return content;
 }
 
 /** Per storage entry (asked once per disk of a fleet): the content set and the line it was read from. */
 const CONTENT_SEEN = new WeakMap<StorageEntry, { written: string | undefined; content: ReadonlySet<string> }>();
+
+/** pve-storage `storage_check_enabled`: the section is not set `disable`. */
+export function storageEnabled(storage: StorageEntry): boolean {
+  const disable = storage.props.disable;
+  return disable === undefined || parsePveBoolean(disable) !== true;
+}
+
+/** pve-storage `storage_check_node`: the section's `nodes` list names `node` (no list: every node). */
+export function storageOnNode(storage: StorageEntry, node: string): boolean {
+  const nodes = storage.props.nodes;
+  return nodes === undefined || splitList(nodes).includes(node);
+}
+
+/** pve-common `split_list`: a list written with commas, semicolons or white space. */
+function splitList(text: string): string[] {
+  return text.split(/[,;\s]+/).filter((item) => item !== '');
+}
 
 /**
  * Writes storage sections in SectionConfig's layout (`type: id`, tab-indented `key value` lines,
