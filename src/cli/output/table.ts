@@ -352,8 +352,8 @@ export function renderTable(report: Omit<AuditReport, 'vms'>, blocks: readonly T
 }
 
 /**
- * {@link renderTable}'s lines, without their newlines: a writer that takes them one by one never
- * holds the whole text (6.7 MB for 5,000 VMs, as a two-byte string since `→` is in it).
+ * {@link renderTable}'s lines, without their newlines: a writer that joins a few hundred at a time
+ * never makes the whole text into one string (6.7 MB for 5,000 VMs, two-byte since `→` is in it).
  */
 export function renderTableLines(report: Omit<AuditReport, 'vms'>, blocks: readonly TableBlock[], style: Style, width = Infinity): string[] {
   const headers: Piece[][] = HEADERS.map((h) => [{ text: h }]);
