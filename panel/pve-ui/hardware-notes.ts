@@ -55,7 +55,8 @@ export function hardwareNotes(vm: VmReport): HardwareNotes {
     if (errors.length > 0) startErrors.set(d.key, errors);
   }
   // The EFI disk and TPM state rows: what vm_start refuses about their volumes.
-  for (const v of vm.volumeStartErrors ?? []) startErrors.set(v.key, startErrorLines({ startError: v.error }, null));
+  // A volume can have several (its storage disabled and without the content type): each is a line.
+  for (const v of vm.volumeStartErrors ?? []) startErrors.set(v.key, [...(startErrors.get(v.key) ?? []), ...startErrorLines({ startError: v.error }, null)]);
   const ignored = vm.disks.filter((d) => !d.onlyPending).map((d) => findDeviation(d, 'scsihw-not-single')).filter((x) => x !== undefined);
   const count = (n: number): string => `${n} disk${n === 1 ? '' : 's'}`;
   const deviating = vm.disks.filter((d) => disks.has(d.key));

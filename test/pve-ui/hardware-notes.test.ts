@@ -72,6 +72,15 @@ describe('Hardware view notes', () => {
     expect(n.startErrors.get('scsi0')).toEqual(says);
   });
 
+  it('the EFI Disk row names every reason its volume stops the start, not only the last one', () => {
+    const vm = 'bios: ovmf\nefidisk0: san:vm-100-disk-2,efitype=4m,size=4M\nscsihw: virtio-scsi-single\nscsi0: san:vm-100-disk-0,iothread=1,size=32G\n';
+    const n = notesOf(vm, STORAGE.replace('content images', 'content rootdir\n\tdisable 1'));
+    expect(n.startErrors.get('efidisk0')).toEqual([
+      "the VM does not start: storage 'san' does not support content-type 'images'",
+      "the VM does not start: storage 'san' is disabled",
+    ]);
+  });
+
   it("the note icons stay visible on PVE's dark theme as on the light one (3:1, WCAG 1.4.11): the red error icon was 2.8:1 on proxmox-dark", () => {
     const html = notesHtml(['a note'], null, ['an error']);
     const colours = [...html.matchAll(/style="color:(#[0-9a-f]{6})"/g)].map((m) => m[1]!);
